@@ -1,0 +1,320 @@
+//! Case assembly: from a spec, a healed surface and its analysis to a complete OpenFOAM
+//! case directory (system/, constant/, 0.orig/, Allrun, Allclean).
+
+use super::dict::{write_file, DictError, Word};
+use super::mesh::{self, SURFACE_FILE};
+use super::patches::{self, BcError, BcKind, Patch};
+use super::physics::{self, InletTurbulence, Reference};
+use super::rules::{self, flow_axis, MeshPlan};
+use super::spec::{CaseSpec, FlowKind};
+use crate::geometry::{analyse::Analysis, query::Locator, write::to_obj, Surface};
+use std::path::{Path, PathBuf};
+
+/// Why a case cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum CaseError {
+    /// Boundary conditions do not fit the geometry.
+    #[error(transparent)]
+    Bc(#[from] BcError),
+    /// A value could not be written.
+    #[error(transparent)]
+    Dict(#[from] DictError),
+    /// No point inside the fluid was found.
+    #[error("could not find a point inside the fluid for locationInMesh: {0}")]
+    NoLocation(String),
+    /// Reference patches do not exist.
+    #[error("reference.patches names {0:?}, which is not a wall group of the geometry")]
+    BadReferencePatch(String),
+    /// Writing the case failed.
+    #[error("cannot write the case to {path}: {source}")]
+    Io {
+        /// Where.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// One step of the run, shared by the runner and the generated `Allrun`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// An OpenFOAM application.
+    App {
+        /// Application name (also the log name: `log.<name>`).
+        app: &'static str,
+        /// Arguments.
+        args: Vec<String>,
+        /// Runs under `mpirun -np cores ... -parallel`.
+        parallel: bool,
+        /// True for steps that belong to meshing.
+        meshing: bool,
+    },
+    /// `rm -rf 0 && cp -r 0.orig 0`.
+    Restore0,
+}
+
+impl Step {
+    /// Short name for progress and timing.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Step::App { app, .. } => app,
+            Step::Restore0 => "restore0",
+        }
+    }
+}
+
+/// The assembled case, ready to be written.
+#[derive(Debug, Clone)]
+pub struct Case {
+    /// Files relative to the case directory, with their contents.
+    pub files: Vec<(PathBuf, String)>,
+    /// Steps to run, in order.
+    pub steps: Vec<Step>,
+    /// Mesh parameters used.
+    pub plan: MeshPlan,
+    /// Final patches.
+    pub patches: Vec<Patch>,
+    /// Force-coefficient reference values.
+    pub reference: Reference,
+    /// Inlet turbulence.
+    pub turbulence: InletTurbulence,
+    /// snappyHexMesh's locationInMesh.
+    pub location_in_mesh: [f64; 3],
+    /// MPI ranks.
+    pub cores: u32,
+}
+
+/// Builds the case in memory; `plan` overrides the rule-based mesh parameters (mesh AI).
+pub fn build(spec: &CaseSpec, surface: &Surface, a: &Analysis, plan: Option<MeshPlan>) -> Result<Case, CaseError> {
+    let patches = patches::resolve(spec, a)?;
+    let wall_area: f64 = a
+        .groups
+        .iter()
+        .filter(|g| patches.iter().any(|p| p.from_surface && p.name.as_str() == g.name && p.kind.is_wall()))
+        .map(|g| g.area)
+        .sum();
+    let plan = plan.unwrap_or_else(|| rules::suggest(spec, a, wall_area.max(a.area * 1e-3)));
+    let location = location_in_mesh(spec, surface, &plan)?;
+    let reference = reference(spec, a, &patches)?;
+    let l_turb = spec.turbulence.length_scale.unwrap_or(match spec.flow.kind {
+        FlowKind::External => 0.1 * a.characteristic_length,
+        FlowKind::Internal => 0.07 * inlet_extent(a),
+    });
+    let turb = InletTurbulence::new(spec.speed(), spec.turbulence.intensity, l_turb.max(1e-6));
+    let u_init = if spec.flow.kind == FlowKind::External { spec.flow.velocity } else { [0.0; 3] };
+    let max_cells = (spec.mesh.target_cells * 20).max(2_000_000);
+
+    let mut files = Vec::new();
+    let mut dict = |dir: &str, class: &str, object: &str, body: super::dict::Dict| -> Result<(), CaseError> {
+        let text = write_file(class, Some(dir), object, &body)?;
+        files.push((Path::new(dir).join(object), text));
+        Ok(())
+    };
+    dict("system", "dictionary", "blockMeshDict", mesh::block_mesh_dict(spec, &plan))?;
+    dict("system", "dictionary", "surfaceFeatureExtractDict", mesh::surface_feature_extract_dict())?;
+    dict("system", "dictionary", "snappyHexMeshDict", mesh::snappy_dict(&plan, &patches, location, max_cells))?;
+    dict("system", "dictionary", "meshQualityDict", mesh::mesh_quality_dict())?;
+    dict("system", "dictionary", "decomposeParDict", mesh::decompose_dict(spec.solver.cores))?;
+    dict("system", "dictionary", "controlDict", physics::control_dict(spec, &reference))?;
+    dict("system", "dictionary", "fvSchemes", physics::fv_schemes())?;
+    dict("system", "dictionary", "fvSolution", physics::fv_solution(spec))?;
+    dict("constant", "dictionary", "transportProperties", physics::transport_properties(spec))?;
+    dict("constant", "dictionary", "turbulenceProperties", physics::turbulence_properties(spec))?;
+    for (name, class, body) in physics::initial_fields(spec, &patches, turb, u_init) {
+        dict("0.orig", &class, name, body)?;
+    }
+    files.push((Path::new("constant/triSurface").join(SURFACE_FILE), to_obj(surface)));
+    let steps = steps(spec.solver.cores);
+    files.push(("Allrun".into(), allrun(&steps, spec.solver.cores)));
+    files.push(("Allclean".into(), ALLCLEAN.to_string()));
+    Ok(Case { files, steps, plan, patches, reference, turbulence: turb, location_in_mesh: location, cores: spec.solver.cores })
+}
+
+fn inlet_extent(a: &Analysis) -> f64 {
+    let e = [0, 1, 2].map(|i| a.bbox_max[i] - a.bbox_min[i]);
+    e.iter().cloned().fold(f64::MAX, f64::min).max(a.characteristic_length * 0.01)
+}
+
+fn reference(spec: &CaseSpec, a: &Analysis, patches: &[Patch]) -> Result<Reference, CaseError> {
+    let (drag, lift, pitch) = physics::directions(spec.flow.velocity);
+    let walls: Vec<String> =
+        patches.iter().filter(|p| p.from_surface && p.kind == BcKind::Wall).map(|p| p.name.to_string()).collect();
+    let chosen = match &spec.reference.patches {
+        Some(list) => {
+            let mut out = Vec::new();
+            for name in list {
+                let s = crate::geometry::sanitize_group_name(name);
+                if !walls.contains(&s) {
+                    return Err(CaseError::BadReferencePatch(name.clone()));
+                }
+                out.push(s);
+            }
+            out
+        }
+        None => walls,
+    };
+    let (ax, _) = flow_axis(spec.flow.velocity);
+    let centre = [0, 1, 2].map(|i| 0.5 * (a.bbox_min[i] + a.bbox_max[i]));
+    Ok(Reference {
+        aref: spec.reference.aref.unwrap_or(a.frontal_area),
+        lref: spec.reference.lref.unwrap_or(a.bbox_max[ax] - a.bbox_min[ax]),
+        mag_u_inf: spec.speed(),
+        cofr: spec.reference.cofr.unwrap_or(centre),
+        drag_dir: drag,
+        lift_dir: lift,
+        pitch_axis: pitch,
+        patches: chosen,
+    })
+}
+
+/// Moves `p` to a fixed non-dyadic fraction (0.6234…) of its background cell, so that it
+/// can never lie on a face of the background mesh or of any octree refinement of it.
+fn off_faces(p: [f64; 3], plan: &MeshPlan) -> [f64; 3] {
+    const FRAC: [f64; 3] = [0.623_489, 0.577_215, 0.618_034];
+    let h = plan.base_cell_size;
+    [0, 1, 2].map(|i| {
+        let u = ((p[i] - plan.domain_min[i]) / h).floor();
+        plan.domain_min[i] + (u + FRAC[i]) * h
+    })
+}
+
+/// A point inside the fluid, off every mesh face.
+pub fn location_in_mesh(spec: &CaseSpec, surface: &Surface, plan: &MeshPlan) -> Result<[f64; 3], CaseError> {
+    let h = plan.base_cell_size;
+    let (bmin, bmax) = crate::geometry::analyse::bbox(surface);
+    match spec.flow.kind {
+        FlowKind::External => {
+            // Halfway through the upstream gap and the low lateral gap: outside the body's
+            // bounding box, so outside every part of it, however many there are.
+            let (ax, sign) = flow_axis(spec.flow.velocity);
+            let lat = 1 - ax;
+            let mut p = [0.0; 3];
+            p[ax] = if sign >= 0.0 { 0.5 * (plan.domain_min[ax] + bmin[ax]) } else { 0.5 * (plan.domain_max[ax] + bmax[ax]) };
+            p[lat] = 0.5 * (plan.domain_min[lat] + bmin[lat]);
+            p[2] = 0.5 * (bmin[2] + bmax[2]).max(plan.domain_min[2] + 0.5 * h);
+            let q = off_faces(p, plan);
+            let outside_bbox = (0..3).any(|i| q[i] < bmin[i] || q[i] > bmax[i]);
+            let inside_domain = (0..3).all(|i| q[i] > plan.domain_min[i] && q[i] < plan.domain_max[i]);
+            if outside_bbox && inside_domain {
+                Ok(q)
+            } else {
+                Err(CaseError::NoLocation("the wind tunnel leaves no gap around the body; increase flow.tunnel factors".into()))
+            }
+        }
+        FlowKind::Internal => {
+            let loc = Locator::new(surface);
+            let n = 9;
+            let mut best: Option<([f64; 3], f64)> = None;
+            for i in 0..n {
+                for j in 0..n {
+                    for k in 0..n {
+                        let f = |idx: usize, t: usize, off: f64| bmin[t] + (idx as f64 + 0.5 + off) / n as f64 * (bmax[t] - bmin[t]);
+                        let p = [f(i, 0, 0.0123), f(j, 1, 0.0371), f(k, 2, 0.0247)];
+                        if !loc.contains(p) {
+                            continue;
+                        }
+                        let d = loc.distance(p);
+                        if best.map_or(true, |(_, bd)| d > bd) {
+                            best = Some((p, d));
+                        }
+                    }
+                }
+            }
+            let (p, d) = best.ok_or_else(|| {
+                CaseError::NoLocation("no sample point lies inside the geometry; internal flow needs a closed surface".into())
+            })?;
+            let q = off_faces(p, plan);
+            if loc.contains(q) && loc.distance(q) > 0.25 * d {
+                Ok(q)
+            } else {
+                Ok(p)
+            }
+        }
+    }
+}
+
+/// The run's steps for `cores` ranks.
+pub fn steps(cores: u32) -> Vec<Step> {
+    let app = |app: &'static str, args: &[&str], meshing: bool| Step::App {
+        app,
+        args: args.iter().map(|s| s.to_string()).collect(),
+        parallel: false,
+        meshing,
+    };
+    let mut s = vec![
+        app("blockMesh", &[], true),
+        app("surfaceFeatureExtract", &[], true),
+        app("snappyHexMesh", &["-overwrite"], true),
+        app("checkMesh", &[], true),
+        Step::Restore0,
+        app("potentialFoam", &["-writephi"], false),
+    ];
+    if cores > 1 {
+        s.push(app("decomposePar", &["-force"], false));
+        s.push(Step::App { app: "simpleFoam", args: vec!["-parallel".into()], parallel: true, meshing: false });
+        s.push(app("reconstructPar", &["-latestTime"], false));
+    } else {
+        s.push(app("simpleFoam", &[], false));
+    }
+    s
+}
+
+fn allrun(steps: &[Step], cores: u32) -> String {
+    let mut out = String::from(
+        "#!/bin/sh\n# Reproduces FlowCFD's run with plain OpenFOAM (ESI v1912 or later).\n\
+         cd \"${0%/*}\" || exit 1\n\
+         # Debian's openfoam package needs only this; elsewhere source your OpenFOAM etc/bashrc first.\n\
+         [ -n \"$WM_PROJECT_DIR\" ] || export WM_PROJECT_DIR=/usr/share/openfoam\n\
+         MPI_ROOT_FLAG=\"\"\n[ \"$(id -u)\" = 0 ] && MPI_ROOT_FLAG=\"--allow-run-as-root\"\n\
+         run() { app=$1; shift; echo \"Running $app\"; \"$@\" > \"log.$app\" 2>&1 || { echo \"$app failed: see log.$app\"; exit 1; }; }\n\n",
+    );
+    for s in steps {
+        match s {
+            Step::Restore0 => out.push_str("rm -rf 0 && cp -r 0.orig 0\n"),
+            Step::App { app, args, parallel, .. } => {
+                let args = args.join(" ");
+                if *parallel {
+                    out.push_str(&format!("run {app} mpirun -np {cores} $MPI_ROOT_FLAG --oversubscribe {app} {args}\n"));
+                } else if *app == "checkMesh" {
+                    // checkMesh reports failed checks in its log; the run goes on, as in FlowCFD.
+                    out.push_str("checkMesh > log.checkMesh 2>&1\n");
+                } else {
+                    out.push_str(&format!("run {app} {app} {args}\n").replace(" \n", "\n"));
+                }
+            }
+        }
+    }
+    out
+}
+
+const ALLCLEAN: &str = "#!/bin/sh\ncd \"${0%/*}\" || exit 1\n\
+rm -rf 0 [1-9]* processor* postProcessing log.* constant/polyMesh constant/extendedFeatureEdgeMesh constant/triSurface/*.eMesh\n";
+
+/// Writes the case into `dir` (created; must not exist), via a temporary sibling directory
+/// renamed at the end so that a half-written case never appears under `dir`.
+pub fn write(case: &Case, dir: &Path) -> Result<(), CaseError> {
+    let io = |path: &Path| {
+        let path = path.display().to_string();
+        move |source| CaseError::Io { path, source }
+    };
+    let tmp = dir.with_extension("partial");
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
+    }
+    for (rel, text) in &case.files {
+        let path = tmp.join(rel);
+        std::fs::create_dir_all(path.parent().expect("file has a parent")).map_err(io(&path))?;
+        std::fs::write(&path, text).map_err(io(&path))?;
+        if rel == Path::new("Allrun") || rel == Path::new("Allclean") {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).map_err(io(&path))?;
+        }
+    }
+    std::fs::rename(&tmp, dir).map_err(io(dir))?;
+    Ok(())
+}
+
+/// Patch names as words, for callers that filter by kind.
+pub fn wall_patch_names(case: &Case) -> Vec<Word> {
+    case.patches.iter().filter(|p| p.from_surface && p.kind.is_wall()).map(|p| p.name.clone()).collect()
+}

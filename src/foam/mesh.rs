@@ -1,0 +1,243 @@
+//! Meshing dictionaries: blockMesh, surfaceFeatureExtract, snappyHexMesh, mesh quality,
+//! decomposePar.
+
+use super::dict::{w, Dict, Value, Word};
+use super::patches::{Patch, BACKGROUND, GROUND};
+use super::rules::{flow_axis, MeshPlan, CELLS_BETWEEN_LEVELS};
+use super::spec::{CaseSpec, FlowKind};
+
+/// File name of the healed surface under `constant/triSurface`.
+pub const SURFACE_FILE: &str = "body.obj";
+/// snappyHexMesh geometry name of the surface.
+pub const SURFACE_NAME: &str = "body";
+
+fn list(items: impl IntoIterator<Item = Value>) -> Value {
+    Value::List(items.into_iter().collect())
+}
+
+fn ints(xs: &[i64]) -> Value {
+    list(xs.iter().map(|x| Value::Int(*x)))
+}
+
+/// `system/blockMeshDict`: one hex block over the plan's domain.
+pub fn block_mesh_dict(spec: &CaseSpec, plan: &MeshPlan) -> Dict {
+    let (lo, hi) = (plan.domain_min, plan.domain_max);
+    let vertices = list([
+        [lo[0], lo[1], lo[2]],
+        [hi[0], lo[1], lo[2]],
+        [hi[0], hi[1], lo[2]],
+        [lo[0], hi[1], lo[2]],
+        [lo[0], lo[1], hi[2]],
+        [hi[0], lo[1], hi[2]],
+        [hi[0], hi[1], hi[2]],
+        [lo[0], hi[1], hi[2]],
+    ]
+    .map(Value::Vector));
+    let d = plan.divisions;
+    let block = Value::Seq(vec![
+        w("hex"),
+        ints(&[0, 1, 2, 3, 4, 5, 6, 7]),
+        ints(&[d[0] as i64, d[1] as i64, d[2] as i64]),
+        w("simpleGrading"),
+        ints(&[1, 1, 1]),
+    ]);
+    // Outward faces: xmin, xmax, ymin, ymax, zmin, zmax.
+    const FACES: [[i64; 4]; 6] = [[0, 4, 7, 3], [2, 6, 5, 1], [1, 5, 4, 0], [3, 7, 6, 2], [0, 3, 2, 1], [4, 5, 6, 7]];
+    let boundary: Vec<(String, &str, Vec<usize>)> = match spec.flow.kind {
+        FlowKind::Internal => vec![(BACKGROUND.into(), "patch", (0..6).collect())],
+        FlowKind::External => {
+            let (ax, sign) = flow_axis(spec.flow.velocity);
+            let (up, down) = if sign >= 0.0 { (2 * ax, 2 * ax + 1) } else { (2 * ax + 1, 2 * ax) };
+            let lat = 1 - ax;
+            let bottom = if spec.flow.ground { (GROUND, "wall") } else { ("bottom", "patch") };
+            vec![
+                ("inlet".into(), "patch", vec![up]),
+                ("outlet".into(), "patch", vec![down]),
+                ("sides".into(), "patch", vec![2 * lat, 2 * lat + 1]),
+                ("top".into(), "patch", vec![5]),
+                (bottom.0.into(), bottom.1, vec![4]),
+            ]
+        }
+    };
+    let boundary = list(boundary.into_iter().map(|(name, ty, faces)| {
+        let body = Dict::new().set("type", w(ty)).set("faces", list(faces.iter().map(|f| ints(&FACES[*f]))));
+        Value::NamedDict(Word::new(name).expect("literal patch name"), body)
+    }));
+    Dict::new()
+        .set("scale", 1i64)
+        .set("vertices", vertices)
+        .set("blocks", list([block]))
+        .set("edges", list([]))
+        .set("boundary", boundary)
+        .set("mergePatchPairs", list([]))
+}
+
+/// `system/surfaceFeatureExtractDict`.
+pub fn surface_feature_extract_dict() -> Dict {
+    let mut d = Dict::new();
+    d.push(
+        SURFACE_FILE,
+        Dict::new()
+            .set("extractionMethod", w("extractFromSurface"))
+            .set("includedAngle", 150i64)
+            .set("subsetFeatures", Dict::new().set("nonManifoldEdges", false).set("openEdges", true))
+            .set("writeObj", false),
+    );
+    d
+}
+
+/// `system/meshQualityDict` values (OpenFOAM's defaults), shared with snappyHexMesh.
+pub fn mesh_quality_dict() -> Dict {
+    Dict::new()
+        .set("maxNonOrtho", 65i64)
+        .set("maxBoundarySkewness", 20i64)
+        .set("maxInternalSkewness", 4i64)
+        .set("maxConcave", 80i64)
+        .set("minVol", 1e-13)
+        .set("minTetQuality", 1e-15)
+        .set("minArea", -1i64)
+        .set("minTwist", 0.02)
+        .set("minDeterminant", 0.001)
+        .set("minFaceWeight", 0.05)
+        .set("minVolRatio", 0.01)
+        .set("minTriangleTwist", -1i64)
+}
+
+fn levels(l: [u32; 2]) -> Value {
+    ints(&[l[0] as i64, l[1] as i64])
+}
+
+/// `system/snappyHexMeshDict`.
+pub fn snappy_dict(plan: &MeshPlan, patches: &[Patch], location: [f64; 3], max_global_cells: u64) -> Dict {
+    let surf: Vec<&Patch> = patches.iter().filter(|p| p.from_surface).collect();
+    let mut regions = Dict::new();
+    let mut ref_regions = Dict::new();
+    for p in &surf {
+        regions.insert_word(p.name.clone(), Dict::new().set("name", Value::Word(p.name.clone())));
+        let lv = plan.group_levels.get(p.name.as_str()).copied().unwrap_or([plan.feature_level, plan.feature_level + 1]);
+        ref_regions.insert_word(
+            p.name.clone(),
+            Dict::new().set("level", levels(lv)).set("patchInfo", Dict::new().set("type", w(p.kind.mesh_type()))),
+        );
+    }
+    let min_level = surf
+        .iter()
+        .filter_map(|p| plan.group_levels.get(p.name.as_str()))
+        .map(|l| *l)
+        .min()
+        .unwrap_or([plan.feature_level, plan.feature_level]);
+    let mut geometry = Dict::new();
+    geometry.push(SURFACE_FILE, Dict::new().set("type", w("triSurfaceMesh")).set("name", w(SURFACE_NAME)).set("regions", regions));
+    let mut refinement_regions = Dict::new();
+    for (i, b) in plan.boxes.iter().enumerate() {
+        let name = Word::new(format!("box{i}")).expect("generated name");
+        geometry.insert_word(name.clone(), Dict::new().set("type", w("searchableBox")).set("min", b.min).set("max", b.max));
+        refinement_regions.insert_word(
+            name,
+            Dict::new()
+                .set("mode", w("inside"))
+                .set("levels", list([list([Value::Float(1e15), Value::Int(b.level as i64)])])),
+        );
+    }
+    let mut surfaces = Dict::new();
+    surfaces.push(
+        SURFACE_NAME,
+        Dict::new()
+            .set("level", levels(min_level))
+            .set("regions", ref_regions)
+            .set("patchInfo", Dict::new().set("type", w("wall"))),
+    );
+    let castellated = Dict::new()
+        .set("maxLocalCells", max_global_cells as i64)
+        .set("maxGlobalCells", max_global_cells as i64)
+        .set("minRefinementCells", 10i64)
+        .set("maxLoadUnbalance", 0.1)
+        .set("nCellsBetweenLevels", CELLS_BETWEEN_LEVELS)
+        .set(
+            "features",
+            list([Value::Dict(Dict::new().set("file", Value::Str("body.eMesh".into())).set("level", plan.feature_level))]),
+        )
+        .set("refinementSurfaces", surfaces)
+        .set("resolveFeatureAngle", 30i64)
+        .set("refinementRegions", refinement_regions)
+        .set("locationInMesh", location)
+        .set("allowFreeStandingZoneFaces", true);
+    let snap = Dict::new()
+        .set("nSmoothPatch", 3i64)
+        .set("tolerance", 2.0)
+        .set("nSolveIter", 30i64)
+        .set("nRelaxIter", 5i64)
+        .set("nFeatureSnapIter", 10i64)
+        .set("implicitFeatureSnap", false)
+        .set("explicitFeatureSnap", true)
+        .set("multiRegionFeatureSnap", false);
+    let lp = &plan.layers;
+    let mut layer_patches = Dict::new();
+    for p in surf.iter().filter(|p| p.kind.is_wall()) {
+        layer_patches.insert_word(p.name.clone(), Dict::new().set("nSurfaceLayers", lp.count));
+    }
+    let layers = Dict::new()
+        .set("relativeSizes", false)
+        .set("layers", layer_patches)
+        .set("expansionRatio", lp.expansion_ratio)
+        .set("firstLayerThickness", lp.first_layer_thickness)
+        .set("minThickness", lp.first_layer_thickness * 0.3)
+        .set("nGrow", 0i64)
+        .set("featureAngle", 130i64)
+        .set("slipFeatureAngle", 30i64)
+        .set("nRelaxIter", 5i64)
+        .set("nSmoothSurfaceNormals", 1i64)
+        .set("nSmoothNormals", 3i64)
+        .set("nSmoothThickness", 10i64)
+        .set("maxFaceThicknessRatio", 0.5)
+        .set("maxThicknessToMedialRatio", 0.3)
+        .set("minMedialAxisAngle", 90i64)
+        .set("nBufferCellsNoExtrude", 0i64)
+        .set("nLayerIter", 50i64);
+    let mut quality = mesh_quality_dict();
+    quality.push("nSmoothScale", 4i64);
+    quality.push("errorReduction", 0.75);
+    quality.push("relaxed", Dict::new().set("maxNonOrtho", 75i64));
+    Dict::new()
+        .set("castellatedMesh", true)
+        .set("snap", true)
+        .set("addLayers", lp.count > 0)
+        .set("geometry", geometry)
+        .set("castellatedMeshControls", castellated)
+        .set("snapControls", snap)
+        .set("addLayersControls", layers)
+        .set("meshQualityControls", quality)
+        .set("mergeTolerance", 1e-6)
+}
+
+/// `system/decomposeParDict` for `n` ranks (Debian's scotch is a stub, so hierarchical).
+pub fn decompose_dict(n: u32) -> Dict {
+    let (a, b) = split(n);
+    Dict::new()
+        .set("numberOfSubdomains", n)
+        .set("method", w("hierarchical"))
+        .set("hierarchicalCoeffs", Dict::new().set("n", ints(&[a as i64, b as i64, 1])).set("order", w("xyz")))
+}
+
+/// Factors `n` into `a × b` with `a ≥ b` as close as possible (more cuts along the flow).
+fn split(n: u32) -> (u32, u32) {
+    let mut b = (n as f64).sqrt() as u32;
+    while b > 1 && n % b != 0 {
+        b -= 1;
+    }
+    (n / b.max(1), b.max(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_is_balanced() {
+        assert_eq!(split(1), (1, 1));
+        assert_eq!(split(2), (2, 1));
+        assert_eq!(split(4), (2, 2));
+        assert_eq!(split(6), (3, 2));
+        assert_eq!(split(7), (7, 1));
+    }
+}

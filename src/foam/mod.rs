@@ -1,0 +1,9 @@
+//! OpenFOAM knowledge: typed dictionaries, case assembly, log parsing. No I/O except writing a case.
+pub mod case;
+pub mod dict;
+pub mod log;
+pub mod mesh;
+pub mod patches;
+pub mod physics;
+pub mod rules;
+pub mod spec;

@@ -1,0 +1,328 @@
+//! Physics dictionaries: initial fields, transport, turbulence, schemes, solution, control.
+
+use super::dict::{dimensions, uniform, w, Dict, Value};
+use super::patches::{BcKind, Patch};
+use super::spec::{CaseSpec, TurbulenceModel};
+use serde::Serialize;
+
+/// Cμ of the k-ω SST model (β* in Menter's notation).
+pub const C_MU: f64 = 0.09;
+
+/// Inlet turbulence from intensity `i`, speed `u` and length scale `l`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct InletTurbulence {
+    /// Turbulent kinetic energy, m²/s².
+    pub k: f64,
+    /// Specific dissipation rate, 1/s.
+    pub omega: f64,
+    /// Eddy viscosity k/ω, m²/s.
+    pub nut: f64,
+}
+
+impl InletTurbulence {
+    /// k = 1.5 (U I)², ω = √k / (Cμ^¼ l).
+    pub fn new(u: f64, i: f64, l: f64) -> Self {
+        let k = 1.5 * (u * i).powi(2);
+        let omega = k.sqrt() / (C_MU.powf(0.25) * l);
+        InletTurbulence { k, omega, nut: k / omega }
+    }
+}
+
+/// Force-coefficient reference values as used in `controlDict` and `summary.json`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reference {
+    /// Reference area, m².
+    #[serde(rename = "Aref")]
+    pub aref: f64,
+    /// Reference length, m.
+    #[serde(rename = "lRef")]
+    pub lref: f64,
+    /// Free-stream speed, m/s.
+    #[serde(rename = "magUInf")]
+    pub mag_u_inf: f64,
+    /// Centre of rotation.
+    #[serde(rename = "CofR")]
+    pub cofr: [f64; 3],
+    /// Unit drag direction.
+    pub drag_dir: [f64; 3],
+    /// Unit lift direction.
+    pub lift_dir: [f64; 3],
+    /// Pitch axis.
+    pub pitch_axis: [f64; 3],
+    /// Patches integrated.
+    pub patches: Vec<String>,
+}
+
+fn unit(v: [f64; 3]) -> [f64; 3] {
+    let m = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+    [v[0] / m, v[1] / m, v[2] / m]
+}
+
+fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
+    [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
+}
+
+/// Drag along the velocity, lift the part of +z normal to it, pitch axis lift × drag.
+pub fn directions(velocity: [f64; 3]) -> ([f64; 3], [f64; 3], [f64; 3]) {
+    let d = unit(velocity);
+    let up = if d[2].abs() > 0.99 { [0.0, 1.0, 0.0] } else { [0.0, 0.0, 1.0] };
+    let dot = up[0] * d[0] + up[1] * d[1] + up[2] * d[2];
+    let l = unit([up[0] - dot * d[0], up[1] - dot * d[1], up[2] - dot * d[2]]);
+    (d, l, cross(l, d))
+}
+
+fn field_file(class: &str, dims: [i32; 7], internal: Value, bfield: Dict) -> (String, Dict) {
+    (
+        class.to_string(),
+        Dict::new().set("dimensions", dimensions(dims)).set("internalField", internal).set("boundaryField", bfield),
+    )
+}
+
+/// The `0/` fields: (file name, class, body). k, omega and nut only for SST.
+pub fn initial_fields(spec: &CaseSpec, patches: &[Patch], turb: InletTurbulence, u_init: [f64; 3]) -> Vec<(&'static str, String, Dict)> {
+    let sst = spec.turbulence.model == TurbulenceModel::KOmegaSst;
+    let mut u = Dict::new();
+    let mut p = Dict::new();
+    let mut k = Dict::new();
+    let mut om = Dict::new();
+    let mut nut = Dict::new();
+    let zero = [0.0; 3];
+    for patch in patches {
+        let n = patch.name.clone();
+        let (bu, bp) = match &patch.kind {
+            BcKind::Inlet(v) => (
+                Dict::new().set("type", w("fixedValue")).set("value", uniform(*v)),
+                Dict::new().set("type", w("zeroGradient")),
+            ),
+            BcKind::Outlet(p0) => (
+                Dict::new().set("type", w("inletOutlet")).set("inletValue", uniform(zero)).set("value", uniform(zero)),
+                Dict::new().set("type", w("fixedValue")).set("value", uniform(*p0)),
+            ),
+            BcKind::Wall => (Dict::new().set("type", w("noSlip")), Dict::new().set("type", w("zeroGradient"))),
+            BcKind::MovingWall(v) => (
+                Dict::new().set("type", w("fixedValue")).set("value", uniform(*v)),
+                Dict::new().set("type", w("zeroGradient")),
+            ),
+            BcKind::Slip => (Dict::new().set("type", w("slip")), Dict::new().set("type", w("slip"))),
+            BcKind::Symmetry => (Dict::new().set("type", w("symmetry")), Dict::new().set("type", w("symmetry"))),
+        };
+        u.insert_word(n.clone(), bu);
+        p.insert_word(n.clone(), bp);
+        let scalar = |value: f64, wall_fn: &str| -> Dict {
+            match &patch.kind {
+                BcKind::Inlet(_) => Dict::new().set("type", w("fixedValue")).set("value", uniform(value)),
+                BcKind::Outlet(_) => {
+                    Dict::new().set("type", w("inletOutlet")).set("inletValue", uniform(value)).set("value", uniform(value))
+                }
+                BcKind::Wall | BcKind::MovingWall(_) => Dict::new().set("type", w(wall_fn)).set("value", uniform(value)),
+                BcKind::Slip => Dict::new().set("type", w("slip")),
+                BcKind::Symmetry => Dict::new().set("type", w("symmetry")),
+            }
+        };
+        k.insert_word(n.clone(), scalar(turb.k, "kqRWallFunction"));
+        om.insert_word(n.clone(), scalar(turb.omega, "omegaWallFunction"));
+        let bn = match &patch.kind {
+            BcKind::Wall | BcKind::MovingWall(_) => Dict::new().set("type", w("nutkWallFunction")).set("value", uniform(0.0)),
+            BcKind::Symmetry => Dict::new().set("type", w("symmetry")),
+            _ => Dict::new().set("type", w("calculated")).set("value", uniform(turb.nut)),
+        };
+        nut.insert_word(n, bn);
+    }
+    let mut out = vec![];
+    let (c, d) = field_file("volVectorField", [0, 1, -1, 0, 0, 0, 0], uniform(u_init), u);
+    out.push(("U", c, d));
+    let (c, d) = field_file("volScalarField", [0, 2, -2, 0, 0, 0, 0], uniform(0.0), p);
+    out.push(("p", c, d));
+    if sst {
+        let (c, d) = field_file("volScalarField", [0, 2, -2, 0, 0, 0, 0], uniform(turb.k), k);
+        out.push(("k", c, d));
+        let (c, d) = field_file("volScalarField", [0, 0, -1, 0, 0, 0, 0], uniform(turb.omega), om);
+        out.push(("omega", c, d));
+        let (c, d) = field_file("volScalarField", [0, 2, -1, 0, 0, 0, 0], uniform(turb.nut), nut);
+        out.push(("nut", c, d));
+    }
+    out
+}
+
+/// `constant/transportProperties`.
+pub fn transport_properties(spec: &CaseSpec) -> Dict {
+    Dict::new().set("transportModel", w("Newtonian")).set("nu", spec.fluid.nu())
+}
+
+/// `constant/turbulenceProperties`.
+pub fn turbulence_properties(spec: &CaseSpec) -> Dict {
+    match spec.turbulence.model {
+        TurbulenceModel::Laminar => Dict::new().set("simulationType", w("laminar")),
+        TurbulenceModel::KOmegaSst => Dict::new().set("simulationType", w("RAS")).set(
+            "RAS",
+            Dict::new().set("RASModel", w("kOmegaSST")).set("turbulence", true).set("printCoeffs", true),
+        ),
+    }
+}
+
+fn seq(words: &[&str]) -> Value {
+    Value::Seq(words.iter().map(|s| w(s)).collect())
+}
+
+/// `system/fvSchemes`: second-order upwind for U, first-order for turbulence (motorBike's set).
+pub fn fv_schemes() -> Dict {
+    Dict::new()
+        .set("ddtSchemes", Dict::new().set("default", w("steadyState")))
+        .set(
+            "gradSchemes",
+            Dict::new().set("default", seq(&["Gauss", "linear"])).set(
+                "grad(U)",
+                Value::Seq(vec![w("cellLimited"), w("Gauss"), w("linear"), Value::Int(1)]),
+            ),
+        )
+        .set(
+            "divSchemes",
+            Dict::new()
+                .set("default", w("none"))
+                .set("div(phi,U)", seq(&["bounded", "Gauss", "linearUpwindV", "grad(U)"]))
+                .set("div(phi,k)", seq(&["bounded", "Gauss", "upwind"]))
+                .set("div(phi,omega)", seq(&["bounded", "Gauss", "upwind"]))
+                .set("div((nuEff*dev2(T(grad(U)))))", seq(&["Gauss", "linear"])),
+        )
+        .set(
+            "laplacianSchemes",
+            Dict::new().set("default", Value::Seq(vec![w("Gauss"), w("linear"), w("limited"), w("corrected"), Value::Float(0.33)])),
+        )
+        .set("interpolationSchemes", Dict::new().set("default", w("linear")))
+        .set("snGradSchemes", Dict::new().set("default", Value::Seq(vec![w("limited"), w("corrected"), Value::Float(0.33)])))
+        .set("wallDist", Dict::new().set("method", w("meshWave")))
+}
+
+fn smooth_solver() -> Dict {
+    Dict::new()
+        .set("solver", w("smoothSolver"))
+        .set("smoother", w("GaussSeidel"))
+        .set("tolerance", 1e-8)
+        .set("relTol", 0.1)
+        .set("nSweeps", 1i64)
+}
+
+/// `system/fvSolution` with SIMPLEC, residual control and relaxation from the spec.
+pub fn fv_solution(spec: &CaseSpec) -> Dict {
+    let gamg = Dict::new().set("solver", w("GAMG")).set("smoother", w("GaussSeidel")).set("tolerance", 1e-7).set("relTol", 0.01);
+    let sst = spec.turbulence.model == TurbulenceModel::KOmegaSst;
+    let fields: &[&str] = if sst { &["p", "U", "k", "omega"] } else { &["p", "U"] };
+    let mut residual = Dict::new();
+    for f in fields {
+        if let Some(x) = spec.solver.residual_targets.get(*f) {
+            residual.push(f, *x);
+        }
+    }
+    let mut equations = Dict::new();
+    let mut rfields = Dict::new();
+    for (name, x) in &spec.solver.relaxation {
+        if name == "p" {
+            rfields.push("p", *x);
+        } else if fields.contains(&name.as_str()) {
+            equations.push(name, *x);
+        }
+    }
+    let mut solvers = Dict::new().set("p", gamg.clone()).set("Phi", gamg).set("U", smooth_solver());
+    if sst {
+        solvers.push("k", smooth_solver());
+        solvers.push("omega", smooth_solver());
+    }
+    Dict::new()
+        .set("solvers", solvers)
+        .set(
+            "SIMPLE",
+            Dict::new().set("nNonOrthogonalCorrectors", 0i64).set("consistent", true).set("residualControl", residual),
+        )
+        .set("potentialFlow", Dict::new().set("nNonOrthogonalCorrectors", 10i64))
+        .set("relaxationFactors", Dict::new().set("fields", rfields).set("equations", equations))
+        .set("cache", Dict::new().set("grad(U)", Dict::new()))
+}
+
+/// `system/controlDict` with forceCoeffs, solverInfo, yPlus and wallShearStress.
+pub fn control_dict(spec: &CaseSpec, r: &Reference) -> Dict {
+    let sst = spec.turbulence.model == TurbulenceModel::KOmegaSst;
+    let lib = |name: &str| Value::List(vec![Value::Str(name.into())]);
+    let patch_words: Vec<Value> = r.patches.iter().map(|p| w(p)).collect();
+    let mut functions = Dict::new();
+    functions.push(
+        "forceCoeffs1",
+        Dict::new()
+            .set("type", w("forceCoeffs"))
+            .set("libs", lib("libforces.so"))
+            .set("writeControl", w("timeStep"))
+            .set("writeInterval", 1i64)
+            .set("log", true)
+            .set("patches", Value::List(patch_words))
+            .set("rho", w("rhoInf"))
+            .set("rhoInf", spec.fluid.rho())
+            .set("liftDir", r.lift_dir)
+            .set("dragDir", r.drag_dir)
+            .set("CofR", r.cofr)
+            .set("pitchAxis", r.pitch_axis)
+            .set("magUInf", r.mag_u_inf)
+            .set("lRef", r.lref)
+            .set("Aref", r.aref),
+    );
+    let fields: Vec<Value> = if sst { ["U", "p", "k", "omega"] } else { ["U", "p", "U", "U"] }
+        .iter()
+        .take(if sst { 4 } else { 2 })
+        .map(|f| w(f))
+        .collect();
+    functions.push(
+        "solverInfo1",
+        Dict::new()
+            .set("type", w("solverInfo"))
+            .set("libs", lib("libutilityFunctionObjects.so"))
+            .set("fields", Value::List(fields))
+            .set("writeResidualFields", false),
+    );
+    if sst {
+        functions.push(
+            "yPlus1",
+            Dict::new().set("type", w("yPlus")).set("libs", lib("libfieldFunctionObjects.so")).set("writeControl", w("writeTime")),
+        );
+    }
+    functions.push(
+        "wallShearStress1",
+        Dict::new().set("type", w("wallShearStress")).set("libs", lib("libfieldFunctionObjects.so")).set("writeControl", w("writeTime")),
+    );
+    let n = spec.solver.iterations as i64;
+    Dict::new()
+        .set("application", w("simpleFoam"))
+        .set("startFrom", w("startTime"))
+        .set("startTime", 0i64)
+        .set("stopAt", w("endTime"))
+        .set("endTime", n)
+        .set("deltaT", 1i64)
+        .set("writeControl", w("timeStep"))
+        .set("writeInterval", n)
+        .set("purgeWrite", 0i64)
+        .set("writeFormat", w("binary"))
+        .set("writePrecision", 8i64)
+        .set("writeCompression", false)
+        .set("timeFormat", w("general"))
+        .set("timePrecision", 6i64)
+        .set("runTimeModifiable", true)
+        .set("functions", functions)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inlet_turbulence_matches_hand_values() {
+        // motorBike tutorial: U 20, k 0.24 → I = 2 %; ω 1.78 → l ≈ 0.503 m.
+        let t = InletTurbulence::new(20.0, 0.02, 0.5025);
+        assert!((t.k - 0.24).abs() < 1e-12);
+        assert!((t.omega - 1.78).abs() < 0.01, "{}", t.omega);
+    }
+
+    #[test]
+    fn directions_are_orthonormal() {
+        let (d, l, p) = directions([20.0, 0.0, 0.0]);
+        assert_eq!(d, [1.0, 0.0, 0.0]);
+        assert_eq!(l, [0.0, 0.0, 1.0]);
+        assert_eq!(p, [0.0, 1.0, 0.0]);
+    }
+}

@@ -1,0 +1,342 @@
+//! Rule-based mesh parameters: what FlowCFD proposes when the user gives none.
+//!
+//! The mesh AI (a later module) replaces [`suggest`] with a learned model; both produce a
+//! [`MeshPlan`], and explicit values in the [`MeshSpec`](super::spec::MeshSpec) always win.
+
+use super::spec::{CaseSpec, FlowKind, RefinementBox};
+use crate::geometry::analyse::Analysis;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Cells across a refinement-level transition (snappyHexMesh `nCellsBetweenLevels`).
+pub const CELLS_BETWEEN_LEVELS: u32 = 3;
+
+/// Fully resolved mesh parameters with a one-line reason for each.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MeshPlan {
+    /// Background-mesh lower corner, m.
+    pub domain_min: [f64; 3],
+    /// Background-mesh upper corner, m.
+    pub domain_max: [f64; 3],
+    /// Background (level 0) cell size, m; cells are cubes.
+    pub base_cell_size: f64,
+    /// blockMesh divisions.
+    pub divisions: [u32; 3],
+    /// Surface refinement `[min, max]` per surface group.
+    pub group_levels: BTreeMap<String, [u32; 2]>,
+    /// Feature-edge refinement level.
+    pub feature_level: u32,
+    /// Refinement boxes (the wake box among them).
+    pub boxes: Vec<RefinementBox>,
+    /// Prism layers.
+    pub layers: LayerPlan,
+    /// Cells the model expects snappyHexMesh to produce.
+    pub estimated_cells: u64,
+    /// Why each parameter has its value (for the CLI and the mesh wizard).
+    pub why: BTreeMap<String, String>,
+}
+
+/// Prism-layer plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LayerPlan {
+    /// Number of layers; 0 disables layer addition.
+    pub count: u32,
+    /// Growth ratio.
+    pub expansion_ratio: f64,
+    /// First-layer thickness, m.
+    pub first_layer_thickness: f64,
+    /// y+ expected at the first cell centre with this thickness (flat-plate estimate).
+    pub estimated_yplus: f64,
+}
+
+/// Most layers the rules propose: more buy little with wall functions and cost cells.
+pub const MAX_AUTO_LAYERS: u32 = 5;
+
+/// Final layer thickness as a fraction of the surface cell. Thin layers under large cells
+/// (a 20× volume jump) made SIMPLE diverge on the cube test; 0.4 keeps the jump near 2.5×.
+pub const FINAL_LAYER_FRACTION: f64 = 0.4;
+
+/// Layer count, growth and first-layer thickness for surface cells of size `hs`.
+///
+/// The first layer aims at the target y+; the count is what it takes to grow from there to
+/// [`FINAL_LAYER_FRACTION`] of the surface cell (at most [`MAX_AUTO_LAYERS`]). When even
+/// that many layers cannot bridge the gap, the growth rises to 1.3 and then the first layer
+/// thickens, which raises y+ (reported), rather than leaving a volume jump.
+pub fn layer_plan(spec: &super::spec::LayerSpec, u: f64, l: f64, nu: f64, hs: f64) -> LayerPlan {
+    let u_tau = u * (skin_friction(u * l / nu) / 2.0).sqrt();
+    let final_t = FINAL_LAYER_FRACTION * hs;
+    let mut r = spec.expansion_ratio.unwrap_or(1.2);
+    let mut y1 = spec.first_layer_thickness.unwrap_or_else(|| first_layer_for_yplus(spec.target_yplus, u, l, nu)).min(final_t);
+    let count = match spec.count {
+        Some(n) => n,
+        None => {
+            let needed = 1.0 + (final_t / y1).ln() / r.ln().max(1e-6);
+            if needed <= MAX_AUTO_LAYERS as f64 {
+                needed.ceil().max(1.0) as u32
+            } else {
+                if spec.expansion_ratio.is_none() {
+                    r = 1.3;
+                }
+                if spec.first_layer_thickness.is_none() {
+                    y1 = y1.max(final_t / r.powi(MAX_AUTO_LAYERS as i32 - 1));
+                }
+                MAX_AUTO_LAYERS
+            }
+        }
+    };
+    LayerPlan { count, expansion_ratio: r, first_layer_thickness: y1, estimated_yplus: y1 * u_tau / nu }
+}
+
+/// Index of the horizontal axis the flow mostly follows, and its sign. z is up.
+pub fn flow_axis(velocity: [f64; 3]) -> (usize, f64) {
+    let a = if velocity[0].abs() >= velocity[1].abs() { 0 } else { 1 };
+    (a, velocity[a].signum())
+}
+
+/// Turbulent flat-plate skin friction (Schlichting's 1/5-power law): Cf = 0.0576 Re^-0.2.
+pub fn skin_friction(re: f64) -> f64 {
+    0.0576 * re.max(1e3).powf(-0.2)
+}
+
+/// First-cell height (m) that gives `yplus` on a flat plate of length `l` at speed `u`.
+pub fn first_layer_for_yplus(yplus: f64, u: f64, l: f64, nu: f64) -> f64 {
+    let u_tau = u * (skin_friction(u * l / nu) / 2.0).sqrt();
+    yplus * nu / u_tau
+}
+
+/// The wind tunnel (external) or padded bounding box (internal) before snapping to cells.
+fn raw_domain(spec: &CaseSpec, a: &Analysis) -> ([f64; 3], [f64; 3]) {
+    let (lo, hi) = (a.bbox_min, a.bbox_max);
+    let l = a.characteristic_length;
+    match spec.flow.kind {
+        FlowKind::Internal => {
+            let pad = 0.05 * l;
+            ([lo[0] - pad, lo[1] - pad, lo[2] - pad], [hi[0] + pad, hi[1] + pad, hi[2] + pad])
+        }
+        FlowKind::External => {
+            let t = &spec.flow.tunnel;
+            let (ax, sign) = flow_axis(spec.flow.velocity);
+            let lat = 1 - ax;
+            let mut min = [0.0; 3];
+            let mut max = [0.0; 3];
+            let (up, down) = (t.upstream * l, t.downstream * l);
+            if sign >= 0.0 {
+                min[ax] = lo[ax] - up;
+                max[ax] = hi[ax] + down;
+            } else {
+                min[ax] = lo[ax] - down;
+                max[ax] = hi[ax] + up;
+            }
+            min[lat] = lo[lat] - t.side * l;
+            max[lat] = hi[lat] + t.side * l;
+            min[2] = if spec.flow.ground { lo[2] } else { lo[2] - t.top * l };
+            max[2] = hi[2] + t.top * l;
+            (min, max)
+        }
+    }
+}
+
+fn volume(min: [f64; 3], max: [f64; 3]) -> f64 {
+    (0..3).map(|i| (max[i] - min[i]).max(0.0)).product()
+}
+
+/// Expected snappyHexMesh cell count for background size `h` (see the module docs).
+fn estimate_cells(fluid_volume: f64, wall_area: f64, h: f64, level: u32, boxes: &[RefinementBox], layers: u32) -> f64 {
+    let mut n = fluid_volume / h.powi(3);
+    for b in boxes {
+        // Cells inside a box at level lb replace background cells 8^lb to 1.
+        n += volume(b.min, b.max) * (8f64.powi(b.level as i32) - 1.0) / h.powi(3);
+    }
+    // A band of CELLS_BETWEEN_LEVELS cells on each level around the walls; calibrated on
+    // the cube and motorBike runs (thin parts carry bands on both sides).
+    for l in 1..=level {
+        let hl = h / 2f64.powi(l as i32);
+        n += 1.3 * CELLS_BETWEEN_LEVELS as f64 * wall_area / (hl * hl);
+    }
+    let hs = h / 2f64.powi(level as i32);
+    n + layers as f64 * wall_area / (hs * hs)
+}
+
+/// Background size `h` for which the estimate meets `target` (bisection on a monotone model).
+fn fit_base_size(target: f64, f: impl Fn(f64) -> f64, h_max: f64) -> f64 {
+    let (mut lo, mut hi) = (h_max * 1e-4, h_max);
+    for _ in 0..80 {
+        let mid = (lo * hi).sqrt();
+        if f(mid) > target {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    hi
+}
+
+fn wake_box(spec: &CaseSpec, a: &Analysis, min: [f64; 3], max: [f64; 3], level: u32) -> RefinementBox {
+    let l = a.characteristic_length;
+    let (ax, sign) = flow_axis(spec.flow.velocity);
+    let lat = 1 - ax;
+    let (mut bmin, mut bmax) = (a.bbox_min, a.bbox_max);
+    if sign >= 0.0 {
+        bmin[ax] -= 0.1 * l;
+        bmax[ax] += 1.5 * l;
+    } else {
+        bmin[ax] -= 1.5 * l;
+        bmax[ax] += 0.1 * l;
+    }
+    bmin[lat] -= 0.2 * l;
+    bmax[lat] += 0.2 * l;
+    bmin[2] -= 0.2 * l;
+    bmax[2] += 0.3 * l;
+    for i in 0..3 {
+        bmin[i] = bmin[i].max(min[i]);
+        bmax[i] = bmax[i].min(max[i]);
+    }
+    RefinementBox { min: bmin, max: bmax, level }
+}
+
+/// Proposes mesh parameters from the geometry and the spec; explicit spec values win.
+pub fn suggest(spec: &CaseSpec, a: &Analysis, wall_area: f64) -> MeshPlan {
+    let m = &spec.mesh;
+    let mut why = BTreeMap::new();
+    let (dmin, dmax) = raw_domain(spec, a);
+    let external = spec.flow.kind == FlowKind::External;
+    let body_volume = a.volume.unwrap_or(0.0);
+    let fluid_volume = if external { volume(dmin, dmax) - body_volume } else { a.volume.unwrap_or(0.5 * volume(dmin, dmax)) };
+    let target = m.target_cells as f64;
+    let l = a.characteristic_length;
+
+    // Layers: their count feeds the cell estimate; the layer plan is final once the
+    // surface cell size is known (see `layer_plan`).
+    let u = spec.speed();
+    let nu = spec.fluid.nu();
+    let lref = spec.reference.lref.unwrap_or(l);
+    let laminar = spec.turbulence.model == super::spec::TurbulenceModel::Laminar;
+    let count = if laminar && m.layers.count.is_none() { 0 } else { m.layers.count.unwrap_or(MAX_AUTO_LAYERS) };
+
+    // Surface level: the finest that keeps wall bands and layers under ~55 % of the budget.
+    let box_level = |lv: u32| lv.saturating_sub(1).max(1);
+    let plan_boxes = |lv: u32| -> Vec<RefinementBox> {
+        let mut b = m.refinement_boxes.clone();
+        if external && m.wake_box && b.is_empty() && lv > 0 {
+            b.push(wake_box(spec, a, dmin, dmax, box_level(lv)));
+        }
+        b
+    };
+    let h_max = (0..3).map(|i| dmax[i] - dmin[i]).fold(f64::MAX, f64::min) / 4.0;
+    let solve = |lv: u32| -> f64 {
+        let boxes = plan_boxes(lv);
+        m.base_cell_size
+            .unwrap_or_else(|| fit_base_size(target, |h| estimate_cells(fluid_volume, wall_area, h, lv, &boxes, count), h_max))
+    };
+    let level = match m.surface_level {
+        Some(lv) => lv[0],
+        None => {
+            let mut best = 1;
+            for lv in 1..=7u32 {
+                let h = solve(lv);
+                let wall = estimate_cells(0.0, wall_area, h, lv, &[], count);
+                let total = estimate_cells(fluid_volume, wall_area, h, lv, &plan_boxes(lv), count);
+                // A fit pinned at h_max means even the coarsest background overshoots.
+                let fits = total <= 1.1 * target;
+                if fits && wall <= 0.55 * total && h / 2f64.powi(lv as i32) >= l * 1e-4 {
+                    best = lv;
+                }
+            }
+            why.insert(
+                "surface_level".into(),
+                format!("level {best} is the finest that keeps wall refinement under 55 % of the {} cell budget", m.target_cells),
+            );
+            best
+        }
+    };
+    let h = solve(level);
+    let divisions = [0, 1, 2].map(|i| ((dmax[i] - dmin[i]) / h).ceil().max(1.0) as u32);
+    // Grow the domain to whole cells so that the background cells are exact cubes; external
+    // floors on the ground stay put.
+    let mut domain_min = dmin;
+    let mut domain_max = dmax;
+    for i in 0..3 {
+        let grow = divisions[i] as f64 * h - (dmax[i] - dmin[i]);
+        if i == 2 && external && spec.flow.ground {
+            domain_max[i] += grow;
+        } else {
+            domain_min[i] -= grow / 2.0;
+            domain_max[i] += grow / 2.0;
+        }
+    }
+    why.insert(
+        "base_cell_size".into(),
+        if m.base_cell_size.is_some() {
+            "given in the case file".into()
+        } else {
+            format!("{h:.4} m fits the {} cell budget over a {:.3} m³ domain", m.target_cells, volume(domain_min, domain_max))
+        },
+    );
+    let surf_level = m.surface_level.unwrap_or([level, level + 1]);
+    let group_levels = a
+        .groups
+        .iter()
+        .map(|g| (g.name.clone(), m.group_levels.get(&g.name).copied().unwrap_or(surf_level)))
+        .collect();
+    let feature_level = m.feature_level.unwrap_or(surf_level[0]);
+    why.insert("feature_level".into(), format!("edges sharper than 30° refined to the surface level {feature_level}"));
+    let boxes = plan_boxes(level);
+    if external && m.wake_box && m.refinement_boxes.is_empty() {
+        why.insert("wake_box".into(), format!("level {} from 0.1 L ahead to 1.5 L behind the body, to resolve the wake", box_level(level)));
+    }
+    let hs = h / 2f64.powi(surf_level[0] as i32);
+    let layers = if count == 0 {
+        LayerPlan { count: 0, expansion_ratio: 1.0, first_layer_thickness: 0.0, estimated_yplus: 0.0 }
+    } else {
+        layer_plan(&m.layers, u, lref, nu, hs)
+    };
+    let re = u * lref / nu;
+    let delta = 0.37 * lref * re.max(1e3).powf(-0.2);
+    let total = layers.first_layer_thickness * (0..layers.count).map(|i| layers.expansion_ratio.powi(i as i32)).sum::<f64>();
+    why.insert(
+        "layers".into(),
+        format!(
+            "{} layers growing ×{:.2} from {:.3e} m (y+ ≈ {:.0} at Re {re:.2e}); {:.3e} m in all, {:.0} % of the {delta:.2e} m boundary layer; the last layer is 40 % of the {hs:.3e} m surface cell so the solver sees no volume jump",
+            layers.count, layers.expansion_ratio, layers.first_layer_thickness, layers.estimated_yplus, total, 100.0 * total / delta
+        ),
+    );
+    let count = layers.count;
+    let estimated_cells = estimate_cells(fluid_volume, wall_area, h, surf_level[0], &boxes, count) as u64;
+    MeshPlan {
+        domain_min,
+        domain_max,
+        base_cell_size: h,
+        divisions,
+        group_levels,
+        feature_level,
+        boxes,
+        layers,
+        estimated_cells,
+        why,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flat_plate_first_layer_is_textbook() {
+        // 1 m plate, 10 m/s air: Re 6.7e5, Cf ≈ 0.0039, u_tau ≈ 0.44 m/s, y(y+=1) ≈ 34 µm.
+        let y = first_layer_for_yplus(1.0, 10.0, 1.0, 1.5e-5);
+        assert!((y - 3.4e-5).abs() < 0.3e-5, "{y}");
+        assert!((skin_friction(6.67e5) - 0.00394).abs() < 1e-4);
+    }
+
+    #[test]
+    fn base_size_fit_meets_target() {
+        let h = fit_base_size(40_000.0, |h| 250.0 / h.powi(3), 2.0);
+        assert!((250.0 / h.powi(3) - 40_000.0).abs() < 1.0, "{h}");
+    }
+
+    #[test]
+    fn flow_axis_picks_dominant_horizontal() {
+        assert_eq!(flow_axis([10.0, 1.0, 0.0]), (0, 1.0));
+        assert_eq!(flow_axis([0.5, -3.0, 0.0]), (1, -1.0));
+    }
+}

@@ -1,0 +1,493 @@
+//! The case specification: one serde struct, read from TOML (CLI) or JSON (API).
+//!
+//! Everything except `flow.velocity` has a default, so the minimal case file in the README
+//! is a complete specification.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// A complete simulation request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseSpec {
+    /// Case name, shown in reports (free text, never written into a dictionary).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Geometry file, relative to the case file (CLI).
+    #[serde(default)]
+    pub geometry: Option<PathBuf>,
+    /// Uploaded geometry (API).
+    #[serde(default)]
+    pub geometry_id: Option<String>,
+    /// Unit scale applied to the geometry, e.g. 0.001 for a file in millimetres.
+    #[serde(default = "one")]
+    pub scale: f64,
+    /// Flow type, velocity and domain.
+    pub flow: Flow,
+    /// Fluid properties.
+    #[serde(default)]
+    pub fluid: Fluid,
+    /// Turbulence model and inlet turbulence.
+    #[serde(default)]
+    pub turbulence: Turbulence,
+    /// Boundary condition per surface group; groups not named here are no-slip walls.
+    #[serde(default)]
+    pub boundaries: BTreeMap<String, Boundary>,
+    /// Mesh parameters; anything left out is chosen by the rules (or the mesh AI).
+    #[serde(default)]
+    pub mesh: MeshSpec,
+    /// Solver controls.
+    #[serde(default)]
+    pub solver: SolverSpec,
+    /// Force-coefficient reference values; defaults come from the geometry.
+    #[serde(default)]
+    pub reference: ReferenceSpec,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// External aerodynamics or internal flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FlowKind {
+    /// A body in a virtual wind tunnel.
+    External,
+    /// The geometry is the fluid domain.
+    Internal,
+}
+
+/// Flow definition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Flow {
+    /// `external` or `internal`.
+    #[serde(rename = "type")]
+    pub kind: FlowKind,
+    /// Free-stream (external) or inlet (internal) velocity, m/s. z is up.
+    pub velocity: [f64; 3],
+    /// Wind-tunnel size (external only).
+    #[serde(default)]
+    pub tunnel: Tunnel,
+    /// Moving ground under the body (vehicles): the tunnel floor touches the lowest point of
+    /// the geometry and moves with the free stream.
+    #[serde(default)]
+    pub ground: bool,
+}
+
+/// Wind-tunnel distances, in multiples of the body's characteristic length (largest extent).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Tunnel {
+    /// Inlet distance ahead of the body.
+    pub upstream: f64,
+    /// Outlet distance behind the body.
+    pub downstream: f64,
+    /// Clearance to each side wall.
+    pub side: f64,
+    /// Clearance to the ceiling (and to the floor when there is no ground).
+    pub top: f64,
+}
+
+impl Default for Tunnel {
+    fn default() -> Self {
+        Tunnel { upstream: 3.0, downstream: 6.0, side: 2.0, top: 2.0 }
+    }
+}
+
+/// Fluid preset or custom properties.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Fluid {
+    /// `air` (ρ 1.225 kg/m³, ν 1.5e-5 m²/s) or `water` (ρ 998.2, ν 1.004e-6).
+    pub preset: FluidPreset,
+    /// Density override, kg/m³.
+    pub rho: Option<f64>,
+    /// Kinematic viscosity override, m²/s.
+    pub nu: Option<f64>,
+}
+
+impl Default for Fluid {
+    fn default() -> Self {
+        Fluid { preset: FluidPreset::Air, rho: None, nu: None }
+    }
+}
+
+/// Fluid presets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FluidPreset {
+    /// Air at 15 °C.
+    Air,
+    /// Water at 20 °C.
+    Water,
+}
+
+impl Fluid {
+    /// Density, kg/m³.
+    pub fn rho(&self) -> f64 {
+        self.rho.unwrap_or(match self.preset {
+            FluidPreset::Air => 1.225,
+            FluidPreset::Water => 998.2,
+        })
+    }
+    /// Kinematic viscosity, m²/s.
+    pub fn nu(&self) -> f64 {
+        self.nu.unwrap_or(match self.preset {
+            FluidPreset::Air => 1.5e-5,
+            FluidPreset::Water => 1.004e-6,
+        })
+    }
+}
+
+/// Turbulence settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Turbulence {
+    /// `kOmegaSST` or `laminar`.
+    pub model: TurbulenceModel,
+    /// Inlet turbulence intensity as a fraction (0.01 = 1 %).
+    pub intensity: f64,
+    /// Inlet turbulence length scale, m; default 10 % of the characteristic length
+    /// (external) or 7 % of the smallest inlet extent (internal).
+    pub length_scale: Option<f64>,
+}
+
+impl Default for Turbulence {
+    fn default() -> Self {
+        Turbulence { model: TurbulenceModel::KOmegaSst, intensity: 0.01, length_scale: None }
+    }
+}
+
+/// Turbulence models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TurbulenceModel {
+    /// Menter's k-ω SST with wall functions.
+    #[serde(rename = "kOmegaSST", alias = "sst", alias = "k-omega-sst")]
+    KOmegaSst,
+    /// No turbulence model.
+    #[serde(rename = "laminar")]
+    Laminar,
+}
+
+/// Boundary condition on a surface group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Boundary {
+    /// Fixed velocity; defaults to `flow.velocity`.
+    VelocityInlet {
+        /// Velocity, m/s.
+        #[serde(default)]
+        velocity: Option<[f64; 3]>,
+    },
+    /// Fixed static (kinematic) pressure.
+    PressureOutlet {
+        /// Gauge pressure, Pa.
+        #[serde(default)]
+        pressure: f64,
+    },
+    /// No-slip wall.
+    Wall,
+    /// Free-slip wall.
+    Slip,
+    /// Symmetry plane.
+    Symmetry,
+}
+
+/// Mesh parameters. Every field is optional; the rules fill in what is missing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MeshSpec {
+    /// Cell budget that the automatic parameters aim for.
+    pub target_cells: u64,
+    /// Background (level 0) cell size, m.
+    pub base_cell_size: Option<f64>,
+    /// Surface refinement `[min, max]` for every group not listed in `group_levels`.
+    pub surface_level: Option<[u32; 2]>,
+    /// Surface refinement `[min, max]` per group.
+    pub group_levels: BTreeMap<String, [u32; 2]>,
+    /// Refinement level of feature edges.
+    pub feature_level: Option<u32>,
+    /// Extra refinement boxes; when empty, external flows get an automatic wake box.
+    pub refinement_boxes: Vec<RefinementBox>,
+    /// Set to false to turn the automatic wake box off.
+    pub wake_box: bool,
+    /// Prism layers on walls.
+    pub layers: LayerSpec,
+}
+
+impl Default for MeshSpec {
+    fn default() -> Self {
+        MeshSpec {
+            target_cells: 100_000,
+            base_cell_size: None,
+            surface_level: None,
+            group_levels: BTreeMap::new(),
+            feature_level: None,
+            refinement_boxes: Vec::new(),
+            wake_box: true,
+            layers: LayerSpec::default(),
+        }
+    }
+}
+
+/// An axis-aligned refinement box.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefinementBox {
+    /// Lower corner, m.
+    pub min: [f64; 3],
+    /// Upper corner, m.
+    pub max: [f64; 3],
+    /// Refinement level inside.
+    pub level: u32,
+}
+
+/// Prism-layer settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LayerSpec {
+    /// Number of layers (0 turns layers off).
+    pub count: Option<u32>,
+    /// Growth ratio between layers.
+    pub expansion_ratio: Option<f64>,
+    /// First-layer thickness, m.
+    pub first_layer_thickness: Option<f64>,
+    /// y+ that the first layer aims for (wall functions want 30..300).
+    pub target_yplus: f64,
+}
+
+impl Default for LayerSpec {
+    fn default() -> Self {
+        LayerSpec { count: None, expansion_ratio: None, first_layer_thickness: None, target_yplus: 50.0 }
+    }
+}
+
+/// Solver controls.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SolverSpec {
+    /// Maximum SIMPLE iterations.
+    pub iterations: u32,
+    /// MPI ranks (1 = serial).
+    pub cores: u32,
+    /// Initial-residual targets that end the run early (OpenFOAM residualControl).
+    pub residual_targets: BTreeMap<String, f64>,
+    /// Under-relaxation factors (`p` for the pressure field, others for equations).
+    pub relaxation: BTreeMap<String, f64>,
+    /// Wall-clock limit for each step, seconds.
+    pub step_timeout_s: u64,
+}
+
+impl Default for SolverSpec {
+    fn default() -> Self {
+        SolverSpec {
+            iterations: 500,
+            cores: 1,
+            residual_targets: [("p", 1e-4), ("U", 1e-5), ("k", 1e-5), ("omega", 1e-5)]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+            relaxation: [("U", 0.9), ("k", 0.7), ("omega", 0.7)]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+            step_timeout_s: 6 * 3600,
+        }
+    }
+}
+
+/// Force-coefficient reference values.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReferenceSpec {
+    /// Reference area, m²; default the frontal area.
+    #[serde(rename = "Aref")]
+    pub aref: Option<f64>,
+    /// Reference length, m; default the body length along the flow.
+    #[serde(rename = "lRef")]
+    pub lref: Option<f64>,
+    /// Centre of rotation for moments; default the bounding-box centre.
+    #[serde(rename = "CofR")]
+    pub cofr: Option<[f64; 3]>,
+    /// Groups whose forces count; default every wall group of the body.
+    pub patches: Option<Vec<String>>,
+}
+
+/// Why a specification cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    /// TOML syntax or schema error.
+    #[error("case file {path}: {msg}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// The parser's message (names the line and key).
+        msg: String,
+    },
+    /// A value is out of range.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl CaseSpec {
+    /// Parses a TOML case file's text.
+    pub fn from_toml(text: &str, path: &str) -> Result<Self, SpecError> {
+        let spec: CaseSpec =
+            toml::from_str(text).map_err(|e| SpecError::Parse { path: path.into(), msg: e.to_string().trim().replace('\n', " ") })?;
+        spec.validate()?;
+        Ok(spec)
+    }
+
+    /// Parses a JSON specification (API).
+    pub fn from_json(text: &str) -> Result<Self, SpecError> {
+        let spec: CaseSpec =
+            serde_json::from_str(text).map_err(|e| SpecError::Parse { path: "request body".into(), msg: e.to_string() })?;
+        spec.validate()?;
+        Ok(spec)
+    }
+
+    /// Range checks that do not need the geometry.
+    pub fn validate(&self) -> Result<(), SpecError> {
+        let bad = |m: String| Err(SpecError::Invalid(m));
+        if !(self.scale.is_finite() && self.scale > 0.0) {
+            return bad(format!("scale = {} must be a positive number (0.001 for millimetres)", self.scale));
+        }
+        let v = self.flow.velocity;
+        if v.iter().any(|x| !x.is_finite()) || v.iter().map(|x| x * x).sum::<f64>() <= 0.0 {
+            return bad("flow.velocity must be a non-zero vector of finite numbers, in m/s".into());
+        }
+        let t = &self.flow.tunnel;
+        for (name, x) in [("upstream", t.upstream), ("downstream", t.downstream), ("side", t.side), ("top", t.top)] {
+            if !(x.is_finite() && x > 0.0) {
+                return bad(format!("flow.tunnel.{name} = {x} must be a positive multiple of the body length"));
+            }
+        }
+        for (name, x) in [("rho", self.fluid.rho), ("nu", self.fluid.nu)] {
+            if let Some(x) = x {
+                if !(x.is_finite() && x > 0.0) {
+                    return bad(format!("fluid.{name} = {x} must be positive"));
+                }
+            }
+        }
+        if !(0.0..=0.5).contains(&self.turbulence.intensity) || self.turbulence.intensity <= 0.0 {
+            return bad(format!(
+                "turbulence.intensity = {} must be a fraction between 0 and 0.5 (0.01 = 1 %)",
+                self.turbulence.intensity
+            ));
+        }
+        if !(1_000..=500_000_000).contains(&self.mesh.target_cells) {
+            return bad(format!("mesh.target_cells = {} must be between 1000 and 500000000", self.mesh.target_cells));
+        }
+        if let Some(h) = self.mesh.base_cell_size {
+            if !(h.is_finite() && h > 0.0) {
+                return bad(format!("mesh.base_cell_size = {h} must be positive, in m"));
+            }
+        }
+        let levels = self.mesh.surface_level.iter().chain(self.mesh.group_levels.values());
+        for l in levels {
+            if l[0] > l[1] || l[1] > 10 {
+                return bad(format!("surface levels {l:?} must be [min, max] with min <= max <= 10"));
+            }
+        }
+        if !(self.mesh.layers.target_yplus > 0.0 && self.mesh.layers.target_yplus <= 1000.0) {
+            return bad("mesh.layers.target_yplus must be between 0 and 1000".into());
+        }
+        if let Some(r) = self.mesh.layers.expansion_ratio {
+            if !(1.0..=3.0).contains(&r) {
+                return bad(format!("mesh.layers.expansion_ratio = {r} must be between 1 and 3"));
+            }
+        }
+        if let Some(c) = self.mesh.layers.count {
+            if c > 30 {
+                return bad(format!("mesh.layers.count = {c} is too many; use at most 30"));
+            }
+        }
+        if self.solver.iterations == 0 || self.solver.iterations > 1_000_000 {
+            return bad("solver.iterations must be between 1 and 1000000".into());
+        }
+        if self.solver.cores == 0 || self.solver.cores > 4096 {
+            return bad("solver.cores must be between 1 and 4096".into());
+        }
+        for (k, x) in self.solver.residual_targets.iter().chain(self.solver.relaxation.iter()) {
+            if !(x.is_finite() && *x > 0.0 && *x <= 1.0) {
+                return bad(format!("solver value {k} = {x} must be in (0, 1]"));
+            }
+        }
+        if let Some(a) = self.reference.aref {
+            if !(a.is_finite() && a > 0.0) {
+                return bad("reference.Aref must be positive, in m²".into());
+            }
+        }
+        if let Some(l) = self.reference.lref {
+            if !(l.is_finite() && l > 0.0) {
+                return bad("reference.lRef must be positive, in m".into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Density, viscosity and speed in one place.
+    pub fn speed(&self) -> f64 {
+        self.flow.velocity.iter().map(|x| x * x).sum::<f64>().sqrt()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minimal_case_file_parses_with_defaults() {
+        let text = r#"
+geometry = "cube.stl"
+[flow]
+type = "external"
+velocity = [10.0, 0.0, 0.0]
+[mesh]
+target_cells = 40000
+[solver]
+iterations = 300
+cores = 1
+"#;
+        let s = CaseSpec::from_toml(text, "cube.toml").unwrap();
+        assert_eq!(s.flow.kind, FlowKind::External);
+        assert_eq!(s.mesh.target_cells, 40000);
+        assert_eq!(s.solver.iterations, 300);
+        assert_eq!(s.turbulence.model, TurbulenceModel::KOmegaSst);
+        assert_eq!(s.fluid.nu(), 1.5e-5);
+        assert_eq!(s.scale, 1.0);
+    }
+
+    #[test]
+    fn api_json_minimal_parses() {
+        let s = CaseSpec::from_json(
+            r#"{"name":"cube","geometry_id":"g1","flow":{"type":"external","velocity":[10,0,0]},"mesh":{"target_cells":40000},"solver":{"iterations":300}}"#,
+        )
+        .unwrap();
+        assert_eq!(s.geometry_id.as_deref(), Some("g1"));
+        assert_eq!(s.solver.cores, 1);
+    }
+
+    #[test]
+    fn boundaries_and_errors_are_clear() {
+        let text = r#"
+[flow]
+type = "internal"
+velocity = [1, 0, 0]
+[boundaries]
+in = { type = "velocity_inlet" }
+out = { type = "pressure_outlet", pressure = 0 }
+"#;
+        let s = CaseSpec::from_toml(text, "c.toml").unwrap();
+        assert_eq!(s.boundaries["in"], Boundary::VelocityInlet { velocity: None });
+        let err = CaseSpec::from_toml("[flow]\ntype = \"sideways\"\nvelocity=[1,0,0]\n", "c.toml").unwrap_err();
+        assert!(err.to_string().contains("sideways"), "{err}");
+        let err = CaseSpec::from_toml("[flow]\ntype = \"external\"\nvelocity=[0,0,0]\n", "c.toml").unwrap_err();
+        assert!(err.to_string().contains("non-zero"), "{err}");
+        let err = CaseSpec::from_toml("[flow]\ntype = \"external\"\nvelocity=[1,0,0]\nvelocty=2\n", "c.toml").unwrap_err();
+        assert!(err.to_string().contains("velocty"), "{err}");
+    }
+}

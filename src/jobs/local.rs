@@ -1,0 +1,341 @@
+//! Runs a case's steps as local child processes, each in its own process group, with a
+//! timeout, its log kept as `log.<step>`, and the log parsed as it is written.
+//!
+//! The Executor trait of the jobs layer wraps this runner; the CLI drives it directly.
+
+use super::openfoam::{version_from_log, OpenFoamEnv};
+use crate::foam::case::Step;
+use crate::foam::log::{CheckMeshReport, LayerReport, LogEvent, LogParser, SolverProgress};
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// Receives progress while the run goes on.
+pub trait Observer {
+    /// A step begins (`index` counts from 0).
+    fn step_started(&mut self, _index: usize, _total: usize, _step: &Step) {}
+    /// A parsed log event; `progress` already includes it.
+    fn event(&mut self, _step: &Step, _event: &LogEvent, _progress: &SolverProgress) {}
+    /// A step ended successfully after `seconds`.
+    fn step_finished(&mut self, _step: &Step, _seconds: f64) {}
+}
+
+/// An observer that ignores everything.
+pub struct Quiet;
+impl Observer for Quiet {}
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// MPI ranks for parallel steps.
+    pub cores: u32,
+    /// Wall-clock limit per step.
+    pub step_timeout: Duration,
+}
+
+/// What a successful run produced.
+#[derive(Debug, Clone, Default)]
+pub struct RunReport {
+    /// Seconds per step.
+    pub timing: BTreeMap<String, f64>,
+    /// checkMesh's verdict.
+    pub check_mesh: Option<CheckMeshReport>,
+    /// snappyHexMesh's layer table.
+    pub layers: Option<LayerReport>,
+    /// The solver's residuals and forces.
+    pub solver: SolverProgress,
+    /// OpenFOAM version from the first log banner.
+    pub openfoam_version: Option<String>,
+}
+
+/// Why a run stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The program could not start.
+    #[error("{step}: cannot start {program}: {source}")]
+    Spawn {
+        /// Step.
+        step: String,
+        /// Program.
+        program: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The step ran past its limit and was killed.
+    #[error("{step} ran longer than its {seconds} s limit and was stopped; raise solver.step_timeout_s or lower the cell count")]
+    Timeout {
+        /// Step.
+        step: String,
+        /// Limit.
+        seconds: u64,
+    },
+    /// Non-zero exit.
+    #[error("{step} failed (exit {code}); from log.{step}:\n{excerpt}")]
+    Failed {
+        /// Step.
+        step: String,
+        /// Exit code (-1 when killed by a signal).
+        code: i32,
+        /// Relevant log lines.
+        excerpt: String,
+    },
+    /// The solver diverged and was stopped.
+    #[error("{step} diverged and was stopped: {reason}. Try a finer or better mesh, lower relaxation factors, or check the boundary conditions")]
+    Diverged {
+        /// Step.
+        step: String,
+        /// What was seen.
+        reason: String,
+    },
+    /// Stopped on request.
+    #[error("cancelled during {0}")]
+    Cancelled(String),
+    /// Local I/O.
+    #[error("{0}")]
+    Io(String),
+}
+
+/// Kills the whole process group if the child has not been reaped when dropped.
+struct GroupGuard {
+    child: Child,
+    reaped: bool,
+}
+
+impl GroupGuard {
+    fn pgid(&self) -> i32 {
+        self.child.id() as i32
+    }
+    fn signal(&self, sig: i32) {
+        // SAFETY: kill(2) with a negative pid signals the process group we created.
+        unsafe {
+            libc::kill(-self.pgid(), sig);
+        }
+    }
+    /// SIGTERM, a grace period, then SIGKILL; always reaps.
+    fn terminate(&mut self) {
+        self.signal(libc::SIGTERM);
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(5) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // Ranks of mpirun may outlive it: kill the group regardless.
+        self.signal(libc::SIGKILL);
+        let _ = self.child.wait();
+        self.reaped = true;
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if !self.reaped {
+            self.terminate();
+        } else {
+            self.signal(libc::SIGKILL);
+        }
+    }
+}
+
+fn excerpt(log: &str, progress: &SolverProgress) -> String {
+    if let Some(msg) = &progress.fatal_error {
+        return msg.lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n");
+    }
+    let lines: Vec<&str> = log.lines().filter(|l| !l.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(12)..].iter().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n")
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+fn command(step: &Step, cores: u32) -> Option<Command> {
+    let Step::App { app, args, parallel, .. } = step else { return None };
+    let mut c = if *parallel {
+        let mut c = Command::new("mpirun");
+        c.arg("-np").arg(cores.to_string());
+        if is_root() {
+            c.arg("--allow-run-as-root");
+        }
+        c.arg("--oversubscribe").arg(app);
+        c
+    } else {
+        Command::new(app)
+    };
+    c.args(args);
+    Some(c)
+}
+
+fn restore0(case: &Path) -> Result<(), RunError> {
+    let io = |e: std::io::Error| RunError::Io(format!("restoring 0/ from 0.orig/ in {}: {e}", case.display()));
+    let zero = case.join("0");
+    if zero.exists() {
+        std::fs::remove_dir_all(&zero).map_err(io)?;
+    }
+    std::fs::create_dir(&zero).map_err(io)?;
+    for entry in std::fs::read_dir(case.join("0.orig")).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        std::fs::copy(entry.path(), zero.join(entry.file_name())).map_err(io)?;
+    }
+    Ok(())
+}
+
+/// Runs every step in `case`, in order. `cancel` stops the run between reads.
+pub fn run(
+    case: &Path,
+    steps: &[Step],
+    env: &OpenFoamEnv,
+    opts: &RunOptions,
+    observer: &mut dyn Observer,
+    cancel: &AtomicBool,
+) -> Result<RunReport, RunError> {
+    let mut report = RunReport::default();
+    for (i, step) in steps.iter().enumerate() {
+        observer.step_started(i, steps.len(), step);
+        let t = Instant::now();
+        match command(step, opts.cores) {
+            None => restore0(case)?,
+            Some(mut cmd) => {
+                cmd.current_dir(case).envs(env.vars.iter().map(|(k, v)| (k, v)));
+                run_one(case, step, cmd, opts, observer, cancel, &mut report)?
+            }
+        }
+        let secs = t.elapsed().as_secs_f64();
+        report.timing.insert(step.name().to_string(), secs);
+        observer.step_finished(step, secs);
+    }
+    Ok(report)
+}
+
+enum Chunk {
+    Data(Vec<u8>),
+    Closed,
+}
+
+fn run_one(
+    case: &Path,
+    step: &Step,
+    mut cmd: Command,
+    opts: &RunOptions,
+    observer: &mut dyn Observer,
+    cancel: &AtomicBool,
+    report: &mut RunReport,
+) -> Result<(), RunError> {
+    let name = step.name().to_string();
+    let log_path = case.join(format!("log.{name}"));
+    let mut log = std::fs::File::create(&log_path).map_err(|e| RunError::Io(format!("{}: {e}", log_path.display())))?;
+    let program = cmd.get_program().to_string_lossy().to_string();
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
+    let mut child = cmd.spawn().map_err(|source| RunError::Spawn { step: name.clone(), program, source })?;
+    let (tx, rx) = mpsc::channel();
+    for pipe in [child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>), child.stderr.take().map(|p| Box::new(p) as _)]
+        .into_iter()
+        .flatten()
+    {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            let mut pipe = pipe;
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                match pipe.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        if tx.send(Chunk::Data(buf[..n].to_vec())).is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+            let _ = tx.send(Chunk::Closed);
+        });
+    }
+    drop(tx);
+    let mut guard = GroupGuard { child, reaped: false };
+    let mut parser = LogParser::new();
+    let mut progress = SolverProgress::default();
+    let mut text = String::new();
+    let solver = matches!(step, Step::App { app: "simpleFoam", .. });
+    let started = Instant::now();
+    let mut open_pipes = 2;
+    let mut handle = |bytes: &[u8], parser_events: Vec<LogEvent>, progress: &mut SolverProgress, text: &mut String| {
+        let _ = log.write_all(bytes);
+        if text.len() < 4 * 1024 * 1024 {
+            text.push_str(&String::from_utf8_lossy(bytes));
+        } else {
+            // Keep the tail only: excerpts quote the end of the log.
+            text.drain(..text.len() / 2);
+            text.push_str(&String::from_utf8_lossy(bytes));
+        }
+        for ev in parser_events {
+            progress.apply(&ev);
+            match &ev {
+                LogEvent::CheckMesh(c) => report.check_mesh = Some(c.clone()),
+                LogEvent::Layers(l) => report.layers = Some(l.clone()),
+                _ => {}
+            }
+            observer.event(step, &ev, progress);
+        }
+    };
+    while open_pipes > 0 {
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(Chunk::Data(bytes)) => {
+                let events = parser.feed(&bytes);
+                handle(&bytes, events, &mut progress, &mut text);
+            }
+            Ok(Chunk::Closed) => open_pipes -= 1,
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        if report.openfoam_version.is_none() {
+            report.openfoam_version = version_from_log(&text);
+        }
+        if cancel.load(Ordering::Relaxed) {
+            guard.terminate();
+            return Err(RunError::Cancelled(name));
+        }
+        if started.elapsed() > opts.step_timeout {
+            guard.terminate();
+            return Err(RunError::Timeout { step: name, seconds: opts.step_timeout.as_secs() });
+        }
+        if solver {
+            if let Some(reason) = progress.divergence() {
+                guard.terminate();
+                return Err(RunError::Diverged { step: name, reason });
+            }
+        }
+    }
+    let events = parser.finish();
+    handle(&[], events, &mut progress, &mut text);
+    // Pipes are closed; the process is exiting. Wait, but never forever.
+    let status = loop {
+        match guard.child.try_wait() {
+            Ok(Some(s)) => break s,
+            Ok(None) if started.elapsed() > opts.step_timeout => {
+                guard.terminate();
+                return Err(RunError::Timeout { step: name, seconds: opts.step_timeout.as_secs() });
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(50)),
+            Err(e) => return Err(RunError::Io(format!("waiting for {name}: {e}"))),
+        }
+    };
+    guard.reaped = true;
+    if solver {
+        if let Some(reason) = progress.divergence() {
+            return Err(RunError::Diverged { step: name, reason });
+        }
+        report.solver = progress.clone();
+    }
+    // checkMesh's exit status counts failed checks in some versions; its verdict is parsed.
+    let tolerated = matches!(step, Step::App { app: "checkMesh", .. });
+    if !status.success() && !tolerated || progress.fatal_error.is_some() {
+        return Err(RunError::Failed { step: name, code: status.code().unwrap_or(-1), excerpt: excerpt(&text, &progress) });
+    }
+    Ok(())
+}

@@ -1,0 +1,137 @@
+//! Finding and configuring OpenFOAM so that a user never has to source anything.
+//!
+//! Order: an explicit environment script (`--openfoam-env` / `FLOWCFD_OPENFOAM_ENV`), then
+//! Debian's package (`/usr/share/openfoam` + binaries on PATH, which only needs
+//! `WM_PROJECT_DIR`), then the usual install locations of openfoam.com packages and source
+//! builds (`/usr/lib/openfoam/openfoam*/etc/bashrc`, `/opt/openfoam*/etc/bashrc`).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The environment OpenFOAM applications run with.
+#[derive(Debug, Clone)]
+pub struct OpenFoamEnv {
+    /// Variables to set on every child process (on top of the inherited environment).
+    pub vars: Vec<(String, String)>,
+    /// How it was found, for messages.
+    pub source: String,
+}
+
+/// OpenFOAM could not be found or configured.
+#[derive(Debug, thiserror::Error)]
+pub enum EnvError {
+    /// Nothing found.
+    #[error(
+        "OpenFOAM was not found. On Debian/Ubuntu install it with `sudo apt-get install openfoam openmpi-bin`; \
+         elsewhere point FlowCFD at your installation with --openfoam-env /path/to/OpenFOAM/etc/bashrc \
+         (or FLOWCFD_OPENFOAM_ENV)"
+    )]
+    NotFound,
+    /// The given script does not exist or failed.
+    #[error("OpenFOAM environment script {path}: {msg}")]
+    Script {
+        /// The script.
+        path: String,
+        /// What went wrong.
+        msg: String,
+    },
+}
+
+const DEBIAN_DIR: &str = "/usr/share/openfoam";
+
+fn on_path(exe: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths).map(|d| d.join(exe)).find(|p| p.is_file())
+    })
+}
+
+/// Runs `script` in a login-less bash and captures the environment it exports.
+fn source_script(script: &Path) -> Result<Vec<(String, String)>, EnvError> {
+    let err = |msg: String| EnvError::Script { path: script.display().to_string(), msg };
+    if !script.is_file() {
+        return Err(err("file not found".into()));
+    }
+    // The path goes in as a positional argument, never inside the script text.
+    let out = Command::new("bash")
+        .args(["-c", ". \"$1\" >/dev/null 2>&1; env -0", "flowcfd-env"])
+        .arg(script)
+        .output()
+        .map_err(|e| err(format!("cannot run bash: {e}")))?;
+    if !out.status.success() {
+        return Err(err(format!("sourcing failed with {}", out.status)));
+    }
+    let vars: Vec<(String, String)> = out
+        .stdout
+        .split(|b| *b == 0)
+        .filter_map(|kv| {
+            let kv = String::from_utf8_lossy(kv);
+            let (k, v) = kv.split_once('=')?;
+            Some((k.to_string(), v.to_string()))
+        })
+        .filter(|(k, v)| std::env::var(k).ok().as_deref() != Some(v.as_str()))
+        .collect();
+    if !vars.iter().any(|(k, _)| k == "WM_PROJECT_DIR") {
+        return Err(err("it did not set WM_PROJECT_DIR; is it OpenFOAM's etc/bashrc?".into()));
+    }
+    Ok(vars)
+}
+
+/// Finds OpenFOAM. `script` is the user's explicit environment script, if any.
+pub fn detect(script: Option<&Path>) -> Result<OpenFoamEnv, EnvError> {
+    if let Some(s) = script {
+        return Ok(OpenFoamEnv { vars: source_script(s)?, source: s.display().to_string() });
+    }
+    if let Ok(dir) = std::env::var("WM_PROJECT_DIR") {
+        if on_path("simpleFoam").is_some() {
+            return Ok(OpenFoamEnv { vars: vec![], source: format!("WM_PROJECT_DIR={dir} (already set)") });
+        }
+    }
+    if Path::new(DEBIAN_DIR).join("etc/controlDict").is_file() && on_path("simpleFoam").is_some() {
+        return Ok(OpenFoamEnv {
+            vars: vec![("WM_PROJECT_DIR".into(), DEBIAN_DIR.into())],
+            source: "Debian package (/usr/share/openfoam)".into(),
+        });
+    }
+    for pattern_dir in ["/usr/lib/openfoam", "/opt"] {
+        let Ok(entries) = std::fs::read_dir(pattern_dir) else { continue };
+        let mut candidates: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.to_lowercase().starts_with("openfoam")))
+            .map(|p| p.join("etc/bashrc"))
+            .filter(|p| p.is_file())
+            .collect();
+        candidates.sort();
+        if let Some(newest) = candidates.pop() {
+            return Ok(OpenFoamEnv { vars: source_script(&newest)?, source: newest.display().to_string() });
+        }
+    }
+    Err(EnvError::NotFound)
+}
+
+/// Reads the OpenFOAM version from an application's log banner (`Version:  v1912`).
+pub fn version_from_log(log: &str) -> Option<String> {
+    log.lines().find_map(|l| {
+        let i = l.find("Version:")?;
+        l[i + 8..].split_whitespace().next().map(|v| v.trim_end_matches('|').to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_from_banner() {
+        let log = "| =========                 |                                                 |\n\
+                   |  \\\\    /   O peration     | Version:  v1912                                 |\n";
+        assert_eq!(version_from_log(log).as_deref(), Some("v1912"));
+        assert_eq!(version_from_log("nothing"), None);
+    }
+
+    #[test]
+    fn missing_script_is_a_clear_error() {
+        let e = detect(Some(Path::new("/nonexistent/etc/bashrc"))).unwrap_err();
+        assert!(e.to_string().contains("file not found"), "{e}");
+    }
+}

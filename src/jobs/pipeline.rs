@@ -1,0 +1,294 @@
+//! The whole CLI pipeline as one service: read → heal → analyse → plan → case → run →
+//! `summary.json`. The API's jobs call the same functions.
+
+use super::local::{self, Observer, RunError, RunOptions, RunReport};
+use super::openfoam::{self, EnvError, OpenFoamEnv};
+use crate::foam::case::{self, Case, CaseError};
+use crate::foam::log::parse_coefficient_dat;
+use crate::foam::spec::{CaseSpec, FlowKind, SpecError};
+use crate::geometry::{
+    analyse::{analyse, Analysis},
+    heal::{heal, HealOptions, HealReport},
+    read_bytes, GeometryError, ReadOptions, Surface,
+};
+use serde::Serialize;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+/// Everything that can stop the pipeline, each with a message that says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// Bad geometry file.
+    #[error("geometry {path}: {source}")]
+    Geometry {
+        /// The file.
+        path: String,
+        /// Why.
+        source: GeometryError,
+    },
+    /// Bad case file.
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    /// The case cannot be built.
+    #[error(transparent)]
+    Case(#[from] CaseError),
+    /// OpenFOAM is missing.
+    #[error(transparent)]
+    Env(#[from] EnvError),
+    /// A step failed.
+    #[error(transparent)]
+    Run(#[from] RunError),
+    /// Refused input (open internal geometry, existing output, ...).
+    #[error("{0}")]
+    Refused(String),
+    /// Local I/O.
+    #[error("{0}")]
+    Io(String),
+}
+
+/// A geometry ready for case building.
+pub struct Prepared {
+    /// The spec, validated.
+    pub spec: CaseSpec,
+    /// Healed surface.
+    pub surface: Surface,
+    /// Healing report.
+    pub heal: HealReport,
+    /// Analysis of the healed surface.
+    pub analysis: Analysis,
+    /// The assembled case.
+    pub case: Case,
+    /// SHA-256 of the geometry file's bytes.
+    pub input_sha256: String,
+    /// Warnings for the user (e.g. an open external body).
+    pub warnings: Vec<String>,
+}
+
+/// Limits on input.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest geometry file, bytes.
+    pub max_geometry_bytes: u64,
+    /// Largest triangle count.
+    pub max_triangles: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        let r = ReadOptions::default();
+        Limits { max_geometry_bytes: r.max_bytes, max_triangles: r.max_triangles }
+    }
+}
+
+/// Reads, heals and analyses `geometry`, and builds the case for `spec`.
+pub fn prepare(spec: CaseSpec, geometry: &Path, limits: &Limits) -> Result<Prepared, PipelineError> {
+    spec.validate()?;
+    let gerr = |source| PipelineError::Geometry { path: geometry.display().to_string(), source };
+    let meta = std::fs::metadata(geometry).map_err(|e| gerr(GeometryError::Io { path: geometry.display().to_string(), source: e }))?;
+    if meta.len() > limits.max_geometry_bytes {
+        return Err(gerr(GeometryError::TooLarge { what: format!("file size ({} bytes)", meta.len()), limit: limits.max_geometry_bytes }));
+    }
+    let bytes = std::fs::read(geometry).map_err(|e| gerr(GeometryError::Io { path: geometry.display().to_string(), source: e }))?;
+    let input_sha256 = hex(&Sha256::digest(&bytes));
+    let name = geometry.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let opts = ReadOptions { scale: spec.scale, max_bytes: limits.max_geometry_bytes, max_triangles: limits.max_triangles };
+    let raw = read_bytes(&name, &bytes, &opts).map_err(gerr)?;
+    prepare_surface(spec, raw, input_sha256)
+}
+
+/// As [`prepare`], from a surface already in memory.
+pub fn prepare_surface(spec: CaseSpec, raw: Surface, input_sha256: String) -> Result<Prepared, PipelineError> {
+    let (surface, heal_report) = heal(raw, &HealOptions::default());
+    let analysis = analyse(&surface, spec.flow.velocity);
+    let mut warnings = Vec::new();
+    if !analysis.watertight {
+        let what = format!(
+            "the surface is not closed ({} open edges, {} non-manifold edges)",
+            heal_report.open_edges, heal_report.non_manifold_edges
+        );
+        match spec.flow.kind {
+            FlowKind::Internal => {
+                return Err(PipelineError::Refused(format!(
+                    "{what}: internal flow needs a closed surface that bounds the fluid. Close the gaps in your CAD tool (cap the inlets and outlets as their own faces)"
+                )))
+            }
+            FlowKind::External => warnings.push(format!(
+                "{what}: FlowCFD will try anyway, since snappyHexMesh meshes around open surfaces, but volume-based estimates are off; check the mesh"
+            )),
+        }
+    }
+    let case = case::build(&spec, &surface, &analysis, None)?;
+    Ok(Prepared { spec, surface, heal: heal_report, analysis, case, input_sha256, warnings })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Output layout: `DIR/case/`, `DIR/summary.json`, `DIR/failure.json`.
+pub struct OutDir {
+    /// The directory.
+    pub root: PathBuf,
+}
+
+impl OutDir {
+    /// Claims `root` for a new result; refuses to overwrite an earlier result unless `force`.
+    pub fn claim(root: &Path, force: bool) -> Result<Self, PipelineError> {
+        let out = OutDir { root: root.to_path_buf() };
+        let existing = [out.case_dir(), out.summary(), out.failure()].into_iter().filter(|p| p.exists()).collect::<Vec<_>>();
+        if !existing.is_empty() {
+            if !force {
+                return Err(PipelineError::Refused(format!(
+                    "{} already holds a result ({}); choose another --out directory or pass --force to replace it",
+                    root.display(),
+                    existing.iter().map(|p| p.file_name().unwrap_or_default().to_string_lossy()).collect::<Vec<_>>().join(", ")
+                )));
+            }
+            for p in existing {
+                let r = if p.is_dir() { std::fs::remove_dir_all(&p) } else { std::fs::remove_file(&p) };
+                r.map_err(|e| PipelineError::Io(format!("cannot remove {}: {e}", p.display())))?;
+            }
+        }
+        std::fs::create_dir_all(root).map_err(|e| PipelineError::Io(format!("cannot create {}: {e}", root.display())))?;
+        Ok(out)
+    }
+    /// The OpenFOAM case.
+    pub fn case_dir(&self) -> PathBuf {
+        self.root.join("case")
+    }
+    /// The result summary.
+    pub fn summary(&self) -> PathBuf {
+        self.root.join("summary.json")
+    }
+    /// Written instead of the summary when the run fails.
+    pub fn failure(&self) -> PathBuf {
+        self.root.join("failure.json")
+    }
+}
+
+/// Writes JSON atomically (temporary file, then rename).
+pub fn write_json(path: &Path, v: &Value) -> Result<(), PipelineError> {
+    let tmp = path.with_extension("json.partial");
+    let text = serde_json::to_string_pretty(v).expect("JSON values serialise");
+    std::fs::write(&tmp, text + "\n").and_then(|_| std::fs::rename(&tmp, path)).map_err(|e| PipelineError::Io(format!("{}: {e}", path.display())))
+}
+
+/// Runs the prepared case in `out` and writes `summary.json` (or `failure.json`).
+pub fn run(
+    p: &Prepared,
+    out: &OutDir,
+    env: &OpenFoamEnv,
+    observer: &mut dyn Observer,
+    cancel: &AtomicBool,
+) -> Result<Value, PipelineError> {
+    let t0 = Instant::now();
+    let opts = RunOptions { cores: p.spec.solver.cores, step_timeout: Duration::from_secs(p.spec.solver.step_timeout_s) };
+    match local::run(&out.case_dir(), &p.case.steps, env, &opts, observer, cancel) {
+        Ok(report) => {
+            let summary = summary(p, &report, &out.case_dir(), t0.elapsed().as_secs_f64(), env);
+            write_json(&out.summary(), &summary)?;
+            Ok(summary)
+        }
+        Err(e) => {
+            let step = match &e {
+                RunError::Failed { step, .. } | RunError::Diverged { step, .. } | RunError::Timeout { step, .. } | RunError::Spawn { step, .. } => step.clone(),
+                RunError::Cancelled(step) => step.clone(),
+                RunError::Io(_) => String::new(),
+            };
+            write_json(&out.failure(), &json!({"step": step, "error": e.to_string(), "input_sha256": p.input_sha256}))?;
+            Err(e.into())
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ForcesOut {
+    #[serde(rename = "Cd")]
+    cd: Option<f64>,
+    #[serde(rename = "Cl")]
+    cl: Option<f64>,
+    #[serde(rename = "Cs")]
+    cs: Option<f64>,
+    #[serde(rename = "CmPitch")]
+    cm_pitch: Option<f64>,
+    samples_averaged: usize,
+}
+
+/// Mean of the last `fraction` of the force history, preferring the `coefficient.dat` file.
+fn forces(case_dir: &Path, report: &RunReport, fraction: f64) -> ForcesOut {
+    let mut samples = std::fs::read_to_string(case_dir.join("postProcessing/forceCoeffs1/0/coefficient.dat"))
+        .map(|t| parse_coefficient_dat(&t))
+        .unwrap_or_default();
+    if samples.is_empty() {
+        samples = report.solver.forces.clone();
+    }
+    let n = ((samples.len() as f64 * fraction).ceil() as usize).clamp(1, samples.len().max(1));
+    let tail = &samples[samples.len().saturating_sub(n)..];
+    let mean = |f: fn(&crate::foam::log::ForceCoeffSample) -> Option<f64>| {
+        let v: Vec<f64> = tail.iter().filter_map(|(_, s)| f(s)).collect();
+        (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+    };
+    ForcesOut { cd: mean(|s| s.cd), cl: mean(|s| s.cl), cs: mean(|s| s.cs), cm_pitch: mean(|s| s.cm_pitch), samples_averaged: tail.len() }
+}
+
+fn summary(p: &Prepared, r: &RunReport, case_dir: &Path, total_s: f64, env: &OpenFoamEnv) -> Value {
+    let cm = r.check_mesh.clone().unwrap_or_default();
+    let walls: Vec<String> = case::wall_patch_names(&p.case).iter().map(|w| w.to_string()).collect();
+    let layer_target = p.case.plan.layers.count;
+    let coverage = if layer_target == 0 { None } else { Some(r.layers.as_ref().map_or(0.0, |l| l.coverage(layer_target, Some(&walls)))) };
+    let f = forces(case_dir, r, 0.1);
+    let mut timing: serde_json::Map<String, Value> = r.timing.iter().map(|(k, v)| (k.clone(), json!(round3(*v)))).collect();
+    timing.insert("total".into(), json!(round3(total_s)));
+    let reference = &p.case.reference;
+    json!({
+        "flowcfd_version": env!("CARGO_PKG_VERSION"),
+        "name": p.spec.name,
+        "input_sha256": p.input_sha256,
+        "openfoam_version": r.openfoam_version,
+        "openfoam_env": env.source,
+        "warnings": p.warnings,
+        "geometry": {"analysis": p.analysis, "heal": p.heal},
+        "mesh": {
+            "cells": cm.cells, "faces": cm.faces, "points": cm.points, "ok": cm.ok,
+            "max_non_orthogonality": cm.max_non_orthogonality, "max_skewness": cm.max_skewness,
+            "max_aspect_ratio": cm.max_aspect_ratio, "failed_checks": cm.failed_checks,
+            "layer_coverage": coverage, "layers": r.layers, "plan": p.case.plan,
+            "location_in_mesh": p.case.location_in_mesh,
+        },
+        "solve": {
+            "iterations": r.solver.iteration,
+            "converged": r.solver.converged,
+            "final_residuals": r.solver.latest_residuals(),
+            "initial_residuals": r.solver.first_residuals(),
+            "orders_dropped": r.solver.orders_dropped(),
+            "execution_s": r.solver.execution_s,
+            "inlet_turbulence": p.case.turbulence,
+        },
+        "forces": {
+            "Cd": f.cd, "Cl": f.cl, "Cs": f.cs, "CmPitch": f.cm_pitch, "samples_averaged": f.samples_averaged,
+            "Aref": reference.aref, "lRef": reference.lref, "magUInf": reference.mag_u_inf,
+            "CofR": reference.cofr, "patches": reference.patches,
+        },
+        "timing": timing,
+    })
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// Finds OpenFOAM (see [`openfoam::detect`]).
+pub fn openfoam_env(script: Option<&Path>) -> Result<OpenFoamEnv, PipelineError> {
+    Ok(openfoam::detect(script)?)
+}
+
+/// `flowcfd geometry FILE`: the healing report and the analysis of a surface.
+pub fn geometry_report(path: &Path, scale: f64, flow_dir: [f64; 3]) -> Result<Value, PipelineError> {
+    let opts = ReadOptions { scale, ..ReadOptions::default() };
+    let raw = crate::geometry::read_file(path, &opts).map_err(|source| PipelineError::Geometry { path: path.display().to_string(), source })?;
+    let (surface, report) = heal(raw, &HealOptions::default());
+    Ok(json!({"heal": report, "analysis": analyse(&surface, flow_dir), "points": surface.points.len()}))
+}

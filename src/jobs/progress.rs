@@ -1,0 +1,77 @@
+//! Terminal progress for the CLI: the step, the iteration, residuals and Cd.
+
+use super::local::Observer;
+use crate::foam::case::Step;
+use crate::foam::log::{LogEvent, SolverProgress};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::time::Duration;
+
+/// An indicatif bar: a spinner while meshing, an iteration bar while solving.
+pub struct CliProgress {
+    bar: ProgressBar,
+    iterations: u32,
+    last_draw: std::time::Instant,
+}
+
+impl CliProgress {
+    /// A bar for a run of at most `iterations` solver iterations (hidden when stderr is not a terminal).
+    pub fn new(iterations: u32) -> Self {
+        let bar = ProgressBar::with_draw_target(Some(iterations as u64), ProgressDrawTarget::stderr());
+        bar.enable_steady_tick(Duration::from_millis(250));
+        CliProgress { bar, iterations, last_draw: std::time::Instant::now() }
+    }
+    /// Clears the bar.
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+fn fmt_residuals(p: &SolverProgress) -> String {
+    p.latest_residuals().iter().map(|(k, v)| format!("{k} {v:.1e}")).collect::<Vec<_>>().join(" ")
+}
+
+impl Observer for CliProgress {
+    fn step_started(&mut self, index: usize, total: usize, step: &Step) {
+        let solving = matches!(step, Step::App { app: "simpleFoam", .. });
+        let style = if solving {
+            ProgressStyle::with_template("[{elapsed_precise}] {prefix} [{bar:30}] {pos}/{len} {msg}")
+        } else {
+            ProgressStyle::with_template("[{elapsed_precise}] {spinner} {prefix} {msg}")
+        }
+        .expect("static template")
+        .progress_chars("=> ");
+        self.bar.set_style(style);
+        self.bar.set_prefix(format!("{}/{} {}", index + 1, total, step.name()));
+        self.bar.set_length(if solving { self.iterations as u64 } else { 0 });
+        self.bar.set_position(0);
+        self.bar.set_message("");
+        if !self.bar.is_hidden() {
+            return;
+        }
+        // Not a terminal (CI logs): one line per step instead of a bar.
+        eprintln!("[{}/{}] {}", index + 1, total, step.name());
+    }
+
+    fn event(&mut self, step: &Step, event: &LogEvent, progress: &SolverProgress) {
+        match event {
+            LogEvent::Time { .. } if matches!(step, Step::App { app: "simpleFoam", .. }) => {
+                self.bar.set_position(progress.iteration);
+                let cd = progress.forces.last().and_then(|(_, s)| s.cd).map_or(String::new(), |cd| format!(" | Cd {cd:.4}"));
+                self.bar.set_message(format!("{}{cd}", fmt_residuals(progress)));
+                if self.bar.is_hidden() && self.last_draw.elapsed() > Duration::from_secs(30) {
+                    self.last_draw = std::time::Instant::now();
+                    eprintln!("    iteration {} {}{cd}", progress.iteration, fmt_residuals(progress));
+                }
+            }
+            LogEvent::CheckMesh(c) => {
+                self.bar.set_message(format!("{} cells, {}", c.cells, if c.ok { "mesh OK" } else { "mesh checks failed" }))
+            }
+            LogEvent::Converged { iterations } => self.bar.set_message(format!("converged in {iterations} iterations")),
+            _ => {}
+        }
+    }
+
+    fn step_finished(&mut self, step: &Step, seconds: f64) {
+        self.bar.println(format!("  {} done in {seconds:.1} s", step.name()));
+    }
+}

@@ -1,0 +1,208 @@
+//! The `flowcfd` command line.
+
+use clap::{Args, Parser, Subcommand};
+use flowcfd::foam::spec::{CaseSpec, Flow, FlowKind};
+use flowcfd::jobs::pipeline::{self, Limits, OutDir, PipelineError, Prepared};
+use flowcfd::jobs::progress::CliProgress;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+
+#[derive(Parser)]
+#[command(name = "flowcfd", version, about = "CAD surface to converged OpenFOAM simulation")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Mesh and solve: `flowcfd run CASE.toml --out DIR` or `flowcfd run --geometry FILE --out DIR`.
+    Run(CaseArgs),
+    /// Write the OpenFOAM case only (run it later with ./Allrun).
+    Case(CaseArgs),
+    /// Read, heal and analyse a surface; print the report as JSON.
+    Geometry {
+        /// STL or OBJ file (optionally .gz).
+        file: PathBuf,
+        /// Unit scale (0.001 for millimetres).
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+        /// Flow direction for the frontal area.
+        #[arg(long, value_parser = parse_vec3, default_value = "1,0,0")]
+        flow_dir: [f64; 3],
+    },
+    /// Benchmarks against a baseline run in the same invocation.
+    Bench {
+        #[command(subcommand)]
+        which: BenchCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCmd {
+    /// OpenFOAM's motorBike tutorial (serial) against FlowCFD's pipeline on the same geometry.
+    Motorbike(flowcfd::bench::MotorbikeArgs),
+}
+
+#[derive(Args)]
+struct CaseArgs {
+    /// Case file (TOML). Without it, --geometry runs external aero with defaults.
+    case_file: Option<PathBuf>,
+    /// Geometry file (STL/OBJ); overrides the case file's `geometry`.
+    #[arg(long)]
+    geometry: Option<PathBuf>,
+    /// Free-stream speed along +x, m/s (only without a case file).
+    #[arg(long)]
+    velocity: Option<f64>,
+    /// Cell budget for the automatic mesh.
+    #[arg(long)]
+    target_cells: Option<u64>,
+    /// MPI ranks.
+    #[arg(long)]
+    cores: Option<u32>,
+    /// Maximum solver iterations.
+    #[arg(long)]
+    iterations: Option<u32>,
+    /// Unit scale applied to the geometry (0.001 for millimetres).
+    #[arg(long)]
+    scale: Option<f64>,
+    /// Output directory.
+    #[arg(long)]
+    out: PathBuf,
+    /// Replace an earlier result in --out.
+    #[arg(long)]
+    force: bool,
+    /// OpenFOAM environment script (etc/bashrc) when OpenFOAM is not the Debian package.
+    #[arg(long, env = "FLOWCFD_OPENFOAM_ENV")]
+    openfoam_env: Option<PathBuf>,
+    /// Largest accepted geometry file, MiB.
+    #[arg(long, default_value_t = 1024)]
+    max_geometry_mib: u64,
+    /// Largest accepted triangle count.
+    #[arg(long, default_value_t = 20_000_000)]
+    max_triangles: usize,
+}
+
+fn parse_vec3(s: &str) -> Result<[f64; 3], String> {
+    let v: Vec<f64> = s.split(',').map(|x| x.trim().parse::<f64>()).collect::<Result<_, _>>().map_err(|e| format!("{s:?}: {e}"))?;
+    match v.as_slice() {
+        [a, b, c] if v.iter().all(|x| x.is_finite()) => Ok([*a, *b, *c]),
+        _ => Err(format!("{s:?}: expected three finite numbers X,Y,Z")),
+    }
+}
+
+/// Builds the spec and the geometry path from the arguments.
+fn load(a: &CaseArgs) -> Result<(CaseSpec, PathBuf), PipelineError> {
+    let (mut spec, base) = match &a.case_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| PipelineError::Io(format!("case file {}: {e}", path.display())))?;
+            let spec = CaseSpec::from_toml(&text, &path.display().to_string())?;
+            (spec, path.parent().map(Path::to_path_buf).unwrap_or_default())
+        }
+        None => {
+            let v = a.velocity.unwrap_or(20.0);
+            let text = format!("[flow]\ntype = \"external\"\nvelocity = [{v:?}, 0.0, 0.0]\n");
+            (CaseSpec::from_toml(&text, "command line")?, PathBuf::new())
+        }
+    };
+    if a.case_file.is_some() && a.velocity.is_some() {
+        let v = a.velocity.unwrap_or_default();
+        spec.flow = Flow { velocity: [v, 0.0, 0.0], ..spec.flow };
+    }
+    if let Some(n) = a.target_cells {
+        spec.mesh.target_cells = n;
+    }
+    if let Some(n) = a.cores {
+        spec.solver.cores = n;
+    }
+    if let Some(n) = a.iterations {
+        spec.solver.iterations = n;
+    }
+    if let Some(s) = a.scale {
+        spec.scale = s;
+    }
+    spec.validate()?;
+    let geometry = match (&a.geometry, &spec.geometry) {
+        (Some(g), _) => g.clone(),
+        (None, Some(g)) => base.join(g),
+        (None, None) => {
+            return Err(PipelineError::Refused(
+                "no geometry: pass --geometry FILE or set geometry = \"file.stl\" in the case file".into(),
+            ))
+        }
+    };
+    if spec.flow.kind == FlowKind::External && spec.flow.velocity[2].abs() > spec.flow.velocity[0].hypot(spec.flow.velocity[1]) {
+        return Err(PipelineError::Refused(
+            "external flow must be mostly horizontal (z is up): rotate the geometry so that the flow runs along x or y".into(),
+        ));
+    }
+    Ok((spec, geometry))
+}
+
+fn prepare(a: &CaseArgs) -> Result<Prepared, PipelineError> {
+    let (spec, geometry) = load(a)?;
+    let limits = Limits { max_geometry_bytes: a.max_geometry_mib.saturating_mul(1 << 20), max_triangles: a.max_triangles };
+    let p = pipeline::prepare(spec, &geometry, &limits)?;
+    for w in &p.warnings {
+        eprintln!("warning: {w}");
+    }
+    eprintln!(
+        "geometry: {} triangles, {} groups, bbox {:?}..{:?} m; mesh plan: base {:.4} m, ~{} cells, {} layers",
+        p.surface.tris.len(),
+        p.analysis.groups.len(),
+        p.analysis.bbox_min.map(|x| (x * 1e4).round() / 1e4),
+        p.analysis.bbox_max.map(|x| (x * 1e4).round() / 1e4),
+        p.case.plan.base_cell_size,
+        p.case.plan.estimated_cells,
+        p.case.plan.layers.count
+    );
+    Ok(p)
+}
+
+fn cmd_case(a: &CaseArgs, run: bool) -> Result<(), PipelineError> {
+    let p = prepare(a)?;
+    let env = if run { Some(pipeline::openfoam_env(a.openfoam_env.as_deref())?) } else { None };
+    let out = OutDir::claim(&a.out, a.force)?;
+    flowcfd::foam::case::write(&p.case, &out.case_dir())?;
+    eprintln!("case written to {}", out.case_dir().display());
+    let Some(env) = env else { return Ok(()) };
+    let mut progress = CliProgress::new(p.spec.solver.iterations);
+    let result = pipeline::run(&p, &out, &env, &mut progress, &AtomicBool::new(false));
+    progress.finish();
+    let s = result?;
+    println!(
+        "done: {} cells (mesh ok: {}), {} iterations (converged: {}), Cd {} Cl {}; summary in {}",
+        s["mesh"]["cells"],
+        s["mesh"]["ok"],
+        s["solve"]["iterations"],
+        s["solve"]["converged"],
+        fmt_opt(&s["forces"]["Cd"]),
+        fmt_opt(&s["forces"]["Cl"]),
+        out.summary().display()
+    );
+    Ok(())
+}
+
+fn fmt_opt(v: &serde_json::Value) -> String {
+    v.as_f64().map_or("n/a".into(), |x| format!("{x:.4}"))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.cmd {
+        Cmd::Run(a) => cmd_case(&a, true).map_err(|e| e.to_string()),
+        Cmd::Case(a) => cmd_case(&a, false).map_err(|e| e.to_string()),
+        Cmd::Geometry { file, scale, flow_dir } => flowcfd::jobs::pipeline::geometry_report(&file, scale, flow_dir)
+            .map(|v| println!("{}", serde_json::to_string_pretty(&v).expect("JSON")))
+            .map_err(|e| e.to_string()),
+        Cmd::Bench { which: BenchCmd::Motorbike(a) } => flowcfd::bench::motorbike(&a).map_err(|e| e.to_string()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
