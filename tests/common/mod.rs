@@ -1,0 +1,38 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The `flowcfd` binary under test.
+pub fn flowcfd() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_flowcfd"))
+}
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs and returns (success, stdout, stderr), failing the test on a panic.
+pub fn run(cmd: &mut Command) -> (bool, String, String) {
+    let Output { status, stdout, stderr } = cmd.output().expect("run flowcfd");
+    let (out, err) = (String::from_utf8_lossy(&stdout).to_string(), String::from_utf8_lossy(&stderr).to_string());
+    assert!(!err.contains("panicked"), "flowcfd panicked:\n{err}");
+    (status.success(), out, err)
+}
+
+/// Reads `summary.json`.
+pub fn summary(dir: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join("summary.json")).expect("summary.json written");
+    serde_json::from_str(&text).expect("summary.json is JSON")
+}
+
+/// OpenFOAM must be installed for the tests that run it (`.ci/run` installs it); a missing
+/// installation fails loudly instead of skipping.
+pub fn require_openfoam() {
+    assert!(
+        Path::new("/usr/bin/simpleFoam").exists() || std::env::var_os("WM_PROJECT_DIR").is_some(),
+        "OpenFOAM is not installed: run `apt-get install openfoam openmpi-bin` (the README's test command does)"
+    );
+}

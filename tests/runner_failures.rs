@@ -1,0 +1,83 @@
+//! Failing OpenFOAM steps are named and their log lines quoted; no process survives.
+
+mod common;
+use common::*;
+use flowcfd::foam::case::{self, Step};
+use flowcfd::foam::spec::CaseSpec;
+use flowcfd::jobs::local::{self, Quiet, RunError, RunOptions};
+use flowcfd::jobs::openfoam;
+use flowcfd::jobs::pipeline;
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+fn cube_case(dir: &Path) -> case::Case {
+    let text = std::fs::read_to_string(root().join("examples/cube.toml")).unwrap();
+    let mut spec = CaseSpec::from_toml(&text, "cube.toml").unwrap();
+    spec.mesh.target_cells = 5000;
+    let p = pipeline::prepare(spec, &root().join("examples/cube.stl"), &Default::default()).unwrap();
+    case::write(&p.case, dir).unwrap();
+    p.case
+}
+
+fn app(name: &'static str, args: &[&str]) -> Step {
+    Step::App { app: name, args: args.iter().map(|s| s.to_string()).collect(), parallel: false, meshing: true }
+}
+
+fn run_steps(dir: &Path, steps: &[Step], timeout: Duration) -> Result<local::RunReport, RunError> {
+    let env = openfoam::detect(None).unwrap();
+    let opts = RunOptions { cores: 1, step_timeout: timeout };
+    local::run(dir, steps, &env, &opts, &mut Quiet, &AtomicBool::new(false))
+}
+
+#[test]
+fn snappy_failure_names_the_step_and_quotes_the_log() {
+    require_openfoam();
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("case");
+    cube_case(&dir);
+    // Break the dictionary the way a hand edit might: locationInMesh removed.
+    let path = dir.join("system/snappyHexMeshDict");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.lines().filter(|l| !l.contains("locationInMesh")).collect::<Vec<_>>().join("\n")).unwrap();
+    let err = run_steps(&dir, &[app("blockMesh", &[]), app("surfaceFeatureExtract", &[]), app("snappyHexMesh", &["-overwrite"])], Duration::from_secs(300))
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, RunError::Failed { ref step, .. } if step == "snappyHexMesh"), "{msg}");
+    // v1912 meshes nothing without locationInMesh and aborts; the quote carries the reason.
+    assert!(msg.contains("locationInMesh") || msg.contains("no points or no cells"), "quoted log lines expected: {msg}");
+    assert!(msg.lines().count() >= 3, "{msg}");
+}
+
+#[test]
+fn solver_failure_names_the_step_and_quotes_the_log() {
+    require_openfoam();
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("case");
+    cube_case(&dir);
+    std::fs::remove_file(dir.join("0.orig/omega")).unwrap();
+    let err = run_steps(&dir, &[app("blockMesh", &[]), Step::Restore0, app("simpleFoam", &[])], Duration::from_secs(300)).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, RunError::Failed { ref step, .. } if step == "simpleFoam"), "{msg}");
+    assert!(msg.contains("FOAM FATAL") || msg.contains("omega"), "{msg}");
+}
+
+#[test]
+fn timeout_kills_the_whole_process_group() {
+    require_openfoam();
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("case");
+    cube_case(&dir);
+    let err = run_steps(&dir, &[app("blockMesh", &[]), app("surfaceFeatureExtract", &[]), app("snappyHexMesh", &["-overwrite"])], Duration::from_millis(300))
+        .unwrap_err();
+    assert!(matches!(err, RunError::Timeout { .. }), "{err}");
+    // No process of this case may survive the kill.
+    std::thread::sleep(Duration::from_millis(200));
+    let survivors: Vec<String> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| std::fs::read_link(e.path().join("cwd")).is_ok_and(|cwd| cwd == dir))
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .collect();
+    assert!(survivors.is_empty(), "orphans: {survivors:?}");
+}
