@@ -173,18 +173,27 @@ fn command(step: &Step, cores: u32) -> Option<Command> {
     Some(c)
 }
 
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
+}
+
 fn restore0(case: &Path) -> Result<(), RunError> {
     let io = |e: std::io::Error| RunError::Io(format!("restoring 0/ from 0.orig/ in {}: {e}", case.display()));
     let zero = case.join("0");
     if zero.exists() {
         std::fs::remove_dir_all(&zero).map_err(io)?;
     }
-    std::fs::create_dir(&zero).map_err(io)?;
-    for entry in std::fs::read_dir(case.join("0.orig")).map_err(io)? {
-        let entry = entry.map_err(io)?;
-        std::fs::copy(entry.path(), zero.join(entry.file_name())).map_err(io)?;
-    }
-    Ok(())
+    copy_dir(&case.join("0.orig"), &zero).map_err(io)
 }
 
 /// Runs every step in `case`, in order. `cancel` stops the run between reads.
@@ -203,7 +212,8 @@ pub fn run(
         match command(step, opts.cores) {
             None => restore0(case)?,
             Some(mut cmd) => {
-                cmd.current_dir(case).envs(env.vars.iter().map(|(k, v)| (k, v)));
+                // PWD too: OpenFOAM warns when it disagrees with the working directory.
+                cmd.current_dir(case).env("PWD", case).envs(env.vars.iter().map(|(k, v)| (k, v)));
                 run_one(case, step, cmd, opts, observer, cancel, &mut report)?
             }
         }

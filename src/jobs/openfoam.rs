@@ -109,11 +109,20 @@ pub fn detect(script: Option<&Path>) -> Result<OpenFoamEnv, EnvError> {
     Err(EnvError::NotFound)
 }
 
-/// Reads the OpenFOAM version from an application's log banner (`Version:  v1912`).
+/// Reads the OpenFOAM version from an application's log banner: `Build  : OPENFOAM=1912`
+/// (ESI builds; Debian's banner leaves `Version:` empty) or `Version:  v2312`.
 pub fn version_from_log(log: &str) -> Option<String> {
-    log.lines().find_map(|l| {
-        let i = l.find("Version:")?;
-        l[i + 8..].split_whitespace().next().map(|v| v.trim_end_matches('|').to_string())
+    let build = log.lines().find_map(|l| {
+        let rest = l.strip_prefix("Build")?.split("OPENFOAM=").nth(1)?;
+        let v: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+        (!v.is_empty()).then(|| format!("v{v}"))
+    });
+    build.or_else(|| {
+        log.lines().find_map(|l| {
+            let i = l.find("Version:")?;
+            let v = l[i + 8..].split_whitespace().next()?.trim_end_matches('|');
+            v.starts_with(|c: char| c == 'v' || c.is_ascii_digit()).then(|| v.to_string())
+        })
     })
 }
 
@@ -127,6 +136,8 @@ mod tests {
                    |  \\\\    /   O peration     | Version:  v1912                                 |\n";
         assert_eq!(version_from_log(log).as_deref(), Some("v1912"));
         assert_eq!(version_from_log("nothing"), None);
+        let debian = "|  \\    /   O peration     | Version:                                        |\nBuild  : OPENFOAM=1912 patch=200626\n";
+        assert_eq!(version_from_log(debian).as_deref(), Some("v1912"));
     }
 
     #[test]
