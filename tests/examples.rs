@@ -12,3 +12,17 @@ fn examples_cube_stl_is_the_generated_unit_cube() {
     }
     assert_eq!(std::fs::read_to_string(path).unwrap(), text, "examples/cube.stl is stale: rerun with FLOWCFD_REGENERATE=1");
 }
+
+#[test]
+fn full_example_parses_and_agrees_with_the_minimal_one() {
+    use flowcfd::foam::spec::CaseSpec;
+    let read = |name: &str| {
+        let path = format!("{}/examples/{name}", env!("CARGO_MANIFEST_DIR"));
+        CaseSpec::from_toml(&std::fs::read_to_string(&path).unwrap(), &path).unwrap()
+    };
+    let (full, minimal) = (read("full.toml"), read("cube.toml"));
+    assert_eq!(full.flow, minimal.flow);
+    assert_eq!(full.mesh, minimal.mesh, "the full example spells out the minimal one's defaults");
+    assert_eq!(full.turbulence, minimal.turbulence);
+    assert_eq!(full.solver.iterations, minimal.solver.iterations);
+}

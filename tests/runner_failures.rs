@@ -81,3 +81,17 @@ fn timeout_kills_the_whole_process_group() {
         .collect();
     assert!(survivors.is_empty(), "orphans: {survivors:?}");
 }
+
+#[test]
+fn divergence_stops_the_solver_with_a_reason() {
+    require_openfoam();
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("case");
+    cube_case(&dir);
+    // Over-relaxation makes SIMPLE blow up within a few iterations.
+    let path = dir.join("system/fvSolution");
+    let text = std::fs::read_to_string(&path).unwrap().replace("U               0.9;", "U               1.6;");
+    std::fs::write(&path, text).unwrap();
+    let err = run_steps(&dir, &[app("blockMesh", &[]), Step::Restore0, app("simpleFoam", &[])], Duration::from_secs(300)).unwrap_err();
+    assert!(matches!(err, RunError::Diverged { ref step, .. } if step == "simpleFoam"), "{err}");
+}

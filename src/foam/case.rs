@@ -318,3 +318,55 @@ pub fn write(case: &Case, dir: &Path) -> Result<(), CaseError> {
 pub fn wall_patch_names(case: &Case) -> Vec<Word> {
     case.patches.iter().filter(|p| p.from_surface && p.kind.is_wall()).map(|p| p.name.clone()).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::geometry::{analyse::analyse, primitives::cuboid};
+
+    fn plan_for(kind: &str) -> (CaseSpec, Surface, MeshPlan) {
+        let spec = CaseSpec::from_toml(&format!("[flow]\ntype = \"{kind}\"\nvelocity = [5, 0, 0]\n[boundaries]\nbox = {{ type = \"wall\" }}\n"), "t").unwrap();
+        let s = cuboid([0.0, 0.0, 0.0], [2.0, 1.0, 1.0], "box");
+        let a = analyse(&s, spec.flow.velocity);
+        let plan = rules::suggest(&spec, &a, a.area);
+        (spec, s, plan)
+    }
+
+    /// True when `p` lies on a face of the background mesh or any octree refinement of it
+    /// down to 10 levels.
+    fn on_a_mesh_face(p: [f64; 3], plan: &MeshPlan) -> bool {
+        (0..3).any(|i| {
+            let u = (p[i] - plan.domain_min[i]) / plan.base_cell_size * 1024.0;
+            (u - u.round()).abs() < 1e-6
+        })
+    }
+
+    #[test]
+    fn external_location_is_in_the_fluid_and_off_faces() {
+        let (spec, s, plan) = plan_for("external");
+        let p = location_in_mesh(&spec, &s, &plan).unwrap();
+        assert!(!Locator::new(&s).contains(p));
+        assert!((0..3).all(|i| p[i] > plan.domain_min[i] && p[i] < plan.domain_max[i]));
+        assert!(!on_a_mesh_face(p, &plan));
+    }
+
+    #[test]
+    fn internal_location_is_inside_and_off_faces() {
+        let (spec, s, plan) = plan_for("internal");
+        let p = location_in_mesh(&spec, &s, &plan).unwrap();
+        assert!(Locator::new(&s).contains(p), "{p:?}");
+        assert!(!on_a_mesh_face(p, &plan));
+    }
+
+    #[test]
+    fn allrun_mirrors_the_steps() {
+        let text = allrun(&steps(4), 4);
+        let order = ["blockMesh", "surfaceFeatureExtract", "snappyHexMesh", "checkMesh", "cp -r 0.orig 0", "potentialFoam", "decomposePar", "mpirun -np 4", "reconstructPar"];
+        let mut at = 0;
+        for s in order {
+            let i = text[at..].find(s).unwrap_or_else(|| panic!("{s} missing or out of order in:\n{text}"));
+            at += i;
+        }
+        assert!(!allrun(&steps(1), 1).contains("mpirun -np"));
+    }
+}
