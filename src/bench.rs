@@ -3,7 +3,7 @@
 //! reference values, in one invocation on one machine.
 
 use crate::foam::case::Step;
-use crate::foam::log::parse_coefficient_dat;
+use crate::foam::log::mean_tail;
 use crate::foam::spec::CaseSpec;
 use crate::jobs::local::{self, RunOptions};
 use crate::jobs::pipeline::{self, Limits, OutDir, PipelineError};
@@ -61,33 +61,34 @@ fn app(app: &'static str, args: &[&str], meshing: bool) -> Step {
     Step::App { app, args: args.iter().map(|s| s.to_string()).collect(), parallel: false, meshing }
 }
 
-/// Means of Cd and Cl over the last `n` rows of `coefficient.dat`.
-fn last_mean(case: &Path, n: usize) -> (Option<f64>, Option<f64>) {
-    let rows = std::fs::read_to_string(case.join("postProcessing/forceCoeffs1/0/coefficient.dat"))
-        .map(|t| parse_coefficient_dat(&t))
-        .unwrap_or_default();
-    let tail = &rows[rows.len().saturating_sub(n)..];
-    let mean = |f: fn(&crate::foam::log::ForceCoeffSample) -> Option<f64>| {
-        let v: Vec<f64> = tail.iter().filter_map(|(_, s)| f(s)).collect();
-        (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
-    };
-    (mean(|s| s.cd), mean(|s| s.cl))
-}
-
 fn tutorial(args: &MotorbikeArgs, env: &crate::jobs::openfoam::OpenFoamEnv) -> Result<Value, PipelineError> {
     let src = args.examples.join("incompressible/simpleFoam/motorBike");
     let case = args.work.join("tutorial");
     copy_tutorial(&src, &case)?;
     std::fs::create_dir_all(case.join("constant/triSurface")).map_err(io("triSurface"))?;
-    std::fs::copy(args.examples.join("resources/geometry/motorBike.obj.gz"), case.join("constant/triSurface/motorBike.obj.gz"))
-        .map_err(io("copying motorBike.obj.gz"))?;
+    std::fs::copy(
+        args.examples.join("resources/geometry/motorBike.obj.gz"),
+        case.join("constant/triSurface/motorBike.obj.gz"),
+    )
+    .map_err(io("copying motorBike.obj.gz"))?;
     set_end_time(&case, args.iterations)?;
     // The tutorial's own sequence (its Allrun), serial.
-    let mesh_steps = [app("surfaceFeatureExtract", &[], true), app("blockMesh", &[], true), app("snappyHexMesh", &["-overwrite"], true), app("checkMesh", &[], true)];
+    let mesh_steps = [
+        app("surfaceFeatureExtract", &[], true),
+        app("blockMesh", &[], true),
+        app("snappyHexMesh", &["-overwrite"], true),
+        app("checkMesh", &[], true),
+    ];
     let solve_steps = [Step::Restore0, app("potentialFoam", &["-writephi"], false), app("simpleFoam", &[], false)];
-    run_timed(&case, &mesh_steps, &solve_steps, env, args.iterations, |report| {
-        report.check_mesh.as_ref().map_or(0, |c| c.cells)
-    }, 0.75)
+    run_timed(
+        &case,
+        &mesh_steps,
+        &solve_steps,
+        env,
+        args.iterations,
+        |report| report.check_mesh.as_ref().map_or(0, |c| c.cells),
+        0.75,
+    )
 }
 
 /// Sets `endTime` in the tutorial's controlDict (a fixed number: no user text involved).
@@ -118,11 +119,14 @@ fn run_timed(
     let mesh = local::run(case, mesh_steps, env, &opts, &mut progress, &cancel)?;
     let mesh_s = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
-    local::run(case, solve_steps, env, &opts, &mut progress, &cancel)?;
+    let solve = local::run(case, solve_steps, env, &opts, &mut progress, &cancel)?;
     progress.finish();
     let solve_s = t1.elapsed().as_secs_f64();
-    let (cd, cl) = last_mean(case, 100);
-    Ok(json!({"cells": cells(&mesh), "Cd": cd, "Cl": cl, "Aref": aref, "mesh_s": r1(mesh_s), "solve_s": r1(solve_s), "wall_s": r1(mesh_s + solve_s)}))
+    let f = mean_tail(&pipeline::force_history(case, &solve), 100).unwrap_or_default();
+    let (cd, cl) = (f.cd, f.cl);
+    Ok(
+        json!({"cells": cells(&mesh), "Cd": cd, "Cl": cl, "Aref": aref, "mesh_s": r1(mesh_s), "solve_s": r1(solve_s), "wall_s": r1(mesh_s + solve_s)}),
+    )
 }
 
 fn r1(x: f64) -> f64 {
@@ -158,11 +162,19 @@ CofR = [0.72, 0.0, 0.0]
     let out = OutDir::claim(&args.work.join("flowcfd"), true)?;
     crate::foam::case::write(&p.case, &out.case_dir())?;
     let prep_s = t0.elapsed().as_secs_f64();
-    let mesh_steps: Vec<Step> = p.case.steps.iter().filter(|s| matches!(s, Step::App { meshing: true, .. })).cloned().collect();
-    let solve_steps: Vec<Step> = p.case.steps.iter().filter(|s| !matches!(s, Step::App { meshing: true, .. })).cloned().collect();
-    let mut v = run_timed(&out.case_dir(), &mesh_steps, &solve_steps, env, args.iterations, |r| {
-        r.check_mesh.as_ref().map_or(0, |c| c.cells)
-    }, p.case.reference.aref)?;
+    let mesh_steps: Vec<Step> =
+        p.case.steps.iter().filter(|s| matches!(s, Step::App { meshing: true, .. })).cloned().collect();
+    let solve_steps: Vec<Step> =
+        p.case.steps.iter().filter(|s| !matches!(s, Step::App { meshing: true, .. })).cloned().collect();
+    let mut v = run_timed(
+        &out.case_dir(),
+        &mesh_steps,
+        &solve_steps,
+        env,
+        args.iterations,
+        |r| r.check_mesh.as_ref().map_or(0, |c| c.cells),
+        p.case.reference.aref,
+    )?;
     // Reading, healing and planning count as meshing time.
     v["mesh_s"] = json!(r1(v["mesh_s"].as_f64().unwrap_or(0.0) + prep_s));
     v["wall_s"] = json!(r1(v["wall_s"].as_f64().unwrap_or(0.0) + prep_s));

@@ -85,7 +85,8 @@ struct CaseArgs {
 }
 
 fn parse_vec3(s: &str) -> Result<[f64; 3], String> {
-    let v: Vec<f64> = s.split(',').map(|x| x.trim().parse::<f64>()).collect::<Result<_, _>>().map_err(|e| format!("{s:?}: {e}"))?;
+    let v: Vec<f64> =
+        s.split(',').map(|x| x.trim().parse::<f64>()).collect::<Result<_, _>>().map_err(|e| format!("{s:?}: {e}"))?;
     match v.as_slice() {
         [a, b, c] if v.iter().all(|x| x.is_finite()) => Ok([*a, *b, *c]),
         _ => Err(format!("{s:?}: expected three finite numbers X,Y,Z")),
@@ -96,7 +97,8 @@ fn parse_vec3(s: &str) -> Result<[f64; 3], String> {
 fn load(a: &CaseArgs) -> Result<(CaseSpec, PathBuf), PipelineError> {
     let (mut spec, base) = match &a.case_file {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| PipelineError::Io(format!("case file {}: {e}", path.display())))?;
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| PipelineError::Io(format!("case file {}: {e}", path.display())))?;
             let spec = CaseSpec::from_toml(&text, &path.display().to_string())?;
             (spec, path.parent().map(Path::to_path_buf).unwrap_or_default())
         }
@@ -132,9 +134,12 @@ fn load(a: &CaseArgs) -> Result<(CaseSpec, PathBuf), PipelineError> {
             ))
         }
     };
-    if spec.flow.kind == FlowKind::External && spec.flow.velocity[2].abs() > spec.flow.velocity[0].hypot(spec.flow.velocity[1]) {
+    if spec.flow.kind == FlowKind::External
+        && spec.flow.velocity[2].abs() > spec.flow.velocity[0].hypot(spec.flow.velocity[1])
+    {
         return Err(PipelineError::Refused(
-            "external flow must be mostly horizontal (z is up): rotate the geometry so that the flow runs along x or y".into(),
+            "external flow must be mostly horizontal (z is up): rotate the geometry so that the flow runs along x or y"
+                .into(),
         ));
     }
     Ok((spec, geometry))
@@ -142,7 +147,8 @@ fn load(a: &CaseArgs) -> Result<(CaseSpec, PathBuf), PipelineError> {
 
 fn prepare(a: &CaseArgs) -> Result<Prepared, PipelineError> {
     let (spec, geometry) = load(a)?;
-    let limits = Limits { max_geometry_bytes: a.max_geometry_mib.saturating_mul(1 << 20), max_triangles: a.max_triangles };
+    let limits =
+        Limits { max_geometry_bytes: a.max_geometry_mib.saturating_mul(1 << 20), max_triangles: a.max_triangles };
     let p = pipeline::prepare(spec, &geometry, &limits)?;
     for w in &p.warnings {
         eprintln!("warning: {w}");

@@ -61,13 +61,23 @@ fn limits_and_case_errors_are_explained() {
     let line = fails(&["run", "internal.toml", "--out", "o"], d);
     assert!(line.contains("velocity_inlet"), "{line}");
 
-    write(d, "typo.toml", b"geometry = \"cube.stl\"\n[flow]\ntype = \"external\"\nvelocity = [10, 0, 0]\n[mesh]\ntarget_cels = 5\n");
+    write(
+        d,
+        "typo.toml",
+        b"geometry = \"cube.stl\"\n[flow]\ntype = \"external\"\nvelocity = [10, 0, 0]\n[mesh]\ntarget_cels = 5\n",
+    );
     let line = fails(&["run", "typo.toml", "--out", "o"], d);
     assert!(line.contains("target_cels"), "{line}");
 
     // An open box as an internal domain is refused; as an external body it is tried.
     let open = "solid open\n".to_string()
-        + &std::fs::read_to_string(root().join("examples/cube.stl")).unwrap().lines().skip(1).take(7 * 10).collect::<Vec<_>>().join("\n")
+        + &std::fs::read_to_string(root().join("examples/cube.stl"))
+            .unwrap()
+            .lines()
+            .skip(1)
+            .take(7 * 10)
+            .collect::<Vec<_>>()
+            .join("\n")
         + "\nendsolid open\n";
     write(d, "open.stl", open.as_bytes());
     write(d, "open.toml", b"geometry = \"open.stl\"\n[flow]\ntype = \"internal\"\nvelocity = [1, 0, 0]\n[boundaries]\nopen = { type = \"velocity_inlet\" }\n");

@@ -10,7 +10,11 @@ fn examples_cube_stl_is_the_generated_unit_cube() {
     if std::env::var_os("FLOWCFD_REGENERATE").is_some() {
         std::fs::write(path, &text).unwrap();
     }
-    assert_eq!(std::fs::read_to_string(path).unwrap(), text, "examples/cube.stl is stale: rerun with FLOWCFD_REGENERATE=1");
+    assert_eq!(
+        std::fs::read_to_string(path).unwrap(),
+        text,
+        "examples/cube.stl is stale: rerun with FLOWCFD_REGENERATE=1"
+    );
 }
 
 #[test]

@@ -76,11 +76,8 @@ fn exported_case_runs_by_hand_with_allrun() {
     let case = out.join("case");
     assert!(!out.join("summary.json").exists(), "`case` runs nothing");
     // Plain OpenFOAM, no FlowCFD involved: the user's take-away path.
-    let status = std::process::Command::new("sh")
-        .arg(case.join("Allrun"))
-        .env_remove("WM_PROJECT_DIR")
-        .status()
-        .unwrap();
+    let status =
+        std::process::Command::new("sh").arg(case.join("Allrun")).env_remove("WM_PROJECT_DIR").status().unwrap();
     assert!(status.success(), "Allrun failed; see {}", case.display());
     let log = std::fs::read_to_string(case.join("log.simpleFoam")).unwrap();
     assert!(log.contains("\nEnd"), "simpleFoam did not finish");

@@ -39,13 +39,21 @@ fn snappy_failure_names_the_step_and_quotes_the_log() {
     // Break the dictionary the way a hand edit might: locationInMesh removed.
     let path = dir.join("system/snappyHexMeshDict");
     let text = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(&path, text.lines().filter(|l| !l.contains("locationInMesh")).collect::<Vec<_>>().join("\n")).unwrap();
-    let err = run_steps(&dir, &[app("blockMesh", &[]), app("surfaceFeatureExtract", &[]), app("snappyHexMesh", &["-overwrite"])], Duration::from_secs(300))
-        .unwrap_err();
+    std::fs::write(&path, text.lines().filter(|l| !l.contains("locationInMesh")).collect::<Vec<_>>().join("\n"))
+        .unwrap();
+    let err = run_steps(
+        &dir,
+        &[app("blockMesh", &[]), app("surfaceFeatureExtract", &[]), app("snappyHexMesh", &["-overwrite"])],
+        Duration::from_secs(300),
+    )
+    .unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, RunError::Failed { ref step, .. } if step == "snappyHexMesh"), "{msg}");
     // v1912 meshes nothing without locationInMesh and aborts; the quote carries the reason.
-    assert!(msg.contains("locationInMesh") || msg.contains("no points or no cells"), "quoted log lines expected: {msg}");
+    assert!(
+        msg.contains("locationInMesh") || msg.contains("no points or no cells"),
+        "quoted log lines expected: {msg}"
+    );
     assert!(msg.lines().count() >= 3, "{msg}");
 }
 
@@ -56,7 +64,9 @@ fn solver_failure_names_the_step_and_quotes_the_log() {
     let dir = t.path().join("case");
     cube_case(&dir);
     std::fs::remove_file(dir.join("0.orig/omega")).unwrap();
-    let err = run_steps(&dir, &[app("blockMesh", &[]), Step::Restore0, app("simpleFoam", &[])], Duration::from_secs(300)).unwrap_err();
+    let err =
+        run_steps(&dir, &[app("blockMesh", &[]), Step::Restore0, app("simpleFoam", &[])], Duration::from_secs(300))
+            .unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, RunError::Failed { ref step, .. } if step == "simpleFoam"), "{msg}");
     assert!(msg.contains("FOAM FATAL") || msg.contains("omega"), "{msg}");
@@ -68,8 +78,12 @@ fn timeout_kills_the_whole_process_group() {
     let t = tempfile::tempdir().unwrap();
     let dir = t.path().join("case");
     cube_case(&dir);
-    let err = run_steps(&dir, &[app("blockMesh", &[]), app("surfaceFeatureExtract", &[]), app("snappyHexMesh", &["-overwrite"])], Duration::from_millis(300))
-        .unwrap_err();
+    let err = run_steps(
+        &dir,
+        &[app("blockMesh", &[]), app("surfaceFeatureExtract", &[]), app("snappyHexMesh", &["-overwrite"])],
+        Duration::from_millis(300),
+    )
+    .unwrap_err();
     assert!(matches!(err, RunError::Timeout { .. }), "{err}");
     // No process of this case may survive the kill.
     std::thread::sleep(Duration::from_millis(200));
@@ -92,6 +106,8 @@ fn divergence_stops_the_solver_with_a_reason() {
     let path = dir.join("system/fvSolution");
     let text = std::fs::read_to_string(&path).unwrap().replace("U               0.9;", "U               1.6;");
     std::fs::write(&path, text).unwrap();
-    let err = run_steps(&dir, &[app("blockMesh", &[]), Step::Restore0, app("simpleFoam", &[])], Duration::from_secs(300)).unwrap_err();
+    let err =
+        run_steps(&dir, &[app("blockMesh", &[]), Step::Restore0, app("simpleFoam", &[])], Duration::from_secs(300))
+            .unwrap_err();
     assert!(matches!(err, RunError::Diverged { ref step, .. } if step == "simpleFoam"), "{err}");
 }

@@ -127,7 +127,16 @@ pub fn build(spec: &CaseSpec, surface: &Surface, a: &Analysis, plan: Option<Mesh
     let steps = steps(spec.solver.cores);
     files.push(("Allrun".into(), allrun(&steps, spec.solver.cores)));
     files.push(("Allclean".into(), ALLCLEAN.to_string()));
-    Ok(Case { files, steps, plan, patches, reference, turbulence: turb, location_in_mesh: location, cores: spec.solver.cores })
+    Ok(Case {
+        files,
+        steps,
+        plan,
+        patches,
+        reference,
+        turbulence: turb,
+        location_in_mesh: location,
+        cores: spec.solver.cores,
+    })
 }
 
 fn inlet_extent(a: &Analysis) -> f64 {
@@ -189,7 +198,11 @@ pub fn location_in_mesh(spec: &CaseSpec, surface: &Surface, plan: &MeshPlan) -> 
             let (ax, sign) = flow_axis(spec.flow.velocity);
             let lat = 1 - ax;
             let mut p = [0.0; 3];
-            p[ax] = if sign >= 0.0 { 0.5 * (plan.domain_min[ax] + bmin[ax]) } else { 0.5 * (plan.domain_max[ax] + bmax[ax]) };
+            p[ax] = if sign >= 0.0 {
+                0.5 * (plan.domain_min[ax] + bmin[ax])
+            } else {
+                0.5 * (plan.domain_max[ax] + bmax[ax])
+            };
             p[lat] = 0.5 * (plan.domain_min[lat] + bmin[lat]);
             p[2] = 0.5 * (bmin[2] + bmax[2]).max(plan.domain_min[2] + 0.5 * h);
             let q = off_faces(p, plan);
@@ -198,7 +211,9 @@ pub fn location_in_mesh(spec: &CaseSpec, surface: &Surface, plan: &MeshPlan) -> 
             if outside_bbox && inside_domain {
                 Ok(q)
             } else {
-                Err(CaseError::NoLocation("the wind tunnel leaves no gap around the body; increase flow.tunnel factors".into()))
+                Err(CaseError::NoLocation(
+                    "the wind tunnel leaves no gap around the body; increase flow.tunnel factors".into(),
+                ))
             }
         }
         FlowKind::Internal => {
@@ -208,20 +223,24 @@ pub fn location_in_mesh(spec: &CaseSpec, surface: &Surface, plan: &MeshPlan) -> 
             for i in 0..n {
                 for j in 0..n {
                     for k in 0..n {
-                        let f = |idx: usize, t: usize, off: f64| bmin[t] + (idx as f64 + 0.5 + off) / n as f64 * (bmax[t] - bmin[t]);
+                        let f = |idx: usize, t: usize, off: f64| {
+                            bmin[t] + (idx as f64 + 0.5 + off) / n as f64 * (bmax[t] - bmin[t])
+                        };
                         let p = [f(i, 0, 0.0123), f(j, 1, 0.0371), f(k, 2, 0.0247)];
                         if !loc.contains(p) {
                             continue;
                         }
                         let d = loc.distance(p);
-                        if best.map_or(true, |(_, bd)| d > bd) {
+                        if best.is_none_or(|(_, bd)| d > bd) {
                             best = Some((p, d));
                         }
                     }
                 }
             }
             let (p, d) = best.ok_or_else(|| {
-                CaseError::NoLocation("no sample point lies inside the geometry; internal flow needs a closed surface".into())
+                CaseError::NoLocation(
+                    "no sample point lies inside the geometry; internal flow needs a closed surface".into(),
+                )
             })?;
             let q = off_faces(p, plan);
             if loc.contains(q) && loc.distance(q) > 0.25 * d {
@@ -274,7 +293,9 @@ fn allrun(steps: &[Step], cores: u32) -> String {
             Step::App { app, args, parallel, .. } => {
                 let args = args.join(" ");
                 if *parallel {
-                    out.push_str(&format!("run {app} mpirun -np {cores} $MPI_ROOT_FLAG --oversubscribe {app} {args}\n"));
+                    out.push_str(&format!(
+                        "run {app} mpirun -np {cores} $MPI_ROOT_FLAG --oversubscribe {app} {args}\n"
+                    ));
                 } else if *app == "checkMesh" {
                     // checkMesh reports failed checks in its log; the run goes on, as in FlowCFD.
                     out.push_str("checkMesh > log.checkMesh 2>&1\n");
@@ -325,7 +346,11 @@ mod tests {
     use crate::geometry::{analyse::analyse, primitives::cuboid};
 
     fn plan_for(kind: &str) -> (CaseSpec, Surface, MeshPlan) {
-        let spec = CaseSpec::from_toml(&format!("[flow]\ntype = \"{kind}\"\nvelocity = [5, 0, 0]\n[boundaries]\nbox = {{ type = \"wall\" }}\n"), "t").unwrap();
+        let spec = CaseSpec::from_toml(
+            &format!("[flow]\ntype = \"{kind}\"\nvelocity = [5, 0, 0]\n[boundaries]\nbox = {{ type = \"wall\" }}\n"),
+            "t",
+        )
+        .unwrap();
         let s = cuboid([0.0, 0.0, 0.0], [2.0, 1.0, 1.0], "box");
         let a = analyse(&s, spec.flow.velocity);
         let plan = rules::suggest(&spec, &a, a.area);
@@ -361,7 +386,17 @@ mod tests {
     #[test]
     fn allrun_mirrors_the_steps() {
         let text = allrun(&steps(4), 4);
-        let order = ["blockMesh", "surfaceFeatureExtract", "snappyHexMesh", "checkMesh", "cp -r 0.orig 0", "potentialFoam", "decomposePar", "mpirun -np 4", "reconstructPar"];
+        let order = [
+            "blockMesh",
+            "surfaceFeatureExtract",
+            "snappyHexMesh",
+            "checkMesh",
+            "cp -r 0.orig 0",
+            "potentialFoam",
+            "decomposePar",
+            "mpirun -np 4",
+            "reconstructPar",
+        ];
         let mut at = 0;
         for s in order {
             let i = text[at..].find(s).unwrap_or_else(|| panic!("{s} missing or out of order in:\n{text}"));

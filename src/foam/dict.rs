@@ -15,7 +15,9 @@ pub enum DictError {
     #[error("{0:?} is not a valid OpenFOAM name: use letters, digits, '_', '-' or '.', starting with a letter or '_'")]
     InvalidWord(String),
     /// A string value holds characters that OpenFOAM would expand or that break the file.
-    #[error("{0:?} cannot be written as an OpenFOAM string: remove '$', '#', quotes, backslashes and control characters")]
+    #[error(
+        "{0:?} cannot be written as an OpenFOAM string: remove '$', '#', quotes, backslashes and control characters"
+    )]
     InvalidString(String),
     /// NaN or infinity.
     #[error("non-finite number {0} cannot be written to an OpenFOAM dictionary")]
@@ -240,15 +242,11 @@ fn check_string(s: &str) -> Result<(), DictError> {
     Ok(())
 }
 
-const HEADER_RULE: &str =
-    "/*--------------------------------*- C++ -*----------------------------------*\\\n";
+const HEADER_RULE: &str = "/*--------------------------------*- C++ -*----------------------------------*\\\n";
 
 /// Writes a complete OpenFOAM file: banner, `FoamFile` header, then the entries.
 pub fn write_file(class: &str, location: Option<&str>, object: &str, body: &Dict) -> Result<String, DictError> {
-    let mut header = Dict::new()
-        .set("version", 2.0)
-        .set("format", w("ascii"))
-        .set("class", w(class));
+    let mut header = Dict::new().set("version", 2.0).set("format", w("ascii")).set("class", w(class));
     if let Some(loc) = location {
         header.push("location", Value::Str(loc.to_string()));
     }

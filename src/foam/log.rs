@@ -11,7 +11,7 @@ mod progress;
 #[cfg(test)]
 mod tests;
 
-pub use progress::{parse_coefficient_dat, DivergenceOptions, SolverProgress};
+pub use progress::{mean_tail, parse_coefficient_dat, DivergenceOptions, SolverProgress};
 
 use serde::Serialize;
 
@@ -82,8 +82,18 @@ impl ForceCoeffSample {
     /// All coefficient slots, for field-wise arithmetic (averaging).
     pub(crate) fn fields(&self) -> [Option<f64>; 12] {
         [
-            self.cd, self.cl, self.cs, self.cm_roll, self.cm_pitch, self.cm_yaw, self.cd_f,
-            self.cd_r, self.cs_f, self.cs_r, self.cl_f, self.cl_r,
+            self.cd,
+            self.cl,
+            self.cs,
+            self.cm_roll,
+            self.cm_pitch,
+            self.cm_yaw,
+            self.cd_f,
+            self.cd_r,
+            self.cs_f,
+            self.cs_r,
+            self.cl_f,
+            self.cl_r,
         ]
     }
 
@@ -448,9 +458,7 @@ impl LogParser {
             return;
         }
         // The banner line "trapFpe: Floating point exception trapping enabled" is not a trap.
-        if !t.starts_with("trapFpe")
-            && (line.contains("sigFpe") || line.contains("Floating point exception"))
-        {
+        if !t.starts_with("trapFpe") && (line.contains("sigFpe") || line.contains("Floating point exception")) {
             if !self.fpe_seen {
                 self.fpe_seen = true;
                 out.push(LogEvent::FloatingPointException { message: t.to_string() });
@@ -497,9 +505,7 @@ impl LogParser {
         } else if let Some(v) = number_after(t, "Max skewness =") {
             // Both "Max skewness = 0.26 OK." and "***Max skewness = 8, 8 highly skew faces".
             report.max_skewness = v;
-        } else if let Some(v) =
-            number_after(t, "Max aspect ratio =").or_else(|| number_after(t, "Max aspect ratio:"))
-        {
+        } else if let Some(v) = number_after(t, "Max aspect ratio =").or_else(|| number_after(t, "Max aspect ratio:")) {
             // Passing: "Max aspect ratio = 8.14 OK."; failing: "..., Max aspect ratio: 6000, ...".
             report.max_aspect_ratio = v;
         }

@@ -22,17 +22,19 @@ fn ints(xs: &[i64]) -> Value {
 /// `system/blockMeshDict`: one hex block over the plan's domain.
 pub fn block_mesh_dict(spec: &CaseSpec, plan: &MeshPlan) -> Dict {
     let (lo, hi) = (plan.domain_min, plan.domain_max);
-    let vertices = list([
-        [lo[0], lo[1], lo[2]],
-        [hi[0], lo[1], lo[2]],
-        [hi[0], hi[1], lo[2]],
-        [lo[0], hi[1], lo[2]],
-        [lo[0], lo[1], hi[2]],
-        [hi[0], lo[1], hi[2]],
-        [hi[0], hi[1], hi[2]],
-        [lo[0], hi[1], hi[2]],
-    ]
-    .map(Value::Vector));
+    let vertices = list(
+        [
+            [lo[0], lo[1], lo[2]],
+            [hi[0], lo[1], lo[2]],
+            [hi[0], hi[1], lo[2]],
+            [lo[0], hi[1], lo[2]],
+            [lo[0], lo[1], hi[2]],
+            [hi[0], lo[1], hi[2]],
+            [hi[0], hi[1], hi[2]],
+            [lo[0], hi[1], hi[2]],
+        ]
+        .map(Value::Vector),
+    );
     let d = plan.divisions;
     let block = Value::Seq(vec![
         w("hex"),
@@ -114,7 +116,8 @@ pub fn snappy_dict(plan: &MeshPlan, patches: &[Patch], location: [f64; 3], max_g
     let mut ref_regions = Dict::new();
     for p in &surf {
         regions.insert_word(p.name.clone(), Dict::new().set("name", Value::Word(p.name.clone())));
-        let lv = plan.group_levels.get(p.name.as_str()).copied().unwrap_or([plan.feature_level, plan.feature_level + 1]);
+        let lv =
+            plan.group_levels.get(p.name.as_str()).copied().unwrap_or([plan.feature_level, plan.feature_level + 1]);
         ref_regions.insert_word(
             p.name.clone(),
             Dict::new().set("level", levels(lv)).set("patchInfo", Dict::new().set("type", w(p.kind.mesh_type()))),
@@ -123,15 +126,19 @@ pub fn snappy_dict(plan: &MeshPlan, patches: &[Patch], location: [f64; 3], max_g
     let min_level = surf
         .iter()
         .filter_map(|p| plan.group_levels.get(p.name.as_str()))
-        .map(|l| *l)
+        .copied()
         .min()
         .unwrap_or([plan.feature_level, plan.feature_level]);
     let mut geometry = Dict::new();
-    geometry.push(SURFACE_FILE, Dict::new().set("type", w("triSurfaceMesh")).set("name", w(SURFACE_NAME)).set("regions", regions));
+    geometry.push(
+        SURFACE_FILE,
+        Dict::new().set("type", w("triSurfaceMesh")).set("name", w(SURFACE_NAME)).set("regions", regions),
+    );
     let mut refinement_regions = Dict::new();
     for (i, b) in plan.boxes.iter().enumerate() {
         let name = Word::new(format!("box{i}")).expect("generated name");
-        geometry.insert_word(name.clone(), Dict::new().set("type", w("searchableBox")).set("min", b.min).set("max", b.max));
+        geometry
+            .insert_word(name.clone(), Dict::new().set("type", w("searchableBox")).set("min", b.min).set("max", b.max));
         refinement_regions.insert_word(
             name,
             Dict::new()
@@ -155,7 +162,9 @@ pub fn snappy_dict(plan: &MeshPlan, patches: &[Patch], location: [f64; 3], max_g
         .set("nCellsBetweenLevels", CELLS_BETWEEN_LEVELS)
         .set(
             "features",
-            list([Value::Dict(Dict::new().set("file", Value::Str("body.eMesh".into())).set("level", plan.feature_level))]),
+            list([Value::Dict(
+                Dict::new().set("file", Value::Str("body.eMesh".into())).set("level", plan.feature_level),
+            )]),
         )
         .set("refinementSurfaces", surfaces)
         .set("resolveFeatureAngle", 30i64)
@@ -222,7 +231,7 @@ pub fn decompose_dict(n: u32) -> Dict {
 /// Factors `n` into `a × b` with `a ≥ b` as close as possible (more cuts along the flow).
 fn split(n: u32) -> (u32, u32) {
     let mut b = (n as f64).sqrt() as u32;
-    while b > 1 && n % b != 0 {
+    while b > 1 && !n.is_multiple_of(b) {
         b -= 1;
     }
     (n / b.max(1), b.max(1))

@@ -59,7 +59,9 @@ pub enum BcError {
         available: String,
     },
     /// Internal flow without an inlet or an outlet.
-    #[error("internal flow needs at least one velocity_inlet and one pressure_outlet group in [boundaries]; groups: {0}")]
+    #[error(
+        "internal flow needs at least one velocity_inlet and one pressure_outlet group in [boundaries]; groups: {0}"
+    )]
     MissingInletOutlet(String),
     /// A surface group has the name of a generated patch.
     #[error("surface group {0:?} has the name of a wind-tunnel patch; rename that solid/group in the CAD file")]

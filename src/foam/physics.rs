@@ -79,7 +79,12 @@ fn field_file(class: &str, dims: [i32; 7], internal: Value, bfield: Dict) -> (St
 }
 
 /// The `0/` fields: (file name, class, body). k, omega and nut only for SST.
-pub fn initial_fields(spec: &CaseSpec, patches: &[Patch], turb: InletTurbulence, u_init: [f64; 3]) -> Vec<(&'static str, String, Dict)> {
+pub fn initial_fields(
+    spec: &CaseSpec,
+    patches: &[Patch],
+    turb: InletTurbulence,
+    u_init: [f64; 3],
+) -> Vec<(&'static str, String, Dict)> {
     let sst = spec.turbulence.model == TurbulenceModel::KOmegaSst;
     let mut u = Dict::new();
     let mut p = Dict::new();
@@ -111,10 +116,13 @@ pub fn initial_fields(spec: &CaseSpec, patches: &[Patch], turb: InletTurbulence,
         let scalar = |value: f64, wall_fn: &str| -> Dict {
             match &patch.kind {
                 BcKind::Inlet(_) => Dict::new().set("type", w("fixedValue")).set("value", uniform(value)),
-                BcKind::Outlet(_) => {
-                    Dict::new().set("type", w("inletOutlet")).set("inletValue", uniform(value)).set("value", uniform(value))
+                BcKind::Outlet(_) => Dict::new()
+                    .set("type", w("inletOutlet"))
+                    .set("inletValue", uniform(value))
+                    .set("value", uniform(value)),
+                BcKind::Wall | BcKind::MovingWall(_) => {
+                    Dict::new().set("type", w(wall_fn)).set("value", uniform(value))
                 }
-                BcKind::Wall | BcKind::MovingWall(_) => Dict::new().set("type", w(wall_fn)).set("value", uniform(value)),
                 BcKind::Slip => Dict::new().set("type", w("slip")),
                 BcKind::Symmetry => Dict::new().set("type", w("symmetry")),
             }
@@ -122,7 +130,9 @@ pub fn initial_fields(spec: &CaseSpec, patches: &[Patch], turb: InletTurbulence,
         k.insert_word(n.clone(), scalar(turb.k, "kqRWallFunction"));
         om.insert_word(n.clone(), scalar(turb.omega, "omegaWallFunction"));
         let bn = match &patch.kind {
-            BcKind::Wall | BcKind::MovingWall(_) => Dict::new().set("type", w("nutkWallFunction")).set("value", uniform(0.0)),
+            BcKind::Wall | BcKind::MovingWall(_) => {
+                Dict::new().set("type", w("nutkWallFunction")).set("value", uniform(0.0))
+            }
             BcKind::Symmetry => Dict::new().set("type", w("symmetry")),
             _ => Dict::new().set("type", w("calculated")).set("value", uniform(turb.nut)),
         };
@@ -153,10 +163,9 @@ pub fn transport_properties(spec: &CaseSpec) -> Dict {
 pub fn turbulence_properties(spec: &CaseSpec) -> Dict {
     match spec.turbulence.model {
         TurbulenceModel::Laminar => Dict::new().set("simulationType", w("laminar")),
-        TurbulenceModel::KOmegaSst => Dict::new().set("simulationType", w("RAS")).set(
-            "RAS",
-            Dict::new().set("RASModel", w("kOmegaSST")).set("turbulence", true).set("printCoeffs", true),
-        ),
+        TurbulenceModel::KOmegaSst => Dict::new()
+            .set("simulationType", w("RAS"))
+            .set("RAS", Dict::new().set("RASModel", w("kOmegaSST")).set("turbulence", true).set("printCoeffs", true)),
     }
 }
 
@@ -170,10 +179,9 @@ pub fn fv_schemes() -> Dict {
         .set("ddtSchemes", Dict::new().set("default", w("steadyState")))
         .set(
             "gradSchemes",
-            Dict::new().set("default", seq(&["Gauss", "linear"])).set(
-                "grad(U)",
-                Value::Seq(vec![w("cellLimited"), w("Gauss"), w("linear"), Value::Int(1)]),
-            ),
+            Dict::new()
+                .set("default", seq(&["Gauss", "linear"]))
+                .set("grad(U)", Value::Seq(vec![w("cellLimited"), w("Gauss"), w("linear"), Value::Int(1)])),
         )
         .set(
             "divSchemes",
@@ -186,10 +194,16 @@ pub fn fv_schemes() -> Dict {
         )
         .set(
             "laplacianSchemes",
-            Dict::new().set("default", Value::Seq(vec![w("Gauss"), w("linear"), w("limited"), w("corrected"), Value::Float(0.33)])),
+            Dict::new().set(
+                "default",
+                Value::Seq(vec![w("Gauss"), w("linear"), w("limited"), w("corrected"), Value::Float(0.33)]),
+            ),
         )
         .set("interpolationSchemes", Dict::new().set("default", w("linear")))
-        .set("snGradSchemes", Dict::new().set("default", Value::Seq(vec![w("limited"), w("corrected"), Value::Float(0.33)])))
+        .set(
+            "snGradSchemes",
+            Dict::new().set("default", Value::Seq(vec![w("limited"), w("corrected"), Value::Float(0.33)])),
+        )
         .set("wallDist", Dict::new().set("method", w("meshWave")))
 }
 
@@ -204,7 +218,11 @@ fn smooth_solver() -> Dict {
 
 /// `system/fvSolution` with SIMPLEC, residual control and relaxation from the spec.
 pub fn fv_solution(spec: &CaseSpec) -> Dict {
-    let gamg = Dict::new().set("solver", w("GAMG")).set("smoother", w("GaussSeidel")).set("tolerance", 1e-7).set("relTol", 0.01);
+    let gamg = Dict::new()
+        .set("solver", w("GAMG"))
+        .set("smoother", w("GaussSeidel"))
+        .set("tolerance", 1e-7)
+        .set("relTol", 0.01);
     let sst = spec.turbulence.model == TurbulenceModel::KOmegaSst;
     let fields: &[&str] = if sst { &["p", "U", "k", "omega"] } else { &["p", "U"] };
     let mut residual = Dict::new();
@@ -263,11 +281,8 @@ pub fn control_dict(spec: &CaseSpec, r: &Reference) -> Dict {
             .set("lRef", r.lref)
             .set("Aref", r.aref),
     );
-    let fields: Vec<Value> = if sst { ["U", "p", "k", "omega"] } else { ["U", "p", "U", "U"] }
-        .iter()
-        .take(if sst { 4 } else { 2 })
-        .map(|f| w(f))
-        .collect();
+    let names: &[&str] = if sst { &["U", "p", "k", "omega"] } else { &["U", "p"] };
+    let fields: Vec<Value> = names.iter().map(|f| w(f)).collect();
     functions.push(
         "solverInfo1",
         Dict::new()
@@ -279,12 +294,18 @@ pub fn control_dict(spec: &CaseSpec, r: &Reference) -> Dict {
     if sst {
         functions.push(
             "yPlus1",
-            Dict::new().set("type", w("yPlus")).set("libs", lib("libfieldFunctionObjects.so")).set("writeControl", w("writeTime")),
+            Dict::new()
+                .set("type", w("yPlus"))
+                .set("libs", lib("libfieldFunctionObjects.so"))
+                .set("writeControl", w("writeTime")),
         );
     }
     functions.push(
         "wallShearStress1",
-        Dict::new().set("type", w("wallShearStress")).set("libs", lib("libfieldFunctionObjects.so")).set("writeControl", w("writeTime")),
+        Dict::new()
+            .set("type", w("wallShearStress"))
+            .set("libs", lib("libfieldFunctionObjects.so"))
+            .set("writeControl", w("writeTime")),
     );
     let n = spec.solver.iterations as i64;
     Dict::new()

@@ -66,7 +66,8 @@ pub fn layer_plan(spec: &super::spec::LayerSpec, u: f64, l: f64, nu: f64, hs: f6
     let u_tau = u * (skin_friction(u * l / nu) / 2.0).sqrt();
     let final_t = FINAL_LAYER_FRACTION * hs;
     let mut r = spec.expansion_ratio.unwrap_or(1.2);
-    let mut y1 = spec.first_layer_thickness.unwrap_or_else(|| first_layer_for_yplus(spec.target_yplus, u, l, nu)).min(final_t);
+    let mut y1 =
+        spec.first_layer_thickness.unwrap_or_else(|| first_layer_for_yplus(spec.target_yplus, u, l, nu)).min(final_t);
     let count = match spec.count {
         Some(n) => n,
         None => {
@@ -205,7 +206,8 @@ pub fn suggest(spec: &CaseSpec, a: &Analysis, wall_area: f64) -> MeshPlan {
     let (dmin, dmax) = raw_domain(spec, a);
     let external = spec.flow.kind == FlowKind::External;
     let body_volume = a.volume.unwrap_or(0.0);
-    let fluid_volume = if external { volume(dmin, dmax) - body_volume } else { a.volume.unwrap_or(0.5 * volume(dmin, dmax)) };
+    let fluid_volume =
+        if external { volume(dmin, dmax) - body_volume } else { a.volume.unwrap_or(0.5 * volume(dmin, dmax)) };
     let target = m.target_cells as f64;
     let l = a.characteristic_length;
 
@@ -229,8 +231,9 @@ pub fn suggest(spec: &CaseSpec, a: &Analysis, wall_area: f64) -> MeshPlan {
     let h_max = (0..3).map(|i| dmax[i] - dmin[i]).fold(f64::MAX, f64::min) / 4.0;
     let solve = |lv: u32| -> f64 {
         let boxes = plan_boxes(lv);
-        m.base_cell_size
-            .unwrap_or_else(|| fit_base_size(target, |h| estimate_cells(fluid_volume, wall_area, h, lv, &boxes, count), h_max))
+        m.base_cell_size.unwrap_or_else(|| {
+            fit_base_size(target, |h| estimate_cells(fluid_volume, wall_area, h, lv, &boxes, count), h_max)
+        })
     };
     let level = match m.surface_level {
         Some(lv) => lv[0],
@@ -281,20 +284,24 @@ pub fn suggest(spec: &CaseSpec, a: &Analysis, wall_area: f64) -> MeshPlan {
         if m.base_cell_size.is_some() {
             "given in the case file".into()
         } else {
-            format!("{h:.4} m fits the {} cell budget over a {:.3} m³ domain", m.target_cells, volume(domain_min, domain_max))
+            format!(
+                "{h:.4} m fits the {} cell budget over a {:.3} m³ domain",
+                m.target_cells,
+                volume(domain_min, domain_max)
+            )
         },
     );
     let surf_level = m.surface_level.unwrap_or([level, level + 1]);
-    let group_levels = a
-        .groups
-        .iter()
-        .map(|g| (g.name.clone(), m.group_levels.get(&g.name).copied().unwrap_or(surf_level)))
-        .collect();
+    let group_levels =
+        a.groups.iter().map(|g| (g.name.clone(), m.group_levels.get(&g.name).copied().unwrap_or(surf_level))).collect();
     let feature_level = m.feature_level.unwrap_or(surf_level[0]);
     why.insert("feature_level".into(), format!("edges sharper than 30° refined to the surface level {feature_level}"));
     let boxes = plan_boxes(level);
     if external && m.wake_box && m.refinement_boxes.is_empty() {
-        why.insert("wake_box".into(), format!("level {} from 0.1 L ahead to 1.5 L behind the body, to resolve the wake", box_level(level)));
+        why.insert(
+            "wake_box".into(),
+            format!("level {} from 0.1 L ahead to 1.5 L behind the body, to resolve the wake", box_level(level)),
+        );
     }
     let hs = h / 2f64.powi(surf_level[0] as i32);
     let layers = if count == 0 {
@@ -304,7 +311,8 @@ pub fn suggest(spec: &CaseSpec, a: &Analysis, wall_area: f64) -> MeshPlan {
     };
     let re = u * lref / nu;
     let delta = 0.37 * lref * re.max(1e3).powf(-0.2);
-    let total = layers.first_layer_thickness * (0..layers.count).map(|i| layers.expansion_ratio.powi(i as i32)).sum::<f64>();
+    let total =
+        layers.first_layer_thickness * (0..layers.count).map(|i| layers.expansion_ratio.powi(i as i32)).sum::<f64>();
     why.insert(
         "layers".into(),
         format!(

@@ -290,10 +290,7 @@ impl Default for SolverSpec {
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), v))
                 .collect(),
-            relaxation: [("U", 0.9), ("k", 0.7), ("omega", 0.7)]
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect(),
+            relaxation: [("U", 0.9), ("k", 0.7), ("omega", 0.7)].into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
             step_timeout_s: 6 * 3600,
         }
     }
@@ -335,16 +332,16 @@ pub enum SpecError {
 impl CaseSpec {
     /// Parses a TOML case file's text.
     pub fn from_toml(text: &str, path: &str) -> Result<Self, SpecError> {
-        let spec: CaseSpec =
-            toml::from_str(text).map_err(|e| SpecError::Parse { path: path.into(), msg: e.to_string().trim().replace('\n', " ") })?;
+        let spec: CaseSpec = toml::from_str(text)
+            .map_err(|e| SpecError::Parse { path: path.into(), msg: e.to_string().trim().replace('\n', " ") })?;
         spec.validate()?;
         Ok(spec)
     }
 
     /// Parses a JSON specification (API).
     pub fn from_json(text: &str) -> Result<Self, SpecError> {
-        let spec: CaseSpec =
-            serde_json::from_str(text).map_err(|e| SpecError::Parse { path: "request body".into(), msg: e.to_string() })?;
+        let spec: CaseSpec = serde_json::from_str(text)
+            .map_err(|e| SpecError::Parse { path: "request body".into(), msg: e.to_string() })?;
         spec.validate()?;
         Ok(spec)
     }
@@ -487,7 +484,8 @@ out = { type = "pressure_outlet", pressure = 0 }
         assert!(err.to_string().contains("sideways"), "{err}");
         let err = CaseSpec::from_toml("[flow]\ntype = \"external\"\nvelocity=[0,0,0]\n", "c.toml").unwrap_err();
         assert!(err.to_string().contains("non-zero"), "{err}");
-        let err = CaseSpec::from_toml("[flow]\ntype = \"external\"\nvelocity=[1,0,0]\nvelocty=2\n", "c.toml").unwrap_err();
+        let err =
+            CaseSpec::from_toml("[flow]\ntype = \"external\"\nvelocity=[1,0,0]\nvelocty=2\n", "c.toml").unwrap_err();
         assert!(err.to_string().contains("velocty"), "{err}");
     }
 }

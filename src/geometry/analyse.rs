@@ -38,15 +38,8 @@ pub struct GroupInfo {
 /// Measures `s`; `flow_dir` need not be normalised (zero falls back to +x).
 pub fn analyse(s: &Surface, flow_dir: [f64; 3]) -> Analysis {
     let (bbox_min, bbox_max) = bbox(s);
-    let mut groups: Vec<GroupInfo> = s
-        .groups
-        .iter()
-        .map(|n| GroupInfo {
-            name: n.clone(),
-            triangles: 0,
-            area: 0.0,
-        })
-        .collect();
+    let mut groups: Vec<GroupInfo> =
+        s.groups.iter().map(|n| GroupInfo { name: n.clone(), triangles: 0, area: 0.0 }).collect();
     let mut area = 0.0;
     for (i, t) in s.tris.iter().enumerate() {
         let a = tri_area(s, t);
@@ -134,11 +127,7 @@ pub(crate) fn sorted_edges(tris: &[[u32; 3]]) -> Vec<EdgeUse> {
         for k in 0..3 {
             let (a, b) = (tri[k], tri[(k + 1) % 3]);
             let (lo, hi) = if a < b { (a, b) } else { (b, a) };
-            e.push(EdgeUse {
-                key: (lo as u64) << 32 | hi as u64,
-                tri: t as u32,
-                forward: a < b,
-            });
+            e.push(EdgeUse { key: (lo as u64) << 32 | hi as u64, tri: t as u32, forward: a < b });
         }
     }
     e.sort_unstable_by_key(|u| (u.key, u.tri));
@@ -214,15 +203,13 @@ pub(crate) fn frontal_area(s: &Surface, flow_dir: [f64; 3], cells: usize) -> f64
         if x1 < 0 || y1 < 0 {
             continue;
         }
-        let edge = |p: [f64; 2], q: [f64; 2], x: f64, y: f64| {
-            sign * ((q[0] - p[0]) * (y - p[1]) - (q[1] - p[1]) * (x - p[0]))
-        };
+        let edge =
+            |p: [f64; 2], q: [f64; 2], x: f64, y: f64| sign * ((q[0] - p[0]) * (y - p[1]) - (q[1] - p[1]) * (x - p[0]));
         for iy in y0..=y1 as usize {
             let y = iy as f64 + 0.5;
             for ix in x0..=x1 as usize {
                 let x = ix as f64 + 0.5;
-                if edge(a, b, x, y) >= -eps && edge(b, c, x, y) >= -eps && edge(c, a, x, y) >= -eps
-                {
+                if edge(a, b, x, y) >= -eps && edge(b, c, x, y) >= -eps && edge(c, a, x, y) >= -eps {
                     grid[iy * nx + ix] = true;
                 }
             }
@@ -234,15 +221,9 @@ pub(crate) fn frontal_area(s: &Surface, flow_dir: [f64; 3], cells: usize) -> f64
 /// Orthonormal `(u, v)` spanning the plane normal to `d`; axis-aligned when `d` is.
 fn plane_basis(d: [f64; 3]) -> ([f64; 3], [f64; 3]) {
     let l = norm(d);
-    let d = if l > 0.0 && l.is_finite() {
-        [d[0] / l, d[1] / l, d[2] / l]
-    } else {
-        [1.0, 0.0, 0.0]
-    };
+    let d = if l > 0.0 && l.is_finite() { [d[0] / l, d[1] / l, d[2] / l] } else { [1.0, 0.0, 0.0] };
     // The axis least aligned with d gives the best-conditioned cross product.
-    let k = (0..3)
-        .min_by(|&i, &j| d[i].abs().total_cmp(&d[j].abs()))
-        .unwrap_or(0);
+    let k = (0..3).min_by(|&i, &j| d[i].abs().total_cmp(&d[j].abs())).unwrap_or(0);
     let mut axis = [0.0; 3];
     axis[k] = 1.0;
     let u = cross(d, axis);
@@ -258,11 +239,7 @@ pub(crate) fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
     a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 }
 pub(crate) fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
-    [
-        a[1] * b[2] - a[2] * b[1],
-        a[2] * b[0] - a[0] * b[2],
-        a[0] * b[1] - a[1] * b[0],
-    ]
+    [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
 }
 pub(crate) fn norm(a: [f64; 3]) -> f64 {
     dot(a, a).sqrt()

@@ -15,9 +15,7 @@ pub struct HealOptions {
 
 impl Default for HealOptions {
     fn default() -> Self {
-        HealOptions {
-            weld_tolerance: 1e-6,
-        }
+        HealOptions { weld_tolerance: 1e-6 }
     }
 }
 
@@ -64,21 +62,14 @@ pub fn heal(s: Surface, o: &HealOptions) -> (Surface, HealReport) {
     let (points, remap) = weld(&s.points, tol);
     let welded_vertices = s.points.len() - points.len();
     if welded_vertices > 0 {
-        changes.push(format!(
-            "welded {welded_vertices} vertices closer than {tol:.3e} m"
-        ));
+        changes.push(format!("welded {welded_vertices} vertices closer than {tol:.3e} m"));
     }
 
     // Degenerate and invalid triangles. Groups out of range go to a fallback group.
     let mut groups = s.groups;
     let mut fallback: Option<u32> = None;
     let min_area = diag * diag * 1e-14;
-    let mut out = Surface {
-        points,
-        tris: Vec::new(),
-        tri_group: Vec::new(),
-        groups: Vec::new(),
-    };
+    let mut out = Surface { points, tris: Vec::new(), tri_group: Vec::new(), groups: Vec::new() };
     let mut degenerate_removed = 0;
     for (i, t) in s.tris.iter().enumerate() {
         if t.iter().any(|&v| v as usize >= remap.len()) {
@@ -86,11 +77,7 @@ pub fn heal(s: Surface, o: &HealOptions) -> (Surface, HealReport) {
             continue;
         }
         let t = t.map(|v| remap[v as usize]);
-        if t[0] == t[1]
-            || t[1] == t[2]
-            || t[0] == t[2]
-            || tri_area(&out, &t).is_nan()
-            || tri_area(&out, &t) <= min_area
+        if t[0] == t[1] || t[1] == t[2] || t[0] == t[2] || tri_area(&out, &t).is_nan() || tri_area(&out, &t) <= min_area
         {
             degenerate_removed += 1;
             continue;
@@ -106,9 +93,7 @@ pub fn heal(s: Surface, o: &HealOptions) -> (Surface, HealReport) {
         out.tri_group.push(g);
     }
     if degenerate_removed > 0 {
-        changes.push(format!(
-            "removed {degenerate_removed} degenerate triangles (zero area or repeated vertices)"
-        ));
+        changes.push(format!("removed {degenerate_removed} degenerate triangles (zero area or repeated vertices)"));
     }
 
     // Duplicates, regardless of orientation.
@@ -126,16 +111,15 @@ pub fn heal(s: Surface, o: &HealOptions) -> (Surface, HealReport) {
     retain_tris(&mut out, &mask);
     let duplicates_removed = before - out.tris.len();
     if duplicates_removed > 0 {
-        changes.push(format!("removed {duplicates_removed} duplicate triangles (same three vertices, either orientation)"));
+        changes.push(format!(
+            "removed {duplicates_removed} duplicate triangles (same three vertices, either orientation)"
+        ));
     }
 
     // Orientation and components.
     let topo = orient(&mut out);
     if topo.flipped > 0 {
-        changes.push(format!(
-            "flipped {} triangles to orient surfaces consistently and outward",
-            topo.flipped
-        ));
+        changes.push(format!("flipped {} triangles to orient surfaces consistently and outward", topo.flipped));
     }
 
     // Drop unused points and empty groups so writers never emit stray data.
@@ -146,19 +130,11 @@ pub fn heal(s: Surface, o: &HealOptions) -> (Surface, HealReport) {
     let dropped = compact_groups(&mut out, groups);
     if !dropped.is_empty() {
         // Name them: a vanished region (e.g. a duplicated "-shadow" sheet) matters to the user.
-        let mut names = dropped
-            .iter()
-            .take(5)
-            .map(|n| format!("'{n}'"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let mut names = dropped.iter().take(5).map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", ");
         if dropped.len() > 5 {
             names.push_str(", ...");
         }
-        changes.push(format!(
-            "removed {} groups left without triangles: {names}",
-            dropped.len()
-        ));
+        changes.push(format!("removed {} groups left without triangles: {names}", dropped.len()));
     }
 
     let (open_edges, non_manifold_edges) = edge_stats(&out);
@@ -207,11 +183,7 @@ fn weld(points: &[[f64; 3]], tol: f64) -> (Vec<[f64; 3]>, Vec<u32>) {
         'search: for dx in -1i64..=1 {
             for dy in -1i64..=1 {
                 for dz in -1i64..=1 {
-                    let key = [
-                        c[0].saturating_add(dx),
-                        c[1].saturating_add(dy),
-                        c[2].saturating_add(dz),
-                    ];
+                    let key = [c[0].saturating_add(dx), c[1].saturating_add(dy), c[2].saturating_add(dz)];
                     for &k in grid.get(&key).into_iter().flatten() {
                         let d = sub(kept[k as usize], *p);
                         if dot(d, d) <= tol2 {
@@ -340,11 +312,7 @@ fn orient(s: &mut Surface) -> Topology {
             closed += usize::from(!open_root[t]);
         }
     }
-    Topology {
-        flipped,
-        components,
-        closed,
-    }
+    Topology { flipped, components, closed }
 }
 
 fn find(parent: &mut [u32], mut x: u32) -> u32 {

@@ -7,11 +7,7 @@ use proptest::prelude::*;
 
 /// Every triangle gets its own three points, as an STL reader produces.
 fn soup(s: &Surface) -> Surface {
-    let mut out = Surface {
-        groups: s.groups.clone(),
-        tri_group: s.tri_group.clone(),
-        ..Default::default()
-    };
+    let mut out = Surface { groups: s.groups.clone(), tri_group: s.tri_group.clone(), ..Default::default() };
     for t in &s.tris {
         let base = out.points.len() as u32;
         out.points.extend(t.map(|i| s.points[i as usize]));
@@ -25,11 +21,7 @@ fn all_outward(s: &Surface, center: [f64; 3]) -> bool {
     use crate::geometry::analyse::{cross, dot, sub};
     s.tris.iter().all(|t| {
         let [a, b, c] = t.map(|i| s.points[i as usize]);
-        let mid = [
-            (a[0] + b[0] + c[0]) / 3.0,
-            (a[1] + b[1] + c[1]) / 3.0,
-            (a[2] + b[2] + c[2]) / 3.0,
-        ];
+        let mid = [(a[0] + b[0] + c[0]) / 3.0, (a[1] + b[1] + c[1]) / 3.0, (a[2] + b[2] + c[2]) / 3.0];
         dot(cross(sub(b, a), sub(c, a)), sub(mid, center)) > 0.0
     })
 }
@@ -51,11 +43,7 @@ fn welds_cube_soup_to_eight_points() {
     assert_eq!((r.components, r.closed_components), (1, 1));
     assert_eq!(r.flipped_triangles, 0);
     assert!((signed_volume(&h) - 1.0).abs() < 1e-6);
-    assert!(
-        r.changes[0].starts_with("welded 28 vertices closer than"),
-        "{:?}",
-        r.changes
-    );
+    assert!(r.changes[0].starts_with("welded 28 vertices closer than"), "{:?}", r.changes);
 }
 
 #[test]
@@ -109,13 +97,7 @@ fn open_box_is_not_watertight() {
 #[test]
 fn fin_is_non_manifold() {
     let s = Surface {
-        points: vec![
-            [0.0, 0.0, 0.0],
-            [0.0, 0.0, 1.0],
-            [1.0, 0.0, 0.0],
-            [0.0, 1.0, 0.0],
-            [-1.0, -1.0, 0.0],
-        ],
+        points: vec![[0.0, 0.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [-1.0, -1.0, 0.0]],
         tris: vec![[0, 1, 2], [1, 0, 3], [0, 1, 4]],
         tri_group: vec![0; 3],
         groups: vec!["fin".into()],
@@ -155,13 +137,7 @@ fn bad_indices_and_groups_do_not_panic() {
     let (h, r) = heal(s, &HealOptions::default());
     assert_eq!(r.degenerate_removed, 1);
     assert_eq!(h.groups, vec!["default"]);
-    assert!(
-        r.changes
-            .iter()
-            .any(|c| c.ends_with("groups left without triangles: 'unused'")),
-        "{:?}",
-        r.changes
-    );
+    assert!(r.changes.iter().any(|c| c.ends_with("groups left without triangles: 'unused'")), "{:?}", r.changes);
     assert_eq!(h.tri_group, vec![0]);
     let (h, r) = heal(Surface::default(), &HealOptions::default());
     assert!(h.tris.is_empty() && !r.watertight);

@@ -70,7 +70,9 @@ pub enum GeometryError {
         actual_bytes: u64,
     },
     /// The input exceeds a configured limit.
-    #[error("{what} exceeds the limit of {limit}: simplify or decimate the surface, or raise the limit in the read options")]
+    #[error(
+        "{what} exceeds the limit of {limit}: simplify or decimate the surface, or raise the limit in the read options"
+    )]
     TooLarge {
         /// Which quantity is too large, with its value.
         what: String,
@@ -115,11 +117,7 @@ pub struct ReadOptions {
 
 impl Default for ReadOptions {
     fn default() -> Self {
-        ReadOptions {
-            scale: 1.0,
-            max_bytes: 1 << 30,
-            max_triangles: 20_000_000,
-        }
+        ReadOptions { scale: 1.0, max_bytes: 1 << 30, max_triangles: 20_000_000 }
     }
 }
 
@@ -144,32 +142,19 @@ impl ReadOptions {
 /// The file size is checked against `opts.max_bytes` before anything is read.
 pub fn read_file(path: &Path, opts: &ReadOptions) -> Result<Surface, GeometryError> {
     let shown = path.display().to_string();
-    let io = |source| GeometryError::Io {
-        path: shown.clone(),
-        source,
-    };
+    let io = |source| GeometryError::Io { path: shown.clone(), source };
     let len = std::fs::metadata(path).map_err(io)?.len();
     if len > opts.max_bytes {
-        return Err(GeometryError::TooLarge {
-            what: format!("file size ({len} bytes)"),
-            limit: opts.max_bytes,
-        });
+        return Err(GeometryError::TooLarge { what: format!("file size ({len} bytes)"), limit: opts.max_bytes });
     }
     let bytes = std::fs::read(path).map_err(io)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or(shown.clone());
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or(shown.clone());
     read_bytes(&name, &bytes, opts)
 }
 
 /// Parses a surface held in memory; `name_hint` (a file name) selects the format the
 /// same way as [`read_file`], including `.gz` decompression.
-pub fn read_bytes(
-    name_hint: &str,
-    bytes: &[u8],
-    opts: &ReadOptions,
-) -> Result<Surface, GeometryError> {
+pub fn read_bytes(name_hint: &str, bytes: &[u8], opts: &ReadOptions) -> Result<Surface, GeometryError> {
     if !(opts.scale.is_finite() && opts.scale > 0.0) {
         return Err(GeometryError::BadScale(opts.scale));
     }
@@ -184,10 +169,7 @@ pub fn read_bytes(
         Some(s) => (s.to_string(), true),
         None => (lower.clone(), false),
     };
-    let ext = stem
-        .rsplit_once('.')
-        .map(|(_, e)| e.to_string())
-        .unwrap_or_default();
+    let ext = stem.rsplit_once('.').map(|(_, e)| e.to_string()).unwrap_or_default();
     if ext != "stl" && ext != "obj" {
         return Err(GeometryError::UnknownFormat(name_hint.to_string()));
     }
@@ -198,11 +180,7 @@ pub fn read_bytes(
     } else {
         bytes
     };
-    let mut s = if ext == "stl" {
-        stl::parse(data, opts)?
-    } else {
-        obj::parse(data, opts)?
-    };
+    let mut s = if ext == "stl" { stl::parse(data, opts)? } else { obj::parse(data, opts)? };
     apply_scale(&mut s, opts.scale)?;
     Ok(s)
 }
@@ -214,10 +192,7 @@ fn gunzip(name: &str, bytes: &[u8], max_bytes: u64) -> Result<Vec<u8>, GeometryE
     decoder
         .take(max_bytes.saturating_add(1))
         .read_to_end(&mut out)
-        .map_err(|e| GeometryError::Decompress {
-            name: name.to_string(),
-            msg: e.to_string(),
-        })?;
+        .map_err(|e| GeometryError::Decompress { name: name.to_string(), msg: e.to_string() })?;
     if out.len() as u64 > max_bytes {
         return Err(GeometryError::TooLarge {
             what: format!("decompressed size of {name} (more than {max_bytes} bytes)"),
@@ -237,9 +212,7 @@ fn apply_scale(s: &mut Surface, scale: f64) -> Result<(), GeometryError> {
             *c *= scale;
         }
         if p.iter().any(|c| !c.is_finite()) {
-            return Err(GeometryError::NonFinite {
-                location: format!("point {} after scaling", i + 1),
-            });
+            return Err(GeometryError::NonFinite { location: format!("point {} after scaling", i + 1) });
         }
     }
     Ok(())
@@ -251,11 +224,7 @@ fn apply_scale(s: &mut Surface, scale: f64) -> Result<(), GeometryError> {
 pub fn sanitize_group_name(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     for ch in raw.trim().chars() {
-        let c = if ch.is_ascii_alphanumeric() || matches!(ch, '_' | '.' | '-') {
-            ch
-        } else {
-            '_'
-        };
+        let c = if ch.is_ascii_alphanumeric() || matches!(ch, '_' | '.' | '-') { ch } else { '_' };
         // Collapsing keeps names like "frt-fairing:001%1" readable (frt-fairing_001_1).
         if c == '_' && out.ends_with('_') {
             continue;
@@ -304,10 +273,7 @@ mod tests {
 
     #[test]
     fn sanitize_examples() {
-        assert_eq!(
-            sanitize_group_name("frt-fairing:001%1"),
-            "frt-fairing_001_1"
-        );
+        assert_eq!(sanitize_group_name("frt-fairing:001%1"), "frt-fairing_001_1");
         assert_eq!(sanitize_group_name("my  part!!"), "my_part_");
         assert_eq!(sanitize_group_name("1abc"), "g_1abc");
         assert_eq!(sanitize_group_name(".x"), "g_.x");
@@ -336,10 +302,7 @@ mod tests {
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         enc.write_all(TRI.as_bytes()).unwrap();
         std::fs::write(&p, enc.finish().unwrap()).unwrap();
-        let opts = ReadOptions {
-            scale: 0.001,
-            ..Default::default()
-        };
+        let opts = ReadOptions { scale: 0.001, ..Default::default() };
         let s = read_file(&p, &opts).unwrap();
         assert_eq!(s.tris.len(), 1);
         assert_eq!(s.points[1], [1.0, 0.0, 0.0]);
@@ -351,34 +314,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("a.stl");
         std::fs::write(&p, TRI).unwrap();
-        let small = ReadOptions {
-            max_bytes: 10,
-            ..Default::default()
-        };
-        assert!(matches!(
-            read_file(&p, &small),
-            Err(GeometryError::TooLarge { .. })
-        ));
-        let few = ReadOptions {
-            max_triangles: 0,
-            ..Default::default()
-        };
-        assert!(matches!(
-            read_file(&p, &few),
-            Err(GeometryError::TooLarge { .. })
-        ));
+        let small = ReadOptions { max_bytes: 10, ..Default::default() };
+        assert!(matches!(read_file(&p, &small), Err(GeometryError::TooLarge { .. })));
+        let few = ReadOptions { max_triangles: 0, ..Default::default() };
+        assert!(matches!(read_file(&p, &few), Err(GeometryError::TooLarge { .. })));
         let missing = read_file(&dir.path().join("nope.stl"), &ReadOptions::default());
         assert!(matches!(missing, Err(GeometryError::Io { .. })));
         let e = read_bytes("a.step", b"x", &ReadOptions::default()).unwrap_err();
         assert!(matches!(e, GeometryError::UnknownFormat(_)));
-        let bad = ReadOptions {
-            scale: 0.0,
-            ..Default::default()
-        };
-        assert!(matches!(
-            read_bytes("a.stl", TRI.as_bytes(), &bad),
-            Err(GeometryError::BadScale(_))
-        ));
+        let bad = ReadOptions { scale: 0.0, ..Default::default() };
+        assert!(matches!(read_bytes("a.stl", TRI.as_bytes(), &bad), Err(GeometryError::BadScale(_))));
         let e = read_bytes("a.stl.gz", b"not gzip", &ReadOptions::default()).unwrap_err();
         assert!(matches!(e, GeometryError::Decompress { .. }));
         assert!(e.to_string().contains("compress it again"));
@@ -389,13 +334,7 @@ mod tests {
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
         enc.write_all(&vec![b' '; 100_000]).unwrap();
         let gz = enc.finish().unwrap();
-        let opts = ReadOptions {
-            max_bytes: 50_000,
-            ..Default::default()
-        };
-        assert!(matches!(
-            read_bytes("x.obj.gz", &gz, &opts),
-            Err(GeometryError::TooLarge { .. })
-        ));
+        let opts = ReadOptions { max_bytes: 50_000, ..Default::default() };
+        assert!(matches!(read_bytes("x.obj.gz", &gz, &opts), Err(GeometryError::TooLarge { .. })));
     }
 }

@@ -30,17 +30,11 @@ pub fn parse(bytes: &[u8], opts: &ReadOptions) -> Result<Surface, GeometryError>
             "v" => {
                 let mut p = [0.0f64; 3];
                 for c in p.iter_mut() {
-                    let t = tok
-                        .next()
-                        .ok_or_else(|| bad(line, "'v' needs 3 coordinates".into()))?;
-                    *c = t
-                        .parse()
-                        .map_err(|_| bad(line, format!("'{t}' is not a number")))?;
+                    let t = tok.next().ok_or_else(|| bad(line, "'v' needs 3 coordinates".into()))?;
+                    *c = t.parse().map_err(|_| bad(line, format!("'{t}' is not a number")))?;
                 }
                 if p.iter().any(|c| !c.is_finite()) {
-                    return Err(GeometryError::NonFinite {
-                        location: format!("line {line}"),
-                    });
+                    return Err(GeometryError::NonFinite { location: format!("line {line}") });
                 }
                 if s.points.len() >= u32::MAX as usize {
                     return Err(GeometryError::TooLarge {
@@ -54,23 +48,13 @@ pub fn parse(bytes: &[u8], opts: &ReadOptions) -> Result<Surface, GeometryError>
                 poly.clear();
                 for t in tok {
                     let idx = t.split('/').next().unwrap_or("");
-                    let k: i64 = idx
-                        .parse()
-                        .map_err(|_| bad(line, format!("'{t}' is not a vertex index")))?;
+                    let k: i64 = idx.parse().map_err(|_| bad(line, format!("'{t}' is not a vertex index")))?;
                     let n = s.points.len() as i64;
                     let abs = match k {
-                        0 => {
-                            return Err(bad(
-                                line,
-                                "vertex index 0 is invalid (OBJ indices start at 1)".into(),
-                            ))
-                        }
+                        0 => return Err(bad(line, "vertex index 0 is invalid (OBJ indices start at 1)".into())),
                         k if k < 0 => {
                             if -k > n {
-                                return Err(bad(
-                                    line,
-                                    format!("relative index {k} points before the first vertex"),
-                                ));
+                                return Err(bad(line, format!("relative index {k} points before the first vertex")));
                             }
                             n + k
                         }
@@ -87,18 +71,13 @@ pub fn parse(bytes: &[u8], opts: &ReadOptions) -> Result<Surface, GeometryError>
                     poly.push(abs as u32);
                 }
                 if poly.len() < 3 {
-                    return Err(bad(
-                        line,
-                        format!("a face needs at least 3 vertices, found {}", poly.len()),
-                    ));
+                    return Err(bad(line, format!("a face needs at least 3 vertices, found {}", poly.len())));
                 }
                 if s.tris.len() + poly.len() - 2 > opts.tri_limit() {
                     return Err(opts.too_many_tris());
                 }
                 let g = *current.get_or_insert_with(|| {
-                    *by_raw
-                        .entry(current_raw.clone())
-                        .or_insert_with(|| names.add(&current_raw))
+                    *by_raw.entry(current_raw.clone()).or_insert_with(|| names.add(&current_raw))
                 });
                 // Fan triangulation is exact for the convex polygons CAD exporters write.
                 for w in 1..poly.len() - 1 {
@@ -108,11 +87,7 @@ pub fn parse(bytes: &[u8], opts: &ReadOptions) -> Result<Surface, GeometryError>
             }
             "g" | "o" => {
                 let name: Vec<&str> = tok.collect();
-                current_raw = if name.is_empty() {
-                    "default".into()
-                } else {
-                    name.join(" ")
-                };
+                current_raw = if name.is_empty() { "default".into() } else { name.join(" ") };
                 current = None;
             }
             // Everything else (vn, vt, vp, usemtl, mtllib, s, l, p, comments, curves)
@@ -122,13 +97,7 @@ pub fn parse(bytes: &[u8], opts: &ReadOptions) -> Result<Surface, GeometryError>
     }
     if let Some((line, k)) = forward {
         if k as usize > s.points.len() {
-            return Err(bad(
-                line,
-                format!(
-                    "vertex index {k} but the file has only {} vertices",
-                    s.points.len()
-                ),
-            ));
+            return Err(bad(line, format!("vertex index {k} but the file has only {} vertices", s.points.len())));
         }
     }
     if s.tris.is_empty() {
@@ -149,8 +118,7 @@ mod tests {
 
     #[test]
     fn groups_quads_negative_indices() {
-        let text =
-            "# cube bits\nmtllib x.mtl\nv 0 0 0\nv 1 0 0\nv 1 1 0\nv 0 1 0\nvn 0 0 1\nvt 0 0\n\
+        let text = "# cube bits\nmtllib x.mtl\nv 0 0 0\nv 1 0 0\nv 1 1 0\nv 0 1 0\nvn 0 0 1\nvt 0 0\n\
             f 1 2 3\n\
             g top part\nusemtl red\ns 1\nf 1/1/1 2/1/1 3/1/1 4/1/1\n\
             o empty\n\
@@ -176,47 +144,21 @@ mod tests {
     #[test]
     fn errors() {
         assert!(matches!(parse(b"", &opts()), Err(GeometryError::Empty)));
-        assert!(matches!(
-            parse(b"v 0 0 0\n", &opts()),
-            Err(GeometryError::Empty)
-        ));
-        assert!(matches!(
-            parse(b"v 0 0 NaN\n", &opts()),
-            Err(GeometryError::NonFinite { .. })
-        ));
-        assert!(matches!(
-            parse(b"v 0 0 0\nf 0 1 1\n", &opts()),
-            Err(GeometryError::Malformed { line: 2, .. })
-        ));
-        assert!(matches!(
-            parse(b"v 0 0 0\nf -2 1 1\n", &opts()),
-            Err(GeometryError::Malformed { .. })
-        ));
-        assert!(matches!(
-            parse(b"v 0 0 0\nf 1 1\n", &opts()),
-            Err(GeometryError::Malformed { .. })
-        ));
-        assert!(matches!(
-            parse(b"v 0 0\n", &opts()),
-            Err(GeometryError::Malformed { .. })
-        ));
-        let limit = ReadOptions {
-            max_triangles: 1,
-            ..opts()
-        };
+        assert!(matches!(parse(b"v 0 0 0\n", &opts()), Err(GeometryError::Empty)));
+        assert!(matches!(parse(b"v 0 0 NaN\n", &opts()), Err(GeometryError::NonFinite { .. })));
+        assert!(matches!(parse(b"v 0 0 0\nf 0 1 1\n", &opts()), Err(GeometryError::Malformed { line: 2, .. })));
+        assert!(matches!(parse(b"v 0 0 0\nf -2 1 1\n", &opts()), Err(GeometryError::Malformed { .. })));
+        assert!(matches!(parse(b"v 0 0 0\nf 1 1\n", &opts()), Err(GeometryError::Malformed { .. })));
+        assert!(matches!(parse(b"v 0 0\n", &opts()), Err(GeometryError::Malformed { .. })));
+        let limit = ReadOptions { max_triangles: 1, ..opts() };
         let quad = b"v 0 0 0\nv 1 0 0\nv 1 1 0\nv 0 1 0\nf 1 2 3 4\n";
-        assert!(matches!(
-            parse(quad, &limit),
-            Err(GeometryError::TooLarge { .. })
-        ));
+        assert!(matches!(parse(quad, &limit), Err(GeometryError::TooLarge { .. })));
     }
 
     /// OpenFOAM's tutorial geometry: 331653 triangles in 67 `g` groups.
     #[test]
     fn motorbike_loads() {
-        let p = std::path::Path::new(
-            "/usr/share/doc/openfoam-examples/examples/resources/geometry/motorBike.obj.gz",
-        );
+        let p = std::path::Path::new("/usr/share/doc/openfoam-examples/examples/resources/geometry/motorBike.obj.gz");
         if !p.exists() {
             eprintln!("skipping: {} not installed", p.display());
             return;
@@ -224,16 +166,8 @@ mod tests {
         let s = crate::geometry::read_file(p, &opts()).unwrap();
         assert_eq!(s.tris.len(), 331_653);
         assert_eq!(s.groups.len(), 67);
-        assert!(
-            s.groups.iter().any(|g| g == "frt-fairing_001_1"),
-            "{:?}",
-            &s.groups[..5]
-        );
-        assert!(s
-            .tris
-            .iter()
-            .flatten()
-            .all(|&i| (i as usize) < s.points.len()));
+        assert!(s.groups.iter().any(|g| g == "frt-fairing_001_1"), "{:?}", &s.groups[..5]);
+        assert!(s.tris.iter().flatten().all(|&i| (i as usize) < s.points.len()));
     }
 
     proptest! {

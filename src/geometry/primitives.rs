@@ -14,35 +14,14 @@ pub fn cuboid(min: [f64; 3], max: [f64; 3], group: &str) -> Surface {
         })
         .collect();
     // Corner index bits are (x, y, z); each quad is listed counter-clockwise from outside.
-    let quads = [
-        [0, 2, 3, 1],
-        [4, 5, 7, 6],
-        [0, 1, 5, 4],
-        [2, 6, 7, 3],
-        [0, 4, 6, 2],
-        [1, 3, 7, 5],
-    ];
-    let tris = quads
-        .iter()
-        .flat_map(|q| [[q[0], q[1], q[2]], [q[0], q[2], q[3]]])
-        .collect();
-    Surface {
-        points,
-        tris,
-        tri_group: vec![0; 12],
-        groups: vec![group.to_string()],
-    }
+    let quads = [[0, 2, 3, 1], [4, 5, 7, 6], [0, 1, 5, 4], [2, 6, 7, 3], [0, 4, 6, 2], [1, 3, 7, 5]];
+    let tris = quads.iter().flat_map(|q| [[q[0], q[1], q[2]], [q[0], q[2], q[3]]]).collect();
+    Surface { points, tris, tri_group: vec![0; 12], groups: vec![group.to_string()] }
 }
 
 /// Latitude/longitude sphere with single pole vertices, so it is watertight as built;
 /// `n_lat` bands (at least 2) and `n_lon` segments (at least 3), outward-facing.
-pub fn uv_sphere(
-    center: [f64; 3],
-    radius: f64,
-    n_lat: usize,
-    n_lon: usize,
-    group: &str,
-) -> Surface {
+pub fn uv_sphere(center: [f64; 3], radius: f64, n_lat: usize, n_lon: usize, group: &str) -> Surface {
     let (n_lat, n_lon) = (n_lat.max(2), n_lon.max(3));
     let mut points = vec![[center[0], center[1], center[2] + radius]];
     for i in 1..n_lat {
@@ -63,24 +42,14 @@ pub fn uv_sphere(
     for j in 0..n_lon {
         tris.push([0, ring(1, j), ring(1, j + 1)]);
         for i in 1..n_lat - 1 {
-            let (a, b, c, d) = (
-                ring(i, j),
-                ring(i + 1, j),
-                ring(i + 1, j + 1),
-                ring(i, j + 1),
-            );
+            let (a, b, c, d) = (ring(i, j), ring(i + 1, j), ring(i + 1, j + 1), ring(i, j + 1));
             tris.push([a, b, c]);
             tris.push([a, c, d]);
         }
         tris.push([south, ring(n_lat - 1, j + 1), ring(n_lat - 1, j)]);
     }
     let n = tris.len();
-    Surface {
-        points,
-        tris,
-        tri_group: vec![0; n],
-        groups: vec![group.to_string()],
-    }
+    Surface { points, tris, tri_group: vec![0; n], groups: vec![group.to_string()] }
 }
 
 /// Concatenates two surfaces. Groups with the same name are joined into one group,
@@ -100,13 +69,8 @@ pub fn merge(a: Surface, b: Surface) -> Surface {
         })
         .collect();
     out.points.extend(b.points);
-    out.tris
-        .extend(b.tris.iter().map(|t| t.map(|i| i + offset)));
-    out.tri_group.extend(
-        b.tri_group
-            .iter()
-            .map(|&g| map.get(g as usize).copied().unwrap_or(0)),
-    );
+    out.tris.extend(b.tris.iter().map(|t| t.map(|i| i + offset)));
+    out.tri_group.extend(b.tri_group.iter().map(|&g| map.get(g as usize).copied().unwrap_or(0)));
     out
 }
 
@@ -135,10 +99,7 @@ mod tests {
 
     #[test]
     fn merge_offsets_and_joins_groups() {
-        let m = merge(
-            cuboid([0.0; 3], [1.0; 3], "a"),
-            cuboid([2.0; 3], [3.0; 3], "b"),
-        );
+        let m = merge(cuboid([0.0; 3], [1.0; 3], "a"), cuboid([2.0; 3], [3.0; 3], "b"));
         let m = merge(m, cuboid([4.0; 3], [5.0; 3], "a"));
         assert_eq!(m.groups, vec!["a", "b"]);
         assert_eq!(m.points.len(), 24);

@@ -9,11 +9,8 @@ const LEAF: usize = 4;
 
 /// Ray directions for inside tests: fixed, irrational-looking and far from any axis or
 /// diagonal, so rays rarely graze the edges of CAD-aligned triangles.
-const RAYS: [[f64; 3]; 3] = [
-    [0.700_807, 0.506_116, 0.546_071],
-    [-0.314_159, 0.827_183, 0.466_025],
-    [0.271_828, -0.414_214, -0.868_589],
-];
+const RAYS: [[f64; 3]; 3] =
+    [[0.700_807, 0.506_116, 0.546_071], [-0.314_159, 0.827_183, 0.466_025], [0.271_828, -0.414_214, -0.868_589]];
 
 #[derive(Debug, Clone)]
 struct Node {
@@ -44,17 +41,10 @@ impl Locator {
             .filter(|t| t.iter().all(|&i| (i as usize) < s.points.len()))
             .map(|t| t.map(|i| s.points[i as usize]))
             .collect();
-        let mut loc = Locator {
-            order: (0..tris.len() as u32).collect(),
-            tris,
-            nodes: Vec::new(),
-        };
+        let mut loc = Locator { order: (0..tris.len() as u32).collect(), tris, nodes: Vec::new() };
         if !loc.tris.is_empty() {
-            let centroids: Vec<[f64; 3]> = loc
-                .tris
-                .iter()
-                .map(|t| [0, 1, 2].map(|k| (t[0][k] + t[1][k] + t[2][k]) / 3.0))
-                .collect();
+            let centroids: Vec<[f64; 3]> =
+                loc.tris.iter().map(|t| [0, 1, 2].map(|k| (t[0][k] + t[1][k] + t[2][k]) / 3.0)).collect();
             let mut order = std::mem::take(&mut loc.order);
             let n = order.len();
             loc.build(&mut order, 0, n, &centroids);
@@ -64,34 +54,18 @@ impl Locator {
     }
 
     /// Builds the node for `order[first..first + len]` and returns its index.
-    fn build(
-        &mut self,
-        order: &mut [u32],
-        first: usize,
-        len: usize,
-        centroids: &[[f64; 3]],
-    ) -> u32 {
+    fn build(&mut self, order: &mut [u32], first: usize, len: usize, centroids: &[[f64; 3]]) -> u32 {
         let slice = &mut order[first..first + len];
         let (lo, hi) = bounds(slice.iter().flat_map(|&t| self.tris[t as usize]));
         let id = self.nodes.len() as u32;
-        self.nodes.push(Node {
-            lo,
-            hi,
-            first: first as u32,
-            count: len as u32,
-            right: 0,
-        });
+        self.nodes.push(Node { lo, hi, first: first as u32, count: len as u32, right: 0 });
         if len <= LEAF {
             return id;
         }
         let (clo, chi) = bounds(slice.iter().map(|&t| centroids[t as usize]));
-        let axis = (0..3)
-            .max_by(|&a, &b| (chi[a] - clo[a]).total_cmp(&(chi[b] - clo[b])))
-            .unwrap_or(0);
+        let axis = (0..3).max_by(|&a, &b| (chi[a] - clo[a]).total_cmp(&(chi[b] - clo[b]))).unwrap_or(0);
         let mid = len / 2;
-        slice.select_nth_unstable_by(mid, |&a, &b| {
-            centroids[a as usize][axis].total_cmp(&centroids[b as usize][axis])
-        });
+        slice.select_nth_unstable_by(mid, |&a, &b| centroids[a as usize][axis].total_cmp(&centroids[b as usize][axis]));
         // Recursion depth is log2(n), about 25 for 3·10^7 triangles.
         let l = self.build(order, first, mid, centroids);
         let r = self.build(order, first + mid, len - mid, centroids);
@@ -111,10 +85,7 @@ impl Locator {
         if (0..3).any(|k| p[k] < root.lo[k] || p[k] > root.hi[k]) {
             return false;
         }
-        let votes = RAYS
-            .iter()
-            .filter(|d| self.count_hits(p, **d) % 2 == 1)
-            .count();
+        let votes = RAYS.iter().filter(|d| self.count_hits(p, **d) % 2 == 1).count();
         votes >= 2
     }
 
@@ -188,9 +159,7 @@ fn bounds(pts: impl Iterator<Item = [f64; 3]>) -> ([f64; 3], [f64; 3]) {
 }
 
 fn box_dist2(p: [f64; 3], lo: [f64; 3], hi: [f64; 3]) -> f64 {
-    (0..3)
-        .map(|k| (lo[k] - p[k]).max(p[k] - hi[k]).max(0.0).powi(2))
-        .sum()
+    (0..3).map(|k| (lo[k] - p[k]).max(p[k] - hi[k]).max(0.0).powi(2)).sum()
 }
 
 /// Slab test for a ray starting at `o` (t ≥ 0).
@@ -233,11 +202,7 @@ fn ray_hits_tri(o: [f64; 3], d: [f64; 3], t: &[[f64; 3]; 3]) -> bool {
 fn closest_on_tri(p: [f64; 3], t: &[[f64; 3]; 3]) -> [f64; 3] {
     let [a, b, c] = *t;
     let lerp = |x: [f64; 3], y: [f64; 3], s: f64| {
-        [
-            x[0] + s * (y[0] - x[0]),
-            x[1] + s * (y[1] - x[1]),
-            x[2] + s * (y[2] - x[2]),
-        ]
+        [x[0] + s * (y[0] - x[0]), x[1] + s * (y[1] - x[1]), x[2] + s * (y[2] - x[2])]
     };
     let (ab, ac, ap) = (sub(b, a), sub(c, a), sub(p, a));
     let (d1, d2) = (dot(ab, ap), dot(ac, ap));
@@ -271,11 +236,7 @@ fn closest_on_tri(p: [f64; 3], t: &[[f64; 3]; 3]) -> [f64; 3] {
         return a;
     }
     let (v, w) = (vb / denom, vc / denom);
-    [
-        a[0] + ab[0] * v + ac[0] * w,
-        a[1] + ab[1] * v + ac[1] * w,
-        a[2] + ab[2] * v + ac[2] * w,
-    ]
+    [a[0] + ab[0] * v + ac[0] * w, a[1] + ab[1] * v + ac[1] * w, a[2] + ab[2] * v + ac[2] * w]
 }
 
 #[cfg(test)]
@@ -299,23 +260,12 @@ mod tests {
 
     #[test]
     fn many_triangles_match_brute_force() {
-        let s = merge(
-            uv_sphere([0.0; 3], 1.0, 24, 48, "a"),
-            cuboid([2.0; 3], [3.0; 3], "b"),
-        );
+        let s = merge(uv_sphere([0.0; 3], 1.0, 24, 48, "a"), cuboid([2.0; 3], [3.0; 3], "b"));
         let loc = Locator::new(&s);
-        let tris: Vec<[[f64; 3]; 3]> = s
-            .tris
-            .iter()
-            .map(|t| t.map(|i| s.points[i as usize]))
-            .collect();
+        let tris: Vec<[[f64; 3]; 3]> = s.tris.iter().map(|t| t.map(|i| s.points[i as usize])).collect();
         for k in 0..200 {
             let f = k as f64;
-            let p = [
-                (f * 0.37).sin() * 3.0,
-                (f * 0.71).cos() * 3.0,
-                (f * 0.13).sin() * 3.0,
-            ];
+            let p = [(f * 0.37).sin() * 3.0, (f * 0.71).cos() * 3.0, (f * 0.13).sin() * 3.0];
             let brute = tris.iter().map(|t| {
                 let v = sub(closest_on_tri(p, t), p);
                 dot(v, v)

@@ -19,8 +19,8 @@ pub fn parse(bytes: &[u8], opts: &ReadOptions) -> Result<Surface, GeometryError>
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(GeometryError::Empty);
     }
-    let header_count = (bytes.len() >= HEADER)
-        .then(|| u32::from_le_bytes([bytes[80], bytes[81], bytes[82], bytes[83]]) as u64);
+    let header_count =
+        (bytes.len() >= HEADER).then(|| u32::from_le_bytes([bytes[80], bytes[81], bytes[82], bytes[83]]) as u64);
     if let Some(n) = header_count {
         if bytes.len() as u64 == HEADER as u64 + RECORD as u64 * n {
             return parse_binary(bytes, n as usize, opts);
@@ -32,19 +32,14 @@ pub fn parse(bytes: &[u8], opts: &ReadOptions) -> Result<Surface, GeometryError>
     // Not text and the size does not fit the header: say which way it is off.
     match header_count {
         None => Err(GeometryError::Truncated {
-            detail: format!(
-                "the file has {} bytes, fewer than the 84-byte binary STL header",
-                bytes.len()
-            ),
+            detail: format!("the file has {} bytes, fewer than the 84-byte binary STL header", bytes.len()),
         }),
         Some(n) => {
             let expected = HEADER as u64 + RECORD as u64 * n;
             let found = (bytes.len() - HEADER) / RECORD;
             if (bytes.len() as u64) < expected {
                 Err(GeometryError::Truncated {
-                    detail: format!(
-                        "binary STL header says {n} triangles but the file holds bytes for {found}"
-                    ),
+                    detail: format!("binary STL header says {n} triangles but the file holds bytes for {found}"),
                 })
             } else {
                 Err(GeometryError::CountMismatch {
@@ -60,18 +55,13 @@ pub fn parse(bytes: &[u8], opts: &ReadOptions) -> Result<Surface, GeometryError>
 /// ASCII STL starts with `solid` and has no NUL/control bytes near the start; binary
 /// headers that start with `solid` almost always have binary floats soon after.
 fn looks_ascii(bytes: &[u8]) -> bool {
-    let start = bytes
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(0);
+    let start = bytes.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(0);
     let rest = &bytes[start..];
     if rest.len() < 5 || !rest[..5].eq_ignore_ascii_case(b"solid") {
         return false;
     }
     let probe = &rest[..rest.len().min(1024)];
-    probe
-        .iter()
-        .all(|&b| b >= 0x20 || b == b'\n' || b == b'\r' || b == b'\t')
+    probe.iter().all(|&b| b >= 0x20 || b == b'\n' || b == b'\r' || b == b'\t')
 }
 
 fn parse_binary(bytes: &[u8], n: usize, opts: &ReadOptions) -> Result<Surface, GeometryError> {
@@ -99,9 +89,7 @@ fn parse_binary(bytes: &[u8], n: usize, opts: &ReadOptions) -> Result<Surface, G
                 *pc = f32::from_le_bytes([rec[o], rec[o + 1], rec[o + 2], rec[o + 3]]) as f64;
             }
             if p.iter().any(|c| !c.is_finite()) {
-                return Err(GeometryError::NonFinite {
-                    location: format!("triangle {}", t + 1),
-                });
+                return Err(GeometryError::NonFinite { location: format!("triangle {}", t + 1) });
             }
             s.points.push(p);
         }
@@ -128,10 +116,7 @@ fn parse_ascii(bytes: &[u8], opts: &ReadOptions) -> Result<Surface, GeometryErro
     let mut group: Option<u32> = None;
     let mut facet: Vec<[f64; 3]> = Vec::with_capacity(3);
     let mut last_line = 0;
-    let bad = |line: usize, msg: &str| GeometryError::Malformed {
-        line,
-        msg: msg.to_string(),
-    };
+    let bad = |line: usize, msg: &str| GeometryError::Malformed { line, msg: msg.to_string() };
 
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;
@@ -146,19 +131,13 @@ fn parse_ascii(bytes: &[u8], opts: &ReadOptions) -> Result<Surface, GeometryErro
                 // A missing 'endsolid' before the next 'solid' is tolerated.
                 state = State::InSolid;
                 let name = raw.trim().get(5..).unwrap_or("").trim();
-                solid_name = if name.is_empty() {
-                    "solid".into()
-                } else {
-                    name.into()
-                };
+                solid_name = if name.is_empty() { "solid".into() } else { name.into() };
                 group = None;
             }
             "facet" => {
                 match state {
                     State::Outside => return Err(bad(line, "'facet' outside a 'solid'")),
-                    State::InFacet => {
-                        return Err(bad(line, "'facet' inside a facet (missing 'endfacet')"))
-                    }
+                    State::InFacet => return Err(bad(line, "'facet' inside a facet (missing 'endfacet')")),
                     State::InSolid => {}
                 }
                 state = State::InFacet;
@@ -178,17 +157,11 @@ fn parse_ascii(bytes: &[u8], opts: &ReadOptions) -> Result<Surface, GeometryErro
                 }
                 let mut p = [0.0f64; 3];
                 for c in p.iter_mut() {
-                    let t = tok
-                        .next()
-                        .ok_or_else(|| bad(line, "'vertex' needs 3 coordinates"))?;
-                    *c = t
-                        .parse()
-                        .map_err(|_| bad(line, &format!("'{t}' is not a number")))?;
+                    let t = tok.next().ok_or_else(|| bad(line, "'vertex' needs 3 coordinates"))?;
+                    *c = t.parse().map_err(|_| bad(line, &format!("'{t}' is not a number")))?;
                 }
                 if p.iter().any(|c| !c.is_finite()) {
-                    return Err(GeometryError::NonFinite {
-                        location: format!("line {line}"),
-                    });
+                    return Err(GeometryError::NonFinite { location: format!("line {line}") });
                 }
                 facet.push(p);
             }
@@ -197,10 +170,7 @@ fn parse_ascii(bytes: &[u8], opts: &ReadOptions) -> Result<Surface, GeometryErro
                     return Err(bad(line, "'endfacet' without 'facet'"));
                 }
                 if facet.len() != 3 {
-                    return Err(bad(
-                        line,
-                        &format!("a facet has {} vertices instead of 3", facet.len()),
-                    ));
+                    return Err(bad(line, &format!("a facet has {} vertices instead of 3", facet.len())));
                 }
                 if s.tris.len() >= opts.tri_limit() {
                     return Err(opts.too_many_tris());
@@ -310,35 +280,19 @@ mod tests {
         let bin = to_binary(&a);
         let e = parse(&bin[..bin.len() - 20], &opts()).unwrap_err();
         assert!(matches!(e, GeometryError::Truncated { .. }), "{e}");
-        assert!(
-            e.to_string()
-                .contains("header says 3 triangles but the file holds bytes for 2"),
-            "{e}"
-        );
+        assert!(e.to_string().contains("header says 3 triangles but the file holds bytes for 2"), "{e}");
         let mut long = bin.clone();
         long.extend_from_slice(&[1; 7]);
-        assert!(matches!(
-            parse(&long, &opts()),
-            Err(GeometryError::CountMismatch { header: 3, .. })
-        ));
-        assert!(matches!(
-            parse(&bin[..40], &opts()),
-            Err(GeometryError::Truncated { .. })
-        ));
+        assert!(matches!(parse(&long, &opts()), Err(GeometryError::CountMismatch { header: 3, .. })));
+        assert!(matches!(parse(&bin[..40], &opts()), Err(GeometryError::Truncated { .. })));
     }
 
     #[test]
     fn nan_is_rejected() {
         let t = TWO.replace("vertex 1 0 0", "vertex nan 0 0");
-        assert!(matches!(
-            parse(t.as_bytes(), &opts()),
-            Err(GeometryError::NonFinite { .. })
-        ));
+        assert!(matches!(parse(t.as_bytes(), &opts()), Err(GeometryError::NonFinite { .. })));
         let t = TWO.replace("vertex 1 0 0", "vertex 1 inf 0");
-        assert!(matches!(
-            parse(t.as_bytes(), &opts()),
-            Err(GeometryError::NonFinite { .. })
-        ));
+        assert!(matches!(parse(t.as_bytes(), &opts()), Err(GeometryError::NonFinite { .. })));
         let mut bin = to_binary(&parse(TWO.as_bytes(), &opts()).unwrap());
         bin[84 + 12..84 + 16].copy_from_slice(&f32::NAN.to_le_bytes());
         let e = parse(&bin, &opts()).unwrap_err();
@@ -349,10 +303,7 @@ mod tests {
     fn empty_inputs() {
         assert!(matches!(parse(b"", &opts()), Err(GeometryError::Empty)));
         assert!(matches!(parse(b" \n", &opts()), Err(GeometryError::Empty)));
-        assert!(matches!(
-            parse(b"solid x\nendsolid x\n", &opts()),
-            Err(GeometryError::Empty)
-        ));
+        assert!(matches!(parse(b"solid x\nendsolid x\n", &opts()), Err(GeometryError::Empty)));
         let mut bin = vec![0u8; 84];
         bin[..5].copy_from_slice(b"solid");
         assert!(matches!(parse(&bin, &opts()), Err(GeometryError::Empty)));
@@ -366,10 +317,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let cut = &TWO[..TWO.find("endloop").unwrap()];
-        assert!(matches!(
-            parse(cut.as_bytes(), &opts()),
-            Err(GeometryError::Truncated { .. })
-        ));
+        assert!(matches!(parse(cut.as_bytes(), &opts()), Err(GeometryError::Truncated { .. })));
     }
 
     proptest! {

@@ -43,22 +43,10 @@ pub fn to_stl_ascii(s: &Surface) -> String {
         for t in tris {
             let [a, b, c] = s.tris[t].map(|i| s.points[i as usize]);
             let n = unit_normal(a, b, c);
-            let _ = writeln!(
-                out,
-                "  facet normal {} {} {}",
-                num(n[0]),
-                num(n[1]),
-                num(n[2])
-            );
+            let _ = writeln!(out, "  facet normal {} {} {}", num(n[0]), num(n[1]), num(n[2]));
             out.push_str("    outer loop\n");
             for p in [a, b, c] {
-                let _ = writeln!(
-                    out,
-                    "      vertex {} {} {}",
-                    num(p[0]),
-                    num(p[1]),
-                    num(p[2])
-                );
+                let _ = writeln!(out, "      vertex {} {} {}", num(p[0]), num(p[1]), num(p[2]));
             }
             out.push_str("    endloop\n  endfacet\n");
         }
@@ -75,12 +63,7 @@ fn by_group(s: &Surface) -> Vec<Vec<usize>> {
         return groups;
     }
     for t in 0..s.tris.len() {
-        let g = s
-            .tri_group
-            .get(t)
-            .map(|&g| g as usize)
-            .filter(|&g| g < groups.len())
-            .unwrap_or(0);
+        let g = s.tri_group.get(t).map(|&g| g as usize).filter(|&g| g < groups.len()).unwrap_or(0);
         groups[g].push(t);
     }
     groups
@@ -104,10 +87,7 @@ mod tests {
     use crate::geometry::{read_bytes, ReadOptions};
 
     fn two_groups() -> Surface {
-        let mut s = merge(
-            cuboid([0.0; 3], [1.0; 3], "body"),
-            cuboid([0.1, 2.0, 0.0], [1.0, 3.5, 0.5], "wing"),
-        );
+        let mut s = merge(cuboid([0.0; 3], [1.0; 3], "body"), cuboid([0.1, 2.0, 0.0], [1.0, 3.5, 0.5], "wing"));
         // Interleave groups so the writer has to make them contiguous.
         s.tri_group.swap(0, 12);
         s
@@ -121,10 +101,7 @@ mod tests {
             tri_group: vec![0],
             groups: vec!["a".into(), "unused".into()],
         };
-        assert_eq!(
-            to_obj(&s),
-            "# written by FlowCFD\nv 0 0 0\nv 1.5 0 0\nv 0 0.1 -2\ng a\nf 1 2 3\n"
-        );
+        assert_eq!(to_obj(&s), "# written by FlowCFD\nv 0 0 0\nv 1.5 0 0\nv 0 0.1 -2\ng a\nf 1 2 3\n");
         assert_eq!(
             to_stl_ascii(&s),
             "solid a\n  facet normal 0 0.9987523388778445 0.04993761694389223\n    outer loop\n      vertex 0 0 0\n      vertex 1.5 0 0\n      vertex 0 0.1 -2\n    endloop\n  endfacet\nendsolid a\n"
@@ -140,22 +117,14 @@ mod tests {
         assert_eq!(r.points, s.points);
         assert_eq!(r.tris.len(), 24);
         assert_eq!(r.tri_group.iter().filter(|&&g| g == 0).count(), 12);
-        assert!(
-            r.tri_group.windows(2).all(|w| w[0] <= w[1]),
-            "groups contiguous"
-        );
+        assert!(r.tri_group.windows(2).all(|w| w[0] <= w[1]), "groups contiguous");
         assert_eq!(text.lines().filter(|l| l.starts_with("g ")).count(), 2);
     }
 
     #[test]
     fn stl_round_trip_keeps_solids() {
         let s = two_groups();
-        let r = read_bytes(
-            "x.stl",
-            to_stl_ascii(&s).as_bytes(),
-            &ReadOptions::default(),
-        )
-        .unwrap();
+        let r = read_bytes("x.stl", to_stl_ascii(&s).as_bytes(), &ReadOptions::default()).unwrap();
         assert_eq!(r.groups, vec!["body", "wing"]);
         assert_eq!(r.tris.len(), 24);
         let (h, rep) = crate::geometry::heal::heal(r, &Default::default());

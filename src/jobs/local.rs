@@ -245,9 +245,12 @@ fn run_one(
     cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
     let mut child = cmd.spawn().map_err(|source| RunError::Spawn { step: name.clone(), program, source })?;
     let (tx, rx) = mpsc::channel();
-    for pipe in [child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>), child.stderr.take().map(|p| Box::new(p) as _)]
-        .into_iter()
-        .flatten()
+    for pipe in [
+        child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>),
+        child.stderr.take().map(|p| Box::new(p) as _),
+    ]
+    .into_iter()
+    .flatten()
     {
         let tx = tx.clone();
         std::thread::spawn(move || {
@@ -345,7 +348,11 @@ fn run_one(
     // checkMesh's exit status counts failed checks in some versions; its verdict is parsed.
     let tolerated = matches!(step, Step::App { app: "checkMesh", .. });
     if !status.success() && !tolerated || progress.fatal_error.is_some() {
-        return Err(RunError::Failed { step: name, code: status.code().unwrap_or(-1), excerpt: excerpt(&text, &progress) });
+        return Err(RunError::Failed {
+            step: name,
+            code: status.code().unwrap_or(-1),
+            excerpt: excerpt(&text, &progress),
+        });
     }
     Ok(())
 }

@@ -40,9 +40,7 @@ pub enum EnvError {
 const DEBIAN_DIR: &str = "/usr/share/openfoam";
 
 fn on_path(exe: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths).map(|d| d.join(exe)).find(|p| p.is_file())
-    })
+    std::env::var_os("PATH").and_then(|paths| std::env::split_paths(&paths).map(|d| d.join(exe)).find(|p| p.is_file()))
 }
 
 /// Runs `script` in a login-less bash and captures the environment it exports.
@@ -97,7 +95,9 @@ pub fn detect(script: Option<&Path>) -> Result<OpenFoamEnv, EnvError> {
         let mut candidates: Vec<PathBuf> = entries
             .flatten()
             .map(|e| e.path())
-            .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.to_lowercase().starts_with("openfoam")))
+            .filter(|p| {
+                p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.to_lowercase().starts_with("openfoam"))
+            })
             .map(|p| p.join("etc/bashrc"))
             .filter(|p| p.is_file())
             .collect();

@@ -4,14 +4,13 @@
 use super::local::{self, Observer, RunError, RunOptions, RunReport};
 use super::openfoam::{self, EnvError, OpenFoamEnv};
 use crate::foam::case::{self, Case, CaseError};
-use crate::foam::log::parse_coefficient_dat;
+use crate::foam::log::{mean_tail, parse_coefficient_dat, ForceCoeffSample};
 use crate::foam::spec::{CaseSpec, FlowKind, SpecError};
 use crate::geometry::{
     analyse::{analyse, Analysis},
     heal::{heal, HealOptions, HealReport},
     read_bytes, GeometryError, ReadOptions, Surface,
 };
-use serde::Serialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -87,14 +86,20 @@ impl Default for Limits {
 pub fn prepare(spec: CaseSpec, geometry: &Path, limits: &Limits) -> Result<Prepared, PipelineError> {
     spec.validate()?;
     let gerr = |source| PipelineError::Geometry { path: geometry.display().to_string(), source };
-    let meta = std::fs::metadata(geometry).map_err(|e| gerr(GeometryError::Io { path: geometry.display().to_string(), source: e }))?;
+    let meta = std::fs::metadata(geometry)
+        .map_err(|e| gerr(GeometryError::Io { path: geometry.display().to_string(), source: e }))?;
     if meta.len() > limits.max_geometry_bytes {
-        return Err(gerr(GeometryError::TooLarge { what: format!("file size ({} bytes)", meta.len()), limit: limits.max_geometry_bytes }));
+        return Err(gerr(GeometryError::TooLarge {
+            what: format!("file size ({} bytes)", meta.len()),
+            limit: limits.max_geometry_bytes,
+        }));
     }
-    let bytes = std::fs::read(geometry).map_err(|e| gerr(GeometryError::Io { path: geometry.display().to_string(), source: e }))?;
+    let bytes = std::fs::read(geometry)
+        .map_err(|e| gerr(GeometryError::Io { path: geometry.display().to_string(), source: e }))?;
     let input_sha256 = hex(&Sha256::digest(&bytes));
     let name = geometry.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-    let opts = ReadOptions { scale: spec.scale, max_bytes: limits.max_geometry_bytes, max_triangles: limits.max_triangles };
+    let opts =
+        ReadOptions { scale: spec.scale, max_bytes: limits.max_geometry_bytes, max_triangles: limits.max_triangles };
     let raw = read_bytes(&name, &bytes, &opts).map_err(gerr)?;
     prepare_surface(spec, raw, input_sha256)
 }
@@ -138,13 +143,18 @@ impl OutDir {
     /// Claims `root` for a new result; refuses to overwrite an earlier result unless `force`.
     pub fn claim(root: &Path, force: bool) -> Result<Self, PipelineError> {
         let out = OutDir { root: root.to_path_buf() };
-        let existing = [out.case_dir(), out.summary(), out.failure()].into_iter().filter(|p| p.exists()).collect::<Vec<_>>();
+        let existing =
+            [out.case_dir(), out.summary(), out.failure()].into_iter().filter(|p| p.exists()).collect::<Vec<_>>();
         if !existing.is_empty() {
             if !force {
                 return Err(PipelineError::Refused(format!(
                     "{} already holds a result ({}); choose another --out directory or pass --force to replace it",
                     root.display(),
-                    existing.iter().map(|p| p.file_name().unwrap_or_default().to_string_lossy()).collect::<Vec<_>>().join(", ")
+                    existing
+                        .iter()
+                        .map(|p| p.file_name().unwrap_or_default().to_string_lossy())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )));
             }
             for p in existing {
@@ -152,7 +162,8 @@ impl OutDir {
                 r.map_err(|e| PipelineError::Io(format!("cannot remove {}: {e}", p.display())))?;
             }
         }
-        std::fs::create_dir_all(root).map_err(|e| PipelineError::Io(format!("cannot create {}: {e}", root.display())))?;
+        std::fs::create_dir_all(root)
+            .map_err(|e| PipelineError::Io(format!("cannot create {}: {e}", root.display())))?;
         Ok(out)
     }
     /// The OpenFOAM case.
@@ -173,7 +184,9 @@ impl OutDir {
 pub fn write_json(path: &Path, v: &Value) -> Result<(), PipelineError> {
     let tmp = path.with_extension("json.partial");
     let text = serde_json::to_string_pretty(v).expect("JSON values serialise");
-    std::fs::write(&tmp, text + "\n").and_then(|_| std::fs::rename(&tmp, path)).map_err(|e| PipelineError::Io(format!("{}: {e}", path.display())))
+    std::fs::write(&tmp, text + "\n")
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .map_err(|e| PipelineError::Io(format!("{}: {e}", path.display())))
 }
 
 /// Runs the prepared case in `out` and writes `summary.json` (or `failure.json`).
@@ -185,7 +198,8 @@ pub fn run(
     cancel: &AtomicBool,
 ) -> Result<Value, PipelineError> {
     let t0 = Instant::now();
-    let opts = RunOptions { cores: p.spec.solver.cores, step_timeout: Duration::from_secs(p.spec.solver.step_timeout_s) };
+    let opts =
+        RunOptions { cores: p.spec.solver.cores, step_timeout: Duration::from_secs(p.spec.solver.step_timeout_s) };
     match local::run(&out.case_dir(), &p.case.steps, env, &opts, observer, cancel) {
         Ok(report) => {
             let summary = summary(p, &report, &out.case_dir(), t0.elapsed().as_secs_f64(), env);
@@ -194,7 +208,10 @@ pub fn run(
         }
         Err(e) => {
             let step = match &e {
-                RunError::Failed { step, .. } | RunError::Diverged { step, .. } | RunError::Timeout { step, .. } | RunError::Spawn { step, .. } => step.clone(),
+                RunError::Failed { step, .. }
+                | RunError::Diverged { step, .. }
+                | RunError::Timeout { step, .. }
+                | RunError::Spawn { step, .. } => step.clone(),
                 RunError::Cancelled(step) => step.clone(),
                 RunError::Io(_) => String::new(),
             };
@@ -204,43 +221,33 @@ pub fn run(
     }
 }
 
-#[derive(Serialize)]
-struct ForcesOut {
-    #[serde(rename = "Cd")]
-    cd: Option<f64>,
-    #[serde(rename = "Cl")]
-    cl: Option<f64>,
-    #[serde(rename = "Cs")]
-    cs: Option<f64>,
-    #[serde(rename = "CmPitch")]
-    cm_pitch: Option<f64>,
-    samples_averaged: usize,
-}
-
-/// Mean of the last `fraction` of the force history, preferring the `coefficient.dat` file.
-fn forces(case_dir: &Path, report: &RunReport, fraction: f64) -> ForcesOut {
-    let mut samples = std::fs::read_to_string(case_dir.join("postProcessing/forceCoeffs1/0/coefficient.dat"))
+/// The force history: `coefficient.dat` when present, else the samples parsed from the log.
+pub fn force_history(case_dir: &Path, report: &RunReport) -> Vec<(f64, ForceCoeffSample)> {
+    let samples = std::fs::read_to_string(case_dir.join("postProcessing/forceCoeffs1/0/coefficient.dat"))
         .map(|t| parse_coefficient_dat(&t))
         .unwrap_or_default();
     if samples.is_empty() {
-        samples = report.solver.forces.clone();
+        report.solver.forces.clone()
+    } else {
+        samples
     }
-    let n = ((samples.len() as f64 * fraction).ceil() as usize).clamp(1, samples.len().max(1));
-    let tail = &samples[samples.len().saturating_sub(n)..];
-    let mean = |f: fn(&crate::foam::log::ForceCoeffSample) -> Option<f64>| {
-        let v: Vec<f64> = tail.iter().filter_map(|(_, s)| f(s)).collect();
-        (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
-    };
-    ForcesOut { cd: mean(|s| s.cd), cl: mean(|s| s.cl), cs: mean(|s| s.cs), cm_pitch: mean(|s| s.cm_pitch), samples_averaged: tail.len() }
 }
 
 fn summary(p: &Prepared, r: &RunReport, case_dir: &Path, total_s: f64, env: &OpenFoamEnv) -> Value {
     let cm = r.check_mesh.clone().unwrap_or_default();
     let walls: Vec<String> = case::wall_patch_names(&p.case).iter().map(|w| w.to_string()).collect();
     let layer_target = p.case.plan.layers.count;
-    let coverage = if layer_target == 0 { None } else { Some(r.layers.as_ref().map_or(0.0, |l| l.coverage(layer_target, Some(&walls)))) };
-    let f = forces(case_dir, r, 0.1);
-    let mut timing: serde_json::Map<String, Value> = r.timing.iter().map(|(k, v)| (k.clone(), json!(round3(*v)))).collect();
+    let coverage = if layer_target == 0 {
+        None
+    } else {
+        Some(r.layers.as_ref().map_or(0.0, |l| l.coverage(layer_target, Some(&walls))))
+    };
+    let history = force_history(case_dir, r);
+    // The mean of the last 10 % of iterations smooths the bluff-body wobble.
+    let n = ((history.len() as f64 * 0.1).ceil() as usize).max(1);
+    let f = mean_tail(&history, n).unwrap_or_default();
+    let mut timing: serde_json::Map<String, Value> =
+        r.timing.iter().map(|(k, v)| (k.clone(), json!(round3(*v)))).collect();
     timing.insert("total".into(), json!(round3(total_s)));
     let reference = &p.case.reference;
     json!({
@@ -268,7 +275,7 @@ fn summary(p: &Prepared, r: &RunReport, case_dir: &Path, total_s: f64, env: &Ope
             "inlet_turbulence": p.case.turbulence,
         },
         "forces": {
-            "Cd": f.cd, "Cl": f.cl, "Cs": f.cs, "CmPitch": f.cm_pitch, "samples_averaged": f.samples_averaged,
+            "Cd": f.cd, "Cl": f.cl, "Cs": f.cs, "CmPitch": f.cm_pitch, "samples_averaged": n.min(history.len()),
             "Aref": reference.aref, "lRef": reference.lref, "magUInf": reference.mag_u_inf,
             "CofR": reference.cofr, "patches": reference.patches,
         },
@@ -288,7 +295,8 @@ pub fn openfoam_env(script: Option<&Path>) -> Result<OpenFoamEnv, PipelineError>
 /// `flowcfd geometry FILE`: the healing report and the analysis of a surface.
 pub fn geometry_report(path: &Path, scale: f64, flow_dir: [f64; 3]) -> Result<Value, PipelineError> {
     let opts = ReadOptions { scale, ..ReadOptions::default() };
-    let raw = crate::geometry::read_file(path, &opts).map_err(|source| PipelineError::Geometry { path: path.display().to_string(), source })?;
+    let raw = crate::geometry::read_file(path, &opts)
+        .map_err(|source| PipelineError::Geometry { path: path.display().to_string(), source })?;
     let (surface, report) = heal(raw, &HealOptions::default());
     Ok(json!({"heal": report, "analysis": analyse(&surface, flow_dir), "points": surface.points.len()}))
 }

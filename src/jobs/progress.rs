@@ -56,16 +56,19 @@ impl Observer for CliProgress {
         match event {
             LogEvent::Time { .. } if matches!(step, Step::App { app: "simpleFoam", .. }) => {
                 self.bar.set_position(progress.iteration);
-                let cd = progress.forces.last().and_then(|(_, s)| s.cd).map_or(String::new(), |cd| format!(" | Cd {cd:.4}"));
+                let cd =
+                    progress.forces.last().and_then(|(_, s)| s.cd).map_or(String::new(), |cd| format!(" | Cd {cd:.4}"));
                 self.bar.set_message(format!("{}{cd}", fmt_residuals(progress)));
                 if self.bar.is_hidden() && self.last_draw.elapsed() > Duration::from_secs(30) {
                     self.last_draw = std::time::Instant::now();
                     eprintln!("    iteration {} {}{cd}", progress.iteration, fmt_residuals(progress));
                 }
             }
-            LogEvent::CheckMesh(c) => {
-                self.bar.set_message(format!("{} cells, {}", c.cells, if c.ok { "mesh OK" } else { "mesh checks failed" }))
-            }
+            LogEvent::CheckMesh(c) => self.bar.set_message(format!(
+                "{} cells, {}",
+                c.cells,
+                if c.ok { "mesh OK" } else { "mesh checks failed" }
+            )),
             LogEvent::Converged { iterations } => self.bar.set_message(format!("converged in {iterations} iterations")),
             _ => {}
         }

@@ -23,12 +23,7 @@ pub struct DivergenceOptions {
 
 impl Default for DivergenceOptions {
     fn default() -> Self {
-        DivergenceOptions {
-            bounding_streak_limit: 200,
-            blowup_factor: 1e3,
-            blowup_floor: 1.0,
-            warmup_iterations: 20,
-        }
+        DivergenceOptions { bounding_streak_limit: 200, blowup_factor: 1e3, blowup_floor: 1.0, warmup_iterations: 20 }
     }
 }
 
@@ -185,9 +180,7 @@ impl SolverProgress {
         let streak = *streak;
         self.update_bounding_streak();
         if streak >= self.opts.bounding_streak_limit {
-            self.diverge(format!(
-                "{field} was bounded in {streak} consecutive iterations (up to iteration {it})"
-            ));
+            self.diverge(format!("{field} was bounded in {streak} consecutive iterations (up to iteration {it})"));
         }
     }
 
@@ -249,8 +242,7 @@ impl SolverProgress {
             return None;
         }
         let fraction = if fraction.is_finite() { fraction.clamp(0.0, 1.0) } else { 0.0 };
-        let k = ((n as f64 * fraction).ceil() as usize).clamp(1, n);
-        Some(mean_samples(self.forces[n - k..].iter().map(|(_, s)| s)))
+        mean_tail(&self.forces, ((n as f64 * fraction).ceil() as usize).clamp(1, n))
     }
 
     /// `Some(reason)` once the run is diverging: a NaN/inf residual; after
@@ -261,6 +253,16 @@ impl SolverProgress {
     pub fn divergence(&self) -> Option<String> {
         self.diverged.clone()
     }
+}
+
+/// Field-wise mean of the last `n` samples (at least one); `None` when there are none.
+/// This is how `summary.json` and the benchmark report Cd and Cl.
+pub fn mean_tail(samples: &[(f64, ForceCoeffSample)], n: usize) -> Option<ForceCoeffSample> {
+    if samples.is_empty() {
+        return None;
+    }
+    let n = n.clamp(1, samples.len());
+    Some(mean_samples(samples[samples.len() - n..].iter().map(|(_, s)| s)))
 }
 
 /// Field-wise mean, ignoring samples where a coefficient is missing.
@@ -285,10 +287,8 @@ fn mean_samples<'a>(samples: impl Iterator<Item = &'a ForceCoeffSample>) -> Forc
 }
 
 /// v1912's column order, used when a file has lost its header.
-const V1912_COLUMNS: &[&str] = &[
-    "Time", "Cd", "Cs", "Cl", "CmRoll", "CmPitch", "CmYaw", "Cd(f)", "Cd(r)", "Cs(f)", "Cs(r)",
-    "Cl(f)", "Cl(r)",
-];
+const V1912_COLUMNS: &[&str] =
+    &["Time", "Cd", "Cs", "Cl", "CmRoll", "CmPitch", "CmYaw", "Cd(f)", "Cd(r)", "Cs(f)", "Cs(r)", "Cl(f)", "Cl(r)"];
 
 /// Reads forceCoeffs' `coefficient.dat` (v1912: `# Time Cd Cs Cl CmRoll CmPitch CmYaw Cd(f)
 /// Cd(r) Cs(f) Cs(r) Cl(f) Cl(r)`, tab separated) into `(time, sample)` rows.

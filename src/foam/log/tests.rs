@@ -78,10 +78,8 @@ const ALL_FIXTURES: &[&str] = &[
 #[test]
 fn simple_foam_log() {
     let ev = parse_all(&fixture("simpleFoam.log"));
-    let times: Vec<f64> = ev
-        .iter()
-        .filter_map(|e| if let LogEvent::Time { time } = e { Some(*time) } else { None })
-        .collect();
+    let times: Vec<f64> =
+        ev.iter().filter_map(|e| if let LogEvent::Time { time } = e { Some(*time) } else { None }).collect();
     // Kept iterations 1-8, 319-323, 377-381; "Time   : 11:25:52" in the banner is not a Time.
     assert_eq!(times.len(), 18);
     assert_eq!((times[0], times[8], times[17]), (1.0, 319.0, 381.0));
@@ -98,10 +96,7 @@ fn simple_foam_log() {
 
     let bounding: Vec<_> = ev.iter().filter(|e| matches!(e, LogEvent::Bounding { .. })).collect();
     assert_eq!(bounding.len(), 3);
-    assert_eq!(
-        bounding[0],
-        &LogEvent::Bounding { field: "omega".into(), min: -3732.05, max: 114770.0 }
-    );
+    assert_eq!(bounding[0], &LogEvent::Bounding { field: "omega".into(), min: -3732.05, max: 114770.0 });
 
     let exec: Vec<_> = ev.iter().filter(|e| matches!(e, LogEvent::ExecutionTime { .. })).collect();
     assert_eq!(exec.len(), 18);
@@ -226,10 +221,7 @@ fn check_mesh_failed() {
     assert_eq!(r.max_aspect_ratio, 6000.0);
     // "Failed 3 mesh checks."
     assert_eq!(r.failed_checks.len(), 3);
-    assert_eq!(
-        r.failed_checks[0],
-        "High aspect ratio cells found, Max aspect ratio: 6000, number of cells 6"
-    );
+    assert_eq!(r.failed_checks[0], "High aspect ratio cells found, Max aspect ratio: 6000, number of cells 6");
     assert!(r.failed_checks[1].starts_with("Max skewness = 8, 8 highly skew faces"));
     assert!(r.failed_checks[2].starts_with("Cells with small determinant"));
 }
@@ -299,8 +291,7 @@ fn fatal_io_error() {
 #[test]
 fn floating_point_exception() {
     let ev = parse_all(&fixture("fpe.log"));
-    let fpe: Vec<_> =
-        ev.iter().filter(|e| matches!(e, LogEvent::FloatingPointException { .. })).collect();
+    let fpe: Vec<_> = ev.iter().filter(|e| matches!(e, LogEvent::FloatingPointException { .. })).collect();
     assert_eq!(
         fpe,
         [&LogEvent::FloatingPointException { message: "#1  Foam::sigFpe::sigHandler(int) at ??:?".into() }]
@@ -349,7 +340,9 @@ fn synthetic(iterations: u64, body: impl Fn(u64) -> String) -> SolverProgress {
 }
 
 fn solve(field: &str, initial: impl std::fmt::Display) -> String {
-    format!("smoothSolver:  Solving for {field}, Initial residual = {initial}, Final residual = 1e-9, No Iterations 3\n")
+    format!(
+        "smoothSolver:  Solving for {field}, Initial residual = {initial}, Final residual = 1e-9, No Iterations 3\n"
+    )
 }
 
 #[test]
@@ -392,9 +385,7 @@ fn only_first_solve_per_iteration_counts() {
 #[test]
 fn divergence_bounding_flood() {
     let bound = "bounding k, min: -1.5 max: 3e4 average: 2\n";
-    let pr = synthetic(250, |i| {
-        solve("k", 0.01) + if i >= 30 { bound } else { "" } + if i >= 30 { bound } else { "" }
-    });
+    let pr = synthetic(250, |i| solve("k", 0.01) + if i >= 30 { bound } else { "" } + if i >= 30 { bound } else { "" });
     assert_eq!(pr.bounding_streak, 221);
     let why = pr.divergence().expect("bounding flood");
     assert!(why.contains("k was bounded in 200 consecutive iterations (up to iteration 229)"), "{why}");
