@@ -10,7 +10,6 @@ use crate::jobs::pipeline::{self, Limits, OutDir, PipelineError};
 use crate::jobs::progress::CliProgress;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 /// Options of the motorBike benchmark.
@@ -113,13 +112,13 @@ fn run_timed(
     aref: f64,
 ) -> Result<Value, PipelineError> {
     let opts = RunOptions { cores: 1, step_timeout: Duration::from_secs(6 * 3600) };
-    let cancel = AtomicBool::new(false);
+    let cancel = &crate::jobs::local::SIGNALLED;
     let t0 = Instant::now();
     let mut progress = CliProgress::new(iterations);
-    let mesh = local::run(case, mesh_steps, env, &opts, &mut progress, &cancel)?;
+    let mesh = local::run(case, mesh_steps, env, &opts, &mut progress, cancel)?;
     let mesh_s = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
-    let solve = local::run(case, solve_steps, env, &opts, &mut progress, &cancel)?;
+    let solve = local::run(case, solve_steps, env, &opts, &mut progress, cancel)?;
     progress.finish();
     let solve_s = t1.elapsed().as_secs_f64();
     let f = mean_tail(&pipeline::force_history(case, &solve), 100).unwrap_or_default();
@@ -178,6 +177,7 @@ CofR = [0.72, 0.0, 0.0]
     // Reading, healing and planning count as meshing time.
     v["mesh_s"] = json!(r1(v["mesh_s"].as_f64().unwrap_or(0.0) + prep_s));
     v["wall_s"] = json!(r1(v["wall_s"].as_f64().unwrap_or(0.0) + prep_s));
+    out.commit(None)?;
     Ok(v)
 }
 
@@ -197,8 +197,12 @@ pub fn motorbike(args: &MotorbikeArgs) -> Result<(), PipelineError> {
             args.examples.display()
         )));
     }
-    if args.work.exists() {
-        std::fs::remove_dir_all(&args.work).map_err(io("clearing the bench directory"))?;
+    // Only our own subfolders are cleared: --work may point anywhere.
+    for sub in ["tutorial", "flowcfd"] {
+        let dir = args.work.join(sub);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(io("clearing the bench directory"))?;
+        }
     }
     let tut = if args.skip_tutorial { Value::Null } else { tutorial(args, &env)? };
     let ours = flowcfd(args, &env)?;

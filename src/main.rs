@@ -1,12 +1,12 @@
 //! The `flowcfd` command line.
 
 use clap::{Args, Parser, Subcommand};
-use flowcfd::foam::spec::{CaseSpec, Flow, FlowKind};
+use flowcfd::foam::spec::CaseSpec;
+use flowcfd::jobs::local::{cancel_on_signals, SIGNALLED};
 use flowcfd::jobs::pipeline::{self, Limits, OutDir, PipelineError, Prepared};
 use flowcfd::jobs::progress::CliProgress;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
 
 #[derive(Parser)]
 #[command(name = "flowcfd", version, about = "CAD surface to converged OpenFOAM simulation")]
@@ -52,7 +52,7 @@ struct CaseArgs {
     /// Geometry file (STL/OBJ); overrides the case file's `geometry`.
     #[arg(long)]
     geometry: Option<PathBuf>,
-    /// Free-stream speed along +x, m/s (only without a case file).
+    /// Free-stream speed, m/s: along +x without a case file, along the case's direction with one.
     #[arg(long)]
     velocity: Option<f64>,
     /// Cell budget for the automatic mesh.
@@ -108,9 +108,10 @@ fn load(a: &CaseArgs) -> Result<(CaseSpec, PathBuf), PipelineError> {
             (CaseSpec::from_toml(&text, "command line")?, PathBuf::new())
         }
     };
-    if a.case_file.is_some() && a.velocity.is_some() {
-        let v = a.velocity.unwrap_or_default();
-        spec.flow = Flow { velocity: [v, 0.0, 0.0], ..spec.flow };
+    if let (Some(_), Some(speed)) = (&a.case_file, a.velocity) {
+        // With a case file, --velocity sets the speed and keeps the case's direction.
+        let m = spec.speed();
+        spec.flow.velocity = spec.flow.velocity.map(|c| c / m * speed);
     }
     if let Some(n) = a.target_cells {
         spec.mesh.target_cells = n;
@@ -134,14 +135,6 @@ fn load(a: &CaseArgs) -> Result<(CaseSpec, PathBuf), PipelineError> {
             ))
         }
     };
-    if spec.flow.kind == FlowKind::External
-        && spec.flow.velocity[2].abs() > spec.flow.velocity[0].hypot(spec.flow.velocity[1])
-    {
-        return Err(PipelineError::Refused(
-            "external flow must be mostly horizontal (z is up): rotate the geometry so that the flow runs along x or y"
-                .into(),
-        ));
-    }
     Ok((spec, geometry))
 }
 
@@ -171,21 +164,25 @@ fn cmd_case(a: &CaseArgs, run: bool) -> Result<(), PipelineError> {
     let env = if run { Some(pipeline::openfoam_env(a.openfoam_env.as_deref())?) } else { None };
     let out = OutDir::claim(&a.out, a.force)?;
     flowcfd::foam::case::write(&p.case, &out.case_dir())?;
-    eprintln!("case written to {}", out.case_dir().display());
-    let Some(env) = env else { return Ok(()) };
+    let Some(env) = env else {
+        out.commit(None)?;
+        eprintln!("case written to {}; run it with ./Allrun there", out.final_case_dir().display());
+        return Ok(());
+    };
     let mut progress = CliProgress::new(p.spec.solver.iterations);
-    let result = pipeline::run(&p, &out, &env, &mut progress, &AtomicBool::new(false));
+    let result = pipeline::run(&p, &out, &env, &mut progress, &SIGNALLED);
     progress.finish();
     let s = result?;
     println!(
-        "done: {} cells (mesh ok: {}), {} iterations (converged: {}), Cd {} Cl {}; summary in {}",
+        "done: {} cells (mesh ok: {}), {} iterations (converged: {}), Cd {} Cl {}; summary in {}, case in {}",
         s["mesh"]["cells"],
         s["mesh"]["ok"],
         s["solve"]["iterations"],
         s["solve"]["converged"],
         fmt_opt(&s["forces"]["Cd"]),
         fmt_opt(&s["forces"]["Cl"]),
-        out.summary().display()
+        out.summary().display(),
+        out.final_case_dir().display()
     );
     Ok(())
 }
@@ -196,6 +193,7 @@ fn fmt_opt(v: &serde_json::Value) -> String {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    cancel_on_signals();
     let result = match cli.cmd {
         Cmd::Run(a) => cmd_case(&a, true).map_err(|e| e.to_string()),
         Cmd::Case(a) => cmd_case(&a, false).map_err(|e| e.to_string()),

@@ -1,7 +1,7 @@
 //! Failing OpenFOAM steps are named and their log lines quoted; no process survives.
 
 mod common;
-use common::*;
+use common::{flowcfd, require_openfoam, root as root_dir};
 use flowcfd::foam::case::{self, Step};
 use flowcfd::foam::spec::CaseSpec;
 use flowcfd::jobs::local::{self, Quiet, RunError, RunOptions};
@@ -12,10 +12,10 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 fn cube_case(dir: &Path) -> case::Case {
-    let text = std::fs::read_to_string(root().join("examples/cube.toml")).unwrap();
+    let text = std::fs::read_to_string(root_dir().join("examples/cube.toml")).unwrap();
     let mut spec = CaseSpec::from_toml(&text, "cube.toml").unwrap();
     spec.mesh.target_cells = 5000;
-    let p = pipeline::prepare(spec, &root().join("examples/cube.stl"), &Default::default()).unwrap();
+    let p = pipeline::prepare(spec, &root_dir().join("examples/cube.stl"), &Default::default()).unwrap();
     case::write(&p.case, dir).unwrap();
     p.case
 }
@@ -110,4 +110,58 @@ fn divergence_stops_the_solver_with_a_reason() {
         run_steps(&dir, &[app("blockMesh", &[]), Step::Restore0, app("simpleFoam", &[])], Duration::from_secs(300))
             .unwrap_err();
     assert!(matches!(err, RunError::Diverged { ref step, .. } if step == "simpleFoam"), "{err}");
+}
+
+#[test]
+fn a_failed_forced_rerun_keeps_the_earlier_result() {
+    require_openfoam();
+    use flowcfd::jobs::pipeline::OutDir;
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("out");
+    std::fs::create_dir_all(root.join("case")).unwrap();
+    std::fs::write(root.join("summary.json"), "{\"earlier\": true}").unwrap();
+    let text = std::fs::read_to_string(root_dir().join("examples/cube.toml")).unwrap();
+    let mut spec = CaseSpec::from_toml(&text, "cube.toml").unwrap();
+    spec.mesh.target_cells = 5000;
+    let p = pipeline::prepare(spec, &root_dir().join("examples/cube.stl"), &Default::default()).unwrap();
+    let out = OutDir::claim(&root, true).unwrap();
+    case::write(&p.case, &out.case_dir()).unwrap();
+    std::fs::remove_file(out.case_dir().join("0.orig/U")).unwrap();
+    let env = openfoam::detect(None).unwrap();
+    let err = pipeline::run(&p, &out, &env, &mut Quiet, &AtomicBool::new(false)).unwrap_err();
+    assert!(err.to_string().contains("failed"), "{err}");
+    assert_eq!(std::fs::read_to_string(root.join("summary.json")).unwrap(), "{\"earlier\": true}");
+    let failure: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("failed/failure.json")).unwrap()).unwrap();
+    assert_eq!(failure["step"], "potentialFoam");
+    assert!(root.join("failed/case/log.potentialFoam").exists());
+    assert!(!root.join(".partial").exists());
+}
+
+#[test]
+fn ctrl_c_stops_the_run_and_leaves_no_process() {
+    require_openfoam();
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("out");
+    let mut child =
+        flowcfd().arg("run").arg(root_dir().join("examples/cube.toml")).arg("--out").arg(&root).spawn().unwrap();
+    let case = root.join(".partial/case");
+    let t0 = std::time::Instant::now();
+    while !case.join("log.snappyHexMesh").exists() {
+        assert!(t0.elapsed() < Duration::from_secs(120), "snappyHexMesh never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    let failure: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("failure.json")).unwrap()).unwrap();
+    assert!(failure["error"].as_str().unwrap().contains("cancelled"), "{failure}");
+    let survivors: Vec<_> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| std::fs::read_link(e.path().join("cwd")).is_ok_and(|cwd| cwd.starts_with(&root)))
+        .collect();
+    assert!(survivors.is_empty(), "{} processes survived", survivors.len());
 }

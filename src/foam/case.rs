@@ -25,6 +25,12 @@ pub enum CaseError {
     /// Reference patches do not exist.
     #[error("reference.patches names {0:?}, which is not a wall group of the geometry")]
     BadReferencePatch(String),
+    /// Reference values cannot be derived from the geometry.
+    #[error("{0}")]
+    Reference(String),
+    /// The mesh would be far too large.
+    #[error("{0}")]
+    TooManyCells(String),
     /// Writing the case failed.
     #[error("cannot write the case to {path}: {source}")]
     Io {
@@ -94,6 +100,14 @@ pub fn build(spec: &CaseSpec, surface: &Surface, a: &Analysis, plan: Option<Mesh
         .map(|g| g.area)
         .sum();
     let plan = plan.unwrap_or_else(|| rules::suggest(spec, a, wall_area.max(a.area * 1e-3)));
+    let max_cells = (spec.mesh.target_cells * 20).max(2_000_000);
+    let background: u64 = plan.divisions.iter().map(|&d| d as u64).product();
+    if background > max_cells {
+        return Err(CaseError::TooManyCells(format!(
+            "the background mesh alone has {background} cells (base cell {:.3e} m), more than {max_cells}; raise mesh.base_cell_size or mesh.target_cells",
+            plan.base_cell_size
+        )));
+    }
     let location = location_in_mesh(spec, surface, &plan)?;
     let reference = reference(spec, a, &patches)?;
     let l_turb = spec.turbulence.length_scale.unwrap_or(match spec.flow.kind {
@@ -102,7 +116,6 @@ pub fn build(spec: &CaseSpec, surface: &Surface, a: &Analysis, plan: Option<Mesh
     });
     let turb = InletTurbulence::new(spec.speed(), spec.turbulence.intensity, l_turb.max(1e-6));
     let u_init = if spec.flow.kind == FlowKind::External { spec.flow.velocity } else { [0.0; 3] };
-    let max_cells = (spec.mesh.target_cells * 20).max(2_000_000);
 
     let mut files = Vec::new();
     let mut dict = |dir: &str, class: &str, object: &str, body: super::dict::Dict| -> Result<(), CaseError> {
@@ -164,9 +177,19 @@ fn reference(spec: &CaseSpec, a: &Analysis, patches: &[Patch]) -> Result<Referen
     };
     let (ax, _) = flow_axis(spec.flow.velocity);
     let centre = [0, 1, 2].map(|i| 0.5 * (a.bbox_min[i] + a.bbox_max[i]));
+    let aref = spec.reference.aref.unwrap_or(a.frontal_area);
+    let lref = spec.reference.lref.unwrap_or(a.bbox_max[ax] - a.bbox_min[ax]);
+    if !(aref > 0.0 && aref.is_finite()) {
+        return Err(CaseError::Reference(
+            "the body shows no frontal area to the flow; set reference.Aref in m²".into(),
+        ));
+    }
+    if !(lref > 0.0 && lref.is_finite()) {
+        return Err(CaseError::Reference("the body has no length along the flow; set reference.lRef in m".into()));
+    }
     Ok(Reference {
-        aref: spec.reference.aref.unwrap_or(a.frontal_area),
-        lref: spec.reference.lref.unwrap_or(a.bbox_max[ax] - a.bbox_min[ax]),
+        aref,
+        lref,
         mag_u_inf: spec.speed(),
         cofr: spec.reference.cofr.unwrap_or(centre),
         drag_dir: drag,
@@ -204,7 +227,7 @@ pub fn location_in_mesh(spec: &CaseSpec, surface: &Surface, plan: &MeshPlan) -> 
                 0.5 * (plan.domain_max[ax] + bmax[ax])
             };
             p[lat] = 0.5 * (plan.domain_min[lat] + bmin[lat]);
-            p[2] = 0.5 * (bmin[2] + bmax[2]).max(plan.domain_min[2] + 0.5 * h);
+            p[2] = (0.5 * (bmin[2] + bmax[2])).max(plan.domain_min[2] + 0.5 * h);
             let q = off_faces(p, plan);
             let outside_bbox = (0..3).any(|i| q[i] < bmin[i] || q[i] > bmax[i]);
             let inside_domain = (0..3).all(|i| q[i] > plan.domain_min[i] && q[i] < plan.domain_max[i]);

@@ -29,7 +29,7 @@ pub enum DictError {
 pub struct Word(String);
 
 impl Word {
-    /// Validates `s`. Letters, digits and `_ - . :` are allowed; `(`, `)` and `,` too, so
+    /// Validates `s`. Letters, digits and `_ - . : *` are allowed; `(`, `)` and `,` too, so
     /// scheme keys such as `div(phi,U)` are words, but only with balanced parentheses. The
     /// first character must be a letter or `_`, so a word can never start a directive
     /// (`#...`), a variable (`$...`) or be read as a number.

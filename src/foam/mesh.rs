@@ -228,7 +228,7 @@ pub fn decompose_dict(n: u32) -> Dict {
         .set("hierarchicalCoeffs", Dict::new().set("n", ints(&[a as i64, b as i64, 1])).set("order", w("xyz")))
 }
 
-/// Factors `n` into `a × b` with `a ≥ b` as close as possible (more cuts along the flow).
+/// Factors `n` into `a × b` with `a ≥ b` as close as possible (more cuts along x).
 fn split(n: u32) -> (u32, u32) {
     let mut b = (n as f64).sqrt() as u32;
     while b > 1 && !n.is_multiple_of(b) {

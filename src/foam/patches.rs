@@ -7,8 +7,10 @@ use crate::geometry::{analyse::Analysis, sanitize_group_name};
 /// What a patch is physically.
 #[derive(Debug, Clone, PartialEq)]
 pub enum BcKind {
-    /// Fixed velocity.
+    /// Fixed velocity vector.
     Inlet([f64; 3]),
+    /// Fixed speed (m/s) into the domain, normal to the patch, whatever way it faces.
+    InletNormal(f64),
     /// Fixed (kinematic) pressure.
     Outlet(f64),
     /// No-slip wall.
@@ -63,6 +65,16 @@ pub enum BcError {
         "internal flow needs at least one velocity_inlet and one pressure_outlet group in [boundaries]; groups: {0}"
     )]
     MissingInletOutlet(String),
+    /// Two spec keys name the same group.
+    #[error("boundaries {a:?} and {b:?} both name surface group {group:?}; keep one")]
+    Duplicate {
+        /// First key.
+        a: String,
+        /// Second key.
+        b: String,
+        /// The group.
+        group: String,
+    },
     /// A surface group has the name of a generated patch.
     #[error("surface group {0:?} has the name of a wind-tunnel patch; rename that solid/group in the CAD file")]
     NameClash(String),
@@ -71,8 +83,6 @@ pub enum BcError {
     Word(#[from] super::dict::DictError),
 }
 
-/// Names of the wind-tunnel patches, in blockMesh face order.
-pub const TUNNEL_PATCHES: [&str; 5] = ["inlet", "outlet", "sides", "top", "bottom"];
 /// Name of the moving floor when `flow.ground` is set.
 pub const GROUND: &str = "ground";
 /// Name of the background-box patch for internal flows (snappy removes its faces).
@@ -83,13 +93,20 @@ pub fn resolve(spec: &CaseSpec, a: &Analysis) -> Result<Vec<Patch>, BcError> {
     let names: Vec<&str> = a.groups.iter().map(|g| g.name.as_str()).collect();
     let available = names.join(", ");
     let mut kinds: Vec<BcKind> = vec![BcKind::Wall; names.len()];
+    let mut seen = vec![None::<&str>; names.len()];
     for (key, bc) in &spec.boundaries {
         let idx = names
             .iter()
             .position(|n| *n == key || *n == sanitize_group_name(key))
             .ok_or_else(|| BcError::UnknownGroup { name: key.clone(), available: available.clone() })?;
+        if let Some(other) = seen[idx].replace(key) {
+            return Err(BcError::Duplicate { a: other.to_string(), b: key.clone(), group: names[idx].to_string() });
+        }
         kinds[idx] = match bc {
-            Boundary::VelocityInlet { velocity } => BcKind::Inlet(velocity.unwrap_or(spec.flow.velocity)),
+            // Without a vector, the inlet blows |flow.velocity| straight in, so an inlet face
+            // that is not normal to flow.velocity still gets its full flux.
+            Boundary::VelocityInlet { velocity: Some(u) } => BcKind::Inlet(*u),
+            Boundary::VelocityInlet { velocity: None } => BcKind::InletNormal(spec.speed()),
             Boundary::PressureOutlet { pressure } => BcKind::Outlet(pressure / spec.fluid.rho()),
             Boundary::Wall => BcKind::Wall,
             Boundary::Slip => BcKind::Slip,
@@ -111,7 +128,7 @@ pub fn resolve(spec: &CaseSpec, a: &Analysis) -> Result<Vec<Patch>, BcError> {
             }
         }
         FlowKind::Internal => {
-            let has_in = kinds.iter().any(|k| matches!(k, BcKind::Inlet(_)));
+            let has_in = kinds.iter().any(|k| matches!(k, BcKind::Inlet(_) | BcKind::InletNormal(_)));
             let has_out = kinds.iter().any(|k| matches!(k, BcKind::Outlet(_)));
             if !(has_in && has_out) {
                 return Err(BcError::MissingInletOutlet(available));

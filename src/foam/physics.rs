@@ -99,6 +99,10 @@ pub fn initial_fields(
                 Dict::new().set("type", w("fixedValue")).set("value", uniform(*v)),
                 Dict::new().set("type", w("zeroGradient")),
             ),
+            BcKind::InletNormal(speed) => (
+                Dict::new().set("type", w("surfaceNormalFixedValue")).set("refValue", uniform(-speed)),
+                Dict::new().set("type", w("zeroGradient")),
+            ),
             BcKind::Outlet(p0) => (
                 Dict::new().set("type", w("inletOutlet")).set("inletValue", uniform(zero)).set("value", uniform(zero)),
                 Dict::new().set("type", w("fixedValue")).set("value", uniform(*p0)),
@@ -115,7 +119,9 @@ pub fn initial_fields(
         p.insert_word(n.clone(), bp);
         let scalar = |value: f64, wall_fn: &str| -> Dict {
             match &patch.kind {
-                BcKind::Inlet(_) => Dict::new().set("type", w("fixedValue")).set("value", uniform(value)),
+                BcKind::Inlet(_) | BcKind::InletNormal(_) => {
+                    Dict::new().set("type", w("fixedValue")).set("value", uniform(value))
+                }
                 BcKind::Outlet(_) => Dict::new()
                     .set("type", w("inletOutlet"))
                     .set("inletValue", uniform(value))

@@ -313,6 +313,9 @@ pub struct ReferenceSpec {
     pub patches: Option<Vec<String>>,
 }
 
+/// Fields that residual targets and relaxation factors may name.
+pub const KNOWN_FIELDS: [&str; 4] = ["p", "U", "k", "omega"];
+
 /// Why a specification cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
@@ -355,6 +358,12 @@ impl CaseSpec {
         let v = self.flow.velocity;
         if v.iter().any(|x| !x.is_finite()) || v.iter().map(|x| x * x).sum::<f64>() <= 0.0 {
             return bad("flow.velocity must be a non-zero vector of finite numbers, in m/s".into());
+        }
+        if self.flow.kind == FlowKind::External && v[2].abs() > v[0].hypot(v[1]) {
+            return bad(
+                "external flow must be mostly horizontal (z is up): rotate the geometry so that the flow runs along x or y"
+                    .into(),
+            );
         }
         let t = &self.flow.tunnel;
         for (name, x) in [("upstream", t.upstream), ("downstream", t.downstream), ("side", t.side), ("top", t.top)] {
@@ -401,6 +410,52 @@ impl CaseSpec {
             if c > 30 {
                 return bad(format!("mesh.layers.count = {c} is too many; use at most 30"));
             }
+        }
+        let finite3 = |x: &[f64; 3]| x.iter().all(|c| c.is_finite());
+        for (name, bc) in &self.boundaries {
+            match bc {
+                Boundary::VelocityInlet { velocity: Some(u) } if !finite3(u) => {
+                    return bad(format!("boundaries.{name}.velocity must be three finite numbers, in m/s"))
+                }
+                Boundary::PressureOutlet { pressure } if !pressure.is_finite() => {
+                    return bad(format!("boundaries.{name}.pressure must be a finite number, in Pa"))
+                }
+                _ => {}
+            }
+        }
+        if let Some(l) = self.turbulence.length_scale {
+            if !(l.is_finite() && l > 0.0) {
+                return bad(format!("turbulence.length_scale = {l} must be positive, in m"));
+            }
+        }
+        if let Some(y) = self.mesh.layers.first_layer_thickness {
+            if !(y.is_finite() && y > 0.0) {
+                return bad(format!("mesh.layers.first_layer_thickness = {y} must be positive, in m"));
+            }
+        }
+        if self.mesh.feature_level.is_some_and(|l| l > 10) {
+            return bad("mesh.feature_level must be at most 10".into());
+        }
+        for (i, b) in self.mesh.refinement_boxes.iter().enumerate() {
+            if b.level > 10 || !finite3(&b.min) || !finite3(&b.max) || (0..3).any(|k| b.min[k] >= b.max[k]) {
+                return bad(format!(
+                    "mesh.refinement_boxes[{i}] needs finite min < max on every axis and a level of at most 10"
+                ));
+            }
+        }
+        if self.solver.step_timeout_s == 0 {
+            return bad("solver.step_timeout_s must be at least 1 second".into());
+        }
+        for key in self.solver.residual_targets.keys().chain(self.solver.relaxation.keys()) {
+            if !KNOWN_FIELDS.contains(&key.as_str()) {
+                return bad(format!(
+                    "solver: unknown field {key:?} in residual_targets or relaxation; use {}",
+                    KNOWN_FIELDS.join(", ")
+                ));
+            }
+        }
+        if self.reference.cofr.is_some_and(|c| !finite3(&c)) {
+            return bad("reference.CofR must be three finite numbers, in m".into());
         }
         if self.solver.iterations == 0 || self.solver.iterations > 1_000_000 {
             return bad("solver.iterations must be between 1 and 1000000".into());

@@ -203,15 +203,27 @@ pub(crate) fn frontal_area(s: &Surface, flow_dir: [f64; 3], cells: usize) -> f64
         if x1 < 0 || y1 < 0 {
             continue;
         }
-        let edge =
-            |p: [f64; 2], q: [f64; 2], x: f64, y: f64| sign * ((q[0] - p[0]) * (y - p[1]) - (q[1] - p[1]) * (x - p[0]));
+        // Each edge function is linear in x along a row, so the covered cells of a row are
+        // one span: O(rows) per triangle instead of O(bounding-box cells) for slivers.
+        let edges = [(a, b), (b, c), (c, a)];
         for iy in y0..=y1 as usize {
             let y = iy as f64 + 0.5;
-            for ix in x0..=x1 as usize {
-                let x = ix as f64 + 0.5;
-                if edge(a, b, x, y) >= -eps && edge(b, c, x, y) >= -eps && edge(c, a, x, y) >= -eps {
-                    grid[iy * nx + ix] = true;
+            let (mut lo_x, mut hi_x) = (x0 as f64, x1 as f64);
+            for (p, q) in edges {
+                // sign * ((q0 - p0)(y - p1) - (q1 - p1)(x - p0)) >= -eps, i.e. ax * x + c >= -eps
+                let ax = -sign * (q[1] - p[1]);
+                let c = sign * ((q[0] - p[0]) * (y - p[1]) + (q[1] - p[1]) * p[0]);
+                if ax > 0.0 {
+                    lo_x = lo_x.max(((-eps - c) / ax - 0.5).ceil());
+                } else if ax < 0.0 {
+                    hi_x = hi_x.min(((-eps - c) / ax - 0.5).floor());
+                } else if c < -eps {
+                    hi_x = lo_x - 1.0;
                 }
+            }
+            if lo_x <= hi_x {
+                let row = iy * nx;
+                grid[row + lo_x as usize..=row + hi_x as usize].fill(true);
             }
         }
     }

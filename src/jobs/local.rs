@@ -15,6 +15,26 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+/// Set by SIGINT, SIGTERM or SIGHUP once [`cancel_on_signals`] is installed. The steps run
+/// in their own process groups, so Ctrl-C reaches only FlowCFD, which then stops them.
+pub static SIGNALLED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    // Only an atomic store: async-signal-safe.
+    SIGNALLED.store(true, Ordering::Relaxed);
+}
+
+/// Routes SIGINT, SIGTERM and SIGHUP to [`SIGNALLED`], so that a run stops its process
+/// groups and records the cancellation instead of leaving OpenFOAM running.
+pub fn cancel_on_signals() {
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: the handler only stores to an atomic.
+        unsafe {
+            libc::signal(sig, on_signal as *const () as libc::sighandler_t);
+        }
+    }
+}
+
 /// Receives progress while the run goes on.
 pub trait Observer {
     /// A step begins (`index` counts from 0).
@@ -67,12 +87,14 @@ pub enum RunError {
         source: std::io::Error,
     },
     /// The step ran past its limit and was killed.
-    #[error("{step} ran longer than its {seconds} s limit and was stopped; raise solver.step_timeout_s or lower the cell count")]
+    #[error("{step} ran longer than its {seconds} s limit and was stopped; raise solver.step_timeout_s or lower the cell count. Last lines of log.{step}:\n{excerpt}")]
     Timeout {
         /// Step.
         step: String,
         /// Limit.
         seconds: u64,
+        /// Last log lines.
+        excerpt: String,
     },
     /// Non-zero exit.
     #[error("{step} failed (exit {code}); from log.{step}:\n{excerpt}")]
@@ -85,12 +107,14 @@ pub enum RunError {
         excerpt: String,
     },
     /// The solver diverged and was stopped.
-    #[error("{step} diverged and was stopped: {reason}. Try a finer or better mesh, lower relaxation factors, or check the boundary conditions")]
+    #[error("{step} diverged and was stopped: {reason}. Try a finer or better mesh, lower relaxation factors, or check the boundary conditions. Last lines of log.{step}:\n{excerpt}")]
     Diverged {
         /// Step.
         step: String,
         /// What was seen.
         reason: String,
+        /// Last log lines.
+        excerpt: String,
     },
     /// Stopped on request.
     #[error("cancelled during {0}")]
@@ -101,6 +125,10 @@ pub enum RunError {
 }
 
 /// Kills the whole process group if the child has not been reaped when dropped.
+///
+/// The leader is only reaped after its group has been killed: while it is a zombie its
+/// PGID cannot be reused, so the group kill can never hit an unrelated process, and MPI
+/// ranks that outlive mpirun die with it.
 struct GroupGuard {
     child: Child,
     reaped: bool,
@@ -116,20 +144,35 @@ impl GroupGuard {
             libc::kill(-self.pgid(), sig);
         }
     }
+    /// True once the leader has exited; leaves it unreaped (WNOWAIT).
+    fn leader_exited(&self) -> bool {
+        // SAFETY: waitid writes into the zeroed siginfo_t we own.
+        unsafe {
+            let mut info: libc::siginfo_t = std::mem::zeroed();
+            let r = libc::waitid(
+                libc::P_PID,
+                self.child.id() as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+            );
+            r == 0 && info.si_pid() != 0
+        }
+    }
+    /// Kills what is left of the group, then reaps the leader.
+    fn reap(&mut self) -> std::io::Result<std::process::ExitStatus> {
+        self.signal(libc::SIGKILL);
+        let status = self.child.wait();
+        self.reaped = true;
+        status
+    }
     /// SIGTERM, a grace period, then SIGKILL; always reaps.
     fn terminate(&mut self) {
         self.signal(libc::SIGTERM);
         let t = Instant::now();
-        while t.elapsed() < Duration::from_secs(5) {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                break;
-            }
+        while t.elapsed() < Duration::from_secs(5) && !self.leader_exited() {
             std::thread::sleep(Duration::from_millis(50));
         }
-        // Ranks of mpirun may outlive it: kill the group regardless.
-        self.signal(libc::SIGKILL);
-        let _ = self.child.wait();
-        self.reaped = true;
+        let _ = self.reap();
     }
 }
 
@@ -137,8 +180,6 @@ impl Drop for GroupGuard {
     fn drop(&mut self) {
         if !self.reaped {
             self.terminate();
-        } else {
-            self.signal(libc::SIGKILL);
         }
     }
 }
@@ -207,6 +248,9 @@ pub fn run(
 ) -> Result<RunReport, RunError> {
     let mut report = RunReport::default();
     for (i, step) in steps.iter().enumerate() {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(RunError::Cancelled(step.name().to_string()));
+        }
         observer.step_started(i, steps.len(), step);
         let t = Instant::now();
         match command(step, opts.cores) {
@@ -283,7 +327,11 @@ fn run_one(
             text.push_str(&String::from_utf8_lossy(bytes));
         } else {
             // Keep the tail only: excerpts quote the end of the log.
-            text.drain(..text.len() / 2);
+            let mut cut = text.len() / 2;
+            while !text.is_char_boundary(cut) {
+                cut += 1;
+            }
+            text.drain(..cut);
             text.push_str(&String::from_utf8_lossy(bytes));
         }
         for ev in parser_events {
@@ -315,33 +363,35 @@ fn run_one(
         }
         if started.elapsed() > opts.step_timeout {
             guard.terminate();
-            return Err(RunError::Timeout { step: name, seconds: opts.step_timeout.as_secs() });
+            let excerpt = excerpt(&text, &progress);
+            return Err(RunError::Timeout { step: name, seconds: opts.step_timeout.as_secs(), excerpt });
         }
         if solver {
             if let Some(reason) = progress.divergence() {
                 guard.terminate();
-                return Err(RunError::Diverged { step: name, reason });
+                return Err(RunError::Diverged { step: name, reason, excerpt: excerpt(&text, &progress) });
             }
         }
     }
     let events = parser.finish();
     handle(&[], events, &mut progress, &mut text);
     // Pipes are closed; the process is exiting. Wait, but never forever.
-    let status = loop {
-        match guard.child.try_wait() {
-            Ok(Some(s)) => break s,
-            Ok(None) if started.elapsed() > opts.step_timeout => {
-                guard.terminate();
-                return Err(RunError::Timeout { step: name, seconds: opts.step_timeout.as_secs() });
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(50)),
-            Err(e) => return Err(RunError::Io(format!("waiting for {name}: {e}"))),
+    while !guard.leader_exited() {
+        if cancel.load(Ordering::Relaxed) {
+            guard.terminate();
+            return Err(RunError::Cancelled(name));
         }
-    };
-    guard.reaped = true;
+        if started.elapsed() > opts.step_timeout {
+            guard.terminate();
+            let excerpt = excerpt(&text, &progress);
+            return Err(RunError::Timeout { step: name, seconds: opts.step_timeout.as_secs(), excerpt });
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = guard.reap().map_err(|e| RunError::Io(format!("waiting for {name}: {e}")))?;
     if solver {
         if let Some(reason) = progress.divergence() {
-            return Err(RunError::Diverged { step: name, reason });
+            return Err(RunError::Diverged { step: name, reason, excerpt: excerpt(&text, &progress) });
         }
         report.solver = progress.clone();
     }

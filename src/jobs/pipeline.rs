@@ -37,9 +37,17 @@ pub enum PipelineError {
     /// OpenFOAM is missing.
     #[error(transparent)]
     Env(#[from] EnvError),
-    /// A step failed.
+    /// A step failed before the case ran (e.g. restoring fields).
     #[error(transparent)]
     Run(#[from] RunError),
+    /// A step failed; its case and `failure.json` were kept.
+    #[error("{source} (case and failure.json kept in {failure})")]
+    Failed {
+        /// Why.
+        source: RunError,
+        /// Where failure.json was written.
+        failure: String,
+    },
     /// Refused input (open internal geometry, existing output, ...).
     #[error("{0}")]
     Refused(String),
@@ -108,6 +116,13 @@ pub fn prepare(spec: CaseSpec, geometry: &Path, limits: &Limits) -> Result<Prepa
 pub fn prepare_surface(spec: CaseSpec, raw: Surface, input_sha256: String) -> Result<Prepared, PipelineError> {
     let (surface, heal_report) = heal(raw, &HealOptions::default());
     let analysis = analyse(&surface, spec.flow.velocity);
+    if surface.tris.is_empty() || !(analysis.characteristic_length.is_finite() && analysis.characteristic_length > 0.0)
+    {
+        return Err(PipelineError::Refused(format!(
+            "nothing is left after healing: {} of {} triangles were degenerate (zero area or repeated vertices) and {} were duplicates; check the export, and the scale (--scale) if the part is tiny",
+            heal_report.degenerate_removed, heal_report.input_triangles, heal_report.duplicates_removed
+        )));
+    }
     let mut warnings = Vec::new();
     if !analysis.watertight {
         let what = format!(
@@ -133,50 +148,102 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Output layout: `DIR/case/`, `DIR/summary.json`, `DIR/failure.json`.
+/// Output layout: `DIR/case/` with `DIR/summary.json` (success) or `DIR/failure.json`.
+///
+/// Work happens in `DIR/.partial/` and is moved into place only at the end, so an earlier
+/// result replaced with `--force` survives a failed or interrupted run; the failed attempt
+/// then goes to `DIR/failed/` beside it.
 pub struct OutDir {
     /// The directory.
     pub root: PathBuf,
+    staging: PathBuf,
+}
+
+fn io_err(what: &str, path: &Path) -> impl Fn(std::io::Error) -> PipelineError {
+    let msg = format!("{what} {}", path.display());
+    move |e| PipelineError::Io(format!("{msg}: {e}"))
+}
+
+fn remove(path: &Path) -> Result<(), PipelineError> {
+    let r = if path.is_dir() {
+        std::fs::remove_dir_all(path)
+    } else if path.exists() {
+        std::fs::remove_file(path)
+    } else {
+        Ok(())
+    };
+    r.map_err(io_err("cannot remove", path))
 }
 
 impl OutDir {
-    /// Claims `root` for a new result; refuses to overwrite an earlier result unless `force`.
+    /// Claims `root` for a new result; refuses when it holds one already, unless `force`.
     pub fn claim(root: &Path, force: bool) -> Result<Self, PipelineError> {
-        let out = OutDir { root: root.to_path_buf() };
-        let existing =
-            [out.case_dir(), out.summary(), out.failure()].into_iter().filter(|p| p.exists()).collect::<Vec<_>>();
-        if !existing.is_empty() {
-            if !force {
-                return Err(PipelineError::Refused(format!(
-                    "{} already holds a result ({}); choose another --out directory or pass --force to replace it",
-                    root.display(),
-                    existing
-                        .iter()
-                        .map(|p| p.file_name().unwrap_or_default().to_string_lossy())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )));
-            }
-            for p in existing {
-                let r = if p.is_dir() { std::fs::remove_dir_all(&p) } else { std::fs::remove_file(&p) };
-                r.map_err(|e| PipelineError::Io(format!("cannot remove {}: {e}", p.display())))?;
-            }
+        let out = OutDir { root: root.to_path_buf(), staging: root.join(".partial") };
+        let existing = out.existing();
+        if !existing.is_empty() && !force {
+            return Err(PipelineError::Refused(format!(
+                "{} already holds a result ({}); choose another --out directory or pass --force to replace it",
+                root.display(),
+                existing
+                    .iter()
+                    .map(|p| p.file_name().unwrap_or_default().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
         }
-        std::fs::create_dir_all(root)
-            .map_err(|e| PipelineError::Io(format!("cannot create {}: {e}", root.display())))?;
+        std::fs::create_dir_all(root).map_err(io_err("cannot create", root))?;
+        // A `.partial` left by a killed run is ours to clear.
+        remove(&out.staging)?;
+        std::fs::create_dir(&out.staging).map_err(io_err("cannot create", &out.staging))?;
         Ok(out)
     }
-    /// The OpenFOAM case.
+    fn existing(&self) -> Vec<PathBuf> {
+        [self.root.join("case"), self.summary(), self.root.join("failure.json")]
+            .into_iter()
+            .filter(|p| p.exists())
+            .collect()
+    }
+    /// Where the case is written and run (inside the staging directory).
     pub fn case_dir(&self) -> PathBuf {
+        self.staging.join("case")
+    }
+    /// The final case directory.
+    pub fn final_case_dir(&self) -> PathBuf {
         self.root.join("case")
     }
     /// The result summary.
     pub fn summary(&self) -> PathBuf {
         self.root.join("summary.json")
     }
-    /// Written instead of the summary when the run fails.
-    pub fn failure(&self) -> PathBuf {
-        self.root.join("failure.json")
+    /// Replaces any earlier result with the staged case (and `summary`, when given).
+    pub fn commit(&self, summary: Option<&Value>) -> Result<(), PipelineError> {
+        for p in self.existing() {
+            remove(&p)?;
+        }
+        remove(&self.root.join("failed"))?;
+        std::fs::rename(self.case_dir(), self.final_case_dir())
+            .map_err(io_err("cannot move the case to", &self.root))?;
+        if let Some(s) = summary {
+            write_json(&self.summary(), s)?;
+        }
+        remove(&self.staging)
+    }
+    /// Keeps a failed attempt: in place when there was no earlier result, else under
+    /// `DIR/failed/` so the earlier result stays intact. Returns the failure.json path.
+    pub fn commit_failure(&self, failure: &Value) -> Result<PathBuf, PipelineError> {
+        let target = if self.existing().is_empty() { self.root.clone() } else { self.root.join("failed") };
+        if target != self.root {
+            remove(&target)?;
+            std::fs::create_dir(&target).map_err(io_err("cannot create", &target))?;
+        }
+        if self.case_dir().exists() {
+            std::fs::rename(self.case_dir(), target.join("case"))
+                .map_err(io_err("cannot move the case to", &target))?;
+        }
+        let path = target.join("failure.json");
+        write_json(&path, failure)?;
+        remove(&self.staging)?;
+        Ok(path)
     }
 }
 
@@ -203,7 +270,7 @@ pub fn run(
     match local::run(&out.case_dir(), &p.case.steps, env, &opts, observer, cancel) {
         Ok(report) => {
             let summary = summary(p, &report, &out.case_dir(), t0.elapsed().as_secs_f64(), env);
-            write_json(&out.summary(), &summary)?;
+            out.commit(Some(&summary))?;
             Ok(summary)
         }
         Err(e) => {
@@ -215,8 +282,9 @@ pub fn run(
                 RunError::Cancelled(step) => step.clone(),
                 RunError::Io(_) => String::new(),
             };
-            write_json(&out.failure(), &json!({"step": step, "error": e.to_string(), "input_sha256": p.input_sha256}))?;
-            Err(e.into())
+            let path =
+                out.commit_failure(&json!({"step": step, "error": e.to_string(), "input_sha256": p.input_sha256}))?;
+            Err(PipelineError::Failed { source: e, failure: path.display().to_string() })
         }
     }
 }
@@ -234,13 +302,14 @@ pub fn force_history(case_dir: &Path, report: &RunReport) -> Vec<(f64, ForceCoef
 }
 
 fn summary(p: &Prepared, r: &RunReport, case_dir: &Path, total_s: f64, env: &OpenFoamEnv) -> Value {
-    let cm = r.check_mesh.clone().unwrap_or_default();
+    // A report that never appeared is `null`, not a misleading zero.
+    let cm = r.check_mesh.as_ref();
+    let cmv = |f: fn(&crate::foam::log::CheckMeshReport) -> Value| cm.map_or(Value::Null, f);
     let walls: Vec<String> = case::wall_patch_names(&p.case).iter().map(|w| w.to_string()).collect();
     let layer_target = p.case.plan.layers.count;
-    let coverage = if layer_target == 0 {
-        None
-    } else {
-        Some(r.layers.as_ref().map_or(0.0, |l| l.coverage(layer_target, Some(&walls))))
+    let coverage = match (&r.layers, layer_target) {
+        (Some(l), n) if n > 0 => Some(l.coverage(n, Some(&walls))),
+        _ => None,
     };
     let history = force_history(case_dir, r);
     // The mean of the last 10 % of iterations smooths the bluff-body wobble.
@@ -259,9 +328,11 @@ fn summary(p: &Prepared, r: &RunReport, case_dir: &Path, total_s: f64, env: &Ope
         "warnings": p.warnings,
         "geometry": {"analysis": p.analysis, "heal": p.heal},
         "mesh": {
-            "cells": cm.cells, "faces": cm.faces, "points": cm.points, "ok": cm.ok,
-            "max_non_orthogonality": cm.max_non_orthogonality, "max_skewness": cm.max_skewness,
-            "max_aspect_ratio": cm.max_aspect_ratio, "failed_checks": cm.failed_checks,
+            "cells": cmv(|c| json!(c.cells)), "faces": cmv(|c| json!(c.faces)), "points": cmv(|c| json!(c.points)),
+            "ok": cm.is_some_and(|c| c.ok),
+            "max_non_orthogonality": cmv(|c| json!(c.max_non_orthogonality)),
+            "max_skewness": cmv(|c| json!(c.max_skewness)),
+            "max_aspect_ratio": cmv(|c| json!(c.max_aspect_ratio)), "failed_checks": cmv(|c| json!(c.failed_checks)),
             "layer_coverage": coverage, "layers": r.layers, "plan": p.case.plan,
             "location_in_mesh": p.case.location_in_mesh,
         },

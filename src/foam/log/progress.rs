@@ -297,7 +297,7 @@ const V1912_COLUMNS: &[&str] =
 /// orders work too; unknown columns are ignored and malformed rows skipped.
 pub fn parse_coefficient_dat(text: &str) -> Vec<(f64, ForceCoeffSample)> {
     let mut columns: Vec<String> = V1912_COLUMNS.iter().map(|s| s.to_string()).collect();
-    let mut out = Vec::new();
+    let mut out: Vec<(f64, ForceCoeffSample)> = Vec::new();
     for line in text.lines() {
         let line = line.trim();
         if let Some(comment) = line.strip_prefix('#') {
@@ -322,7 +322,11 @@ pub fn parse_coefficient_dat(text: &str) -> Vec<(f64, ForceCoeffSample)> {
             }
         }
         if let (true, Some(t)) = (ok, time) {
-            out.push((t, sample));
+            // v1912 writes the last time again after "converged": keep one row per time.
+            match out.last_mut() {
+                Some(last) if last.0 == t => *last = (t, sample),
+                _ => out.push((t, sample)),
+            }
         }
     }
     out
