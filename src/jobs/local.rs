@@ -344,6 +344,19 @@ fn run_one(
             observer.event(step, &ev, progress);
         }
     };
+    // Why the step must be stopped now, if it must: cancellation, timeout, divergence.
+    let stop = |progress: &SolverProgress, text: &str, check_divergence: bool| -> Option<RunError> {
+        let step = name.clone();
+        if cancel.load(Ordering::Relaxed) {
+            return Some(RunError::Cancelled(step));
+        }
+        if started.elapsed() > opts.step_timeout {
+            let (seconds, excerpt) = (opts.step_timeout.as_secs(), excerpt(text, progress));
+            return Some(RunError::Timeout { step, seconds, excerpt });
+        }
+        let reason = progress.divergence().filter(|_| check_divergence)?;
+        Some(RunError::Diverged { step, reason, excerpt: excerpt(text, progress) })
+    };
     while open_pipes > 0 {
         match rx.recv_timeout(Duration::from_millis(200)) {
             Ok(Chunk::Data(bytes)) => {
@@ -357,34 +370,18 @@ fn run_one(
         if report.openfoam_version.is_none() {
             report.openfoam_version = version_from_log(&text);
         }
-        if cancel.load(Ordering::Relaxed) {
+        if let Some(e) = stop(&progress, &text, solver) {
             guard.terminate();
-            return Err(RunError::Cancelled(name));
-        }
-        if started.elapsed() > opts.step_timeout {
-            guard.terminate();
-            let excerpt = excerpt(&text, &progress);
-            return Err(RunError::Timeout { step: name, seconds: opts.step_timeout.as_secs(), excerpt });
-        }
-        if solver {
-            if let Some(reason) = progress.divergence() {
-                guard.terminate();
-                return Err(RunError::Diverged { step: name, reason, excerpt: excerpt(&text, &progress) });
-            }
+            return Err(e);
         }
     }
     let events = parser.finish();
     handle(&[], events, &mut progress, &mut text);
     // Pipes are closed; the process is exiting. Wait, but never forever.
     while !guard.leader_exited() {
-        if cancel.load(Ordering::Relaxed) {
+        if let Some(e) = stop(&progress, &text, false) {
             guard.terminate();
-            return Err(RunError::Cancelled(name));
-        }
-        if started.elapsed() > opts.step_timeout {
-            guard.terminate();
-            let excerpt = excerpt(&text, &progress);
-            return Err(RunError::Timeout { step: name, seconds: opts.step_timeout.as_secs(), excerpt });
+            return Err(e);
         }
         std::thread::sleep(Duration::from_millis(50));
     }
