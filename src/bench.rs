@@ -24,8 +24,9 @@ pub struct MotorbikeArgs {
     /// Solver iterations for both runs (the tutorial's own is 500).
     #[arg(long, default_value_t = 500)]
     pub iterations: u32,
-    /// FlowCFD's cell budget (the tutorial reaches 353,525 cells).
-    #[arg(long, default_value_t = 330_000)]
+    /// FlowCFD's cell budget (the tutorial reaches 353,525 cells; the rules' estimate runs
+    /// about 30 % low on this many-part geometry).
+    #[arg(long, default_value_t = 270_000)]
     pub target_cells: u64,
     /// Skip the tutorial baseline (for tuning FlowCFD's side only; prints no ratios).
     #[arg(long)]

@@ -186,15 +186,17 @@ pub fn snappy_dict(plan: &MeshPlan, patches: &[Patch], location: [f64; 3], max_g
         layer_patches.insert_word(p.name.clone(), Dict::new().set("nSurfaceLayers", lp.count));
     }
     let layers = Dict::new()
-        .set("relativeSizes", false)
+        // Relative to the local cell: one absolute thickness would swamp the cells on
+        // curvature-refined levels (the motorBike diverged that way).
+        .set("relativeSizes", true)
         .set("layers", layer_patches)
         .set("expansionRatio", lp.expansion_ratio)
-        .set("firstLayerThickness", lp.first_layer_thickness)
-        .set("minThickness", lp.first_layer_thickness * 0.3)
+        .set("firstLayerThickness", lp.first_layer_thickness / lp.surface_cell_size.max(f64::MIN_POSITIVE))
+        .set("minThickness", 0.1)
         .set("nGrow", 0i64)
-        .set("featureAngle", 130i64)
+        .set("featureAngle", lp.feature_angle)
         .set("slipFeatureAngle", 30i64)
-        .set("nRelaxIter", 5i64)
+        .set("nRelaxIter", 3i64)
         .set("nSmoothSurfaceNormals", 1i64)
         .set("nSmoothNormals", 3i64)
         .set("nSmoothThickness", 10i64)

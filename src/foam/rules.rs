@@ -47,6 +47,12 @@ pub struct LayerPlan {
     pub first_layer_thickness: f64,
     /// y+ expected at the first cell centre with this thickness (flat-plate estimate).
     pub estimated_yplus: f64,
+    /// Size of the surface cells (minimum level) the thicknesses refer to, m. snappyHexMesh
+    /// gets the layers relative to the local cell, so on finer (curvature) levels they scale
+    /// down with the cells instead of swamping them.
+    pub surface_cell_size: f64,
+    /// snappyHexMesh `featureAngle`: layers stop at edges sharper than this.
+    pub feature_angle: u32,
 }
 
 /// Most layers the rules propose: more buy little with wall functions and cost cells.
@@ -85,7 +91,14 @@ pub fn layer_plan(spec: &super::spec::LayerSpec, u: f64, l: f64, nu: f64, hs: f6
             }
         }
     };
-    LayerPlan { count, expansion_ratio: r, first_layer_thickness: y1, estimated_yplus: y1 * u_tau / nu }
+    LayerPlan {
+        count,
+        expansion_ratio: r,
+        first_layer_thickness: y1,
+        estimated_yplus: y1 * u_tau / nu,
+        surface_cell_size: hs,
+        feature_angle: 130,
+    }
 }
 
 /// Index of the horizontal axis the flow mostly follows, and its sign. z is up.
@@ -304,8 +317,31 @@ pub fn suggest(spec: &CaseSpec, a: &Analysis, wall_area: f64) -> MeshPlan {
         );
     }
     let hs = h / 2f64.powi(surf_level[0] as i32);
+    let user_layers = m.layers.count.is_some() || m.layers.first_layer_thickness.is_some();
     let layers = if count == 0 {
-        LayerPlan { count: 0, expansion_ratio: 1.0, first_layer_thickness: 0.0, estimated_yplus: 0.0 }
+        LayerPlan {
+            count: 0,
+            expansion_ratio: 1.0,
+            first_layer_thickness: 0.0,
+            estimated_yplus: 0.0,
+            surface_cell_size: hs,
+            feature_angle: 130,
+        }
+    } else if !a.watertight && !user_layers {
+        // Open sheets and multi-part assemblies: several layers wrapped round sheet edges
+        // made skewed cells that blew SIMPLE up on the motorBike, so one layer of 30 % of
+        // the cell, stopping at edges sharper than 60° (OpenFOAM's own motorBike settings).
+        let y1 = 0.3 * hs;
+        let u_tau = u * (skin_friction(u * lref / nu) / 2.0).sqrt();
+        why.insert("layers_open_surface".into(), "the surface is open or multi-part: one conservative layer".into());
+        LayerPlan {
+            count: 1,
+            expansion_ratio: 1.0,
+            first_layer_thickness: y1,
+            estimated_yplus: y1 * u_tau / nu,
+            surface_cell_size: hs,
+            feature_angle: 60,
+        }
     } else {
         layer_plan(&m.layers, u, lref, nu, hs)
     };
@@ -358,5 +394,38 @@ mod tests {
     fn flow_axis_picks_dominant_horizontal() {
         assert_eq!(flow_axis([10.0, 1.0, 0.0]), (0, 1.0));
         assert_eq!(flow_axis([0.5, -3.0, 0.0]), (1, -1.0));
+    }
+
+    fn plan(surface: crate::geometry::Surface) -> MeshPlan {
+        let spec = CaseSpec::from_toml(
+            "[flow]\ntype = \"external\"\nvelocity = [10, 0, 0]\n[mesh]\ntarget_cells = 40000\n",
+            "t",
+        )
+        .unwrap();
+        let a = crate::geometry::analyse::analyse(&surface, [1.0, 0.0, 0.0]);
+        suggest(&spec, &a, a.area)
+    }
+
+    #[test]
+    fn closed_bodies_get_layers_that_reach_the_cells() {
+        let p = plan(crate::geometry::primitives::cuboid([-0.5; 3], [0.5; 3], "cube"));
+        let l = &p.layers;
+        assert!((2..=MAX_AUTO_LAYERS).contains(&l.count), "{l:?}");
+        let last = l.first_layer_thickness * l.expansion_ratio.powi(l.count as i32 - 1);
+        assert!((last / l.surface_cell_size - FINAL_LAYER_FRACTION).abs() < 0.02, "{l:?}");
+        assert!(l.estimated_yplus >= 30.0 && l.estimated_yplus <= 400.0, "{l:?}");
+        assert_eq!(l.feature_angle, 130);
+        assert!(p.estimated_cells > 30_000 && p.estimated_cells < 50_000, "{}", p.estimated_cells);
+        assert!(!p.boxes.is_empty(), "external flows get a wake box");
+    }
+
+    #[test]
+    fn open_surfaces_get_one_conservative_layer() {
+        let mut s = crate::geometry::primitives::cuboid([-0.5; 3], [0.5; 3], "cube");
+        s.tris.truncate(10);
+        s.tri_group.truncate(10);
+        let l = plan(s).layers;
+        assert_eq!((l.count, l.feature_angle), (1, 60));
+        assert!((l.first_layer_thickness / l.surface_cell_size - 0.3).abs() < 1e-12);
     }
 }
