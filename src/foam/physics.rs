@@ -203,10 +203,7 @@ pub fn fv_schemes() -> Dict {
         // pressure blow up within 15 iterations on the same mesh.
         .set("laplacianSchemes", Dict::new().set("default", seq(&["Gauss", "linear", "corrected"])))
         .set("interpolationSchemes", Dict::new().set("default", w("linear")))
-        .set(
-            "snGradSchemes",
-            Dict::new().set("default", Value::Seq(vec![w("limited"), w("corrected"), Value::Float(0.33)])),
-        )
+        .set("snGradSchemes", Dict::new().set("default", w("corrected")))
         .set("wallDist", Dict::new().set("method", w("meshWave")))
 }
 
