@@ -11,11 +11,16 @@ use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-fn cube_case(dir: &Path) -> case::Case {
+/// The cube example at a 5000-cell budget, prepared (read, healed, planned).
+fn cube_prepared() -> pipeline::Prepared {
     let text = std::fs::read_to_string(root_dir().join("examples/cube.toml")).unwrap();
     let mut spec = CaseSpec::from_toml(&text, "cube.toml").unwrap();
     spec.mesh.target_cells = 5000;
-    let p = pipeline::prepare(spec, &root_dir().join("examples/cube.stl"), &Default::default()).unwrap();
+    pipeline::prepare(spec, &root_dir().join("examples/cube.stl"), &Default::default()).unwrap()
+}
+
+fn cube_case(dir: &Path) -> case::Case {
+    let p = cube_prepared();
     case::write(&p.case, dir).unwrap();
     p.case
 }
@@ -120,10 +125,7 @@ fn a_failed_forced_rerun_keeps_the_earlier_result() {
     let root = t.path().join("out");
     std::fs::create_dir_all(root.join("case")).unwrap();
     std::fs::write(root.join("summary.json"), "{\"earlier\": true}").unwrap();
-    let text = std::fs::read_to_string(root_dir().join("examples/cube.toml")).unwrap();
-    let mut spec = CaseSpec::from_toml(&text, "cube.toml").unwrap();
-    spec.mesh.target_cells = 5000;
-    let p = pipeline::prepare(spec, &root_dir().join("examples/cube.stl"), &Default::default()).unwrap();
+    let p = cube_prepared();
     let out = OutDir::claim(&root, true).unwrap();
     case::write(&p.case, &out.case_dir()).unwrap();
     std::fs::remove_file(out.case_dir().join("0.orig/U")).unwrap();
