@@ -1,8 +1,21 @@
 //! FlowCFD: CAD surface → healed geometry → OpenFOAM case → converged result.
 //!
 //! `geometry` and `foam` are pure libraries; `jobs` runs OpenFOAM; `bench` compares the
-//! pipeline against OpenFOAM's own tutorial.
+//! pipeline against OpenFOAM's own tutorial. The appliance (`flowcfd serve`) is `app`,
+//! with `config`, `store`, `blob`, `auth`, `service` (what requests do), and the thin
+//! HTTP layers `api` and `pages`.
+pub mod api;
+pub mod app;
+pub mod auth;
 pub mod bench;
+pub mod blob;
+pub mod config;
+pub mod error;
 pub mod foam;
 pub mod geometry;
 pub mod jobs;
+pub mod metrics;
+pub mod pages;
+pub mod service;
+pub mod store;
+pub mod web;

@@ -32,6 +32,20 @@ enum Cmd {
         #[arg(long, value_parser = parse_vec3, default_value = "1,0,0")]
         flow_dir: [f64; 3],
     },
+    /// Run the web appliance: API, pages, background processing.
+    Serve(ServerArgs),
+    /// Run the database migrations and exit.
+    Migrate(ServerArgs),
+    /// Administration from the command line.
+    Admin {
+        #[command(subcommand)]
+        cmd: AdminCmd,
+    },
+    /// Configuration.
+    Config {
+        #[command(subcommand)]
+        cmd: ConfigCmd,
+    },
     /// Benchmarks against a baseline run in the same invocation.
     Bench {
         #[command(subcommand)]
@@ -43,6 +57,60 @@ enum Cmd {
 enum BenchCmd {
     /// OpenFOAM's motorBike tutorial (serial) against FlowCFD's pipeline on the same geometry.
     Motorbike(flowcfd::bench::MotorbikeArgs),
+}
+
+/// Where the server's configuration comes from (flags win over env, env over the file).
+#[derive(Args, Clone)]
+struct ServerArgs {
+    /// Listen address, ADDR:PORT [default: 127.0.0.1:8080].
+    #[arg(long, env = "FLOWCFD_BIND")]
+    bind: Option<String>,
+    /// Data directory for the embedded defaults (SQLite, blobs, secret) [default: ./data].
+    #[arg(long, env = "FLOWCFD_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Configuration file [default: ./flowcfd.toml when it exists].
+    #[arg(long, env = "FLOWCFD_CONFIG")]
+    config: Option<PathBuf>,
+    /// Database URL: sqlite://PATH or postgres://USER:PASSWORD@HOST/DB.
+    #[arg(long, env = "FLOWCFD_DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+impl ServerArgs {
+    fn load(&self) -> Result<flowcfd::config::Config, String> {
+        let over = flowcfd::config::Overrides {
+            config_file: self.config.clone(),
+            bind: self.bind.clone(),
+            data_dir: self.data_dir.clone(),
+            database_url: self.database_url.clone(),
+        };
+        flowcfd::config::Config::load(&over).map_err(|e| e.to_string())
+    }
+}
+
+#[derive(Subcommand)]
+enum AdminCmd {
+    /// Create an account (for the first admin, or when registration is closed).
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// The password; better given through the environment than on the command line.
+        #[arg(long, env = "FLOWCFD_ADMIN_PASSWORD", hide_env_values = true)]
+        password: String,
+        /// Make the account a server administrator.
+        #[arg(long)]
+        admin: bool,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCmd {
+    /// Print the effective configuration (all layers applied), secrets masked.
+    Show(ServerArgs),
 }
 
 #[derive(Args)]
@@ -191,10 +259,60 @@ fn fmt_opt(v: &serde_json::Value) -> String {
     v.as_f64().map_or("n/a".into(), |x| format!("{x:.4}"))
 }
 
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime")
+}
+
+fn cmd_migrate(a: &ServerArgs) -> Result<(), String> {
+    let cfg = a.load()?;
+    runtime().block_on(async {
+        let store = flowcfd::store::open(&cfg.database_url()).await.map_err(|e| e.to_string())?;
+        store.migrate().await.map_err(|e| e.to_string())?;
+        println!("migrations applied ({})", store.dialect());
+        Ok(())
+    })
+}
+
+fn cmd_create_user(email: &str, name: &str, password: &str, admin: bool, a: &ServerArgs) -> Result<(), String> {
+    let cfg = a.load()?;
+    runtime().block_on(async {
+        let (st, _rx) = flowcfd::app::state(cfg).await.map_err(|e| e.to_string())?;
+        let email = flowcfd::auth::normalise_email(email)?;
+        flowcfd::auth::check_password(password, &email)?;
+        if st.store.user_by_email(&email).await.map_err(|e| e.to_string())?.is_some() {
+            return Err(format!("an account with {email} already exists"));
+        }
+        let user = st
+            .store
+            .create_user(flowcfd::store::NewUser {
+                email,
+                name: name.to_string(),
+                password_hash: Some(flowcfd::auth::hash_password(password)),
+                auth_provider: "email".into(),
+                auth_provider_id: None,
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        let is_admin = admin || user.is_admin;
+        st.store.set_user_flags(&user.id, is_admin, false).await.map_err(|e| e.to_string())?;
+        st.store.audit(None, "admin.create_user", Some(&user.id), "{}", None).await.map_err(|e| e.to_string())?;
+        println!("created {} ({}){}", user.email, user.id, if is_admin { ", administrator" } else { "" });
+        Ok(())
+    })
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    cancel_on_signals();
+    if matches!(cli.cmd, Cmd::Run(_) | Cmd::Case(_) | Cmd::Bench { .. }) {
+        cancel_on_signals();
+    }
     let result = match cli.cmd {
+        Cmd::Serve(a) => a.load().and_then(|cfg| runtime().block_on(flowcfd::app::serve(cfg)).map_err(|e| e.to_string())),
+        Cmd::Migrate(a) => cmd_migrate(&a),
+        Cmd::Admin { cmd: AdminCmd::CreateUser { email, name, password, admin, server } } => {
+            cmd_create_user(&email, &name, &password, admin, &server)
+        }
+        Cmd::Config { cmd: ConfigCmd::Show(a) } => a.load().map(|c| print!("{}", c.show())),
         Cmd::Run(a) => cmd_case(&a, true).map_err(|e| e.to_string()),
         Cmd::Case(a) => cmd_case(&a, false).map_err(|e| e.to_string()),
         Cmd::Geometry { file, scale, flow_dir } => flowcfd::jobs::pipeline::geometry_report(&file, scale, flow_dir)

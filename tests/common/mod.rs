@@ -1,6 +1,10 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod db;
+pub mod moto;
+pub mod server;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -1,0 +1,111 @@
+//! `/api/auth/*`, `/api/me` and `/api/tokens`.
+use super::extract::{ApiJson, ClientIp};
+use crate::app::AppState;
+use crate::error::{AppError, AppResult};
+use crate::service::{accounts, Caller};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Register {
+    email: String,
+    password: String,
+    name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Login {
+    email: String,
+    password: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Refresh {
+    refresh_token: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewToken {
+    name: String,
+}
+
+/// Counts an attempt against the per-address limit.
+pub fn limit(st: &AppState, ip: Option<&str>, what: &str) -> AppResult<()> {
+    let key = format!("{what}:{}", ip.unwrap_or_default());
+    st.limiter.check(&key).map_err(AppError::RateLimited)
+}
+
+async fn register(
+    State(st): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(b): ApiJson<Register>,
+) -> AppResult<impl IntoResponse> {
+    limit(&st, ip.as_deref(), "register")?;
+    let u = accounts::register(&st, &b.email, &b.password, &b.name, ip.as_deref()).await?;
+    Ok((StatusCode::CREATED, Json(u)))
+}
+
+async fn login(
+    State(st): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(b): ApiJson<Login>,
+) -> AppResult<impl IntoResponse> {
+    limit(&st, ip.as_deref(), "login")?;
+    let u = accounts::login(&st, &b.email, &b.password, ip.as_deref()).await?;
+    Ok(Json(accounts::issue_tokens(&st, &u).await?))
+}
+
+async fn refresh(
+    State(st): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(b): ApiJson<Refresh>,
+) -> AppResult<impl IntoResponse> {
+    limit(&st, ip.as_deref(), "refresh")?;
+    Ok(Json(accounts::refresh(&st, &b.refresh_token).await?))
+}
+
+async fn logout(State(st): State<AppState>, ApiJson(b): ApiJson<Refresh>) -> AppResult<StatusCode> {
+    accounts::logout(&st, &b.refresh_token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn me(State(st): State<AppState>, c: Caller) -> AppResult<impl IntoResponse> {
+    let orgs = st.store.orgs_for(c.id()).await?;
+    Ok(Json(json!({"user": c.user, "orgs": orgs})))
+}
+
+async fn list_tokens(State(st): State<AppState>, c: Caller) -> AppResult<impl IntoResponse> {
+    Ok(Json(st.store.list_api_tokens(c.id()).await?))
+}
+
+async fn create_token(State(st): State<AppState>, c: Caller, ApiJson(b): ApiJson<NewToken>) -> AppResult<impl IntoResponse> {
+    let (t, token) = accounts::create_api_token(&st, &c, &b.name).await?;
+    Ok((StatusCode::CREATED, Json(json!({"id": t.id, "name": t.name, "prefix": t.prefix, "token": token}))))
+}
+
+async fn revoke_token(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> AppResult<StatusCode> {
+    if !st.store.revoke_api_token(c.id(), &id).await? {
+        return Err(AppError::NotFound("API token"));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/auth/register", post(register))
+        .route("/api/auth/login", post(login))
+        .route("/api/auth/refresh", post(refresh))
+        .route("/api/auth/logout", post(logout))
+        .route("/api/me", get(me))
+        .route("/api/tokens", get(list_tokens).post(create_token))
+        .route("/api/tokens/{id}", delete(revoke_token))
+}

@@ -1,0 +1,112 @@
+//! Request extractors for the API: who is calling, and JSON bodies whose rejections are
+//! problem+json with what to fix.
+use crate::app::AppState;
+use crate::auth::SESSION_COOKIE;
+use crate::error::AppError;
+use crate::service::{accounts, Caller, Via};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, Method};
+use serde::de::DeserializeOwned;
+
+/// The value of cookie `name` in the request, if any.
+pub fn cookie<'a>(parts: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    parts
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(auth) = parts.headers.get(header::AUTHORIZATION) {
+            let v = auth.to_str().map_err(|_| AppError::Unauthorized("the Authorization header is not text".into()))?;
+            let token = v
+                .strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+                .ok_or_else(|| AppError::Unauthorized("use Authorization: Bearer <token>".into()))?;
+            return accounts::bearer(st, token.trim()).await;
+        }
+        if let Some(token) = cookie(&parts.headers, SESSION_COOKIE) {
+            if let Some(user) = accounts::session_user(st, token).await? {
+                let m = &parts.method;
+                let unsafe_method = !(m == Method::GET || m == Method::HEAD || m == Method::OPTIONS);
+                if unsafe_method {
+                    let given = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
+                    if !st.keys.csrf_ok(token, given) {
+                        return Err(AppError::Forbidden(
+                            "missing or wrong X-CSRF-Token header (a cookie session needs it on changes)".into(),
+                        ));
+                    }
+                }
+                return Ok(Caller { user, via: Via::Session(token.to_string()) });
+            }
+        }
+        Err(AppError::Unauthorized(
+            "sign in first: send Authorization: Bearer <token> (POST /api/auth/login gives one)".into(),
+        ))
+    }
+}
+
+/// The client's address as this server sees it (`None` when unknown, never a rejection).
+pub struct ClientIp(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ci = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
+        Ok(ClientIp(ci.map(|c| c.0.ip().to_string())))
+    }
+}
+
+/// An admin of the whole server.
+pub struct AdminCaller(pub Caller);
+
+impl FromRequestParts<AppState> for AdminCaller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
+        let c = Caller::from_request_parts(parts, st).await?;
+        if !c.user.is_admin {
+            return Err(AppError::Forbidden("only server administrators can do this".into()));
+        }
+        Ok(AdminCaller(c))
+    }
+}
+
+/// A JSON body. Malformed JSON, unknown fields, a wrong content type and oversized bodies
+/// are 4xx problems that quote what the parser said.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(ApiJson(v)),
+            Err(r) => Err(json_problem(r)),
+        }
+    }
+}
+
+fn json_problem(r: JsonRejection) -> AppError {
+    match r {
+        JsonRejection::MissingJsonContentType(_) => {
+            AppError::UnsupportedMedia("send the body as JSON with Content-Type: application/json".into())
+        }
+        JsonRejection::JsonSyntaxError(e) => AppError::BadRequest(format!("the body is not valid JSON: {}", e.body_text())),
+        JsonRejection::JsonDataError(e) => AppError::Validation(format!("the JSON does not fit: {}", e.body_text())),
+        JsonRejection::BytesRejection(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+            AppError::TooLarge("the request body is larger than limits.max_body_bytes".into())
+        }
+        other => AppError::BadRequest(other.body_text()),
+    }
+}

@@ -1,0 +1,106 @@
+//! `GET /api/openapi.json`: the API described as OpenAPI 3.1. Written by hand next to the
+//! routes; a test checks that every path listed here is routed.
+use crate::app::AppState;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+fn body(schema: Value) -> Value {
+    json!({"required": true, "content": {"application/json": {"schema": schema}}})
+}
+
+fn obj(props: &[(&str, &str)], required: &[&str]) -> Value {
+    let p: serde_json::Map<String, Value> =
+        props.iter().map(|(k, t)| (k.to_string(), json!({"type": t}))).collect();
+    json!({"type": "object", "properties": p, "required": required, "additionalProperties": false})
+}
+
+fn ok(code: &str, what: &str) -> Value {
+    json!({ code: {"description": what}, "4XX": {"description": "problem+json saying what to fix",
+        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}})
+}
+
+/// The document.
+pub fn document() -> Value {
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "FlowCFD API", "version": env!("CARGO_PKG_VERSION")},
+        "components": {
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "access token (JWT) or API token (fcfd_…)"},
+                "session": {"type": "apiKey", "in": "cookie", "name": "flowcfd_session",
+                    "description": "browser session; changes also need the X-CSRF-Token header"}
+            },
+            "schemas": {
+                "Problem": obj(&[("type", "string"), ("title", "string"), ("status", "integer"), ("detail", "string")], &["status", "detail"])
+            }
+        },
+        "security": [{"bearer": []}, {"session": []}],
+        "paths": {
+            "/api/auth/register": {"post": {"summary": "Create an account (the first becomes admin)", "security": [],
+                "requestBody": body(obj(&[("email", "string"), ("password", "string"), ("name", "string")], &["email", "password", "name"])),
+                "responses": ok("201", "the new user")}},
+            "/api/auth/login": {"post": {"summary": "Sign in", "security": [],
+                "requestBody": body(obj(&[("email", "string"), ("password", "string")], &["email", "password"])),
+                "responses": ok("200", "{token, refresh_token, token_type, expires_in}")}},
+            "/api/auth/refresh": {"post": {"summary": "Rotate a refresh token", "security": [],
+                "requestBody": body(obj(&[("refresh_token", "string")], &["refresh_token"])),
+                "responses": ok("200", "a new {token, refresh_token}")}},
+            "/api/auth/logout": {"post": {"summary": "Revoke a refresh token and its family", "security": [],
+                "requestBody": body(obj(&[("refresh_token", "string")], &["refresh_token"])),
+                "responses": ok("204", "revoked")}},
+            "/api/me": {"get": {"summary": "The caller and their organizations", "responses": ok("200", "{user, orgs}")}},
+            "/api/tokens": {
+                "get": {"summary": "The caller's API tokens", "responses": ok("200", "list")},
+                "post": {"summary": "Create an API token (shown once)", "requestBody": body(obj(&[("name", "string")], &["name"])),
+                    "responses": ok("201", "{id, name, prefix, token}")}},
+            "/api/tokens/{id}": {"delete": {"summary": "Revoke an API token", "responses": ok("204", "revoked")}},
+            "/api/projects": {
+                "get": {"summary": "Projects the caller can see", "responses": ok("200", "list")},
+                "post": {"summary": "Create a project", "requestBody": body(obj(&[("name", "string"), ("description", "string"), ("org_id", "string")], &["name"])),
+                    "responses": ok("201", "the project")}},
+            "/api/projects/{id}": {
+                "get": {"summary": "A project", "responses": ok("200", "the project")},
+                "patch": {"summary": "Rename or re-describe", "requestBody": body(obj(&[("name", "string"), ("description", "string")], &[])),
+                    "responses": ok("200", "the project")},
+                "delete": {"summary": "Delete with its files (owner or org admin)", "responses": ok("204", "deleted")}},
+            "/api/projects/{id}/geometries": {
+                "get": {"summary": "The project's geometries", "responses": ok("200", "list")},
+                "post": {"summary": "Upload STL/OBJ (multipart field `file`; optional `scale` field or query)",
+                    "requestBody": {"required": true, "content": {"multipart/form-data": {"schema": {"type": "object",
+                        "properties": {"file": {"type": "string", "format": "binary"}, "scale": {"type": "number"}}, "required": ["file"]}}}},
+                    "responses": ok("202", "{id, status: pending, …}")}},
+            "/api/geometries/{id}": {
+                "get": {"summary": "Status, surface_groups [{name, area, triangles}], bounding_box, healing", "responses": ok("200", "the geometry")},
+                "delete": {"summary": "Delete a geometry and its files", "responses": ok("204", "deleted")}},
+            "/api/geometries/{id}/surface": {"get": {"summary": "Binary surface for the viewer (FCS1: positions, indices, group ids)",
+                "responses": ok("200", "application/octet-stream")}},
+            "/api/geometries/{id}/original": {"get": {"summary": "The uploaded file (a presigned redirect on S3)", "responses": ok("200", "the file")}},
+            "/api/geometries/{id}/retry": {"post": {"summary": "Process a failed geometry again", "responses": ok("202", "the geometry")}},
+            "/api/orgs": {
+                "get": {"summary": "The caller's organizations", "responses": ok("200", "list")},
+                "post": {"summary": "Create an organization", "requestBody": body(obj(&[("name", "string"), ("slug", "string")], &["name", "slug"])),
+                    "responses": ok("201", "the organization")}},
+            "/api/orgs/{id}": {"get": {"summary": "An organization and its members", "responses": ok("200", "{org, members}")}},
+            "/api/orgs/{id}/members": {"post": {"summary": "Add a member or change a role (admin, member, viewer)",
+                "requestBody": body(obj(&[("email", "string"), ("role", "string")], &["email", "role"])), "responses": ok("200", "members")}},
+            "/api/orgs/{id}/members/{user}": {"delete": {"summary": "Remove a member", "responses": ok("204", "removed")}},
+            "/api/admin/users": {"get": {"summary": "All users (admins)", "responses": ok("200", "list")}},
+            "/api/admin/users/{id}": {"patch": {"summary": "Set is_admin / disabled (admins)",
+                "requestBody": body(obj(&[("is_admin", "boolean"), ("disabled", "boolean")], &[])), "responses": ok("200", "the user")}},
+            "/api/admin/settings": {
+                "get": {"summary": "Server settings (admins)", "responses": ok("200", "{registration_open}")},
+                "patch": {"summary": "Open or close registration (admins)", "requestBody": body(obj(&[("registration_open", "boolean")], &[])),
+                    "responses": ok("200", "{registration_open}")}},
+            "/api/admin/audit": {"get": {"summary": "The latest 200 audit-log entries (admins)", "responses": ok("200", "list")}},
+            "/api/openapi.json": {"get": {"summary": "This document", "security": [], "responses": ok("200", "OpenAPI 3.1")}},
+            "/health/live": {"get": {"summary": "The process answers", "security": [], "responses": ok("200", "{status}")}},
+            "/health/ready": {"get": {"summary": "Database and blob store answer", "security": [], "responses": ok("200", "{status, database, blobs}")}},
+            "/metrics": {"get": {"summary": "Prometheus metrics", "security": [], "responses": ok("200", "text exposition")}}
+        }
+    })
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/api/openapi.json", get(|| async { Json(document()) }))
+}

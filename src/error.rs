@@ -1,0 +1,117 @@
+//! Domain errors and their one mapping to HTTP: `application/problem+json` (RFC 9457).
+//!
+//! A user's mistake gets a 4xx that says what to fix. Internal failures are logged with
+//! their detail and answered with a generic 500 that carries only the request id.
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// Everything a request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Validation(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("{0}")]
+    UnsupportedMedia(String),
+    #[error("too many attempts; wait {0} s and try again")]
+    RateLimited(u64),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMedia(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// What the user is told. Internal detail never leaves the server.
+    pub fn public_detail(&self) -> String {
+        match self {
+            AppError::Internal(_) => "something went wrong on the server; the request id in the logs has the detail".into(),
+            AppError::Unavailable(_) => "a service the server needs is not answering; try again shortly".into(),
+            e => e.to_string(),
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for AppError {
+    fn from(e: crate::store::StoreError) -> Self {
+        match e {
+            crate::store::StoreError::Conflict(c) => AppError::Conflict(format!("already exists ({c})")),
+            crate::store::StoreError::Unavailable(m) => AppError::Unavailable(m),
+            crate::store::StoreError::Other(m) => AppError::Internal(m),
+        }
+    }
+}
+
+impl From<crate::blob::BlobError> for AppError {
+    fn from(e: crate::blob::BlobError) -> Self {
+        match e {
+            crate::blob::BlobError::NotFound(_) => AppError::NotFound("file"),
+            other => AppError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+/// The problem+json body.
+#[derive(Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(error = %self, status = status.as_u16(), "request failed");
+        }
+        let body = Problem {
+            kind: "about:blank",
+            title: status.canonical_reason().unwrap_or("Error").to_string(),
+            status: status.as_u16(),
+            detail: self.public_detail(),
+        };
+        let mut r = (status, axum::Json(body)).into_response();
+        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if let AppError::RateLimited(s) = self {
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s));
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        r
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

@@ -1,0 +1,248 @@
+//! Geometry uploads: stored first (streamed to the blob store, size-limited), processed
+//! after (parse, heal, analyse) in the background; a failed one keeps its file and can be
+//! retried.
+//!
+//! The viewer's binary surface (`GET /api/geometries/{id}/surface`), little-endian:
+//!
+//! | bytes | content |
+//! |---|---|
+//! | 4 | magic `FCS1` |
+//! | 4 × 3 | u32 point count P, triangle count T, group count G |
+//! | 4 × 3P | f32 positions x, y, z (metres) |
+//! | 4 × 3T | u32 triangle vertex indices |
+//! | 4 × T | u32 group index per triangle (order of `surface_groups`) |
+use super::Caller;
+use crate::app::AppState;
+use crate::error::{AppError, AppResult};
+use crate::geometry::{analyse::analyse, heal::heal, heal::HealOptions, ReadOptions, Surface};
+use crate::store::{new_id, Geometry, GeometryResult, Role};
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use serde_json::json;
+
+/// The formats the server parses. STEP and IGES are converted in the browser first.
+pub const FORMATS: &[&str] = &["stl", "obj", "stl.gz", "obj.gz"];
+
+/// The format named by a file name, or what to do instead.
+pub fn format_of(file_name: &str) -> AppResult<&'static str> {
+    let lower = file_name.to_ascii_lowercase();
+    for f in ["stl.gz", "obj.gz", "stl", "obj"] {
+        if lower.ends_with(&format!(".{f}")) {
+            return Ok(FORMATS.iter().find(|x| **x == f).expect("listed"));
+        }
+    }
+    let hint = if lower.ends_with(".step") || lower.ends_with(".stp") || lower.ends_with(".iges") || lower.ends_with(".igs")
+    {
+        " STEP and IGES files are converted in the browser: use the upload page, or export STL from your CAD tool."
+    } else {
+        ""
+    };
+    Err(AppError::UnsupportedMedia(format!(
+        "{file_name:?} is not a surface file FlowCFD reads (expected .stl, .obj, or either with .gz).{hint}"
+    )))
+}
+
+fn original_key(project: &str, id: &str, format: &str) -> String {
+    format!("projects/{project}/geometries/{id}/original.{format}")
+}
+
+fn surface_key(project: &str, id: &str) -> String {
+    format!("projects/{project}/geometries/{id}/surface.bin")
+}
+
+/// Stores an upload and queues it for processing. The name is the client's file name.
+pub async fn upload<S>(
+    st: &AppState,
+    caller: &Caller,
+    project_id: &str,
+    file_name: &str,
+    scale: f64,
+    mut body: S,
+) -> AppResult<Geometry>
+where
+    S: Stream<Item = AppResult<Bytes>> + Unpin,
+{
+    let project = super::projects::get(st, caller, project_id, true).await?;
+    let format = format_of(file_name)?;
+    if !(scale.is_finite() && scale > 0.0) {
+        return Err(AppError::Validation(format!("scale {scale}: must be a positive number (0.001 for millimetres)")));
+    }
+    let name = file_name.rsplit(['/', '\\']).next().unwrap_or(file_name).trim();
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(|c| c.is_control()) {
+        return Err(AppError::Validation("the file name must be 1 to 200 printable characters".into()));
+    }
+    let id = new_id();
+    let key = original_key(&project.id, &id, format);
+    let limit = st.cfg.limits.max_upload_bytes;
+    let mut w = st.blobs.writer(&key).await?;
+    while let Some(chunk) = body.next().await {
+        let chunk = match chunk {
+            Ok(c) => c,
+            Err(e) => {
+                w.abort().await;
+                return Err(e);
+            }
+        };
+        if w.written() + chunk.len() as u64 > limit {
+            w.abort().await;
+            return Err(AppError::TooLarge(format!(
+                "the file is larger than the {} MiB upload limit (limits.max_upload_bytes); decimate the surface or ask an administrator to raise the limit",
+                limit >> 20
+            )));
+        }
+        w.write(&chunk).await?;
+    }
+    if w.written() == 0 {
+        w.abort().await;
+        return Err(AppError::Validation("the uploaded file is empty".into()));
+    }
+    let bytes = w.finish().await?;
+    let mut g = Geometry::pending(&project.id, name, format, &key, bytes as i64, scale);
+    g.id = id.clone();
+    g.role = project.role;
+    st.store.create_geometry(&g).await?;
+    st.store.audit(Some(caller.id()), "geometry.upload", Some(&id), &json!({"bytes": bytes}).to_string(), None).await?;
+    st.enqueue_geometry(&id);
+    Ok(g)
+}
+
+/// A geometry the caller can see; `write` requires member rights.
+pub async fn get(st: &AppState, caller: &Caller, id: &str, write: bool) -> AppResult<Geometry> {
+    let g = st.store.geometry(caller.id(), id).await?.ok_or(AppError::NotFound("geometry"))?;
+    if write && !g.role.can_write() {
+        return Err(AppError::Forbidden("viewers cannot change geometries".into()));
+    }
+    Ok(g)
+}
+
+/// Queues a failed geometry for another try (its original file is still stored).
+pub async fn retry(st: &AppState, caller: &Caller, id: &str) -> AppResult<Geometry> {
+    let g = get(st, caller, id, true).await?;
+    if g.status != "failed" {
+        return Err(AppError::Conflict(format!("the geometry is {}; only a failed one can be retried", g.status)));
+    }
+    st.store.set_geometry_status(id, "pending", None).await?;
+    st.enqueue_geometry(id);
+    get(st, caller, id, false).await
+}
+
+/// Deletes a geometry and its files (admins and owners of the project).
+pub async fn delete(st: &AppState, caller: &Caller, id: &str) -> AppResult<()> {
+    let g = get(st, caller, id, true).await?;
+    st.store.delete_geometry(id).await?;
+    st.blobs.delete_prefix(&format!("projects/{}/geometries/{id}", g.project_id)).await.ok();
+    Ok(())
+}
+
+/// The viewer's binary surface of a ready geometry.
+pub async fn surface(st: &AppState, caller: &Caller, id: &str) -> AppResult<Bytes> {
+    let g = get(st, caller, id, false).await?;
+    match (&g.status[..], &g.processed_key) {
+        ("ready", Some(k)) => Ok(st.blobs.get(k).await?),
+        ("failed", _) => Err(AppError::Conflict(format!(
+            "the geometry failed processing: {}",
+            g.error_message.unwrap_or_default()
+        ))),
+        _ => Err(AppError::Conflict(format!("the geometry is still {}; try again when it is ready", g.status))),
+    }
+}
+
+/// Encodes a surface for the viewer (see the module doc for the layout).
+pub fn encode_surface(s: &Surface) -> Vec<u8> {
+    let mut out = Vec::with_capacity(16 + s.points.len() * 12 + s.tris.len() * 16);
+    out.extend_from_slice(b"FCS1");
+    for n in [s.points.len(), s.tris.len(), s.groups.len()] {
+        out.extend_from_slice(&(n as u32).to_le_bytes());
+    }
+    for p in &s.points {
+        for c in p {
+            out.extend_from_slice(&(*c as f32).to_le_bytes());
+        }
+    }
+    for t in &s.tris {
+        for i in t {
+            out.extend_from_slice(&i.to_le_bytes());
+        }
+    }
+    for g in &s.tri_group {
+        out.extend_from_slice(&g.to_le_bytes());
+    }
+    out
+}
+
+/// Parses, heals and analyses a stored upload; records `ready` or `failed` with a reason.
+pub async fn process(st: &AppState, id: &str) -> AppResult<()> {
+    // Several replicas may be asked; one claims it. A claim older than this is a dead worker's.
+    let stale = crate::store::now_ms() - 15 * 60 * 1000;
+    let Some(g) = st.store.claim_geometry(id, stale).await? else { return Ok(()) };
+    let data = match st.blobs.get(&g.original_key).await {
+        Ok(d) => d,
+        Err(e) => {
+            let msg = format!("the uploaded file could not be read back from storage ({e}); retry, or upload it again");
+            st.store.set_geometry_status(id, "failed", Some(&msg)).await?;
+            return Ok(());
+        }
+    };
+    let opts = ReadOptions {
+        scale: g.scale,
+        max_bytes: st.cfg.limits.max_upload_bytes.max(1) * 8,
+        max_triangles: st.cfg.limits.max_triangles,
+    };
+    let name = format!("upload.{}", g.format);
+    let work = tokio::task::spawn_blocking(move || -> Result<(Vec<u8>, GeometryResult), String> {
+        let raw = crate::geometry::read_bytes(&name, &data, &opts).map_err(|e| e.to_string())?;
+        let (s, report) = heal(raw, &HealOptions::default());
+        let a = analyse(&s, [1.0, 0.0, 0.0]);
+        let groups: Vec<_> =
+            a.groups.iter().map(|gi| json!({"name": gi.name, "area": gi.area, "triangles": gi.triangles})).collect();
+        let r = GeometryResult {
+            processed_key: String::new(),
+            triangle_count: s.tris.len() as i64,
+            surface_count: a.groups.len() as i64,
+            surface_area: a.area,
+            volume: a.volume,
+            bounding_box: json!({"min": a.bbox_min, "max": a.bbox_max}).to_string(),
+            surface_groups: serde_json::Value::Array(groups).to_string(),
+            healing: serde_json::to_string(&report).map_err(|e| e.to_string())?,
+            analysis: serde_json::to_string(&a).map_err(|e| e.to_string())?,
+        };
+        Ok((encode_surface(&s), r))
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("geometry worker: {e}")))?;
+    match work {
+        Ok((bin, mut r)) => {
+            r.processed_key = surface_key(&g.project_id, id);
+            st.blobs.put(&r.processed_key, Bytes::from(bin)).await?;
+            st.store.finish_geometry(id, &r).await?;
+        }
+        Err(msg) => {
+            st.store.set_geometry_status(id, "failed", Some(&msg)).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The JSON shape of a geometry for the API.
+pub fn to_json(g: &Geometry) -> serde_json::Value {
+    let parse = |s: &Option<String>| s.as_deref().and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok());
+    json!({
+        "id": g.id,
+        "project_id": g.project_id,
+        "name": g.name,
+        "format": g.format,
+        "status": g.status,
+        "error": g.error_message,
+        "original_bytes": g.original_bytes,
+        "scale": g.scale,
+        "triangles": g.triangle_count,
+        "surface_area": g.surface_area,
+        "volume": g.volume,
+        "bounding_box": parse(&g.bounding_box),
+        "surface_groups": serde_json::from_str::<serde_json::Value>(&g.surface_groups).unwrap_or(json!([])),
+        "healing": parse(&g.healing),
+        "analysis": parse(&g.analysis),
+        "created_at": g.created_at,
+        "can_write": g.role >= Role::Member,
+    })
+}

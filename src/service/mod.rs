@@ -1,0 +1,32 @@
+//! What the API and the pages do, written once: accounts, projects and orgs, geometries.
+//! Handlers parse and render; these functions authorise and act.
+pub mod accounts;
+pub mod geometries;
+pub mod projects;
+
+use crate::store::User;
+
+/// How a request proved who it is.
+#[derive(Debug, Clone)]
+pub enum Via {
+    /// `Authorization: Bearer <JWT access token>`.
+    Access,
+    /// `Authorization: Bearer fcfd_…` (API token).
+    ApiToken,
+    /// The browser session cookie (its token, for CSRF checks).
+    Session(String),
+}
+
+/// The signed-in user behind a request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: User,
+    pub via: Via,
+}
+
+impl Caller {
+    /// The caller's user id.
+    pub fn id(&self) -> &str {
+        &self.user.id
+    }
+}

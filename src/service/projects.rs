@@ -1,0 +1,154 @@
+//! Projects and organizations, with the tenancy rules: a resource the caller cannot see is
+//! "not found" (its existence is not revealed); one they can see but not change is
+//! "forbidden".
+use super::Caller;
+use crate::app::AppState;
+use crate::error::{AppError, AppResult};
+use crate::store::{Member, Org, Project, ProjectPatch, Role};
+
+fn check_name(name: &str, what: &str) -> AppResult<String> {
+    let n = name.trim();
+    if n.is_empty() || n.chars().count() > 120 {
+        return Err(AppError::Validation(format!("{what} name must be 1 to 120 characters")));
+    }
+    if n.chars().any(|c| c.is_control()) {
+        return Err(AppError::Validation(format!("{what} name must not contain control characters")));
+    }
+    Ok(n.to_string())
+}
+
+fn check_description(d: &str) -> AppResult<()> {
+    if d.chars().count() > 4000 {
+        return Err(AppError::Validation("description must be at most 4000 characters".into()));
+    }
+    Ok(())
+}
+
+/// A project the caller can see; `write` also requires member rights or better.
+pub async fn get(st: &AppState, caller: &Caller, id: &str, write: bool) -> AppResult<Project> {
+    let p = st.store.project(caller.id(), id).await?.ok_or(AppError::NotFound("project"))?;
+    if write && !p.role.can_write() {
+        return Err(AppError::Forbidden(format!("you are a {} of this project and cannot change it", p.role.as_str())));
+    }
+    Ok(p)
+}
+
+/// Creates a personal project, or an org project when `org_id` is given (members and up).
+pub async fn create(
+    st: &AppState,
+    caller: &Caller,
+    name: &str,
+    description: &str,
+    org_id: Option<&str>,
+) -> AppResult<Project> {
+    let name = check_name(name, "project")?;
+    check_description(description)?;
+    if let Some(org) = org_id {
+        let o = st.store.org(caller.id(), org).await?.ok_or(AppError::NotFound("organization"))?;
+        if !o.role.can_write() {
+            return Err(AppError::Forbidden("viewers cannot create projects in this organization".into()));
+        }
+    }
+    let p = st.store.create_project(caller.id(), org_id, &name, description).await?;
+    st.store.audit(Some(caller.id()), "project.create", Some(&p.id), "{}", None).await?;
+    Ok(p)
+}
+
+/// Renames or re-describes a project.
+pub async fn update(st: &AppState, caller: &Caller, id: &str, patch: &ProjectPatch) -> AppResult<Project> {
+    get(st, caller, id, true).await?;
+    let mut patch = patch.clone();
+    if let Some(n) = &patch.name {
+        patch.name = Some(check_name(n, "project")?);
+    }
+    if let Some(d) = &patch.description {
+        check_description(d)?;
+    }
+    st.store.update_project(id, &patch).await?;
+    get(st, caller, id, false).await
+}
+
+/// Deletes a project and its stored files (owners and org admins only).
+pub async fn delete(st: &AppState, caller: &Caller, id: &str) -> AppResult<()> {
+    let p = get(st, caller, id, true).await?;
+    if p.role < Role::Admin {
+        return Err(AppError::Forbidden("only the project's owner or an org admin can delete it".into()));
+    }
+    st.store.delete_project(id).await?;
+    // Rows first: a failed blob delete leaves orphaned files, never a project without files.
+    if let Err(e) = st.blobs.delete_prefix(&format!("projects/{id}")).await {
+        tracing::warn!(project = id, error = %e, "project deleted, its files were not");
+    }
+    st.store.audit(Some(caller.id()), "project.delete", Some(id), "{}", None).await?;
+    Ok(())
+}
+
+/// A URL-safe slug: lower-case letters, digits and dashes.
+fn check_slug(slug: &str) -> AppResult<String> {
+    let s = slug.trim().to_lowercase();
+    let ok = (2..=40).contains(&s.len())
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !s.starts_with('-')
+        && !s.ends_with('-');
+    if !ok {
+        return Err(AppError::Validation(format!(
+            "slug {slug:?}: use 2 to 40 lower-case letters, digits and dashes, e.g. \"fluids-lab\""
+        )));
+    }
+    Ok(s)
+}
+
+/// Creates an organization owned by the caller.
+pub async fn create_org(st: &AppState, caller: &Caller, name: &str, slug: &str) -> AppResult<Org> {
+    let name = check_name(name, "organization")?;
+    let slug = check_slug(slug)?;
+    let o = st.store.create_org(caller.id(), &name, &slug).await.map_err(|e| match e {
+        crate::store::StoreError::Conflict(_) => AppError::Conflict(format!("the slug {slug:?} is taken; choose another")),
+        e => e.into(),
+    })?;
+    st.store.audit(Some(caller.id()), "org.create", Some(&o.id), "{}", None).await?;
+    Ok(o)
+}
+
+/// An organization the caller belongs to; `admin` requires admin or owner.
+pub async fn org(st: &AppState, caller: &Caller, id: &str, admin: bool) -> AppResult<Org> {
+    let o = st.store.org(caller.id(), id).await?.ok_or(AppError::NotFound("organization"))?;
+    if admin && o.role < Role::Admin {
+        return Err(AppError::Forbidden("only the organization's owner or admins can manage members".into()));
+    }
+    Ok(o)
+}
+
+/// Adds a member by email, or changes their role.
+pub async fn set_member(st: &AppState, caller: &Caller, org_id: &str, email: &str, role: &str) -> AppResult<Vec<Member>> {
+    org(st, caller, org_id, true).await?;
+    let role = match Role::parse(role) {
+        Some(Role::Owner) | None => {
+            return Err(AppError::Validation(format!("role {role:?}: expected admin, member or viewer")))
+        }
+        Some(r) => r,
+    };
+    let user = st
+        .store
+        .user_by_email(email)
+        .await?
+        .ok_or_else(|| AppError::Validation(format!("no account uses {email:?}; ask them to register first")))?;
+    let members = st.store.members(org_id).await?;
+    if members.iter().any(|m| m.user_id == user.id && m.role == Role::Owner) {
+        return Err(AppError::Validation("the owner's role cannot be changed".into()));
+    }
+    st.store.set_member(org_id, &user.id, role).await?;
+    st.store
+        .audit(Some(caller.id()), "org.member", Some(org_id), &serde_json::json!({"user": user.id, "role": role}).to_string(), None)
+        .await?;
+    Ok(st.store.members(org_id).await?)
+}
+
+/// Removes a member (not the owner).
+pub async fn remove_member(st: &AppState, caller: &Caller, org_id: &str, user_id: &str) -> AppResult<()> {
+    org(st, caller, org_id, true).await?;
+    if !st.store.remove_member(org_id, user_id).await? {
+        return Err(AppError::NotFound("member"));
+    }
+    Ok(())
+}

@@ -1,0 +1,350 @@
+//! The database seam: one `Store` trait, two implementations chosen from the URL scheme.
+//!
+//! SQLite (`sqlite://…`, the embedded default) and PostgreSQL (`postgres://…`, needed for
+//! several replicas) share one schema shape (text ids, Unix-millisecond times, JSON as text)
+//! and one set of queries (`sql.rs`), so each method is written once. Every method that
+//! reads or writes a tenant's data takes the caller's user id and returns nothing for a
+//! resource the caller cannot see.
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+mod migrate;
+mod postgres;
+mod sql;
+mod sqlite;
+
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+/// What a caller may do with a project, strongest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Viewer,
+    Member,
+    Admin,
+    Owner,
+}
+
+impl Role {
+    /// Parses the stored role name.
+    pub fn parse(s: &str) -> Option<Role> {
+        Some(match s {
+            "owner" => Role::Owner,
+            "admin" => Role::Admin,
+            "member" => Role::Member,
+            "viewer" => Role::Viewer,
+            _ => return None,
+        })
+    }
+    /// The stored role name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Member => "member",
+            Role::Viewer => "viewer",
+        }
+    }
+    /// Whether the role may change project content.
+    pub fn can_write(self) -> bool {
+        self >= Role::Member
+    }
+}
+
+/// A person who can sign in.
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    #[serde(skip)]
+    pub password_hash: Option<String>,
+    pub auth_provider: String,
+    pub is_admin: bool,
+    pub disabled: bool,
+    pub plan: String,
+    pub created_at: i64,
+}
+
+/// A new user row.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub email: String,
+    pub name: String,
+    pub password_hash: Option<String>,
+    pub auth_provider: String,
+    pub auth_provider_id: Option<String>,
+}
+
+/// An organization.
+#[derive(Debug, Clone, Serialize)]
+pub struct Org {
+    pub id: String,
+    pub name: String,
+    pub slug: String,
+    pub owner_id: String,
+    /// The caller's role in it.
+    pub role: Role,
+    pub created_at: i64,
+}
+
+/// A member of an organization.
+#[derive(Debug, Clone, Serialize)]
+pub struct Member {
+    pub user_id: String,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+}
+
+/// A project, with the caller's role in it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Project {
+    pub id: String,
+    pub owner_id: String,
+    pub org_id: Option<String>,
+    pub name: String,
+    pub description: String,
+    pub role: Role,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A geometry upload and what processing made of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Geometry {
+    pub id: String,
+    pub project_id: String,
+    pub name: String,
+    pub format: String,
+    #[serde(skip)]
+    pub original_key: String,
+    pub original_bytes: i64,
+    #[serde(skip)]
+    pub processed_key: Option<String>,
+    pub scale: f64,
+    pub status: String,
+    pub error_message: Option<String>,
+    pub triangle_count: Option<i64>,
+    pub surface_area: Option<f64>,
+    pub volume: Option<f64>,
+    /// JSON text: `{"min":[..],"max":[..]}`.
+    pub bounding_box: Option<String>,
+    /// JSON text: `[{"name","area","triangles"}]`.
+    pub surface_groups: String,
+    /// JSON text: the healing report.
+    pub healing: Option<String>,
+    /// JSON text: the full analysis.
+    pub analysis: Option<String>,
+    /// The caller's role in the geometry's project.
+    #[serde(skip)]
+    pub role: Role,
+    pub created_at: i64,
+}
+
+impl Geometry {
+    /// A stored upload waiting to be processed.
+    pub fn pending(project_id: &str, name: &str, format: &str, original_key: &str, original_bytes: i64, scale: f64) -> Geometry {
+        Geometry {
+            id: new_id(),
+            project_id: project_id.into(),
+            name: name.into(),
+            format: format.into(),
+            original_key: original_key.into(),
+            original_bytes,
+            processed_key: None,
+            scale,
+            status: "pending".into(),
+            error_message: None,
+            triangle_count: None,
+            surface_area: None,
+            volume: None,
+            bounding_box: None,
+            surface_groups: "[]".into(),
+            healing: None,
+            analysis: None,
+            role: Role::Owner,
+            created_at: now_ms(),
+        }
+    }
+}
+
+/// The outcome of processing a geometry.
+#[derive(Debug, Clone, Default)]
+pub struct GeometryResult {
+    pub processed_key: String,
+    pub triangle_count: i64,
+    pub surface_count: i64,
+    pub surface_area: f64,
+    pub volume: Option<f64>,
+    pub bounding_box: String,
+    pub surface_groups: String,
+    pub healing: String,
+    pub analysis: String,
+}
+
+/// A refresh token or browser session row (the token itself is never stored).
+#[derive(Debug, Clone)]
+pub struct RefreshRow {
+    pub id: String,
+    pub user_id: String,
+    pub family_id: String,
+    pub kind: String,
+    pub token_hash: String,
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+/// An API token as listed to its owner.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiToken {
+    pub id: String,
+    pub user_id: String,
+    pub name: String,
+    /// The first characters of the token, to recognise it.
+    pub prefix: String,
+    pub last_used_at: Option<i64>,
+    pub created_at: i64,
+}
+
+/// One audit-log entry.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditEntry {
+    pub id: String,
+    pub actor_id: Option<String>,
+    pub action: String,
+    pub target: Option<String>,
+    pub detail: String,
+    pub ip: Option<String>,
+    pub created_at: i64,
+}
+
+/// Changes to a project; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectPatch {
+    pub name: Option<String>,
+    pub description: Option<String>,
+}
+
+/// Database failures. Constraint violations are told apart so the API can say what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("already exists: {0}")]
+    Conflict(String),
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database: {0}")]
+    Other(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => {
+                StoreError::Conflict(d.constraint().unwrap_or("unique").to_string())
+            }
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+                StoreError::Unavailable(e.to_string())
+            }
+            _ => StoreError::Other(e.to_string()),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Everything the appliance keeps in its database.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `sqlite` or `postgres`.
+    fn dialect(&self) -> &'static str;
+    /// Runs the embedded migrations of this dialect.
+    async fn migrate(&self) -> Result<()>;
+    /// A cheap round trip, for readiness checks.
+    async fn ping(&self) -> Result<()>;
+
+    // Users. The first user ever created becomes admin.
+    async fn create_user(&self, u: NewUser) -> Result<User>;
+    async fn user(&self, id: &str) -> Result<Option<User>>;
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>>;
+    async fn user_by_provider(&self, provider: &str, subject: &str) -> Result<Option<User>>;
+    async fn list_users(&self) -> Result<Vec<User>>;
+    async fn set_user_flags(&self, id: &str, is_admin: bool, disabled: bool) -> Result<bool>;
+    async fn set_password(&self, id: &str, hash: &str) -> Result<bool>;
+
+    // Refresh tokens and sessions.
+    async fn insert_refresh(&self, r: &RefreshRow) -> Result<()>;
+    async fn refresh_by_hash(&self, hash: &str) -> Result<Option<RefreshRow>>;
+    /// Revokes `old_id` in favour of `new`; false when `old_id` was already revoked (reuse).
+    async fn rotate_refresh(&self, old_id: &str, new: &RefreshRow) -> Result<bool>;
+    async fn revoke_family(&self, family_id: &str) -> Result<()>;
+    async fn revoke_user_tokens(&self, user_id: &str) -> Result<()>;
+
+    // API tokens.
+    async fn insert_api_token(&self, t: &ApiToken, hash: &str) -> Result<()>;
+    async fn api_token_user(&self, hash: &str) -> Result<Option<String>>;
+    async fn list_api_tokens(&self, user_id: &str) -> Result<Vec<ApiToken>>;
+    async fn revoke_api_token(&self, user_id: &str, id: &str) -> Result<bool>;
+
+    // Organizations.
+    async fn create_org(&self, owner_id: &str, name: &str, slug: &str) -> Result<Org>;
+    async fn orgs_for(&self, user_id: &str) -> Result<Vec<Org>>;
+    async fn org(&self, user_id: &str, org_id: &str) -> Result<Option<Org>>;
+    async fn members(&self, org_id: &str) -> Result<Vec<Member>>;
+    async fn set_member(&self, org_id: &str, user_id: &str, role: Role) -> Result<()>;
+    async fn remove_member(&self, org_id: &str, user_id: &str) -> Result<bool>;
+
+    // Projects, scoped to what `user_id` can see.
+    async fn create_project(&self, owner_id: &str, org_id: Option<&str>, name: &str, description: &str)
+        -> Result<Project>;
+    async fn projects(&self, user_id: &str) -> Result<Vec<Project>>;
+    async fn project(&self, user_id: &str, id: &str) -> Result<Option<Project>>;
+    async fn update_project(&self, id: &str, patch: &ProjectPatch) -> Result<()>;
+    async fn delete_project(&self, id: &str) -> Result<()>;
+
+    // Geometries, scoped through their project.
+    async fn create_geometry(&self, g: &Geometry) -> Result<()>;
+    async fn geometry(&self, user_id: &str, id: &str) -> Result<Option<Geometry>>;
+    async fn geometries(&self, project_id: &str) -> Result<Vec<Geometry>>;
+    /// Geometries whose processing has not finished (resumed at boot).
+    async fn pending_geometries(&self) -> Result<Vec<Geometry>>;
+    /// Claims a geometry for processing: true for exactly one caller when it is pending, or
+    /// when an earlier claim is older than `stale_before` (that worker died).
+    async fn claim_geometry(&self, id: &str, stale_before: i64) -> Result<Option<Geometry>>;
+    async fn set_geometry_status(&self, id: &str, status: &str, error: Option<&str>) -> Result<()>;
+    async fn finish_geometry(&self, id: &str, r: &GeometryResult) -> Result<()>;
+    async fn delete_geometry(&self, id: &str) -> Result<()>;
+
+    // Settings and the audit log.
+    async fn setting(&self, key: &str) -> Result<Option<String>>;
+    async fn put_setting(&self, key: &str, value: &str) -> Result<()>;
+    async fn audit(&self, actor: Option<&str>, action: &str, target: Option<&str>, detail: &str, ip: Option<&str>)
+        -> Result<()>;
+    async fn audit_log(&self, limit: i64) -> Result<Vec<AuditEntry>>;
+
+    /// Jobs per state, for `/metrics`.
+    async fn job_counts(&self) -> Result<Vec<(String, i64)>>;
+}
+
+/// Opens (and creates, for SQLite) the store named by `url`.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PgStore::connect(url).await?))
+    } else if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        Ok(Arc::new(SqliteStore::open(std::path::Path::new(path)).await?))
+    } else {
+        Err(StoreError::Other(format!("unsupported database URL {}", crate::config::mask_url(url))))
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// A fresh random identifier.
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}

@@ -1,0 +1,705 @@
+//! The queries, written once for both dialects.
+//!
+//! Both schemas use text ids, BIGINT/INTEGER Unix-millisecond times and JSON text, and the
+//! queries use `$N` placeholders in order of first use, which SQLite and PostgreSQL both
+//! accept; so one macro body implements `Store` for `SqliteStore` and `PgStore` alike.
+//! Where a dialect really differs (row locking for the job queue), the macro takes it as
+//! an argument.
+
+pub(super) const USER_COLS: &str =
+    "id, email, name, password_hash, auth_provider, is_admin, disabled, plan, created_at";
+pub(super) const PROJECT_COLS: &str =
+    "p.id, p.owner_id, p.org_id, p.name, p.description, p.created_at, p.updated_at";
+pub(super) const GEOMETRY_COLS: &str = "g.id, g.project_id, g.name, g.format, g.original_key, g.original_bytes, \
+     g.processed_key, g.scale, g.processing_status, g.error_message, g.triangle_count, g.surface_area, g.volume, \
+     g.bounding_box, g.surface_groups, g.healing, g.analysis, g.created_at";
+
+/// The caller's role in a project: owner of a personal project, or their org role.
+pub(super) const ROLE_EXPR: &str = "CASE WHEN p.owner_id = $1 THEN 'owner' ELSE m.role END";
+/// Joins the caller's membership of the project's org (the caller's id is `$1`).
+pub(super) const ACCESS_JOIN: &str = "LEFT JOIN org_members m ON m.org_id = p.org_id AND m.user_id = $1";
+/// Rows the caller may see (the caller's id is `$1`).
+pub(super) const ACCESS_WHERE: &str = "(p.owner_id = $1 OR m.user_id IS NOT NULL)";
+
+macro_rules! sql_store {
+    ($store:ty, $db:ty, $dialect:literal, $mig:expr) => {
+        type Row = <$db as sqlx::Database>::Row;
+
+        impl $store {
+            fn user_row(r: &Row) -> std::result::Result<User, sqlx::Error> {
+                use sqlx::Row as _;
+                Ok(User {
+                    id: r.try_get("id")?,
+                    email: r.try_get("email")?,
+                    name: r.try_get("name")?,
+                    password_hash: r.try_get("password_hash")?,
+                    auth_provider: r.try_get("auth_provider")?,
+                    is_admin: r.try_get("is_admin")?,
+                    disabled: r.try_get("disabled")?,
+                    plan: r.try_get("plan")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            }
+
+            fn role(r: &Row) -> std::result::Result<Role, sqlx::Error> {
+                use sqlx::Row as _;
+                let s: Option<String> = r.try_get("role")?;
+                s.as_deref()
+                    .and_then(Role::parse)
+                    .ok_or_else(|| sqlx::Error::Decode(format!("bad role {s:?}").into()))
+            }
+
+            fn project_row(r: &Row) -> std::result::Result<Project, sqlx::Error> {
+                use sqlx::Row as _;
+                Ok(Project {
+                    id: r.try_get("id")?,
+                    owner_id: r.try_get("owner_id")?,
+                    org_id: r.try_get("org_id")?,
+                    name: r.try_get("name")?,
+                    description: r.try_get("description")?,
+                    role: Self::role(r)?,
+                    created_at: r.try_get("created_at")?,
+                    updated_at: r.try_get("updated_at")?,
+                })
+            }
+
+            fn geometry_row(r: &Row, role: Role) -> std::result::Result<Geometry, sqlx::Error> {
+                use sqlx::Row as _;
+                Ok(Geometry {
+                    id: r.try_get("id")?,
+                    project_id: r.try_get("project_id")?,
+                    name: r.try_get("name")?,
+                    format: r.try_get("format")?,
+                    original_key: r.try_get("original_key")?,
+                    original_bytes: r.try_get("original_bytes")?,
+                    processed_key: r.try_get("processed_key")?,
+                    scale: r.try_get("scale")?,
+                    status: r.try_get("processing_status")?,
+                    error_message: r.try_get("error_message")?,
+                    triangle_count: r.try_get("triangle_count")?,
+                    surface_area: r.try_get("surface_area")?,
+                    volume: r.try_get("volume")?,
+                    bounding_box: r.try_get("bounding_box")?,
+                    surface_groups: r.try_get("surface_groups")?,
+                    healing: r.try_get("healing")?,
+                    analysis: r.try_get("analysis")?,
+                    role,
+                    created_at: r.try_get("created_at")?,
+                })
+            }
+
+            fn org_row(r: &Row) -> std::result::Result<Org, sqlx::Error> {
+                use sqlx::Row as _;
+                Ok(Org {
+                    id: r.try_get("id")?,
+                    name: r.try_get("name")?,
+                    slug: r.try_get("slug")?,
+                    owner_id: r.try_get("owner_id")?,
+                    role: Self::role(r)?,
+                    created_at: r.try_get("created_at")?,
+                })
+            }
+
+            fn refresh_row(r: &Row) -> std::result::Result<RefreshRow, sqlx::Error> {
+                use sqlx::Row as _;
+                Ok(RefreshRow {
+                    id: r.try_get("id")?,
+                    user_id: r.try_get("user_id")?,
+                    family_id: r.try_get("family_id")?,
+                    kind: r.try_get("kind")?,
+                    token_hash: r.try_get("token_hash")?,
+                    expires_at: r.try_get("expires_at")?,
+                    revoked_at: r.try_get("revoked_at")?,
+                })
+            }
+
+            async fn user_where(&self, cond: &str, arg: &str) -> Result<Option<User>> {
+                let q = format!("SELECT {} FROM users WHERE {cond}", $crate::store::sql::USER_COLS);
+                let row = sqlx::query(&q).bind(arg).fetch_optional(&self.pool).await?;
+                Ok(row.as_ref().map(Self::user_row).transpose()?)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl Store for $store {
+            fn dialect(&self) -> &'static str {
+                $dialect
+            }
+
+            async fn migrate(&self) -> Result<()> {
+                let m = super::migrate::migrator($mig).await.map_err(|e| StoreError::Other(e.to_string()))?;
+                m.run(&self.pool).await.map_err(|e| StoreError::Other(format!("migration failed: {e}")))
+            }
+
+            async fn ping(&self) -> Result<()> {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn create_user(&self, u: NewUser) -> Result<User> {
+                let id = new_id();
+                let now = now_ms();
+                // The first account becomes admin; decided inside the insert, not before it.
+                let q = format!(
+                    "INSERT INTO users (id, email, name, password_hash, auth_provider, auth_provider_id, is_admin, \
+                     created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, \
+                     (SELECT COUNT(*) = 0 FROM users), $7, $7) RETURNING {}",
+                    $crate::store::sql::USER_COLS
+                );
+                let row = sqlx::query(&q)
+                    .bind(&id)
+                    .bind(u.email.trim())
+                    .bind(&u.name)
+                    .bind(&u.password_hash)
+                    .bind(&u.auth_provider)
+                    .bind(&u.auth_provider_id)
+                    .bind(now)
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(Self::user_row(&row)?)
+            }
+
+            async fn user(&self, id: &str) -> Result<Option<User>> {
+                self.user_where("id = $1", id).await
+            }
+
+            async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
+                self.user_where("lower(email) = lower($1)", email.trim()).await
+            }
+
+            async fn user_by_provider(&self, provider: &str, subject: &str) -> Result<Option<User>> {
+                let q = format!(
+                    "SELECT {} FROM users WHERE auth_provider = $1 AND auth_provider_id = $2",
+                    $crate::store::sql::USER_COLS
+                );
+                let row = sqlx::query(&q).bind(provider).bind(subject).fetch_optional(&self.pool).await?;
+                Ok(row.as_ref().map(Self::user_row).transpose()?)
+            }
+
+            async fn list_users(&self) -> Result<Vec<User>> {
+                let q = format!("SELECT {} FROM users ORDER BY created_at, email", $crate::store::sql::USER_COLS);
+                let rows = sqlx::query(&q).fetch_all(&self.pool).await?;
+                Ok(rows.iter().map(Self::user_row).collect::<std::result::Result<_, _>>()?)
+            }
+
+            async fn set_user_flags(&self, id: &str, is_admin: bool, disabled: bool) -> Result<bool> {
+                let r = sqlx::query("UPDATE users SET is_admin = $1, disabled = $2, updated_at = $3 WHERE id = $4")
+                    .bind(is_admin)
+                    .bind(disabled)
+                    .bind(now_ms())
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn set_password(&self, id: &str, hash: &str) -> Result<bool> {
+                let r = sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+                    .bind(hash)
+                    .bind(now_ms())
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn insert_refresh(&self, r: &RefreshRow) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO refresh_tokens (id, user_id, family_id, kind, token_hash, expires_at, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(&r.id)
+                .bind(&r.user_id)
+                .bind(&r.family_id)
+                .bind(&r.kind)
+                .bind(&r.token_hash)
+                .bind(r.expires_at)
+                .bind(now_ms())
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn refresh_by_hash(&self, hash: &str) -> Result<Option<RefreshRow>> {
+                let row = sqlx::query(
+                    "SELECT id, user_id, family_id, kind, token_hash, expires_at, revoked_at \
+                     FROM refresh_tokens WHERE token_hash = $1",
+                )
+                .bind(hash)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.as_ref().map(Self::refresh_row).transpose()?)
+            }
+
+            async fn rotate_refresh(&self, old_id: &str, new: &RefreshRow) -> Result<bool> {
+                let mut tx = self.pool.begin().await?;
+                let r = sqlx::query(
+                    "UPDATE refresh_tokens SET revoked_at = $1, replaced_by = $2 WHERE id = $3 AND revoked_at IS NULL",
+                )
+                .bind(now_ms())
+                .bind(&new.id)
+                .bind(old_id)
+                .execute(&mut *tx)
+                .await?;
+                if r.rows_affected() != 1 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                sqlx::query(
+                    "INSERT INTO refresh_tokens (id, user_id, family_id, kind, token_hash, expires_at, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(&new.id)
+                .bind(&new.user_id)
+                .bind(&new.family_id)
+                .bind(&new.kind)
+                .bind(&new.token_hash)
+                .bind(new.expires_at)
+                .bind(now_ms())
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn revoke_family(&self, family_id: &str) -> Result<()> {
+                sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL")
+                    .bind(now_ms())
+                    .bind(family_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn revoke_user_tokens(&self, user_id: &str) -> Result<()> {
+                sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+                    .bind(now_ms())
+                    .bind(user_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn insert_api_token(&self, t: &ApiToken, hash: &str) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO api_tokens (id, user_id, name, token_hash, prefix, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&t.id)
+                .bind(&t.user_id)
+                .bind(&t.name)
+                .bind(hash)
+                .bind(&t.prefix)
+                .bind(t.created_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn api_token_user(&self, hash: &str) -> Result<Option<String>> {
+                use sqlx::Row as _;
+                let row = sqlx::query(
+                    "UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL \
+                     RETURNING user_id",
+                )
+                .bind(now_ms())
+                .bind(hash)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map(|r| r.try_get("user_id")).transpose()?)
+            }
+
+            async fn list_api_tokens(&self, user_id: &str) -> Result<Vec<ApiToken>> {
+                use sqlx::Row as _;
+                let rows = sqlx::query(
+                    "SELECT id, user_id, name, prefix, last_used_at, created_at FROM api_tokens \
+                     WHERE user_id = $1 AND revoked_at IS NULL ORDER BY created_at",
+                )
+                .bind(user_id)
+                .fetch_all(&self.pool)
+                .await?;
+                let map = |r: &Row| -> std::result::Result<ApiToken, sqlx::Error> {
+                    Ok(ApiToken {
+                        id: r.try_get("id")?,
+                        user_id: r.try_get("user_id")?,
+                        name: r.try_get("name")?,
+                        prefix: r.try_get("prefix")?,
+                        last_used_at: r.try_get("last_used_at")?,
+                        created_at: r.try_get("created_at")?,
+                    })
+                };
+                Ok(rows.iter().map(map).collect::<std::result::Result<_, _>>()?)
+            }
+
+            async fn revoke_api_token(&self, user_id: &str, id: &str) -> Result<bool> {
+                let r = sqlx::query(
+                    "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL",
+                )
+                .bind(now_ms())
+                .bind(id)
+                .bind(user_id)
+                .execute(&self.pool)
+                .await?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn create_org(&self, owner_id: &str, name: &str, slug: &str) -> Result<Org> {
+                let id = new_id();
+                let now = now_ms();
+                let mut tx = self.pool.begin().await?;
+                sqlx::query(
+                    "INSERT INTO organizations (id, name, slug, owner_id, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $5)",
+                )
+                .bind(&id)
+                .bind(name)
+                .bind(slug)
+                .bind(owner_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO org_members (id, org_id, user_id, role, joined_at) VALUES ($1, $2, $3, 'owner', $4)",
+                )
+                .bind(new_id())
+                .bind(&id)
+                .bind(owner_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(Org {
+                    id,
+                    name: name.into(),
+                    slug: slug.into(),
+                    owner_id: owner_id.into(),
+                    role: Role::Owner,
+                    created_at: now,
+                })
+            }
+
+            async fn orgs_for(&self, user_id: &str) -> Result<Vec<Org>> {
+                let rows = sqlx::query(
+                    "SELECT o.id, o.name, o.slug, o.owner_id, m.role, o.created_at FROM organizations o \
+                     JOIN org_members m ON m.org_id = o.id WHERE m.user_id = $1 ORDER BY o.name",
+                )
+                .bind(user_id)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.iter().map(Self::org_row).collect::<std::result::Result<_, _>>()?)
+            }
+
+            async fn org(&self, user_id: &str, org_id: &str) -> Result<Option<Org>> {
+                let row = sqlx::query(
+                    "SELECT o.id, o.name, o.slug, o.owner_id, m.role, o.created_at FROM organizations o \
+                     JOIN org_members m ON m.org_id = o.id WHERE m.user_id = $1 AND o.id = $2",
+                )
+                .bind(user_id)
+                .bind(org_id)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.as_ref().map(Self::org_row).transpose()?)
+            }
+
+            async fn members(&self, org_id: &str) -> Result<Vec<Member>> {
+                use sqlx::Row as _;
+                let rows = sqlx::query(
+                    "SELECT u.id, u.email, u.name, m.role FROM org_members m JOIN users u ON u.id = m.user_id \
+                     WHERE m.org_id = $1 ORDER BY u.email",
+                )
+                .bind(org_id)
+                .fetch_all(&self.pool)
+                .await?;
+                let map = |r: &Row| -> std::result::Result<Member, sqlx::Error> {
+                    Ok(Member {
+                        user_id: r.try_get("id")?,
+                        email: r.try_get("email")?,
+                        name: r.try_get("name")?,
+                        role: Self::role(r)?,
+                    })
+                };
+                Ok(rows.iter().map(map).collect::<std::result::Result<_, _>>()?)
+            }
+
+            async fn set_member(&self, org_id: &str, user_id: &str, role: Role) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO org_members (id, org_id, user_id, role, joined_at) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (org_id, user_id) DO UPDATE SET role = excluded.role",
+                )
+                .bind(new_id())
+                .bind(org_id)
+                .bind(user_id)
+                .bind(role.as_str())
+                .bind(now_ms())
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn remove_member(&self, org_id: &str, user_id: &str) -> Result<bool> {
+                let r = sqlx::query("DELETE FROM org_members WHERE org_id = $1 AND user_id = $2 AND role <> 'owner'")
+                    .bind(org_id)
+                    .bind(user_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn create_project(
+                &self,
+                owner_id: &str,
+                org_id: Option<&str>,
+                name: &str,
+                description: &str,
+            ) -> Result<Project> {
+                let id = new_id();
+                let now = now_ms();
+                sqlx::query(
+                    "INSERT INTO projects (id, owner_id, org_id, name, description, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $6)",
+                )
+                .bind(&id)
+                .bind(owner_id)
+                .bind(org_id)
+                .bind(name)
+                .bind(description)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                Ok(self.project(owner_id, &id).await?.expect("the creator sees a new project"))
+            }
+
+            async fn projects(&self, user_id: &str) -> Result<Vec<Project>> {
+                use $crate::store::sql::*;
+                let q = format!(
+                    "SELECT {PROJECT_COLS}, {ROLE_EXPR} AS role FROM projects p {ACCESS_JOIN} \
+                     WHERE {ACCESS_WHERE} ORDER BY p.updated_at DESC, p.id"
+                );
+                let rows = sqlx::query(&q).bind(user_id).fetch_all(&self.pool).await?;
+                Ok(rows.iter().map(Self::project_row).collect::<std::result::Result<_, _>>()?)
+            }
+
+            async fn project(&self, user_id: &str, id: &str) -> Result<Option<Project>> {
+                use $crate::store::sql::*;
+                let q = format!(
+                    "SELECT {PROJECT_COLS}, {ROLE_EXPR} AS role FROM projects p {ACCESS_JOIN} \
+                     WHERE {ACCESS_WHERE} AND p.id = $2"
+                );
+                let row = sqlx::query(&q).bind(user_id).bind(id).fetch_optional(&self.pool).await?;
+                Ok(row.as_ref().map(Self::project_row).transpose()?)
+            }
+
+            async fn update_project(&self, id: &str, patch: &ProjectPatch) -> Result<()> {
+                sqlx::query(
+                    "UPDATE projects SET name = COALESCE($1, name), description = COALESCE($2, description), \
+                     updated_at = $3 WHERE id = $4",
+                )
+                .bind(&patch.name)
+                .bind(&patch.description)
+                .bind(now_ms())
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn delete_project(&self, id: &str) -> Result<()> {
+                sqlx::query("DELETE FROM projects WHERE id = $1").bind(id).execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn create_geometry(&self, g: &Geometry) -> Result<()> {
+                let now = now_ms();
+                sqlx::query(
+                    "INSERT INTO geometries (id, project_id, name, format, original_key, original_bytes, scale, \
+                     processing_status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+                )
+                .bind(&g.id)
+                .bind(&g.project_id)
+                .bind(&g.name)
+                .bind(&g.format)
+                .bind(&g.original_key)
+                .bind(g.original_bytes)
+                .bind(g.scale)
+                .bind(&g.status)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                sqlx::query("UPDATE projects SET updated_at = $1 WHERE id = $2")
+                    .bind(now)
+                    .bind(&g.project_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn geometry(&self, user_id: &str, id: &str) -> Result<Option<Geometry>> {
+                use $crate::store::sql::*;
+                let q = format!(
+                    "SELECT {GEOMETRY_COLS}, {ROLE_EXPR} AS role FROM geometries g \
+                     JOIN projects p ON p.id = g.project_id {ACCESS_JOIN} WHERE {ACCESS_WHERE} AND g.id = $2"
+                );
+                let row = sqlx::query(&q).bind(user_id).bind(id).fetch_optional(&self.pool).await?;
+                match row {
+                    Some(r) => Ok(Some(Self::geometry_row(&r, Self::role(&r)?)?)),
+                    None => Ok(None),
+                }
+            }
+
+            async fn geometries(&self, project_id: &str) -> Result<Vec<Geometry>> {
+                use $crate::store::sql::*;
+                let q = format!("SELECT {GEOMETRY_COLS} FROM geometries g WHERE g.project_id = $1 ORDER BY g.created_at");
+                let rows = sqlx::query(&q).bind(project_id).fetch_all(&self.pool).await?;
+                Ok(rows.iter().map(|r| Self::geometry_row(r, Role::Viewer)).collect::<std::result::Result<_, _>>()?)
+            }
+
+            async fn pending_geometries(&self) -> Result<Vec<Geometry>> {
+                use $crate::store::sql::*;
+                let q = format!(
+                    "SELECT {GEOMETRY_COLS} FROM geometries g WHERE g.processing_status IN ('pending', 'processing') \
+                     ORDER BY g.created_at"
+                );
+                let rows = sqlx::query(&q).fetch_all(&self.pool).await?;
+                Ok(rows.iter().map(|r| Self::geometry_row(r, Role::Viewer)).collect::<std::result::Result<_, _>>()?)
+            }
+
+            async fn claim_geometry(&self, id: &str, stale_before: i64) -> Result<Option<Geometry>> {
+                use $crate::store::sql::*;
+                let r = sqlx::query(
+                    "UPDATE geometries SET processing_status = 'processing', updated_at = $1 WHERE id = $2 AND \
+                     (processing_status = 'pending' OR (processing_status = 'processing' AND updated_at < $3))",
+                )
+                .bind(now_ms())
+                .bind(id)
+                .bind(stale_before)
+                .execute(&self.pool)
+                .await?;
+                if r.rows_affected() != 1 {
+                    return Ok(None);
+                }
+                let q = format!("SELECT {GEOMETRY_COLS} FROM geometries g WHERE g.id = $1");
+                let row = sqlx::query(&q).bind(id).fetch_one(&self.pool).await?;
+                Ok(Some(Self::geometry_row(&row, Role::Viewer)?))
+            }
+
+            async fn set_geometry_status(&self, id: &str, status: &str, error: Option<&str>) -> Result<()> {
+                sqlx::query(
+                    "UPDATE geometries SET processing_status = $1, error_message = $2, updated_at = $3 WHERE id = $4",
+                )
+                .bind(status)
+                .bind(error)
+                .bind(now_ms())
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn finish_geometry(&self, id: &str, r: &GeometryResult) -> Result<()> {
+                sqlx::query(
+                    "UPDATE geometries SET processing_status = 'ready', error_message = NULL, processed_key = $1, \
+                     triangle_count = $2, surface_count = $3, surface_area = $4, volume = $5, bounding_box = $6, \
+                     surface_groups = $7, healing = $8, analysis = $9, updated_at = $10 WHERE id = $11",
+                )
+                .bind(&r.processed_key)
+                .bind(r.triangle_count)
+                .bind(r.surface_count)
+                .bind(r.surface_area)
+                .bind(r.volume)
+                .bind(&r.bounding_box)
+                .bind(&r.surface_groups)
+                .bind(&r.healing)
+                .bind(&r.analysis)
+                .bind(now_ms())
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn delete_geometry(&self, id: &str) -> Result<()> {
+                sqlx::query("DELETE FROM geometries WHERE id = $1").bind(id).execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn setting(&self, key: &str) -> Result<Option<String>> {
+                use sqlx::Row as _;
+                let row =
+                    sqlx::query("SELECT value FROM settings WHERE key = $1").bind(key).fetch_optional(&self.pool).await?;
+                Ok(row.map(|r| r.try_get("value")).transpose()?)
+            }
+
+            async fn put_setting(&self, key: &str, value: &str) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                )
+                .bind(key)
+                .bind(value)
+                .bind(now_ms())
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn audit(
+                &self,
+                actor: Option<&str>,
+                action: &str,
+                target: Option<&str>,
+                detail: &str,
+                ip: Option<&str>,
+            ) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO audit_log (id, actor_id, action, target, detail, ip, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(new_id())
+                .bind(actor)
+                .bind(action)
+                .bind(target)
+                .bind(detail)
+                .bind(ip)
+                .bind(now_ms())
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn audit_log(&self, limit: i64) -> Result<Vec<AuditEntry>> {
+                use sqlx::Row as _;
+                let rows = sqlx::query(
+                    "SELECT id, actor_id, action, target, detail, ip, created_at FROM audit_log \
+                     ORDER BY created_at DESC, id LIMIT $1",
+                )
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                let map = |r: &Row| -> std::result::Result<AuditEntry, sqlx::Error> {
+                    Ok(AuditEntry {
+                        id: r.try_get("id")?,
+                        actor_id: r.try_get("actor_id")?,
+                        action: r.try_get("action")?,
+                        target: r.try_get("target")?,
+                        detail: r.try_get("detail")?,
+                        ip: r.try_get("ip")?,
+                        created_at: r.try_get("created_at")?,
+                    })
+                };
+                Ok(rows.iter().map(map).collect::<std::result::Result<_, _>>()?)
+            }
+
+            async fn job_counts(&self) -> Result<Vec<(String, i64)>> {
+                use sqlx::Row as _;
+                let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM simulation_jobs GROUP BY status ORDER BY status")
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|r| -> Result<(String, i64)> { Ok((r.try_get("status")?, r.try_get("n")?)) })
+                    .collect()
+            }
+        }
+    };
+}
+
+pub(super) use sql_store;

@@ -1,0 +1,106 @@
+//! A real `flowcfd serve` on a loopback port, for the appliance tests.
+#![allow(dead_code)]
+
+use flowcfd::app::Running;
+use flowcfd::config::{Config, Overrides};
+use serde_json::{json, Value};
+
+pub struct TestServer {
+    pub url: String,
+    pub running: Option<Running>,
+    pub dir: tempfile::TempDir,
+    pub http: reqwest::Client,
+}
+
+/// A strong password for test accounts.
+pub const PW: &str = "vortex-shedding-42";
+
+impl TestServer {
+    /// Starts a server on port 0 against `database_url`; `tweak` adjusts the configuration.
+    pub async fn start(database_url: &str, tweak: impl FnOnce(&mut Config)) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let over = Overrides {
+            bind: Some("127.0.0.1:0".into()),
+            data_dir: Some(dir.path().to_path_buf()),
+            database_url: Some(database_url.to_string()),
+            config_file: Some(dir.path().join("none.toml")).filter(|p| p.exists()),
+        };
+        let mut cfg = Config::load_from(&over, Vec::<(String, String)>::new()).unwrap();
+        tweak(&mut cfg);
+        let running = flowcfd::app::start(cfg).await.expect("server starts");
+        let url = format!("http://{}", running.addr);
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        TestServer { url, running: Some(running), dir, http }
+    }
+
+    pub fn u(&self, path: &str) -> String {
+        format!("{}{path}", self.url)
+    }
+
+    /// Registers and signs in; returns the access token.
+    pub async fn user(&self, email: &str) -> String {
+        let r = self
+            .http
+            .post(self.u("/api/auth/register"))
+            .json(&json!({"email": email, "password": PW, "name": email.split('@').next().unwrap()}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201, "register {email}: {}", r.text().await.unwrap());
+        self.login(email).await["token"].as_str().unwrap().to_string()
+    }
+
+    pub async fn login(&self, email: &str) -> Value {
+        let r = self.http.post(self.u("/api/auth/login")).json(&json!({"email": email, "password": PW})).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        r.json().await.unwrap()
+    }
+
+    /// A request with a bearer token; returns (status, JSON body or Null).
+    pub async fn call(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self.http.request(m, self.u(path)).bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// Uploads a file to a project; returns (status, body).
+    pub async fn upload(&self, token: &str, project: &str, name: &str, data: Vec<u8>) -> (u16, Value) {
+        let part = reqwest::multipart::Part::bytes(data).file_name(name.to_string());
+        let form = reqwest::multipart::Form::new().part("file", part);
+        let r = self
+            .http
+            .post(self.u(&format!("/api/projects/{project}/geometries")))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Polls a geometry until it leaves pending/processing (at most 60 s).
+    pub async fn settle(&self, token: &str, id: &str) -> Value {
+        for _ in 0..600 {
+            let (s, g) = self.call("GET", &format!("/api/geometries/{id}"), token, None).await;
+            assert_eq!(s, 200, "{g}");
+            if g["status"] != "pending" && g["status"] != "processing" {
+                return g;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("geometry {id} did not finish processing in 60 s");
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop().await.expect("clean shutdown");
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! One store test suite, run against SQLite and against a real PostgreSQL.
+mod common;
+
+use common::db;
+use flowcfd::store::{self, GeometryResult, NewUser, RefreshRow, Role, Store, StoreError};
+use std::sync::Arc;
+
+fn new_user(email: &str) -> NewUser {
+    NewUser {
+        email: email.into(),
+        name: email.split('@').next().unwrap().into(),
+        password_hash: Some("x".into()),
+        auth_provider: "email".into(),
+        auth_provider_id: None,
+    }
+}
+
+fn geometry(project: &str) -> store::Geometry {
+    store::Geometry::pending(project, "cube.stl", "stl", "k", 10, 1.0)
+}
+
+async fn suite(s: Arc<dyn Store>) {
+    s.migrate().await.unwrap();
+    s.migrate().await.expect("migrations are idempotent");
+    s.ping().await.unwrap();
+
+    // Users: the first is admin, emails are unique regardless of case.
+    let a = s.create_user(new_user("alice@example.org")).await.unwrap();
+    let b = s.create_user(new_user("bob@example.org")).await.unwrap();
+    let c = s.create_user(new_user("carol@example.org")).await.unwrap();
+    assert!(a.is_admin && !b.is_admin && !c.is_admin);
+    assert!(matches!(s.create_user(new_user("ALICE@example.org")).await, Err(StoreError::Conflict(_))));
+    assert_eq!(s.user_by_email("Alice@Example.org").await.unwrap().unwrap().id, a.id);
+    assert_eq!(s.list_users().await.unwrap().len(), 3);
+    assert!(s.set_user_flags(&b.id, false, true).await.unwrap());
+    assert!(s.user(&b.id).await.unwrap().unwrap().disabled);
+    s.set_user_flags(&b.id, false, false).await.unwrap();
+
+    // Personal projects are the owner's alone.
+    let p = s.create_project(&a.id, None, "wing", "NACA 0012").await.unwrap();
+    assert_eq!(p.role, Role::Owner);
+    assert!(s.project(&b.id, &p.id).await.unwrap().is_none());
+    assert!(s.projects(&b.id).await.unwrap().is_empty());
+    assert_eq!(s.projects(&a.id).await.unwrap().len(), 1);
+    s.update_project(&p.id, &store::ProjectPatch { name: Some("wing 2".into()), description: None }).await.unwrap();
+    let p2 = s.project(&a.id, &p.id).await.unwrap().unwrap();
+    assert_eq!((p2.name.as_str(), p2.description.as_str()), ("wing 2", "NACA 0012"));
+
+    // Org projects are visible to members with their role, and to no one else.
+    let org = s.create_org(&a.id, "Fluids lab", "fluids-lab").await.unwrap();
+    assert!(matches!(s.create_org(&b.id, "Other", "fluids-lab").await, Err(StoreError::Conflict(_))));
+    s.set_member(&org.id, &b.id, Role::Viewer).await.unwrap();
+    let op = s.create_project(&a.id, Some(&org.id), "car", "").await.unwrap();
+    assert_eq!(s.project(&b.id, &op.id).await.unwrap().unwrap().role, Role::Viewer);
+    assert!(s.project(&c.id, &op.id).await.unwrap().is_none());
+    s.set_member(&org.id, &b.id, Role::Member).await.unwrap();
+    assert_eq!(s.project(&b.id, &op.id).await.unwrap().unwrap().role, Role::Member);
+    assert_eq!(s.members(&org.id).await.unwrap().len(), 2);
+    assert_eq!(s.orgs_for(&b.id).await.unwrap()[0].role, Role::Member);
+    assert!(s.org(&c.id, &org.id).await.unwrap().is_none());
+    assert!(!s.remove_member(&org.id, &a.id).await.unwrap(), "the owner cannot be removed");
+    assert!(s.remove_member(&org.id, &b.id).await.unwrap());
+    assert!(s.project(&b.id, &op.id).await.unwrap().is_none());
+
+    // Geometries are scoped through their project.
+    let g = geometry(&p.id);
+    s.create_geometry(&g).await.unwrap();
+    assert!(s.geometry(&b.id, &g.id).await.unwrap().is_none());
+    assert_eq!(s.geometry(&a.id, &g.id).await.unwrap().unwrap().status, "pending");
+    assert_eq!(s.pending_geometries().await.unwrap().len(), 1);
+    let now = store::now_ms();
+    assert!(s.claim_geometry(&g.id, now - 60_000).await.unwrap().is_some());
+    assert!(s.claim_geometry(&g.id, now - 60_000).await.unwrap().is_none(), "one claim at a time");
+    assert!(s.claim_geometry(&g.id, now + 60_000).await.unwrap().is_some(), "a stale claim is taken over");
+    let r = GeometryResult {
+        processed_key: "pk".into(),
+        triangle_count: 12,
+        surface_count: 1,
+        surface_area: 6.0,
+        volume: Some(1.0),
+        bounding_box: "{}".into(),
+        surface_groups: "[{\"name\":\"cube\"}]".into(),
+        healing: "{}".into(),
+        analysis: "{}".into(),
+    };
+    s.finish_geometry(&g.id, &r).await.unwrap();
+    let got = s.geometry(&a.id, &g.id).await.unwrap().unwrap();
+    assert_eq!((got.status.as_str(), got.triangle_count, got.volume), ("ready", Some(12), Some(1.0)));
+    assert!(s.pending_geometries().await.unwrap().is_empty());
+    s.set_geometry_status(&g.id, "failed", Some("bad file")).await.unwrap();
+    assert_eq!(s.geometry(&a.id, &g.id).await.unwrap().unwrap().error_message.as_deref(), Some("bad file"));
+    assert_eq!(s.geometries(&p.id).await.unwrap().len(), 1);
+
+    // Deleting a project takes its geometries with it.
+    s.delete_project(&p.id).await.unwrap();
+    assert!(s.geometry(&a.id, &g.id).await.unwrap().is_none());
+
+    // Refresh tokens rotate once.
+    let row = |id: &str, hash: &str| RefreshRow {
+        id: id.into(),
+        user_id: a.id.clone(),
+        family_id: "fam".into(),
+        kind: "refresh".into(),
+        token_hash: hash.into(),
+        expires_at: store::now_ms() + 60_000,
+        revoked_at: None,
+    };
+    s.insert_refresh(&row("r1", "h1")).await.unwrap();
+    assert!(s.rotate_refresh("r1", &row("r2", "h2")).await.unwrap());
+    assert!(!s.rotate_refresh("r1", &row("r3", "h3")).await.unwrap(), "a used token cannot rotate again");
+    assert!(s.refresh_by_hash("h1").await.unwrap().unwrap().revoked_at.is_some());
+    s.revoke_family("fam").await.unwrap();
+    assert!(s.refresh_by_hash("h2").await.unwrap().unwrap().revoked_at.is_some());
+
+    // API tokens.
+    let t = store::ApiToken {
+        id: store::new_id(),
+        user_id: a.id.clone(),
+        name: "ci".into(),
+        prefix: "fcfd_ab".into(),
+        last_used_at: None,
+        created_at: store::now_ms(),
+    };
+    s.insert_api_token(&t, "th").await.unwrap();
+    assert_eq!(s.api_token_user("th").await.unwrap().as_deref(), Some(a.id.as_str()));
+    assert!(s.list_api_tokens(&a.id).await.unwrap()[0].last_used_at.is_some());
+    assert!(!s.revoke_api_token(&b.id, &t.id).await.unwrap(), "only the owner revokes");
+    assert!(s.revoke_api_token(&a.id, &t.id).await.unwrap());
+    assert!(s.api_token_user("th").await.unwrap().is_none());
+
+    // Settings, audit log, job counts.
+    assert!(s.setting("registration_open").await.unwrap().is_none());
+    s.put_setting("registration_open", "false").await.unwrap();
+    s.put_setting("registration_open", "true").await.unwrap();
+    assert_eq!(s.setting("registration_open").await.unwrap().as_deref(), Some("true"));
+    s.audit(Some(&a.id), "test.action", Some("x"), "{}", Some("127.0.0.1")).await.unwrap();
+    assert_eq!(s.audit_log(10).await.unwrap()[0].action, "test.action");
+    assert!(s.job_counts().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn sqlite_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store::open(&db::sqlite_in(dir.path())).await.unwrap();
+    assert_eq!(s.dialect(), "sqlite");
+    suite(s).await;
+}
+
+#[tokio::test]
+async fn postgres_store() {
+    let s = store::open(&db::fresh_postgres().await).await.unwrap();
+    assert_eq!(s.dialect(), "postgres");
+    suite(s).await;
+}
+
+#[tokio::test]
+async fn unreachable_database_is_a_clear_error() {
+    let e = match store::open("postgres://nobody:secret@127.0.0.1:1/none").await {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("connected to port 1"),
+    };
+    assert!(e.contains("127.0.0.1:1") && !e.contains("secret"), "{e}");
+    let e = match store::open("mysql://x").await {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("opened mysql"),
+    };
+    assert!(e.contains("unsupported database URL"), "{e}");
+}
