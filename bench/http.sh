@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Appliance load benchmark (not a test): sign-in plus project listing, 200 connections for
+# Appliance load benchmark (not a test): sign-in plus project listing (one request in
+# LOGIN_EVERY, default 1000, is a sign-in; the rest list 20 projects), 200 connections for
 # DURATION (default 60 s), against SQLite and against PostgreSQL, each preceded by a
 # /health/live baseline in the same invocation. Loopback only.
 #   bench/http.sh [DURATION]      e.g. bench/http.sh 60s
@@ -12,11 +13,12 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/flowcfd-release}"
 cargo build --release --locked -q
 BIN="$CARGO_TARGET_DIR/release/flowcfd"
 WORK=$(mktemp -d /tmp/flowcfd-bench-http.XXXXXX)
+chmod 755 "$WORK"
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; sleep 1; rm -rf "$WORK"; }
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-ulimit -n 65536 || true
+ulimit -n 65536 2>/dev/null || true
 
 # PostgreSQL in a throw-away cluster.
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
@@ -27,7 +29,7 @@ runuser -u postgres -- "$PGBIN/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/log" -w \
   -o "-p $PGPORT -k $WORK/pg -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
 PIDS+=("$(head -n 1 "$WORK/pg/data/postmaster.pid")")
 
-export BENCH_EMAIL=bench@example.org BENCH_PASSWORD=bench-password-2026
+export BENCH_EMAIL=bench@example.org BENCH_PASSWORD=laminar-wake-2026
 for backend in sqlite postgres; do
   PORT=$(free_port)
   DB="sqlite://$WORK/$backend/flowcfd.db"
@@ -35,18 +37,19 @@ for backend in sqlite postgres; do
   FLOWCFD_LIMITS__AUTH_PER_MINUTE=100000000 FLOWCFD_LOG__FILTER=warn \
     "$BIN" serve --bind "127.0.0.1:$PORT" --data-dir "$WORK/$backend" --database-url "$DB" >"$WORK/$backend.log" 2>&1 &
   PIDS+=("$!")
-  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/health/ready" >/dev/null && break; sleep 0.1; done
+  for _ in $(seq 100); do curl -sS --fail-with-body "http://127.0.0.1:$PORT/health/ready" >/dev/null && break; sleep 0.1; done
   URL="http://127.0.0.1:$PORT"
-  curl -sf -o /dev/null -H 'content-type: application/json' \
+  curl -sS --fail-with-body -o /dev/null -H 'content-type: application/json' \
     -d "{\"email\":\"$BENCH_EMAIL\",\"password\":\"$BENCH_PASSWORD\",\"name\":\"Bench\"}" "$URL/api/auth/register"
-  TOKEN=$(curl -sf -H 'content-type: application/json' -d "{\"email\":\"$BENCH_EMAIL\",\"password\":\"$BENCH_PASSWORD\"}" \
+  TOKEN=$(curl -sS --fail-with-body -H 'content-type: application/json' -d "{\"email\":\"$BENCH_EMAIL\",\"password\":\"$BENCH_PASSWORD\"}" \
     "$URL/api/auth/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
   for i in $(seq 20); do
-    curl -sf -o /dev/null -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \
+    curl -sS --fail-with-body -o /dev/null -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \
       -d "{\"name\":\"project $i\",\"description\":\"load benchmark\"}" "$URL/api/projects"
   done
-  base=$(wrk -t2 -c"$CONNS" -d"$DURATION" -s bench/health.lua "$URL/health/live" | tail -n 1)
-  load=$(wrk -t2 -c"$CONNS" -d"$DURATION" -s bench/login_and_list.lua "$URL" | tail -n 1)
+  export BENCH_TOKEN="$TOKEN"
+  base=$(wrk -t"${WRK_THREADS:-2}" -c"$CONNS" -d"$DURATION" -s bench/health.lua "$URL/health/live" | tail -n 1)
+  load=$(wrk -t"${WRK_THREADS:-2}" -c"$CONNS" -d"$DURATION" -s bench/login_and_list.lua "$URL" | tail -n 1)
   python3 - "$backend" "$base" "$load" <<'PY'
 import json, sys
 backend, base, load = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])

@@ -14,3 +14,4 @@ fi
 out="${1:-demo}"
 cargo run --release --locked -- run examples/cube.toml --out "$out" --force
 echo "Result: $out/summary.json; the OpenFOAM case (rerun it with ./Allrun) is in $out/case"
+echo "The web appliance runs with zero configuration: cargo run --release -- serve  (then open http://127.0.0.1:8080)"

@@ -24,7 +24,41 @@ pub struct AppState {
     pub keys: Keys,
     pub metrics: Arc<Metrics>,
     pub limiter: Arc<RateLimiter>,
+    /// Bounds concurrent password hashing (argon2id takes ~19 MiB and tens of ms each): a
+    /// burst of sign-ins queues here instead of exhausting memory and every core.
+    pub hashing: Arc<tokio::sync::Semaphore>,
+    /// Users behind bearer tokens, for a moment (see `service::accounts::bearer`).
+    pub user_cache: Arc<UserCache>,
     geometry_queue: mpsc::UnboundedSender<String>,
+}
+
+/// A short-lived cache of users by id, so that a token-authenticated request does not read
+/// the user row every time. Changes made through this process invalidate it at once; other
+/// replicas see them within `USER_CACHE_TTL`.
+#[derive(Default)]
+pub struct UserCache(std::sync::Mutex<std::collections::HashMap<String, (Instant, crate::store::User)>>);
+
+/// How long a cached user is trusted.
+pub const USER_CACHE_TTL: Duration = Duration::from_secs(2);
+
+impl UserCache {
+    /// The cached user, if fresh.
+    pub fn get(&self, id: &str) -> Option<crate::store::User> {
+        let m = self.0.lock().expect("user cache");
+        m.get(id).filter(|(t, _)| t.elapsed() < USER_CACHE_TTL).map(|(_, u)| u.clone())
+    }
+    /// Remembers a user.
+    pub fn put(&self, u: &crate::store::User) {
+        let mut m = self.0.lock().expect("user cache");
+        if m.len() > 100_000 {
+            m.retain(|_, (t, _)| t.elapsed() < USER_CACHE_TTL);
+        }
+        m.insert(u.id.clone(), (Instant::now(), u.clone()));
+    }
+    /// Forgets a user whose account changed.
+    pub fn forget(&self, id: &str) {
+        self.0.lock().expect("user cache").remove(id);
+    }
 }
 
 impl AppState {
@@ -59,7 +93,19 @@ pub async fn state(cfg: Config) -> Result<(AppState, mpsc::UnboundedReceiver<Str
     let (tx, rx) = mpsc::unbounded_channel();
     let limiter = Arc::new(RateLimiter::new(cfg.limits.auth_per_minute));
     Ok((
-        AppState { cfg: Arc::new(cfg), store, blobs, keys, metrics: Arc::new(Metrics::default()), limiter, geometry_queue: tx },
+        AppState {
+            cfg: Arc::new(cfg),
+            store,
+            blobs,
+            keys,
+            metrics: Arc::new(Metrics::default()),
+            limiter,
+            hashing: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            )),
+            user_cache: Arc::default(),
+            geometry_queue: tx,
+        },
         rx,
     ))
 }

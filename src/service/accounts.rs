@@ -44,9 +44,7 @@ pub async fn register(st: &AppState, email: &str, password: &str, name: &str, ip
         return Err(AppError::Conflict("an account with this email already exists; sign in instead".into()));
     }
     let pw = password.to_string();
-    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&pw))
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let hash = hashing(st, move || auth::hash_password(&pw)).await?;
     let user = st
         .store
         .create_user(NewUser {
@@ -74,9 +72,7 @@ pub async fn login(st: &AppState, email: &str, password: &str, ip: Option<&str>)
     // Hash even for an unknown email so the answer takes as long either way.
     let hash = user.as_ref().and_then(|u| u.password_hash.clone()).unwrap_or_else(dummy_hash);
     let pw = password.to_string();
-    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&hash, &pw))
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let ok = hashing(st, move || auth::verify_password(&hash, &pw)).await?;
     let Some(user) = user.filter(|_| ok) else {
         st.store.audit(None, "user.login_failed", None, &serde_json::json!({"email": email}).to_string(), ip).await?;
         return Err(wrong());
@@ -86,6 +82,12 @@ pub async fn login(st: &AppState, email: &str, password: &str, ip: Option<&str>)
     }
     st.store.audit(Some(&user.id), "user.login", Some(&user.id), "{}", ip).await?;
     Ok(user)
+}
+
+/// Runs password hashing on the blocking pool, at most one per core at a time.
+async fn hashing<T: Send + 'static>(st: &AppState, f: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
+    let _permit = st.hashing.acquire().await.map_err(|e| AppError::Internal(e.to_string()))?;
+    tokio::task::spawn_blocking(f).await.map_err(|e| AppError::Internal(e.to_string()))
 }
 
 /// An argon2id hash of a random password; only the time to check it matters.
@@ -198,10 +200,17 @@ pub async fn bearer(st: &AppState, token: &str) -> AppResult<Caller> {
         return Ok(Caller { user, via: Via::ApiToken });
     }
     let claims = st.keys.verify_access(token).map_err(|e| AppError::Unauthorized(e.to_string()))?;
-    let user = st
-        .store
-        .user(&claims.sub)
-        .await?
+    let user = match st.user_cache.get(&claims.sub) {
+        Some(u) => Some(u),
+        None => {
+            let u = st.store.user(&claims.sub).await?;
+            if let Some(u) = &u {
+                st.user_cache.put(u);
+            }
+            u
+        }
+    };
+    let user = user
         .filter(|u| !u.disabled)
         .ok_or_else(|| AppError::Unauthorized("the account is gone or disabled".into()))?;
     Ok(Caller { user, via: Via::Access })
@@ -278,6 +287,7 @@ pub async fn set_user_flags(
         return Err(AppError::Validation("you cannot remove your own admin rights or disable yourself".into()));
     }
     st.store.set_user_flags(id, a, d).await?;
+    st.user_cache.forget(id);
     if d {
         st.store.revoke_user_tokens(id).await?;
     }

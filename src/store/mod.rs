@@ -2,9 +2,11 @@
 //!
 //! SQLite (`sqlite://…`, the embedded default) and PostgreSQL (`postgres://…`, needed for
 //! several replicas) share one schema shape (text ids, Unix-millisecond times, JSON as text)
-//! and one set of queries (`sql.rs`), so each method is written once. Every method that
-//! reads or writes a tenant's data takes the caller's user id and returns nothing for a
-//! resource the caller cannot see.
+//! and one set of queries (`sql.rs`), so each method is written once. Every lookup of a
+//! tenant's resource by id (`project`, `geometry`, `org`) and every listing (`projects`,
+//! `orgs_for`) takes the caller's user id and returns nothing the caller cannot see; the
+//! methods that change a resource take an id the service has already resolved through one
+//! of those. The background worker's `claim_geometry` is the one unscoped read.
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
