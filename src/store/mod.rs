@@ -10,11 +10,13 @@
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
+pub mod jobs;
 mod migrate;
 mod postgres;
 mod sql;
 mod sqlite;
 
+pub use jobs::{Job, JobStatus, JobStore, NewCase, Transition};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -259,7 +261,7 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 
 /// Everything the appliance keeps in its database.
 #[async_trait::async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: JobStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn dialect(&self) -> &'static str;
     /// Runs the embedded migrations of this dialect.

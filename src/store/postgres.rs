@@ -22,4 +22,4 @@ impl PgStore {
     }
 }
 
-sql_store!(PgStore, sqlx::Postgres, "postgres", super::migrate::Dialect::Postgres);
+sql_store!(PgStore, sqlx::Postgres, "postgres", super::migrate::Dialect::Postgres, "FOR UPDATE SKIP LOCKED");

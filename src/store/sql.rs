@@ -21,8 +21,13 @@ pub(super) const ACCESS_JOIN: &str = "LEFT JOIN org_members m ON m.org_id = p.or
 /// Rows the caller may see (the caller's id is `$1`).
 pub(super) const ACCESS_WHERE: &str = "(p.owner_id = $1 OR m.user_id IS NOT NULL)";
 
+pub(super) const JOB_COLS: &str = "id, case_id, user_id, status, step, executor, cores_allocated, priority, handle, \
+     lease_owner, lease_expires_at, attempts, error_message, created_at";
+
 macro_rules! sql_store {
-    ($store:ty, $db:ty, $dialect:literal, $mig:expr) => {
+    // `$skip_locked`: how the queue's claim locks the row it picks ("FOR UPDATE SKIP
+    // LOCKED" on PostgreSQL; nothing on SQLite, where writers are serialised anyway).
+    ($store:ty, $db:ty, $dialect:literal, $mig:expr, $skip_locked:literal) => {
         type Row = <$db as sqlx::Database>::Row;
 
         impl $store {
@@ -110,6 +115,28 @@ macro_rules! sql_store {
                     token_hash: r.try_get("token_hash")?,
                     expires_at: r.try_get("expires_at")?,
                     revoked_at: r.try_get("revoked_at")?,
+                })
+            }
+
+            fn job_row(r: &Row) -> std::result::Result<Job, sqlx::Error> {
+                use sqlx::Row as _;
+                let status: String = r.try_get("status")?;
+                Ok(Job {
+                    id: r.try_get("id")?,
+                    case_id: r.try_get("case_id")?,
+                    user_id: r.try_get("user_id")?,
+                    status: JobStatus::parse(&status)
+                        .ok_or_else(|| sqlx::Error::Decode(format!("bad job status {status:?}").into()))?,
+                    step: r.try_get("step")?,
+                    executor: r.try_get("executor")?,
+                    cores: r.try_get("cores_allocated")?,
+                    priority: r.try_get("priority")?,
+                    handle: r.try_get("handle")?,
+                    lease_owner: r.try_get("lease_owner")?,
+                    lease_expires_at: r.try_get("lease_expires_at")?,
+                    attempts: r.try_get("attempts")?,
+                    error_message: r.try_get("error_message")?,
+                    created_at: r.try_get("created_at")?,
                 })
             }
 
@@ -696,6 +723,182 @@ macro_rules! sql_store {
                     .await?;
                 rows.iter()
                     .map(|r| -> Result<(String, i64)> { Ok((r.try_get("status")?, r.try_get("n")?)) })
+                    .collect()
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl JobStore for $store {
+            async fn create_case(&self, c: &NewCase) -> Result<String> {
+                let id = new_id();
+                sqlx::query(
+                    "INSERT INTO simulation_cases (id, project_id, geometry_id, name, spec, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $6)",
+                )
+                .bind(&id)
+                .bind(&c.project_id)
+                .bind(&c.geometry_id)
+                .bind(&c.name)
+                .bind(&c.spec)
+                .bind(now_ms())
+                .execute(&self.pool)
+                .await?;
+                Ok(id)
+            }
+
+            async fn create_job(
+                &self,
+                case_id: &str,
+                user_id: &str,
+                executor: &str,
+                cores: i64,
+                reason: &str,
+            ) -> Result<Job> {
+                let id = new_id();
+                let now = now_ms();
+                let mut tx = self.pool.begin().await?;
+                sqlx::query(
+                    "INSERT INTO simulation_jobs (id, case_id, user_id, status, executor, cores_allocated, created_at, \
+                     updated_at) VALUES ($1, $2, $3, 'queued', $4, $5, $6, $6)",
+                )
+                .bind(&id)
+                .bind(case_id)
+                .bind(user_id)
+                .bind(executor)
+                .bind(cores)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO job_transitions (id, job_id, seq, from_status, to_status, reason, created_at) \
+                     VALUES ($1, $2, 0, '', 'queued', $3, $4)",
+                )
+                .bind(new_id())
+                .bind(&id)
+                .bind(reason)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(self.job(&id).await?.expect("a job just created exists"))
+            }
+
+            async fn job(&self, id: &str) -> Result<Option<Job>> {
+                let q = format!("SELECT {} FROM simulation_jobs WHERE id = $1", $crate::store::sql::JOB_COLS);
+                let row = sqlx::query(&q).bind(id).fetch_optional(&self.pool).await?;
+                Ok(row.as_ref().map(Self::job_row).transpose()?)
+            }
+
+            async fn claim_job(&self, worker: &str, lease_ms: i64) -> Result<Option<Job>> {
+                let now = now_ms();
+                let q = format!(
+                    "UPDATE simulation_jobs SET lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1, \
+                     updated_at = $3 WHERE id = (SELECT id FROM simulation_jobs WHERE \
+                     (status = 'queued' AND (lease_expires_at IS NULL OR lease_expires_at < $3)) OR \
+                     (status IN ('preparing', 'meshing', 'solving') AND lease_expires_at < $3) \
+                     ORDER BY priority DESC, created_at, id LIMIT 1 {}) \
+                     AND (lease_expires_at IS NULL OR lease_expires_at < $3) RETURNING {}",
+                    $skip_locked,
+                    $crate::store::sql::JOB_COLS
+                );
+                let row = sqlx::query(&q).bind(worker).bind(now + lease_ms).bind(now).fetch_optional(&self.pool).await?;
+                Ok(row.as_ref().map(Self::job_row).transpose()?)
+            }
+
+            async fn heartbeat(&self, job_id: &str, worker: &str, lease_ms: i64) -> Result<bool> {
+                let now = now_ms();
+                let r = sqlx::query(
+                    "UPDATE simulation_jobs SET lease_expires_at = $1, updated_at = $2 \
+                     WHERE id = $3 AND lease_owner = $4 AND lease_expires_at >= $2",
+                )
+                .bind(now + lease_ms)
+                .bind(now)
+                .bind(job_id)
+                .bind(worker)
+                .execute(&self.pool)
+                .await?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn transition(&self, job_id: &str, worker: &str, to: JobStatus, reason: &str) -> Result<bool> {
+                let Some(job) = self.job(job_id).await? else { return Ok(false) };
+                if job.lease_owner.as_deref() != Some(worker) || !job.status.can_become(to) {
+                    return Ok(false);
+                }
+                let now = now_ms();
+                let mut tx = self.pool.begin().await?;
+                let sql = if to.is_terminal() {
+                    "UPDATE simulation_jobs SET status = $1, updated_at = $2, completed_at = $2, lease_owner = NULL, \
+                     lease_expires_at = NULL, error_message = $3 WHERE id = $4 AND status = $5 AND lease_owner = $6"
+                } else {
+                    "UPDATE simulation_jobs SET status = $1, updated_at = $2, started_at = COALESCE(started_at, $2), \
+                     step = $3 WHERE id = $4 AND status = $5 AND lease_owner = $6"
+                };
+                let detail = match to {
+                    JobStatus::Failed => Some(reason),
+                    JobStatus::Completed | JobStatus::Cancelled => None,
+                    _ => Some(to.as_str()),
+                };
+                let r = sqlx::query(sql)
+                    .bind(to.as_str())
+                    .bind(now)
+                    .bind(detail)
+                    .bind(job_id)
+                    .bind(job.status.as_str())
+                    .bind(worker)
+                    .execute(&mut *tx)
+                    .await?;
+                if r.rows_affected() != 1 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                sqlx::query(
+                    "INSERT INTO job_transitions (id, job_id, seq, from_status, to_status, reason, worker, created_at) \
+                     VALUES ($1, $2, (SELECT COUNT(*) FROM job_transitions WHERE job_id = $2), $3, $4, $5, $6, $7)",
+                )
+                .bind(new_id())
+                .bind(job_id)
+                .bind(job.status.as_str())
+                .bind(to.as_str())
+                .bind(reason)
+                .bind(worker)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn set_handle(&self, job_id: &str, worker: &str, handle: &str) -> Result<bool> {
+                let r = sqlx::query("UPDATE simulation_jobs SET handle = $1, updated_at = $2 WHERE id = $3 AND lease_owner = $4")
+                    .bind(handle)
+                    .bind(now_ms())
+                    .bind(job_id)
+                    .bind(worker)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn transitions(&self, job_id: &str) -> Result<Vec<Transition>> {
+                use sqlx::Row as _;
+                let rows = sqlx::query(
+                    "SELECT from_status, to_status, reason, worker, created_at FROM job_transitions \
+                     WHERE job_id = $1 ORDER BY seq",
+                )
+                .bind(job_id)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| -> Result<Transition> {
+                        Ok(Transition {
+                            from: r.try_get("from_status")?,
+                            to: r.try_get("to_status")?,
+                            reason: r.try_get("reason")?,
+                            worker: r.try_get("worker")?,
+                            at: r.try_get("created_at")?,
+                        })
+                    })
                     .collect()
             }
         }

@@ -29,4 +29,4 @@ impl SqliteStore {
     }
 }
 
-sql_store!(SqliteStore, sqlx::Sqlite, "sqlite", super::migrate::Dialect::Sqlite);
+sql_store!(SqliteStore, sqlx::Sqlite, "sqlite", super::migrate::Dialect::Sqlite, "");

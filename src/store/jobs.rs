@@ -1,0 +1,151 @@
+//! Simulation cases and the durable job queue.
+//!
+//! A job is a row with a state machine: queued → preparing → meshing → solving →
+//! completed, failed or cancelled. A worker claims a job with a lease (on PostgreSQL with
+//! `FOR UPDATE SKIP LOCKED`, so workers never wait on each other), renews it with
+//! heartbeats, and loses it when it stops renewing: another worker then claims the job
+//! again and re-attaches to the executor handle recorded on it. Every state change is
+//! stored with a timestamp, the worker and a reason.
+use super::Result;
+use serde::Serialize;
+
+/// Where a job stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobStatus {
+    Queued,
+    Preparing,
+    Meshing,
+    Solving,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+impl JobStatus {
+    /// Every state, in order.
+    pub const ALL: [JobStatus; 7] = [
+        JobStatus::Queued,
+        JobStatus::Preparing,
+        JobStatus::Meshing,
+        JobStatus::Solving,
+        JobStatus::Completed,
+        JobStatus::Failed,
+        JobStatus::Cancelled,
+    ];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Queued => "queued",
+            JobStatus::Preparing => "preparing",
+            JobStatus::Meshing => "meshing",
+            JobStatus::Solving => "solving",
+            JobStatus::Completed => "completed",
+            JobStatus::Failed => "failed",
+            JobStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<JobStatus> {
+        JobStatus::ALL.into_iter().find(|j| j.as_str() == s)
+    }
+
+    /// Completed, failed or cancelled: nothing runs any more.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, JobStatus::Completed | JobStatus::Failed | JobStatus::Cancelled)
+    }
+
+    /// Whether the state machine allows `self → to`. Work moves forward one stage at a
+    /// time (a stage may be skipped, e.g. no meshing for a premeshed case); any live job
+    /// can fail or be cancelled; a terminal state is final.
+    pub fn can_become(self, to: JobStatus) -> bool {
+        use JobStatus::*;
+        if self.is_terminal() {
+            return false;
+        }
+        match to {
+            Failed | Cancelled => true,
+            Queued => false,
+            _ => (to as u8) > (self as u8) && !(to == Completed && self == Queued),
+        }
+    }
+}
+
+/// A job as the queue sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Job {
+    pub id: String,
+    pub case_id: String,
+    pub user_id: String,
+    pub status: JobStatus,
+    pub step: Option<String>,
+    pub executor: String,
+    pub cores: i64,
+    pub priority: i64,
+    /// The executor's handle (process group, Slurm job id, Kubernetes Job name).
+    pub handle: Option<String>,
+    pub lease_owner: Option<String>,
+    pub lease_expires_at: Option<i64>,
+    pub attempts: i64,
+    pub error_message: Option<String>,
+    pub created_at: i64,
+}
+
+/// One recorded state change.
+#[derive(Debug, Clone, Serialize)]
+pub struct Transition {
+    pub from: String,
+    pub to: String,
+    pub reason: String,
+    pub worker: Option<String>,
+    pub at: i64,
+}
+
+/// A new simulation case.
+#[derive(Debug, Clone)]
+pub struct NewCase {
+    pub project_id: String,
+    pub geometry_id: Option<String>,
+    pub name: String,
+    /// The case spec as JSON.
+    pub spec: String,
+}
+
+/// Cases and the job queue.
+#[async_trait::async_trait]
+pub trait JobStore: Send + Sync {
+    async fn create_case(&self, c: &NewCase) -> Result<String>;
+    /// Queues a job; the first transition (→ queued) is recorded with `reason`.
+    async fn create_job(&self, case_id: &str, user_id: &str, executor: &str, cores: i64, reason: &str)
+        -> Result<Job>;
+    async fn job(&self, id: &str) -> Result<Option<Job>>;
+    /// Claims the next job for `worker` until `now + lease_ms`: a queued one, or a live one
+    /// whose lease expired (its worker died; the new one re-attaches). Highest priority,
+    /// then oldest first.
+    async fn claim_job(&self, worker: &str, lease_ms: i64) -> Result<Option<Job>>;
+    /// Renews a lease; false when the worker no longer holds it.
+    async fn heartbeat(&self, job_id: &str, worker: &str, lease_ms: i64) -> Result<bool>;
+    /// Moves a job the worker holds to `to` (checked against the state machine), recording
+    /// the reason; a terminal state releases the lease. False when not allowed or not held.
+    async fn transition(&self, job_id: &str, worker: &str, to: JobStatus, reason: &str) -> Result<bool>;
+    /// Records the executor's handle so a restarted worker can re-attach.
+    async fn set_handle(&self, job_id: &str, worker: &str, handle: &str) -> Result<bool>;
+    async fn transitions(&self, job_id: &str) -> Result<Vec<Transition>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::JobStatus::*;
+
+    #[test]
+    fn the_state_machine_moves_forward_and_ends() {
+        assert!(Queued.can_become(Preparing) && Preparing.can_become(Meshing) && Meshing.can_become(Solving));
+        assert!(Solving.can_become(Completed) && Preparing.can_become(Solving));
+        assert!(Queued.can_become(Cancelled) && Solving.can_become(Failed));
+        assert!(!Queued.can_become(Completed), "a job completes only after it ran");
+        assert!(!Solving.can_become(Meshing) && !Solving.can_become(Queued));
+        assert!(!Completed.can_become(Failed) && !Cancelled.can_become(Solving));
+    }
+}
