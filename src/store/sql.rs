@@ -140,6 +140,23 @@ macro_rules! sql_store {
                 })
             }
 
+            async fn insert_refresh_on<'e, E: sqlx::Executor<'e, Database = $db>>(e: E, r: &RefreshRow) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO refresh_tokens (id, user_id, family_id, kind, token_hash, expires_at, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(&r.id)
+                .bind(&r.user_id)
+                .bind(&r.family_id)
+                .bind(&r.kind)
+                .bind(&r.token_hash)
+                .bind(r.expires_at)
+                .bind(now_ms())
+                .execute(e)
+                .await?;
+                Ok(())
+            }
+
             async fn user_where(&self, cond: &str, arg: &str) -> Result<Option<User>> {
                 let q = format!("SELECT {} FROM users WHERE {cond}", $crate::store::sql::USER_COLS);
                 let row = sqlx::query(&q).bind(arg).fetch_optional(&self.pool).await?;
@@ -231,20 +248,7 @@ macro_rules! sql_store {
             }
 
             async fn insert_refresh(&self, r: &RefreshRow) -> Result<()> {
-                sqlx::query(
-                    "INSERT INTO refresh_tokens (id, user_id, family_id, kind, token_hash, expires_at, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(&r.id)
-                .bind(&r.user_id)
-                .bind(&r.family_id)
-                .bind(&r.kind)
-                .bind(&r.token_hash)
-                .bind(r.expires_at)
-                .bind(now_ms())
-                .execute(&self.pool)
-                .await?;
-                Ok(())
+                Self::insert_refresh_on(&self.pool, r).await
             }
 
             async fn refresh_by_hash(&self, hash: &str) -> Result<Option<RefreshRow>> {
@@ -272,19 +276,7 @@ macro_rules! sql_store {
                     tx.rollback().await?;
                     return Ok(false);
                 }
-                sqlx::query(
-                    "INSERT INTO refresh_tokens (id, user_id, family_id, kind, token_hash, expires_at, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(&new.id)
-                .bind(&new.user_id)
-                .bind(&new.family_id)
-                .bind(&new.kind)
-                .bind(&new.token_hash)
-                .bind(new.expires_at)
-                .bind(now_ms())
-                .execute(&mut *tx)
-                .await?;
+                Self::insert_refresh_on(&mut *tx, new).await?;
                 tx.commit().await?;
                 Ok(true)
             }
