@@ -135,12 +135,22 @@ pub fn router(st: AppState) -> Router {
         .merge(crate::pages::routes(crate::api::upload_limit(&st.cfg)))
         .merge(crate::web::routes())
         .merge(crate::metrics::routes())
+        .fallback(not_found)
         .layer(middleware::from_fn_with_state(st.clone(), observe))
         .layer(middleware::from_fn_with_state(st.clone(), security_headers))
         .layer(crate::api::cors(&st.cfg))
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
         .with_state(st)
+}
+
+/// Unknown paths: problem+json under `/api`, a page elsewhere.
+async fn not_found(uri: axum::http::Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        axum::response::IntoResponse::into_response(crate::error::AppError::NotFound("API route"))
+    } else {
+        crate::pages::not_found()
+    }
 }
 
 /// Logs each request with its id and feeds the metrics.

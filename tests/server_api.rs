@@ -396,6 +396,11 @@ async fn browser_session_pages_and_csrf() {
     let r = s.http.get(s.u("/static/app.css")).header("if-none-match", &etag).send().await.unwrap();
     assert_eq!(r.status(), 304);
     assert_eq!(s.http.get(s.u("/static/nope.js")).send().await.unwrap().status(), 404);
+    let r = s.http.get(s.u("/no/such/page")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let r = s.http.get(s.u("/api/no/such/route")).send().await.unwrap();
+    assert_eq!((r.status().as_u16(), r.headers()["content-type"].to_str().unwrap()), (404, "application/problem+json"));
 
     // Sign-out ends the session.
     let r = s.http.post(s.u("/logout")).header("cookie", &cookie).form(&[("csrf", csrf.as_str())]).send().await.unwrap();

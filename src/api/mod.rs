@@ -32,15 +32,6 @@ pub fn routes(st: &AppState) -> Router<AppState> {
         .layer(DefaultBodyLimit::max(st.cfg.limits.max_body_bytes))
         .merge(geometries::routes(upload_limit, st.cfg.limits.max_body_bytes))
         .merge(health::routes())
-        .fallback(not_found)
-}
-
-async fn not_found(uri: axum::http::Uri) -> crate::error::AppError {
-    if uri.path().starts_with("/api/") {
-        crate::error::AppError::NotFound("API route")
-    } else {
-        crate::error::AppError::NotFound("page")
-    }
 }
 
 /// The request-body limit for uploads: the file limit plus room for the form around it.

@@ -56,6 +56,11 @@ impl IntoResponse for PageError {
 
 type PageResult = Result<Response, PageError>;
 
+/// The 404 page for paths outside `/api`.
+pub fn not_found() -> Response {
+    PageError(AppError::NotFound("page")).into_response()
+}
+
 /// The signed-in user of a page, with the session's CSRF token.
 struct PageUser {
     user: User,
