@@ -1,6 +1,8 @@
 //! `flowcfd bench motorbike`: OpenFOAM's own motorBike tutorial, run serially as the
 //! baseline, against FlowCFD's automated pipeline on the same geometry, freestream and
-//! reference values, in one invocation on one machine.
+//! reference values, in one invocation on one machine. `queue` measures the job queue.
+
+pub mod queue;
 
 use crate::foam::case::Step;
 use crate::foam::log::mean_tail;

@@ -57,6 +57,8 @@ enum Cmd {
 enum BenchCmd {
     /// OpenFOAM's motorBike tutorial (serial) against FlowCFD's pipeline on the same geometry.
     Motorbike(flowcfd::bench::MotorbikeArgs),
+    /// Trivial jobs through the durable queue: one worker (baseline) against several.
+    Queue(flowcfd::bench::queue::QueueArgs),
 }
 
 /// Where the server's configuration comes from (flags win over env, env over the file).
@@ -319,6 +321,7 @@ fn main() -> ExitCode {
             .map(|v| println!("{}", serde_json::to_string_pretty(&v).expect("JSON")))
             .map_err(|e| e.to_string()),
         Cmd::Bench { which: BenchCmd::Motorbike(a) } => flowcfd::bench::motorbike(&a).map_err(|e| e.to_string()),
+        Cmd::Bench { which: BenchCmd::Queue(a) } => flowcfd::bench::queue::queue(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
