@@ -409,3 +409,62 @@ async fn browser_session_pages_and_csrf() {
     assert_eq!(r.status(), 303);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn cases_take_the_run_spec_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    for (backend, url) in db::backends(dir.path()).await {
+        let s = TestServer::start(&url, |_| {}).await;
+        let a = s.user("cfd@example.org").await;
+        let other = s.user("other@example.org").await;
+        let (_, p) = s.call("POST", "/api/projects", &a, Some(json!({"name": "cube"}))).await;
+        let pid = p["id"].as_str().unwrap().to_string();
+        let (_, g) = s.upload(&a, &pid, "cube.stl", cube_stl()).await;
+        let gid = g["id"].as_str().unwrap().to_string();
+        assert_eq!(s.settle(&a, &gid).await["status"], "ready");
+
+        // The minimal JSON of the jobs issue, everything else defaulted.
+        let minimal = json!({"name":"cube","geometry_id":gid,"flow":{"type":"external","velocity":[10,0,0]},
+            "mesh":{"target_cells":40000},"solver":{"iterations":300}});
+        let path = format!("/api/projects/{pid}/cases");
+        let (st, c) = s.call("POST", &path, &a, Some(minimal.clone())).await;
+        assert_eq!(st, 201, "{backend}: {c}");
+        assert_eq!((c["name"].as_str(), c["geometry_id"].as_str()), (Some("cube"), Some(gid.as_str())));
+        assert_eq!(c["spec"]["solver"]["iterations"], 300);
+        assert_eq!(c["spec"]["mesh"]["target_cells"], 40000);
+        assert!(c["spec"]["fluid"].is_object() && c["spec"]["turbulence"].is_object(), "defaults are filled in: {c}");
+        let cid = c["id"].as_str().unwrap();
+        assert_eq!(s.call("GET", &format!("/api/cases/{cid}"), &a, None).await.1["spec"], c["spec"]);
+        assert_eq!(s.call("GET", &path, &a, None).await.1.as_array().unwrap().len(), 1);
+        assert_eq!(s.call("GET", &format!("/api/cases/{cid}"), &other, None).await.0, 404);
+        assert_eq!(s.call("POST", &path, &other, Some(minimal.clone())).await.0, 404);
+
+        // Bad specs say what to fix.
+        let with = |k: &str, v: Value| {
+            let mut m = minimal.clone();
+            m[k] = v;
+            m
+        };
+        let bad = [
+            (json!({"flow":{"type":"external","velocity":[10,0,0]}}), 422, "geometry_id"),
+            (with("geometry_id", json!("nope")), 422, "not a geometry of this project"),
+            (with("geometry", json!("cube.stl")), 422, "geometry_id"),
+            (with("colour", json!("red")), 422, "colour"),
+            (with("boundaries", json!({"wing": {"type": "wall"}})), 422, "(it has: cube)"),
+            (with("flow", json!({"type":"external","velocity":[0,0,0]})), 422, "velocity"),
+        ];
+        for (body, code, needle) in bad {
+            let (st, p) = s.call("POST", &path, &a, Some(body.clone())).await;
+            assert_eq!(st, code, "{backend} {body}: {p}");
+            assert!(p["detail"].as_str().unwrap().contains(needle), "{backend} {body}: {p}");
+        }
+        // A geometry that failed processing cannot be used.
+        let (_, bad_g) = s.upload(&a, &pid, "broken.stl", b"solid x\n facet normal 0 0 1\n".to_vec()).await;
+        let bid = bad_g["id"].as_str().unwrap();
+        assert_eq!(s.settle(&a, bid).await["status"], "failed");
+        let (st, p) = s.call("POST", &path, &a, Some(with("geometry_id", json!(bid)))).await;
+        assert_eq!(st, 409, "{p}");
+        assert!(p["detail"].as_str().unwrap().contains("failed processing"), "{p}");
+        s.stop().await;
+    }
+}

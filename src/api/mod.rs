@@ -9,6 +9,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 mod admin;
 mod auth;
+mod cases;
 pub mod extract;
 mod geometries;
 
@@ -26,6 +27,7 @@ pub fn routes(st: &AppState) -> Router<AppState> {
     Router::new()
         .merge(auth::routes())
         .merge(projects::routes())
+        .merge(cases::routes())
         .merge(orgs::routes())
         .merge(admin::routes())
         .merge(openapi::routes())

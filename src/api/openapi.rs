@@ -77,6 +77,12 @@ pub fn document() -> Value {
                 "responses": ok("200", "application/octet-stream")}},
             "/api/geometries/{id}/original": {"get": {"summary": "The uploaded file (a presigned redirect on S3)", "responses": ok("200", "the file")}},
             "/api/geometries/{id}/retry": {"post": {"summary": "Process a failed geometry again", "responses": ok("202", "the geometry")}},
+            "/api/projects/{id}/cases": {
+                "get": {"summary": "The project's cases", "responses": ok("200", "list")},
+                "post": {"summary": "Create a case: the `flowcfd run` case spec as JSON, with `geometry_id` naming a ready geometry of the project",
+                    "requestBody": body(json!({"type": "object", "required": ["geometry_id", "flow"]})),
+                    "responses": ok("201", "{id, project_id, geometry_id, name, spec (defaults filled in), created_at}")}},
+            "/api/cases/{id}": {"get": {"summary": "A case with its full spec", "responses": ok("200", "the case")}},
             "/api/orgs": {
                 "get": {"summary": "The caller's organizations", "responses": ok("200", "list")},
                 "post": {"summary": "Create an organization", "requestBody": body(obj(&[("name", "string"), ("slug", "string")], &["name", "slug"])),

@@ -103,6 +103,22 @@ pub struct Transition {
     pub at: i64,
 }
 
+/// A stored simulation case.
+#[derive(Debug, Clone, Serialize)]
+pub struct Case {
+    pub id: String,
+    pub project_id: String,
+    pub geometry_id: Option<String>,
+    pub name: String,
+    /// The full case spec (defaults filled in) as JSON text.
+    #[serde(skip)]
+    pub spec: String,
+    /// The caller's role in the case's project.
+    #[serde(skip)]
+    pub role: super::Role,
+    pub created_at: i64,
+}
+
 /// A new simulation case.
 #[derive(Debug, Clone)]
 pub struct NewCase {
@@ -117,6 +133,10 @@ pub struct NewCase {
 #[async_trait::async_trait]
 pub trait JobStore: Send + Sync {
     async fn create_case(&self, c: &NewCase) -> Result<String>;
+    /// A case the caller can see (through its project).
+    async fn case(&self, user_id: &str, id: &str) -> Result<Option<Case>>;
+    /// A project's cases, newest first.
+    async fn cases(&self, project_id: &str) -> Result<Vec<Case>>;
     /// Queues a job; the first transition (→ queued) is recorded with `reason`.
     async fn create_job(&self, case_id: &str, user_id: &str, executor: &str, cores: i64, reason: &str)
         -> Result<Job>;

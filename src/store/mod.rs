@@ -16,7 +16,7 @@ mod postgres;
 mod sql;
 mod sqlite;
 
-pub use jobs::{Job, JobStatus, JobStore, NewCase, Transition};
+pub use jobs::{Case, Job, JobStatus, JobStore, NewCase, Transition};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 

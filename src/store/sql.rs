@@ -118,6 +118,19 @@ macro_rules! sql_store {
                 })
             }
 
+            fn case_row(r: &Row, role: Role) -> std::result::Result<Case, sqlx::Error> {
+                use sqlx::Row as _;
+                Ok(Case {
+                    id: r.try_get("id")?,
+                    project_id: r.try_get("project_id")?,
+                    geometry_id: r.try_get("geometry_id")?,
+                    name: r.try_get("name")?,
+                    spec: r.try_get("spec")?,
+                    role,
+                    created_at: r.try_get("created_at")?,
+                })
+            }
+
             fn job_row(r: &Row) -> std::result::Result<Job, sqlx::Error> {
                 use sqlx::Row as _;
                 let status: String = r.try_get("status")?;
@@ -773,6 +786,31 @@ macro_rules! sql_store {
                 .await?;
                 tx.commit().await?;
                 Ok(self.job(&id).await?.expect("a job just created exists"))
+            }
+
+            async fn case(&self, user_id: &str, id: &str) -> Result<Option<Case>> {
+                use $crate::store::sql::*;
+                let q = format!(
+                    "SELECT c.id, c.project_id, c.geometry_id, c.name, c.spec, c.created_at, {ROLE_EXPR} AS role \
+                     FROM simulation_cases c JOIN projects p ON p.id = c.project_id {ACCESS_JOIN} \
+                     WHERE {ACCESS_WHERE} AND c.id = $2"
+                );
+                let row = sqlx::query(&q).bind(user_id).bind(id).fetch_optional(&self.pool).await?;
+                match row {
+                    Some(r) => Ok(Some(Self::case_row(&r, Self::role(&r)?)?)),
+                    None => Ok(None),
+                }
+            }
+
+            async fn cases(&self, project_id: &str) -> Result<Vec<Case>> {
+                let rows = sqlx::query(
+                    "SELECT id, project_id, geometry_id, name, spec, created_at FROM simulation_cases \
+                     WHERE project_id = $1 ORDER BY created_at DESC, id",
+                )
+                .bind(project_id)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.iter().map(|r| Self::case_row(r, Role::Viewer)).collect::<std::result::Result<_, _>>()?)
             }
 
             async fn job(&self, id: &str) -> Result<Option<Job>> {
