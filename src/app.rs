@@ -100,9 +100,7 @@ pub async fn state(cfg: Config) -> Result<(AppState, mpsc::UnboundedReceiver<Str
             keys,
             metrics: Arc::new(Metrics::default()),
             limiter,
-            hashing: Arc::new(tokio::sync::Semaphore::new(
-                std::thread::available_parallelism().map_or(2, |n| n.get()),
-            )),
+            hashing: Arc::new(tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))),
             user_cache: Arc::default(),
             geometry_queue: tx,
         },
@@ -157,13 +155,9 @@ async fn not_found(uri: axum::http::Uri) -> Response {
 async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().clone();
-    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
-    let id = req
-        .extensions()
-        .get::<RequestId>()
-        .and_then(|r| r.header_value().to_str().ok())
-        .unwrap_or("")
-        .to_string();
+    let route =
+        req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
+    let id = req.extensions().get::<RequestId>().and_then(|r| r.header_value().to_str().ok()).unwrap_or("").to_string();
     let span = tracing::info_span!("request", request_id = %id, method = %method, route = %route);
     let resp = tracing::Instrument::instrument(next.run(req), span).await;
     let ms = start.elapsed().as_secs_f64() * 1000.0;
@@ -278,7 +272,11 @@ pub async fn serve(cfg: Config) -> Result<(), StartError> {
     let shown = cfg.public_url.clone();
     let running = start(cfg).await?;
     let url = shown.unwrap_or_else(|| format!("http://{}", running.addr));
-    println!("FlowCFD is running at {url}  (database: {}, blobs: {})", running.state.store.dialect(), running.state.blobs.kind());
+    println!(
+        "FlowCFD is running at {url}  (database: {}, blobs: {})",
+        running.state.store.dialect(),
+        running.state.blobs.kind()
+    );
     tracing::info!(addr = %running.addr, "listening");
     shutdown_signal().await;
     tracing::info!("shutting down: draining in-flight requests");

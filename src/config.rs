@@ -150,7 +150,12 @@ impl Default for AuthConfig {
 
 impl Default for LimitsConfig {
     fn default() -> Self {
-        LimitsConfig { max_upload_bytes: 1 << 30, max_body_bytes: 1 << 20, auth_per_minute: 20, max_triangles: 20_000_000 }
+        LimitsConfig {
+            max_upload_bytes: 1 << 30,
+            max_body_bytes: 1 << 20,
+            auth_per_minute: 20,
+            max_triangles: 20_000_000,
+        }
     }
 }
 
@@ -205,7 +210,8 @@ impl Config {
             .or_else(|| env.iter().find(|(k, _)| k == "FLOWCFD_CONFIG").map(|(_, v)| PathBuf::from(v)))
             .or_else(|| Path::new(DEFAULT_FILE).exists().then(|| PathBuf::from(DEFAULT_FILE)));
         if let Some(path) = file {
-            let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+            let text =
+                std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
             let layer: toml::Table =
                 toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.clone(), message: e.to_string() })?;
             merge(&mut value, toml::Value::Table(layer));
@@ -252,9 +258,7 @@ impl Config {
                 return Err(ConfigError::Invalid("blobs.kind = \"s3\" needs blobs.s3.bucket".into()))
             }
             "s3" => {}
-            other => {
-                return Err(ConfigError::Invalid(format!("blobs.kind = {other:?}: expected \"local\" or \"s3\"")))
-            }
+            other => return Err(ConfigError::Invalid(format!("blobs.kind = {other:?}: expected \"local\" or \"s3\""))),
         }
         if let Some(url) = &self.database_url {
             if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
@@ -289,9 +293,7 @@ impl Config {
 
     /// The database URL in effect.
     pub fn database_url(&self) -> String {
-        self.database_url
-            .clone()
-            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("flowcfd.db").display()))
+        self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("flowcfd.db").display()))
     }
 
     /// The local blob directory in effect.
@@ -403,10 +405,14 @@ mod tests {
     fn layers_apply_in_order_file_env_flags() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("f.toml");
-        std::fs::write(&file, "bind = \"127.0.0.1:9000\"\ndata_dir = \"/srv/a\"\n[limits]\nauth_per_minute = 5\n").unwrap();
-        let over = Overrides { config_file: Some(file.clone()), ..Default::default() };
-        let c = Config::load_from(&over, env(&[("FLOWCFD_DATA_DIR", "/srv/b"), ("FLOWCFD_LIMITS__MAX_UPLOAD_BYTES", "1000")]))
+        std::fs::write(&file, "bind = \"127.0.0.1:9000\"\ndata_dir = \"/srv/a\"\n[limits]\nauth_per_minute = 5\n")
             .unwrap();
+        let over = Overrides { config_file: Some(file.clone()), ..Default::default() };
+        let c = Config::load_from(
+            &over,
+            env(&[("FLOWCFD_DATA_DIR", "/srv/b"), ("FLOWCFD_LIMITS__MAX_UPLOAD_BYTES", "1000")]),
+        )
+        .unwrap();
         assert_eq!(c.bind, "127.0.0.1:9000");
         assert_eq!(c.data_dir, PathBuf::from("/srv/b"));
         assert_eq!(c.limits.auth_per_minute, 5);
@@ -423,9 +429,11 @@ mod tests {
         std::fs::write(&file, "bnid = \"x\"\n").unwrap();
         let e = Config::load_from(&Overrides { config_file: Some(file), ..Default::default() }, env(&[])).unwrap_err();
         assert!(e.to_string().contains("bnid"), "{e}");
-        let e = Config::load_from(&Overrides::default(), env(&[("FLOWCFD_LIMITS__AUTH_PER_MINUTE", "lots")])).unwrap_err();
+        let e =
+            Config::load_from(&Overrides::default(), env(&[("FLOWCFD_LIMITS__AUTH_PER_MINUTE", "lots")])).unwrap_err();
         assert!(e.to_string().contains("FLOWCFD_LIMITS__AUTH_PER_MINUTE"), "{e}");
-        let e = Config::load_from(&Overrides { bind: Some("8080".into()), ..Default::default() }, env(&[])).unwrap_err();
+        let e =
+            Config::load_from(&Overrides { bind: Some("8080".into()), ..Default::default() }, env(&[])).unwrap_err();
         assert!(e.to_string().contains("ADDR:PORT"), "{e}");
     }
 
@@ -440,14 +448,20 @@ mod tests {
     fn env_names_outside_the_config_are_left_alone() {
         let c = Config::load_from(
             &Overrides::default(),
-            env(&[("FLOWCFD_OPENFOAM_ENV", "/opt/of/etc/bashrc"), ("FLOWCFD_ADMIN_PASSWORD", "x"), ("FLOWCFD_BIND", "0.0.0.0:9")]),
+            env(&[
+                ("FLOWCFD_OPENFOAM_ENV", "/opt/of/etc/bashrc"),
+                ("FLOWCFD_ADMIN_PASSWORD", "x"),
+                ("FLOWCFD_BIND", "0.0.0.0:9"),
+            ]),
         )
         .unwrap();
         assert_eq!(c.bind, "0.0.0.0:9");
         // Every top-level field is a known key (Options included).
-        let mut full = Config::default();
-        full.public_url = Some("https://x".into());
-        full.database_url = Some("sqlite://x".into());
+        let full = Config {
+            public_url: Some("https://x".into()),
+            database_url: Some("sqlite://x".into()),
+            ..Default::default()
+        };
         let v = toml::Value::try_from(&full).unwrap();
         let mut keys: Vec<&str> = v.as_table().unwrap().keys().map(|k| k.as_str()).collect();
         keys.sort();

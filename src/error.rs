@@ -54,7 +54,9 @@ impl AppError {
     /// What the user is told. Internal detail never leaves the server.
     pub fn public_detail(&self) -> String {
         match self {
-            AppError::Internal(_) => "something went wrong on the server; the request id in the logs has the detail".into(),
+            AppError::Internal(_) => {
+                "something went wrong on the server; the request id in the logs has the detail".into()
+            }
             AppError::Unavailable(_) => "a service the server needs is not answering; try again shortly".into(),
             e => e.to_string(),
         }

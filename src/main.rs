@@ -309,7 +309,9 @@ fn main() -> ExitCode {
         cancel_on_signals();
     }
     let result = match cli.cmd {
-        Cmd::Serve(a) => a.load().and_then(|cfg| runtime().block_on(flowcfd::app::serve(cfg)).map_err(|e| e.to_string())),
+        Cmd::Serve(a) => {
+            a.load().and_then(|cfg| runtime().block_on(flowcfd::app::serve(cfg)).map_err(|e| e.to_string()))
+        }
         Cmd::Migrate(a) => cmd_migrate(&a),
         Cmd::Admin { cmd: AdminCmd::CreateUser { email, name, password, admin, server } } => {
             cmd_create_user(&email, &name, &password, admin, &server)

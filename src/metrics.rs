@@ -49,7 +49,8 @@ impl Metrics {
         out.push_str("# HELP flowcfd_http_requests_total HTTP requests by method, route and status.\n");
         out.push_str("# TYPE flowcfd_http_requests_total counter\n");
         for ((m, r, s), n) in self.requests.lock().expect("metrics").iter() {
-            let _ = writeln!(out, "flowcfd_http_requests_total{{method=\"{m}\",route=\"{}\",status=\"{s}\"}} {n}", esc(r));
+            let _ =
+                writeln!(out, "flowcfd_http_requests_total{{method=\"{m}\",route=\"{}\",status=\"{s}\"}} {n}", esc(r));
         }
         out.push_str("# HELP flowcfd_http_request_duration_seconds HTTP request durations by route.\n");
         out.push_str("# TYPE flowcfd_http_request_duration_seconds histogram\n");
@@ -63,7 +64,8 @@ impl Metrics {
                     s.buckets[i]
                 );
             }
-            let _ = writeln!(out, "flowcfd_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"+Inf\"}} {}", s.count);
+            let _ =
+                writeln!(out, "flowcfd_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"+Inf\"}} {}", s.count);
             let _ = writeln!(out, "flowcfd_http_request_duration_seconds_sum{{route=\"{r}\"}} {}", s.sum_ms / 1000.0);
             let _ = writeln!(out, "flowcfd_http_request_duration_seconds_count{{route=\"{r}\"}} {}", s.count);
         }
@@ -97,9 +99,18 @@ mod tests {
         m.observe("GET", "/api/projects", 200, 30.0);
         m.observe("POST", "/api/auth/login", 401, 80.0);
         let t = m.render(&[("queued".into(), 2)]);
-        assert!(t.contains("flowcfd_http_requests_total{method=\"GET\",route=\"/api/projects\",status=\"200\"} 2"), "{t}");
-        assert!(t.contains("flowcfd_http_request_duration_seconds_bucket{route=\"/api/projects\",le=\"0.005\"} 1"), "{t}");
+        assert!(
+            t.contains("flowcfd_http_requests_total{method=\"GET\",route=\"/api/projects\",status=\"200\"} 2"),
+            "{t}"
+        );
+        assert!(
+            t.contains("flowcfd_http_request_duration_seconds_bucket{route=\"/api/projects\",le=\"0.005\"} 1"),
+            "{t}"
+        );
         assert!(t.contains("flowcfd_http_request_duration_seconds_count{route=\"/api/projects\"} 2"), "{t}");
-        assert!(t.contains("flowcfd_jobs{state=\"queued\"} 2") && t.contains("flowcfd_jobs{state=\"failed\"} 0"), "{t}");
+        assert!(
+            t.contains("flowcfd_jobs{state=\"queued\"} 2") && t.contains("flowcfd_jobs{state=\"failed\"} 0"),
+            "{t}"
+        );
     }
 }

@@ -17,13 +17,14 @@ async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
     let Some(file) = Static::get(&path) else {
         return (StatusCode::NOT_FOUND, "no such file").into_response();
     };
-    let etag = format!(
-        "\"{}\"",
-        file.metadata.sha256_hash().iter().take(12).map(|b| format!("{b:02x}")).collect::<String>()
-    );
+    let etag =
+        format!("\"{}\"", file.metadata.sha256_hash().iter().take(12).map(|b| format!("{b:02x}")).collect::<String>());
     let cache = HeaderValue::from_static("public, max-age=300, must-revalidate");
     if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
-        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag), (header::CACHE_CONTROL, cache.to_str().unwrap().into())])
+        return (
+            StatusCode::NOT_MODIFIED,
+            [(header::ETAG, etag), (header::CACHE_CONTROL, cache.to_str().unwrap().into())],
+        )
             .into_response();
     }
     let mime = mime_guess::from_path(&path).first_or_octet_stream();

@@ -27,7 +27,11 @@ fn start_provider() -> (Node, String) {
         .expect("start node");
     let mut line = String::new();
     std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let issuer = line.trim().strip_prefix("ready ").unwrap_or_else(|| panic!("OIDC provider did not start: {line:?}")).to_string();
+    let issuer = line
+        .trim()
+        .strip_prefix("ready ")
+        .unwrap_or_else(|| panic!("OIDC provider did not start: {line:?}"))
+        .to_string();
     (Node(child), issuer)
 }
 
@@ -80,7 +84,8 @@ async fn sign_in_with_github_style_oauth2() {
     let again = sso_round_trip(&s, "github").await.expect("second sign-in");
     s.user("password-user@example.org").await;
     // The first account (the SSO one) is admin: it sees exactly two accounts.
-    let r = s.http.get(s.u("/api/admin/users")).header("cookie", format!("flowcfd_session={again}")).send().await.unwrap();
+    let r =
+        s.http.get(s.u("/api/admin/users")).header("cookie", format!("flowcfd_session={again}")).send().await.unwrap();
     assert_eq!(r.status(), 200);
     let users: serde_json::Value = r.json().await.unwrap();
     let users = users.as_array().unwrap();

@@ -94,7 +94,10 @@ async fn leases_expire_and_are_taken_over(s: Arc<dyn Store>) {
     // Not renewed: b takes it over and sees a's executor handle to re-attach to.
     tokio::time::sleep(Duration::from_millis(400)).await;
     let b = s.claim_job("b", 30_000).await.unwrap().expect("b takes over the stale lease");
-    assert_eq!((b.id.as_str(), b.attempts, b.status, b.handle.as_deref()), (job.id.as_str(), 2, JobStatus::Preparing, Some("pgid:4242")));
+    assert_eq!(
+        (b.id.as_str(), b.attempts, b.status, b.handle.as_deref()),
+        (job.id.as_str(), 2, JobStatus::Preparing, Some("pgid:4242"))
+    );
     assert!(!s.heartbeat(&job.id, "a", 300).await.unwrap(), "a lost its lease");
     assert!(!s.transition(&job.id, "a", JobStatus::Meshing, "late").await.unwrap());
     assert!(!s.transition(&job.id, "b", JobStatus::Queued, "backwards").await.unwrap(), "the state machine holds");

@@ -55,9 +55,15 @@ mod plain_http {
 #[test]
 fn config_show_layers_and_masks() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("flowcfd.toml"), "bind = \"127.0.0.1:9000\"\n[auth]\nsecret = \"file-secret-value\"\n").unwrap();
+    std::fs::write(
+        dir.path().join("flowcfd.toml"),
+        "bind = \"127.0.0.1:9000\"\n[auth]\nsecret = \"file-secret-value\"\n",
+    )
+    .unwrap();
     let (ok, out, err) = common::run(
-        flowcfd_in(dir.path()).args(["config", "show", "--data-dir", "/srv/flowcfd"]).env("FLOWCFD_LIMITS__AUTH_PER_MINUTE", "7"),
+        flowcfd_in(dir.path())
+            .args(["config", "show", "--data-dir", "/srv/flowcfd"])
+            .env("FLOWCFD_LIMITS__AUTH_PER_MINUTE", "7"),
     );
     assert!(ok, "{err}");
     assert!(out.contains("bind = \"127.0.0.1:9000\""), "{out}");
@@ -86,7 +92,9 @@ fn migrate_and_create_the_first_admin() {
     );
     assert!(!ok && err.contains("already exists"), "{err}");
     let (ok, _, err) = common::run(
-        flowcfd_in(dir.path()).args(["admin", "create-user", "--email", "x@example.org", "--name", "X"]).env("FLOWCFD_ADMIN_PASSWORD", "short"),
+        flowcfd_in(dir.path())
+            .args(["admin", "create-user", "--email", "x@example.org", "--name", "X"])
+            .env("FLOWCFD_ADMIN_PASSWORD", "short"),
     );
     assert!(!ok && err.contains("at least 10"), "{err}");
 }

@@ -13,7 +13,8 @@ fn cube_stl() -> Vec<u8> {
 async fn auth_tokens_and_bad_input() {
     let dir = tempfile::tempdir().unwrap();
     for (backend, url) in db::backends(dir.path()).await {
-        let s = TestServer::start(&url, |c| c.auth.secret = Some("test-secret-0123456789abcdef0123456789".into())).await;
+        let s =
+            TestServer::start(&url, |c| c.auth.secret = Some("test-secret-0123456789abcdef0123456789".into())).await;
         let reg = |body: Value| {
             let s = &s;
             async move {
@@ -41,17 +42,38 @@ async fn auth_tokens_and_bad_input() {
         assert!(p["detail"].as_str().unwrap().contains("unknown field"), "{p}");
 
         // Malformed JSON, wrong content type, oversized body.
-        let r = s.http.post(s.u("/api/auth/login")).header("content-type", "application/json").body("{\"email\":").send().await.unwrap();
+        let r = s
+            .http
+            .post(s.u("/api/auth/login"))
+            .header("content-type", "application/json")
+            .body("{\"email\":")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 400);
         assert_eq!(r.headers()["content-type"], "application/problem+json");
-        let r = s.http.post(s.u("/api/auth/login")).header("content-type", "text/plain").body("{}").send().await.unwrap();
+        let r =
+            s.http.post(s.u("/api/auth/login")).header("content-type", "text/plain").body("{}").send().await.unwrap();
         assert_eq!(r.status(), 415);
         let big = format!("{{\"email\":\"{}\",\"password\":\"x\"}}", "a".repeat((1 << 20) + 1000));
-        let r = s.http.post(s.u("/api/auth/login")).header("content-type", "application/json").body(big).send().await.unwrap();
+        let r = s
+            .http
+            .post(s.u("/api/auth/login"))
+            .header("content-type", "application/json")
+            .body(big)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 413);
 
         // Login, wrong password, refresh rotation and reuse detection.
-        let r = s.http.post(s.u("/api/auth/login")).json(&json!({"email": "ada@example.org", "password": "wrong-password-1"})).send().await.unwrap();
+        let r = s
+            .http
+            .post(s.u("/api/auth/login"))
+            .json(&json!({"email": "ada@example.org", "password": "wrong-password-1"}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 401);
         let t = s.login("ada@example.org").await;
         let (token, refresh) = (t["token"].as_str().unwrap(), t["refresh_token"].as_str().unwrap());
@@ -99,16 +121,28 @@ async fn auth_tokens_and_bad_input() {
         // Admin: close registration; non-admins cannot.
         let bo = s.user("bo@example.org").await;
         assert_eq!(s.call("PATCH", "/api/admin/settings", &bo, Some(json!({"registration_open": false}))).await.0, 403);
-        assert_eq!(s.call("PATCH", "/api/admin/settings", token, Some(json!({"registration_open": false}))).await.0, 200);
+        assert_eq!(
+            s.call("PATCH", "/api/admin/settings", token, Some(json!({"registration_open": false}))).await.0,
+            200
+        );
         let (st, _, p) = reg(json!({"email": "cy@example.org", "password": PW, "name": "Cy"})).await;
         assert_eq!(st, 403, "{p}");
         assert!(p["detail"].as_str().unwrap().contains("closed"));
         let (st, users) = s.call("GET", "/api/admin/users", token, None).await;
         assert_eq!((st, users.as_array().unwrap().len()), (200, 2));
-        let bo_id = users.as_array().unwrap().iter().find(|u| u["email"] == "bo@example.org").unwrap()["id"].as_str().unwrap().to_string();
-        assert_eq!(s.call("PATCH", &format!("/api/admin/users/{bo_id}"), token, Some(json!({"disabled": true}))).await.0, 200);
+        let bo_id = users.as_array().unwrap().iter().find(|u| u["email"] == "bo@example.org").unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            s.call("PATCH", &format!("/api/admin/users/{bo_id}"), token, Some(json!({"disabled": true}))).await.0,
+            200
+        );
         assert_eq!(s.call("GET", "/api/me", &bo, None).await.0, 401, "a disabled account's tokens stop working");
-        assert_eq!(s.call("PATCH", &format!("/api/admin/users/{me_id}"), token, Some(json!({"is_admin": false}))).await.0, 422);
+        assert_eq!(
+            s.call("PATCH", &format!("/api/admin/users/{me_id}"), token, Some(json!({"is_admin": false}))).await.0,
+            422
+        );
         let (st, audit) = s.call("GET", "/api/admin/audit", token, None).await;
         assert_eq!(st, 200);
         assert!(audit.to_string().contains("token.reuse"), "{audit}");
@@ -152,13 +186,31 @@ async fn tenancy_projects_orgs_and_geometries() {
         assert!(s.call("GET", "/api/projects", &c, None).await.1.as_array().unwrap().is_empty());
 
         // Org roles: a viewer reads, cannot write.
-        let (st, org) = s.call("POST", "/api/orgs", &a, Some(json!({"name": "Fluids lab", "slug": "fluids-lab"}))).await;
+        let (st, org) =
+            s.call("POST", "/api/orgs", &a, Some(json!({"name": "Fluids lab", "slug": "fluids-lab"}))).await;
         assert_eq!(st, 201, "{org}");
         let oid = org["id"].as_str().unwrap();
         assert_eq!(s.call("POST", "/api/orgs", &b, Some(json!({"name": "x", "slug": "Bad Slug"}))).await.0, 422);
-        let (st, _) = s.call("POST", &format!("/api/orgs/{oid}/members"), &a, Some(json!({"email": "viewer@example.org", "role": "viewer"}))).await;
+        let (st, _) = s
+            .call(
+                "POST",
+                &format!("/api/orgs/{oid}/members"),
+                &a,
+                Some(json!({"email": "viewer@example.org", "role": "viewer"})),
+            )
+            .await;
         assert_eq!(st, 200);
-        assert_eq!(s.call("POST", &format!("/api/orgs/{oid}/members"), &b, Some(json!({"email": "stranger@example.org", "role": "admin"}))).await.0, 403);
+        assert_eq!(
+            s.call(
+                "POST",
+                &format!("/api/orgs/{oid}/members"),
+                &b,
+                Some(json!({"email": "stranger@example.org", "role": "admin"}))
+            )
+            .await
+            .0,
+            403
+        );
         assert_eq!(s.call("GET", &format!("/api/orgs/{oid}"), &c, None).await.0, 404);
         let (st, op) = s.call("POST", "/api/projects", &a, Some(json!({"name": "car", "org_id": oid}))).await;
         assert_eq!(st, 201);
@@ -247,7 +299,14 @@ async fn uploads_that_fail_keep_their_file_and_can_be_retried() {
         .await
         .unwrap();
     assert_eq!(r.status(), 400, "a truncated multipart body");
-    let r = s.http.post(s.u(&format!("/api/projects/{pid}/geometries"))).bearer_auth(&a).json(&json!({})).send().await.unwrap();
+    let r = s
+        .http
+        .post(s.u(&format!("/api/projects/{pid}/geometries")))
+        .bearer_auth(&a)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 415);
     let (_, list) = s.call("GET", &format!("/api/projects/{pid}/geometries"), &a, None).await;
     assert_eq!(list.as_array().unwrap().len(), 1, "refused uploads leave no rows: {list}");
@@ -306,7 +365,13 @@ async fn operations_health_metrics_headers_openapi_rate_limit() {
     // Rate limiting on sign-in.
     let mut codes = Vec::new();
     for _ in 0..7 {
-        let r = s.http.post(s.u("/api/auth/login")).json(&json!({"email": "x@example.org", "password": "nope-nope-nope"})).send().await.unwrap();
+        let r = s
+            .http
+            .post(s.u("/api/auth/login"))
+            .json(&json!({"email": "x@example.org", "password": "nope-nope-nope"}))
+            .send()
+            .await
+            .unwrap();
         codes.push(r.status().as_u16());
         if r.status() == 429 {
             assert!(r.headers().get("retry-after").is_some());
@@ -320,7 +385,12 @@ async fn operations_health_metrics_headers_openapi_rate_limit() {
     for (path, ops) in doc["paths"].as_object().unwrap() {
         let concrete = path.replace("{id}", "00000000-0000-0000-0000-000000000000").replace("{user}", "u");
         for m in ops.as_object().unwrap().keys() {
-            let r = s.http.request(reqwest::Method::from_bytes(m.to_uppercase().as_bytes()).unwrap(), s.u(&concrete)).send().await.unwrap();
+            let r = s
+                .http
+                .request(reqwest::Method::from_bytes(m.to_uppercase().as_bytes()).unwrap(), s.u(&concrete))
+                .send()
+                .await
+                .unwrap();
             let st = r.status().as_u16();
             let body = r.text().await.unwrap();
             assert!(!(st == 404 && body.contains("API route not found")) && st != 405, "{m} {path}: {st} {body}");
@@ -328,7 +398,10 @@ async fn operations_health_metrics_headers_openapi_rate_limit() {
     }
 
     let m = s.http.get(s.u("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(m.contains("flowcfd_http_requests_total{method=\"POST\",route=\"/api/auth/login\",status=\"429\"} 2"), "{m}");
+    assert!(
+        m.contains("flowcfd_http_requests_total{method=\"POST\",route=\"/api/auth/login\",status=\"429\"} 2"),
+        "{m}"
+    );
     assert!(m.contains("flowcfd_http_request_duration_seconds_bucket{route=\"/health/ready\""), "{m}");
     assert!(m.contains("flowcfd_jobs{state=\"queued\"} 0"), "{m}");
     s.stop().await;
@@ -352,7 +425,13 @@ async fn browser_session_pages_and_csrf() {
     let html = r.text().await.unwrap();
     assert!(html.contains(&format!("value=\"{pre}\"")));
     // Without the matching pre-session token the form is refused.
-    let r = s.http.post(s.u("/register")).form(&[("csrf", "x"), ("name", "Ada"), ("email", "ada@example.org"), ("password", PW)]).send().await.unwrap();
+    let r = s
+        .http
+        .post(s.u("/register"))
+        .form(&[("csrf", "x"), ("name", "Ada"), ("email", "ada@example.org"), ("password", PW)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
     let r = s
         .http
@@ -363,7 +442,13 @@ async fn browser_session_pages_and_csrf() {
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    let raw = r.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).collect::<Vec<_>>().join("\n");
+    let raw = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
     assert!(raw.contains("HttpOnly") && raw.contains("SameSite=Lax"), "{raw}");
     assert!(!raw.contains("Secure"), "no Secure flag without TLS: {raw}");
     let session = cookie_of(&r, "flowcfd_session").unwrap();
@@ -373,9 +458,23 @@ async fn browser_session_pages_and_csrf() {
     let csrf = html.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
 
     // Forms need the session's CSRF token.
-    let r = s.http.post(s.u("/projects")).header("cookie", &cookie).form(&[("csrf", "forged"), ("name", "x")]).send().await.unwrap();
+    let r = s
+        .http
+        .post(s.u("/projects"))
+        .header("cookie", &cookie)
+        .form(&[("csrf", "forged"), ("name", "x")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
-    let r = s.http.post(s.u("/projects")).header("cookie", &cookie).form(&[("csrf", csrf.as_str()), ("name", "Wing")]).send().await.unwrap();
+    let r = s
+        .http
+        .post(s.u("/projects"))
+        .header("cookie", &cookie)
+        .form(&[("csrf", csrf.as_str()), ("name", "Wing")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 303);
     let loc = r.headers()["location"].to_str().unwrap().to_string();
     let page = s.http.get(s.u(&loc)).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
@@ -384,9 +483,18 @@ async fn browser_session_pages_and_csrf() {
     // The cookie also works for the API: reads freely, changes only with X-CSRF-Token.
     let r = s.http.get(s.u("/api/projects")).header("cookie", &cookie).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    let r = s.http.post(s.u("/api/projects")).header("cookie", &cookie).json(&json!({"name": "p2"})).send().await.unwrap();
+    let r =
+        s.http.post(s.u("/api/projects")).header("cookie", &cookie).json(&json!({"name": "p2"})).send().await.unwrap();
     assert_eq!(r.status(), 403);
-    let r = s.http.post(s.u("/api/projects")).header("cookie", &cookie).header("x-csrf-token", &csrf).json(&json!({"name": "p2"})).send().await.unwrap();
+    let r = s
+        .http
+        .post(s.u("/api/projects"))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .json(&json!({"name": "p2"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201);
 
     // Static assets are embedded, typed and cacheable.
@@ -403,7 +511,8 @@ async fn browser_session_pages_and_csrf() {
     assert_eq!((r.status().as_u16(), r.headers()["content-type"].to_str().unwrap()), (404, "application/problem+json"));
 
     // Sign-out ends the session.
-    let r = s.http.post(s.u("/logout")).header("cookie", &cookie).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    let r =
+        s.http.post(s.u("/logout")).header("cookie", &cookie).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
     assert_eq!(r.status(), 303);
     let r = s.http.get(s.u("/")).header("cookie", &cookie).send().await.unwrap();
     assert_eq!(r.status(), 303);

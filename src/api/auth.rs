@@ -87,7 +87,11 @@ async fn list_tokens(State(st): State<AppState>, c: Caller) -> AppResult<impl In
     Ok(Json(st.store.list_api_tokens(c.id()).await?))
 }
 
-async fn create_token(State(st): State<AppState>, c: Caller, ApiJson(b): ApiJson<NewToken>) -> AppResult<impl IntoResponse> {
+async fn create_token(
+    State(st): State<AppState>,
+    c: Caller,
+    ApiJson(b): ApiJson<NewToken>,
+) -> AppResult<impl IntoResponse> {
     let (t, token) = accounts::create_api_token(&st, &c, &b.name).await?;
     Ok((StatusCode::CREATED, Json(json!({"id": t.id, "name": t.name, "prefix": t.prefix, "token": token}))))
 }

@@ -102,7 +102,9 @@ fn json_problem(r: JsonRejection) -> AppError {
         JsonRejection::MissingJsonContentType(_) => {
             AppError::UnsupportedMedia("send the body as JSON with Content-Type: application/json".into())
         }
-        JsonRejection::JsonSyntaxError(e) => AppError::BadRequest(format!("the body is not valid JSON: {}", e.body_text())),
+        JsonRejection::JsonSyntaxError(e) => {
+            AppError::BadRequest(format!("the body is not valid JSON: {}", e.body_text()))
+        }
         JsonRejection::JsonDataError(e) => AppError::Validation(format!("the JSON does not fit: {}", e.body_text())),
         JsonRejection::BytesRejection(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
             AppError::TooLarge("the request body is larger than limits.max_body_bytes".into())

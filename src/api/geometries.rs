@@ -23,7 +23,10 @@ pub fn multipart_error(e: axum::extract::multipart::MultipartError) -> AppError 
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         AppError::TooLarge("the upload is larger than limits.max_upload_bytes".into())
     } else {
-        AppError::BadRequest(format!("the upload was cut off or is not valid multipart ({}); send it again", e.body_text()))
+        AppError::BadRequest(format!(
+            "the upload was cut off or is not valid multipart ({}); send it again",
+            e.body_text()
+        ))
     }
 }
 

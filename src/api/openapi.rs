@@ -10,8 +10,7 @@ fn body(schema: Value) -> Value {
 }
 
 fn obj(props: &[(&str, &str)], required: &[&str]) -> Value {
-    let p: serde_json::Map<String, Value> =
-        props.iter().map(|(k, t)| (k.to_string(), json!({"type": t}))).collect();
+    let p: serde_json::Map<String, Value> = props.iter().map(|(k, t)| (k.to_string(), json!({"type": t}))).collect();
     json!({"type": "object", "properties": p, "required": required, "additionalProperties": false})
 }
 

@@ -26,7 +26,11 @@ async fn list(State(st): State<AppState>, c: Caller) -> AppResult<impl IntoRespo
     Ok(Json(st.store.projects(c.id()).await?))
 }
 
-async fn create(State(st): State<AppState>, c: Caller, ApiJson(b): ApiJson<NewProject>) -> AppResult<impl IntoResponse> {
+async fn create(
+    State(st): State<AppState>,
+    c: Caller,
+    ApiJson(b): ApiJson<NewProject>,
+) -> AppResult<impl IntoResponse> {
     let p = projects::create(&st, &c, &b.name, &b.description, b.org_id.as_deref()).await?;
     Ok((StatusCode::CREATED, Json(p)))
 }

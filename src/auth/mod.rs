@@ -168,8 +168,20 @@ pub fn verify_password(hash: &str, password: &str) -> bool {
 /// A password the server accepts, or what is wrong with it.
 pub fn check_password(password: &str, email: &str) -> Result<(), String> {
     const COMMON: &[&str] = &[
-        "password", "password1", "password123", "1234567890", "12345678", "123456789", "qwertyuiop", "letmein",
-        "iloveyou", "welcome123", "adminadmin", "changeme", "openfoam", "flowcfd",
+        "password",
+        "password1",
+        "password123",
+        "1234567890",
+        "12345678",
+        "123456789",
+        "qwertyuiop",
+        "letmein",
+        "iloveyou",
+        "welcome123",
+        "adminadmin",
+        "changeme",
+        "openfoam",
+        "flowcfd",
     ];
     let n = password.chars().count();
     if n < 10 {

@@ -160,7 +160,8 @@ impl Provider {
             .await
             .map_err(|e| OidcError::Unreachable(e.to_string()))?;
         let status = r.status();
-        let body: serde_json::Value = r.json().await.map_err(|e| OidcError::BadToken(format!("token response: {e}")))?;
+        let body: serde_json::Value =
+            r.json().await.map_err(|e| OidcError::BadToken(format!("token response: {e}")))?;
         if !status.is_success() || body.get("error").is_some() {
             let msg = body.get("error_description").or(body.get("error")).and_then(|v| v.as_str()).unwrap_or("");
             return Err(OidcError::Provider(format!("token endpoint answered {status}: {msg}")));
@@ -199,8 +200,10 @@ impl Provider {
         }
         .ok_or_else(|| OidcError::BadToken("the ID token's key is not in the provider's JWKS".into()))?;
         let key = jsonwebtoken::DecodingKey::from_jwk(jwk).map_err(|e| OidcError::BadToken(e.to_string()))?;
-        if matches!(header.alg, jsonwebtoken::Algorithm::HS256 | jsonwebtoken::Algorithm::HS384 | jsonwebtoken::Algorithm::HS512)
-        {
+        if matches!(
+            header.alg,
+            jsonwebtoken::Algorithm::HS256 | jsonwebtoken::Algorithm::HS384 | jsonwebtoken::Algorithm::HS512
+        ) {
             return Err(OidcError::BadToken("symmetric ID-token signatures are not accepted".into()));
         }
         let mut v = jsonwebtoken::Validation::new(header.alg);

@@ -318,7 +318,10 @@ pub fn suggest(spec: &CaseSpec, a: &Analysis, wall_area: f64) -> MeshPlan {
     if external && m.wake_box && m.refinement_boxes.is_empty() {
         why.insert(
             "wake_box".into(),
-            format!("level {} from 0.1 L ahead to {WAKE_LENGTH} L behind the body, to resolve the wake", box_level(level)),
+            format!(
+                "level {} from 0.1 L ahead to {WAKE_LENGTH} L behind the body, to resolve the wake",
+                box_level(level)
+            ),
         );
     }
     let hs = h / 2f64.powi(surf_level[0] as i32);

@@ -90,7 +90,8 @@ impl PageUser {
         if st.keys.csrf_ok(&self.session, csrf) {
             Ok(())
         } else {
-            Err(AppError::Forbidden("the form expired or came from another site; reload the page and try again".into()).into())
+            Err(AppError::Forbidden("the form expired or came from another site; reload the page and try again".into())
+                .into())
         }
     }
 }
@@ -183,7 +184,13 @@ async fn login_submit(
 ) -> PageResult {
     let again = |st: &AppState, status: StatusCode, msg: String, open: bool| {
         let pre = random_b64(18);
-        let page = LoginPage { csrf: pre.clone(), email: f.email.clone(), error: Some(msg), providers: providers(st), registration_open: open };
+        let page = LoginPage {
+            csrf: pre.clone(),
+            email: f.email.clone(),
+            error: Some(msg),
+            providers: providers(st),
+            registration_open: open,
+        };
         with_pre(st, status, pre, render(status, page))
     };
     let open = accounts::registration_open(&st).await?;
@@ -394,7 +401,11 @@ async fn project_page(st: &AppState, pu: &PageUser, id: &str, error: Option<Stri
                 status: g.status,
                 error: g.error_message,
                 triangles: g.triangle_count.map(|n| n.to_string()).unwrap_or_default(),
-                groups: groups.iter().filter_map(|x| x.get("name").and_then(|n| n.as_str())).collect::<Vec<_>>().join(", "),
+                groups: groups
+                    .iter()
+                    .filter_map(|x| x.get("name").and_then(|n| n.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 area: g.surface_area.map(|a| format!("{a:.4}")).unwrap_or_default(),
                 size: human_bytes(g.original_bytes),
             }
@@ -476,7 +487,13 @@ async fn admin_settings(State(st): State<AppState>, pu: PageUser, Form(f): Form<
     let v = if f.registration_open { "true" } else { "false" };
     st.store.put_setting(accounts::REGISTRATION_OPEN, v).await.map_err(AppError::from)?;
     st.store
-        .audit(Some(&pu.user.id), "admin.registration", None, &serde_json::json!({"open": f.registration_open}).to_string(), None)
+        .audit(
+            Some(&pu.user.id),
+            "admin.registration",
+            None,
+            &serde_json::json!({"open": f.registration_open}).to_string(),
+            None,
+        )
         .await
         .map_err(AppError::from)?;
     Ok(Redirect::to("/admin").into_response())
@@ -488,7 +505,12 @@ struct UserForm {
     action: String,
 }
 
-async fn admin_user(State(st): State<AppState>, pu: PageUser, Path(id): Path<String>, Form(f): Form<UserForm>) -> PageResult {
+async fn admin_user(
+    State(st): State<AppState>,
+    pu: PageUser,
+    Path(id): Path<String>,
+    Form(f): Form<UserForm>,
+) -> PageResult {
     pu.check(&st, &f.csrf)?;
     if !pu.user.is_admin {
         return Err(AppError::Forbidden("only server administrators can change users".into()).into());
@@ -524,7 +546,8 @@ async fn oidc_login(State(st): State<AppState>, headers: HeaderMap, Path(name): 
     let p = provider(&st, &name).await?;
     let (url, state_cookie) = p.begin(&st.keys, &redirect_uri(&st, &headers, &name));
     let mut r = Redirect::to(&url).into_response();
-    r.headers_mut().append(header::SET_COOKIE, cookie_header(&st, STATE_COOKIE, &state_cookie, 600).parse().expect("cookie"));
+    r.headers_mut()
+        .append(header::SET_COOKIE, cookie_header(&st, STATE_COOKIE, &state_cookie, 600).parse().expect("cookie"));
     Ok(r)
 }
 
@@ -547,7 +570,9 @@ async fn oidc_callback(
         return Err(AppError::Unauthorized(msg).into());
     }
     let (Some(code), Some(state)) = (q.code, q.state) else {
-        return Err(AppError::BadRequest("the provider's answer has no code or state; start the sign-in again".into()).into());
+        return Err(
+            AppError::BadRequest("the provider's answer has no code or state; start the sign-in again".into()).into()
+        );
     };
     let p = provider(&st, &name).await?;
     let id = p

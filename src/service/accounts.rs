@@ -140,7 +140,8 @@ pub async fn refresh(st: &AppState, refresh_token: &str) -> AppResult<Tokens> {
     if row.expires_at < now_ms() {
         return Err(invalid("the refresh token has expired"));
     }
-    let user = st.store.user(&row.user_id).await?.filter(|u| !u.disabled).ok_or_else(|| invalid("the account is gone"))?;
+    let user =
+        st.store.user(&row.user_id).await?.filter(|u| !u.disabled).ok_or_else(|| invalid("the account is gone"))?;
     let (next, token) = new_refresh(st, &user.id, &row.family_id, "refresh").await?;
     if !st.store.rotate_refresh(&row.id, &next).await? {
         st.store.revoke_family(&row.family_id).await?;
@@ -210,9 +211,8 @@ pub async fn bearer(st: &AppState, token: &str) -> AppResult<Caller> {
             u
         }
     };
-    let user = user
-        .filter(|u| !u.disabled)
-        .ok_or_else(|| AppError::Unauthorized("the account is gone or disabled".into()))?;
+    let user =
+        user.filter(|u| !u.disabled).ok_or_else(|| AppError::Unauthorized("the account is gone or disabled".into()))?;
     Ok(Caller { user, via: Via::Access })
 }
 

@@ -31,12 +31,12 @@ pub fn format_of(file_name: &str) -> AppResult<&'static str> {
             return Ok(FORMATS.iter().find(|x| **x == f).expect("listed"));
         }
     }
-    let hint = if lower.ends_with(".step") || lower.ends_with(".stp") || lower.ends_with(".iges") || lower.ends_with(".igs")
-    {
-        " STEP and IGES files are converted in the browser: use the upload page, or export STL from your CAD tool."
-    } else {
-        ""
-    };
+    let hint =
+        if lower.ends_with(".step") || lower.ends_with(".stp") || lower.ends_with(".iges") || lower.ends_with(".igs") {
+            " STEP and IGES files are converted in the browser: use the upload page, or export STL from your CAD tool."
+        } else {
+            ""
+        };
     Err(AppError::UnsupportedMedia(format!(
         "{file_name:?} is not a surface file FlowCFD reads (expected .stl, .obj, or either with .gz).{hint}"
     )))
@@ -139,10 +139,9 @@ pub async fn surface(st: &AppState, caller: &Caller, id: &str) -> AppResult<Byte
     let g = get(st, caller, id, false).await?;
     match (&g.status[..], &g.processed_key) {
         ("ready", Some(k)) => Ok(st.blobs.get(k).await?),
-        ("failed", _) => Err(AppError::Conflict(format!(
-            "the geometry failed processing: {}",
-            g.error_message.unwrap_or_default()
-        ))),
+        ("failed", _) => {
+            Err(AppError::Conflict(format!("the geometry failed processing: {}", g.error_message.unwrap_or_default())))
+        }
         _ => Err(AppError::Conflict(format!("the geometry is still {}; try again when it is ready", g.status))),
     }
 }

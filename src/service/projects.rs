@@ -103,7 +103,9 @@ pub async fn create_org(st: &AppState, caller: &Caller, name: &str, slug: &str) 
     let name = check_name(name, "organization")?;
     let slug = check_slug(slug)?;
     let o = st.store.create_org(caller.id(), &name, &slug).await.map_err(|e| match e {
-        crate::store::StoreError::Conflict(_) => AppError::Conflict(format!("the slug {slug:?} is taken; choose another")),
+        crate::store::StoreError::Conflict(_) => {
+            AppError::Conflict(format!("the slug {slug:?} is taken; choose another"))
+        }
         e => e.into(),
     })?;
     st.store.audit(Some(caller.id()), "org.create", Some(&o.id), "{}", None).await?;
@@ -120,7 +122,13 @@ pub async fn org(st: &AppState, caller: &Caller, id: &str, admin: bool) -> AppRe
 }
 
 /// Adds a member by email, or changes their role.
-pub async fn set_member(st: &AppState, caller: &Caller, org_id: &str, email: &str, role: &str) -> AppResult<Vec<Member>> {
+pub async fn set_member(
+    st: &AppState,
+    caller: &Caller,
+    org_id: &str,
+    email: &str,
+    role: &str,
+) -> AppResult<Vec<Member>> {
     org(st, caller, org_id, true).await?;
     let role = match Role::parse(role) {
         Some(Role::Owner) | None => {
@@ -139,7 +147,13 @@ pub async fn set_member(st: &AppState, caller: &Caller, org_id: &str, email: &st
     }
     st.store.set_member(org_id, &user.id, role).await?;
     st.store
-        .audit(Some(caller.id()), "org.member", Some(org_id), &serde_json::json!({"user": user.id, "role": role}).to_string(), None)
+        .audit(
+            Some(caller.id()),
+            "org.member",
+            Some(org_id),
+            &serde_json::json!({"user": user.id, "role": role}).to_string(),
+            None,
+        )
         .await?;
     Ok(st.store.members(org_id).await?)
 }

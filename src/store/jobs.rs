@@ -138,8 +138,7 @@ pub trait JobStore: Send + Sync {
     /// A project's cases, newest first.
     async fn cases(&self, project_id: &str) -> Result<Vec<Case>>;
     /// Queues a job; the first transition (→ queued) is recorded with `reason`.
-    async fn create_job(&self, case_id: &str, user_id: &str, executor: &str, cores: i64, reason: &str)
-        -> Result<Job>;
+    async fn create_job(&self, case_id: &str, user_id: &str, executor: &str, cores: i64, reason: &str) -> Result<Job>;
     async fn job(&self, id: &str) -> Result<Option<Job>>;
     /// Claims the next job for `worker` until `now + lease_ms`: a queued one, or a live one
     /// whose lease expired (its worker died; the new one re-attaches). Highest priority,

@@ -149,7 +149,14 @@ pub struct Geometry {
 
 impl Geometry {
     /// A stored upload waiting to be processed.
-    pub fn pending(project_id: &str, name: &str, format: &str, original_key: &str, original_bytes: i64, scale: f64) -> Geometry {
+    pub fn pending(
+        project_id: &str,
+        name: &str,
+        format: &str,
+        original_key: &str,
+        original_bytes: i64,
+        scale: f64,
+    ) -> Geometry {
         Geometry {
             id: new_id(),
             project_id: project_id.into(),
@@ -301,8 +308,13 @@ pub trait Store: JobStore + Send + Sync + 'static {
     async fn remove_member(&self, org_id: &str, user_id: &str) -> Result<bool>;
 
     // Projects, scoped to what `user_id` can see.
-    async fn create_project(&self, owner_id: &str, org_id: Option<&str>, name: &str, description: &str)
-        -> Result<Project>;
+    async fn create_project(
+        &self,
+        owner_id: &str,
+        org_id: Option<&str>,
+        name: &str,
+        description: &str,
+    ) -> Result<Project>;
     async fn projects(&self, user_id: &str) -> Result<Vec<Project>>;
     async fn project(&self, user_id: &str, id: &str) -> Result<Option<Project>>;
     async fn update_project(&self, id: &str, patch: &ProjectPatch) -> Result<()>;
@@ -324,8 +336,14 @@ pub trait Store: JobStore + Send + Sync + 'static {
     // Settings and the audit log.
     async fn setting(&self, key: &str) -> Result<Option<String>>;
     async fn put_setting(&self, key: &str, value: &str) -> Result<()>;
-    async fn audit(&self, actor: Option<&str>, action: &str, target: Option<&str>, detail: &str, ip: Option<&str>)
-        -> Result<()>;
+    async fn audit(
+        &self,
+        actor: Option<&str>,
+        action: &str,
+        target: Option<&str>,
+        detail: &str,
+        ip: Option<&str>,
+    ) -> Result<()>;
     async fn audit_log(&self, limit: i64) -> Result<Vec<AuditEntry>>;
 
     /// Jobs per state, for `/metrics`.

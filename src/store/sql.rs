@@ -8,8 +8,7 @@
 
 pub(super) const USER_COLS: &str =
     "id, email, name, password_hash, auth_provider, is_admin, disabled, plan, created_at";
-pub(super) const PROJECT_COLS: &str =
-    "p.id, p.owner_id, p.org_id, p.name, p.description, p.created_at, p.updated_at";
+pub(super) const PROJECT_COLS: &str = "p.id, p.owner_id, p.org_id, p.name, p.description, p.created_at, p.updated_at";
 pub(super) const GEOMETRY_COLS: &str = "g.id, g.project_id, g.name, g.format, g.original_key, g.original_bytes, \
      g.processed_key, g.scale, g.processing_status, g.error_message, g.triangle_count, g.surface_area, g.volume, \
      g.bounding_box, g.surface_groups, g.healing, g.analysis, g.created_at";

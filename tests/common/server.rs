@@ -51,7 +51,13 @@ impl TestServer {
     }
 
     pub async fn login(&self, email: &str) -> Value {
-        let r = self.http.post(self.u("/api/auth/login")).json(&json!({"email": email, "password": PW})).send().await.unwrap();
+        let r = self
+            .http
+            .post(self.u("/api/auth/login"))
+            .json(&json!({"email": email, "password": PW}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200);
         r.json().await.unwrap()
     }
