@@ -1,4 +1,6 @@
-//! Running simulations: OpenFOAM discovery, the local runner, the pipeline service.
+//! Running simulations: OpenFOAM discovery, the local runner, the pipeline service, and
+//! the `Executor` seam the job queue hands work to.
+pub mod executor;
 pub mod local;
 pub mod openfoam;
 pub mod pipeline;

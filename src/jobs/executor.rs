@@ -1,0 +1,221 @@
+//! The seam between the queue and the compute a user has: the `Executor` trait, and the
+//! local executor behind it.
+//!
+//! The local executor runs each job as a detached `flowcfd run` in its own session and
+//! process group, writing into the job's directory. Nothing about a run lives only in the
+//! server's memory: the handle (`local:PID:DIR`) and the files in DIR are enough to find
+//! out where it stands, so a restarted server re-attaches instead of starting it again.
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// What an executor needs to start a job: a directory holding `case.toml` and the
+/// geometry it names.
+#[derive(Debug, Clone)]
+pub struct Bundle {
+    pub dir: PathBuf,
+}
+
+/// How to find a submitted run again (stored on the job row).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handle(pub String);
+
+/// Where a run stands, as its executor sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExecStatus {
+    /// Running; the pipeline step it is in (`preparing`, `meshing`, `solving`).
+    Running {
+        step: &'static str,
+    },
+    Completed,
+    Failed(String),
+    Cancelled,
+}
+
+/// Executor failures, each saying what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    #[error("cannot start the run: {0}")]
+    Submit(String),
+    #[error("the handle {0:?} is not one this executor made")]
+    BadHandle(String),
+    #[error("{0}")]
+    Io(String),
+}
+
+/// A place jobs run: this machine, a Slurm cluster, a Kubernetes cluster.
+#[async_trait::async_trait]
+pub trait Executor: Send + Sync {
+    /// The name jobs choose it by.
+    fn name(&self) -> &str;
+    /// Starts a run; the handle is stored before anything else happens.
+    async fn submit(&self, bundle: &Bundle) -> Result<Handle, ExecError>;
+    /// Where each run stands (one call for many, where the backend allows).
+    async fn status(&self, handles: &[Handle]) -> Result<Vec<ExecStatus>, ExecError>;
+    /// The run's log from byte `offset`; returns the bytes and the next offset.
+    async fn read_log(&self, handle: &Handle, offset: u64) -> Result<(Vec<u8>, u64), ExecError>;
+    /// Stops a run and everything it started.
+    async fn cancel(&self, handle: &Handle) -> Result<(), ExecError>;
+    /// Makes the results available locally; returns the directory holding `summary.json`
+    /// (or `failure.json`) and `case/`.
+    async fn fetch_results(&self, handle: &Handle) -> Result<PathBuf, ExecError>;
+}
+
+/// Runs jobs as detached `flowcfd run` processes on this machine.
+pub struct LocalExecutor {
+    exe: PathBuf,
+}
+
+const CANCELLED_MARKER: &str = "cancelled";
+const RUN_LOG: &str = "run.log";
+
+impl LocalExecutor {
+    /// Uses the `flowcfd` binary at `exe` (normally the running one).
+    pub fn new(exe: PathBuf) -> LocalExecutor {
+        LocalExecutor { exe }
+    }
+
+    fn parse(h: &Handle) -> Result<(i32, PathBuf), ExecError> {
+        let bad = || ExecError::BadHandle(h.0.clone());
+        let rest = h.0.strip_prefix("local:").ok_or_else(bad)?;
+        let (pid, dir) = rest.split_once(':').ok_or_else(bad)?;
+        Ok((pid.parse().map_err(|_| bad())?, PathBuf::from(dir)))
+    }
+
+    /// Whether `pid` is a live (not zombie) `flowcfd run` of `dir`.
+    fn alive(pid: i32, dir: &Path) -> bool {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let state = stat.rsplit_once(')').and_then(|(_, r)| r.split_whitespace().next()).unwrap_or("Z");
+        if state == "Z" || state == "X" {
+            return false;
+        }
+        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let needle = dir.join("case.toml");
+        cmd.split(|b| *b == 0).any(|arg| arg == needle.as_os_str().as_encoded_bytes())
+    }
+
+    fn step(dir: &Path) -> &'static str {
+        let case = dir.join("out/.partial/case");
+        if case.join("log.simpleFoam").exists() || case.join("log.potentialFoam").exists() {
+            "solving"
+        } else if case.join("log.blockMesh").exists() {
+            "meshing"
+        } else {
+            "preparing"
+        }
+    }
+
+    fn settled(dir: &Path) -> ExecStatus {
+        let out = dir.join("out");
+        if dir.join(CANCELLED_MARKER).exists() {
+            return ExecStatus::Cancelled;
+        }
+        if out.join("summary.json").exists() {
+            return ExecStatus::Completed;
+        }
+        let failure = std::fs::read_to_string(out.join("failure.json")).ok();
+        let reason = failure.and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok()).and_then(|v| {
+            let step = v.get("step").and_then(|s| s.as_str()).unwrap_or("").to_string();
+            v.get("error").and_then(|e| e.as_str()).map(|e| {
+                if step.is_empty() {
+                    e.to_string()
+                } else {
+                    format!("{step}: {e}")
+                }
+            })
+        });
+        ExecStatus::Failed(reason.unwrap_or_else(|| {
+            format!("the run stopped without writing a result; see {}", dir.join(RUN_LOG).display())
+        }))
+    }
+}
+
+#[async_trait::async_trait]
+impl Executor for LocalExecutor {
+    fn name(&self) -> &str {
+        "local"
+    }
+
+    async fn submit(&self, bundle: &Bundle) -> Result<Handle, ExecError> {
+        use std::os::unix::process::CommandExt;
+        let dir = bundle.dir.canonicalize().map_err(|e| ExecError::Submit(format!("{}: {e}", bundle.dir.display())))?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(RUN_LOG))
+            .map_err(|e| ExecError::Submit(e.to_string()))?;
+        let err = log.try_clone().map_err(|e| ExecError::Submit(e.to_string()))?;
+        let mut cmd = std::process::Command::new(&self.exe);
+        cmd.arg("run")
+            .arg(dir.join("case.toml"))
+            .arg("--out")
+            .arg(dir.join("out"))
+            .arg("--force")
+            .current_dir(&dir)
+            .stdin(std::process::Stdio::null())
+            .stdout(log)
+            .stderr(err);
+        // Its own session: it outlives a server restart, and its group can be signalled.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::setsid() < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let mut child = cmd.spawn().map_err(|e| ExecError::Submit(format!("{}: {e}", self.exe.display())))?;
+        let pid = child.id() as i32;
+        // Reap it when it ends (after a restart, init does).
+        std::thread::spawn(move || child.wait());
+        Ok(Handle(format!("local:{pid}:{}", dir.display())))
+    }
+
+    async fn status(&self, handles: &[Handle]) -> Result<Vec<ExecStatus>, ExecError> {
+        handles
+            .iter()
+            .map(|h| {
+                let (pid, dir) = Self::parse(h)?;
+                Ok(if Self::alive(pid, &dir) {
+                    ExecStatus::Running { step: Self::step(&dir) }
+                } else {
+                    Self::settled(&dir)
+                })
+            })
+            .collect()
+    }
+
+    async fn read_log(&self, handle: &Handle, offset: u64) -> Result<(Vec<u8>, u64), ExecError> {
+        use std::io::{Read, Seek, SeekFrom};
+        let (_, dir) = Self::parse(handle)?;
+        let mut f = std::fs::File::open(dir.join(RUN_LOG)).map_err(|e| ExecError::Io(e.to_string()))?;
+        f.seek(SeekFrom::Start(offset)).map_err(|e| ExecError::Io(e.to_string()))?;
+        let mut buf = Vec::new();
+        f.take(4 << 20).read_to_end(&mut buf).map_err(|e| ExecError::Io(e.to_string()))?;
+        let next = offset + buf.len() as u64;
+        Ok((buf, next))
+    }
+
+    async fn cancel(&self, handle: &Handle) -> Result<(), ExecError> {
+        let (pid, dir) = Self::parse(handle)?;
+        std::fs::write(dir.join(CANCELLED_MARKER), b"").map_err(|e| ExecError::Io(e.to_string()))?;
+        if !Self::alive(pid, &dir) {
+            return Ok(());
+        }
+        // `flowcfd run` stops its OpenFOAM process groups on SIGTERM; give it time, then
+        // make sure of its own group.
+        unsafe { libc::kill(-pid, libc::SIGTERM) };
+        for _ in 0..200 {
+            if !Self::alive(pid, &dir) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        unsafe { libc::kill(-pid, libc::SIGKILL) };
+        Ok(())
+    }
+
+    async fn fetch_results(&self, handle: &Handle) -> Result<PathBuf, ExecError> {
+        let (_, dir) = Self::parse(handle)?;
+        Ok(dir.join("out"))
+    }
+}
