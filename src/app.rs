@@ -253,6 +253,9 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     let addr = listener.local_addr().map_err(StartError::Serve)?;
     let (st, rx) = state(cfg).await?;
     spawn_geometry_worker(st.clone(), rx);
+    if st.cfg.jobs.slots > 0 {
+        crate::jobs::worker::spawn(st.clone());
+    }
     let app = router(st.clone());
     let (tx, stop) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {

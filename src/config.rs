@@ -23,6 +23,23 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub cors: CorsConfig,
     pub log: LogConfig,
+    pub jobs: JobsConfig,
+}
+
+/// The job worker that `flowcfd serve` runs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JobsConfig {
+    /// Jobs this server runs at once (0: none; the server then only queues).
+    pub slots: usize,
+    /// The `flowcfd` binary the local executor starts for each run (default: this one).
+    pub flowcfd_bin: Option<PathBuf>,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        JobsConfig { slots: 1, flowcfd_bin: None }
+    }
 }
 
 /// Object storage: a local directory unless `kind = "s3"`.
@@ -132,6 +149,7 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             cors: CorsConfig::default(),
             log: LogConfig::default(),
+            jobs: JobsConfig::default(),
         }
     }
 }
@@ -189,7 +207,7 @@ pub enum ConfigError {
 
 /// The top-level keys, for telling configuration variables from other `FLOWCFD_*` ones.
 const TOP_LEVEL_KEYS: &[&str] =
-    &["bind", "data_dir", "public_url", "database_url", "blobs", "auth", "limits", "cors", "log"];
+    &["bind", "data_dir", "public_url", "database_url", "blobs", "auth", "limits", "cors", "log", "jobs"];
 
 /// The default config file name, looked for in the working directory.
 pub const DEFAULT_FILE: &str = "flowcfd.toml";
@@ -294,6 +312,11 @@ impl Config {
     /// The database URL in effect.
     pub fn database_url(&self) -> String {
         self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("flowcfd.db").display()))
+    }
+
+    /// The `flowcfd` binary local runs use.
+    pub fn flowcfd_bin(&self) -> PathBuf {
+        self.jobs.flowcfd_bin.clone().or_else(|| std::env::current_exe().ok()).unwrap_or_else(|| "flowcfd".into())
     }
 
     /// The local blob directory in effect.

@@ -4,6 +4,9 @@
 //! pipeline against OpenFOAM's own tutorial. The appliance (`flowcfd serve`) is `app`,
 //! with `config`, `store`, `blob`, `auth`, `service` (what requests do), and the thin
 //! HTTP layers `api` and `pages`.
+// The OpenAPI document is one `json!` literal; it needs more macro depth than the default.
+#![recursion_limit = "512"]
+
 pub mod api;
 pub mod app;
 pub mod auth;

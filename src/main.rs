@@ -169,7 +169,12 @@ fn load(a: &CaseArgs) -> Result<(CaseSpec, PathBuf), PipelineError> {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| PipelineError::Io(format!("case file {}: {e}", path.display())))?;
-            let spec = CaseSpec::from_toml(&text, &path.display().to_string())?;
+            // JSON is the API's form of the same spec (`case.json` of a server job).
+            let spec = if path.extension().is_some_and(|e| e == "json") {
+                CaseSpec::from_json(&text)?
+            } else {
+                CaseSpec::from_toml(&text, &path.display().to_string())?
+            };
             (spec, path.parent().map(Path::to_path_buf).unwrap_or_default())
         }
         None => {

@@ -1,6 +1,7 @@
 -- The durable job queue: a job row carries its state, the worker holding its lease and
 -- the executor's handle; every state change is kept with its reason.
 ALTER TABLE simulation_jobs ADD COLUMN step TEXT;
+ALTER TABLE simulation_jobs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE simulation_jobs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE simulation_jobs ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX jobs_claim_idx ON simulation_jobs (status, priority, created_at);

@@ -17,6 +17,7 @@ mod geometries;
 pub use auth::limit as auth_limit;
 pub use geometries::{multipart_error as geometries_multipart_error, upload_multipart};
 mod health;
+mod jobs;
 mod openapi;
 mod orgs;
 mod projects;
@@ -28,6 +29,7 @@ pub fn routes(st: &AppState) -> Router<AppState> {
         .merge(auth::routes())
         .merge(projects::routes())
         .merge(cases::routes())
+        .merge(jobs::routes())
         .merge(orgs::routes())
         .merge(admin::routes())
         .merge(openapi::routes())

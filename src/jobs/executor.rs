@@ -8,8 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// What an executor needs to start a job: a directory holding `case.toml` and the
-/// geometry it names.
+/// What an executor needs to start a job: a directory holding `case.json` (or
+/// `case.toml`) and the geometry it names.
 #[derive(Debug, Clone)]
 pub struct Bundle {
     pub dir: PathBuf,
@@ -89,8 +89,17 @@ impl LocalExecutor {
             return false;
         }
         let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        let needle = dir.join("case.toml");
+        let needle = Self::case_file(dir);
         cmd.split(|b| *b == 0).any(|arg| arg == needle.as_os_str().as_encoded_bytes())
+    }
+
+    fn case_file(dir: &Path) -> PathBuf {
+        let json = dir.join("case.json");
+        if json.exists() {
+            json
+        } else {
+            dir.join("case.toml")
+        }
     }
 
     fn step(dir: &Path) -> &'static str {
@@ -146,7 +155,7 @@ impl Executor for LocalExecutor {
         let err = log.try_clone().map_err(|e| ExecError::Submit(e.to_string()))?;
         let mut cmd = std::process::Command::new(&self.exe);
         cmd.arg("run")
-            .arg(dir.join("case.toml"))
+            .arg(Self::case_file(&dir))
             .arg("--out")
             .arg(dir.join("out"))
             .arg("--force")

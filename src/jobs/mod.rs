@@ -5,3 +5,4 @@ pub mod local;
 pub mod openfoam;
 pub mod pipeline;
 pub mod progress;
+pub mod worker;

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod cases;
 pub mod geometries;
+pub mod jobs;
 pub mod projects;
 
 use crate::store::User;

@@ -90,6 +90,8 @@ pub struct Job {
     pub lease_expires_at: Option<i64>,
     pub attempts: i64,
     pub error_message: Option<String>,
+    /// A user asked to stop it; the worker holding it acts on this.
+    pub cancel_requested: bool,
     pub created_at: i64,
 }
 
@@ -152,6 +154,14 @@ pub trait JobStore: Send + Sync {
     /// Records the executor's handle so a restarted worker can re-attach.
     async fn set_handle(&self, job_id: &str, worker: &str, handle: &str) -> Result<bool>;
     async fn transitions(&self, job_id: &str) -> Result<Vec<Transition>>;
+    /// A job the caller can see (through its case's project), with the caller's role.
+    async fn job_for(&self, user_id: &str, id: &str) -> Result<Option<(Job, super::Role)>>;
+    /// Jobs of a project, newest first.
+    async fn project_jobs(&self, project_id: &str) -> Result<Vec<Job>>;
+    /// Asks for a job to stop. A queued job nobody holds is cancelled at once (true).
+    async fn request_cancel(&self, job_id: &str, reason: &str) -> Result<bool>;
+    /// The worker's unscoped reads: a case and a geometry by id.
+    async fn case_for_worker(&self, id: &str) -> Result<Option<Case>>;
 }
 
 #[cfg(test)]

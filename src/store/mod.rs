@@ -329,6 +329,8 @@ pub trait Store: JobStore + Send + Sync + 'static {
     /// Claims a geometry for processing: true for exactly one caller when it is pending, or
     /// when an earlier claim is older than `stale_before` (that worker died).
     async fn claim_geometry(&self, id: &str, stale_before: i64) -> Result<Option<Geometry>>;
+    /// A geometry by id, unscoped: for the job worker, which acts for the job's owner.
+    async fn geometry_for_worker(&self, id: &str) -> Result<Option<Geometry>>;
     async fn set_geometry_status(&self, id: &str, status: &str, error: Option<&str>) -> Result<()>;
     async fn finish_geometry(&self, id: &str, r: &GeometryResult) -> Result<()>;
     async fn delete_geometry(&self, id: &str) -> Result<()>;

@@ -21,7 +21,7 @@ pub(super) const ACCESS_JOIN: &str = "LEFT JOIN org_members m ON m.org_id = p.or
 pub(super) const ACCESS_WHERE: &str = "(p.owner_id = $1 OR m.user_id IS NOT NULL)";
 
 pub(super) const JOB_COLS: &str = "id, case_id, user_id, status, step, executor, cores_allocated, priority, handle, \
-     lease_owner, lease_expires_at, attempts, error_message, created_at";
+     lease_owner, lease_expires_at, attempts, error_message, cancel_requested, created_at";
 
 macro_rules! sql_store {
     // `$skip_locked`: how the queue's claim locks the row it picks ("FOR UPDATE SKIP
@@ -148,6 +148,7 @@ macro_rules! sql_store {
                     lease_expires_at: r.try_get("lease_expires_at")?,
                     attempts: r.try_get("attempts")?,
                     error_message: r.try_get("error_message")?,
+                    cancel_requested: r.try_get("cancel_requested")?,
                     created_at: r.try_get("created_at")?,
                 })
             }
@@ -613,6 +614,13 @@ macro_rules! sql_store {
                 Ok(Some(Self::geometry_row(&row, Role::Viewer)?))
             }
 
+            async fn geometry_for_worker(&self, id: &str) -> Result<Option<Geometry>> {
+                use $crate::store::sql::*;
+                let q = format!("SELECT {GEOMETRY_COLS} FROM geometries g WHERE g.id = $1");
+                let row = sqlx::query(&q).bind(id).fetch_optional(&self.pool).await?;
+                Ok(row.as_ref().map(|r| Self::geometry_row(r, Role::Viewer)).transpose()?)
+            }
+
             async fn set_geometry_status(&self, id: &str, status: &str, error: Option<&str>) -> Result<()> {
                 sqlx::query(
                     "UPDATE geometries SET processing_status = $1, error_message = $2, updated_at = $3 WHERE id = $4",
@@ -907,6 +915,78 @@ macro_rules! sql_store {
                     .execute(&self.pool)
                     .await?;
                 Ok(r.rows_affected() == 1)
+            }
+
+            async fn job_for(&self, user_id: &str, id: &str) -> Result<Option<(Job, Role)>> {
+                use $crate::store::sql::*;
+                let cols: Vec<String> = JOB_COLS.split(", ").map(|c| format!("j.{c}")).collect();
+                let q = format!(
+                    "SELECT {}, {ROLE_EXPR} AS role FROM simulation_jobs j JOIN simulation_cases c ON c.id = j.case_id \
+                     JOIN projects p ON p.id = c.project_id {ACCESS_JOIN} WHERE {ACCESS_WHERE} AND j.id = $2",
+                    cols.join(", ")
+                );
+                let row = sqlx::query(&q).bind(user_id).bind(id).fetch_optional(&self.pool).await?;
+                match row {
+                    Some(r) => Ok(Some((Self::job_row(&r)?, Self::role(&r)?))),
+                    None => Ok(None),
+                }
+            }
+
+            async fn project_jobs(&self, project_id: &str) -> Result<Vec<Job>> {
+                let cols: Vec<String> = $crate::store::sql::JOB_COLS.split(", ").map(|c| format!("j.{c}")).collect();
+                let q = format!(
+                    "SELECT {} FROM simulation_jobs j JOIN simulation_cases c ON c.id = j.case_id \
+                     WHERE c.project_id = $1 ORDER BY j.created_at DESC, j.id",
+                    cols.join(", ")
+                );
+                let rows = sqlx::query(&q).bind(project_id).fetch_all(&self.pool).await?;
+                Ok(rows.iter().map(Self::job_row).collect::<std::result::Result<_, _>>()?)
+            }
+
+            async fn request_cancel(&self, job_id: &str, reason: &str) -> Result<bool> {
+                let now = now_ms();
+                let mut tx = self.pool.begin().await?;
+                let r = sqlx::query(
+                    "UPDATE simulation_jobs SET status = 'cancelled', completed_at = $1, updated_at = $1, \
+                     cancel_requested = TRUE WHERE id = $2 AND status = 'queued' AND \
+                     (lease_owner IS NULL OR lease_expires_at < $1)",
+                )
+                .bind(now)
+                .bind(job_id)
+                .execute(&mut *tx)
+                .await?;
+                if r.rows_affected() == 1 {
+                    sqlx::query(
+                        "INSERT INTO job_transitions (id, job_id, seq, from_status, to_status, reason, created_at) \
+                         VALUES ($1, $2, (SELECT COUNT(*) FROM job_transitions WHERE job_id = $2), 'queued', \
+                         'cancelled', $3, $4)",
+                    )
+                    .bind(new_id())
+                    .bind(job_id)
+                    .bind(reason)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    return Ok(true);
+                }
+                sqlx::query("UPDATE simulation_jobs SET cancel_requested = TRUE, updated_at = $1 WHERE id = $2")
+                    .bind(now)
+                    .bind(job_id)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(false)
+            }
+
+            async fn case_for_worker(&self, id: &str) -> Result<Option<Case>> {
+                let row = sqlx::query(
+                    "SELECT id, project_id, geometry_id, name, spec, created_at FROM simulation_cases WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.as_ref().map(|r| Self::case_row(r, Role::Viewer)).transpose()?)
             }
 
             async fn transitions(&self, job_id: &str) -> Result<Vec<Transition>> {

@@ -26,6 +26,7 @@ impl TestServer {
             config_file: Some(dir.path().join("none.toml")).filter(|p| p.exists()),
         };
         let mut cfg = Config::load_from(&over, Vec::<(String, String)>::new()).unwrap();
+        cfg.jobs.flowcfd_bin = Some(env!("CARGO_BIN_EXE_flowcfd").into());
         tweak(&mut cfg);
         let running = flowcfd::app::start(cfg).await.expect("server starts");
         let url = format!("http://{}", running.addr);

@@ -1,0 +1,73 @@
+//! `/api/cases/{id}/jobs` and `/api/jobs`.
+use super::extract::ApiJson;
+use crate::app::AppState;
+use crate::error::{AppError, AppResult};
+use crate::service::{jobs, projects, Caller};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Submit {
+    executor: String,
+    cores: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    project: Option<String>,
+}
+
+async fn submit(
+    State(st): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<Submit>,
+) -> AppResult<impl IntoResponse> {
+    let job = jobs::submit(&st, &c, &id, &b.executor, b.cores).await?;
+    Ok((StatusCode::CREATED, Json(json!({"id": job.id, "status": job.status}))))
+}
+
+async fn show(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> AppResult<impl IntoResponse> {
+    let (job, _) = jobs::get(&st, &c, &id).await?;
+    Ok(Json(jobs::to_json(&st, &job).await?))
+}
+
+async fn list(State(st): State<AppState>, c: Caller, Query(q): Query<ListQuery>) -> AppResult<impl IntoResponse> {
+    let pid = q.project.ok_or_else(|| AppError::Validation("give the project: GET /api/jobs?project=ID".into()))?;
+    let p = projects::get(&st, &c, &pid, false).await?;
+    let mut out = Vec::new();
+    for j in st.store.project_jobs(&p.id).await? {
+        out.push(jobs::to_json(&st, &j).await?);
+    }
+    Ok(Json(out))
+}
+
+async fn cancel(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> AppResult<impl IntoResponse> {
+    let job = jobs::cancel(&st, &c, &id).await?;
+    Ok((StatusCode::ACCEPTED, Json(jobs::to_json(&st, &job).await?)))
+}
+
+async fn log(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> AppResult<impl IntoResponse> {
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], jobs::log(&st, &c, &id).await?))
+}
+
+async fn summary(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> AppResult<impl IntoResponse> {
+    Ok(Json(jobs::summary(&st, &c, &id).await?))
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/cases/{id}/jobs", post(submit))
+        .route("/api/jobs", get(list))
+        .route("/api/jobs/{id}", get(show))
+        .route("/api/jobs/{id}/cancel", post(cancel))
+        .route("/api/jobs/{id}/log", get(log))
+        .route("/api/jobs/{id}/summary", get(summary))
+}

@@ -1,0 +1,141 @@
+//! Submitting, reading and cancelling jobs.
+use super::Caller;
+use crate::app::AppState;
+use crate::error::{AppError, AppResult};
+use crate::foam::spec::CaseSpec;
+use crate::jobs::executor::{Executor, Handle, LocalExecutor};
+use crate::store::{Job, JobStatus, Role};
+use serde_json::{json, Value};
+
+/// Cores for a cell count, as in the product plan: ≤500k → 4, ≤2M → 8, ≤10M → 16,
+/// ≤50M → 32, more → 64.
+pub fn cores_for_cells(cells: u64) -> u32 {
+    match cells {
+        0..=500_000 => 4,
+        500_001..=2_000_000 => 8,
+        2_000_001..=10_000_000 => 16,
+        10_000_001..=50_000_000 => 32,
+        _ => 64,
+    }
+}
+
+/// The most cores the local executor offers: this machine's.
+pub fn local_max_cores() -> u32 {
+    std::thread::available_parallelism().map_or(1, |n| n.get() as u32)
+}
+
+/// Queues a run of a case on `executor` (only "local" exists so far).
+pub async fn submit(
+    st: &AppState,
+    caller: &Caller,
+    case_id: &str,
+    executor: &str,
+    cores: Option<u32>,
+) -> AppResult<Job> {
+    let case = super::cases::get(st, caller, case_id).await?;
+    if !case.role.can_write() {
+        return Err(AppError::Forbidden("viewers cannot start jobs".into()));
+    }
+    if executor != "local" {
+        return Err(AppError::Validation(format!("unknown cluster {executor:?}; the clusters here are: local")));
+    }
+    let gid = case.geometry_id.clone().unwrap_or_default();
+    let g =
+        st.store.geometry(caller.id(), &gid).await?.ok_or(AppError::Conflict("the case's geometry is gone".into()))?;
+    if g.status != "ready" {
+        return Err(AppError::Conflict(format!("the case's geometry {:?} is {}, not ready", g.name, g.status)));
+    }
+    let spec: CaseSpec = serde_json::from_str(&case.spec).map_err(|e| AppError::Internal(e.to_string()))?;
+    let max = local_max_cores();
+    let cores = match cores {
+        Some(0) => return Err(AppError::Validation("cores must be at least 1".into())),
+        Some(n) if n > max => {
+            return Err(AppError::Validation(format!(
+                "cores {n} is more than the local executor's {max}; ask for at most {max}"
+            )))
+        }
+        Some(n) => n,
+        None => cores_for_cells(spec.mesh.target_cells).min(max),
+    };
+    let job = st.store.create_job(&case.id, caller.id(), executor, cores as i64, "submitted").await?;
+    st.store.audit(Some(caller.id()), "job.submit", Some(&job.id), "{}", None).await?;
+    Ok(job)
+}
+
+/// A job the caller can see, with its role.
+pub async fn get(st: &AppState, caller: &Caller, id: &str) -> AppResult<(Job, Role)> {
+    st.store.job_for(caller.id(), id).await?.ok_or(AppError::NotFound("job"))
+}
+
+/// Asks a job to stop.
+pub async fn cancel(st: &AppState, caller: &Caller, id: &str) -> AppResult<Job> {
+    let (job, role) = get(st, caller, id).await?;
+    if !role.can_write() {
+        return Err(AppError::Forbidden("viewers cannot cancel jobs".into()));
+    }
+    if job.status.is_terminal() {
+        return Err(AppError::Conflict(format!("the job is already {}", job.status.as_str())));
+    }
+    st.store.request_cancel(id, "cancelled by the user").await?;
+    Ok(get(st, caller, id).await?.0)
+}
+
+/// The run's log so far (local executor).
+pub async fn log(st: &AppState, caller: &Caller, id: &str) -> AppResult<String> {
+    let (job, _) = get(st, caller, id).await?;
+    let Some(h) = job.handle else { return Ok(String::new()) };
+    let ex = LocalExecutor::new(st.cfg.flowcfd_bin());
+    let (bytes, _) = ex.read_log(&Handle(h), 0).await.map_err(|e| AppError::Unavailable(e.to_string()))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// The pipeline's summary.json of a completed job.
+pub async fn summary(st: &AppState, caller: &Caller, id: &str) -> AppResult<Value> {
+    let (job, _) = get(st, caller, id).await?;
+    if job.status != JobStatus::Completed {
+        return Err(AppError::Conflict(format!(
+            "the job is {}; its summary exists once it has completed",
+            job.status.as_str()
+        )));
+    }
+    let b = st.blobs.get(&format!("jobs/{id}/summary.json")).await?;
+    serde_json::from_slice(&b).map_err(|e| AppError::Internal(e.to_string()))
+}
+
+/// The API's view of a job: state, step, transitions, and (once completed) iterations,
+/// final residuals, forces and core-seconds.
+pub async fn to_json(st: &AppState, job: &Job) -> AppResult<Value> {
+    let transitions = st.store.transitions(&job.id).await?;
+    let started = transitions.iter().find(|t| t.to == "preparing").map(|t| t.at);
+    let ended =
+        transitions.iter().find(|t| matches!(t.to.as_str(), "completed" | "failed" | "cancelled")).map(|t| t.at);
+    let core_seconds = match (started, ended) {
+        (Some(a), Some(b)) => json!(((b - a) as f64 / 1000.0 * job.cores as f64).round()),
+        _ => Value::Null,
+    };
+    let summary: Option<Value> = if job.status == JobStatus::Completed {
+        match st.blobs.get(&format!("jobs/{}/summary.json", job.id)).await {
+            Ok(b) => serde_json::from_slice(&b).ok(),
+            Err(_) => None,
+        }
+    } else {
+        None
+    };
+    let s = summary.unwrap_or(Value::Null);
+    Ok(json!({
+        "id": job.id,
+        "case_id": job.case_id,
+        "status": job.status,
+        "step": job.step,
+        "executor": job.executor,
+        "cores": job.cores,
+        "iteration": s["solve"]["iterations"],
+        "residuals": s["solve"]["final_residuals"],
+        "forces": {"Cd": s["forces"]["Cd"], "Cl": s["forces"]["Cl"], "Cs": s["forces"]["Cs"]},
+        "core_seconds": core_seconds,
+        "error": job.error_message,
+        "cancel_requested": job.cancel_requested,
+        "created_at": job.created_at,
+        "transitions": transitions,
+    }))
+}

@@ -1,0 +1,115 @@
+//! Jobs through the API on real OpenFOAM: submit, follow to completion, read the summary
+//! and the log; cancel a long run and find no process left; bad submissions are refused.
+mod common;
+
+use common::{db, server::TestServer};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+async fn until(s: &TestServer, token: &str, id: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let start = Instant::now();
+    loop {
+        let (st, j) = s.call("GET", &format!("/api/jobs/{id}"), token, None).await;
+        assert_eq!(st, 200, "{j}");
+        if done(&j) {
+            return j;
+        }
+        assert!(start.elapsed() < Duration::from_secs(600), "job stuck: {j}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+fn processes_under(dir: &std::path::Path) -> usize {
+    let dir = dir.canonicalize().unwrap();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| std::fs::read_link(e.path().join("cwd")).is_ok_and(|c| c.starts_with(&dir)))
+        .count()
+}
+
+#[tokio::test]
+async fn submit_follow_cancel_on_real_openfoam() {
+    common::require_openfoam();
+    let dir = tempfile::tempdir().unwrap();
+    let s = TestServer::start(&db::sqlite_in(dir.path()), |_| {}).await;
+    let a = s.user("runner@example.org").await;
+    let (_, p) = s.call("POST", "/api/projects", &a, Some(json!({"name": "cube"}))).await;
+    let pid = p["id"].as_str().unwrap().to_string();
+    let stl = std::fs::read(common::root().join("examples/cube.stl")).unwrap();
+    let (_, g) = s.upload(&a, &pid, "cube.stl", stl).await;
+    let gid = g["id"].as_str().unwrap().to_string();
+    assert_eq!(s.settle(&a, &gid).await["status"], "ready");
+    let case = |iterations: u32| {
+        json!({"name": "cube", "geometry_id": gid, "flow": {"type": "external", "velocity": [10, 0, 0]},
+               "mesh": {"target_cells": 20000}, "solver": {"iterations": iterations}})
+    };
+    let (st, c) = s.call("POST", &format!("/api/projects/{pid}/cases"), &a, Some(case(60))).await;
+    assert_eq!(st, 201, "{c}");
+    let cid = c["id"].as_str().unwrap().to_string();
+
+    // Refused submissions.
+    let (st, p) = s.call("POST", &format!("/api/cases/{cid}/jobs"), &a, Some(json!({"executor": "campus"}))).await;
+    assert_eq!(st, 422, "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("unknown cluster"), "{p}");
+    let (st, p) =
+        s.call("POST", &format!("/api/cases/{cid}/jobs"), &a, Some(json!({"executor": "local", "cores": 4096}))).await;
+    assert_eq!(st, 422, "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("at most"), "{p}");
+    let other = s.user("other@example.org").await;
+    assert_eq!(
+        s.call("POST", &format!("/api/cases/{cid}/jobs"), &other, Some(json!({"executor": "local"}))).await.0,
+        404
+    );
+
+    // A run followed to the end.
+    let (st, j) =
+        s.call("POST", &format!("/api/cases/{cid}/jobs"), &a, Some(json!({"executor": "local", "cores": 1}))).await;
+    assert_eq!(st, 201, "{j}");
+    assert_eq!(j["status"], "queued");
+    let jid = j["id"].as_str().unwrap().to_string();
+    assert_eq!(s.call("GET", &format!("/api/jobs/{jid}"), &other, None).await.0, 404);
+    let done =
+        until(&s, &a, &jid, |j| matches!(j["status"].as_str(), Some("completed" | "failed" | "cancelled"))).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    let path: Vec<&str> = done["transitions"].as_array().unwrap().iter().map(|t| t["to"].as_str().unwrap()).collect();
+    assert_eq!(path.first(), Some(&"queued"));
+    assert!(path.contains(&"preparing") && path.last() == Some(&"completed"), "{path:?}");
+    assert!(done["forces"]["Cd"].as_f64().is_some() && done["iteration"].as_u64().is_some(), "{done}");
+    assert!(done["core_seconds"].as_f64().unwrap() >= 0.0);
+    let (st, summary) = s.call("GET", &format!("/api/jobs/{jid}/summary"), &a, None).await;
+    assert_eq!(st, 200);
+    assert_eq!(summary["forces"]["Cd"], done["forces"]["Cd"]);
+    let log =
+        s.http.get(s.u(&format!("/api/jobs/{jid}/log"))).bearer_auth(&a).send().await.unwrap().text().await.unwrap();
+    assert!(log.contains("simpleFoam"), "{log}");
+    let (_, list) = s.call("GET", &format!("/api/jobs?project={pid}"), &a, None).await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(
+        s.call("POST", &format!("/api/jobs/{jid}/cancel"), &a, None).await.0,
+        409,
+        "a finished job cannot be cancelled"
+    );
+
+    // A long run, cancelled while it runs: nothing is left behind.
+    let (_, c2) = s.call("POST", &format!("/api/projects/{pid}/cases"), &a, Some(case(20000))).await;
+    let cid2 = c2["id"].as_str().unwrap();
+    let (_, j2) =
+        s.call("POST", &format!("/api/cases/{cid2}/jobs"), &a, Some(json!({"executor": "local", "cores": 1}))).await;
+    let jid2 = j2["id"].as_str().unwrap().to_string();
+    until(&s, &a, &jid2, |j| matches!(j["status"].as_str(), Some("meshing" | "solving"))).await;
+    let (st, _) = s.call("POST", &format!("/api/jobs/{jid2}/cancel"), &a, None).await;
+    assert_eq!(st, 202);
+    let end =
+        until(&s, &a, &jid2, |j| matches!(j["status"].as_str(), Some("completed" | "failed" | "cancelled"))).await;
+    assert_eq!(end["status"], "cancelled", "{end}");
+    let job_dir = s.dir.path().join("jobs").join(&jid2);
+    for _ in 0..50 {
+        if processes_under(&job_dir) == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(processes_under(&job_dir), 0, "processes left in {}", job_dir.display());
+    s.stop().await;
+}
