@@ -34,11 +34,14 @@ pub struct JobsConfig {
     pub slots: usize,
     /// The `flowcfd` binary the local executor starts for each run (default: this one).
     pub flowcfd_bin: Option<PathBuf>,
+    /// Seconds a worker's claim on a job lasts without a heartbeat; after a crash, another
+    /// worker takes the job over this long after the last heartbeat.
+    pub lease_s: u64,
 }
 
 impl Default for JobsConfig {
     fn default() -> Self {
-        JobsConfig { slots: 1, flowcfd_bin: None }
+        JobsConfig { slots: 1, flowcfd_bin: None, lease_s: 30 }
     }
 }
 
@@ -302,6 +305,11 @@ impl Config {
                     p.name
                 )));
             }
+        }
+        if self.jobs.lease_s < 2 {
+            return Err(ConfigError::Invalid(
+                "jobs.lease_s must be at least 2 (workers renew every half second)".into(),
+            ));
         }
         if self.auth.access_ttl_s == 0 || self.auth.refresh_ttl_s == 0 {
             return Err(ConfigError::Invalid("auth.access_ttl_s and auth.refresh_ttl_s must be positive".into()));

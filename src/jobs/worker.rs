@@ -11,8 +11,6 @@ use crate::store::{Job, JobStatus};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How long a claim lasts without a heartbeat.
-pub const LEASE_MS: i64 = 30_000;
 const POLL: Duration = Duration::from_millis(500);
 
 /// Runs a worker until the process ends: at most `jobs.slots` jobs at a time.
@@ -20,15 +18,16 @@ pub fn spawn(st: AppState) -> tokio::task::JoinHandle<()> {
     let me = format!("{}-{}", hostname(), crate::store::new_id());
     let local: Arc<dyn Executor> = Arc::new(LocalExecutor::new(st.cfg.flowcfd_bin()));
     let slots = Arc::new(tokio::sync::Semaphore::new(st.cfg.jobs.slots));
+    let lease_ms = st.cfg.jobs.lease_s as i64 * 1000;
     tokio::spawn(async move {
         loop {
             let Ok(permit) = slots.clone().acquire_owned().await else { return };
-            match st.store.claim_job(&me, LEASE_MS).await {
+            match st.store.claim_job(&me, lease_ms).await {
                 Ok(Some(job)) => {
                     let (st, me, local) = (st.clone(), me.clone(), local.clone());
                     tokio::spawn(async move {
                         let id = job.id.clone();
-                        if let Err(e) = drive(&st, &me, local.as_ref(), job).await {
+                        if let Err(e) = drive(&st, &me, local.as_ref(), job, lease_ms).await {
                             tracing::error!(job = %id, error = %e, "job driver stopped");
                         }
                         drop(permit);
@@ -86,7 +85,7 @@ fn status_of(step: &str) -> JobStatus {
 }
 
 /// Follows one claimed job to its end (or until the lease is lost).
-async fn drive(st: &AppState, me: &str, ex: &dyn Executor, job: Job) -> Result<(), String> {
+async fn drive(st: &AppState, me: &str, ex: &dyn Executor, job: Job, lease_ms: i64) -> Result<(), String> {
     let e = |e: crate::store::StoreError| e.to_string();
     if job.executor != ex.name() {
         let why = format!("unknown cluster {:?}: this server runs jobs on \"local\" only", job.executor);
@@ -124,7 +123,7 @@ async fn drive(st: &AppState, me: &str, ex: &dyn Executor, job: Job) -> Result<(
     let mut cancelling = false;
     loop {
         tokio::time::sleep(POLL).await;
-        if !st.store.heartbeat(&job.id, me, LEASE_MS).await.map_err(e)? {
+        if !st.store.heartbeat(&job.id, me, lease_ms).await.map_err(e)? {
             return Err("lost the lease; another worker has the job".into());
         }
         let now = st.store.job(&job.id).await.map_err(e)?.ok_or("the job is gone")?;
