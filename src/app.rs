@@ -286,6 +286,20 @@ pub async fn serve(cfg: Config) -> Result<(), StartError> {
     running.stop().await
 }
 
+/// `flowcfd worker`: runs jobs from the shared database without serving HTTP. Several
+/// workers (and servers) can share one PostgreSQL; their runs survive a worker restart.
+pub async fn worker(cfg: Config) -> Result<(), StartError> {
+    init_logging(&cfg);
+    let slots = cfg.jobs.slots.max(1);
+    let (st, _geometry_queue) = state(cfg).await?;
+    let task = crate::jobs::worker::spawn(st.clone());
+    println!("FlowCFD worker running {slots} job(s) at a time (database: {})", st.store.dialect());
+    shutdown_signal().await;
+    // Runs are detached: they go on, and the next worker re-attaches to them.
+    task.abort();
+    Ok(())
+}
+
 async fn shutdown_signal() {
     let term = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {

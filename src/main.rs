@@ -34,6 +34,8 @@ enum Cmd {
     },
     /// Run the web appliance: API, pages, background processing.
     Serve(ServerArgs),
+    /// Run jobs from the shared database without serving HTTP (several may share one PostgreSQL).
+    Worker(ServerArgs),
     /// Run the database migrations and exit.
     Migrate(ServerArgs),
     /// Administration from the command line.
@@ -317,6 +319,10 @@ fn main() -> ExitCode {
         Cmd::Serve(a) => {
             a.load().and_then(|cfg| runtime().block_on(flowcfd::app::serve(cfg)).map_err(|e| e.to_string()))
         }
+        Cmd::Worker(a) => a.load().and_then(|mut cfg| {
+            cfg.jobs.slots = cfg.jobs.slots.max(1);
+            runtime().block_on(flowcfd::app::worker(cfg)).map_err(|e| e.to_string())
+        }),
         Cmd::Migrate(a) => cmd_migrate(&a),
         Cmd::Admin { cmd: AdminCmd::CreateUser { email, name, password, admin, server } } => {
             cmd_create_user(&email, &name, &password, admin, &server)

@@ -113,3 +113,59 @@ async fn submit_follow_cancel_on_real_openfoam() {
     assert_eq!(processes_under(&job_dir), 0, "processes left in {}", job_dir.display());
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_separate_worker_process_runs_jobs_queued_by_a_server_that_runs_none() {
+    common::require_openfoam();
+    let dir = tempfile::tempdir().unwrap();
+    let url = db::sqlite_in(dir.path());
+    let s = TestServer::start(&url, |c| c.jobs.slots = 0).await;
+    let a = s.user("queue-only@example.org").await;
+    let (_, p) = s.call("POST", "/api/projects", &a, Some(json!({"name": "w"}))).await;
+    let pid = p["id"].as_str().unwrap().to_string();
+    let stl = std::fs::read(common::root().join("examples/cube.stl")).unwrap();
+    let (_, g) = s.upload(&a, &pid, "cube.stl", stl).await;
+    let gid = g["id"].as_str().unwrap().to_string();
+    assert_eq!(s.settle(&a, &gid).await["status"], "ready");
+    let spec = json!({"geometry_id": gid, "flow": {"type": "external", "velocity": [10, 0, 0]},
+                      "mesh": {"target_cells": 20000}, "solver": {"iterations": 30}});
+    let (_, c) = s.call("POST", &format!("/api/projects/{pid}/cases"), &a, Some(spec)).await;
+    let (_, j) = s
+        .call(
+            "POST",
+            &format!("/api/cases/{}/jobs", c["id"].as_str().unwrap()),
+            &a,
+            Some(json!({"executor": "local", "cores": 1})),
+        )
+        .await;
+    let jid = j["id"].as_str().unwrap().to_string();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        s.call("GET", &format!("/api/jobs/{jid}"), &a, None).await.1["status"],
+        "queued",
+        "the server runs no jobs"
+    );
+
+    // The worker shares the server's data directory (database, blobs, secret).
+    let mut cmd = common::flowcfd();
+    for (k, _) in std::env::vars() {
+        if k.starts_with("FLOWCFD_") {
+            cmd.env_remove(k);
+        }
+    }
+    let mut worker = cmd
+        .arg("worker")
+        .arg("--data-dir")
+        .arg(s.dir.path())
+        .arg("--database-url")
+        .arg(&url)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let end = until(&s, &a, &jid, |j| matches!(j["status"].as_str(), Some("completed" | "failed" | "cancelled"))).await;
+    unsafe { libc::kill(worker.id() as i32, libc::SIGTERM) };
+    assert!(worker.wait().unwrap().success(), "the worker stops cleanly on SIGTERM");
+    assert_eq!(end["status"], "completed", "{end}");
+    s.stop().await;
+}
