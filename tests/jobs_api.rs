@@ -19,15 +19,6 @@ async fn until(s: &TestServer, token: &str, id: &str, done: impl Fn(&Value) -> b
     }
 }
 
-fn processes_under(dir: &std::path::Path) -> usize {
-    let dir = dir.canonicalize().unwrap();
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter(|e| std::fs::read_link(e.path().join("cwd")).is_ok_and(|c| c.starts_with(&dir)))
-        .count()
-}
-
 #[tokio::test]
 async fn submit_follow_cancel_on_real_openfoam() {
     common::require_openfoam();
@@ -105,12 +96,12 @@ async fn submit_follow_cancel_on_real_openfoam() {
     assert_eq!(end["status"], "cancelled", "{end}");
     let job_dir = s.dir.path().join("jobs").join(&jid2);
     for _ in 0..50 {
-        if processes_under(&job_dir) == 0 {
+        if common::processes_under(&job_dir).is_empty() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(processes_under(&job_dir), 0, "processes left in {}", job_dir.display());
+    assert_eq!(common::processes_under(&job_dir), Vec::<String>::new(), "processes left in {}", job_dir.display());
     s.stop().await;
 }
 
@@ -147,13 +138,7 @@ async fn a_separate_worker_process_runs_jobs_queued_by_a_server_that_runs_none()
     );
 
     // The worker shares the server's data directory (database, blobs, secret).
-    let mut cmd = common::flowcfd();
-    for (k, _) in std::env::vars() {
-        if k.starts_with("FLOWCFD_") {
-            cmd.env_remove(k);
-        }
-    }
-    let mut worker = cmd
+    let mut worker = common::flowcfd_clean()
         .arg("worker")
         .arg("--data-dir")
         .arg(s.dir.path())

@@ -23,21 +23,6 @@ fn executor() -> LocalExecutor {
     LocalExecutor::new(env!("CARGO_BIN_EXE_flowcfd").into())
 }
 
-/// Processes whose working directory is under `dir`.
-fn processes_in(dir: &Path) -> Vec<String> {
-    let dir = dir.canonicalize().unwrap();
-    let mut out = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        if let Ok(cwd) = std::fs::read_link(e.path().join("cwd")) {
-            if cwd.starts_with(&dir) {
-                let cmd = std::fs::read_to_string(e.path().join("comm")).unwrap_or_default();
-                out.push(format!("{} {}", e.file_name().to_string_lossy(), cmd.trim()));
-            }
-        }
-    }
-    out
-}
-
 async fn wait_until(
     ex: &LocalExecutor,
     h: &Handle,
@@ -80,7 +65,7 @@ async fn detached_run_completes_and_a_new_executor_reattaches() {
     let (log, next) = ex.read_log(&h, 0).await.unwrap();
     assert!(next > 0 && String::from_utf8_lossy(&log).contains("simpleFoam"), "{}", String::from_utf8_lossy(&log));
     assert_eq!(ex.read_log(&h, next).await.unwrap().0.len(), 0);
-    assert!(processes_in(dir.path()).is_empty());
+    assert!(common::processes_under(dir.path()).is_empty());
     assert!(matches!(ex.status(&[Handle("slurm:1".into())]).await, Err(_)), "foreign handles are refused");
 }
 
@@ -92,15 +77,15 @@ async fn cancel_stops_the_run_and_every_process_it_started() {
     let h = ex.submit(&bundle(dir.path(), 5000)).await.unwrap();
     let (s, _) = wait_until(&ex, &h, |s| matches!(s, ExecStatus::Running { step: "meshing" | "solving" })).await;
     assert!(matches!(s, ExecStatus::Running { .. }), "{s:?}");
-    assert!(!processes_in(dir.path()).is_empty(), "OpenFOAM is running in the job directory");
+    assert!(!common::processes_under(dir.path()).is_empty(), "OpenFOAM is running in the job directory");
     ex.cancel(&h).await.unwrap();
     assert_eq!(ex.status(&[h.clone()]).await.unwrap()[0], ExecStatus::Cancelled);
     // Give the kernel a moment to reap, then nothing may be left.
     for _ in 0..50 {
-        if processes_in(dir.path()).is_empty() {
+        if common::processes_under(dir.path()).is_empty() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(processes_in(dir.path()), Vec::<String>::new(), "orphans left behind");
+    assert_eq!(common::processes_under(dir.path()), Vec::<String>::new(), "orphans left behind");
 }

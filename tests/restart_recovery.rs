@@ -21,13 +21,7 @@ impl Drop for Server {
 }
 
 fn serve(data: &std::path::Path) -> Server {
-    let mut c = common::flowcfd();
-    for (k, _) in std::env::vars() {
-        if k.starts_with("FLOWCFD_") {
-            c.env_remove(k);
-        }
-    }
-    let mut child = c
+    let mut child = common::flowcfd_clean()
         .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
         .arg(data)
         .env("FLOWCFD_JOBS__LEASE_S", "3")

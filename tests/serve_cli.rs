@@ -5,13 +5,8 @@ use std::io::BufRead;
 use std::process::{Command, Stdio};
 
 fn flowcfd_in(dir: &std::path::Path) -> Command {
-    let mut c = common::flowcfd();
+    let mut c = common::flowcfd_clean();
     c.current_dir(dir);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("FLOWCFD_") {
-            c.env_remove(k);
-        }
-    }
     c
 }
 

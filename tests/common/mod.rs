@@ -13,6 +13,31 @@ pub fn flowcfd() -> Command {
     Command::new(env!("CARGO_BIN_EXE_flowcfd"))
 }
 
+/// The `flowcfd` binary with none of the caller's `FLOWCFD_*` settings, so a test sees
+/// only the configuration it gives.
+pub fn flowcfd_clean() -> Command {
+    let mut c = flowcfd();
+    for (k, _) in std::env::vars() {
+        if k.starts_with("FLOWCFD_") {
+            c.env_remove(k);
+        }
+    }
+    c
+}
+
+/// Processes whose working directory is under `dir` (`pid comm` each).
+pub fn processes_under(dir: &Path) -> Vec<String> {
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        if std::fs::read_link(e.path().join("cwd")).is_ok_and(|c| c.starts_with(&dir)) {
+            let cmd = std::fs::read_to_string(e.path().join("comm")).unwrap_or_default();
+            out.push(format!("{} {}", e.file_name().to_string_lossy(), cmd.trim()));
+        }
+    }
+    out
+}
+
 /// The repository root.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
