@@ -344,3 +344,8 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// mimalloc: the store's driver threads allocate rows that the request threads free, and
+/// glibc's arenas spent a tenth of a listing's time on that hand-over (bench/http.sh).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

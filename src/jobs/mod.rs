@@ -1,6 +1,7 @@
 //! Running simulations: OpenFOAM discovery, the local runner, the pipeline service, and
 //! the `Executor` seam the job queue hands work to.
 pub mod executor;
+pub mod follow;
 pub mod local;
 pub mod openfoam;
 pub mod pipeline;

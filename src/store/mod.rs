@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 pub mod jobs;
 mod migrate;
+mod pool;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -103,7 +104,7 @@ pub struct Member {
 }
 
 /// A project, with the caller's role in it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Project {
     pub id: String,
     pub owner_id: String,
@@ -256,9 +257,11 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::Database(d) if d.is_unique_violation() => {
                 StoreError::Conflict(d.constraint().unwrap_or("unique").to_string())
             }
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+            sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed => {
+                pool::note_io_error();
                 StoreError::Unavailable(e.to_string())
             }
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => StoreError::Unavailable(e.to_string()),
             _ => StoreError::Other(e.to_string()),
         }
     }

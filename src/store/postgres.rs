@@ -1,23 +1,26 @@
 //! PostgreSQL, for enterprise installs and several replicas sharing one database.
+use super::pool::Pool;
 use super::sql::sql_store;
 use super::*;
-use sqlx::postgres::{PgPool, PgPoolOptions};
-use std::time::Duration;
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::ConnectOptions as _;
 
 /// PostgreSQL behind the `Store` trait.
 pub struct PgStore {
-    pool: PgPool,
+    pool: Pool<PgConnection>,
 }
 
 impl PgStore {
     /// Connects to `url` (`postgres://user:password@host:port/database`).
     pub async fn connect(url: &str) -> Result<PgStore> {
-        let pool = PgPoolOptions::new()
-            .max_connections(16)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect(url)
-            .await
-            .map_err(|e| StoreError::Unavailable(format!("{}: {e}", crate::config::mask_url(url))))?;
+        let unavailable = |e: sqlx::Error| StoreError::Unavailable(format!("{}: {e}", crate::config::mask_url(url)));
+        let opts: PgConnectOptions = url.parse().map_err(unavailable)?;
+        let pool = Pool::open(16, move || {
+            let opts = opts.clone();
+            Box::pin(async move { opts.connect().await })
+        })
+        .await
+        .map_err(unavailable)?;
         Ok(PgStore { pool })
     }
 }

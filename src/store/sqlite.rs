@@ -1,13 +1,15 @@
 //! The embedded default: one SQLite file, WAL mode, created on first start.
+use super::pool::Pool;
 use super::sql::sql_store;
 use super::*;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
+use sqlx::ConnectOptions as _;
 use std::path::Path;
 use std::time::Duration;
 
 /// SQLite behind the `Store` trait.
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pool: Pool<SqliteConnection>,
 }
 
 impl SqliteStore {
@@ -24,7 +26,11 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await?;
+        let pool = Pool::open(8, move || {
+            let opts = opts.clone();
+            Box::pin(async move { opts.connect().await })
+        })
+        .await?;
         Ok(SqliteStore { pool })
     }
 }

@@ -1,0 +1,291 @@
+//! Turns an executor's log, read in chunks by byte offset, into job progress: the step the
+//! run is in, one residual/force sample per solver iteration, and live events.
+//!
+//! Every executor's log has the same shape: a marker line `==> flowcfd step I/N NAME`
+//! before each step (written by `flowcfd run --stream-log`, or by the Slurm batch script),
+//! then the step's own OpenFOAM output.
+//!
+//! Restart safety: [`Follower::safe_offset`] is a line boundary from which parsing can start
+//! again with nothing but the step name: the start of the current iteration's `Time =` line
+//! in a solver step, the end of the last complete line elsewhere. The worker stores it in
+//! the same transaction as the completed samples, so a worker that takes the job over
+//! re-reads from there and the history has neither gaps nor duplicates.
+use crate::foam::log::{ForceCoeffSample, LogEvent, LogParser};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The prefix of a step marker line.
+pub const STEP_MARKER: &str = "==> flowcfd step ";
+
+/// Steps whose `Time =` lines are solver iterations.
+pub fn is_solver(step: &str) -> bool {
+    step == "simpleFoam"
+}
+
+/// The marker line for step `index` (from 0) of `total`.
+pub fn marker(index: usize, total: usize, name: &str) -> String {
+    format!("{STEP_MARKER}{}/{total} {name}\n", index + 1)
+}
+
+/// One solver iteration: the initial residual of each field's first solve, and the force
+/// coefficients written in it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    pub iteration: u64,
+    pub residuals: BTreeMap<String, f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forces: Option<Forces>,
+}
+
+/// The force coefficients kept per iteration.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Forces {
+    #[serde(rename = "Cd", default, skip_serializing_if = "Option::is_none")]
+    pub cd: Option<f64>,
+    #[serde(rename = "Cl", default, skip_serializing_if = "Option::is_none")]
+    pub cl: Option<f64>,
+    #[serde(rename = "Cs", default, skip_serializing_if = "Option::is_none")]
+    pub cs: Option<f64>,
+    #[serde(rename = "CmPitch", default, skip_serializing_if = "Option::is_none")]
+    pub cm_pitch: Option<f64>,
+}
+
+impl From<&ForceCoeffSample> for Forces {
+    fn from(s: &ForceCoeffSample) -> Self {
+        Forces { cd: s.cd, cl: s.cl, cs: s.cs, cm_pitch: s.cm_pitch }
+    }
+}
+
+/// What a chunk of log brought, for live subscribers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum LiveEvent {
+    /// A step began.
+    Step { step: String },
+    /// Residuals of the iteration in progress, as far as the log has got (not final: the
+    /// complete iteration follows as a `sample`).
+    Residuals { iteration: u64, residuals: BTreeMap<String, f64> },
+    /// A completed iteration; `iteration` orders them, so a client resumes after the last
+    /// one it has.
+    Sample(Sample),
+}
+
+/// Follows one run's log.
+#[derive(Debug)]
+pub struct Follower {
+    parser: LogParser,
+    step: Option<String>,
+    /// Bytes consumed up to the end of the last complete line.
+    offset: u64,
+    partial: Vec<u8>,
+    safe: u64,
+    current: Option<Sample>,
+    completed: Vec<Sample>,
+}
+
+impl Follower {
+    /// Starts reading at `offset` (a safe offset from an earlier follower, or 0) inside
+    /// step `step` (None before the first marker).
+    pub fn resume(offset: u64, step: Option<String>) -> Self {
+        Follower {
+            parser: LogParser::new(),
+            step,
+            offset,
+            partial: Vec::new(),
+            safe: offset,
+            current: None,
+            completed: Vec::new(),
+        }
+    }
+
+    /// Where the next read starts.
+    pub fn read_offset(&self) -> u64 {
+        self.offset + self.partial.len() as u64
+    }
+
+    /// The step the log is in.
+    pub fn step(&self) -> Option<&str> {
+        self.step.as_deref()
+    }
+
+    /// Where a later follower may resume, and the completed samples up to there; both are
+    /// to be stored together.
+    pub fn checkpoint(&mut self) -> (u64, Vec<Sample>) {
+        (self.safe, std::mem::take(&mut self.completed))
+    }
+
+    /// The iteration in progress, if a solver step is running.
+    pub fn current(&self) -> Option<&Sample> {
+        self.current.as_ref()
+    }
+
+    /// Consumes the next bytes of the log (read from [`Follower::read_offset`]).
+    pub fn feed(&mut self, bytes: &[u8]) -> Vec<LiveEvent> {
+        let mut live = Vec::new();
+        let mut rest = bytes;
+        while let Some(nl) = rest.iter().position(|&b| b == b'\n') {
+            self.partial.extend_from_slice(&rest[..=nl]);
+            rest = &rest[nl + 1..];
+            let line = std::mem::take(&mut self.partial);
+            self.line(&line, &mut live);
+            self.offset += line.len() as u64;
+        }
+        self.partial.extend_from_slice(rest);
+        live
+    }
+
+    /// The run ended: the iteration in progress is complete.
+    pub fn finish(&mut self) -> Vec<LiveEvent> {
+        let mut live = Vec::new();
+        if !self.partial.is_empty() {
+            let line = std::mem::take(&mut self.partial);
+            self.line(&line, &mut live);
+            self.offset += line.len() as u64;
+        }
+        for ev in self.parser.finish() {
+            self.event(ev, &mut live);
+        }
+        self.complete(&mut live);
+        self.safe = self.offset;
+        live
+    }
+
+    fn complete(&mut self, live: &mut Vec<LiveEvent>) {
+        if let Some(s) = self.current.take() {
+            live.push(LiveEvent::Sample(s.clone()));
+            self.completed.push(s);
+        }
+    }
+
+    fn line(&mut self, line: &[u8], live: &mut Vec<LiveEvent>) {
+        let text = String::from_utf8_lossy(line);
+        if let Some(rest) = text.strip_prefix(STEP_MARKER) {
+            for ev in self.parser.finish() {
+                self.event(ev, live);
+            }
+            self.complete(live);
+            let name = rest.split_whitespace().nth(1).unwrap_or("").to_string();
+            self.parser = LogParser::new();
+            self.step = Some(name.clone());
+            self.safe = self.offset;
+            live.push(LiveEvent::Step { step: name });
+            return;
+        }
+        let solver = self.step.as_deref().is_some_and(is_solver);
+        let before = self.offset;
+        let (mut iteration_started, mut ended) = (false, false);
+        for ev in self.parser.feed(line) {
+            iteration_started |= matches!(ev, LogEvent::Time { .. });
+            ended |= matches!(ev, LogEvent::End);
+            self.event(ev, live);
+        }
+        if !solver || ended {
+            self.safe = self.offset + line.len() as u64;
+        } else if iteration_started {
+            // Resume at this `Time =` line: it re-opens the iteration in progress.
+            self.safe = before;
+        }
+    }
+
+    fn event(&mut self, ev: LogEvent, live: &mut Vec<LiveEvent>) {
+        if !self.step.as_deref().is_some_and(is_solver) {
+            return;
+        }
+        match ev {
+            LogEvent::Time { time } => {
+                self.complete(live);
+                self.current = Some(Sample { iteration: time.round() as u64, residuals: BTreeMap::new(), forces: None });
+            }
+            LogEvent::Residual { field, initial, .. } => {
+                if let Some(cur) = &mut self.current {
+                    if !cur.residuals.contains_key(&field) {
+                        cur.residuals.insert(field, initial);
+                        let (iteration, residuals) = (cur.iteration, cur.residuals.clone());
+                        match live.last_mut() {
+                            Some(LiveEvent::Residuals { iteration: i, residuals: r }) if *i == iteration => *r = residuals,
+                            _ => live.push(LiveEvent::Residuals { iteration, residuals }),
+                        }
+                    }
+                }
+            }
+            LogEvent::ForceCoeffs(s) => {
+                if let Some(cur) = &mut self.current {
+                    cur.forces = Some(Forces::from(&s));
+                }
+            }
+            LogEvent::End => self.complete(live),
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LOG: &str = "==> flowcfd step 1/2 blockMesh\nCreating block mesh\nEnd\n\
+==> flowcfd step 2/2 simpleFoam\nStarting time loop\n\nTime = 1\n\n\
+smoothSolver:  Solving for Ux, Initial residual = 1, Final residual = 0.05, No Iterations 3\n\
+GAMG:  Solving for p, Initial residual = 1, Final residual = 0.009, No Iterations 20\n\
+GAMG:  Solving for p, Initial residual = 0.5, Final residual = 0.009, No Iterations 20\n\
+forceCoeffs forces execute:\n    Cd       : 0.5\n    Cl       : 0.1\n\n\
+ExecutionTime = 0.1 s  ClockTime = 0 s\n\nTime = 2\n\n\
+smoothSolver:  Solving for Ux, Initial residual = 0.4, Final residual = 0.02, No Iterations 3\n\
+GAMG:  Solving for p, Initial residual = 0.3, Final residual = 0.009, No Iterations 20\n\
+ExecutionTime = 0.2 s  ClockTime = 0 s\n\nEnd\n";
+
+    fn all(f: &mut Follower, bytes: &[u8]) -> Vec<Sample> {
+        f.feed(bytes);
+        f.finish();
+        f.checkpoint().1
+    }
+
+    #[test]
+    fn samples_per_iteration_with_first_solve_residuals_and_forces() {
+        let s = all(&mut Follower::resume(0, None), LOG.as_bytes());
+        assert_eq!(s.len(), 2, "{s:?}");
+        assert_eq!(s[0].iteration, 1);
+        assert_eq!(s[0].residuals["p"], 1.0, "first solve of p, not the corrector");
+        assert_eq!(s[0].forces.unwrap().cd, Some(0.5));
+        assert_eq!(s[1].residuals["Ux"], 0.4);
+        assert!(s[1].forces.is_none());
+    }
+
+    #[test]
+    fn any_chunking_gives_the_same_samples() {
+        let whole = all(&mut Follower::resume(0, None), LOG.as_bytes());
+        for size in [1, 7, 64] {
+            let mut f = Follower::resume(0, None);
+            for c in LOG.as_bytes().chunks(size) {
+                f.feed(c);
+            }
+            f.finish();
+            assert_eq!(f.checkpoint().1, whole, "chunks of {size}");
+        }
+    }
+
+    #[test]
+    fn resuming_at_the_safe_offset_loses_and_repeats_nothing() {
+        let bytes = LOG.as_bytes();
+        // Stop after every possible prefix, checkpoint, and carry on in a new follower.
+        for cut in 0..bytes.len() {
+            let mut a = Follower::resume(0, None);
+            a.feed(&bytes[..cut]);
+            let (safe, mut got) = a.checkpoint();
+            let mut b = Follower::resume(safe, a.step().map(String::from));
+            b.feed(&bytes[safe as usize..]);
+            b.finish();
+            got.extend(b.checkpoint().1);
+            assert_eq!(got, all(&mut Follower::resume(0, None), bytes), "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn live_events_name_steps_and_show_residuals_before_the_iteration_ends() {
+        let mut f = Follower::resume(0, None);
+        let cut = LOG.find("GAMG").unwrap();
+        let ev = f.feed(&LOG.as_bytes()[..cut]);
+        assert!(ev.contains(&LiveEvent::Step { step: "simpleFoam".into() }));
+        assert!(matches!(ev.last(), Some(LiveEvent::Residuals { iteration: 1, residuals }) if residuals["Ux"] == 1.0));
+    }
+}
