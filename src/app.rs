@@ -29,6 +29,8 @@ pub struct AppState {
     pub hashing: Arc<tokio::sync::Semaphore>,
     /// Users behind bearer tokens, for a moment (see `service::accounts::bearer`).
     pub user_cache: Arc<UserCache>,
+    /// Live job events for WebSocket clients (see `jobs::hub`).
+    pub hub: Arc<crate::jobs::hub::Hub>,
     geometry_queue: mpsc::UnboundedSender<String>,
 }
 
@@ -102,6 +104,7 @@ pub async fn state(cfg: Config) -> Result<(AppState, mpsc::UnboundedReceiver<Str
             limiter,
             hashing: Arc::new(tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))),
             user_cache: Arc::default(),
+            hub: Arc::default(),
             geometry_queue: tx,
         },
         rx,
@@ -253,6 +256,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     let addr = listener.local_addr().map_err(StartError::Serve)?;
     let (st, rx) = state(cfg).await?;
     spawn_geometry_worker(st.clone(), rx);
+    crate::jobs::hub::spawn_listener(st.store.clone(), st.hub.clone());
     if st.cfg.jobs.slots > 0 {
         crate::jobs::worker::spawn(st.clone());
     }

@@ -37,11 +37,24 @@ pub struct JobsConfig {
     /// Seconds a worker's claim on a job lasts without a heartbeat; after a crash, another
     /// worker takes the job over this long after the last heartbeat.
     pub lease_s: u64,
+    /// Longest a job may run, seconds; it is then stopped and marked failed.
+    pub max_wall_s: u64,
+    /// Cores one user's live jobs may hold together.
+    pub max_cores_per_user: u32,
+    /// Cores the live jobs in one organization's projects may hold together.
+    pub max_cores_per_org: u32,
 }
 
 impl Default for JobsConfig {
     fn default() -> Self {
-        JobsConfig { slots: 1, flowcfd_bin: None, lease_s: 30 }
+        JobsConfig {
+            slots: 1,
+            flowcfd_bin: None,
+            lease_s: 30,
+            max_wall_s: 24 * 3600,
+            max_cores_per_user: 64,
+            max_cores_per_org: 256,
+        }
     }
 }
 

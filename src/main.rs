@@ -154,6 +154,10 @@ struct CaseArgs {
     /// Largest accepted triangle count.
     #[arg(long, default_value_t = 20_000_000)]
     max_triangles: usize,
+    /// Also copy every step's OpenFOAM output to stdout, after a `==> flowcfd step I/N NAME`
+    /// line (for executors, whose workers follow the run from its log).
+    #[arg(long, hide = true)]
+    stream_log: bool,
 }
 
 fn parse_vec3(s: &str) -> Result<[f64; 3], String> {
@@ -246,7 +250,7 @@ fn cmd_case(a: &CaseArgs, run: bool) -> Result<(), PipelineError> {
         eprintln!("case written to {}; run it with ./Allrun there", out.final_case_dir().display());
         return Ok(());
     };
-    let mut progress = CliProgress::new(p.spec.solver.iterations);
+    let mut progress = CliProgress::new(p.spec.solver.iterations).stream_log(a.stream_log);
     let result = pipeline::run(&p, &out, &env, &mut progress, &SIGNALLED);
     progress.finish();
     let s = result?;

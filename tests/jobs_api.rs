@@ -1,5 +1,6 @@
-//! Jobs through the API on real OpenFOAM: submit, follow to completion, read the summary
-//! and the log; cancel a long run and find no process left; bad submissions are refused.
+//! Jobs through the API on real OpenFOAM: submit, follow to completion over the WebSocket
+//! and by polling, read the summary, the log, the residual history and the case archive;
+//! cancel a long run and find no process left; bad and over-quota submissions are refused.
 mod common;
 
 use common::{db, server::TestServer};
@@ -23,7 +24,7 @@ async fn until(s: &TestServer, token: &str, id: &str, done: impl Fn(&Value) -> b
 async fn submit_follow_cancel_on_real_openfoam() {
     common::require_openfoam();
     let dir = tempfile::tempdir().unwrap();
-    let s = TestServer::start(&db::sqlite_in(dir.path()), |_| {}).await;
+    let s = TestServer::start(&db::sqlite_in(dir.path()), |c| c.jobs.max_cores_per_user = 1).await;
     let a = s.user("runner@example.org").await;
     let (_, p) = s.call("POST", "/api/projects", &a, Some(json!({"name": "cube"}))).await;
     let pid = p["id"].as_str().unwrap().to_string();
@@ -60,9 +61,70 @@ async fn submit_follow_cancel_on_real_openfoam() {
     assert_eq!(j["status"], "queued");
     let jid = j["id"].as_str().unwrap().to_string();
     assert_eq!(s.call("GET", &format!("/api/jobs/{jid}"), &other, None).await.0, 404);
+    let ws_url = |token: &str| {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut r = format!("{}/api/jobs/{jid}/ws", s.url.replacen("http", "ws", 1)).into_client_request().unwrap();
+        r.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+        r
+    };
+    let denied = tokio_tungstenite::connect_async(ws_url(&other)).await;
+    assert!(denied.is_err(), "another tenant cannot watch the job");
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws_url(&a)).await.expect("websocket");
+    let watcher = tokio::spawn(async move {
+        use futures_util::StreamExt;
+        let mut got = Vec::new();
+        while let Some(Ok(m)) = socket.next().await {
+            if let tokio_tungstenite::tungstenite::Message::Text(t) = m {
+                got.push(serde_json::from_str::<Value>(&t).unwrap());
+            }
+        }
+        got
+    });
+    // The quota (1 core here) counts the live job.
+    let (st, p) =
+        s.call("POST", &format!("/api/cases/{cid}/jobs"), &a, Some(json!({"executor": "local", "cores": 1}))).await;
+    assert_eq!(st, 422, "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("hold 1 of your 1 cores"), "{p}");
     let done =
         until(&s, &a, &jid, |j| matches!(j["status"].as_str(), Some("completed" | "failed" | "cancelled"))).await;
     assert_eq!(done["status"], "completed", "{done}");
+
+    // The socket: a snapshot, then residual samples while the solver ran, each iteration
+    // once and in order, and the end.
+    let msgs = tokio::time::timeout(Duration::from_secs(30), watcher).await.expect("socket closes").unwrap();
+    assert_eq!(msgs[0]["type"], "snapshot", "{}", msgs[0]);
+    let live: Vec<&Value> = msgs[1..].iter().filter(|m| m["type"] == "sample").collect();
+    assert!(live.len() >= 10, "residual samples arrived live: {msgs:?}");
+    assert!(msgs.iter().any(|m| m["type"] == "residuals"), "partial residuals of the iteration in progress");
+    assert!(msgs.iter().any(|m| m["type"] == "step" && m["step"] == "simpleFoam"));
+    let mut iterations: Vec<u64> =
+        msgs[0]["samples"].as_array().unwrap().iter().map(|x| x["iteration"].as_u64().unwrap()).collect();
+    iterations.extend(live.iter().map(|x| x["iteration"].as_u64().unwrap()));
+    let n = done["iteration"].as_u64().unwrap();
+    assert_eq!(iterations, (1..=n).collect::<Vec<_>>(), "every iteration once, in order");
+    assert!(live.iter().all(|x| x["residuals"]["p"].as_f64().is_some()), "{live:?}");
+    let end = msgs.last().unwrap();
+    assert_eq!((end["type"].as_str(), end["status"].as_str()), (Some("status"), Some("completed")), "{end}");
+    // The stored history says the same, and a client resuming after iteration k gets k+1….
+    let (_, hist) = s.call("GET", &format!("/api/jobs/{jid}/samples"), &a, None).await;
+    assert_eq!(hist.as_array().unwrap().len() as u64, n);
+    let (_, tail) = s.call("GET", &format!("/api/jobs/{jid}/samples?after={}", n - 5), &a, None).await;
+    assert_eq!(tail[0]["iteration"].as_u64(), Some(n - 4));
+    // Core-seconds are recorded for billing.
+    let store = &s.running.as_ref().unwrap().state.store;
+    let used = store.usage_of_job(&jid).await.unwrap();
+    assert!(used > 0.0 && (used - done["core_seconds"].as_f64().unwrap()).abs() < 2.0, "{used} vs {done}");
+    // The exportable case.
+    let tgz = s.http.get(s.u(&format!("/api/jobs/{jid}/case.tar.gz"))).bearer_auth(&a).send().await.unwrap();
+    assert_eq!(tgz.status(), 200);
+    let bytes = tgz.bytes().await.unwrap();
+    let mut names = Vec::new();
+    for e in tar::Archive::new(flate2::read::GzDecoder::new(&bytes[..])).entries().unwrap() {
+        names.push(e.unwrap().path().unwrap().display().to_string());
+    }
+    for want in ["case/system/controlDict", "case/constant/polyMesh/faces", "case/log.simpleFoam"] {
+        assert!(names.iter().any(|n| n == want), "{want} in the archive: {names:?}");
+    }
     let path: Vec<&str> = done["transitions"].as_array().unwrap().iter().map(|t| t["to"].as_str().unwrap()).collect();
     assert_eq!(path.first(), Some(&"queued"));
     assert!(path.contains(&"preparing") && path.last() == Some(&"completed"), "{path:?}");

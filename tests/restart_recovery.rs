@@ -140,5 +140,9 @@ async fn a_solve_survives_kill_9_of_the_server() {
     let starts = end["transitions"].as_array().unwrap().iter().filter(|t| t["to"] == "preparing").count();
     assert_eq!(starts, 1, "the run was re-attached, not started again: {end}");
     let log = std::fs::read_to_string(data.path().join("jobs").join(&jid).join("run.log")).unwrap();
-    assert_eq!(log.matches("[1/").count(), 1, "one run in the log:\n{log}");
+    assert_eq!(log.matches("==> flowcfd step 1/").count(), 1, "one run in the log:\n{log}");
+    // The residual history, written by two workers, has every iteration exactly once.
+    let hist = call(&http, reqwest::Method::GET, u(&second, &format!("/api/jobs/{jid}/samples")), &token, None).await;
+    let its: Vec<u64> = hist.as_array().unwrap().iter().map(|s| s["iteration"].as_u64().unwrap()).collect();
+    assert_eq!(its, (1..=400).collect::<Vec<_>>(), "no gap and no duplicate across the restart");
 }

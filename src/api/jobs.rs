@@ -58,6 +58,46 @@ async fn log(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> A
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], jobs::log(&st, &c, &id).await?))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct After {
+    /// Only samples after this iteration.
+    after: Option<i64>,
+}
+
+async fn samples(
+    State(st): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    Query(q): Query<After>,
+) -> AppResult<impl IntoResponse> {
+    let (job, _) = jobs::get(&st, &c, &id).await?;
+    Ok(Json(jobs::samples_after(&st, &job.id, q.after.unwrap_or(0)).await?))
+}
+
+async fn case_archive(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> AppResult<impl IntoResponse> {
+    let (job, _) = jobs::get(&st, &c, &id).await?;
+    let key = format!("jobs/{}/case.tar.gz", job.id);
+    let stream = match st.blobs.stream(&key).await {
+        Ok(s) => s,
+        Err(crate::blob::BlobError::NotFound(_)) => {
+            return Err(AppError::Conflict(format!(
+                "the job is {}; its case can be downloaded once it has ended",
+                job.status.as_str()
+            )))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let name = format!("flowcfd-{}.tar.gz", &job.id[..8.min(job.id.len())]);
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/gzip".to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+        ],
+        axum::body::Body::from_stream(stream),
+    ))
+}
+
 async fn summary(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> AppResult<impl IntoResponse> {
     Ok(Json(jobs::summary(&st, &c, &id).await?))
 }
@@ -70,4 +110,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/jobs/{id}/cancel", post(cancel))
         .route("/api/jobs/{id}/log", get(log))
         .route("/api/jobs/{id}/summary", get(summary))
+        .route("/api/jobs/{id}/samples", get(samples))
+        .route("/api/jobs/{id}/case.tar.gz", get(case_archive))
+        .route("/api/jobs/{id}/ws", get(super::ws::job_events))
 }

@@ -21,6 +21,7 @@ mod jobs;
 mod openapi;
 mod orgs;
 mod projects;
+mod ws;
 
 /// Every API route, plus health checks.
 pub fn routes(st: &AppState) -> Router<AppState> {

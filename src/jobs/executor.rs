@@ -159,6 +159,7 @@ impl Executor for LocalExecutor {
             .arg("--out")
             .arg(dir.join("out"))
             .arg("--force")
+            .arg("--stream-log")
             .current_dir(&dir)
             .stdin(std::process::Stdio::null())
             .stdout(log)

@@ -194,7 +194,8 @@ impl Follower {
         match ev {
             LogEvent::Time { time } => {
                 self.complete(live);
-                self.current = Some(Sample { iteration: time.round() as u64, residuals: BTreeMap::new(), forces: None });
+                self.current =
+                    Some(Sample { iteration: time.round() as u64, residuals: BTreeMap::new(), forces: None });
             }
             LogEvent::Residual { field, initial, .. } => {
                 if let Some(cur) = &mut self.current {
@@ -202,7 +203,9 @@ impl Follower {
                         cur.residuals.insert(field, initial);
                         let (iteration, residuals) = (cur.iteration, cur.residuals.clone());
                         match live.last_mut() {
-                            Some(LiveEvent::Residuals { iteration: i, residuals: r }) if *i == iteration => *r = residuals,
+                            Some(LiveEvent::Residuals { iteration: i, residuals: r }) if *i == iteration => {
+                                *r = residuals
+                            }
                             _ => live.push(LiveEvent::Residuals { iteration, residuals }),
                         }
                     }

@@ -39,6 +39,8 @@ pub fn cancel_on_signals() {
 pub trait Observer {
     /// A step begins (`index` counts from 0).
     fn step_started(&mut self, _index: usize, _total: usize, _step: &Step) {}
+    /// Raw output of the step, as it arrives.
+    fn output(&mut self, _step: &Step, _bytes: &[u8]) {}
     /// A parsed log event; `progress` already includes it.
     fn event(&mut self, _step: &Step, _event: &LogEvent, _progress: &SolverProgress) {}
     /// A step ended successfully after `seconds`.
@@ -323,6 +325,7 @@ fn run_one(
     let mut open_pipes = 2;
     let mut handle = |bytes: &[u8], parser_events: Vec<LogEvent>, progress: &mut SolverProgress, text: &mut String| {
         let _ = log.write_all(bytes);
+        observer.output(step, bytes);
         if text.len() < 4 * 1024 * 1024 {
             text.push_str(&String::from_utf8_lossy(bytes));
         } else {

@@ -2,6 +2,7 @@
 //! the `Executor` seam the job queue hands work to.
 pub mod executor;
 pub mod follow;
+pub mod hub;
 pub mod local;
 pub mod openfoam;
 pub mod pipeline;

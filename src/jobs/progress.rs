@@ -11,6 +11,10 @@ pub struct CliProgress {
     bar: ProgressBar,
     iterations: u32,
     last_draw: std::time::Instant,
+    /// Copy the steps' output to stdout behind step markers (`--stream-log`).
+    stream: bool,
+    /// The last byte copied ended a line.
+    at_line_start: bool,
 }
 
 impl CliProgress {
@@ -18,7 +22,22 @@ impl CliProgress {
     pub fn new(iterations: u32) -> Self {
         let bar = ProgressBar::with_draw_target(Some(iterations as u64), ProgressDrawTarget::stderr());
         bar.enable_steady_tick(Duration::from_millis(250));
-        CliProgress { bar, iterations, last_draw: std::time::Instant::now() }
+        CliProgress { bar, iterations, last_draw: std::time::Instant::now(), stream: false, at_line_start: true }
+    }
+    /// With `on`, every step's output goes to stdout after its marker line
+    /// (`jobs::follow::marker`), and the periodic status lines stay out of the log.
+    pub fn stream_log(mut self, on: bool) -> Self {
+        self.stream = on;
+        self
+    }
+    fn write_out(&mut self, bytes: &[u8]) {
+        use std::io::Write;
+        if bytes.is_empty() {
+            return;
+        }
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(bytes).and_then(|_| out.flush());
+        self.at_line_start = bytes.ends_with(b"\n");
     }
     /// Clears the bar.
     pub fn finish(&self) {
@@ -45,11 +64,23 @@ impl Observer for CliProgress {
         self.bar.set_length(if solving { self.iterations as u64 } else { 0 });
         self.bar.set_position(0);
         self.bar.set_message("");
+        if self.stream {
+            let mut m = if self.at_line_start { String::new() } else { "\n".to_string() };
+            m.push_str(&crate::jobs::follow::marker(index, total, step.name()));
+            self.write_out(m.as_bytes());
+            return;
+        }
         if !self.bar.is_hidden() {
             return;
         }
         // Not a terminal (CI logs): one line per step instead of a bar.
         eprintln!("[{}/{}] {}", index + 1, total, step.name());
+    }
+
+    fn output(&mut self, _step: &Step, bytes: &[u8]) {
+        if self.stream {
+            self.write_out(bytes);
+        }
     }
 
     fn event(&mut self, step: &Step, event: &LogEvent, progress: &SolverProgress) {
@@ -59,7 +90,7 @@ impl Observer for CliProgress {
                 let cd =
                     progress.forces.last().and_then(|(_, s)| s.cd).map_or(String::new(), |cd| format!(" | Cd {cd:.4}"));
                 self.bar.set_message(format!("{}{cd}", fmt_residuals(progress)));
-                if self.bar.is_hidden() && self.last_draw.elapsed() > Duration::from_secs(30) {
+                if self.bar.is_hidden() && !self.stream && self.last_draw.elapsed() > Duration::from_secs(30) {
                     self.last_draw = std::time::Instant::now();
                     eprintln!("    iteration {} {}{cd}", progress.iteration, fmt_residuals(progress));
                 }

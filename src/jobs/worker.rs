@@ -5,13 +5,12 @@
 //! the job and, since the handle is on the row, re-attaches to the run instead of starting
 //! it again.
 use super::executor::{Bundle, ExecStatus, Executor, Handle, LocalExecutor};
+use super::follow::{Follower, Forces, LiveEvent, Sample};
 use crate::app::AppState;
 use crate::foam::spec::CaseSpec;
-use crate::store::{Job, JobStatus};
+use crate::store::{Job, JobStatus, ProgressUpdate};
 use std::sync::Arc;
 use std::time::Duration;
-
-const POLL: Duration = Duration::from_millis(500);
 
 /// Runs a worker until the process ends: at most `jobs.slots` jobs at a time.
 pub fn spawn(st: AppState) -> tokio::task::JoinHandle<()> {
@@ -84,12 +83,161 @@ fn status_of(step: &str) -> JobStatus {
     }
 }
 
+/// How often the log is read (live residuals), and how often the executor is asked where
+/// the run stands (and the lease renewed, and progress stored).
+const LOG_POLL: Duration = Duration::from_millis(100);
+const STATUS_POLL: Duration = Duration::from_millis(500);
+/// Core-seconds of a long job are recorded this often, not only at its end.
+const USAGE_EVERY: Duration = Duration::from_secs(600);
+/// History compaction: past this many iterations, the older ones are thinned so that about
+/// `KEEP` remain at full resolution and the rest at a stride.
+const KEEP: i64 = 2000;
+
+/// Moves the job to `to` and tells its live subscribers.
+async fn set_status(st: &AppState, me: &str, job: &str, to: JobStatus, reason: &str) -> Result<bool, String> {
+    let ok = st.store.transition(job, me, to, reason).await.map_err(|e| e.to_string())?;
+    if ok {
+        let ev = serde_json::json!({"type": "status", "status": to, "reason": reason}).to_string();
+        st.hub.publish(st.store.as_ref(), job, &ev).await;
+    }
+    Ok(ok)
+}
+
+/// Reads what is new in the run's log and publishes the live events in it.
+async fn read_more(st: &AppState, ex: &dyn Executor, h: &Handle, f: &mut Follower, job: &str, end: bool) {
+    loop {
+        let (bytes, _) = match ex.read_log(h, f.read_offset()).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::debug!(job, error = %e, "log not readable yet");
+                break;
+            }
+        };
+        let more = bytes.len() >= READ_CHUNK;
+        let mut events = f.feed(&bytes);
+        if end && !more {
+            events.extend(f.finish());
+        }
+        for ev in events.iter().filter(|e| !matches!(e, LiveEvent::Sample(_))) {
+            st.hub.publish(st.store.as_ref(), job, &serde_json::to_string(ev).unwrap_or_default()).await;
+        }
+        if !more {
+            break;
+        }
+    }
+}
+
+/// The most log bytes taken per read; more means read again at once.
+const READ_CHUNK: usize = 4 << 20;
+
+/// Stores the completed samples with the restart-safe offset, then publishes them.
+async fn checkpoint(st: &AppState, me: &str, job: &str, f: &mut Follower, latest: &mut Latest) -> Result<bool, String> {
+    let (offset, samples) = f.checkpoint();
+    for s in &samples {
+        latest.take(s);
+    }
+    let rows: Vec<(i64, String)> =
+        samples.iter().map(|s| (s.iteration as i64, serde_json::to_string(s).unwrap_or_default())).collect();
+    let update = ProgressUpdate {
+        offset: offset as i64,
+        step: f.step().map(String::from),
+        iteration: samples.last().map_or(0, |s| s.iteration as i64),
+        latest: (!samples.is_empty()).then(|| latest.json()),
+        samples: rows,
+    };
+    if !st.store.save_progress(job, me, &update).await.map_err(|e| e.to_string())? {
+        return Ok(false);
+    }
+    for s in &samples {
+        let ev = serde_json::to_string(&LiveEvent::Sample(s.clone())).unwrap_or_default();
+        st.hub.publish(st.store.as_ref(), job, &ev).await;
+    }
+    if let Some(last) = samples.last() {
+        let it = last.iteration as i64;
+        // Thin out older history each time another KEEP iterations have gone by.
+        if it > 2 * KEEP && it % KEEP < samples.len() as i64 {
+            let stride = 1i64 << ((it - KEEP) / KEEP).max(1).ilog2().min(16);
+            let gone = st.store.compact_samples(job, it - KEEP, stride * 2).await.map_err(|e| e.to_string())?;
+            tracing::debug!(job, gone, "compacted residual history");
+        }
+    }
+    Ok(true)
+}
+
+/// Packs the run's case directory as `jobs/ID/case.tar.gz` in the object store, so that
+/// any replica can serve it (`GET /api/jobs/{id}/case.tar.gz`).
+async fn archive_case(st: &AppState, ex: &dyn Executor, h: &Handle, job: &str) -> Result<(), String> {
+    let out = ex.fetch_results(h).await.map_err(|e| e.to_string())?;
+    let case =
+        [out.join("case"), out.join(".partial/case")].into_iter().find(|d| d.is_dir()).ok_or("no case directory")?;
+    let tmp_dir = st.cfg.data_dir.join("tmp");
+    std::fs::create_dir_all(&tmp_dir).map_err(|e| e.to_string())?;
+    let tmp = tmp_dir.join(format!("{job}.tar.gz"));
+    let path = tmp.clone();
+    tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        let gz = flate2::write::GzEncoder::new(std::fs::File::create(&path)?, flate2::Compression::fast());
+        let mut tar = tar::Builder::new(gz);
+        tar.follow_symlinks(false);
+        tar.append_dir_all("case", &case)?;
+        tar.into_inner()?.finish()?.sync_all()
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| format!("packing the case: {e}"))?;
+    let result = async {
+        use tokio::io::AsyncReadExt;
+        let mut f = tokio::fs::File::open(&tmp).await.map_err(|e| e.to_string())?;
+        let mut w = st.blobs.writer(&format!("jobs/{job}/case.tar.gz")).await.map_err(|e| e.to_string())?;
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = f.read(&mut buf).await.map_err(|e| e.to_string())?;
+            if n == 0 {
+                break;
+            }
+            w.write(&buf[..n]).await.map_err(|e| e.to_string())?;
+        }
+        w.finish().await.map_err(|e| e.to_string()).map(|_| ())
+    }
+    .await;
+    let _ = std::fs::remove_file(&tmp);
+    result
+}
+
+/// The latest residuals and the latest forces, as stored on the job row.
+#[derive(Default)]
+struct Latest {
+    iteration: u64,
+    residuals: std::collections::BTreeMap<String, f64>,
+    forces: Option<Forces>,
+}
+
+impl Latest {
+    fn from_json(text: Option<&str>) -> Self {
+        let v: serde_json::Value = text.and_then(|t| serde_json::from_str(t).ok()).unwrap_or_default();
+        Latest {
+            iteration: v["iteration"].as_u64().unwrap_or(0),
+            residuals: serde_json::from_value(v["residuals"].clone()).unwrap_or_default(),
+            forces: serde_json::from_value(v["forces"].clone()).ok(),
+        }
+    }
+    fn take(&mut self, s: &Sample) {
+        self.iteration = s.iteration;
+        self.residuals = s.residuals.clone();
+        if s.forces.is_some() {
+            self.forces = s.forces;
+        }
+    }
+    fn json(&self) -> String {
+        serde_json::json!({"iteration": self.iteration, "residuals": self.residuals, "forces": self.forces}).to_string()
+    }
+}
+
 /// Follows one claimed job to its end (or until the lease is lost).
 async fn drive(st: &AppState, me: &str, ex: &dyn Executor, job: Job, lease_ms: i64) -> Result<(), String> {
     let e = |e: crate::store::StoreError| e.to_string();
     if job.executor != ex.name() {
         let why = format!("unknown cluster {:?}: this server runs jobs on \"local\" only", job.executor);
-        st.store.transition(&job.id, me, JobStatus::Failed, &why).await.map_err(e)?;
+        set_status(st, me, &job.id, JobStatus::Failed, &why).await?;
         return Ok(());
     }
     let handle = match &job.handle {
@@ -101,43 +249,59 @@ async fn drive(st: &AppState, me: &str, ex: &dyn Executor, job: Job, lease_ms: i
             let b = match bundle(st, &job).await {
                 Ok(b) => b,
                 Err(why) => {
-                    st.store.transition(&job.id, me, JobStatus::Failed, &why).await.map_err(e)?;
+                    set_status(st, me, &job.id, JobStatus::Failed, &why).await?;
                     return Ok(());
                 }
             };
             let h = match ex.submit(&b).await {
                 Ok(h) => h,
                 Err(err) => {
-                    st.store.transition(&job.id, me, JobStatus::Failed, &err.to_string()).await.map_err(e)?;
+                    set_status(st, me, &job.id, JobStatus::Failed, &err.to_string()).await?;
                     return Ok(());
                 }
             };
             st.store.set_handle(&job.id, me, &h.0).await.map_err(e)?;
-            st.store
-                .transition(&job.id, me, JobStatus::Preparing, "submitted to the local executor")
-                .await
-                .map_err(e)?;
+            set_status(st, me, &job.id, JobStatus::Preparing, &format!("submitted to the {} executor", ex.name()))
+                .await?;
             h
         }
     };
-    let mut cancelling = false;
+    let mut follower = Follower::resume(job.log_offset.max(0) as u64, job.log_step.clone());
+    let mut latest = Latest::from_json(job.latest.as_deref());
+    let mut cancelling: Option<&'static str> = None;
+    let mut last_status = std::time::Instant::now();
+    let mut last_usage = std::time::Instant::now();
+    let max_wall_ms = st.cfg.jobs.max_wall_s.saturating_mul(1000) as i64;
     loop {
-        tokio::time::sleep(POLL).await;
-        if !st.store.heartbeat(&job.id, me, lease_ms).await.map_err(e)? {
+        tokio::time::sleep(LOG_POLL).await;
+        read_more(st, ex, &handle, &mut follower, &job.id, false).await;
+        if last_status.elapsed() < STATUS_POLL {
+            continue;
+        }
+        last_status = std::time::Instant::now();
+        if !checkpoint(st, me, &job.id, &mut follower, &mut latest).await?
+            || !st.store.heartbeat(&job.id, me, lease_ms).await.map_err(e)?
+        {
             return Err("lost the lease; another worker has the job".into());
         }
         let now = st.store.job(&job.id).await.map_err(e)?.ok_or("the job is gone")?;
-        if now.cancel_requested && !cancelling {
-            cancelling = true;
+        let over_time = now.started_at.is_some_and(|t| crate::store::now_ms() - t > max_wall_ms);
+        if cancelling.is_none() && (now.cancel_requested || over_time) {
+            cancelling = Some(if now.cancel_requested { "user" } else { "wall time" });
             ex.cancel(&handle).await.map_err(|x| x.to_string())?;
         }
+        if last_usage.elapsed() >= USAGE_EVERY {
+            last_usage = std::time::Instant::now();
+            st.store.record_usage(&job.id, crate::store::now_ms()).await.map_err(e)?;
+        }
         let status = ex.status(std::slice::from_ref(&handle)).await.map_err(|x| x.to_string())?.remove(0);
-        match status {
+        let (to, why) = match status {
             ExecStatus::Running { step } => {
                 let to = status_of(step);
                 if to != now.status && now.status.can_become(to) {
-                    st.store.transition(&job.id, me, to, &format!("{step} started")).await.map_err(e)?;
+                    set_status(st, me, &job.id, to, &format!("{step} started")).await?;
                 }
+                continue;
             }
             ExecStatus::Completed => {
                 let out = ex.fetch_results(&handle).await.map_err(|x| x.to_string())?;
@@ -147,17 +311,30 @@ async fn drive(st: &AppState, me: &str, ex: &dyn Executor, job: Job, lease_ms: i
                         .await
                         .map_err(|x| x.to_string())?;
                 }
-                st.store.transition(&job.id, me, JobStatus::Completed, "the run finished").await.map_err(e)?;
-                return Ok(());
+                (JobStatus::Completed, "the run finished".to_string())
             }
-            ExecStatus::Failed(why) => {
-                st.store.transition(&job.id, me, JobStatus::Failed, &why).await.map_err(e)?;
-                return Ok(());
-            }
-            ExecStatus::Cancelled => {
-                st.store.transition(&job.id, me, JobStatus::Cancelled, "cancelled by the user").await.map_err(e)?;
-                return Ok(());
+            ExecStatus::Failed(why) => (JobStatus::Failed, why),
+            ExecStatus::Cancelled if cancelling == Some("wall time") => (
+                JobStatus::Failed,
+                format!(
+                    "stopped at the wall-time limit of {} s ({:.1} h; jobs.max_wall_s)",
+                    st.cfg.jobs.max_wall_s,
+                    st.cfg.jobs.max_wall_s as f64 / 3600.0
+                ),
+            ),
+            ExecStatus::Cancelled => (JobStatus::Cancelled, "cancelled by the user".to_string()),
+        };
+        // The end: the rest of the log, the last samples, the exportable case, the
+        // core-seconds, the state.
+        read_more(st, ex, &handle, &mut follower, &job.id, true).await;
+        if to != JobStatus::Cancelled {
+            if let Err(why) = archive_case(st, ex, &handle, &job.id).await {
+                tracing::warn!(job = %job.id, error = %why, "no case archive");
             }
         }
+        checkpoint(st, me, &job.id, &mut follower, &mut latest).await?;
+        st.store.record_usage(&job.id, crate::store::now_ms()).await.map_err(e)?;
+        set_status(st, me, &job.id, to, &why).await?;
+        return Ok(());
     }
 }

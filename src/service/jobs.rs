@@ -57,6 +57,23 @@ pub async fn submit(
         Some(n) => n,
         None => cores_for_cells(spec.mesh.target_cells).min(max),
     };
+    let project = st.store.project(caller.id(), &case.project_id).await?.ok_or(AppError::NotFound("project"))?;
+    let (mine, org) = st.store.active_cores(caller.id(), project.org_id.as_deref()).await?;
+    let q = &st.cfg.jobs;
+    if mine + cores as i64 > q.max_cores_per_user as i64 {
+        return Err(AppError::Validation(format!(
+            "your live jobs hold {mine} of your {} cores (jobs.max_cores_per_user); this job needs {cores}: \
+             wait for one to finish, cancel one, or ask for fewer cores",
+            q.max_cores_per_user
+        )));
+    }
+    if project.org_id.is_some() && org + cores as i64 > q.max_cores_per_org as i64 {
+        return Err(AppError::Validation(format!(
+            "the organization's live jobs hold {org} of its {} cores (jobs.max_cores_per_org); this job needs \
+             {cores}: wait for one to finish, or ask for fewer cores",
+            q.max_cores_per_org
+        )));
+    }
     let job = st.store.create_job(&case.id, caller.id(), executor, cores as i64, "submitted").await?;
     st.store.audit(Some(caller.id()), "job.submit", Some(&job.id), "{}", None).await?;
     Ok(job)
@@ -102,17 +119,15 @@ pub async fn summary(st: &AppState, caller: &Caller, id: &str) -> AppResult<Valu
     serde_json::from_slice(&b).map_err(|e| AppError::Internal(e.to_string()))
 }
 
-/// The API's view of a job: state, step, transitions, and (once completed) iterations,
-/// final residuals, forces and core-seconds.
+/// The API's view of a job: state, step, transitions, the latest iteration with its
+/// residuals and forces (from the live log while it runs, from summary.json once it has
+/// completed), and core-seconds so far.
 pub async fn to_json(st: &AppState, job: &Job) -> AppResult<Value> {
     let transitions = st.store.transitions(&job.id).await?;
-    let started = transitions.iter().find(|t| t.to == "preparing").map(|t| t.at);
-    let ended =
-        transitions.iter().find(|t| matches!(t.to.as_str(), "completed" | "failed" | "cancelled")).map(|t| t.at);
-    let core_seconds = match (started, ended) {
-        (Some(a), Some(b)) => json!(((b - a) as f64 / 1000.0 * job.cores as f64).round()),
-        _ => Value::Null,
-    };
+    let core_seconds = job.started_at.map(|a| {
+        let b = job.completed_at.unwrap_or_else(crate::store::now_ms);
+        ((b - a).max(0) as f64 / 1000.0 * job.cores as f64).round()
+    });
     let summary: Option<Value> = if job.status == JobStatus::Completed {
         match st.blobs.get(&format!("jobs/{}/summary.json", job.id)).await {
             Ok(b) => serde_json::from_slice(&b).ok(),
@@ -121,21 +136,48 @@ pub async fn to_json(st: &AppState, job: &Job) -> AppResult<Value> {
     } else {
         None
     };
-    let s = summary.unwrap_or(Value::Null);
+    let live: Value = job.latest.as_deref().and_then(|t| serde_json::from_str(t).ok()).unwrap_or_default();
+    let (iteration, residuals, forces) = match &summary {
+        Some(s) => (
+            s["solve"]["iterations"].clone(),
+            s["solve"]["final_residuals"].clone(),
+            json!({"Cd": s["forces"]["Cd"], "Cl": s["forces"]["Cl"], "Cs": s["forces"]["Cs"]}),
+        ),
+        None => (
+            live.get("iteration").cloned().unwrap_or(json!(job.iteration)),
+            live.get("residuals").cloned().unwrap_or(Value::Null),
+            json!({"Cd": live["forces"]["Cd"], "Cl": live["forces"]["Cl"], "Cs": live["forces"]["Cs"]}),
+        ),
+    };
     Ok(json!({
         "id": job.id,
         "case_id": job.case_id,
         "status": job.status,
-        "step": job.step,
+        "step": job.log_step.clone().or(job.step.clone()),
         "executor": job.executor,
         "cores": job.cores,
-        "iteration": s["solve"]["iterations"],
-        "residuals": s["solve"]["final_residuals"],
-        "forces": {"Cd": s["forces"]["Cd"], "Cl": s["forces"]["Cl"], "Cs": s["forces"]["Cs"]},
+        "iteration": iteration,
+        "residuals": residuals,
+        "forces": forces,
         "core_seconds": core_seconds,
         "error": job.error_message,
         "cancel_requested": job.cancel_requested,
         "created_at": job.created_at,
+        "started_at": job.started_at,
+        "completed_at": job.completed_at,
         "transitions": transitions,
     }))
+}
+
+/// Stored samples after iteration `after` as `{"type": "sample", ...}` values.
+pub async fn samples_after(st: &AppState, job: &str, after: i64) -> AppResult<Vec<Value>> {
+    let rows = st.store.samples(job, after, 1_000_000).await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| serde_json::from_str::<Value>(r).ok())
+        .map(|mut v| {
+            v["type"] = json!("sample");
+            v
+        })
+        .collect())
 }

@@ -93,6 +93,33 @@ pub struct Job {
     /// A user asked to stop it; the worker holding it acts on this.
     pub cancel_requested: bool,
     pub created_at: i64,
+    /// When it was handed to its executor, and when it ended.
+    pub started_at: Option<i64>,
+    pub completed_at: Option<i64>,
+    /// Where reading the executor's log resumes (see `jobs::follow`), and in which step.
+    pub log_offset: i64,
+    pub log_step: Option<String>,
+    /// The latest completed solver iteration.
+    pub iteration: i64,
+    /// The latest sample as JSON (`{"iteration", "residuals", "forces"}`).
+    #[serde(skip)]
+    pub latest: Option<String>,
+    /// Core-seconds are recorded in usage_records up to this time.
+    pub usage_until: Option<i64>,
+}
+
+/// What a worker stores after reading more of a run's log, in one transaction.
+#[derive(Debug, Clone, Default)]
+pub struct ProgressUpdate {
+    /// The restart-safe log offset and the step there.
+    pub offset: i64,
+    pub step: Option<String>,
+    /// The latest completed iteration.
+    pub iteration: i64,
+    /// The latest sample as JSON, when there is a new one.
+    pub latest: Option<String>,
+    /// Completed samples: (iteration, JSON).
+    pub samples: Vec<(i64, String)>,
 }
 
 /// One recorded state change.
@@ -160,6 +187,20 @@ pub trait JobStore: Send + Sync {
     async fn project_jobs(&self, project_id: &str) -> Result<Vec<Job>>;
     /// Asks for a job to stop. A queued job nobody holds is cancelled at once (true).
     async fn request_cancel(&self, job_id: &str, reason: &str) -> Result<bool>;
+    /// Stores what a worker read from a run's log (samples, offset, latest), if it still
+    /// holds the job; replaying a stored sample replaces it.
+    async fn save_progress(&self, job_id: &str, worker: &str, p: &ProgressUpdate) -> Result<bool>;
+    /// Samples (JSON) after `after`, by iteration, at most `limit`.
+    async fn samples(&self, job_id: &str, after: i64, limit: i64) -> Result<Vec<String>>;
+    /// Thins the history of a long run: below iteration `before`, keeps every `stride`-th.
+    async fn compact_samples(&self, job_id: &str, before: i64, stride: i64) -> Result<u64>;
+    /// Records the core-seconds of a job from where the last record ended to `until` in
+    /// usage_records; returns them (0 if nothing new, or if another worker just did).
+    async fn record_usage(&self, job_id: &str, until: i64) -> Result<f64>;
+    /// Core-seconds recorded for a job.
+    async fn usage_of_job(&self, job_id: &str) -> Result<f64>;
+    /// Cores held by live jobs: the user's, and those in the org's projects.
+    async fn active_cores(&self, user_id: &str, org_id: Option<&str>) -> Result<(i64, i64)>;
     /// The worker's unscoped reads: a case and a geometry by id.
     async fn case_for_worker(&self, id: &str) -> Result<Option<Case>>;
 }

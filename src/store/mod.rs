@@ -17,7 +17,7 @@ mod postgres;
 mod sql;
 mod sqlite;
 
-pub use jobs::{Case, Job, JobStatus, JobStore, NewCase, Transition};
+pub use jobs::{Case, Job, JobStatus, JobStore, NewCase, ProgressUpdate, Transition};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -278,6 +278,12 @@ pub trait Store: JobStore + Send + Sync + 'static {
     async fn migrate(&self) -> Result<()>;
     /// A cheap round trip, for readiness checks.
     async fn ping(&self) -> Result<()>;
+    /// Sends `payload` to every replica listening on `channel` (PostgreSQL NOTIFY; a
+    /// single-process SQLite install has no one else to tell).
+    async fn notify(&self, channel: &str, payload: &str) -> Result<()>;
+    /// Payloads sent to `channel` by any replica (None on SQLite). A `None` item means the
+    /// listening connection was lost and re-established: notifications may have been missed.
+    async fn listen(&self, channel: &str) -> Result<Option<futures_util::stream::BoxStream<'static, Option<String>>>>;
 
     // Users. The first user ever created becomes admin.
     async fn create_user(&self, u: NewUser) -> Result<User>;

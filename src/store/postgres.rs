@@ -8,6 +8,7 @@ use sqlx::ConnectOptions as _;
 /// PostgreSQL behind the `Store` trait.
 pub struct PgStore {
     pool: Pool<PgConnection>,
+    opts: PgConnectOptions,
 }
 
 impl PgStore {
@@ -15,13 +16,40 @@ impl PgStore {
     pub async fn connect(url: &str) -> Result<PgStore> {
         let unavailable = |e: sqlx::Error| StoreError::Unavailable(format!("{}: {e}", crate::config::mask_url(url)));
         let opts: PgConnectOptions = url.parse().map_err(unavailable)?;
+        let for_pool = opts.clone();
         let pool = Pool::open(16, move || {
-            let opts = opts.clone();
+            let opts = for_pool.clone();
             Box::pin(async move { opts.connect().await })
         })
         .await
         .map_err(unavailable)?;
-        Ok(PgStore { pool })
+        Ok(PgStore { pool, opts })
+    }
+}
+
+impl PgStore {
+    /// LISTEN on its own connection; sqlx reconnects it after a loss and says so (`None`).
+    async fn listen_impl(
+        &self,
+        channel: &str,
+    ) -> Result<Option<futures_util::stream::BoxStream<'static, Option<String>>>> {
+        use futures_util::StreamExt;
+        let pool = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect_lazy_with(self.opts.clone());
+        let mut l = sqlx::postgres::PgListener::connect_with(&pool).await?;
+        l.listen(channel).await?;
+        let stream = futures_util::stream::unfold((l, pool), |(mut l, pool)| async move {
+            let item = match l.try_recv().await {
+                Ok(Some(n)) => Some(n.payload().to_string()),
+                Ok(None) => None,
+                Err(e) => {
+                    tracing::warn!(error = %e, "LISTEN connection failed; retrying");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    None
+                }
+            };
+            Some((item, (l, pool)))
+        });
+        Ok(Some(stream.boxed()))
     }
 }
 

@@ -20,6 +20,11 @@ pub(super) fn json_array_of(inner: &str, fields: &[&str]) -> String {
     format!("SELECT json_group_array(json_object({pairs})) FROM ({inner}) t")
 }
 
+/// Unix milliseconds as RFC 3339 text (usage periods are stored as text).
+pub(crate) fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
 pub(super) const GEOMETRY_COLS: &str = "g.id, g.project_id, g.name, g.format, g.original_key, g.original_bytes, \
      g.processed_key, g.scale, g.processing_status, g.error_message, g.triangle_count, g.surface_area, g.volume, \
      g.bounding_box, g.surface_groups, g.healing, g.analysis, g.created_at";
@@ -32,7 +37,8 @@ pub(super) const ACCESS_JOIN: &str = "LEFT JOIN org_members m ON m.org_id = p.or
 pub(super) const ACCESS_WHERE: &str = "(p.owner_id = $1 OR m.user_id IS NOT NULL)";
 
 pub(super) const JOB_COLS: &str = "id, case_id, user_id, status, step, executor, cores_allocated, priority, handle, \
-     lease_owner, lease_expires_at, attempts, error_message, cancel_requested, created_at";
+     lease_owner, lease_expires_at, attempts, error_message, cancel_requested, created_at, started_at, completed_at, \
+     log_offset, log_step, iteration, latest, usage_until";
 
 macro_rules! sql_store {
     // `$skip_locked`: how the queue's claim locks the row it picks ("FOR UPDATE SKIP
@@ -161,6 +167,13 @@ macro_rules! sql_store {
                     error_message: r.try_get("error_message")?,
                     cancel_requested: r.try_get("cancel_requested")?,
                     created_at: r.try_get("created_at")?,
+                    started_at: r.try_get("started_at")?,
+                    completed_at: r.try_get("completed_at")?,
+                    log_offset: r.try_get("log_offset")?,
+                    log_step: r.try_get("log_step")?,
+                    iteration: r.try_get("iteration")?,
+                    latest: r.try_get("latest")?,
+                    usage_until: r.try_get("usage_until")?,
                 })
             }
 
@@ -218,6 +231,17 @@ macro_rules! sql_store {
             async fn migrate(&self) -> Result<()> {
                 let m = super::migrate::migrator($mig).await.map_err(|e| StoreError::Other(e.to_string()))?;
                 m.run_direct(&mut *self.pool.get().await?).await.map_err(|e| StoreError::Other(format!("migration failed: {e}")))
+            }
+
+            async fn notify(&self, channel: &str, payload: &str) -> Result<()> {
+                if $dialect == "postgres" {
+                    sqlx::query("SELECT pg_notify($1, $2)").bind(channel).bind(payload).execute(&mut *self.pool.get().await?).await?;
+                }
+                Ok(())
+            }
+
+            async fn listen(&self, channel: &str) -> Result<Option<futures_util::stream::BoxStream<'static, Option<String>>>> {
+                self.listen_impl(channel).await
             }
 
             async fn ping(&self) -> Result<()> {
@@ -1018,6 +1042,148 @@ macro_rules! sql_store {
                     .await?;
                 tx.commit().await?;
                 Ok(false)
+            }
+
+            async fn save_progress(&self, job_id: &str, worker: &str, p: &ProgressUpdate) -> Result<bool> {
+                let mut conn = self.pool.get().await?;
+                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                let r = sqlx::query(
+                    "UPDATE simulation_jobs SET log_offset = $1, log_step = $2, \
+                     iteration = CASE WHEN $3 > iteration THEN $3 ELSE iteration END, \
+                     latest = COALESCE($4, latest), updated_at = $5 WHERE id = $6 AND lease_owner = $7",
+                )
+                .bind(p.offset)
+                .bind(&p.step)
+                .bind(p.iteration)
+                .bind(&p.latest)
+                .bind(now_ms())
+                .bind(job_id)
+                .bind(worker)
+                .execute(&mut *tx)
+                .await?;
+                if r.rows_affected() != 1 {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                for (iteration, data) in &p.samples {
+                    sqlx::query(
+                        "INSERT INTO job_samples (job_id, iteration, data) VALUES ($1, $2, $3) \
+                         ON CONFLICT (job_id, iteration) DO UPDATE SET data = excluded.data",
+                    )
+                    .bind(job_id)
+                    .bind(iteration)
+                    .bind(data)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn samples(&self, job_id: &str, after: i64, limit: i64) -> Result<Vec<String>> {
+                let rows: Vec<(String,)> = sqlx::query_as(
+                    "SELECT data FROM job_samples WHERE job_id = $1 AND iteration > $2 ORDER BY iteration LIMIT $3",
+                )
+                .bind(job_id)
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&mut *self.pool.get().await?)
+                .await?;
+                Ok(rows.into_iter().map(|(d,)| d).collect())
+            }
+
+            async fn compact_samples(&self, job_id: &str, before: i64, stride: i64) -> Result<u64> {
+                let r = sqlx::query(
+                    "DELETE FROM job_samples WHERE job_id = $1 AND iteration < $2 AND iteration % $3 <> 0",
+                )
+                .bind(job_id)
+                .bind(before)
+                .bind(stride.max(1))
+                .execute(&mut *self.pool.get().await?)
+                .await?;
+                Ok(r.rows_affected())
+            }
+
+            async fn record_usage(&self, job_id: &str, until: i64) -> Result<f64> {
+                let mut conn = self.pool.get().await?;
+                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                let row: Option<(String, i64, Option<i64>, Option<i64>, Option<String>)> = sqlx::query_as(
+                    "SELECT j.user_id, j.cores_allocated, j.started_at, j.usage_until, p.org_id FROM simulation_jobs j \
+                     JOIN simulation_cases c ON c.id = j.case_id JOIN projects p ON p.id = c.project_id WHERE j.id = $1",
+                )
+                .bind(job_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some((user_id, cores, Some(started), usage_until, org_id)) = row else { return Ok(0.0) };
+                let from = usage_until.unwrap_or(started);
+                if until <= from {
+                    return Ok(0.0);
+                }
+                let core_seconds = (until - from) as f64 / 1000.0 * cores as f64;
+                let r = sqlx::query("UPDATE simulation_jobs SET usage_until = $1, \
+                     core_seconds_used = COALESCE(core_seconds_used, 0) + $2 WHERE id = $3 AND COALESCE(usage_until, started_at) = $4")
+                    .bind(until)
+                    .bind(core_seconds.round() as i64)
+                    .bind(job_id)
+                    .bind(from)
+                    .execute(&mut *tx)
+                    .await?;
+                if r.rows_affected() != 1 {
+                    // Recorded concurrently by another worker; nothing is counted twice.
+                    tx.rollback().await?;
+                    return Ok(0.0);
+                }
+                sqlx::query(
+                    "INSERT INTO usage_records (id, user_id, org_id, record_type, quantity, job_id, period_start, \
+                     period_end, created_at) VALUES ($1, $2, $3, 'core_seconds', $4, $5, $6, $7, $8)",
+                )
+                .bind(new_id())
+                .bind(&user_id)
+                .bind(&org_id)
+                .bind(core_seconds)
+                .bind(job_id)
+                .bind($crate::store::sql::rfc3339(from))
+                .bind($crate::store::sql::rfc3339(until))
+                .bind(now_ms())
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(core_seconds)
+            }
+
+            async fn usage_of_job(&self, job_id: &str) -> Result<f64> {
+                let (q,): (Option<f64>,) = sqlx::query_as(
+                    "SELECT CAST(SUM(quantity) AS DOUBLE PRECISION) FROM usage_records WHERE job_id = $1 AND record_type = 'core_seconds'",
+                )
+                .bind(job_id)
+                .fetch_one(&mut *self.pool.get().await?)
+                .await?;
+                Ok(q.unwrap_or(0.0))
+            }
+
+            async fn active_cores(&self, user_id: &str, org_id: Option<&str>) -> Result<(i64, i64)> {
+                let (mine,): (Option<i64>,) = sqlx::query_as(
+                    "SELECT CAST(SUM(cores_allocated) AS BIGINT) FROM simulation_jobs WHERE user_id = $1 \
+                     AND status IN ('queued', 'preparing', 'meshing', 'solving')",
+                )
+                .bind(user_id)
+                .fetch_one(&mut *self.pool.get().await?)
+                .await?;
+                let org = match org_id {
+                    None => 0,
+                    Some(o) => {
+                        let (n,): (Option<i64>,) = sqlx::query_as(
+                            "SELECT CAST(SUM(j.cores_allocated) AS BIGINT) FROM simulation_jobs j \
+                             JOIN simulation_cases c ON c.id = j.case_id JOIN projects p ON p.id = c.project_id \
+                             WHERE p.org_id = $1 AND j.status IN ('queued', 'preparing', 'meshing', 'solving')",
+                        )
+                        .bind(o)
+                        .fetch_one(&mut *self.pool.get().await?)
+                        .await?;
+                        n.unwrap_or(0)
+                    }
+                };
+                Ok((mine.unwrap_or(0), org))
             }
 
             async fn case_for_worker(&self, id: &str) -> Result<Option<Case>> {

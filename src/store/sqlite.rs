@@ -35,4 +35,14 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// One process owns a SQLite database: there are no other replicas to hear from.
+    async fn listen_impl(
+        &self,
+        _channel: &str,
+    ) -> Result<Option<futures_util::stream::BoxStream<'static, Option<String>>>> {
+        Ok(None)
+    }
+}
+
 sql_store!(SqliteStore, sqlx::Sqlite, "sqlite", super::migrate::Dialect::Sqlite, "");

@@ -1,0 +1,135 @@
+//! `GET /api/jobs/{id}/ws[?after=N]`: a job's live progress over a WebSocket.
+//!
+//! Authenticated like any API call (bearer token or session cookie) and scoped to the
+//! caller's tenant: another tenant's job is a 404 before any upgrade.
+//!
+//! Messages (JSON text):
+//! - first `{"type": "snapshot", "job": {…as GET /api/jobs/{id}…}, "samples": [...]}` with
+//!   every stored sample after `after`;
+//! - then, live: `sample` (a completed iteration), `residuals` (the iteration in progress,
+//!   partial), `step`, and `status` events;
+//! - the socket closes after the status that ends the job.
+//!
+//! Samples are sent in iteration order, each once. Live events are hints; the store is the
+//! truth: when a sample arrives out of order, or this replica may have missed events, the
+//! missing ones are read from the store. A client that reconnects with `after` = the last
+//! iteration it has resumes with no gap and no duplicate.
+use crate::app::AppState;
+use crate::error::AppResult;
+use crate::service::{jobs, Caller};
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct WsQuery {
+    /// The last iteration the client already has.
+    after: Option<i64>,
+}
+
+pub(super) async fn job_events(
+    State(st): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    Query(q): Query<WsQuery>,
+    ws: WebSocketUpgrade,
+) -> AppResult<Response> {
+    let (job, _) = jobs::get(&st, &c, &id).await?;
+    let after = q.after.unwrap_or(0).max(0);
+    Ok(ws.on_upgrade(move |socket| async move {
+        if let Err(e) = follow(st, job.id.clone(), after, socket).await {
+            tracing::debug!(job = %job.id, error = %e, "job event socket ended");
+        }
+    }))
+}
+
+/// Why a socket ended early.
+type End = Box<dyn std::error::Error + Send + Sync>;
+
+async fn send(socket: &mut WebSocket, v: &Value) -> Result<(), End> {
+    socket.send(Message::Text(v.to_string().into())).await?;
+    Ok(())
+}
+
+/// Sends the stored samples after `*last`, advancing it.
+async fn catch_up(st: &AppState, job: &str, last: &mut i64, socket: &mut WebSocket) -> Result<(), End> {
+    for s in jobs::samples_after(st, job, *last).await? {
+        *last = s["iteration"].as_i64().unwrap_or(*last);
+        send(socket, &s).await?;
+    }
+    Ok(())
+}
+
+async fn follow(st: AppState, job: String, after: i64, mut socket: WebSocket) -> Result<(), End> {
+    // Subscribe before reading the snapshot, so nothing falls between the two.
+    let mut rx = st.hub.subscribe(&job);
+    let row = st.store.job(&job).await?.ok_or("the job is gone")?;
+    let samples = jobs::samples_after(&st, &job, after).await?;
+    let mut last = samples.last().and_then(|s| s["iteration"].as_i64()).unwrap_or(after);
+    send(&mut socket, &json!({"type": "snapshot", "job": jobs::to_json(&st, &row).await?, "samples": samples})).await?;
+    if row.status.is_terminal() {
+        let _ = socket.send(Message::Close(None)).await;
+        return Ok(());
+    }
+    let mut ping = tokio::time::interval(Duration::from_secs(20));
+    ping.tick().await;
+    loop {
+        tokio::select! {
+            ev = rx.recv() => match ev {
+                Ok(Some(text)) => {
+                    let v: Value = serde_json::from_str(&text).unwrap_or_default();
+                    match v["type"].as_str() {
+                        Some("sample") => {
+                            let it = v["iteration"].as_i64().unwrap_or(0);
+                            if it == last + 1 {
+                                last = it;
+                                send(&mut socket, &v).await?;
+                            } else if it > last {
+                                catch_up(&st, &job, &mut last, &mut socket).await?;
+                            }
+                        }
+                        Some("residuals") => {
+                            if v["iteration"].as_i64().unwrap_or(0) > last {
+                                send(&mut socket, &v).await?;
+                            }
+                        }
+                        Some("status") => {
+                            let terminal = matches!(v["status"].as_str(), Some("completed" | "failed" | "cancelled"));
+                            if terminal {
+                                catch_up(&st, &job, &mut last, &mut socket).await?;
+                            }
+                            send(&mut socket, &v).await?;
+                            if terminal {
+                                let _ = socket.send(Message::Close(None)).await;
+                                return Ok(());
+                            }
+                        }
+                        _ => send(&mut socket, &v).await?,
+                    }
+                }
+                // Events may have been missed (a lagging client, a lost LISTEN connection).
+                Ok(None) | Err(RecvError::Lagged(_)) => {
+                    catch_up(&st, &job, &mut last, &mut socket).await?;
+                    let row = st.store.job(&job).await?.ok_or("the job is gone")?;
+                    if row.status.is_terminal() {
+                        send(&mut socket, &json!({"type": "status", "status": row.status,
+                                                  "reason": row.error_message})).await?;
+                        let _ = socket.send(Message::Close(None)).await;
+                        return Ok(());
+                    }
+                }
+                Err(RecvError::Closed) => return Ok(()),
+            },
+            msg = socket.recv() => match msg {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Ok(()),
+                Some(Ok(_)) => {}
+            },
+            _ = ping.tick() => socket.send(Message::Ping(Vec::new().into())).await?,
+        }
+    }
+}
