@@ -3,27 +3,13 @@
 mod common;
 
 use common::{db, server::TestServer};
-use flowcfd::store::{self, JobStatus, NewCase, NewUser, ProgressUpdate, Store};
+use flowcfd::store::{self, JobStatus, ProgressUpdate, Store};
 use std::sync::Arc;
 use std::time::Duration;
 
 async fn job(s: &Arc<dyn Store>) -> String {
-    let u = s
-        .create_user(NewUser {
-            email: "p@example.org".into(),
-            name: "P".into(),
-            password_hash: None,
-            auth_provider: "email".into(),
-            auth_provider_id: None,
-        })
-        .await
-        .unwrap();
-    let p = s.create_project(&u.id, None, "progress", "").await.unwrap();
-    let c = s
-        .create_case(&NewCase { project_id: p.id, geometry_id: None, name: "c".into(), spec: "{}".into() })
-        .await
-        .unwrap();
-    s.create_job(&c, &u.id, "local", 2, "test").await.unwrap().id
+    let (user, case) = db::user_with_case(s, "p@example.org").await;
+    s.create_job(&case, &user, "local", 2, "test").await.unwrap().id
 }
 
 fn sample(i: i64) -> (i64, String) {

@@ -3,28 +3,13 @@
 mod common;
 
 use common::db;
-use flowcfd::store::{self, JobStatus, NewCase, NewUser, Store};
+use flowcfd::store::{self, JobStatus, Store};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 async fn case(s: &Arc<dyn Store>) -> (String, String) {
-    let u = s
-        .create_user(NewUser {
-            email: "q@example.org".into(),
-            name: "Q".into(),
-            password_hash: None,
-            auth_provider: "email".into(),
-            auth_provider_id: None,
-        })
-        .await
-        .unwrap();
-    let p = s.create_project(&u.id, None, "queue", "").await.unwrap();
-    let c = s
-        .create_case(&NewCase { project_id: p.id, geometry_id: None, name: "cube".into(), spec: "{}".into() })
-        .await
-        .unwrap();
-    (u.id, c)
+    db::user_with_case(s, "q@example.org").await
 }
 
 async fn many_workers_no_job_lost_or_run_twice(s: Arc<dyn Store>, jobs: usize, workers: usize) {

@@ -32,3 +32,24 @@ pub fn sqlite_in(dir: &std::path::Path) -> String {
 pub async fn backends(dir: &std::path::Path) -> Vec<(&'static str, String)> {
     vec![("sqlite", sqlite_in(dir)), ("postgres", fresh_postgres().await)]
 }
+
+/// A user with one project holding one case, straight in the store: (user id, case id).
+pub async fn user_with_case(s: &std::sync::Arc<dyn flowcfd::store::Store>, email: &str) -> (String, String) {
+    use flowcfd::store::{NewCase, NewUser};
+    let u = s
+        .create_user(NewUser {
+            email: email.into(),
+            name: "Test".into(),
+            password_hash: None,
+            auth_provider: "email".into(),
+            auth_provider_id: None,
+        })
+        .await
+        .unwrap();
+    let p = s.create_project(&u.id, None, "jobs", "").await.unwrap();
+    let c = s
+        .create_case(&NewCase { project_id: p.id, geometry_id: None, name: "cube".into(), spec: "{}".into() })
+        .await
+        .unwrap();
+    (u.id, c)
+}
