@@ -31,6 +31,8 @@ pub struct AppState {
     pub user_cache: Arc<UserCache>,
     /// Live job events for WebSocket clients (see `jobs::hub`).
     pub hub: Arc<crate::jobs::hub::Hub>,
+    /// Where jobs run: `local` and the configured clusters (SSH links are kept open).
+    pub executors: Arc<crate::jobs::worker::Executors>,
     geometry_queue: mpsc::UnboundedSender<String>,
 }
 
@@ -94,6 +96,7 @@ pub async fn state(cfg: Config) -> Result<(AppState, mpsc::UnboundedReceiver<Str
         .map_err(|source| StartError::Secret { dir: cfg.data_dir.display().to_string(), source })?;
     let (tx, rx) = mpsc::unbounded_channel();
     let limiter = Arc::new(RateLimiter::new(cfg.limits.auth_per_minute));
+    let executors = Arc::new(crate::jobs::worker::executors(&cfg, &keys));
     Ok((
         AppState {
             cfg: Arc::new(cfg),
@@ -105,6 +108,7 @@ pub async fn state(cfg: Config) -> Result<(AppState, mpsc::UnboundedReceiver<Str
             hashing: Arc::new(tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))),
             user_cache: Arc::default(),
             hub: Arc::default(),
+            executors,
             geometry_queue: tx,
         },
         rx,

@@ -24,6 +24,62 @@ pub struct Config {
     pub cors: CorsConfig,
     pub log: LogConfig,
     pub jobs: JobsConfig,
+    /// Named clusters jobs can be sent to (`[[clusters]]`), besides `local`.
+    pub clusters: Vec<ClusterConfig>,
+}
+
+/// A Slurm cluster reached over SSH, chosen per job by `name`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// What jobs choose it by (`"executor": NAME`).
+    pub name: String,
+    /// `slurm`.
+    pub kind: String,
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    /// The private key, sealed under the server secret by `flowcfd admin seal-key FILE`
+    /// (so that it is encrypted at rest).
+    pub key_sealed: Option<String>,
+    /// The cluster's host key: `SHA256:…` (as `ssh-keygen -l` prints it) or the public-key
+    /// line. Without it FlowCFD does not connect, and says which key the host offered.
+    pub host_key: Option<String>,
+    pub partition: Option<String>,
+    pub account: Option<String>,
+    pub qos: Option<String>,
+    /// Slurm time limit per job, minutes (default: the wall-time limit, jobs.max_wall_s).
+    pub time_limit_min: Option<u32>,
+    /// Lines run at the top of each batch script (`module load openfoam/v2312`, `export …`).
+    pub preamble: Vec<String>,
+    /// The most cores a job may ask for here.
+    pub max_cores: u32,
+    /// Scratch directory on the cluster, relative to the home directory.
+    pub remote_dir: String,
+    /// `flowcfd` on the cluster; without it this binary is uploaded once per version.
+    pub flowcfd_path: Option<String>,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig {
+            name: String::new(),
+            kind: "slurm".into(),
+            host: String::new(),
+            port: 22,
+            user: String::new(),
+            key_sealed: None,
+            host_key: None,
+            partition: None,
+            account: None,
+            qos: None,
+            time_limit_min: None,
+            preamble: Vec::new(),
+            max_cores: 64,
+            remote_dir: "flowcfd-jobs".into(),
+            flowcfd_path: None,
+        }
+    }
 }
 
 /// The job worker that `flowcfd serve` runs.
@@ -166,6 +222,7 @@ impl Default for Config {
             cors: CorsConfig::default(),
             log: LogConfig::default(),
             jobs: JobsConfig::default(),
+            clusters: Vec::new(),
         }
     }
 }
@@ -223,7 +280,7 @@ pub enum ConfigError {
 
 /// The top-level keys, for telling configuration variables from other `FLOWCFD_*` ones.
 const TOP_LEVEL_KEYS: &[&str] =
-    &["bind", "data_dir", "public_url", "database_url", "blobs", "auth", "limits", "cors", "log", "jobs"];
+    &["bind", "data_dir", "public_url", "database_url", "blobs", "auth", "limits", "cors", "log", "jobs", "clusters"];
 
 /// The default config file name, looked for in the working directory.
 pub const DEFAULT_FILE: &str = "flowcfd.toml";
@@ -319,6 +376,37 @@ impl Config {
                 )));
             }
         }
+        let mut names = std::collections::HashSet::new();
+        for c in &self.clusters {
+            let word = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if !word(&c.name) || c.name == "local" {
+                return Err(ConfigError::Invalid(format!(
+                    "clusters name {:?}: use letters, digits, - and _ (and not \"local\")",
+                    c.name
+                )));
+            }
+            if !names.insert(c.name.clone()) {
+                return Err(ConfigError::Invalid(format!("clusters: the name {:?} is used twice", c.name)));
+            }
+            if c.kind != "slurm" {
+                return Err(ConfigError::Invalid(format!(
+                    "clusters {:?}: kind {:?}, expected \"slurm\"",
+                    c.name, c.kind
+                )));
+            }
+            if c.host.is_empty() || c.user.is_empty() || c.key_sealed.is_none() {
+                return Err(ConfigError::Invalid(format!(
+                    "clusters {:?}: needs host, user and key_sealed (from `flowcfd admin seal-key KEYFILE`)",
+                    c.name
+                )));
+            }
+            if c.remote_dir.is_empty() || c.remote_dir.contains("..") || c.max_cores == 0 {
+                return Err(ConfigError::Invalid(format!(
+                    "clusters {:?}: remote_dir must be a plain directory and max_cores at least 1",
+                    c.name
+                )));
+            }
+        }
         if self.jobs.lease_s < 2 {
             return Err(ConfigError::Invalid(
                 "jobs.lease_s must be at least 2 (workers renew every half second)".into(),
@@ -400,7 +488,7 @@ fn scalar(raw: &str) -> toml::Value {
 }
 
 fn is_secret_key(k: &str) -> bool {
-    k.contains("secret") || k.contains("password")
+    k.contains("secret") || k.contains("password") || k == "key_sealed"
 }
 
 fn mask(v: &mut toml::Value, key: &str) {

@@ -109,6 +109,21 @@ enum AdminCmd {
         #[command(flatten)]
         server: ServerArgs,
     },
+    /// Encrypt a cluster's SSH private key under the server secret; prints the value for
+    /// the cluster's `key_sealed` setting.
+    SealKey {
+        /// The private key file (OpenSSH format).
+        file: PathBuf,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Connect to a configured cluster and report its host key (to pin it as `host_key`)
+    /// and whether signing in and Slurm work.
+    CheckCluster {
+        name: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -286,6 +301,36 @@ fn cmd_migrate(a: &ServerArgs) -> Result<(), String> {
     })
 }
 
+fn cmd_seal_key(file: &std::path::Path, a: &ServerArgs) -> Result<(), String> {
+    let cfg = a.load()?;
+    let key = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    if !String::from_utf8_lossy(&key).contains("PRIVATE KEY") {
+        return Err(format!("{} is not a private key file (no PRIVATE KEY block)", file.display()));
+    }
+    let keys = flowcfd::auth::Keys::load(cfg.auth.secret.as_deref(), &cfg.data_dir)
+        .map_err(|e| format!("server secret in {}: {e}", cfg.data_dir.display()))?;
+    println!("{}", keys.seal(&key));
+    Ok(())
+}
+
+fn cmd_check_cluster(name: &str, a: &ServerArgs) -> Result<(), String> {
+    let cfg = a.load()?;
+    let c = cfg
+        .clusters
+        .iter()
+        .find(|c| c.name == name)
+        .ok_or_else(|| format!("no cluster named {name:?} in the configuration"))?;
+    let keys = flowcfd::auth::Keys::load(cfg.auth.secret.as_deref(), &cfg.data_dir).map_err(|e| e.to_string())?;
+    let key = keys.unseal(c.key_sealed.as_deref().unwrap_or_default())?;
+    let link = flowcfd::jobs::slurm::Link::new(c.clone(), String::from_utf8_lossy(&key).into_owned());
+    let (fp, line) = link.offered_host_key().map_err(|e| e.to_string())?;
+    println!("host key offered by {}:{}: {fp}\n  {line}", c.host, c.port);
+    let out =
+        link.run(&flowcfd::jobs::slurm::command(&["sinfo", "-h", "-o", "%P %a %D %T"])).map_err(|e| e.to_string())?;
+    println!("signed in as {}; sinfo:\n{}", c.user, out.stdout.trim_end());
+    Ok(())
+}
+
 fn cmd_create_user(email: &str, name: &str, password: &str, admin: bool, a: &ServerArgs) -> Result<(), String> {
     let cfg = a.load()?;
     runtime().block_on(async {
@@ -331,6 +376,8 @@ fn main() -> ExitCode {
         Cmd::Admin { cmd: AdminCmd::CreateUser { email, name, password, admin, server } } => {
             cmd_create_user(&email, &name, &password, admin, &server)
         }
+        Cmd::Admin { cmd: AdminCmd::SealKey { file, server } } => cmd_seal_key(&file, &server),
+        Cmd::Admin { cmd: AdminCmd::CheckCluster { name, server } } => cmd_check_cluster(&name, &server),
         Cmd::Config { cmd: ConfigCmd::Show(a) } => a.load().map(|c| print!("{}", c.show())),
         Cmd::Run(a) => cmd_case(&a, true).map_err(|e| e.to_string()),
         Cmd::Case(a) => cmd_case(&a, false).map_err(|e| e.to_string()),

@@ -50,6 +50,38 @@ impl std::fmt::Debug for Keys {
 }
 
 impl Keys {
+    fn seal_cipher(&self) -> chacha20poly1305::ChaCha20Poly1305 {
+        use chacha20poly1305::KeyInit;
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.secret).expect("any key length");
+        mac.update(b"flowcfd sealed secrets v1");
+        chacha20poly1305::ChaCha20Poly1305::new(&mac.finalize().into_bytes())
+    }
+
+    /// Encrypts a secret for storage (a cluster's SSH key) under the server secret:
+    /// ChaCha20-Poly1305 with a key derived from it and a random nonce.
+    pub fn seal(&self, plain: &[u8]) -> String {
+        use chacha20poly1305::aead::Aead;
+        let nonce: [u8; 12] = rand::random();
+        let ct = self.seal_cipher().encrypt(&nonce.into(), plain).expect("encryption does not fail");
+        let mut all = nonce.to_vec();
+        all.extend_from_slice(&ct);
+        format!("sealed1:{}", base64::engine::general_purpose::STANDARD.encode(all))
+    }
+
+    /// Decrypts what [`Keys::seal`] made with the same server secret.
+    pub fn unseal(&self, sealed: &str) -> Result<Vec<u8>, String> {
+        use chacha20poly1305::aead::Aead;
+        let b64 = sealed.trim().strip_prefix("sealed1:").ok_or("not a sealed value (it starts with sealed1:)")?;
+        let all = base64::engine::general_purpose::STANDARD.decode(b64).map_err(|e| format!("sealed value: {e}"))?;
+        if all.len() < 12 + 16 {
+            return Err("sealed value too short".into());
+        }
+        let (nonce, ct) = all.split_at(12);
+        self.seal_cipher().decrypt(nonce.into(), ct).map_err(|_| {
+            "cannot decrypt the sealed value: it was sealed under another server secret, or altered".to_string()
+        })
+    }
+
     /// Derives the keys from the server secret.
     pub fn new(secret: &[u8]) -> Keys {
         Keys { secret: secret.to_vec(), enc: EncodingKey::from_secret(secret), dec: DecodingKey::from_secret(secret) }
@@ -148,8 +180,12 @@ pub fn new_token(prefix: &str) -> String {
 
 /// What is stored instead of a token.
 pub fn token_hash(token: &str) -> String {
-    let d = Sha256::digest(token.as_bytes());
-    d.iter().map(|b| format!("{b:02x}")).collect()
+    sha256_hex(token.as_bytes())
+}
+
+/// SHA-256 as lowercase hex.
+pub fn sha256_hex(data: &[u8]) -> String {
+    Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Hashes a password with argon2id and a random salt (PHC string).

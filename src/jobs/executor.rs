@@ -13,6 +13,8 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 pub struct Bundle {
     pub dir: PathBuf,
+    /// MPI ranks the run gets.
+    pub cores: u32,
 }
 
 /// How to find a submitted run again (stored on the job row).
@@ -40,6 +42,12 @@ pub enum ExecError {
     BadHandle(String),
     #[error("{0}")]
     Io(String),
+    #[error("cannot reach the cluster: {0}")]
+    Unreachable(String),
+    #[error("SSH authentication failed: {0}")]
+    Auth(String),
+    #[error("SSH host key: {0}")]
+    HostKey(String),
 }
 
 /// A place jobs run: this machine, a Slurm cluster, a Kubernetes cluster.

@@ -7,4 +7,5 @@ pub mod local;
 pub mod openfoam;
 pub mod pipeline;
 pub mod progress;
+pub mod slurm;
 pub mod worker;

@@ -6,16 +6,43 @@
 //! it again.
 use super::executor::{Bundle, ExecStatus, Executor, Handle, LocalExecutor};
 use super::follow::{Follower, Forces, LiveEvent, Sample};
+use super::slurm::SlurmExecutor;
 use crate::app::AppState;
 use crate::foam::spec::CaseSpec;
 use crate::store::{Job, JobStatus, ProgressUpdate};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The executors jobs can be handed to, by name: `local`, and each configured cluster.
+pub type Executors = std::collections::HashMap<String, Arc<dyn Executor>>;
+
+/// Builds [`Executors`] from the configuration (cluster keys are unsealed with `keys`).
+pub fn executors(cfg: &crate::config::Config, keys: &crate::auth::Keys) -> Executors {
+    let mut m: Executors = std::collections::HashMap::new();
+    m.insert("local".into(), Arc::new(LocalExecutor::new(cfg.flowcfd_bin())));
+    for c in &cfg.clusters {
+        let key = c.key_sealed.as_deref().map(|k| keys.unseal(k));
+        match key {
+            Some(Ok(k)) => {
+                let ex = SlurmExecutor::new(
+                    c.clone(),
+                    String::from_utf8_lossy(&k).into_owned(),
+                    cfg.flowcfd_bin(),
+                    cfg.data_dir.clone(),
+                );
+                m.insert(c.name.clone(), Arc::new(ex));
+            }
+            Some(Err(e)) => tracing::error!(cluster = %c.name, error = %e, "cluster unusable: its key"),
+            None => tracing::error!(cluster = %c.name, "cluster unusable: no key_sealed"),
+        }
+    }
+    m
+}
+
 /// Runs a worker until the process ends: at most `jobs.slots` jobs at a time.
 pub fn spawn(st: AppState) -> tokio::task::JoinHandle<()> {
     let me = format!("{}-{}", hostname(), crate::store::new_id());
-    let local: Arc<dyn Executor> = Arc::new(LocalExecutor::new(st.cfg.flowcfd_bin()));
+    let executors = st.executors.clone();
     let slots = Arc::new(tokio::sync::Semaphore::new(st.cfg.jobs.slots));
     let lease_ms = st.cfg.jobs.lease_s as i64 * 1000;
     tokio::spawn(async move {
@@ -23,10 +50,22 @@ pub fn spawn(st: AppState) -> tokio::task::JoinHandle<()> {
             let Ok(permit) = slots.clone().acquire_owned().await else { return };
             match st.store.claim_job(&me, lease_ms).await {
                 Ok(Some(job)) => {
-                    let (st, me, local) = (st.clone(), me.clone(), local.clone());
+                    let (st, me, executors) = (st.clone(), me.clone(), executors.clone());
                     tokio::spawn(async move {
                         let id = job.id.clone();
-                        if let Err(e) = drive(&st, &me, local.as_ref(), job, lease_ms).await {
+                        let Some(ex) = executors.get(&job.executor).cloned() else {
+                            let why = format!(
+                                "unknown cluster {:?}: this worker runs jobs on {}",
+                                job.executor,
+                                executors.keys().map(|k| format!("{k:?}")).collect::<Vec<_>>().join(", ")
+                            );
+                            if let Err(e) = set_status(&st, &me, &id, JobStatus::Failed, &why).await {
+                                tracing::error!(job = %id, error = %e, "cannot fail the job");
+                            }
+                            drop(permit);
+                            return;
+                        };
+                        if let Err(e) = drive(&st, &me, ex.as_ref(), job, lease_ms).await {
                             tracing::error!(job = %id, error = %e, "job driver stopped");
                         }
                         drop(permit);
@@ -72,13 +111,17 @@ async fn bundle(st: &AppState, job: &Job) -> Result<Bundle, String> {
     spec.solver.cores = job.cores.max(1) as u32;
     let text = serde_json::to_string_pretty(&spec).map_err(|e| e.to_string())?;
     std::fs::write(dir.join("case.json"), text).map_err(|e| e.to_string())?;
-    Ok(Bundle { dir })
+    Ok(Bundle { dir, cores: job.cores.max(1) as u32 })
 }
 
+/// The job state a step means (executor step names, or the OpenFOAM application the log
+/// is in).
 fn status_of(step: &str) -> JobStatus {
     match step {
-        "meshing" => JobStatus::Meshing,
-        "solving" => JobStatus::Solving,
+        "meshing" | "blockMesh" | "surfaceFeatureExtract" | "snappyHexMesh" | "checkMesh" | "decomposePar" => {
+            JobStatus::Meshing
+        }
+        "solving" | "potentialFoam" | "simpleFoam" | "reconstructPar" | "postProcess" => JobStatus::Solving,
         _ => JobStatus::Preparing,
     }
 }
@@ -166,8 +209,7 @@ async fn checkpoint(st: &AppState, me: &str, job: &str, f: &mut Follower, latest
 
 /// Packs the run's case directory as `jobs/ID/case.tar.gz` in the object store, so that
 /// any replica can serve it (`GET /api/jobs/{id}/case.tar.gz`).
-async fn archive_case(st: &AppState, ex: &dyn Executor, h: &Handle, job: &str) -> Result<(), String> {
-    let out = ex.fetch_results(h).await.map_err(|e| e.to_string())?;
+async fn archive_case(st: &AppState, out: &std::path::Path, job: &str) -> Result<(), String> {
     let case =
         [out.join("case"), out.join(".partial/case")].into_iter().find(|d| d.is_dir()).ok_or("no case directory")?;
     let tmp_dir = st.cfg.data_dir.join("tmp");
@@ -235,11 +277,6 @@ impl Latest {
 /// Follows one claimed job to its end (or until the lease is lost).
 async fn drive(st: &AppState, me: &str, ex: &dyn Executor, job: Job, lease_ms: i64) -> Result<(), String> {
     let e = |e: crate::store::StoreError| e.to_string();
-    if job.executor != ex.name() {
-        let why = format!("unknown cluster {:?}: this server runs jobs on \"local\" only", job.executor);
-        set_status(st, me, &job.id, JobStatus::Failed, &why).await?;
-        return Ok(());
-    }
     let handle = match &job.handle {
         Some(h) => {
             tracing::info!(job = %job.id, handle = %h, "re-attaching");
@@ -297,22 +334,13 @@ async fn drive(st: &AppState, me: &str, ex: &dyn Executor, job: Job, lease_ms: i
         let status = ex.status(std::slice::from_ref(&handle)).await.map_err(|x| x.to_string())?.remove(0);
         let (to, why) = match status {
             ExecStatus::Running { step } => {
-                let to = status_of(step);
+                let to = status_of(if step == "preparing" { step } else { follower.step().unwrap_or(step) });
                 if to != now.status && now.status.can_become(to) {
                     set_status(st, me, &job.id, to, &format!("{step} started")).await?;
                 }
                 continue;
             }
-            ExecStatus::Completed => {
-                let out = ex.fetch_results(&handle).await.map_err(|x| x.to_string())?;
-                if let Ok(s) = std::fs::read(out.join("summary.json")) {
-                    st.blobs
-                        .put(&format!("jobs/{}/summary.json", job.id), s.into())
-                        .await
-                        .map_err(|x| x.to_string())?;
-                }
-                (JobStatus::Completed, "the run finished".to_string())
-            }
+            ExecStatus::Completed => (JobStatus::Completed, "the run finished".to_string()),
             ExecStatus::Failed(why) => (JobStatus::Failed, why),
             ExecStatus::Cancelled if cancelling == Some("wall time") => (
                 JobStatus::Failed,
@@ -324,13 +352,38 @@ async fn drive(st: &AppState, me: &str, ex: &dyn Executor, job: Job, lease_ms: i
             ),
             ExecStatus::Cancelled => (JobStatus::Cancelled, "cancelled by the user".to_string()),
         };
-        // The end: the rest of the log, the last samples, the exportable case, the
-        // core-seconds, the state.
+        // The end: the rest of the log (kept in the object store), the results (which
+        // also cleans a cluster's scratch), summary.json, the exportable case, the last
+        // samples, the core-seconds, the state.
         read_more(st, ex, &handle, &mut follower, &job.id, true).await;
-        if to != JobStatus::Cancelled {
-            if let Err(why) = archive_case(st, ex, &handle, &job.id).await {
-                tracing::warn!(job = %job.id, error = %why, "no case archive");
+        if let Ok((log, _)) = ex.read_log(&handle, 0).await {
+            if let Err(x) = st.blobs.put(&format!("jobs/{}/run.log", job.id), log.into()).await {
+                tracing::warn!(job = %job.id, error = %x, "cannot keep the log");
             }
+        }
+        let (mut to, mut why) = (to, why);
+        match ex.fetch_results(&handle).await {
+            Ok(out) => {
+                if to == JobStatus::Completed {
+                    match std::fs::read(out.join("summary.json")) {
+                        Ok(s) => st
+                            .blobs
+                            .put(&format!("jobs/{}/summary.json", job.id), s.into())
+                            .await
+                            .map_err(|x| x.to_string())?,
+                        Err(_) => (to, why) = (JobStatus::Failed, "the run ended without a summary.json".to_string()),
+                    }
+                }
+                if to != JobStatus::Cancelled {
+                    if let Err(x) = archive_case(st, &out, &job.id).await {
+                        tracing::warn!(job = %job.id, error = %x, "no case archive");
+                    }
+                }
+            }
+            Err(x) if to == JobStatus::Completed => {
+                (to, why) = (JobStatus::Failed, format!("fetching the results: {x}"))
+            }
+            Err(x) => tracing::warn!(job = %job.id, error = %x, "no results to fetch"),
         }
         checkpoint(st, me, &job.id, &mut follower, &mut latest).await?;
         st.store.record_usage(&job.id, crate::store::now_ms()).await.map_err(e)?;

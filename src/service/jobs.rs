@@ -3,7 +3,7 @@ use super::Caller;
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::foam::spec::CaseSpec;
-use crate::jobs::executor::{Executor, Handle, LocalExecutor};
+use crate::jobs::executor::Handle;
 use crate::store::{Job, JobStatus, Role};
 use serde_json::{json, Value};
 
@@ -36,9 +36,25 @@ pub async fn submit(
     if !case.role.can_write() {
         return Err(AppError::Forbidden("viewers cannot start jobs".into()));
     }
-    if executor != "local" {
-        return Err(AppError::Validation(format!("unknown cluster {executor:?}; the clusters here are: local")));
-    }
+    let max = match executor {
+        "local" => local_max_cores(),
+        name => match st.cfg.clusters.iter().find(|c| c.name == name) {
+            Some(c) if st.executors.contains_key(name) => c.max_cores,
+            Some(_) => {
+                return Err(AppError::Unavailable(format!(
+                    "cluster {name:?} is configured but unusable (its key cannot be unsealed; see the server log)"
+                )))
+            }
+            None => {
+                let mut names: Vec<&str> = vec!["local"];
+                names.extend(st.cfg.clusters.iter().map(|c| c.name.as_str()));
+                return Err(AppError::Validation(format!(
+                    "unknown cluster {executor:?}; the clusters here are: {}",
+                    names.join(", ")
+                )));
+            }
+        },
+    };
     let gid = case.geometry_id.clone().unwrap_or_default();
     let g =
         st.store.geometry(caller.id(), &gid).await?.ok_or(AppError::Conflict("the case's geometry is gone".into()))?;
@@ -46,12 +62,11 @@ pub async fn submit(
         return Err(AppError::Conflict(format!("the case's geometry {:?} is {}, not ready", g.name, g.status)));
     }
     let spec: CaseSpec = serde_json::from_str(&case.spec).map_err(|e| AppError::Internal(e.to_string()))?;
-    let max = local_max_cores();
     let cores = match cores {
         Some(0) => return Err(AppError::Validation("cores must be at least 1".into())),
         Some(n) if n > max => {
             return Err(AppError::Validation(format!(
-                "cores {n} is more than the local executor's {max}; ask for at most {max}"
+                "cores {n} is more than {executor:?} allows ({max}); ask for at most {max}"
             )))
         }
         Some(n) => n,
@@ -97,11 +112,19 @@ pub async fn cancel(st: &AppState, caller: &Caller, id: &str) -> AppResult<Job> 
     Ok(get(st, caller, id).await?.0)
 }
 
-/// The run's log so far (local executor).
+/// The run's log so far, from its executor.
 pub async fn log(st: &AppState, caller: &Caller, id: &str) -> AppResult<String> {
     let (job, _) = get(st, caller, id).await?;
     let Some(h) = job.handle else { return Ok(String::new()) };
-    let ex = LocalExecutor::new(st.cfg.flowcfd_bin());
+    if job.status.is_terminal() {
+        if let Ok(b) = st.blobs.get(&format!("jobs/{}/run.log", job.id)).await {
+            return Ok(String::from_utf8_lossy(&b).into_owned());
+        }
+    }
+    let ex = st
+        .executors
+        .get(&job.executor)
+        .ok_or_else(|| AppError::Unavailable(format!("cluster {:?} is not configured on this server", job.executor)))?;
     let (bytes, _) = ex.read_log(&Handle(h), 0).await.map_err(|e| AppError::Unavailable(e.to_string()))?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }

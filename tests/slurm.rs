@@ -1,0 +1,203 @@
+//! The Slurm-over-SSH executor against a real one-node Slurm and a real sshd on loopback,
+//! which `.ci/test` starts with tests/slurm/up.sh (FLOWCFD_TEST_SLURM_* variables):
+//! a real OpenFOAM case through sbatch with its connection dropped twice mid-run, a
+//! cancelled run, and each way a cluster can refuse a job.
+mod common;
+
+use common::{db, server::TestServer};
+use flowcfd::config::ClusterConfig;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+/// The tests share one cluster and check what is left on it, so they run one at a time.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+const SECRET: &str = "slurm-test-server-secret-0123456789abcdef";
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run the tests with .ci/test, which starts Slurm and sshd (tests/slurm/up.sh)")
+    })
+}
+
+/// The test cluster, and variants of it that must fail in one specific way.
+fn clusters() -> Vec<ClusterConfig> {
+    let keys = flowcfd::auth::Keys::new(SECRET.as_bytes());
+    let key = std::fs::read(env("FLOWCFD_TEST_SLURM_KEY")).unwrap();
+    let host_key = std::fs::read_to_string(env("FLOWCFD_TEST_SLURM_HOST_KEY")).unwrap();
+    let good = ClusterConfig {
+        name: "campus".into(),
+        host: env("FLOWCFD_TEST_SLURM_HOST"),
+        port: env("FLOWCFD_TEST_SLURM_PORT").parse().unwrap(),
+        user: env("FLOWCFD_TEST_SLURM_USER"),
+        key_sealed: Some(keys.seal(&key)),
+        host_key: Some(host_key.trim().to_string()),
+        partition: Some("debug".into()),
+        time_limit_min: Some(30),
+        preamble: vec!["export WM_PROJECT_DIR=/usr/share/openfoam".into()],
+        max_cores: 2,
+        ..Default::default()
+    };
+    vec![
+        good.clone(),
+        ClusterConfig { name: "campus-down".into(), port: 1, ..good.clone() },
+        ClusterConfig { name: "campus-wronguser".into(), user: "nobody".into(), ..good.clone() },
+        ClusterConfig {
+            name: "campus-mitm".into(),
+            host_key: Some("SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".into()),
+            ..good.clone()
+        },
+        ClusterConfig { name: "campus-nopartition".into(), partition: Some("gpu-h100".into()), ..good },
+    ]
+}
+
+async fn start() -> (TestServer, String, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = db::sqlite_in(dir.path());
+    std::mem::forget(dir);
+    let s = TestServer::start(&url, |c| {
+        c.auth.secret = Some(SECRET.into());
+        c.jobs.slots = 4;
+        c.clusters = clusters();
+    })
+    .await;
+    let a = s.user("hpc@example.org").await;
+    let (_, p) = s.call("POST", "/api/projects", &a, Some(json!({"name": "slurm"}))).await;
+    let pid = p["id"].as_str().unwrap().to_string();
+    let stl = std::fs::read(common::root().join("examples/cube.stl")).unwrap();
+    let (_, g) = s.upload(&a, &pid, "cube.stl", stl).await;
+    let gid = g["id"].as_str().unwrap().to_string();
+    assert_eq!(s.settle(&a, &gid).await["status"], "ready");
+    (s, a, pid, gid)
+}
+
+async fn case(s: &TestServer, a: &str, pid: &str, gid: &str, iterations: u32) -> String {
+    let spec = json!({"name": "cube", "geometry_id": gid, "flow": {"type": "external", "velocity": [10, 0, 0]},
+                      "mesh": {"target_cells": 20000}, "solver": {"iterations": iterations}});
+    let (st, c) = s.call("POST", &format!("/api/projects/{pid}/cases"), a, Some(spec)).await;
+    assert_eq!(st, 201, "{c}");
+    c["id"].as_str().unwrap().to_string()
+}
+
+async fn submit(s: &TestServer, a: &str, cid: &str, cluster: &str) -> String {
+    let (st, j) =
+        s.call("POST", &format!("/api/cases/{cid}/jobs"), a, Some(json!({"executor": cluster, "cores": 1}))).await;
+    assert_eq!(st, 201, "{j}");
+    j["id"].as_str().unwrap().to_string()
+}
+
+async fn until(s: &TestServer, a: &str, jid: &str, limit: Duration, done: impl Fn(&Value) -> bool) -> Value {
+    let start = Instant::now();
+    loop {
+        let (_, j) = s.call("GET", &format!("/api/jobs/{jid}"), a, None).await;
+        if done(&j) {
+            return j;
+        }
+        assert!(start.elapsed() < limit, "job stuck: {j}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+fn ended(j: &Value) -> bool {
+    matches!(j["status"].as_str(), Some("completed" | "failed" | "cancelled"))
+}
+
+/// Kills the SSH sessions of the cluster account (the per-connection sshd processes), as a
+/// dropped network link would end them.
+fn drop_ssh_sessions() -> usize {
+    let user = env("FLOWCFD_TEST_SLURM_USER");
+    let out = std::process::Command::new("pkill").args(["-u", &user, "-x", "sshd"]).status().unwrap();
+    usize::from(out.success())
+}
+
+fn home() -> std::path::PathBuf {
+    let user = env("FLOWCFD_TEST_SLURM_USER");
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap();
+    let line = passwd.lines().find(|l| l.starts_with(&format!("{user}:"))).unwrap();
+    line.split(':').nth(5).unwrap().into()
+}
+
+#[tokio::test]
+async fn a_case_runs_through_sbatch_survives_dropped_links_and_comes_back() {
+    common::require_openfoam();
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let (s, a, pid, gid) = start().await;
+    let cid = case(&s, &a, &pid, &gid, 80).await;
+    let jid = submit(&s, &a, &cid, "campus").await;
+    // Drop the SSH link twice while the job runs; the worker reconnects and carries on.
+    let mut drops = 0;
+    let solving = until(&s, &a, &jid, Duration::from_secs(600), |j| j["status"] == "solving" || ended(j)).await;
+    assert_eq!(solving["status"], "solving", "{solving}");
+    for _ in 0..2 {
+        drops += drop_ssh_sessions();
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+    }
+    assert!(drops >= 1, "there were SSH sessions to drop");
+    let done = until(&s, &a, &jid, Duration::from_secs(600), ended).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert!(done["transitions"].as_array().unwrap().iter().any(|t| t["to"] == "solving"), "{done}");
+    assert!(done["forces"]["Cd"].as_f64().is_some(), "{done}");
+    let n = done["iteration"].as_u64().unwrap();
+    let (_, hist) = s.call("GET", &format!("/api/jobs/{jid}/samples"), &a, None).await;
+    let its: Vec<u64> = hist.as_array().unwrap().iter().map(|x| x["iteration"].as_u64().unwrap()).collect();
+    assert_eq!(its, (1..=n).collect::<Vec<_>>(), "residual history complete despite the drops");
+    let log =
+        s.http.get(s.u(&format!("/api/jobs/{jid}/log"))).bearer_auth(&a).send().await.unwrap().text().await.unwrap();
+    assert!(log.contains("==> flowcfd step") && log.contains("simpleFoam"), "{log}");
+    let tgz = s.http.get(s.u(&format!("/api/jobs/{jid}/case.tar.gz"))).bearer_auth(&a).send().await.unwrap();
+    assert_eq!(tgz.status(), 200);
+    assert!(tgz.bytes().await.unwrap().len() > 10_000);
+    // The cluster's scratch directory is gone.
+    assert!(!home().join("flowcfd-jobs").join(&jid).exists(), "remote scratch cleaned");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_cancelled_slurm_job_leaves_nothing_running_and_refusals_are_clear() {
+    common::require_openfoam();
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let (s, a, pid, gid) = start().await;
+    let long = case(&s, &a, &pid, &gid, 20000).await;
+    let jid = submit(&s, &a, &long, "campus").await;
+
+    // Each way a cluster can refuse, with a message that says what to do.
+    let short = case(&s, &a, &pid, &gid, 5).await;
+    let expect = [
+        ("campus-down", "cannot reach the cluster"),
+        ("campus-wronguser", "refused the key"),
+        ("campus-mitm", "HOST KEY MISMATCH"),
+        ("campus-nopartition", "sbatch refused the job"),
+    ];
+    let mut refused = Vec::new();
+    for (cluster, _) in &expect {
+        refused.push(submit(&s, &a, &short, cluster).await);
+    }
+    for ((cluster, want), id) in expect.iter().zip(&refused) {
+        let j = until(&s, &a, id, Duration::from_secs(120), ended).await;
+        assert_eq!(j["status"], "failed", "{cluster}: {j}");
+        assert!(j["error"].as_str().unwrap_or("").contains(want), "{cluster}: want {want:?} in {j}");
+    }
+    let (st, p) =
+        s.call("POST", &format!("/api/cases/{short}/jobs"), &a, Some(json!({"executor": "campus", "cores": 8}))).await;
+    assert_eq!(st, 422, "more cores than the cluster allows: {p}");
+
+    until(&s, &a, &jid, Duration::from_secs(600), |j| j["status"] == "solving" || ended(j)).await;
+    let (st, _) = s.call("POST", &format!("/api/jobs/{jid}/cancel"), &a, None).await;
+    assert_eq!(st, 202);
+    let end = until(&s, &a, &jid, Duration::from_secs(120), ended).await;
+    assert_eq!(end["status"], "cancelled", "{end}");
+    let user = env("FLOWCFD_TEST_SLURM_USER");
+    let squeue = std::process::Command::new("squeue").args(["-h", "-u", &user]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&squeue.stdout).trim(), "", "no Slurm job left");
+    let mut left = String::new();
+    for _ in 0..50 {
+        let ps = std::process::Command::new("pgrep").args(["-u", &user, "-l", "Foam|flowcfd|mpirun"]).output().unwrap();
+        left = String::from_utf8_lossy(&ps.stdout).trim().to_string();
+        if left.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(left, "", "no process of the run left on the cluster");
+    s.stop().await;
+}
