@@ -96,7 +96,7 @@ pub async fn state(cfg: Config) -> Result<(AppState, mpsc::UnboundedReceiver<Str
         .map_err(|source| StartError::Secret { dir: cfg.data_dir.display().to_string(), source })?;
     let (tx, rx) = mpsc::unbounded_channel();
     let limiter = Arc::new(RateLimiter::new(cfg.limits.auth_per_minute));
-    let executors = Arc::new(crate::jobs::worker::executors(&cfg, &keys));
+    let executors = Arc::new(crate::jobs::worker::executors(&cfg, &keys, &blobs));
     Ok((
         AppState {
             cfg: Arc::new(cfg),

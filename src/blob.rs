@@ -142,8 +142,22 @@ impl Blobs {
 
     /// A time-limited download URL that bypasses the server (S3 only; `None` for local disk).
     pub async fn presigned_get(&self, key: &str, ttl: Duration) -> Result<Option<url::Url>, BlobError> {
+        self.presigned(reqwest::Method::GET, key, ttl).await
+    }
+
+    /// A time-limited upload URL (`PUT` the object's bytes to it), S3 only.
+    pub async fn presigned_put(&self, key: &str, ttl: Duration) -> Result<Option<url::Url>, BlobError> {
+        self.presigned(reqwest::Method::PUT, key, ttl).await
+    }
+
+    async fn presigned(
+        &self,
+        method: reqwest::Method,
+        key: &str,
+        ttl: Duration,
+    ) -> Result<Option<url::Url>, BlobError> {
         match &self.signer {
-            Some(s) => Ok(Some(s.signed_url(reqwest::Method::GET, &Self::path(key)?, ttl).await?)),
+            Some(s) => Ok(Some(s.signed_url(method, &Self::path(key)?, ttl).await?)),
             None => Ok(None),
         }
     }

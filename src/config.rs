@@ -58,6 +58,23 @@ pub struct ClusterConfig {
     pub remote_dir: String,
     /// `flowcfd` on the cluster; without it this binary is uploaded once per version.
     pub flowcfd_path: Option<String>,
+    /// Kubernetes: the namespace jobs run in (default `flowcfd`).
+    pub namespace: Option<String>,
+    /// Kubernetes: the solver image (default `ghcr.io/flowcfd/solver:v2312`).
+    pub image: Option<String>,
+    /// Kubernetes: the kubeconfig file (default: KUBECONFIG, or the in-cluster account).
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubernetes: node labels the pods must land on (a Karpenter NodePool's).
+    pub node_selector: std::collections::BTreeMap<String, String>,
+    /// Kubernetes: tolerations for the NodePool's taints (`key`, `operator`, `value`, `effect`).
+    pub tolerations: Vec<std::collections::BTreeMap<String, String>>,
+    /// Kubernetes: runs with more cores than one node has become MPIJobs (needs the Kubeflow
+    /// MPI Operator); without it such requests are refused.
+    pub mpi_operator: bool,
+    /// Kubernetes: cores of one node (and of one MPIJob worker).
+    pub cores_per_node: u32,
+    /// Kubernetes: memory requested per core, GiB.
+    pub memory_per_core_gib: u32,
 }
 
 impl Default for ClusterConfig {
@@ -78,6 +95,14 @@ impl Default for ClusterConfig {
             max_cores: 64,
             remote_dir: "flowcfd-jobs".into(),
             flowcfd_path: None,
+            namespace: None,
+            image: None,
+            kubeconfig: None,
+            node_selector: Default::default(),
+            tolerations: Vec::new(),
+            mpi_operator: false,
+            cores_per_node: 64,
+            memory_per_core_gib: 2,
         }
     }
 }

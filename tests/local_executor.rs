@@ -16,7 +16,7 @@ fn bundle(dir: &Path, iterations: u32) -> Bundle {
         ),
     )
     .unwrap();
-    Bundle { dir: dir.to_path_buf() }
+    Bundle { dir: dir.to_path_buf(), cores: 1 }
 }
 
 fn executor() -> LocalExecutor {

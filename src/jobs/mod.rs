@@ -3,6 +3,7 @@
 pub mod executor;
 pub mod follow;
 pub mod hub;
+pub mod kube;
 pub mod local;
 pub mod openfoam;
 pub mod pipeline;

@@ -17,10 +17,16 @@ use std::time::Duration;
 pub type Executors = std::collections::HashMap<String, Arc<dyn Executor>>;
 
 /// Builds [`Executors`] from the configuration (cluster keys are unsealed with `keys`).
-pub fn executors(cfg: &crate::config::Config, keys: &crate::auth::Keys) -> Executors {
+pub fn executors(cfg: &crate::config::Config, keys: &crate::auth::Keys, blobs: &crate::blob::Blobs) -> Executors {
     let mut m: Executors = std::collections::HashMap::new();
     m.insert("local".into(), Arc::new(LocalExecutor::new(cfg.flowcfd_bin())));
     for c in &cfg.clusters {
+        if c.kind == "kubernetes" {
+            let ex =
+                super::kube::KubeExecutor::new(c.clone(), blobs.clone(), cfg.jobs.max_wall_s, cfg.data_dir.clone());
+            m.insert(c.name.clone(), Arc::new(ex));
+            continue;
+        }
         let key = c.key_sealed.as_deref().map(|k| keys.unseal(k));
         match key {
             Some(Ok(k)) => {

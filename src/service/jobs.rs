@@ -39,6 +39,7 @@ pub async fn submit(
     let max = match executor {
         "local" => local_max_cores(),
         name => match st.cfg.clusters.iter().find(|c| c.name == name) {
+            Some(c) if c.kind == "kubernetes" && !c.mpi_operator => c.cores_per_node.min(c.max_cores),
             Some(c) if st.executors.contains_key(name) => c.max_cores,
             Some(_) => {
                 return Err(AppError::Unavailable(format!(

@@ -1,0 +1,412 @@
+//! The Kubernetes executor: one Job per run (or an MPIJob across nodes when the Kubeflow
+//! MPI Operator is installed), on nodes that Karpenter provisions for it.
+//!
+//! The pod runs the solver image (`packaging/solver.Dockerfile`: OpenFOAM and `flowcfd`).
+//! It downloads the bundle through presigned GET URLs, runs `flowcfd run --stream-log`, and
+//! uploads `summary.json` (or `failure.json`) and the case through presigned PUT URLs, so
+//! it needs no credentials. Requests and limits come from the job's cores,
+//! `activeDeadlineSeconds` from the wall-time limit, nodeSelector and tolerations from the
+//! cluster's configuration. Progress is read from the pod's log; cancel deletes the Job
+//! and its pods.
+use super::executor::{Bundle, ExecError, ExecStatus, Executor, Handle};
+use crate::blob::Blobs;
+use crate::config::ClusterConfig;
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, LogParams, PostParams};
+use kube::core::{ApiResource, GroupVersionKind};
+use serde_json::{json, Value};
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// How long the pod's presigned URLs stay valid: the wall-time limit plus a margin.
+fn url_ttl(max_wall_s: u64) -> Duration {
+    Duration::from_secs(max_wall_s + 3600)
+}
+
+/// What the pod runs. URLs come in through the environment, so nothing here varies.
+pub const POD_SCRIPT: &str = r#"set -u
+mkdir -p /work && cd /work
+curl -fsS --retry 5 -o case.json "$FLOWCFD_CASE_URL" || exit 90
+curl -fsS --retry 5 -o "$FLOWCFD_GEOMETRY_FILE" "$FLOWCFD_GEOMETRY_URL" || exit 90
+code=0
+flowcfd run case.json --out out --force --stream-log || code=$?
+for f in summary failure; do
+  if [ -f "out/$f.json" ]; then
+    eval "url=\$FLOWCFD_$(echo $f | tr a-z A-Z)_URL"
+    curl -fsS --retry 5 -X PUT --upload-file "out/$f.json" "$url" || code=91
+  fi
+done
+if [ -d out/case ]; then tar -czf case.tar.gz -C out case; else tar -czf case.tar.gz -C out/.partial case; fi \
+  && curl -fsS --retry 5 -X PUT --upload-file case.tar.gz "$FLOWCFD_CASE_TGZ_URL"
+exit $code
+"#;
+
+/// The default solver image.
+pub const DEFAULT_IMAGE: &str = "ghcr.io/flowcfd/solver:v2312";
+
+/// Runs jobs as Kubernetes Jobs.
+pub struct KubeExecutor {
+    cfg: ClusterConfig,
+    client: tokio::sync::OnceCell<kube::Client>,
+    blobs: Blobs,
+    max_wall_s: u64,
+    data_dir: PathBuf,
+    /// Runs this executor deleted (a missing Job is then a cancellation, not a failure).
+    cancelled: Mutex<HashSet<String>>,
+}
+
+fn kerr(e: kube::Error) -> ExecError {
+    match e {
+        kube::Error::Api(s) => ExecError::Io(format!("Kubernetes API: {} ({})", s.message, s.code)),
+        other => ExecError::Unreachable(format!("Kubernetes API: {other}")),
+    }
+}
+
+fn not_found(e: &kube::Error) -> bool {
+    matches!(e, kube::Error::Api(s) if s.code == 404)
+}
+
+impl KubeExecutor {
+    /// An executor for `cfg`; the client is made on first use from `cfg.kubeconfig`, or
+    /// from the environment (KUBECONFIG, or the in-cluster service account).
+    pub fn new(cfg: ClusterConfig, blobs: Blobs, max_wall_s: u64, data_dir: PathBuf) -> Self {
+        KubeExecutor {
+            cfg,
+            client: tokio::sync::OnceCell::new(),
+            blobs,
+            max_wall_s,
+            data_dir,
+            cancelled: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// With a given client (tests pass kube's mock service).
+    pub fn with_client(
+        cfg: ClusterConfig,
+        client: kube::Client,
+        blobs: Blobs,
+        max_wall_s: u64,
+        data_dir: PathBuf,
+    ) -> Self {
+        let ex = Self::new(cfg, blobs, max_wall_s, data_dir);
+        let _ = ex.client.set(client);
+        ex
+    }
+
+    async fn client(&self) -> Result<kube::Client, ExecError> {
+        self.client
+            .get_or_try_init(|| async {
+                match &self.cfg.kubeconfig {
+                    Some(path) => {
+                        let kc = kube::config::Kubeconfig::read_from(path)
+                            .map_err(|e| ExecError::Unreachable(format!("{}: {e}", path.display())))?;
+                        let c = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+                            .await
+                            .map_err(|e| ExecError::Unreachable(format!("{}: {e}", path.display())))?;
+                        kube::Client::try_from(c).map_err(kerr)
+                    }
+                    None => kube::Client::try_default().await.map_err(kerr),
+                }
+            })
+            .await
+            .cloned()
+    }
+
+    fn namespace(&self) -> &str {
+        self.cfg.namespace.as_deref().unwrap_or("flowcfd")
+    }
+
+    fn name_of(job: &str) -> String {
+        format!("flowcfd-{}", job.to_ascii_lowercase())
+    }
+
+    fn parse<'a>(&self, h: &'a Handle) -> Result<&'a str, ExecError> {
+        let rest = h.0.strip_prefix("kube:").ok_or_else(|| ExecError::BadHandle(h.0.clone()))?;
+        let (cluster, name) = rest.split_once(':').ok_or_else(|| ExecError::BadHandle(h.0.clone()))?;
+        if cluster != self.cfg.name || name.is_empty() {
+            return Err(ExecError::BadHandle(h.0.clone()));
+        }
+        Ok(name)
+    }
+
+    /// Whether this run spans several nodes as an MPIJob.
+    pub fn uses_mpijob(&self, cores: u32) -> bool {
+        self.cfg.mpi_operator && cores > self.cfg.cores_per_node
+    }
+
+    /// The pod template of one rank (the whole run for a Job, the launcher of an MPIJob).
+    fn pod_spec(&self, job: &str, cores: u32, env: &[(String, String)]) -> Value {
+        let mem = format!("{}Gi", cores * self.cfg.memory_per_core_gib);
+        let res = json!({"cpu": cores.to_string(), "memory": mem});
+        let env: Vec<Value> = env.iter().map(|(k, v)| json!({"name": k, "value": v})).collect();
+        let mut spec = json!({
+            "restartPolicy": "Never",
+            "containers": [{
+                "name": "solver",
+                "image": self.cfg.image.as_deref().unwrap_or(DEFAULT_IMAGE),
+                "command": ["/bin/sh", "-c", POD_SCRIPT],
+                "env": env,
+                "resources": {"requests": res, "limits": res},
+            }],
+        });
+        if !self.cfg.node_selector.is_empty() {
+            spec["nodeSelector"] = json!(self.cfg.node_selector);
+        }
+        if !self.cfg.tolerations.is_empty() {
+            spec["tolerations"] = json!(self.cfg.tolerations);
+        }
+        json!({"metadata": {"labels": labels(job)}, "spec": spec})
+    }
+
+    /// The batch/v1 Job of a run on one node.
+    pub fn job_manifest(&self, job: &str, cores: u32, env: &[(String, String)]) -> Value {
+        json!({
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": {"name": Self::name_of(job), "namespace": self.namespace(), "labels": labels(job)},
+            "spec": {
+                "backoffLimit": 0,
+                "activeDeadlineSeconds": self.max_wall_s,
+                "ttlSecondsAfterFinished": 86400,
+                "template": self.pod_spec(job, cores, env),
+            },
+        })
+    }
+
+    /// The kubeflow.org/v2beta1 MPIJob of a run across nodes: a launcher that runs the
+    /// script (flowcfd's mpirun reaches the workers through the operator's hostfile), and
+    /// workers of `cores_per_node` each.
+    pub fn mpijob_manifest(&self, job: &str, cores: u32, env: &[(String, String)]) -> Value {
+        let per = self.cfg.cores_per_node.max(1);
+        let workers = cores.div_ceil(per);
+        let mut worker = self.pod_spec(job, per, &[]);
+        worker["spec"]["containers"][0]["command"] = json!(["/usr/sbin/sshd", "-De"]);
+        json!({
+            "apiVersion": "kubeflow.org/v2beta1",
+            "kind": "MPIJob",
+            "metadata": {"name": Self::name_of(job), "namespace": self.namespace(), "labels": labels(job)},
+            "spec": {
+                "slotsPerWorker": per,
+                "runPolicy": {"backoffLimit": 0, "activeDeadlineSeconds": self.max_wall_s, "cleanPodPolicy": "Running"},
+                "mpiReplicaSpecs": {
+                    "Launcher": {"replicas": 1, "template": self.pod_spec(job, 1, env)},
+                    "Worker": {"replicas": workers, "template": worker},
+                },
+            },
+        })
+    }
+
+    fn mpijob_api(&self, client: kube::Client) -> Api<DynamicObject> {
+        let gvk = GroupVersionKind::gvk("kubeflow.org", "v2beta1", "MPIJob");
+        Api::namespaced_with(client, self.namespace(), &ApiResource::from_gvk(&gvk))
+    }
+
+    async fn pods(&self, job: &str) -> Result<Vec<Pod>, ExecError> {
+        let pods: Api<Pod> = Api::namespaced(self.client().await?, self.namespace());
+        let lp = ListParams::default().labels(&format!("flowcfd.io/job={job}"));
+        Ok(pods.list(&lp).await.map_err(kerr)?.items)
+    }
+
+    /// A pod that cannot start because its image cannot be pulled, with the reason.
+    fn image_problem(pods: &[Pod]) -> Option<String> {
+        pods.iter().find_map(|p| {
+            let st = p.status.as_ref()?;
+            st.container_statuses.as_ref()?.iter().find_map(|c| {
+                let w = c.state.as_ref()?.waiting.as_ref()?;
+                let reason = w.reason.as_deref()?;
+                matches!(reason, "ErrImagePull" | "ImagePullBackOff" | "InvalidImageName").then(|| {
+                    format!(
+                        "cannot pull the solver image {}: {reason}{}",
+                        c.image,
+                        w.message.as_deref().map(|m| format!(" ({m})")).unwrap_or_default()
+                    )
+                })
+            })
+        })
+    }
+
+    async fn blob_put_url(&self, key: &str) -> Result<String, ExecError> {
+        self.blobs
+            .presigned_put(key, url_ttl(self.max_wall_s))
+            .await
+            .map_err(|e| ExecError::Submit(e.to_string()))?
+            .map(|u| u.to_string())
+            .ok_or_else(|| ExecError::Submit(NEEDS_S3.into()))
+    }
+}
+
+const NEEDS_S3: &str = "the Kubernetes executor needs S3 object storage (blobs.kind = \"s3\"), which its pods \
+                        reach through presigned URLs";
+
+fn labels(job: &str) -> Value {
+    json!({"app.kubernetes.io/managed-by": "flowcfd", "flowcfd.io/job": job})
+}
+
+/// Object-store keys of a run's exchange with its pod.
+fn key(job: &str, file: &str) -> String {
+    format!("jobs/{job}/exec/{file}")
+}
+
+#[async_trait::async_trait]
+impl Executor for KubeExecutor {
+    fn name(&self) -> &str {
+        &self.cfg.name
+    }
+
+    async fn submit(&self, bundle: &Bundle) -> Result<Handle, ExecError> {
+        let job = bundle.dir.file_name().and_then(|n| n.to_str()).unwrap_or("job").to_string();
+        let ttl = url_ttl(self.max_wall_s);
+        let mut env = Vec::new();
+        let case = std::fs::read(bundle.dir.join("case.json")).map_err(|e| ExecError::Submit(e.to_string()))?;
+        let spec: Value = serde_json::from_slice(&case).map_err(|e| ExecError::Submit(e.to_string()))?;
+        let geometry = spec["geometry"].as_str().unwrap_or("geometry.stl").to_string();
+        for (file, var) in [("case.json", "FLOWCFD_CASE_URL"), (geometry.as_str(), "FLOWCFD_GEOMETRY_URL")] {
+            let data = std::fs::read(bundle.dir.join(file)).map_err(|e| ExecError::Submit(format!("{file}: {e}")))?;
+            self.blobs.put(&key(&job, file), data.into()).await.map_err(|e| ExecError::Submit(e.to_string()))?;
+            let url =
+                self.blobs.presigned_get(&key(&job, file), ttl).await.map_err(|e| ExecError::Submit(e.to_string()))?;
+            env.push((var.to_string(), url.ok_or_else(|| ExecError::Submit(NEEDS_S3.into()))?.to_string()));
+        }
+        env.push(("FLOWCFD_GEOMETRY_FILE".into(), geometry));
+        for (file, var) in [
+            ("summary.json", "FLOWCFD_SUMMARY_URL"),
+            ("failure.json", "FLOWCFD_FAILURE_URL"),
+            ("case.tar.gz", "FLOWCFD_CASE_TGZ_URL"),
+        ] {
+            env.push((var.to_string(), self.blob_put_url(&key(&job, file)).await?));
+        }
+        env.push(("WM_PROJECT_DIR".into(), "/usr/lib/openfoam/openfoam2312".into()));
+        let client = self.client().await?;
+        let pp = PostParams::default();
+        if self.uses_mpijob(bundle.cores) {
+            let m = self.mpijob_manifest(&job, bundle.cores, &env);
+            let obj: DynamicObject = serde_json::from_value(m).map_err(|e| ExecError::Submit(e.to_string()))?;
+            self.mpijob_api(client).create(&pp, &obj).await.map_err(|e| ExecError::Submit(kerr(e).to_string()))?;
+        } else {
+            let m = self.job_manifest(&job, bundle.cores, &env);
+            let obj: Job = serde_json::from_value(m).map_err(|e| ExecError::Submit(e.to_string()))?;
+            let jobs: Api<Job> = Api::namespaced(client, self.namespace());
+            jobs.create(&pp, &obj).await.map_err(|e| ExecError::Submit(kerr(e).to_string()))?;
+        }
+        Ok(Handle(format!("kube:{}:{job}", self.cfg.name)))
+    }
+
+    async fn status(&self, handles: &[Handle]) -> Result<Vec<ExecStatus>, ExecError> {
+        let jobs: Api<Job> = Api::namespaced(self.client().await?, self.namespace());
+        let mut out = Vec::new();
+        for h in handles {
+            let job = self.parse(h)?;
+            let k8s = match jobs.get(&Self::name_of(job)).await {
+                Ok(j) => j,
+                Err(e) if not_found(&e) => {
+                    let ours = self.cancelled.lock().unwrap_or_else(|p| p.into_inner()).contains(job);
+                    out.push(if ours {
+                        ExecStatus::Cancelled
+                    } else {
+                        ExecStatus::Failed("the Kubernetes Job is gone (deleted outside FlowCFD?)".into())
+                    });
+                    continue;
+                }
+                Err(e) => return Err(kerr(e)),
+            };
+            let st = k8s.status.unwrap_or_default();
+            if st.succeeded.unwrap_or(0) > 0 {
+                out.push(ExecStatus::Completed);
+                continue;
+            }
+            if st.failed.unwrap_or(0) > 0 {
+                let cond = st.conditions.unwrap_or_default().into_iter().find(|c| c.type_ == "Failed");
+                let why = match cond.as_ref().and_then(|c| c.reason.as_deref()) {
+                    Some("DeadlineExceeded") => "stopped at the wall-time limit (activeDeadlineSeconds)".to_string(),
+                    _ => format!(
+                        "the solver pod failed{}",
+                        cond.and_then(|c| c.message).map(|m| format!(": {m}")).unwrap_or_default()
+                    ),
+                };
+                let recorded = match self.blobs.get(&key(job, "failure.json")).await {
+                    Ok(b) => {
+                        serde_json::from_slice::<Value>(&b).ok().and_then(|v| v["error"].as_str().map(String::from))
+                    }
+                    Err(_) => None,
+                };
+                out.push(ExecStatus::Failed(recorded.unwrap_or(why)));
+                continue;
+            }
+            let pods = self.pods(job).await?;
+            if let Some(why) = Self::image_problem(&pods) {
+                out.push(ExecStatus::Failed(why));
+                continue;
+            }
+            let running = pods.iter().any(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"));
+            out.push(ExecStatus::Running { step: if running { "running" } else { "preparing" } });
+        }
+        Ok(out)
+    }
+
+    async fn read_log(&self, handle: &Handle, offset: u64) -> Result<(Vec<u8>, u64), ExecError> {
+        let job = self.parse(handle)?;
+        let Some(pod) = self.pods(job).await?.into_iter().find(|p| {
+            let labels = p.metadata.labels.clone().unwrap_or_default();
+            // An MPIJob's launcher runs the script; a Job has one pod.
+            labels.get("training.kubeflow.org/job-role").is_none_or(|r| r == "launcher")
+        }) else {
+            return Ok((Vec::new(), offset));
+        };
+        let pods: Api<Pod> = Api::namespaced(self.client().await?, self.namespace());
+        let name = pod.metadata.name.unwrap_or_default();
+        let lp = LogParams { container: Some("solver".into()), ..Default::default() };
+        let text = match pods.logs(&name, &lp).await {
+            Ok(t) => t,
+            // Not started yet.
+            Err(kube::Error::Api(s)) if s.code == 400 => return Ok((Vec::new(), offset)),
+            Err(e) => return Err(kerr(e)),
+        };
+        let bytes = text.into_bytes();
+        let from = (offset as usize).min(bytes.len());
+        Ok((bytes[from..].to_vec(), bytes.len() as u64))
+    }
+
+    async fn cancel(&self, handle: &Handle) -> Result<(), ExecError> {
+        let job = self.parse(handle)?.to_string();
+        self.cancelled.lock().unwrap_or_else(|p| p.into_inner()).insert(job.clone());
+        let client = self.client().await?;
+        let dp = DeleteParams::background();
+        let r = if self.cfg.mpi_operator {
+            match self.mpijob_api(client.clone()).delete(&Self::name_of(&job), &dp).await {
+                Err(e) if not_found(&e) => {
+                    Api::<Job>::namespaced(client, self.namespace()).delete(&Self::name_of(&job), &dp).await.map(|_| ())
+                }
+                r => r.map(|_| ()),
+            }
+        } else {
+            Api::<Job>::namespaced(client, self.namespace()).delete(&Self::name_of(&job), &dp).await.map(|_| ())
+        };
+        match r {
+            Ok(()) => Ok(()),
+            Err(e) if not_found(&e) => Ok(()),
+            Err(e) => Err(kerr(e)),
+        }
+    }
+
+    async fn fetch_results(&self, handle: &Handle) -> Result<PathBuf, ExecError> {
+        let job = self.parse(handle)?;
+        let out = self.data_dir.join("jobs").join(job).join("out");
+        std::fs::create_dir_all(&out).map_err(|e| ExecError::Io(e.to_string()))?;
+        for f in ["summary.json", "failure.json"] {
+            if let Ok(b) = self.blobs.get(&key(job, f)).await {
+                std::fs::write(out.join(f), &b).map_err(|e| ExecError::Io(e.to_string()))?;
+            }
+        }
+        if let Ok(b) = self.blobs.get(&key(job, "case.tar.gz")).await {
+            let _ = std::fs::remove_dir_all(out.join("case"));
+            tar::Archive::new(flate2::read::GzDecoder::new(&b[..]))
+                .unpack(&out)
+                .map_err(|e| ExecError::Io(format!("unpacking the case: {e}")))?;
+        }
+        let _ = self.blobs.delete_prefix(&format!("jobs/{job}/exec")).await;
+        Ok(out)
+    }
+}

@@ -1,0 +1,341 @@
+//! The Kubernetes executor. No Kubernetes API server can run on these machines, so the
+//! executor is driven against kube's mock service (tower-test): each test asserts the exact
+//! manifests and the sequence of API calls, and answers them as a cluster would. The object
+//! store is real (moto on loopback): the bundle goes up, and the test plays the pod by
+//! PUTting results to the presigned URLs from the manifest.
+//!
+//! `against_a_live_cluster` runs a real Job when KUBECONFIG points at a cluster; it is not
+//! run in CI (none can be reached from here).
+mod common;
+
+use common::moto;
+use flowcfd::blob::Blobs;
+use flowcfd::config::ClusterConfig;
+use flowcfd::jobs::executor::{Bundle, ExecStatus, Executor, Handle};
+use flowcfd::jobs::kube::{KubeExecutor, POD_SCRIPT};
+use http::{Method, Request, Response};
+use kube::client::Body;
+use serde_json::{json, Value};
+use tower_test::mock::Handle as MockHandle;
+
+type Mock = MockHandle<Request<Body>, Response<Body>>;
+
+fn cluster() -> ClusterConfig {
+    ClusterConfig {
+        name: "eks".into(),
+        kind: "kubernetes".into(),
+        namespace: Some("cfd".into()),
+        image: Some("registry.example.com/flowcfd/solver:v2312".into()),
+        node_selector: [("karpenter.sh/nodepool".to_string(), "cfd-c7i".to_string())].into(),
+        tolerations: vec![[
+            ("key".to_string(), "flowcfd.io/solver".to_string()),
+            ("operator".to_string(), "Exists".to_string()),
+            ("effect".to_string(), "NoSchedule".to_string()),
+        ]
+        .into()],
+        cores_per_node: 8,
+        max_cores: 64,
+        ..Default::default()
+    }
+}
+
+async fn setup(cfg: ClusterConfig) -> (KubeExecutor, Mock, moto::Moto, tempfile::TempDir) {
+    let m = moto::start("flowcfd-kube").await;
+    let mut c = flowcfd::config::Config::default();
+    moto::configure(&m, &mut c, "flowcfd-kube");
+    let blobs = Blobs::from_config(&c).unwrap();
+    let (svc, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let client = kube::Client::new(svc, "default");
+    let data = tempfile::tempdir().unwrap();
+    (KubeExecutor::with_client(cfg, client, blobs, 3600, data.path().to_path_buf()), handle, m, data)
+}
+
+/// A bundle directory named like a job id, with case.json and its geometry.
+fn bundle(root: &std::path::Path, cores: u32) -> Bundle {
+    let dir = root.join("0f1e2d3c-aaaa-bbbb-cccc-000000000001");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("case.json"), r#"{"name":"cube","geometry":"geometry.stl"}"#).unwrap();
+    std::fs::write(dir.join("geometry.stl"), "solid cube\nendsolid cube\n").unwrap();
+    Bundle { dir, cores }
+}
+
+/// Takes the next API call, checks its method and path, and answers with `reply`.
+async fn expect(h: &mut Mock, method: Method, path: &str, status: u16, reply: Value) -> Value {
+    let (req, send) = h.next_request().await.expect("the executor called the API");
+    assert_eq!(req.method(), method, "{}", req.uri());
+    assert_eq!(req.uri().path(), path, "{}", req.uri());
+    let query = req.uri().query().unwrap_or("").to_string();
+    let body = req.into_body().collect_bytes().await.unwrap();
+    let sent: Value = if body.is_empty() { json!({"query": query}) } else { serde_json::from_slice(&body).unwrap() };
+    send.send_response(
+        Response::builder().status(status).body(Body::from(serde_json::to_vec(&reply).unwrap())).unwrap(),
+    );
+    sent
+}
+
+fn env_of(manifest: &Value, pointer: &str) -> std::collections::BTreeMap<String, String> {
+    manifest
+        .pointer(pointer)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["name"].as_str().unwrap().to_string(), e["value"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+fn not_found() -> Value {
+    json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": "not found", "reason": "NotFound", "code": 404})
+}
+
+fn pod(phase: &str, waiting: Option<(&str, &str)>) -> Value {
+    let mut status = json!({"phase": phase});
+    if let Some((reason, message)) = waiting {
+        status["containerStatuses"] = json!([{"name": "solver", "image": "registry.example.com/flowcfd/solver:v2312",
+            "imageID": "", "ready": false, "restartCount": 0, "state": {"waiting": {"reason": reason, "message": message}}}]);
+    }
+    json!({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": [{
+        "metadata": {"name": "flowcfd-0f1e2d3c-aaaa-bbbb-cccc-000000000001-x7k2p", "namespace": "cfd",
+                     "labels": {"flowcfd.io/job": "0f1e2d3c-aaaa-bbbb-cccc-000000000001"}},
+        "status": status}]})
+}
+
+const JOB_PATH: &str = "/apis/batch/v1/namespaces/cfd/jobs";
+const NAME: &str = "flowcfd-0f1e2d3c-aaaa-bbbb-cccc-000000000001";
+
+#[tokio::test]
+async fn a_run_is_one_job_with_the_exact_manifest_and_its_whole_lifecycle() {
+    let (ex, mut h, _moto, data) = setup(cluster()).await;
+    let b = bundle(data.path(), 4);
+    let (handle, sent) = tokio::join!(ex.submit(&b), async {
+        expect(
+            &mut h,
+            Method::POST,
+            JOB_PATH,
+            201,
+            json!({"apiVersion": "batch/v1", "kind": "Job",
+            "metadata": {"name": NAME, "namespace": "cfd"}}),
+        )
+        .await
+    });
+    let handle = handle.unwrap();
+    assert_eq!(handle, Handle(format!("kube:eks:{}", "0f1e2d3c-aaaa-bbbb-cccc-000000000001")));
+
+    // The manifest, exactly (the presigned URLs checked separately: they carry signatures).
+    let env = env_of(&sent, "/spec/template/spec/containers/0/env");
+    let mut expected = json!({
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": NAME, "namespace": "cfd",
+                     "labels": {"app.kubernetes.io/managed-by": "flowcfd", "flowcfd.io/job": "0f1e2d3c-aaaa-bbbb-cccc-000000000001"}},
+        "spec": {
+            "backoffLimit": 0, "activeDeadlineSeconds": 3600, "ttlSecondsAfterFinished": 86400,
+            "template": {
+                "metadata": {"labels": {"app.kubernetes.io/managed-by": "flowcfd", "flowcfd.io/job": "0f1e2d3c-aaaa-bbbb-cccc-000000000001"}},
+                "spec": {
+                    "restartPolicy": "Never",
+                    "nodeSelector": {"karpenter.sh/nodepool": "cfd-c7i"},
+                    "tolerations": [{"effect": "NoSchedule", "key": "flowcfd.io/solver", "operator": "Exists"}],
+                    "containers": [{
+                        "name": "solver", "image": "registry.example.com/flowcfd/solver:v2312",
+                        "command": ["/bin/sh", "-c", POD_SCRIPT],
+                        "env": "CHECKED BELOW",
+                        "resources": {"requests": {"cpu": "4", "memory": "8Gi"}, "limits": {"cpu": "4", "memory": "8Gi"}},
+                    }],
+                },
+            },
+        },
+    });
+    let mut got = sent.clone();
+    got["spec"]["template"]["spec"]["containers"][0]["env"] = json!("CHECKED BELOW");
+    expected["spec"]["template"]["spec"]["containers"][0]["env"] = json!("CHECKED BELOW");
+    assert_eq!(got, expected);
+    let names: Vec<&str> = env.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        [
+            "FLOWCFD_CASE_TGZ_URL",
+            "FLOWCFD_CASE_URL",
+            "FLOWCFD_FAILURE_URL",
+            "FLOWCFD_GEOMETRY_FILE",
+            "FLOWCFD_GEOMETRY_URL",
+            "FLOWCFD_SUMMARY_URL",
+            "WM_PROJECT_DIR"
+        ]
+    );
+    // The bundle is fetchable through its presigned URL, as the pod would.
+    let http = reqwest::Client::new();
+    let case = http.get(&env["FLOWCFD_CASE_URL"]).send().await.unwrap();
+    assert_eq!(case.status(), 200);
+    assert!(case.text().await.unwrap().contains("geometry.stl"));
+
+    // Pending, then running, then an image that cannot be pulled.
+    let (st, _) = tokio::join!(ex.status(std::slice::from_ref(&handle)), async {
+        expect(
+            &mut h,
+            Method::GET,
+            &format!("{JOB_PATH}/{NAME}"),
+            200,
+            json!({"apiVersion": "batch/v1", "kind": "Job",
+            "metadata": {"name": NAME}, "status": {"active": 1}}),
+        )
+        .await;
+        expect(&mut h, Method::GET, "/api/v1/namespaces/cfd/pods", 200, pod("Running", None)).await
+    });
+    assert_eq!(st.unwrap(), vec![ExecStatus::Running { step: "running" }]);
+
+    // The log, by offset.
+    let (log, sent) = tokio::join!(ex.read_log(&handle, 4), async {
+        expect(&mut h, Method::GET, "/api/v1/namespaces/cfd/pods", 200, pod("Running", None)).await;
+        let (req, send) = h.next_request().await.unwrap();
+        assert_eq!(
+            req.uri().path(),
+            "/api/v1/namespaces/cfd/pods/flowcfd-0f1e2d3c-aaaa-bbbb-cccc-000000000001-x7k2p/log"
+        );
+        send.send_response(Response::builder().body(Body::from(b"==> flowcfd step 1/7 blockMesh\n".to_vec())).unwrap());
+        req.uri().query().unwrap_or("").to_string()
+    });
+    assert!(sent.contains("container=solver"), "{sent}");
+    let (bytes, next) = log.unwrap();
+    assert_eq!(String::from_utf8(bytes).unwrap(), "flowcfd step 1/7 blockMesh\n");
+    assert_eq!(next, 31, "the next read starts after the whole log so far");
+
+    // The pod plays its part: results through the presigned PUT URLs.
+    let summary = json!({"mesh": {"cells": 40000}, "forces": {"Cd": 1.05}});
+    let put = |url: &str, body: Vec<u8>| http.put(url.to_string()).body(body).send();
+    assert!(put(&env["FLOWCFD_SUMMARY_URL"], serde_json::to_vec(&summary).unwrap())
+        .await
+        .unwrap()
+        .status()
+        .is_success());
+    let mut tgz = Vec::new();
+    {
+        let gz = flate2::write::GzEncoder::new(&mut tgz, flate2::Compression::fast());
+        let mut t = tar::Builder::new(gz);
+        let mut hdr = tar::Header::new_gnu();
+        hdr.set_size(7);
+        hdr.set_mode(0o644);
+        hdr.set_cksum();
+        t.append_data(&mut hdr, "case/system/controlDict", &b"FoamFile"[..7]).unwrap();
+        t.into_inner().unwrap().finish().unwrap();
+    }
+    assert!(put(&env["FLOWCFD_CASE_TGZ_URL"], tgz).await.unwrap().status().is_success());
+
+    // Succeeded: the results come back from the object store.
+    let (st, _) = tokio::join!(ex.status(std::slice::from_ref(&handle)), async {
+        expect(
+            &mut h,
+            Method::GET,
+            &format!("{JOB_PATH}/{NAME}"),
+            200,
+            json!({"apiVersion": "batch/v1", "kind": "Job",
+            "metadata": {"name": NAME}, "status": {"succeeded": 1}}),
+        )
+        .await
+    });
+    assert_eq!(st.unwrap(), vec![ExecStatus::Completed]);
+    let out = ex.fetch_results(&handle).await.unwrap();
+    let back: Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(back, summary);
+    assert!(out.join("case/system/controlDict").exists());
+}
+
+#[tokio::test]
+async fn image_pull_failures_wall_time_and_cancel_are_reported() {
+    let (ex, mut h, _moto, _data) = setup(cluster()).await;
+    let handle = Handle("kube:eks:0f1e2d3c-aaaa-bbbb-cccc-000000000001".into());
+    let job =
+        |status: Value| json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": NAME}, "status": status});
+
+    let (st, _) = tokio::join!(ex.status(std::slice::from_ref(&handle)), async {
+        expect(&mut h, Method::GET, &format!("{JOB_PATH}/{NAME}"), 200, job(json!({"active": 1}))).await;
+        expect(
+            &mut h,
+            Method::GET,
+            "/api/v1/namespaces/cfd/pods",
+            200,
+            pod("Pending", Some(("ImagePullBackOff", "Back-off pulling image"))),
+        )
+        .await
+    });
+    match &st.unwrap()[0] {
+        ExecStatus::Failed(why) => {
+            assert!(why.contains("cannot pull the solver image") && why.contains("ImagePullBackOff"), "{why}")
+        }
+        other => panic!("{other:?}"),
+    }
+
+    let (st, _) = tokio::join!(ex.status(std::slice::from_ref(&handle)), async {
+        expect(
+            &mut h,
+            Method::GET,
+            &format!("{JOB_PATH}/{NAME}"),
+            200,
+            job(json!({"failed": 1,
+            "conditions": [{"type": "Failed", "status": "True", "reason": "DeadlineExceeded",
+                            "message": "Job was active longer than specified deadline"}]})),
+        )
+        .await
+    });
+    match &st.unwrap()[0] {
+        ExecStatus::Failed(why) => assert!(why.contains("wall-time"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+
+    // Cancel deletes the Job and its pods (background propagation); after that the Job's
+    // absence means "cancelled".
+    let (r, sent) = tokio::join!(ex.cancel(&handle), async {
+        expect(
+            &mut h,
+            Method::DELETE,
+            &format!("{JOB_PATH}/{NAME}"),
+            200,
+            json!({"kind": "Status", "apiVersion": "v1", "status": "Success", "code": 200}),
+        )
+        .await
+    });
+    r.unwrap();
+    assert_eq!(sent["propagationPolicy"], "Background", "{sent}");
+    let (st, _) = tokio::join!(ex.status(std::slice::from_ref(&handle)), async {
+        expect(&mut h, Method::GET, &format!("{JOB_PATH}/{NAME}"), 404, not_found()).await
+    });
+    assert_eq!(st.unwrap(), vec![ExecStatus::Cancelled]);
+}
+
+#[tokio::test]
+async fn runs_wider_than_a_node_are_mpijobs_when_the_operator_is_installed() {
+    let (ex, mut h, _moto, data) = setup(ClusterConfig { mpi_operator: true, ..cluster() }).await;
+    let b = bundle(data.path(), 20);
+    let (r, sent) = tokio::join!(ex.submit(&b), async {
+        expect(
+            &mut h,
+            Method::POST,
+            "/apis/kubeflow.org/v2beta1/namespaces/cfd/mpijobs",
+            201,
+            json!({"apiVersion": "kubeflow.org/v2beta1", "kind": "MPIJob", "metadata": {"name": NAME}}),
+        )
+        .await
+    });
+    r.unwrap();
+    assert_eq!(sent["kind"], "MPIJob");
+    assert_eq!(sent["spec"]["slotsPerWorker"], 8);
+    assert_eq!(sent["spec"]["mpiReplicaSpecs"]["Worker"]["replicas"], 3, "20 cores on 8-core nodes");
+    let worker = &sent["spec"]["mpiReplicaSpecs"]["Worker"]["template"]["spec"];
+    assert_eq!(worker["containers"][0]["resources"]["limits"], json!({"cpu": "8", "memory": "16Gi"}));
+    assert_eq!(worker["nodeSelector"]["karpenter.sh/nodepool"], "cfd-c7i");
+    let launcher = &sent["spec"]["mpiReplicaSpecs"]["Launcher"]["template"]["spec"]["containers"][0];
+    assert_eq!(launcher["command"][2], POD_SCRIPT);
+    assert_eq!(sent["spec"]["runPolicy"]["activeDeadlineSeconds"], 3600);
+}
+
+/// Only with a real cluster: KUBECONFIG set, and FLOWCFD_TEST_KUBE_NAMESPACE naming a
+/// namespace to create a Job in. Not run in CI.
+#[tokio::test]
+async fn against_a_live_cluster() {
+    let (Ok(_), Ok(ns)) = (std::env::var("KUBECONFIG"), std::env::var("FLOWCFD_TEST_KUBE_NAMESPACE")) else {
+        eprintln!("skipped: no KUBECONFIG and FLOWCFD_TEST_KUBE_NAMESPACE (no cluster reachable)");
+        return;
+    };
+    let client = kube::Client::try_default().await.expect("a client from KUBECONFIG");
+    let pods: kube::Api<k8s_openapi::api::core::v1::Pod> = kube::Api::namespaced(client, &ns);
+    pods.list(&Default::default()).await.expect("list pods in the namespace");
+}
