@@ -2,6 +2,7 @@
 //! baseline, against FlowCFD's automated pipeline on the same geometry, freestream and
 //! reference values, in one invocation on one machine. `queue` measures the job queue.
 
+pub mod events;
 pub mod queue;
 
 use crate::foam::case::Step;

@@ -48,7 +48,8 @@ pub struct ClusterConfig {
     pub partition: Option<String>,
     pub account: Option<String>,
     pub qos: Option<String>,
-    /// Slurm time limit per job, minutes (default: the wall-time limit, jobs.max_wall_s).
+    /// Slurm time limit per job, minutes (default: the wall-time limit, jobs.max_wall_s,
+    /// rounded up).
     pub time_limit_min: Option<u32>,
     /// Lines run at the top of each batch script (`module load openfoam/v2312`, `export …`).
     pub preamble: Vec<String>,

@@ -61,6 +61,9 @@ enum BenchCmd {
     Motorbike(flowcfd::bench::MotorbikeArgs),
     /// Trivial jobs through the durable queue: one worker (baseline) against several.
     Queue(flowcfd::bench::queue::QueueArgs),
+    /// Residual latency from a solver's log line to a WebSocket client, against a bare
+    /// poll of the same log.
+    Events(flowcfd::bench::events::EventsArgs),
 }
 
 /// Where the server's configuration comes from (flags win over env, env over the file).
@@ -386,6 +389,7 @@ fn main() -> ExitCode {
             .map_err(|e| e.to_string()),
         Cmd::Bench { which: BenchCmd::Motorbike(a) } => flowcfd::bench::motorbike(&a).map_err(|e| e.to_string()),
         Cmd::Bench { which: BenchCmd::Queue(a) } => flowcfd::bench::queue::queue(&a),
+        Cmd::Bench { which: BenchCmd::Events(a) } => flowcfd::bench::events::main(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

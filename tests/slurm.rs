@@ -157,6 +157,14 @@ async fn a_cancelled_slurm_job_leaves_nothing_running_and_refusals_are_clear() {
     common::require_openfoam();
     let _serial = ONE_AT_A_TIME.lock().await;
     let (s, a, pid, gid) = start().await;
+    let (_, cl) = s.call("GET", "/api/clusters", &a, None).await;
+    assert_eq!(cl[0]["name"], "local");
+    let campus = cl.as_array().unwrap().iter().find(|c| c["name"] == "campus").unwrap();
+    assert_eq!(
+        (campus["kind"].as_str(), campus["max_cores"].as_u64(), campus["usable"].as_bool()),
+        (Some("slurm"), Some(2), Some(true))
+    );
+    assert!(!cl.to_string().contains("sealed1:"), "no secrets in the listing");
     let long = case(&s, &a, &pid, &gid, 20000).await;
     let jid = submit(&s, &a, &long, "campus").await;
 

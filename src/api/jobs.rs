@@ -98,6 +98,16 @@ async fn case_archive(State(st): State<AppState>, c: Caller, Path(id): Path<Stri
     ))
 }
 
+/// Where jobs can run: `local` and the configured clusters (no connection details).
+async fn clusters(State(st): State<AppState>, _c: Caller) -> AppResult<impl IntoResponse> {
+    let mut out = vec![json!({"name": "local", "kind": "local", "max_cores": jobs::local_max_cores(), "usable": true})];
+    for c in &st.cfg.clusters {
+        out.push(json!({"name": c.name, "kind": c.kind, "max_cores": jobs::cluster_max_cores(c),
+                        "usable": st.executors.contains_key(&c.name)}));
+    }
+    Ok(Json(out))
+}
+
 async fn summary(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> AppResult<impl IntoResponse> {
     Ok(Json(jobs::summary(&st, &c, &id).await?))
 }
@@ -106,6 +116,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/cases/{id}/jobs", post(submit))
         .route("/api/jobs", get(list))
+        .route("/api/clusters", get(clusters))
         .route("/api/jobs/{id}", get(show))
         .route("/api/jobs/{id}/cancel", post(cancel))
         .route("/api/jobs/{id}/log", get(log))

@@ -92,6 +92,7 @@ pub fn document() -> Value {
             "/api/jobs/{id}/summary": {"get": {"summary": "The pipeline's summary.json of a completed job", "responses": ok("200", "summary.json")}},
             "/api/jobs/{id}/samples": {"get": {"summary": "Residual and force history, one sample per iteration: ?after=N", "responses": ok("200", "samples")}},
             "/api/jobs/{id}/case.tar.gz": {"get": {"summary": "The exportable OpenFOAM case of an ended job", "responses": ok("200", "application/gzip")}},
+            "/api/clusters": {"get": {"summary": "Where jobs can run: local and the configured clusters, with their core limits", "responses": ok("200", "list")}},
             "/api/jobs/{id}/ws": {"get": {"summary": "WebSocket: a snapshot, then live sample, residuals, step and status events; ?after=N resumes", "responses": ok("101", "switching protocols")}},
             "/api/orgs": {
                 "get": {"summary": "The caller's organizations", "responses": ok("200", "list")},

@@ -245,6 +245,8 @@ pub struct SlurmExecutor {
     data_dir: PathBuf,
     /// `remote_dir` made absolute (relative to the account's home), once known.
     base: Mutex<Option<String>>,
+    /// The wall-time limit (jobs.max_wall_s), the default Slurm time limit.
+    max_wall_s: u64,
 }
 
 /// The most log bytes one read returns.
@@ -253,9 +255,9 @@ const LOG_CHUNK: usize = 4 << 20;
 impl SlurmExecutor {
     /// An executor for `cfg`, signing in with `key`; `exe` is uploaded when the cluster has
     /// no `flowcfd_path`.
-    pub fn new(cfg: ClusterConfig, key: String, exe: PathBuf, data_dir: PathBuf) -> SlurmExecutor {
+    pub fn new(cfg: ClusterConfig, key: String, exe: PathBuf, data_dir: PathBuf, max_wall_s: u64) -> SlurmExecutor {
         let link = Arc::new(Link::new(cfg.clone(), key));
-        SlurmExecutor { cfg, link, exe, uploaded: Mutex::new(None), data_dir, base: Mutex::new(None) }
+        SlurmExecutor { cfg, link, exe, uploaded: Mutex::new(None), data_dir, base: Mutex::new(None), max_wall_s }
     }
 
     /// The absolute scratch directory on the cluster (batch jobs run elsewhere than the
@@ -424,6 +426,7 @@ impl Executor for SlurmExecutor {
             }
         }
         let cores = bundle.cores.max(1);
+        let max_wall_s = self.max_wall_s;
         let c = self.cfg.clone();
         let script = batch_script(&c, &dir, &flowcfd);
         let name = format!("flowcfd-{}", &job[..8.min(job.len())]);
@@ -445,9 +448,8 @@ impl Executor for SlurmExecutor {
                         words.push(format!("--{flag}={v}"));
                     }
                 }
-                if let Some(m) = c.time_limit_min {
-                    words.push(format!("--time={m}"));
-                }
+                // The cluster's limit, or the wall-time limit (minutes, rounded up).
+                words.push(format!("--time={}", c.time_limit_min.map_or(max_wall_s.div_ceil(60), u64::from)));
                 words.push(format!("{dir}/job.sh"));
                 let refs: Vec<&str> = words.iter().map(String::as_str).collect();
                 let out = l.run(&command(&refs))?;

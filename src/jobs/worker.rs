@@ -35,6 +35,7 @@ pub fn executors(cfg: &crate::config::Config, keys: &crate::auth::Keys, blobs: &
                     String::from_utf8_lossy(&k).into_owned(),
                     cfg.flowcfd_bin(),
                     cfg.data_dir.clone(),
+                    cfg.jobs.max_wall_s,
                 );
                 m.insert(c.name.clone(), Arc::new(ex));
             }

@@ -24,6 +24,16 @@ pub fn local_max_cores() -> u32 {
     std::thread::available_parallelism().map_or(1, |n| n.get() as u32)
 }
 
+/// The most cores one job may ask of a cluster: its `max_cores`, and on Kubernetes without
+/// the MPI Operator, one node's cores.
+pub fn cluster_max_cores(c: &crate::config::ClusterConfig) -> u32 {
+    if c.kind == "kubernetes" && !c.mpi_operator {
+        c.cores_per_node.min(c.max_cores)
+    } else {
+        c.max_cores
+    }
+}
+
 /// Queues a run of a case on `executor` (only "local" exists so far).
 pub async fn submit(
     st: &AppState,
@@ -39,8 +49,7 @@ pub async fn submit(
     let max = match executor {
         "local" => local_max_cores(),
         name => match st.cfg.clusters.iter().find(|c| c.name == name) {
-            Some(c) if c.kind == "kubernetes" && !c.mpi_operator => c.cores_per_node.min(c.max_cores),
-            Some(c) if st.executors.contains_key(name) => c.max_cores,
+            Some(c) if st.executors.contains_key(name) => cluster_max_cores(c),
             Some(_) => {
                 return Err(AppError::Unavailable(format!(
                     "cluster {name:?} is configured but unusable (its key cannot be unsealed; see the server log)"

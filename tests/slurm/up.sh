@@ -70,7 +70,8 @@ install -d -m 700 -o "$HPC_USER" -g "$HPC_USER" "$HOME_DIR/.ssh"
 install -m 600 -o "$HPC_USER" -g "$HPC_USER" "$DIR/id_ed25519.pub" "$HOME_DIR/.ssh/authorized_keys"
 
 # sshd on loopback with its own host key and config.
-ssh-keygen -q -t ed25519 -N '' -f "$DIR/ssh_host_ed25519_key"
+rm -f "$DIR/ssh_host_ed25519_key" "$DIR/ssh_host_ed25519_key.pub"
+ssh-keygen -q -t ed25519 -N "" -f "$DIR/ssh_host_ed25519_key"
 mkdir -p /run/sshd
 cat > "$DIR/sshd_config" <<CONF
 Port $SSH_PORT
