@@ -55,6 +55,11 @@ pub enum ExecError {
 pub trait Executor: Send + Sync {
     /// The name jobs choose it by.
     fn name(&self) -> &str;
+    /// How often the worker reads the run's log for live progress: often where a read is
+    /// cheap (a local file), less often where it is a network call.
+    fn log_interval(&self) -> Duration {
+        Duration::from_millis(500)
+    }
     /// Starts a run; the handle is stored before anything else happens.
     async fn submit(&self, bundle: &Bundle) -> Result<Handle, ExecError>;
     /// Where each run stands (one call for many, where the backend allows).
@@ -74,6 +79,8 @@ pub struct LocalExecutor {
 }
 
 const CANCELLED_MARKER: &str = "cancelled";
+/// How often the worker reads a local run's log (a file read; `bench events` measures it).
+pub const LOCAL_LOG_INTERVAL_MS: u64 = 50;
 const RUN_LOG: &str = "run.log";
 
 impl LocalExecutor {
@@ -150,6 +157,10 @@ impl LocalExecutor {
 impl Executor for LocalExecutor {
     fn name(&self) -> &str {
         "local"
+    }
+
+    fn log_interval(&self) -> Duration {
+        Duration::from_millis(LOCAL_LOG_INTERVAL_MS)
     }
 
     async fn submit(&self, bundle: &Bundle) -> Result<Handle, ExecError> {

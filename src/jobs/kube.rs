@@ -256,6 +256,11 @@ impl Executor for KubeExecutor {
         &self.cfg.name
     }
 
+    /// The pod-log API returns the whole log each time: ask less often.
+    fn log_interval(&self) -> Duration {
+        Duration::from_secs(2)
+    }
+
     async fn submit(&self, bundle: &Bundle) -> Result<Handle, ExecError> {
         let job = bundle.dir.file_name().and_then(|n| n.to_str()).unwrap_or("job").to_string();
         let ttl = url_ttl(self.max_wall_s);

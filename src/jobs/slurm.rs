@@ -413,6 +413,11 @@ impl Executor for SlurmExecutor {
         &self.cfg.name
     }
 
+    /// An SFTP read over the one SSH connection.
+    fn log_interval(&self) -> Duration {
+        Duration::from_millis(200)
+    }
+
     async fn submit(&self, bundle: &Bundle) -> Result<Handle, ExecError> {
         let flowcfd = self.remote_flowcfd().await?;
         let job = bundle.dir.file_name().and_then(|n| n.to_str()).unwrap_or("job").to_string();

@@ -133,9 +133,8 @@ fn status_of(step: &str) -> JobStatus {
     }
 }
 
-/// How often the log is read (live residuals), and how often the executor is asked where
-/// the run stands (and the lease renewed, and progress stored).
-const LOG_POLL: Duration = Duration::from_millis(100);
+/// How often the executor is asked where the run stands (and the lease renewed, and
+/// progress stored); the log is read at the executor's own `log_interval`.
 const STATUS_POLL: Duration = Duration::from_millis(500);
 /// Core-seconds of a long job are recorded this often, not only at its end.
 const USAGE_EVERY: Duration = Duration::from_secs(600);
@@ -317,7 +316,7 @@ async fn drive(st: &AppState, me: &str, ex: &dyn Executor, job: Job, lease_ms: i
     let mut last_usage = std::time::Instant::now();
     let max_wall_ms = st.cfg.jobs.max_wall_s.saturating_mul(1000) as i64;
     loop {
-        tokio::time::sleep(LOG_POLL).await;
+        tokio::time::sleep(ex.log_interval()).await;
         read_more(st, ex, &handle, &mut follower, &job.id, false).await;
         if last_status.elapsed() < STATUS_POLL {
             continue;
