@@ -87,6 +87,23 @@ async fn events_published_on_one_replica_reach_subscribers_on_another() {
     assert_eq!(got.as_deref(), Some(r#"{"type":"step","step":"simpleFoam"}"#), "replica B heard replica A");
     let mine = tokio::time::timeout(Duration::from_secs(5), on_a.recv()).await.unwrap().unwrap();
     assert!(mine.is_some(), "the publishing replica's own subscribers hear it too (through the database)");
+
+    // Project listings are cached per replica; a change on one replica reaches the others.
+    let tok_a = a.user("lister@example.org").await;
+    let tok_b = b.login("lister@example.org").await["token"].as_str().unwrap().to_string();
+    let (_, before) = b.call("GET", "/api/projects", &tok_b, None).await;
+    assert_eq!(before.as_array().unwrap().len(), 0);
+    let (st, _) = a.call("POST", "/api/projects", &tok_a, Some(serde_json::json!({"name": "wing"}))).await;
+    assert_eq!(st, 201);
+    let t0 = std::time::Instant::now();
+    loop {
+        let (_, now) = b.call("GET", "/api/projects", &tok_b, None).await;
+        if now.as_array().unwrap().len() == 1 {
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(2), "replica B still lists the old projects: {now}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     a.stop().await;
     b.stop().await;
 }

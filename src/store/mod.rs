@@ -10,6 +10,7 @@
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
+pub mod cache;
 pub mod jobs;
 mod migrate;
 mod pool;

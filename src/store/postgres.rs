@@ -9,6 +9,7 @@ use sqlx::ConnectOptions as _;
 pub struct PgStore {
     pool: Pool<PgConnection>,
     opts: PgConnectOptions,
+    cache: std::sync::Arc<super::cache::ListingCache>,
 }
 
 impl PgStore {
@@ -23,18 +24,53 @@ impl PgStore {
         })
         .await
         .map_err(unavailable)?;
-        Ok(PgStore { pool, opts })
+        let store = PgStore { pool, opts, cache: Default::default() };
+        store.follow_invalidations().await;
+        Ok(store)
     }
 }
 
 impl PgStore {
+    /// Bumps the listing cache whenever any replica reports a change (and whenever the
+    /// LISTEN connection was lost, since reports may have been missed then). Until it
+    /// listens, nothing is cached for longer than the cache's TTL anyway.
+    async fn follow_invalidations(&self) {
+        use futures_util::StreamExt;
+        let cache = self.cache.clone();
+        let first = self.listen_impl(super::cache::CHANNEL).await;
+        let opts = self.opts.clone();
+        tokio::spawn(async move {
+            let mut stream = first.ok().flatten();
+            loop {
+                match stream.as_mut() {
+                    Some(s) => match s.next().await {
+                        Some(_) => cache.bump(),
+                        None => stream = None,
+                    },
+                    None => {
+                        cache.bump();
+                        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                        stream = Self::listen_with(&opts, super::cache::CHANNEL).await.ok().flatten();
+                    }
+                }
+            }
+        });
+    }
+
     /// LISTEN on its own connection; sqlx reconnects it after a loss and says so (`None`).
     async fn listen_impl(
         &self,
         channel: &str,
     ) -> Result<Option<futures_util::stream::BoxStream<'static, Option<String>>>> {
+        Self::listen_with(&self.opts, channel).await
+    }
+
+    async fn listen_with(
+        opts: &PgConnectOptions,
+        channel: &str,
+    ) -> Result<Option<futures_util::stream::BoxStream<'static, Option<String>>>> {
         use futures_util::StreamExt;
-        let pool = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect_lazy_with(self.opts.clone());
+        let pool = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect_lazy_with(opts.clone());
         let mut l = sqlx::postgres::PgListener::connect_with(&pool).await?;
         l.listen(channel).await?;
         let stream = futures_util::stream::unfold((l, pool), |(mut l, pool)| async move {

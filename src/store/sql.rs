@@ -215,6 +215,18 @@ macro_rules! sql_store {
                 Ok(rows.iter().map(row).collect::<std::result::Result<_, _>>()?)
             }
 
+            /// After a committed write that can change project listings: invalidate them
+            /// here and, on PostgreSQL, on every other replica.
+            async fn listings_changed(&self) {
+                self.cache.bump();
+                if $dialect == "postgres" {
+                    let _ = sqlx::query("SELECT pg_notify($1, '')")
+                        .bind($crate::store::cache::CHANNEL)
+                        .execute(&mut *match self.pool.get().await { Ok(c) => c, Err(_) => return })
+                        .await;
+                }
+            }
+
             async fn user_where(&self, cond: &str, arg: &str) -> Result<Option<User>> {
                 let q = format!("SELECT {} FROM users WHERE {cond}", $crate::store::sql::USER_COLS);
                 let row = sqlx::query(&q).bind(arg).fetch_optional(&mut *self.pool.get().await?).await?;
@@ -458,6 +470,7 @@ macro_rules! sql_store {
                 .execute(&mut *tx)
                 .await?;
                 tx.commit().await?;
+                self.listings_changed().await;
                 Ok(Org {
                     id,
                     name: name.into(),
@@ -523,6 +536,7 @@ macro_rules! sql_store {
                 .bind(now_ms())
                 .execute(&mut *self.pool.get().await?)
                 .await?;
+                self.listings_changed().await;
                 Ok(())
             }
 
@@ -532,6 +546,7 @@ macro_rules! sql_store {
                     .bind(user_id)
                     .execute(&mut *self.pool.get().await?)
                     .await?;
+                self.listings_changed().await;
                 Ok(r.rows_affected() == 1)
             }
 
@@ -556,6 +571,7 @@ macro_rules! sql_store {
                 .bind(now)
                 .execute(&mut *self.pool.get().await?)
                 .await?;
+                self.listings_changed().await;
                 Ok(self.project(owner_id, &id).await?.expect("the creator sees a new project"))
             }
 
@@ -570,7 +586,13 @@ macro_rules! sql_store {
                      JOIN org_members m ON m.org_id = p.org_id AND m.user_id = $1 WHERE p.owner_id <> $1 \
                      ORDER BY updated_at DESC, id"
                 );
-                self.listing(&q, user_id, PROJECT_FIELDS, Self::project_row).await
+                if let Some(v) = self.cache.get(user_id) {
+                    return Ok(v);
+                }
+                let epoch = self.cache.epoch();
+                let v = self.listing(&q, user_id, PROJECT_FIELDS, Self::project_row).await?;
+                self.cache.put(user_id, epoch, &v);
+                Ok(v)
             }
 
             async fn project(&self, user_id: &str, id: &str) -> Result<Option<Project>> {
@@ -594,11 +616,13 @@ macro_rules! sql_store {
                 .bind(id)
                 .execute(&mut *self.pool.get().await?)
                 .await?;
+                self.listings_changed().await;
                 Ok(())
             }
 
             async fn delete_project(&self, id: &str) -> Result<()> {
                 sqlx::query("DELETE FROM projects WHERE id = $1").bind(id).execute(&mut *self.pool.get().await?).await?;
+                self.listings_changed().await;
                 Ok(())
             }
 
@@ -624,6 +648,7 @@ macro_rules! sql_store {
                     .bind(&g.project_id)
                     .execute(&mut *self.pool.get().await?)
                     .await?;
+                self.listings_changed().await;
                 Ok(())
             }
 

@@ -10,6 +10,7 @@ use std::time::Duration;
 /// SQLite behind the `Store` trait.
 pub struct SqliteStore {
     pool: Pool<SqliteConnection>,
+    cache: super::cache::ListingCache,
 }
 
 impl SqliteStore {
@@ -31,7 +32,7 @@ impl SqliteStore {
             Box::pin(async move { opts.connect().await })
         })
         .await?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore { pool, cache: Default::default() })
     }
 }
 
