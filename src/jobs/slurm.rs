@@ -153,18 +153,22 @@ impl Link {
         loop {
             let result = {
                 let mut guard = self.session.lock().unwrap_or_else(|p| p.into_inner());
-                if guard.is_none() {
-                    match self.open() {
-                        Ok(s) => *guard = Some(s),
-                        Err(e @ (ExecError::Auth(_) | ExecError::HostKey(_))) => return Err(e),
-                        Err(e) => Err(e)?,
+                let opened = match guard.as_ref() {
+                    Some(_) => Ok(()),
+                    None => self.open().map(|s| *guard = Some(s)),
+                };
+                match opened {
+                    Err(e @ (ExecError::Auth(_) | ExecError::HostKey(_))) => return Err(e),
+                    // Not reachable now: retried below, like a dropped session.
+                    Err(e) => Err(e),
+                    Ok(()) => {
+                        let r = f(guard.as_ref().expect("opened above"));
+                        if matches!(r, Err(ExecError::Unreachable(_) | ExecError::Io(_))) {
+                            *guard = None;
+                        }
+                        r
                     }
                 }
-                let r = f(guard.as_ref().expect("opened above"));
-                if matches!(r, Err(ExecError::Unreachable(_) | ExecError::Io(_))) {
-                    *guard = None;
-                }
-                r
             };
             match result {
                 Err(ExecError::Unreachable(e) | ExecError::Io(e)) if attempt < RETRIES => {
