@@ -178,6 +178,11 @@ async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Respon
 async fn security_headers(State(st): State<AppState>, req: Request, next: Next) -> Response {
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
+    // A response may bring its own, narrower-purpose policy (the OpenCASCADE worker).
+    if h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+        return resp;
+    }
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(

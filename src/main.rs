@@ -157,6 +157,9 @@ struct CaseArgs {
     /// Unit scale applied to the geometry (0.001 for millimetres).
     #[arg(long)]
     scale: Option<f64>,
+    /// Stop after meshing and checkMesh (check the mesh before paying for a solve).
+    #[arg(long)]
+    mesh_only: bool,
     /// Output directory.
     #[arg(long)]
     out: PathBuf,
@@ -224,6 +227,7 @@ fn load(a: &CaseArgs) -> Result<(CaseSpec, PathBuf), PipelineError> {
     if let Some(s) = a.scale {
         spec.scale = s;
     }
+    spec.mesh_only |= a.mesh_only;
     spec.validate()?;
     let geometry = match (&a.geometry, &spec.geometry) {
         (Some(g), _) => g.clone(),
@@ -272,6 +276,17 @@ fn cmd_case(a: &CaseArgs, run: bool) -> Result<(), PipelineError> {
     let result = pipeline::run(&p, &out, &env, &mut progress, &SIGNALLED);
     progress.finish();
     let s = result?;
+    if p.spec.mesh_only {
+        println!(
+            "mesh done: {} cells (mesh ok: {}, layer coverage {}); summary in {}, case in {}",
+            s["mesh"]["cells"],
+            s["mesh"]["ok"],
+            fmt_opt(&s["mesh"]["layer_coverage"]),
+            out.summary().display(),
+            out.final_case_dir().display()
+        );
+        return Ok(());
+    }
     println!(
         "done: {} cells (mesh ok: {}), {} iterations (converged: {}), Cd {} Cl {}; summary in {}, case in {}",
         s["mesh"]["cells"],

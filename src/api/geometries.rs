@@ -51,7 +51,16 @@ pub async fn upload_multipart(
             Some("file") => {
                 let name = field.file_name().unwrap_or("upload").to_string();
                 let body = field.map(|r| r.map_err(multipart_error));
-                return geometries::upload(st, c, project_id, &name, scale, Box::pin(body)).await;
+                let g = geometries::upload(st, c, project_id, &name, scale, Box::pin(body)).await?;
+                // A STEP or IGES original that the browser tessellated follows the surface.
+                return match mp.next_field().await.map_err(multipart_error)? {
+                    Some(cad) if cad.name() == Some("cad") => {
+                        let cad_name = cad.file_name().unwrap_or("model.step").to_string();
+                        let body = cad.map(|r| r.map_err(multipart_error));
+                        geometries::attach_cad(st, &g, &cad_name, Box::pin(body)).await
+                    }
+                    _ => Ok(g),
+                };
             }
             Some("scale") => {
                 let t = field.text().await.map_err(multipart_error)?;
@@ -105,11 +114,34 @@ async fn surface(State(st): State<AppState>, c: Caller, Path(id): Path<String>) 
 
 async fn original(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> AppResult<impl IntoResponse> {
     let g = geometries::get(&st, &c, &id, false).await?;
-    if let Some(url) = st.blobs.presigned_get(&g.original_key, std::time::Duration::from_secs(600)).await? {
+    download(&st, &g.original_key, &g.name).await
+}
+
+/// The STEP or IGES file the surface was tessellated from.
+async fn cad(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> AppResult<impl IntoResponse> {
+    let g = geometries::get(&st, &c, &id, false).await?;
+    match (&g.cad_key, &g.cad_name) {
+        (Some(key), Some(name)) => download(&st, key, name).await,
+        _ => Err(AppError::NotFound("CAD original")),
+    }
+}
+
+async fn mesh_suggestion(
+    State(st): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    super::extract::ApiJson(req): super::extract::ApiJson<geometries::SuggestionRequest>,
+) -> AppResult<impl IntoResponse> {
+    Ok(Json(geometries::mesh_suggestion(&st, &c, &id, req).await?))
+}
+
+/// A stored file as a download (a presigned redirect where the store offers one).
+async fn download(st: &AppState, key: &str, name: &str) -> AppResult<axum::response::Response> {
+    if let Some(url) = st.blobs.presigned_get(key, std::time::Duration::from_secs(600)).await? {
         return Ok(axum::response::Redirect::temporary(url.as_str()).into_response());
     }
-    let stream = st.blobs.stream(&g.original_key).await?;
-    let disposition = format!("attachment; filename=\"{}\"", g.name.replace(['"', '\\'], "_"));
+    let stream = st.blobs.stream(key).await?;
+    let disposition = format!("attachment; filename=\"{}\"", name.replace(['"', '\\'], "_"));
     Ok((
         [(header::CONTENT_TYPE, "application/octet-stream".to_string()), (header::CONTENT_DISPOSITION, disposition)],
         axum::body::Body::from_stream(stream),
@@ -136,6 +168,8 @@ pub fn routes(upload_limit: usize, body_limit: usize) -> Router<AppState> {
         .route("/api/geometries/{id}", get(show).delete(remove))
         .route("/api/geometries/{id}/surface", get(surface))
         .route("/api/geometries/{id}/original", get(original))
+        .route("/api/geometries/{id}/cad", get(cad))
+        .route("/api/geometries/{id}/mesh-suggestion", post(mesh_suggestion))
         .route("/api/geometries/{id}/retry", post(retry))
         .layer(DefaultBodyLimit::max(body_limit))
 }

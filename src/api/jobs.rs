@@ -54,8 +54,31 @@ async fn cancel(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -
     Ok((StatusCode::ACCEPTED, Json(jobs::to_json(&st, &job).await?)))
 }
 
-async fn log(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> AppResult<impl IntoResponse> {
-    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], jobs::log(&st, &c, &id).await?))
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LogQuery {
+    /// Only the last this many bytes (whole lines).
+    tail: Option<usize>,
+}
+
+async fn log(
+    State(st): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    Query(q): Query<LogQuery>,
+) -> AppResult<impl IntoResponse> {
+    let mut text = jobs::log(&st, &c, &id).await?;
+    if let Some(n) = q.tail {
+        if text.len() > n {
+            let mut cut = text.len() - n;
+            while !text.is_char_boundary(cut) {
+                cut += 1;
+            }
+            let rest = &text[cut..];
+            text = rest.split_once('\n').map(|(_, r)| r).unwrap_or(rest).to_string();
+        }
+    }
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text))
 }
 
 #[derive(Deserialize)]
@@ -100,12 +123,7 @@ async fn case_archive(State(st): State<AppState>, c: Caller, Path(id): Path<Stri
 
 /// Where jobs can run: `local` and the configured clusters (no connection details).
 async fn clusters(State(st): State<AppState>, _c: Caller) -> AppResult<impl IntoResponse> {
-    let mut out = vec![json!({"name": "local", "kind": "local", "max_cores": jobs::local_max_cores(), "usable": true})];
-    for c in &st.cfg.clusters {
-        out.push(json!({"name": c.name, "kind": c.kind, "max_cores": jobs::cluster_max_cores(c),
-                        "usable": st.executors.contains_key(&c.name)}));
-    }
-    Ok(Json(out))
+    Ok(Json(jobs::executors_json(&st)))
 }
 
 async fn summary(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> AppResult<impl IntoResponse> {

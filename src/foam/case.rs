@@ -93,13 +93,7 @@ pub struct Case {
 /// Builds the case in memory; `plan` overrides the rule-based mesh parameters (mesh AI).
 pub fn build(spec: &CaseSpec, surface: &Surface, a: &Analysis, plan: Option<MeshPlan>) -> Result<Case, CaseError> {
     let patches = patches::resolve(spec, a)?;
-    let wall_area: f64 = a
-        .groups
-        .iter()
-        .filter(|g| patches.iter().any(|p| p.from_surface && p.name.as_str() == g.name && p.kind.is_wall()))
-        .map(|g| g.area)
-        .sum();
-    let plan = plan.unwrap_or_else(|| rules::suggest(spec, a, wall_area.max(a.area * 1e-3)));
+    let plan = plan.unwrap_or_else(|| rules::suggest(spec, a, wall_area(a, &patches)));
     let max_cells = (spec.mesh.target_cells * 20).max(2_000_000);
     let background: u64 = plan.divisions.iter().map(|&d| d as u64).product();
     if background > max_cells {
@@ -137,7 +131,7 @@ pub fn build(spec: &CaseSpec, surface: &Surface, a: &Analysis, plan: Option<Mesh
         dict("0.orig", &class, name, body)?;
     }
     files.push((Path::new("constant/triSurface").join(SURFACE_FILE), to_obj(surface)));
-    let steps = steps(spec.solver.cores);
+    let steps = steps(spec.solver.cores, spec.mesh_only);
     files.push(("Allrun".into(), allrun(&steps, spec.solver.cores)));
     files.push(("Allclean".into(), ALLCLEAN.to_string()));
     Ok(Case {
@@ -150,6 +144,25 @@ pub fn build(spec: &CaseSpec, surface: &Surface, a: &Analysis, plan: Option<Mesh
         location_in_mesh: location,
         cores: spec.solver.cores,
     })
+}
+
+/// The area of the surface groups that become walls (at least 0.1 % of the whole surface),
+/// which the rules size the near-wall cells for.
+fn wall_area(a: &Analysis, patches: &[Patch]) -> f64 {
+    let walls: f64 = a
+        .groups
+        .iter()
+        .filter(|g| patches.iter().any(|p| p.from_surface && p.name.as_str() == g.name && p.kind.is_wall()))
+        .map(|g| g.area)
+        .sum();
+    walls.max(a.area * 1e-3)
+}
+
+/// The mesh parameters the rules propose for a spec and geometry, exactly as [`build`]
+/// would use them (the mesh wizard shows this before anything runs).
+pub fn suggested_plan(spec: &CaseSpec, a: &Analysis) -> Result<MeshPlan, CaseError> {
+    let patches = patches::resolve(spec, a)?;
+    Ok(rules::suggest(spec, a, wall_area(a, &patches)))
 }
 
 fn inlet_extent(a: &Analysis) -> f64 {
@@ -275,8 +288,8 @@ pub fn location_in_mesh(spec: &CaseSpec, surface: &Surface, plan: &MeshPlan) -> 
     }
 }
 
-/// The run's steps for `cores` ranks.
-pub fn steps(cores: u32) -> Vec<Step> {
+/// The run's steps for `cores` ranks; a mesh-only run stops after checkMesh.
+pub fn steps(cores: u32, mesh_only: bool) -> Vec<Step> {
     let app = |app: &'static str, args: &[&str], meshing: bool| Step::App {
         app,
         args: args.iter().map(|s| s.to_string()).collect(),
@@ -288,9 +301,14 @@ pub fn steps(cores: u32) -> Vec<Step> {
         app("surfaceFeatureExtract", &[], true),
         app("snappyHexMesh", &["-overwrite"], true),
         app("checkMesh", &[], true),
+    ];
+    if mesh_only {
+        return s;
+    }
+    s.extend([
         Step::Restore0,
         app("potentialFoam", &["-writephi"], false),
-    ];
+    ]);
     if cores > 1 {
         s.push(app("decomposePar", &["-force"], false));
         s.push(Step::App { app: "simpleFoam", args: vec!["-parallel".into()], parallel: true, meshing: false });
@@ -408,7 +426,7 @@ mod tests {
 
     #[test]
     fn allrun_mirrors_the_steps() {
-        let text = allrun(&steps(4), 4);
+        let text = allrun(&steps(4, false), 4);
         let order = [
             "blockMesh",
             "surfaceFeatureExtract",
@@ -425,6 +443,6 @@ mod tests {
             let i = text[at..].find(s).unwrap_or_else(|| panic!("{s} missing or out of order in:\n{text}"));
             at += i;
         }
-        assert!(!allrun(&steps(1), 1).contains("mpirun -np"));
+        assert!(!allrun(&steps(1, false), 1).contains("mpirun -np"));
     }
 }

@@ -43,6 +43,10 @@ pub struct CaseSpec {
     /// Force-coefficient reference values; defaults come from the geometry.
     #[serde(default)]
     pub reference: ReferenceSpec,
+    /// Stop after meshing (blockMesh, snappyHexMesh, checkMesh): a mesh-only run, for
+    /// checking the mesh quality before paying for a solve.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mesh_only: bool,
 }
 
 fn one() -> f64 {

@@ -4,7 +4,7 @@
 use super::Surface;
 
 /// Summary of a surface used to size the domain and the mesh.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Analysis {
     /// Lower bounding-box corner.
     pub bbox_min: [f64; 3],
@@ -25,7 +25,7 @@ pub struct Analysis {
 }
 
 /// Size of one group (region).
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct GroupInfo {
     /// Group name.
     pub name: String,

@@ -20,7 +20,7 @@ impl Default for HealOptions {
 }
 
 /// What [`heal`] found and changed.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct HealReport {
     /// Triangles in the input.
     pub input_triangles: usize,

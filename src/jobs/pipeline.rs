@@ -322,6 +322,7 @@ fn summary(p: &Prepared, r: &RunReport, case_dir: &Path, total_s: f64, env: &Ope
     json!({
         "flowcfd_version": env!("CARGO_PKG_VERSION"),
         "name": p.spec.name,
+        "mesh_only": p.spec.mesh_only,
         "input_sha256": p.input_sha256,
         "openfoam_version": r.openfoam_version,
         "openfoam_env": env.source,

@@ -17,6 +17,8 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 
+mod workflow;
+
 /// Pre-session CSRF cookie for the sign-in and registration forms (double submit).
 const PRE_COOKIE: &str = "flowcfd_pre";
 
@@ -358,6 +360,16 @@ struct GeoRow {
     size: String,
 }
 
+struct JobRow {
+    id: String,
+    case_name: String,
+    status: &'static str,
+    kind: &'static str,
+    executor: String,
+    progress: String,
+    created_at: i64,
+}
+
 struct ProjectView {
     id: String,
     name: String,
@@ -372,6 +384,7 @@ struct ProjectPage {
     csrf: String,
     project: ProjectView,
     geometries: Vec<GeoRow>,
+    jobs: Vec<JobRow>,
     can_write: bool,
     error: Option<String>,
 }
@@ -411,9 +424,37 @@ async fn project_page(st: &AppState, pu: &PageUser, id: &str, error: Option<Stri
             }
         })
         .collect();
+    let cases = st.store.cases(&p.id).await.map_err(AppError::from)?;
+    let mut jobs: Vec<JobRow> = st
+        .store
+        .project_jobs(&p.id)
+        .await
+        .map_err(AppError::from)?
+        .into_iter()
+        .map(|j| {
+            let case = cases.iter().find(|c| c.id == j.case_id);
+            let spec: Option<crate::foam::spec::CaseSpec> = case.and_then(|c| serde_json::from_str(&c.spec).ok());
+            let mesh_only = spec.as_ref().is_some_and(|s| s.mesh_only);
+            let progress = match (mesh_only, &spec) {
+                (false, Some(s)) if j.iteration > 0 => format!("{} / {} iterations", j.iteration, s.solver.iterations),
+                _ => j.log_step.clone().or(j.step.clone()).unwrap_or_default(),
+            };
+            JobRow {
+                id: j.id,
+                case_name: case.map(|c| c.name.clone()).unwrap_or_default(),
+                status: j.status.as_str(),
+                kind: if mesh_only { "mesh only" } else { "mesh and solve" },
+                executor: j.executor,
+                progress,
+                created_at: j.created_at,
+            }
+        })
+        .collect();
+    jobs.sort_by_key(|j| std::cmp::Reverse(j.created_at));
     let page = ProjectPage {
         user: pu.user.clone(),
         csrf: pu.csrf.clone(),
+        jobs,
         can_write: p.role.can_write(),
         project: ProjectView { id: p.id, name: p.name, description: p.description, role: p.role.as_str() },
         geometries,
@@ -590,6 +631,9 @@ async fn oidc_callback(
 pub fn routes(upload_limit: usize) -> Router<AppState> {
     Router::new()
         .route("/", get(dashboard))
+        .route("/geometries/{id}", get(workflow::geometry))
+        .route("/jobs/{id}", get(workflow::job))
+        .route("/jobs/{id}/cancel", post(workflow::cancel))
         .route("/login", get(login_page).post(login_submit))
         .route("/register", get(register_page).post(register_submit))
         .route("/logout", post(logout))

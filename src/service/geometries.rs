@@ -73,8 +73,24 @@ where
     }
     let id = new_id();
     let key = original_key(&project.id, &id, format);
+    let bytes = store_stream(st, &key, &mut body).await?;
+    let mut g = Geometry::pending(&project.id, name, format, &key, bytes as i64, scale);
+    g.id = id.clone();
+    g.role = project.role;
+    st.store.create_geometry(&g).await?;
+    st.store.audit(Some(caller.id()), "geometry.upload", Some(&id), &json!({"bytes": bytes}).to_string(), None).await?;
+    st.enqueue_geometry(&id);
+    Ok(g)
+}
+
+/// Streams an upload into the object store under `key`, within the upload limit; nothing
+/// is left behind when it fails. Returns the size.
+async fn store_stream<S>(st: &AppState, key: &str, body: &mut S) -> AppResult<u64>
+where
+    S: Stream<Item = AppResult<Bytes>> + Unpin,
+{
     let limit = st.cfg.limits.max_upload_bytes;
-    let mut w = st.blobs.writer(&key).await?;
+    let mut w = st.blobs.writer(key).await?;
     while let Some(chunk) = body.next().await {
         let chunk = match chunk {
             Ok(c) => c,
@@ -96,13 +112,33 @@ where
         w.abort().await;
         return Err(AppError::Validation("the uploaded file is empty".into()));
     }
-    let bytes = w.finish().await?;
-    let mut g = Geometry::pending(&project.id, name, format, &key, bytes as i64, scale);
-    g.id = id.clone();
-    g.role = project.role;
-    st.store.create_geometry(&g).await?;
-    st.store.audit(Some(caller.id()), "geometry.upload", Some(&id), &json!({"bytes": bytes}).to_string(), None).await?;
-    st.enqueue_geometry(&id);
+    Ok(w.finish().await?)
+}
+
+/// CAD formats the browser tessellates (and whose originals are kept).
+pub const CAD_FORMATS: &[&str] = &["step", "stp", "iges", "igs"];
+
+/// Keeps the STEP or IGES file a surface was tessellated from in the browser.
+pub async fn attach_cad<S>(st: &AppState, g: &Geometry, file_name: &str, mut body: S) -> AppResult<Geometry>
+where
+    S: Stream<Item = AppResult<Bytes>> + Unpin,
+{
+    let name = file_name.rsplit(['/', '\\']).next().unwrap_or(file_name).trim();
+    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    if !CAD_FORMATS.contains(&ext.as_str()) {
+        return Err(AppError::UnsupportedMedia(format!(
+            "the CAD original {name:?} is not a STEP or IGES file (.step, .stp, .iges, .igs)"
+        )));
+    }
+    if name.chars().count() > 200 || name.chars().any(|c| c.is_control()) {
+        return Err(AppError::Validation("the CAD file name must be 1 to 200 printable characters".into()));
+    }
+    let key = format!("projects/{}/geometries/{}/cad.{ext}", g.project_id, g.id);
+    store_stream(st, &key, &mut body).await?;
+    st.store.set_geometry_cad(&g.id, name, &key).await?;
+    let mut g = g.clone();
+    g.cad_name = Some(name.to_string());
+    g.cad_key = Some(key);
     Ok(g)
 }
 
@@ -241,7 +277,99 @@ pub fn to_json(g: &Geometry) -> serde_json::Value {
         "surface_groups": serde_json::from_str::<serde_json::Value>(&g.surface_groups).unwrap_or(json!([])),
         "healing": parse(&g.healing),
         "analysis": parse(&g.analysis),
+        "cad_name": g.cad_name,
         "created_at": g.created_at,
         "can_write": g.role >= Role::Member,
     })
+}
+
+/// A free-stream speed (along +x, or along the spec's direction) or a velocity vector.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(untagged)]
+pub enum VelocityArg {
+    Speed(f64),
+    Vector([f64; 3]),
+}
+
+/// `POST /api/geometries/{id}/mesh-suggestion`: what the mesh wizard shows.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuggestionRequest {
+    /// Cell budget (default the spec's, else 100,000).
+    pub target_cells: Option<u64>,
+    /// Free-stream or inlet velocity, m/s (default 20 m/s along +x, or the spec's).
+    pub velocity: Option<VelocityArg>,
+    /// The case being set up (flow type, boundaries, fluid, turbulence, explicit mesh
+    /// values), in the same JSON form as `POST /api/projects/{id}/cases`.
+    pub spec: Option<serde_json::Value>,
+}
+
+/// Why the rules answered rather than the mesh AI.
+pub const RULES_REASON: &str = "no trained mesh model is built into this server yet; the pipeline's rules proposed these";
+
+/// Mesh parameters for a ready geometry, exactly as a run of the same spec would use them,
+/// with a one-line reason for each.
+pub async fn mesh_suggestion(
+    st: &AppState,
+    caller: &Caller,
+    id: &str,
+    req: SuggestionRequest,
+) -> AppResult<serde_json::Value> {
+    use crate::foam::spec::CaseSpec;
+    let g = get(st, caller, id, false).await?;
+    if g.status != "ready" {
+        return Err(AppError::Conflict(format!("the geometry is {}; mesh parameters need a ready one", g.status)));
+    }
+    let a: crate::geometry::analyse::Analysis = g
+        .analysis
+        .as_deref()
+        .and_then(|t| serde_json::from_str(t).ok())
+        .ok_or_else(|| AppError::Conflict("the geometry has no analysis; retry its processing".into()))?;
+    let mut body = req.spec.unwrap_or_else(|| json!({"flow": {"type": "external", "velocity": [20.0, 0.0, 0.0]}}));
+    if !body.is_object() {
+        return Err(AppError::Validation("spec must be a JSON object (a case specification)".into()));
+    }
+    if let Some(v) = &req.velocity {
+        let v = match v {
+            VelocityArg::Vector(v) => *v,
+            VelocityArg::Speed(s) => {
+                let dir: Option<[f64; 3]> = serde_json::from_value(body["flow"]["velocity"].clone()).ok();
+                let dir = dir.filter(|d| d.iter().map(|x| x * x).sum::<f64>() > 0.0).unwrap_or([1.0, 0.0, 0.0]);
+                let m = dir.iter().map(|x| x * x).sum::<f64>().sqrt();
+                dir.map(|c| c / m * s)
+            }
+        };
+        body["flow"]["velocity"] = json!(v);
+    }
+    if let Some(n) = req.target_cells {
+        body["mesh"]["target_cells"] = json!(n);
+    }
+    if body.get("geometry").is_some() {
+        return Err(AppError::Validation("spec.geometry is for the command line; leave it out here".into()));
+    }
+    let spec = CaseSpec::from_json(&body.to_string()).map_err(|e| AppError::Validation(e.to_string()))?;
+    let plan = crate::foam::case::suggested_plan(&spec, &a).map_err(|e| AppError::Validation(e.to_string()))?;
+    let lo = plan.group_levels.values().map(|l| l[0]).min().unwrap_or(0);
+    let hi = plan.group_levels.values().map(|l| l[1]).max().unwrap_or(0);
+    Ok(json!({
+        "source": "rules",
+        "reason": RULES_REASON,
+        "target_cells": spec.mesh.target_cells,
+        "base_cell_size": plan.base_cell_size,
+        "surface_refinement": [lo, hi],
+        "group_levels": plan.group_levels,
+        "feature_level": plan.feature_level,
+        "refinement_boxes": plan.boxes,
+        "wake_box": spec.mesh.wake_box && spec.mesh.refinement_boxes.is_empty() && !plan.boxes.is_empty(),
+        "layers": {
+            "count": plan.layers.count,
+            "expansion_ratio": plan.layers.expansion_ratio,
+            "first_layer_thickness": plan.layers.first_layer_thickness,
+            "estimated_yplus": plan.layers.estimated_yplus,
+            "target_yplus": spec.mesh.layers.target_yplus,
+        },
+        "predicted_cells": plan.estimated_cells,
+        "domain": {"min": plan.domain_min, "max": plan.domain_max, "divisions": plan.divisions},
+        "why": plan.why,
+    }))
 }

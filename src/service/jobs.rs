@@ -34,6 +34,16 @@ pub fn cluster_max_cores(c: &crate::config::ClusterConfig) -> u32 {
     }
 }
 
+/// Where jobs can run: `local` and the configured clusters (no connection details).
+pub fn executors_json(st: &AppState) -> Vec<Value> {
+    let mut out = vec![json!({"name": "local", "kind": "local", "max_cores": local_max_cores(), "usable": true})];
+    for c in &st.cfg.clusters {
+        out.push(json!({"name": c.name, "kind": c.kind, "max_cores": cluster_max_cores(c),
+                        "usable": st.executors.contains_key(&c.name)}));
+    }
+    out
+}
+
 /// Queues a run of a case on `executor` (only "local" exists so far).
 pub async fn submit(
     st: &AppState,

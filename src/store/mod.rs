@@ -143,6 +143,10 @@ pub struct Geometry {
     pub healing: Option<String>,
     /// JSON text: the full analysis.
     pub analysis: Option<String>,
+    /// The STEP or IGES file the surface was tessellated from in the browser.
+    pub cad_name: Option<String>,
+    #[serde(skip)]
+    pub cad_key: Option<String>,
     /// The caller's role in the geometry's project.
     #[serde(skip)]
     pub role: Role,
@@ -177,6 +181,8 @@ impl Geometry {
             surface_groups: "[]".into(),
             healing: None,
             analysis: None,
+            cad_name: None,
+            cad_key: None,
             role: Role::Owner,
             created_at: now_ms(),
         }
@@ -342,6 +348,8 @@ pub trait Store: JobStore + Send + Sync + 'static {
     /// A geometry by id, unscoped: for the job worker, which acts for the job's owner.
     async fn geometry_for_worker(&self, id: &str) -> Result<Option<Geometry>>;
     async fn set_geometry_status(&self, id: &str, status: &str, error: Option<&str>) -> Result<()>;
+    /// Records the CAD file a surface came from.
+    async fn set_geometry_cad(&self, id: &str, name: &str, key: &str) -> Result<()>;
     async fn finish_geometry(&self, id: &str, r: &GeometryResult) -> Result<()>;
     async fn delete_geometry(&self, id: &str) -> Result<()>;
 

@@ -27,7 +27,7 @@ pub(crate) fn rfc3339(ms: i64) -> String {
 
 pub(super) const GEOMETRY_COLS: &str = "g.id, g.project_id, g.name, g.format, g.original_key, g.original_bytes, \
      g.processed_key, g.scale, g.processing_status, g.error_message, g.triangle_count, g.surface_area, g.volume, \
-     g.bounding_box, g.surface_groups, g.healing, g.analysis, g.created_at";
+     g.bounding_box, g.surface_groups, g.healing, g.analysis, g.cad_name, g.cad_key, g.created_at";
 
 /// The caller's role in a project: owner of a personal project, or their org role.
 pub(super) const ROLE_EXPR: &str = "CASE WHEN p.owner_id = $1 THEN 'owner' ELSE m.role END";
@@ -104,6 +104,8 @@ macro_rules! sql_store {
                     surface_groups: r.try_get("surface_groups")?,
                     healing: r.try_get("healing")?,
                     analysis: r.try_get("analysis")?,
+                    cad_name: r.try_get("cad_name")?,
+                    cad_key: r.try_get("cad_key")?,
                     role,
                     created_at: r.try_get("created_at")?,
                 })
@@ -706,6 +708,17 @@ macro_rules! sql_store {
                 let q = format!("SELECT {GEOMETRY_COLS} FROM geometries g WHERE g.id = $1");
                 let row = sqlx::query(&q).bind(id).fetch_optional(&mut *self.pool.get().await?).await?;
                 Ok(row.as_ref().map(|r| Self::geometry_row(r, Role::Viewer)).transpose()?)
+            }
+
+            async fn set_geometry_cad(&self, id: &str, name: &str, key: &str) -> Result<()> {
+                sqlx::query("UPDATE geometries SET cad_name = $1, cad_key = $2, updated_at = $3 WHERE id = $4")
+                    .bind(name)
+                    .bind(key)
+                    .bind(now_ms())
+                    .bind(id)
+                    .execute(&mut *self.pool.get().await?)
+                    .await?;
+                Ok(())
             }
 
             async fn set_geometry_status(&self, id: &str, status: &str, error: Option<&str>) -> Result<()> {

@@ -1,5 +1,5 @@
 // Small progressive enhancements for the server-rendered pages (no framework):
-// upload progress, live geometry status, confirmation of destructive actions, local times.
+// live geometry and job status, confirmation of destructive actions, local times.
 "use strict";
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -14,24 +14,8 @@ document.addEventListener("DOMContentLoaded", () => {
     if (!isNaN(d)) t.textContent = d.toLocaleString();
   }
 
-  // Upload with a progress bar; the server answers with the project page.
-  const form = document.getElementById("upload");
-  if (form) {
-    form.addEventListener("submit", (e) => {
-      e.preventDefault();
-      const bar = document.getElementById("upload-progress");
-      const xhr = new XMLHttpRequest();
-      xhr.open("POST", form.action);
-      bar.hidden = false;
-      xhr.upload.onprogress = (p) => { if (p.lengthComputable) bar.value = (100 * p.loaded) / p.total; };
-      xhr.onload = () => { document.open(); document.write(xhr.responseText); document.close(); history.replaceState(null, "", xhr.responseURL); };
-      xhr.onerror = () => { bar.hidden = true; alert("The upload failed: the connection was lost. Try again."); };
-      xhr.send(new FormData(form));
-    });
-  }
-
   // Geometries still being processed: poll until they settle, then reload the table.
-  const pending = [...document.querySelectorAll("tr[data-geometry]")]
+  const pending = [...document.querySelectorAll("[data-geometry][data-status]")]
     .filter((r) => r.dataset.status === "pending" || r.dataset.status === "processing");
   if (pending.length) {
     const poll = async () => {
@@ -44,5 +28,24 @@ document.addEventListener("DOMContentLoaded", () => {
       setTimeout(poll, 1000);
     };
     setTimeout(poll, 1000);
+  }
+
+  // Live jobs in a project's list: refresh their progress; reload when one changes state.
+  const live = [...document.querySelectorAll("tr[data-job]")]
+    .filter((r) => !["completed", "failed", "cancelled"].includes(r.dataset.status));
+  if (live.length) {
+    const pollJobs = async () => {
+      for (const row of live) {
+        const r = await fetch(`/api/jobs/${row.dataset.job}`, { credentials: "same-origin" });
+        if (!r.ok) continue;
+        const j = await r.json();
+        if (j.status !== row.dataset.status) { location.reload(); return; }
+        const cell = row.cells[3];
+        if (cell && j.iteration) cell.textContent = `iteration ${j.iteration}`;
+        else if (cell && j.step) cell.textContent = j.step;
+      }
+      setTimeout(pollJobs, 2000);
+    };
+    setTimeout(pollJobs, 2000);
   }
 });

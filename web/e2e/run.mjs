@@ -1,0 +1,286 @@
+// End-to-end tests of the browser workflow: the real flowcfd binary (built here with cargo
+// unless FLOWCFD_BIN names one), started on a free port with a temporary data directory,
+// driven through Debian's chromium by playwright-core (no browser download).
+//
+//   npm --prefix web run e2e            both tests
+//   npm --prefix web run e2e -- step    only the STEP import
+//
+// 1. workflow: register → create a project → upload a small STL → external-aero template
+//    → mesh-only job and its quality page → solve a tiny case on the local executor,
+//    watching the residual plot gain points while it runs → completed summary.
+// 2. step: import a STEP fixture in the browser (OpenCASCADE WASM) and check that its
+//    faces arrive at the server as surface groups, with the original kept.
+//
+// Screenshots go to web/e2e-artifacts/ (or $FLOWCFD_E2E_ARTIFACTS).
+import { chromium } from "playwright-core";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const web = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const root = resolve(web, "..");
+const artifacts = process.env.FLOWCFD_E2E_ARTIFACTS || join(web, "e2e-artifacts");
+mkdirSync(artifacts, { recursive: true });
+const only = process.argv[2];
+
+function log(...a) {
+  console.log(`[e2e ${new Date().toISOString().slice(11, 19)}]`, ...a);
+}
+
+function binary() {
+  if (process.env.FLOWCFD_BIN) return process.env.FLOWCFD_BIN;
+  const target = process.env.CARGO_TARGET_DIR || join(root, "target");
+  log("building flowcfd (cargo build)…");
+  const r = spawnSync("cargo", ["build", "--bin", "flowcfd"], { cwd: root, stdio: "inherit" });
+  if (r.status !== 0) throw new Error("cargo build failed");
+  return join(target, "debug", "flowcfd");
+}
+
+function freePort() {
+  return new Promise((ok) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const p = s.address().port;
+      s.close(() => ok(p));
+    });
+  });
+}
+
+async function startServer(bin) {
+  const dir = mkdtempSync(join(tmpdir(), "flowcfd-e2e-"));
+  const port = await freePort();
+  // The embedded defaults only: no configuration from the caller's environment.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("FLOWCFD_")));
+  Object.assign(env, { OMPI_ALLOW_RUN_AS_ROOT: "1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: "1", FLOWCFD_LOG__FILTER: process.env.FLOWCFD_E2E_LOG || "warn" });
+  const proc = spawn(bin, ["serve", "--bind", `127.0.0.1:${port}`, "--data-dir", join(dir, "data")], {
+    cwd: dir, env, stdio: ["ignore", "inherit", "inherit"],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 300; i++) {
+    if (proc.exitCode !== null) throw new Error(`flowcfd serve exited with ${proc.exitCode}`);
+    try {
+      const r = await fetch(`${url}/health/ready`);
+      if (r.ok) return { url, proc, dir };
+    } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error("flowcfd serve did not become ready in 30 s");
+}
+
+async function stopServer(s) {
+  if (s.proc.exitCode === null) {
+    s.proc.kill("SIGTERM");
+    await new Promise((r) => { s.proc.once("exit", r); setTimeout(r, 10_000); });
+    if (s.proc.exitCode === null) s.proc.kill("SIGKILL");
+  }
+  rmSync(s.dir, { recursive: true, force: true });
+}
+
+async function newPage(browser, name) {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await ctx.newPage();
+  page.setDefaultTimeout(60_000);
+  page.errors = [];
+  page.on("pageerror", (e) => page.errors.push(String(e)));
+  page.on("console", (m) => {
+    if (m.type() === "error") page.errors.push(`${name}: ${m.text()} (${m.location().url})`);
+  });
+  return page;
+}
+
+async function register(page, url, email) {
+  await page.goto(`${url}/register`);
+  await page.getByLabel("Name").fill("E2E Engineer");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill("laminar-flow-2026");
+  await Promise.all([page.waitForURL(`${url}/`), page.click("button[type=submit]")]);
+}
+
+async function createProject(page, url, name) {
+  await page.fill("input[name=name]", name);
+  await Promise.all([page.waitForURL(/\/projects\/[^/]+$/), page.click("form[action='/projects'] button[type=submit]")]);
+  return page.url().split("/").pop();
+}
+
+async function uploadAndOpen(page, file) {
+  await page.setInputFiles("#upload-file", file);
+  await page.click("#upload button[type=submit]");
+  // The page comes back with the new geometry, and reloads by itself once it is processed.
+  await page.waitForSelector("tr[data-geometry][data-status=ready]", { timeout: 60_000 });
+  await Promise.all([page.waitForURL(/\/geometries\//), page.click("tr[data-geometry] a")]);
+}
+
+function check(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+async function workflow(browser, url) {
+  const page = await newPage(browser, "workflow");
+  try {
+    await register(page, url, "e2e@example.org");
+    await createProject(page, url, "Wind tunnel e2e");
+    log("uploading the cube");
+    await uploadAndOpen(page, join(root, "examples/cube.stl"));
+
+    // The viewer draws the surface (WebGL through SwiftShader in headless chromium).
+    await page.waitForSelector("#viewer[data-ready=true]");
+    await page.click("[data-view=iso]");
+    const box = await page.locator("#viewer canvas").boundingBox();
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+    await page.waitForSelector("#legend li.selected");
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: join(artifacts, "viewer.png") });
+    log("viewer ok, a click on the body selected its group");
+
+    // Boundaries: the external-aero template makes every body group a wall.
+    await page.click("#tpl-aero");
+    const cells = await page.locator("#bc-table .bc-cell").allTextContents();
+    check(cells.length > 0 && cells.every((c) => c === "wall"), `template left ${cells}`);
+    // Internal flow without an inlet and outlet is refused, next to the table.
+    await page.selectOption("#flow-type", "internal");
+    await page.click("button[data-step-next], fieldset[data-step=bc] .nav-row button[data-go=mesh]");
+    const err = await page.textContent("#err-bc");
+    check(err.includes("velocity inlet") && err.includes("pressure outlet"), `no internal-flow rule shown: ${err}`);
+    await page.selectOption("#flow-type", "external");
+    await page.click("#tpl-aero");
+
+    // Mesh: a small target; the suggestion comes from the rules, with reasons.
+    await page.click("fieldset[data-step=bc] .nav-row button[data-go=mesh]");
+    await page.locator("#target-cells").fill(String(Math.log10(20000)));
+    await page.locator("#target-cells").dispatchEvent("input");
+    await page.waitForFunction(() => document.getElementById("predicted")?.textContent?.includes("20\u2009000"));
+    const source = await page.textContent("#mesh-source");
+    check(source.includes("rules"), `suggestion source not shown: ${source}`);
+    const why = await page.textContent("tr[data-param=base_cell_size] .why");
+    check(why.length > 10, "no reason for the base cell size");
+    log("mesh suggestion:", (await page.textContent("#predicted")).trim());
+
+    // Mesh only, then the quality page.
+    await Promise.all([page.waitForURL(/\/jobs\//), page.click("#mesh-only")]);
+    log("mesh-only job submitted");
+    await page.waitForSelector("#mesh-quality", { timeout: 240_000 });
+    const quality = await page.textContent("#mesh-quality");
+    check(/Cells/.test(quality) && /checkMesh (OK|failed)/.test(quality), "no mesh quality shown");
+    await page.screenshot({ path: join(artifacts, "mesh-quality.png"), fullPage: true });
+    log("mesh quality page ok");
+
+    // Back to the set-up: solve a tiny case locally.
+    await Promise.all([page.waitForURL(/\/geometries\//), page.click(".crumbs a[href^='/geometries/']")]);
+    await page.waitForSelector("#viewer[data-ready=true]");
+    await page.click("#tpl-aero");
+    await page.click(".steps [data-go=mesh]");
+    await page.locator("#target-cells").fill(String(Math.log10(20000)));
+    await page.locator("#target-cells").dispatchEvent("input");
+    await page.waitForFunction(() => document.getElementById("predicted")?.textContent?.includes("20\u2009000"));
+    await page.click(".steps [data-go=solver]");
+    await page.fill("#iterations", "60");
+    await page.click("fieldset[data-step=solver] .nav-row button[data-go=review]");
+    await page.fill("#case-name", "Cube e2e");
+    const review = await page.textContent("#review");
+    check(review.includes("20\u2009000") && review.includes("60 iterations"), `review incomplete: ${review}`);
+    await Promise.all([page.waitForURL(/\/jobs\//), page.click("#run")]);
+    log("solve submitted:", page.url());
+
+    // The residual plot gains points while the solve runs.
+    const seen = [];
+    const t0 = Date.now();
+    let shot = false;
+    while (Date.now() - t0 < 400_000) {
+      const st = await page.evaluate(() => ({
+        status: document.getElementById("live")?.dataset.status,
+        points: Number(document.getElementById("plot-residuals")?.dataset.points ?? 0),
+      })).catch(() => null);
+      if (!st) break; // the page reloads when the job ends
+      if (["completed", "failed", "cancelled"].includes(st.status)) break;
+      if (st.points > 0 && seen[seen.length - 1] !== st.points) seen.push(st.points);
+      if (!shot && st.points >= 10) {
+        await page.screenshot({ path: join(artifacts, "live-job.png"), fullPage: true });
+        shot = true;
+      }
+      await page.waitForTimeout(150);
+    }
+    log("residual points seen while running:", seen.join(" → "));
+    check(seen.length >= 2 && seen[seen.length - 1] > seen[0], `the residual plot did not grow while running (${seen})`);
+    await page.waitForSelector("#results", { timeout: 120_000 });
+    await page.waitForFunction(() => Number(document.getElementById("plot-residuals")?.dataset.points ?? 0) > 0);
+    const status = await page.textContent("#job-status");
+    check(status.trim() === "completed", `job ended ${status}`);
+    const results = await page.textContent("#results");
+    check(/Drag coefficient Cd/.test(results), "no results summary");
+    check(await page.locator("a[href$='/case.tar.gz']").count() === 1, "no case download link");
+    if (!shot) await page.screenshot({ path: join(artifacts, "live-job.png"), fullPage: true });
+    await page.screenshot({ path: join(artifacts, "job-completed.png"), fullPage: true });
+    log("solve completed; results and downloads shown");
+    check(page.errors.length === 0, `browser errors: ${page.errors.join("; ")}`);
+  } catch (e) {
+    await page.screenshot({ path: join(artifacts, "workflow-failed.png"), fullPage: true }).catch(() => {});
+    throw e;
+  }
+}
+
+async function stepImport(browser, url) {
+  const page = await newPage(browser, "step");
+  try {
+    await register(page, url, "step@example.org");
+    const project = await createProject(page, url, "STEP import e2e");
+    log("importing the STEP fixture in the browser");
+    await page.setInputFiles("#upload-file", join(web, "e2e/fixtures/bracket.step"));
+    await page.waitForSelector("#cad-quality:not([hidden])");
+    await page.selectOption("#upload-scale", "1");
+    await page.selectOption("#upload-quality", "medium");
+    await page.click("#upload button[type=submit]");
+    await page.waitForSelector("tr[data-geometry][data-status=ready]", { timeout: 120_000 });
+    const g = await page.evaluate(async (pid) => {
+      const r = await fetch(`/api/projects/${pid}/geometries`);
+      return (await r.json())[0];
+    }, project);
+    const names = g.surface_groups.map((x) => x.name);
+    log("surface groups at the server:", names.join(", "));
+    check(names.length === 8, `expected the 8 B-rep faces as groups, got ${names.length}`);
+    check(names.every((n, i) => n === `face_${i + 1}`), `unexpected group names ${names}`);
+    check(g.cad_name === "bracket.step", `the original was not kept: ${g.cad_name}`);
+    const size = g.bounding_box.max.map((x, i) => x - g.bounding_box.min[i]);
+    check(Math.abs(size[0] - 0.06) < 1e-6 && Math.abs(size[2] - 0.035) < 1e-6, `wrong size ${size} (mm → m)`);
+    const cad = await page.evaluate(async (id) => (await fetch(`/api/geometries/${id}/cad`)).text(), g.id);
+    check(cad.startsWith("ISO-10303-21") && cad === readFileSync(join(web, "e2e/fixtures/bracket.step"), "utf8"), "the kept original differs");
+    await Promise.all([page.waitForURL(/\/geometries\//), page.click("tr[data-geometry] a")]);
+    await page.waitForSelector("#viewer[data-ready=true]");
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: join(artifacts, "step-import.png") });
+    check(page.errors.length === 0, `browser errors: ${page.errors.join("; ")}`);
+    log("STEP import ok");
+  } catch (e) {
+    await page.screenshot({ path: join(artifacts, "step-failed.png"), fullPage: true }).catch(() => {});
+    throw e;
+  }
+}
+
+const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
+if (!existsSync(chromiumPath)) {
+  console.error(`chromium not found at ${chromiumPath}: apt-get install chromium (or set CHROMIUM)`);
+  process.exit(2);
+}
+const bin = binary();
+const server = await startServer(bin);
+log("flowcfd serving at", server.url);
+const browser = await chromium.launch({
+  executablePath: chromiumPath,
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--enable-unsafe-swiftshader", "--use-angle=swiftshader"],
+});
+let failed = false;
+try {
+  if (!only || only === "step") await stepImport(browser, server.url);
+  if (!only || only === "workflow") await workflow(browser, server.url);
+  log(`all passed; screenshots in ${artifacts}`);
+} catch (e) {
+  failed = true;
+  console.error(`E2E FAILED: ${e.message}\nscreenshots in ${artifacts}`);
+} finally {
+  await browser.close();
+  await stopServer(server);
+}
+process.exit(failed ? 1 : 0);

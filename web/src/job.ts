@@ -1,0 +1,245 @@
+// The live job page: residual and force-coefficient plots (uPlot), the current step,
+// iteration and elapsed time, and a log tail, all kept current over the job's WebSocket.
+// After a dropped connection it reconnects with `?after=<last iteration>`, and the
+// server's snapshot fills the gap, so every iteration is plotted once.
+import uPlot from "uplot";
+import "uplot/dist/uPlot.min.css";
+import { $, duration, fmt } from "./api";
+
+interface Sample { iteration: number; residuals: Record<string, number>; forces?: Record<string, number> }
+interface JobJson { status: string; step: string | null; iteration: number | null; started_at: number | null; completed_at: number | null; error: string | null }
+
+const root = $("live");
+const id = root.dataset.job!;
+const meshOnly = root.dataset.meshOnly === "true";
+const maxIter = Number(root.dataset.iterations ?? 0);
+let status = root.dataset.status!;
+let started = Number(root.dataset.started) || 0;
+let completed = Number(root.dataset.completed) || 0;
+const TERMINAL = ["completed", "failed", "cancelled"];
+
+const FIELD_COLORS: Record<string, string> = {
+  p: "#1f77b4", Ux: "#d62728", Uy: "#2ca02c", Uz: "#9467bd", k: "#ff7f0e", omega: "#8c564b", epsilon: "#e377c2", nuTilda: "#7f7f7f",
+};
+const FORCE_COLORS: Record<string, string> = { Cd: "#d62728", Cl: "#1f77b4", Cs: "#2ca02c" };
+
+// ------------------------------------------------------------------ plots
+class Plot {
+  private plot: uPlot | null = null;
+  private names: string[] = [];
+  private x: number[] = [];
+  private cols = new Map<string, (number | null)[]>();
+  constructor(private el: HTMLElement, private log: boolean, private palette: Record<string, string>, private yLabel: string) {
+    new ResizeObserver(() => this.plot?.setSize(this.size())).observe(el);
+  }
+  private size() {
+    return { width: Math.max(this.el.clientWidth, 200), height: 260 };
+  }
+  add(rows: { x: number; values: Record<string, number> }[]): void {
+    let rebuild = false;
+    for (const r of rows) {
+      for (const k of Object.keys(r.values)) {
+        if (!this.cols.has(k)) {
+          this.cols.set(k, new Array(this.x.length).fill(null));
+          this.names.push(k);
+          rebuild = true;
+        }
+      }
+      this.x.push(r.x);
+      for (const k of this.names) {
+        const v = r.values[k];
+        this.cols.get(k)!.push(v === undefined || (this.log && v <= 0) ? null : v);
+      }
+    }
+    if (!this.names.length) return;
+    const data = [this.x, ...this.names.map((n) => this.cols.get(n)!)] as uPlot.AlignedData;
+    if (rebuild || !this.plot) this.build(data);
+    else this.plot.setData(data);
+  }
+  get points(): number {
+    return this.x.length;
+  }
+  private build(data: uPlot.AlignedData): void {
+    this.plot?.destroy();
+    this.el.querySelector(".empty")?.remove();
+    const opts: uPlot.Options = {
+      ...this.size(),
+      scales: { x: { time: false }, y: this.log ? { distr: 3 } : { auto: true } },
+      axes: [
+        { label: "iteration" },
+        { label: this.yLabel, size: 70, values: (_u, vals) => vals.map((v) => (v == null ? "" : this.log ? v.toExponential(0) : fmt(v, 3))) },
+      ],
+      series: [
+        { label: "iteration" },
+        ...this.names.map((n) => ({ label: n === "omega" ? "ω" : n, stroke: this.palette[n] ?? "#444", width: 1.5, spanGaps: true })),
+      ],
+      legend: { live: true },
+      cursor: { drag: { x: true, y: false } },
+    };
+    this.plot = new uPlot(opts, data, this.el);
+    this.el.dataset.points = String(this.x.length);
+  }
+  mark(): void {
+    this.el.dataset.points = String(this.x.length);
+  }
+}
+
+const residualPlot = meshOnly ? null : new Plot($("plot-residuals"), true, FIELD_COLORS, "initial residual");
+const forcePlot = meshOnly ? null : new Plot($("plot-forces"), false, FORCE_COLORS, "coefficient");
+let last = 0;
+
+function addSamples(samples: Sample[]): void {
+  const fresh = samples.filter((s) => s.iteration > last).sort((a, b) => a.iteration - b.iteration);
+  if (!fresh.length) return;
+  last = fresh[fresh.length - 1].iteration;
+  residualPlot?.add(fresh.map((s) => ({ x: s.iteration, values: s.residuals })));
+  const withForces = fresh.filter((s) => s.forces && Object.keys(s.forces).length);
+  if (withForces.length) forcePlot?.add(withForces.map((s) => ({ x: s.iteration, values: s.forces! })));
+  residualPlot?.mark();
+  forcePlot?.mark();
+  setIteration(last);
+}
+
+function setIteration(n: number): void {
+  const el = document.getElementById("live-iter");
+  if (el) el.textContent = String(n);
+  const bar = document.getElementById("live-progress") as HTMLProgressElement | null;
+  if (bar) bar.value = Math.min(n, maxIter);
+}
+
+// ------------------------------------------------------------------ status
+function setStatus(s: string, step?: string | null): void {
+  if (s !== status) {
+    status = s;
+    const badge = $("job-status");
+    badge.textContent = s;
+    badge.className = `status job-${s}`;
+    root.dataset.status = s;
+  }
+  const label: Record<string, string> = { queued: "queued: waiting for a worker", preparing: "preparing the case", completed: "completed", failed: "failed", cancelled: "cancelled" };
+  $("live-step").textContent = step && !TERMINAL.includes(s) ? `${s}: ${step}` : label[s] ?? s;
+}
+
+function tick(): void {
+  const end = completed || Date.now();
+  $("live-elapsed").textContent = started ? duration((end - started) / 1000) : "not started";
+}
+setInterval(tick, 1000);
+tick();
+
+// ------------------------------------------------------------------ socket
+let retry = 500;
+let socket: WebSocket | null = null;
+function conn(text: string): void {
+  $("live-conn").textContent = text;
+  root.dataset.connection = text;
+}
+
+function connect(): void {
+  const proto = location.protocol === "https:" ? "wss" : "ws";
+  const ws = new WebSocket(`${proto}://${location.host}/api/jobs/${id}/ws?after=${last}`);
+  socket = ws;
+  conn("connecting…");
+  ws.onopen = () => {
+    retry = 500;
+    conn("live");
+  };
+  ws.onmessage = (m) => {
+    let v: any;
+    try {
+      v = JSON.parse(m.data);
+    } catch {
+      return;
+    }
+    switch (v.type) {
+      case "snapshot": {
+        const j: JobJson = v.job;
+        started = j.started_at ?? started;
+        completed = j.completed_at ?? completed;
+        setStatus(j.status, j.step);
+        addSamples(v.samples ?? []);
+        if (TERMINAL.includes(j.status)) finished(j.status);
+        break;
+      }
+      case "sample":
+        addSamples([v]);
+        break;
+      case "residuals":
+        if (v.iteration > last) setIteration(v.iteration - 1);
+        break;
+      case "step":
+        setStatus(status, v.step);
+        if (!started) started = Date.now();
+        refreshLog();
+        break;
+      case "status":
+        if (!started && v.status !== "queued") started = Date.now();
+        setStatus(v.status, null);
+        if (TERMINAL.includes(v.status)) finished(v.status);
+        break;
+    }
+  };
+  ws.onclose = () => {
+    if (socket !== ws) return;
+    socket = null;
+    if (TERMINAL.includes(status)) {
+      conn("closed (the job has ended)");
+      return;
+    }
+    conn(`reconnecting in ${Math.round(retry / 1000) || 1} s…`);
+    setTimeout(connect, retry);
+    retry = Math.min(retry * 2, 10_000);
+  };
+}
+
+let reloading = false;
+function finished(s: string): void {
+  if (reloading) return;
+  completed = completed || Date.now();
+  tick();
+  refreshLog();
+  // The page itself shows the results, mesh quality and downloads of an ended job.
+  if (root.dataset.terminal !== "true") {
+    reloading = true;
+    setTimeout(() => location.reload(), s === "completed" ? 800 : 300);
+  }
+}
+
+// ------------------------------------------------------------------ log tail
+const details = $("log-details") as HTMLDetailsElement;
+const tail = $("log-tail");
+let logBusy = false;
+async function refreshLog(): Promise<void> {
+  if (!details.open || logBusy) return;
+  logBusy = true;
+  try {
+    const r = await fetch(`/api/jobs/${id}/log?tail=12000`, { credentials: "same-origin" });
+    if (r.ok) {
+      const text = await r.text();
+      const lines = text.split("\n");
+      const atBottom = tail.scrollTop + tail.clientHeight >= tail.scrollHeight - 8;
+      tail.textContent = lines.slice(-120).join("\n") || "No output yet.";
+      if (atBottom) tail.scrollTop = tail.scrollHeight;
+    }
+  } finally {
+    logBusy = false;
+  }
+}
+details.addEventListener("toggle", () => refreshLog());
+setInterval(() => {
+  if (!TERMINAL.includes(status)) refreshLog();
+}, 2000);
+
+// ------------------------------------------------------------------ start
+if (root.dataset.terminal === "true") {
+  // An ended job: plot its whole history once (no socket needed).
+  conn("not needed (the job has ended)");
+  setStatus(status, null);
+  if (!meshOnly) {
+    fetch(`/api/jobs/${id}/samples`, { credentials: "same-origin" })
+      .then((r) => (r.ok ? r.json() : []))
+      .then((s: Sample[]) => addSamples(s));
+  }
+} else {
+  connect();
+}

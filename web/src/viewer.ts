@@ -1,0 +1,334 @@
+// The 3D surface viewer: the server's binary surface (FCS1: positions, indices, a group id
+// per triangle) as one indexed BufferGeometry, its triangles ordered by group so that each
+// group is one draw range with its own material. Orbit, pan, zoom, fit, view presets and an
+// axes gizmo; hover highlighting and click / shift-click selection of groups by GPU picking
+// (one 1×1 render of group ids), so nothing scales with the triangle count per event.
+// Renders on demand only: a 2M-triangle surface costs nothing while nobody moves it.
+import * as THREE from "three";
+import { OrbitControls } from "three/addons/controls/OrbitControls.js";
+
+export interface Surface {
+  positions: Float32Array;
+  indices: Uint32Array;
+  groups: Uint32Array; // group id per triangle
+  groupCount: number;
+}
+
+/** Parses `GET /api/geometries/{id}/surface` (see src/service/geometries.rs). */
+export function parseSurface(buf: ArrayBuffer): Surface {
+  const dv = new DataView(buf);
+  const magic = String.fromCharCode(dv.getUint8(0), dv.getUint8(1), dv.getUint8(2), dv.getUint8(3));
+  if (magic !== "FCS1") throw new Error("the surface data is not in FlowCFD's format (FCS1)");
+  const p = dv.getUint32(4, true), t = dv.getUint32(8, true), g = dv.getUint32(12, true);
+  let off = 16;
+  const need = off + 12 * p + 12 * t + 4 * t;
+  if (buf.byteLength < need) throw new Error("the surface data is truncated; reload the page");
+  const positions = new Float32Array(buf.slice(off, off + 12 * p));
+  off += 12 * p;
+  const indices = new Uint32Array(buf.slice(off, off + 12 * t));
+  off += 12 * t;
+  const groups = new Uint32Array(buf.slice(off, off + 4 * t));
+  return { positions, indices, groups, groupCount: g };
+}
+
+const HOVER = new THREE.Color(0x444444);
+const SELECTED = new THREE.Color(0xffb300);
+
+export class Viewer {
+  readonly renderer: THREE.WebGLRenderer;
+  private scene = new THREE.Scene();
+  private camera: THREE.PerspectiveCamera;
+  private controls: OrbitControls;
+  private mesh: THREE.Mesh;
+  private materials: THREE.MeshStandardMaterial[] = [];
+  private pickScene = new THREE.Scene();
+  private pickTarget = new THREE.WebGLRenderTarget(1, 1);
+  private gizmoScene = new THREE.Scene();
+  private gizmoCamera = new THREE.OrthographicCamera(-1.6, 1.6, 1.6, -1.6, 0.1, 10);
+  private radius = 1;
+  private center = new THREE.Vector3();
+  private pending = false;
+  private hovered = -1;
+  readonly selection = new Set<number>();
+  /** Called after every selection change, with the selected group ids. */
+  onSelect: (selected: number[]) => void = () => {};
+  /** Called when the hovered group changes (-1: none). */
+  onHover: (group: number) => void = () => {};
+
+  constructor(private el: HTMLElement, s: Surface, colors: string[]) {
+    this.renderer = new THREE.WebGLRenderer({ antialias: true, preserveDrawingBuffer: true });
+    this.renderer.setPixelRatio(Math.min(window.devicePixelRatio, 2));
+    this.renderer.setClearColor(0xf3f5f8);
+    this.renderer.autoClear = false;
+    el.appendChild(this.renderer.domElement);
+    this.camera = new THREE.PerspectiveCamera(35, 1, 1e-4, 1e4);
+    this.camera.up.set(0, 0, 1); // z is up, as in the case set-up
+
+    // Triangles ordered by group (counting sort): one draw range per group.
+    const t = s.groups.length;
+    const counts = new Uint32Array(s.groupCount + 1);
+    for (let i = 0; i < t; i++) counts[Math.min(s.groups[i], s.groupCount)]++;
+    const start = new Uint32Array(s.groupCount + 2);
+    for (let g = 0; g <= s.groupCount; g++) start[g + 1] = start[g] + counts[g];
+    const fill = start.slice();
+    const sorted = new Uint32Array(3 * t);
+    for (let i = 0; i < t; i++) {
+      const g = Math.min(s.groups[i], s.groupCount);
+      const at = 3 * fill[g]++;
+      sorted[at] = s.indices[3 * i];
+      sorted[at + 1] = s.indices[3 * i + 1];
+      sorted[at + 2] = s.indices[3 * i + 2];
+    }
+    const geom = new THREE.BufferGeometry();
+    geom.setAttribute("position", new THREE.BufferAttribute(s.positions, 3));
+    geom.setIndex(new THREE.BufferAttribute(sorted, 1));
+    geom.computeBoundingSphere();
+    const pickMaterials: THREE.MeshBasicMaterial[] = [];
+    for (let g = 0; g < s.groupCount; g++) {
+      geom.addGroup(3 * start[g], 3 * counts[g], g);
+      this.materials.push(
+        new THREE.MeshStandardMaterial({
+          color: new THREE.Color(colors[g] ?? "#999"),
+          roughness: 0.7,
+          metalness: 0.05,
+          side: THREE.DoubleSide,
+          flatShading: true, // crisp CAD edges; needs no normals across them
+        }),
+      );
+      // Group id + 1 in the colour channels; linear colour space so the bytes come back exact.
+      const id = g + 1;
+      pickMaterials.push(
+        new THREE.MeshBasicMaterial({
+          color: new THREE.Color().setRGB((id & 255) / 255, ((id >> 8) & 255) / 255, ((id >> 16) & 255) / 255, THREE.LinearSRGBColorSpace),
+          side: THREE.DoubleSide,
+        }),
+      );
+    }
+    this.mesh = new THREE.Mesh(geom, this.materials);
+    this.scene.add(this.mesh);
+    this.pickScene.add(new THREE.Mesh(geom, pickMaterials));
+    this.pickScene.background = new THREE.Color(0, 0, 0);
+
+    this.scene.add(new THREE.HemisphereLight(0xffffff, 0x8090a0, 1.6));
+    const sun = new THREE.DirectionalLight(0xffffff, 1.6);
+    sun.position.set(1, -1.5, 2);
+    this.camera.add(sun); // lights the side the user looks at
+    this.scene.add(this.camera);
+
+    const sphere = geom.boundingSphere!;
+    this.center.copy(sphere.center);
+    this.radius = Math.max(sphere.radius, 1e-6);
+    this.camera.near = this.radius / 1000;
+    this.camera.far = this.radius * 1000;
+
+    this.controls = new OrbitControls(this.camera, this.renderer.domElement);
+    this.controls.enableDamping = false;
+    this.controls.screenSpacePanning = true;
+    this.controls.addEventListener("change", () => this.requestRender());
+    this.buildGizmo();
+    this.view("iso");
+
+    new ResizeObserver(() => this.resize()).observe(el);
+    this.resize();
+    this.bindPointer();
+    el.addEventListener("keydown", (e) => {
+      if (e.key === "f" || e.key === "F") this.view("fit");
+      if (e.key === "Escape") this.setSelection([]);
+    });
+  }
+
+  /** Fits the surface in view along a preset direction (`fit` keeps the direction). */
+  view(which: string): void {
+    const dirs: Record<string, [number, number, number]> = {
+      "+x": [-1, 0, 0.0001], "-y": [0, 1, 0.0001], "+z": [0, -0.0001, 1], iso: [-1, -1.2, 0.8],
+    };
+    const dir = new THREE.Vector3();
+    if (which === "fit") dir.subVectors(this.camera.position, this.controls.target).normalize();
+    else dir.set(...(dirs[which] ?? dirs.iso)).normalize();
+    // The distance at which the bounding sphere fills the narrower field of view.
+    const vfov = THREE.MathUtils.degToRad(this.camera.fov);
+    const hfov = 2 * Math.atan(Math.tan(vfov / 2) * this.camera.aspect);
+    const dist = (1.1 * this.radius) / Math.sin(Math.min(vfov, hfov) / 2);
+    this.controls.target.copy(this.center);
+    this.camera.position.copy(this.center).addScaledVector(dir, dist);
+    this.camera.lookAt(this.center);
+    this.controls.update();
+    this.requestRender();
+  }
+
+  setSelection(groups: number[]): void {
+    this.selection.clear();
+    for (const g of groups) this.selection.add(g);
+    this.restyle();
+    this.onSelect([...this.selection]);
+  }
+
+  /** Highlights a group from outside (the legend or the table). */
+  highlight(group: number): void {
+    if (group === this.hovered) return;
+    this.hovered = group;
+    this.restyle();
+    this.onHover(group);
+  }
+
+  private restyle(): void {
+    this.materials.forEach((m, g) => {
+      m.emissive.copy(this.selection.has(g) ? SELECTED : g === this.hovered ? HOVER : new THREE.Color(0));
+      m.emissiveIntensity = this.selection.has(g) ? 0.55 : 1;
+    });
+    this.requestRender();
+  }
+
+  /** The group under a canvas pixel, or -1. */
+  pick(x: number, y: number): number {
+    const r = this.renderer;
+    const dpr = r.getPixelRatio();
+    const w = r.domElement.width, h = r.domElement.height;
+    this.camera.setViewOffset(w, h, Math.round(x * dpr), Math.round(y * dpr), 1, 1);
+    r.setRenderTarget(this.pickTarget);
+    r.clear();
+    r.render(this.pickScene, this.camera);
+    r.setRenderTarget(null);
+    this.camera.clearViewOffset();
+    const px = new Uint8Array(4);
+    r.readRenderTargetPixels(this.pickTarget, 0, 0, 1, 1, px);
+    const id = px[0] | (px[1] << 8) | (px[2] << 16);
+    return id > 0 && id <= this.materials.length ? id - 1 : -1;
+  }
+
+  private bindPointer(): void {
+    const c = this.renderer.domElement;
+    let down: { x: number; y: number } | null = null;
+    let hoverQueued = false;
+    let last = { x: 0, y: 0 };
+    c.addEventListener("pointerdown", (e) => (down = { x: e.clientX, y: e.clientY }));
+    c.addEventListener("pointermove", (e) => {
+      const b = c.getBoundingClientRect();
+      last = { x: e.clientX - b.left, y: e.clientY - b.top };
+      if (e.buttons || hoverQueued) return;
+      hoverQueued = true;
+      requestAnimationFrame(() => {
+        hoverQueued = false;
+        this.highlight(this.pick(last.x, last.y));
+      });
+    });
+    c.addEventListener("pointerleave", () => this.highlight(-1));
+    c.addEventListener("click", (e) => {
+      if (down && Math.hypot(e.clientX - down.x, e.clientY - down.y) > 4) return; // a drag
+      const b = c.getBoundingClientRect();
+      const g = this.pick(e.clientX - b.left, e.clientY - b.top);
+      if (e.shiftKey || e.ctrlKey || e.metaKey) {
+        if (g < 0) return;
+        if (this.selection.has(g)) this.selection.delete(g);
+        else this.selection.add(g);
+        this.setSelection([...this.selection]);
+      } else {
+        this.setSelection(g < 0 ? [] : [g]);
+      }
+    });
+  }
+
+  private buildGizmo(): void {
+    const axes: [THREE.Vector3, number, string][] = [
+      [new THREE.Vector3(1, 0, 0), 0xd32f2f, "x"],
+      [new THREE.Vector3(0, 1, 0), 0x388e3c, "y"],
+      [new THREE.Vector3(0, 0, 1), 0x1976d2, "z"],
+    ];
+    for (const [dir, color, label] of axes) {
+      this.gizmoScene.add(new THREE.ArrowHelper(dir, new THREE.Vector3(), 1, color, 0.28, 0.14));
+      const canvas = document.createElement("canvas");
+      canvas.width = canvas.height = 64;
+      const ctx = canvas.getContext("2d")!;
+      ctx.fillStyle = "#" + color.toString(16).padStart(6, "0");
+      ctx.font = "bold 44px sans-serif";
+      ctx.textAlign = "center";
+      ctx.textBaseline = "middle";
+      ctx.fillText(label, 32, 34);
+      const sprite = new THREE.Sprite(new THREE.SpriteMaterial({ map: new THREE.CanvasTexture(canvas), depthTest: false }));
+      sprite.position.copy(dir).multiplyScalar(1.3);
+      sprite.scale.setScalar(0.45);
+      this.gizmoScene.add(sprite);
+    }
+  }
+
+  private resize(): void {
+    const w = Math.max(this.el.clientWidth, 1), h = Math.max(this.el.clientHeight, 1);
+    this.renderer.setSize(w, h, false);
+    this.renderer.domElement.style.width = "100%";
+    this.renderer.domElement.style.height = "100%";
+    this.camera.aspect = w / h;
+    this.camera.updateProjectionMatrix();
+    this.requestRender();
+  }
+
+  requestRender(): void {
+    if (this.pending) return;
+    this.pending = true;
+    requestAnimationFrame(() => {
+      this.pending = false;
+      this.render();
+    });
+  }
+
+  private render(): void {
+    const r = this.renderer;
+    const size = r.getSize(new THREE.Vector2());
+    r.setViewport(0, 0, size.x, size.y);
+    r.setScissorTest(false);
+    r.clear();
+    r.render(this.scene, this.camera);
+    // The axes gizmo: bottom-left corner, turning with the camera.
+    const g = 96;
+    r.setScissorTest(true);
+    r.setScissor(8, 8, g, g);
+    r.setViewport(8, 8, g, g);
+    r.clearDepth();
+    this.gizmoCamera.position.set(0, 0, 0).addScaledVector(
+      new THREE.Vector3().subVectors(this.camera.position, this.controls.target).normalize(), 4,
+    );
+    this.gizmoCamera.up.copy(this.camera.up);
+    this.gizmoCamera.lookAt(0, 0, 0);
+    r.render(this.gizmoScene, this.gizmoCamera);
+    r.setScissorTest(false);
+    r.setViewport(0, 0, size.x, size.y);
+  }
+
+  /** Triangles drawn (for the info line). */
+  get triangles(): number {
+    return (this.mesh.geometry.index?.count ?? 0) / 3;
+  }
+}
+
+/** Whether this browser can draw WebGL at all. */
+export function webglAvailable(): boolean {
+  try {
+    const c = document.createElement("canvas");
+    return !!(c.getContext("webgl2") || c.getContext("webgl"));
+  } catch {
+    return false;
+  }
+}
+
+/** Downloads a binary with a progress callback (0..1, or NaN when the size is unknown). */
+export async function download(url: string, progress: (f: number) => void): Promise<ArrayBuffer> {
+  const r = await fetch(url, { credentials: "same-origin" });
+  if (!r.ok || !r.body) throw new Error(`the surface could not be loaded (${r.status} ${r.statusText})`);
+  const total = Number(r.headers.get("content-length") ?? NaN);
+  const reader = r.body.getReader();
+  const parts: Uint8Array[] = [];
+  let got = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    parts.push(value);
+    got += value.length;
+    progress(got / total);
+  }
+  const out = new Uint8Array(got);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out.buffer;
+}
