@@ -2,7 +2,7 @@
 mod common;
 
 use common::db;
-use common::server::{TestServer, PW};
+use common::server::{cookie_of, TestServer, PW};
 use serde_json::{json, Value};
 
 fn cube_stl() -> Vec<u8> {
@@ -411,13 +411,6 @@ async fn operations_health_metrics_headers_openapi_rate_limit() {
 async fn browser_session_pages_and_csrf() {
     let dir = tempfile::tempdir().unwrap();
     let s = TestServer::start(&db::sqlite_in(dir.path()), |_| {}).await;
-    let cookie_of = |r: &reqwest::Response, name: &str| -> Option<String> {
-        r.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).find_map(|c| {
-            let (kv, _) = c.split_once(';').unwrap_or((c, ""));
-            let (k, v) = kv.split_once('=')?;
-            (k == name && !v.is_empty()).then(|| v.to_string())
-        })
-    };
     let r = s.http.get(s.u("/")).send().await.unwrap();
     assert_eq!((r.status().as_u16(), r.headers()["location"].to_str().unwrap()), (303, "/login"));
     let r = s.http.get(s.u("/register")).send().await.unwrap();

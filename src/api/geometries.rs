@@ -57,7 +57,14 @@ pub async fn upload_multipart(
                     Some(cad) if cad.name() == Some("cad") => {
                         let cad_name = cad.file_name().unwrap_or("model.step").to_string();
                         let body = cad.map(|r| r.map_err(multipart_error));
-                        geometries::attach_cad(st, &g, &cad_name, Box::pin(body)).await
+                        match geometries::attach_cad(st, &g, &cad_name, Box::pin(body)).await {
+                            Ok(g) => Ok(g),
+                            Err(e) => {
+                                // All or nothing: no surface without the original it came with.
+                                let _ = geometries::delete(st, c, &g.id).await;
+                                Err(e)
+                            }
+                        }
                     }
                     _ => Ok(g),
                 };

@@ -51,6 +51,29 @@ impl TestServer {
         self.login(email).await["token"].as_str().unwrap().to_string()
     }
 
+    /// Signs a registered user in through the sign-in form; returns the `cookie` header
+    /// value of the browser session.
+    pub async fn session(&self, email: &str) -> String {
+        let r = self.http.get(self.u("/login")).send().await.unwrap();
+        let pre = cookie_of(&r, "flowcfd_pre").expect("pre-session cookie");
+        let r = self
+            .http
+            .post(self.u("/login"))
+            .header("cookie", format!("flowcfd_pre={pre}"))
+            .form(&[("csrf", pre.as_str()), ("email", email), ("password", PW)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303, "sign-in form for {email}");
+        format!("flowcfd_session={}", cookie_of(&r, "flowcfd_session").expect("session cookie"))
+    }
+
+    /// A page with a session cookie: (status, HTML).
+    pub async fn page(&self, path: &str, cookie: &str) -> (u16, String) {
+        let r = self.http.get(self.u(path)).header("cookie", cookie).send().await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
     pub async fn login(&self, email: &str) -> Value {
         let r = self
             .http
@@ -110,4 +133,13 @@ impl TestServer {
             r.stop().await.expect("clean shutdown");
         }
     }
+}
+
+/// The value of cookie `name` set by a response.
+pub fn cookie_of(r: &reqwest::Response, name: &str) -> Option<String> {
+    r.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).find_map(|c| {
+        let (kv, _) = c.split_once(';').unwrap_or((c, ""));
+        let (k, v) = kv.split_once('=')?;
+        (k == name && !v.is_empty()).then(|| v.to_string())
+    })
 }

@@ -49,12 +49,16 @@ function freePort() {
   });
 }
 
-async function startServer(bin) {
-  const dir = mkdtempSync(join(tmpdir(), "flowcfd-e2e-"));
-  const port = await freePort();
+async function startServer(bin, again) {
+  const dir = again?.dir ?? mkdtempSync(join(tmpdir(), "flowcfd-e2e-"));
+  const port = again?.port ?? (await freePort());
   // The embedded defaults only: no configuration from the caller's environment.
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("FLOWCFD_")));
-  Object.assign(env, { OMPI_ALLOW_RUN_AS_ROOT: "1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: "1", FLOWCFD_LOG__FILTER: process.env.FLOWCFD_E2E_LOG || "warn" });
+  // A short job lease, so that a restarted server takes its running jobs back quickly.
+  Object.assign(env, {
+    OMPI_ALLOW_RUN_AS_ROOT: "1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: "1",
+    FLOWCFD_LOG__FILTER: process.env.FLOWCFD_E2E_LOG || "warn", FLOWCFD_JOBS__LEASE_S: "3",
+  });
   const proc = spawn(bin, ["serve", "--bind", `127.0.0.1:${port}`, "--data-dir", join(dir, "data")], {
     cwd: dir, env, stdio: ["ignore", "inherit", "inherit"],
   });
@@ -63,7 +67,7 @@ async function startServer(bin) {
     if (proc.exitCode !== null) throw new Error(`flowcfd serve exited with ${proc.exitCode}`);
     try {
       const r = await fetch(`${url}/health/ready`);
-      if (r.ok) return { url, proc, dir };
+      if (r.ok) return { url, proc, dir, port, bin };
     } catch { /* not up yet */ }
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -117,7 +121,8 @@ function check(cond, msg) {
   if (!cond) throw new Error(msg);
 }
 
-async function workflow(browser, url) {
+async function workflow(browser, server) {
+  const url = server.url;
   const page = await newPage(browser, "workflow");
   try {
     await register(page, url, "e2e@example.org");
@@ -176,34 +181,56 @@ async function workflow(browser, url) {
     await page.locator("#target-cells").dispatchEvent("input");
     await page.waitForFunction(() => document.getElementById("predicted")?.textContent?.includes("20\u2009000"));
     await page.click(".steps [data-go=solver]");
-    await page.fill("#iterations", "60");
+    await page.fill("#iterations", "250");
     await page.click("fieldset[data-step=solver] .nav-row button[data-go=review]");
     await page.fill("#case-name", "Cube e2e");
     const review = await page.textContent("#review");
-    check(review.includes("20\u2009000") && review.includes("60 iterations"), `review incomplete: ${review}`);
+    check(review.includes("20\u2009000") && review.includes("250 iterations"), `review incomplete: ${review}`);
     await Promise.all([page.waitForURL(/\/jobs\//), page.click("#run")]);
     log("solve submitted:", page.url());
 
-    // The residual plot gains points while the solve runs.
+    // The residual plot gains points while the solve runs. Midway the server is killed
+    // (-9) and started again: the page reconnects and the history has no gap and no
+    // duplicate (points plotted == last iteration, at every look).
     const seen = [];
+    const conns = new Set();
     const t0 = Date.now();
     let shot = false;
+    let restarted = false;
     while (Date.now() - t0 < 400_000) {
-      const st = await page.evaluate(() => ({
-        status: document.getElementById("live")?.dataset.status,
-        points: Number(document.getElementById("plot-residuals")?.dataset.points ?? 0),
-      })).catch(() => null);
+      const st = await page.evaluate(() => {
+        const p = document.getElementById("plot-residuals");
+        return {
+          status: document.getElementById("live")?.dataset.status,
+          conn: document.getElementById("live")?.dataset.connection,
+          points: Number(p?.dataset.points ?? 0),
+          last: Number(p?.dataset.last ?? 0),
+        };
+      }).catch(() => null);
       if (!st) break; // the page reloads when the job ends
       if (["completed", "failed", "cancelled"].includes(st.status)) break;
+      conns.add(st.conn);
+      check(st.points === st.last, `the plotted history has a gap or a duplicate: ${st.points} points up to iteration ${st.last}`);
       if (st.points > 0 && seen[seen.length - 1] !== st.points) seen.push(st.points);
       if (!shot && st.points >= 10) {
         await page.screenshot({ path: join(artifacts, "live-job.png"), fullPage: true });
         shot = true;
       }
+      if (!restarted && st.points >= 15) {
+        restarted = true;
+        log(`killing the server at iteration ${st.last}, then starting it again`);
+        server.proc.kill("SIGKILL");
+        await new Promise((r) => server.proc.once("exit", r));
+        const again = await startServer(server.bin, server);
+        server.proc = again.proc;
+      }
       await page.waitForTimeout(150);
     }
     log("residual points seen while running:", seen.join(" → "));
+    log("connection states seen:", [...conns].join(" | "));
     check(seen.length >= 2 && seen[seen.length - 1] > seen[0], `the residual plot did not grow while running (${seen})`);
+    check(restarted && [...conns].some((c) => c?.startsWith("reconnecting")), "the page never showed the dropped connection");
+    check(seen[seen.length - 1] > 15, "no points arrived after the reconnect");
     await page.waitForSelector("#results", { timeout: 120_000 });
     await page.waitForFunction(() => Number(document.getElementById("plot-residuals")?.dataset.points ?? 0) > 0);
     const status = await page.textContent("#job-status");
@@ -214,6 +241,31 @@ async function workflow(browser, url) {
     if (!shot) await page.screenshot({ path: join(artifacts, "live-job.png"), fullPage: true });
     await page.screenshot({ path: join(artifacts, "job-completed.png"), fullPage: true });
     log("solve completed; results and downloads shown");
+    const final = await page.evaluate(async (id) => (await (await fetch(`/api/jobs/${id}`)).json()).iteration, page.url().split("/").pop());
+    const plotted = Number(await page.getAttribute("#plot-residuals", "data-points"));
+    check(plotted === final, `the completed plot has ${plotted} points for ${final} iterations`);
+
+    // Cancel asks first; a declined confirmation changes nothing, an accepted one cancels.
+    await Promise.all([page.waitForURL(/\/geometries\//), page.click(".crumbs a[href^='/geometries/']")]);
+    await page.click("#tpl-aero");
+    await page.click(".steps [data-go=mesh]");
+    await page.locator("#target-cells").fill(String(Math.log10(20000)));
+    await page.locator("#target-cells").dispatchEvent("input");
+    await page.click(".steps [data-go=solver]");
+    await page.fill("#iterations", "5000");
+    await page.click(".steps [data-go=review]");
+    await page.fill("#case-name", "Cube to cancel");
+    await Promise.all([page.waitForURL(/\/jobs\//), page.click("#run")]);
+    await page.waitForFunction(() => ["meshing", "solving"].includes(document.getElementById("live")?.dataset.status ?? ""));
+    let asked = "";
+    page.once("dialog", (d) => { asked = d.message(); d.dismiss(); });
+    await page.click("button.danger");
+    check(asked.includes("Cancel this job"), `no confirmation before cancelling: "${asked}"`);
+    check(!["cancelled"].includes(await page.getAttribute("#live", "data-status")), "a dismissed confirmation cancelled the job");
+    page.once("dialog", (d) => d.accept());
+    await page.click("button.danger");
+    await page.waitForFunction(() => document.getElementById("job-status")?.textContent?.trim() === "cancelled", null, { timeout: 120_000 });
+    log("cancel asked for confirmation, then cancelled the job");
     check(page.errors.length === 0, `browser errors: ${page.errors.join("; ")}`);
   } catch (e) {
     await page.screenshot({ path: join(artifacts, "workflow-failed.png"), fullPage: true }).catch(() => {});
@@ -274,7 +326,7 @@ const browser = await chromium.launch({
 let failed = false;
 try {
   if (!only || only === "step") await stepImport(browser, server.url);
-  if (!only || only === "workflow") await workflow(browser, server.url);
+  if (!only || only === "workflow") await workflow(browser, server);
   log(`all passed; screenshots in ${artifacts}`);
 } catch (e) {
   failed = true;

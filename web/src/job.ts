@@ -79,8 +79,10 @@ class Plot {
     this.plot = new uPlot(opts, data, this.el);
     this.el.dataset.points = String(this.x.length);
   }
+  /** Exposes the plotted history's size and last iteration (for tests and tooling). */
   mark(): void {
     this.el.dataset.points = String(this.x.length);
+    this.el.dataset.last = String(this.x[this.x.length - 1] ?? 0);
   }
 }
 
