@@ -73,10 +73,12 @@ async function startViewer(): Promise<void> {
     });
     const s = parseSurface(buf);
     viewer = new Viewer(el, s, colors);
+    // For tooling (web/e2e/bench-viewer.mjs): the viewer behind the element.
+    (el as HTMLElement & { flowcfdViewer?: Viewer }).flowcfdViewer = viewer;
     status?.remove();
     el.dataset.ready = "true";
     $("viewer-info").textContent =
-      `${groupDigits(viewer.triangles)} triangles, ${s.groupCount} groups. Click selects a group, shift-click adds to the selection; F fits, Esc clears.`;
+      `${groupDigits(viewer.triangles)} triangles, ${s.groupCount} group${s.groupCount === 1 ? "" : "s"}. Click selects a group, shift-click adds to the selection; F fits, Esc clears.`;
     viewer.onSelect = (sel) => setSelection(sel, "viewer");
     viewer.onHover = (g) => {
       for (const el of document.querySelectorAll<HTMLElement>("[data-group-index]")) {

@@ -1,11 +1,17 @@
 // The 3D surface viewer: the server's binary surface (FCS1: positions, indices, a group id
 // per triangle) as one indexed BufferGeometry, its triangles ordered by group so that each
 // group is one draw range with its own material. Orbit, pan, zoom, fit, view presets and an
-// axes gizmo; hover highlighting and click / shift-click selection of groups by GPU picking
-// (one 1×1 render of group ids), so nothing scales with the triangle count per event.
+// axes gizmo; hover highlighting and click / shift-click selection of groups by ray casts
+// through a bounding-volume hierarchy (three-mesh-bvh), built once after the first frame,
+// so a pick costs microseconds whatever the triangle count and whatever renders the page
+// (a GPU, or a software rasterizer on a machine without one).
 // Renders on demand only: a 2M-triangle surface costs nothing while nobody moves it.
 import * as THREE from "three";
 import { OrbitControls } from "three/addons/controls/OrbitControls.js";
+import { acceleratedRaycast, MeshBVH } from "three-mesh-bvh";
+
+// Meshes with a `boundsTree` ray-cast through it; others (the gizmo) as before.
+THREE.Mesh.prototype.raycast = acceleratedRaycast;
 
 export interface Surface {
   positions: Float32Array;
@@ -32,6 +38,76 @@ export function parseSurface(buf: ArrayBuffer): Surface {
 }
 
 const HOVER = new THREE.Color(0x444444);
+/** A full frame slower than this gets a coarse stand-in drawn while the camera moves. */
+const FRAME_BUDGET_MS = 60;
+/** The stand-in aims at this much of the frame time. */
+const MOVING_FRAME_MS = 30;
+
+/**
+ * Vertex clustering: snaps vertices to a grid sized for about `target` triangles (cells of
+ * the side at which that many equilateral-ish triangles would cover the area), averages each
+ * cell's vertices, and keeps the triangles whose corners land in three different cells,
+ * group by group. O(n), no per-triangle objects.
+ */
+export function clusterLod(
+  positions: Float32Array, index: Uint32Array, ranges: [number, number][], target: number,
+): { positions: Float32Array; index: Uint32Array; ranges: [number, number][] } {
+  const lo = [Infinity, Infinity, Infinity], hi = [-Infinity, -Infinity, -Infinity];
+  for (let i = 0; i < positions.length; i += 3) {
+    for (let k = 0; k < 3; k++) {
+      lo[k] = Math.min(lo[k], positions[i + k]);
+      hi[k] = Math.max(hi[k], positions[i + k]);
+    }
+  }
+  let area = 0;
+  const v = (i: number) => [positions[3 * i], positions[3 * i + 1], positions[3 * i + 2]];
+  for (let t = 0; t < index.length; t += 3) {
+    const a = v(index[t]), b = v(index[t + 1]), c = v(index[t + 2]);
+    const u = [b[0] - a[0], b[1] - a[1], b[2] - a[2]], w = [c[0] - a[0], c[1] - a[1], c[2] - a[2]];
+    area += 0.5 * Math.hypot(u[1] * w[2] - u[2] * w[1], u[2] * w[0] - u[0] * w[2], u[0] * w[1] - u[1] * w[0]);
+  }
+  const cell = Math.max(Math.sqrt((2 * area) / target), 1e-12);
+  const n = [0, 1, 2].map((k) => Math.max(1, Math.ceil((hi[k] - lo[k]) / cell) + 1));
+  const ids = new Map<number, number>();
+  const sums: number[] = [];
+  const counts: number[] = [];
+  const cellOf = new Int32Array(positions.length / 3).fill(-1);
+  const at = (i: number): number => {
+    if (cellOf[i] >= 0) return cellOf[i];
+    const ix = Math.floor((positions[3 * i] - lo[0]) / cell);
+    const iy = Math.floor((positions[3 * i + 1] - lo[1]) / cell);
+    const iz = Math.floor((positions[3 * i + 2] - lo[2]) / cell);
+    const key = ix + n[0] * (iy + n[1] * iz);
+    let id = ids.get(key);
+    if (id === undefined) {
+      id = counts.length;
+      ids.set(key, id);
+      sums.push(0, 0, 0);
+      counts.push(0);
+    }
+    sums[3 * id] += positions[3 * i];
+    sums[3 * id + 1] += positions[3 * i + 1];
+    sums[3 * id + 2] += positions[3 * i + 2];
+    counts[id]++;
+    cellOf[i] = id;
+    return id;
+  };
+  const out: number[] = [];
+  const outRanges: [number, number][] = [];
+  for (const [start, count] of ranges) {
+    const first = out.length;
+    for (let t = start; t < start + count; t += 3) {
+      const a = at(index[t]), b = at(index[t + 1]), c = at(index[t + 2]);
+      if (a !== b && b !== c && a !== c) out.push(a, b, c);
+    }
+    outRanges.push([first, out.length - first]);
+  }
+  const pos = new Float32Array(sums.length);
+  for (let i = 0; i < counts.length; i++) {
+    for (let k = 0; k < 3; k++) pos[3 * i + k] = sums[3 * i + k] / counts[i];
+  }
+  return { positions: pos, index: Uint32Array.from(out), ranges: outRanges };
+}
 const SELECTED = new THREE.Color(0xffb300);
 
 export class Viewer {
@@ -41,8 +117,14 @@ export class Viewer {
   private controls: OrbitControls;
   private mesh: THREE.Mesh;
   private materials: THREE.MeshStandardMaterial[] = [];
-  private pickScene = new THREE.Scene();
-  private pickTarget = new THREE.WebGLRenderTarget(1, 1);
+  private raycaster = new THREE.Raycaster();
+  /** The coarse stand-in drawn while the camera moves (large surfaces only). */
+  private lod: THREE.Mesh | null = null;
+  private interacting = false;
+  /** Milliseconds the BVH took to build (0 until it exists). */
+  bvhMs = 0;
+  /** Milliseconds one full frame took, measured once after the first. */
+  frameMs = 0;
   private gizmoScene = new THREE.Scene();
   private gizmoCamera = new THREE.OrthographicCamera(-1.6, 1.6, 1.6, -1.6, 0.1, 10);
   private radius = 1;
@@ -83,7 +165,6 @@ export class Viewer {
     geom.setAttribute("position", new THREE.BufferAttribute(s.positions, 3));
     geom.setIndex(new THREE.BufferAttribute(sorted, 1));
     geom.computeBoundingSphere();
-    const pickMaterials: THREE.MeshBasicMaterial[] = [];
     for (let g = 0; g < s.groupCount; g++) {
       geom.addGroup(3 * start[g], 3 * counts[g], g);
       this.materials.push(
@@ -95,19 +176,39 @@ export class Viewer {
           flatShading: true, // crisp CAD edges; needs no normals across them
         }),
       );
-      // Group id + 1 in the colour channels; linear colour space so the bytes come back exact.
-      const id = g + 1;
-      pickMaterials.push(
-        new THREE.MeshBasicMaterial({
-          color: new THREE.Color().setRGB((id & 255) / 255, ((id >> 8) & 255) / 255, ((id >> 16) & 255) / 255, THREE.LinearSRGBColorSpace),
-          side: THREE.DoubleSide,
-        }),
-      );
     }
     this.mesh = new THREE.Mesh(geom, this.materials);
     this.scene.add(this.mesh);
-    this.pickScene.add(new THREE.Mesh(geom, pickMaterials));
-    this.pickScene.background = new THREE.Color(0, 0, 0);
+    this.raycaster.firstHitOnly = true;
+    // The BVH after the first frame, so that the surface shows first. It reorders triangles
+    // only within each group's range, so the draw ranges stay valid.
+    const ranges: [number, number][] = [];
+    for (let g = 0; g < s.groupCount; g++) ranges.push([3 * start[g], 3 * counts[g]]);
+    setTimeout(() => {
+      // Time one full frame (reading a pixel back waits for it). On a GPU even millions of
+      // triangles fit the budget; where they do not (a software renderer, a weak GPU), a
+      // stand-in sized for the budget is drawn while the camera moves.
+      const gl = this.renderer.getContext();
+      const f0 = performance.now();
+      this.render();
+      gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, new Uint8Array(4));
+      this.frameMs = performance.now() - f0;
+      if (this.frameMs > FRAME_BUDGET_MS && t > 20_000) {
+        const target = Math.min(Math.max((t * MOVING_FRAME_MS) / this.frameMs, 10_000), t / 2);
+        const lod = clusterLod(s.positions, sorted, ranges, target);
+        const lg = new THREE.BufferGeometry();
+        lg.setAttribute("position", new THREE.BufferAttribute(lod.positions, 3));
+        lg.setIndex(new THREE.BufferAttribute(lod.index, 1));
+        lod.ranges.forEach(([a, c], g) => lg.addGroup(a, c, g));
+        this.lod = new THREE.Mesh(lg, this.materials); // same materials: same colours and highlights
+        this.lod.visible = false;
+        this.scene.add(this.lod);
+      }
+      const t0 = performance.now();
+      geom.boundsTree = new MeshBVH(geom);
+      this.bvhMs = performance.now() - t0;
+      this.el.dataset.bvh = "ready";
+    }, 50);
 
     this.scene.add(new THREE.HemisphereLight(0xffffff, 0x8090a0, 1.6));
     const sun = new THREE.DirectionalLight(0xffffff, 1.6);
@@ -125,6 +226,13 @@ export class Viewer {
     this.controls.enableDamping = false;
     this.controls.screenSpacePanning = true;
     this.controls.addEventListener("change", () => this.requestRender());
+    // While the camera moves, a large surface is drawn by its coarse stand-in; the full
+    // surface comes back as soon as it stops.
+    this.controls.addEventListener("start", () => (this.interacting = true));
+    this.controls.addEventListener("end", () => {
+      this.interacting = false;
+      this.requestRender();
+    });
     this.buildGizmo();
     this.view("iso");
 
@@ -179,21 +287,18 @@ export class Viewer {
     this.requestRender();
   }
 
-  /** The group under a canvas pixel, or -1. */
+  /** The group under a canvas pixel, or -1 (through the BVH once it is built). */
   pick(x: number, y: number): number {
-    const r = this.renderer;
-    const dpr = r.getPixelRatio();
-    const w = r.domElement.width, h = r.domElement.height;
-    this.camera.setViewOffset(w, h, Math.round(x * dpr), Math.round(y * dpr), 1, 1);
-    r.setRenderTarget(this.pickTarget);
-    r.clear();
-    r.render(this.pickScene, this.camera);
-    r.setRenderTarget(null);
-    this.camera.clearViewOffset();
-    const px = new Uint8Array(4);
-    r.readRenderTargetPixels(this.pickTarget, 0, 0, 1, 1, px);
-    const id = px[0] | (px[1] << 8) | (px[2] << 16);
-    return id > 0 && id <= this.materials.length ? id - 1 : -1;
+    const el = this.renderer.domElement;
+    const ndc = new THREE.Vector2((x / el.clientWidth) * 2 - 1, -(y / el.clientHeight) * 2 + 1);
+    this.raycaster.setFromCamera(ndc, this.camera);
+    const hit = this.raycaster.intersectObject(this.mesh, false)[0];
+    return hit?.face ? hit.face.materialIndex : -1;
+  }
+
+  /** Whether hover picking is cheap yet (the BVH exists). */
+  get pickReady(): boolean {
+    return !!this.mesh.geometry.boundsTree;
   }
 
   private bindPointer(): void {
@@ -209,7 +314,8 @@ export class Viewer {
       hoverQueued = true;
       requestAnimationFrame(() => {
         hoverQueued = false;
-        this.highlight(this.pick(last.x, last.y));
+        // Hover waits for the BVH: a brute-force cast per move would stall a huge surface.
+        if (this.pickReady) this.highlight(this.pick(last.x, last.y));
       });
     });
     c.addEventListener("pointerleave", () => this.highlight(-1));
@@ -261,6 +367,42 @@ export class Viewer {
     this.requestRender();
   }
 
+  /** Renders one frame now, optionally as while moving (benchmarks; the page renders on demand). */
+  renderNow(moving = false): void {
+    const was = this.interacting;
+    this.interacting = moving;
+    this.render();
+    this.interacting = was;
+  }
+
+  /** Triangles of the stand-in drawn while moving (0: none, the surface is small). */
+  get lodTriangles(): number {
+    return (this.lod?.geometry.index?.count ?? 0) / 3;
+  }
+
+  /** Orbits the camera about the vertical axis through the target by `angle` radians. */
+  orbit(angle: number): void {
+    const offset = new THREE.Vector3().subVectors(this.camera.position, this.controls.target);
+    offset.applyAxisAngle(new THREE.Vector3(0, 0, 1), angle);
+    this.camera.position.copy(this.controls.target).add(offset);
+    this.camera.lookAt(this.controls.target);
+  }
+
+  /**
+   * The group under a pixel by a ray cast through every triangle (three.js without the
+   * BVH): the baseline that `bench-viewer` measures the BVH pick against. Not used by the page.
+   */
+  pickBruteForce(x: number, y: number): number {
+    const geom = this.mesh.geometry;
+    const tree = geom.boundsTree;
+    geom.boundsTree = undefined;
+    try {
+      return this.pick(x, y);
+    } finally {
+      geom.boundsTree = tree;
+    }
+  }
+
   requestRender(): void {
     if (this.pending) return;
     this.pending = true;
@@ -276,6 +418,9 @@ export class Viewer {
     r.setViewport(0, 0, size.x, size.y);
     r.setScissorTest(false);
     r.clear();
+    const coarse = this.interacting && this.lod !== null;
+    this.mesh.visible = !coarse;
+    if (this.lod) this.lod.visible = coarse;
     r.render(this.scene, this.camera);
     // The axes gizmo: bottom-left corner, turning with the camera.
     const g = 96;
