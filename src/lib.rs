@@ -17,6 +17,7 @@ pub mod error;
 pub mod foam;
 pub mod geometry;
 pub mod jobs;
+pub mod meshai;
 pub mod metrics;
 pub mod pages;
 pub mod service;

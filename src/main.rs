@@ -48,11 +48,97 @@ enum Cmd {
         #[command(subcommand)]
         cmd: ConfigCmd,
     },
+    /// Mesh parameters for a geometry (the mesh AI, or the rules), and its voxel grid.
+    #[command(name = "mesh-ai")]
+    MeshAi {
+        #[command(subcommand)]
+        cmd: MeshAiCmd,
+    },
     /// Benchmarks against a baseline run in the same invocation.
     Bench {
         #[command(subcommand)]
         which: BenchCmd,
     },
+}
+
+#[derive(Subcommand)]
+enum MeshAiCmd {
+    /// Print the proposed mesh parameters as JSON (`source`, `reason`, `base_cell_size`,
+    /// `surface_refinement`, `refinement_boxes`, `layers`, `predicted_cells`, `why`).
+    Predict {
+        /// STL or OBJ file (optionally .gz).
+        #[arg(long)]
+        geometry: PathBuf,
+        /// Cell budget.
+        #[arg(long, default_value_t = 100_000)]
+        target_cells: u64,
+        /// Free-stream speed along +x, m/s.
+        #[arg(long, default_value_t = 20.0)]
+        velocity: f64,
+        /// Unit scale (0.001 for millimetres).
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+        /// `external` (a body in a wind tunnel) or `internal` (needs inlet and outlet groups
+        /// named in a case file; use `flowcfd run` for that).
+        #[arg(long, default_value = "external")]
+        flow: String,
+    },
+    /// Print the geometry's occupancy grid (the model's input) as one JSON line:
+    /// `{size, origin, cell, occupied, bits}` with `bits` the base64 of the packed grid.
+    Voxelize {
+        #[arg(long)]
+        geometry: PathBuf,
+        /// Cells per side.
+        #[arg(long, default_value_t = 64)]
+        size: usize,
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+    },
+}
+
+fn read_healed(path: &Path, scale: f64) -> Result<flowcfd::geometry::Surface, String> {
+    if !(scale.is_finite() && scale > 0.0) {
+        return Err(format!("--scale {scale}: must be a positive number (0.001 for millimetres)"));
+    }
+    let opts = flowcfd::geometry::ReadOptions { scale, ..Default::default() };
+    let raw = flowcfd::geometry::read_file(path, &opts).map_err(|e| e.to_string())?;
+    Ok(flowcfd::geometry::heal::heal(raw, &Default::default()).0)
+}
+
+fn mesh_ai(cmd: &MeshAiCmd) -> Result<(), String> {
+    match cmd {
+        MeshAiCmd::Predict { geometry, target_cells, velocity, scale, flow } => {
+            if !(velocity.is_finite() && *velocity > 0.0) {
+                return Err(format!("--velocity {velocity}: must be a positive speed in m/s"));
+            }
+            if flow != "external" && flow != "internal" {
+                return Err(format!("--flow {flow:?}: expected external or internal"));
+            }
+            let text = format!(
+                "[flow]\ntype = \"{flow}\"\nvelocity = [{velocity:?}, 0.0, 0.0]\n[mesh]\ntarget_cells = {target_cells}\n"
+            );
+            let spec = CaseSpec::from_toml(&text, "command line").map_err(|e| e.to_string())?;
+            let s = read_healed(geometry, *scale)?;
+            let a = flowcfd::geometry::analyse::analyse(&s, [1.0, 0.0, 0.0]);
+            let v = flowcfd::meshai::suggest(&spec, &a).map_err(|e| e.to_string())?;
+            println!("{}", serde_json::to_string_pretty(&v).expect("JSON"));
+            Ok(())
+        }
+        MeshAiCmd::Voxelize { geometry, size, scale } => {
+            if !(4..=256).contains(size) {
+                return Err(format!("--size {size}: expected 4 to 256 cells per side"));
+            }
+            use base64::Engine as _;
+            use flowcfd::meshai::voxel;
+            let s = read_healed(geometry, *scale)?;
+            let grid = voxel::voxelize(&s, *size).map_err(|e| e.to_string())?;
+            let (origin, cell) = voxel::frame(&s, *size).map_err(|e| e.to_string())?;
+            let bits = base64::engine::general_purpose::STANDARD.encode(voxel::pack_bits(&grid));
+            let occupied = grid.iter().filter(|&&v| v == 1).count();
+            println!("{}", serde_json::json!({"size": size, "origin": origin, "cell": cell, "occupied": occupied, "bits": bits}));
+            Ok(())
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -402,6 +488,7 @@ fn main() -> ExitCode {
         Cmd::Geometry { file, scale, flow_dir } => flowcfd::jobs::pipeline::geometry_report(&file, scale, flow_dir)
             .map(|v| println!("{}", serde_json::to_string_pretty(&v).expect("JSON")))
             .map_err(|e| e.to_string()),
+        Cmd::MeshAi { cmd } => mesh_ai(&cmd),
         Cmd::Bench { which: BenchCmd::Motorbike(a) } => flowcfd::bench::motorbike(&a).map_err(|e| e.to_string()),
         Cmd::Bench { which: BenchCmd::Queue(a) } => flowcfd::bench::queue::queue(&a),
         Cmd::Bench { which: BenchCmd::Events(a) } => flowcfd::bench::events::main(&a),

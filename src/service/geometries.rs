@@ -304,9 +304,6 @@ pub struct SuggestionRequest {
     pub spec: Option<serde_json::Value>,
 }
 
-/// Why the rules answered rather than the mesh AI.
-pub const RULES_REASON: &str = "no trained mesh model is built into this server yet; the pipeline's rules proposed these";
-
 /// Mesh parameters for a ready geometry, exactly as a run of the same spec would use them,
 /// with a one-line reason for each.
 pub async fn mesh_suggestion(
@@ -348,28 +345,5 @@ pub async fn mesh_suggestion(
         return Err(AppError::Validation("spec.geometry is for the command line; leave it out here".into()));
     }
     let spec = CaseSpec::from_json(&body.to_string()).map_err(|e| AppError::Validation(e.to_string()))?;
-    let plan = crate::foam::case::suggested_plan(&spec, &a).map_err(|e| AppError::Validation(e.to_string()))?;
-    let lo = plan.group_levels.values().map(|l| l[0]).min().unwrap_or(0);
-    let hi = plan.group_levels.values().map(|l| l[1]).max().unwrap_or(0);
-    Ok(json!({
-        "source": "rules",
-        "reason": RULES_REASON,
-        "target_cells": spec.mesh.target_cells,
-        "base_cell_size": plan.base_cell_size,
-        "surface_refinement": [lo, hi],
-        "group_levels": plan.group_levels,
-        "feature_level": plan.feature_level,
-        "refinement_boxes": plan.boxes,
-        "wake_box": spec.mesh.wake_box && spec.mesh.refinement_boxes.is_empty() && !plan.boxes.is_empty(),
-        "layers": {
-            "count": plan.layers.count,
-            "expansion_ratio": plan.layers.expansion_ratio,
-            "first_layer_thickness": plan.layers.first_layer_thickness,
-            "estimated_yplus": plan.layers.estimated_yplus,
-            "target_yplus": spec.mesh.layers.target_yplus,
-        },
-        "predicted_cells": plan.estimated_cells,
-        "domain": {"min": plan.domain_min, "max": plan.domain_max, "divisions": plan.divisions},
-        "why": plan.why,
-    }))
+    crate::meshai::suggest(&spec, &a).map_err(|e| AppError::Validation(e.to_string()))
 }

@@ -1,0 +1,263 @@
+#!/usr/bin/env python3
+"""The mesh AI's dataset: procedural geometries meshed for real.
+
+For each geometry (closed, watertight; random family, proportions, orientation about z and
+flow conditions) this:
+1. asks `flowcfd mesh-ai predict` what the rules propose for a random cell budget, and
+   `flowcfd mesh-ai voxelize` for the 64³ occupancy grid (the same code the server runs at
+   inference, so training and inference see identical grids);
+2. meshes it for real a few times (`flowcfd run --mesh-only`: blockMesh, snappyHexMesh,
+   checkMesh, with the project's own case builder), at the rules' parameters and at random
+   perturbations of them (base cell size ×2^±0.8, surface level ±1, layer settings), so the
+   model sees how parameters map to outcomes;
+3. appends one JSON line to data/dataset.jsonl.gz: the geometry's features and grid, the
+   flow, and per run the parameters and the outcome (cells, checkMesh verdict and failed
+   checks, layer coverage, estimated y+, seconds).
+
+It resumes where it stopped (geometry ids are dense and each one's random seed is its id)
+and appends gzip members, so generation can span sessions. CPU seconds are recorded.
+
+    python3 mesh-ai/generate.py --count 500 [--flowcfd PATH] [--runs 3]
+"""
+import argparse
+import gzip
+import json
+import math
+import os
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import shapes  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DATASET = os.path.join(HERE, "data", "dataset.jsonl.gz")
+FAMILIES = ["ellipsoid", "rounded_box", "cylinder", "cone", "wing", "car", "buildings", "pipe", "bend", "union"]
+
+
+def rotate_z(groups, ang):
+    c, s = math.cos(ang), math.sin(ang)
+    r = lambda p: (c * p[0] - s * p[1], s * p[0] + c * p[1], p[2])
+    return [(g, [tuple(r(p) for p in t) for t in tris]) for g, tris in groups]
+
+
+def primitive(rng, kind, size):
+    a = size * rng.uniform(0.3, 0.6)
+    if kind == "ellipsoid":
+        return shapes.superellipsoid(a, a * rng.uniform(0.3, 1.0), a * rng.uniform(0.3, 1.0), n=rng.choice([32, 48]))
+    if kind == "rounded_box":
+        e = rng.uniform(0.15, 0.5)
+        return shapes.superellipsoid(a, a * rng.uniform(0.3, 1.0), a * rng.uniform(0.2, 1.0), e, e, n=48)
+    if kind == "cylinder":
+        r, l = a * rng.uniform(0.2, 0.6), a * rng.uniform(1.0, 2.0)
+        prof = [(0, -l / 2), (r, -l / 2), (r, l / 2), (0, l / 2)]
+        return shapes.lathe(prof, n=40, axis=rng.choice(["x", "z"]))
+    if kind == "cone":
+        r, l = a * rng.uniform(0.3, 0.7), a * rng.uniform(1.0, 2.0)
+        prof = [(0, -l / 2), (r, -l / 2), (r * rng.uniform(0.0, 0.3) + 1e-3 * a, l / 2), (0, l / 2)]
+        return shapes.lathe(prof, n=40, axis=rng.choice(["x", "z"]))
+    raise ValueError(kind)
+
+
+def build(rng, family):
+    """(groups, flow type, ground, generator parameters)."""
+    size = 10 ** rng.uniform(-1.3, 1.0)  # 0.05 m … 10 m bodies
+    params = {"size": size}
+    if family in ("ellipsoid", "rounded_box", "cylinder", "cone"):
+        tris = primitive(rng, family, size)
+        groups = [("body", tris)]
+        ground = False
+    elif family == "wing":
+        m, p, t = rng.choice([0, 0.02, 0.04]), rng.choice([0.3, 0.4]), rng.uniform(0.09, 0.18)
+        chord = size * rng.uniform(0.15, 0.4)
+        span = size
+        params.update(naca=[m, p, t], chord=chord, span=span)
+        tris = shapes.wing(m, p, t, chord, span, rng.uniform(0, 30), rng.uniform(0.3, 1.0), rng.uniform(0, 6), rng.uniform(-3, 3))
+        groups = [("wing", tris)]
+        ground = False
+    elif family == "car":
+        l = size
+        body = shapes.superellipsoid(0.5 * l, 0.22 * l * rng.uniform(0.8, 1.1), 0.12 * l, 0.3, 0.3, n=48, centre=(0, 0, 0.16 * l))
+        cabin = shapes.superellipsoid(0.25 * l, 0.18 * l, 0.1 * l * rng.uniform(0.8, 1.2), 0.4, 0.4, n=40, centre=(-0.05 * l * rng.uniform(0, 2), 0, 0.3 * l))
+        groups = [("body", body), ("cabin", cabin)]
+        ground = True
+    elif family == "buildings":
+        groups = []
+        k = rng.randint(2, 6)
+        for i in range(k):
+            w = size * rng.uniform(0.1, 0.3)
+            x, y = size * rng.uniform(-0.5, 0.5), size * rng.uniform(-0.5, 0.5)
+            h = size * rng.uniform(0.2, 0.9)
+            ok = all(abs(x - g[2][0]) > w + g[2][2] or abs(y - g[2][1]) > w + g[2][2] for g in groups)
+            if ok:
+                groups.append((f"building{len(groups) + 1}", shapes.box((x - w, y - w, 0), (x + w, y + w, h)), (x, y, w)))
+        groups = [(g[0], g[1]) for g in groups]
+        ground = True
+    elif family == "pipe":
+        r, l = size * rng.uniform(0.03, 0.1), size
+        return shapes.orient_all(shapes.tube([(0, 0, 0), (l / 3, 0, 0), (2 * l / 3, 0, 0), (l, 0, 0)], r)), "internal", False, {**params, "radius": r}
+    elif family == "bend":
+        r, rb = size * rng.uniform(0.03, 0.08), size * rng.uniform(0.15, 0.3)
+        l1, l2 = size * rng.uniform(0.2, 0.5), size * rng.uniform(0.2, 0.5)
+        ang = math.radians(rng.choice([45, 60, 90]))
+        path = [(0, 0, 0), (l1, 0, 0)]
+        for i in range(1, 13):
+            a = ang * i / 12
+            path.append((l1 + rb * math.sin(a), rb * (1 - math.cos(a)), 0))
+        end = path[-1]
+        path.append((end[0] + l2 * math.cos(ang), end[1] + l2 * math.sin(ang), 0))
+        return shapes.orient_all(shapes.tube(path, r)), "internal", False, {**params, "radius": r, "bend_deg": math.degrees(ang)}
+    elif family == "union":
+        groups = []
+        for i in range(rng.randint(2, 3)):
+            kind = rng.choice(["ellipsoid", "rounded_box", "cylinder", "cone"])
+            tris = primitive(rng, kind, size * rng.uniform(0.5, 1.0))
+            off = [size * rng.uniform(-0.25, 0.25) for _ in range(3)]
+            groups.append((f"part{i + 1}", [tuple((p[0] + off[0], p[1] + off[1], p[2] + off[2]) for p in t) for t in tris]))
+        ground = False
+    else:
+        raise ValueError(family)
+    groups = [(g, shapes.orient(t)) for g, t in groups]
+    return rotate_z(groups, rng.uniform(-math.pi, math.pi) if family != "car" else rng.uniform(-0.2, 0.2)), "external", ground, params
+
+
+def run(cmd, timeout=900):
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
+def case_toml(stl, flow, velocity, nu, ground, target_cells, yplus, mesh, groups):
+    lines = ["mesh_only = true", f'geometry = "{stl}"', "[flow]", f'type = "{flow}"', f"velocity = [{velocity:.6g}, 0.0, 0.0]"]
+    if ground:
+        lines.append("ground = true")
+    lines += ["[fluid]", f"nu = {nu:.6g}", "[mesh]", f"target_cells = {int(target_cells)}"]
+    for k in ("base_cell_size", "feature_level"):
+        if k in mesh:
+            lines.append(f"{k} = {mesh[k]}")
+    if "surface_level" in mesh:
+        lines.append(f"surface_level = [{mesh['surface_level'][0]}, {mesh['surface_level'][1]}]")
+    lines += ["[mesh.layers]", f"target_yplus = {yplus:.4g}"]
+    for k in ("count", "expansion_ratio", "first_layer_thickness"):
+        if k in mesh.get("layers", {}):
+            lines.append(f"{k} = {mesh['layers'][k]}")
+    if flow == "internal":
+        lines += ["[boundaries.inlet]", 'type = "velocity_inlet"', "[boundaries.outlet]", 'type = "pressure_outlet"']
+    return "\n".join(lines) + "\n"
+
+
+def one(gid, flowcfd, runs, work):
+    rng = random.Random(gid)
+    family = FAMILIES[gid % len(FAMILIES)] if gid < 2 * len(FAMILIES) else rng.choice(FAMILIES)
+    groups, flow, ground, params = build(rng, family)
+    stl = os.path.join(work, "geometry.stl")
+    shapes.write_stl(stl, groups)
+    water = rng.random() < 0.25
+    nu = 1.004e-6 if water else 1.5e-5
+    velocity = 10 ** rng.uniform(-0.3, 0.7) if water else 10 ** rng.uniform(0.3, 1.8)
+    yplus = 10 ** rng.uniform(math.log10(30), math.log10(300))
+    target = int(10 ** rng.uniform(math.log10(15000), math.log10(150000)) // 1000 * 1000)
+    rec = {"id": gid, "family": family, "params": params, "flow": {"type": flow, "velocity": velocity, "nu": nu, "ground": ground},
+           "target_yplus": yplus, "target_cells": target, "groups": [g for g, _ in groups], "runs": []}
+    code, out, err = run([flowcfd, "geometry", stl])
+    if code != 0:
+        return {**rec, "error": f"geometry: {err.strip()[-300:]}"}
+    rep = json.loads(out)
+    rec["features"] = {k: rep["analysis"][k] for k in ("bbox_min", "bbox_max", "area", "volume", "characteristic_length", "watertight")}
+    code, out, err = run([flowcfd, "mesh-ai", "voxelize", "--geometry", stl, "--size", "64"])
+    if code != 0:
+        return {**rec, "error": f"voxelize: {err.strip()[-300:]}"}
+    rec["voxels"] = json.loads(out)
+    base = case_toml("geometry.stl", flow, velocity, nu, ground, target, yplus, {}, groups)
+    with open(os.path.join(work, "case.toml"), "w") as f:
+        f.write(base)
+    settings = [{}]  # the rules' own parameters first
+    for _ in range(runs - 1):
+        settings.append({"scale": 2 ** rng.uniform(-0.8, 0.8), "level": rng.choice([-1, 0, 0, 1]),
+                         "layers": rng.choice([None, 0, 2, 3, 5]), "expansion": rng.uniform(1.1, 1.3)})
+    rules = None
+    for s in settings:
+        mesh = {}
+        if s and rules:
+            mesh["base_cell_size"] = round(rules["base_cell_size"] * s["scale"], 6)
+            lv = max(0, rules["surface_refinement"][0] + s["level"])
+            mesh["surface_level"] = [lv, lv + 1]
+            if s["layers"] is not None:
+                mesh["layers"] = {"count": s["layers"], "expansion_ratio": round(s["expansion"], 3)}
+        with open(os.path.join(work, "case.toml"), "w") as f:
+            f.write(case_toml("geometry.stl", flow, velocity, nu, ground, target, yplus, mesh, groups))
+        out_dir = os.path.join(work, "out")
+        t0 = time.time()
+        code, out, err = run([flowcfd, "run", os.path.join(work, "case.toml"), "--out", out_dir, "--force"])
+        secs = time.time() - t0
+        summary_path = os.path.join(out_dir, "summary.json")
+        if code == 0 and os.path.exists(summary_path):
+            with open(summary_path) as f:
+                sm = json.load(f)
+            m = sm["mesh"]
+            plan = m["plan"]
+            used = {"base_cell_size": plan["base_cell_size"], "group_levels": plan["group_levels"], "feature_level": plan["feature_level"],
+                    "boxes": plan["boxes"], "layers": {k: plan["layers"][k] for k in ("count", "expansion_ratio", "first_layer_thickness", "estimated_yplus")},
+                    "estimated_cells": plan["estimated_cells"], "divisions": plan["divisions"]}
+            if rules is None:
+                levels = [v for v in plan["group_levels"].values()]
+                rules = {"base_cell_size": plan["base_cell_size"], "surface_refinement": [min(l[0] for l in levels), max(l[1] for l in levels)]}
+            rec["runs"].append({"setting": s, "mesh": used, "result": {
+                "cells": m["cells"], "ok": m["ok"], "failed_checks": m["failed_checks"], "layer_coverage": m["layer_coverage"],
+                "max_non_orthogonality": m["max_non_orthogonality"], "max_skewness": m["max_skewness"], "seconds": round(secs, 2)}})
+        else:
+            msg = err.strip().splitlines()[-1:] if err.strip() else ["no summary"]
+            rec["runs"].append({"setting": s, "mesh": mesh, "error": msg[0][-300:], "seconds": round(secs, 2)})
+            if rules is None:
+                break
+        shutil.rmtree(out_dir, ignore_errors=True)
+    return rec
+
+
+def existing_ids():
+    ids = set()
+    if os.path.exists(DATASET):
+        try:
+            with gzip.open(DATASET, "rt") as f:
+                for line in f:
+                    ids.add(json.loads(line)["id"])
+        except (EOFError, OSError):
+            pass  # a member cut off by a kill: the ids read so far stand
+    return ids
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--count", type=int, default=500, help="geometries in the dataset when done")
+    ap.add_argument("--runs", type=int, default=3, help="meshing runs per geometry")
+    ap.add_argument("--flowcfd", default=shutil.which("flowcfd") or "target/release/flowcfd")
+    args = ap.parse_args()
+    os.environ.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")
+    os.environ.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+    done = existing_ids()
+    todo = [i for i in range(args.count) if i not in done]
+    print(f"{len(done)} geometries in {DATASET}; {len(todo)} to go", flush=True)
+    for gid in todo:
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.time()
+        with tempfile.TemporaryDirectory(prefix="flowcfd-meshai-") as work:
+            try:
+                rec = one(gid, args.flowcfd, args.runs, work)
+            except subprocess.TimeoutExpired as e:
+                rec = {"id": gid, "error": f"timeout: {e.cmd[:3]}"}
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        rec["cpu_s"] = round((r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime), 1)
+        rec["wall_s"] = round(time.time() - t0, 1)
+        with gzip.open(DATASET, "at") as f:
+            f.write(json.dumps(rec, separators=(",", ":")) + "\n")
+        cells = [r["result"]["cells"] for r in rec.get("runs", []) if "result" in r]
+        print(f"#{gid} {rec.get('family')}: target {rec.get('target_cells')}, cells {cells}, {rec['cpu_s']} CPU s"
+              + (f", error: {rec['error']}" if "error" in rec else ""), flush=True)
+
+
+if __name__ == "__main__":
+    main()
