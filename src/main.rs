@@ -83,6 +83,22 @@ enum MeshAiCmd {
         #[arg(long, default_value = "external")]
         flow: String,
     },
+    /// Predict and really mesh every geometry in DIR with each source (the mesh AI, the
+    /// rules); writes eval.md and eval.json to --out and prints the table.
+    Eval {
+        /// A directory of .stl / .obj files.
+        dir: PathBuf,
+        #[arg(long, default_value_t = 100_000)]
+        target_cells: u64,
+        #[arg(long, default_value_t = 20.0)]
+        velocity: f64,
+        /// Where the meshes and the report go.
+        #[arg(long, default_value = "mesh-ai-eval")]
+        out: PathBuf,
+        /// OpenFOAM environment script (etc/bashrc) when OpenFOAM is not the Debian package.
+        #[arg(long, env = "FLOWCFD_OPENFOAM_ENV")]
+        openfoam_env: Option<PathBuf>,
+    },
     /// Print the geometry's occupancy grid (the model's input) as one JSON line:
     /// `{size, origin, cell, occupied, bits}` with `bits` the base64 of the packed grid.
     Voxelize {
@@ -122,6 +138,19 @@ fn mesh_ai(cmd: &MeshAiCmd) -> Result<(), String> {
             let a = flowcfd::geometry::analyse::analyse(&s, [1.0, 0.0, 0.0]);
             let v = flowcfd::meshai::suggest(&spec, &a).map_err(|e| e.to_string())?;
             println!("{}", serde_json::to_string_pretty(&v).expect("JSON"));
+            Ok(())
+        }
+        MeshAiCmd::Eval { dir, target_cells, velocity, out, openfoam_env } => {
+            let args = flowcfd::meshai::eval::EvalArgs {
+                dir: dir.clone(),
+                target_cells: *target_cells,
+                velocity: *velocity,
+                out: out.clone(),
+                openfoam_env: openfoam_env.clone(),
+            };
+            let report = flowcfd::meshai::eval::run(&args)?;
+            print!("{}", flowcfd::meshai::eval::markdown(&report));
+            eprintln!("report: {}, {}", out.join("eval.md").display(), out.join("eval.json").display());
             Ok(())
         }
         MeshAiCmd::Voxelize { geometry, size, scale } => {

@@ -112,3 +112,48 @@ fn bad_input_is_refused_clearly() {
         common::run(common::flowcfd().args(["mesh-ai", "voxelize", "--size", "1000", "--geometry"]).arg(fixture("car.stl")));
     assert!(!ok && err.contains("--size"), "{err}");
 }
+
+#[test]
+fn eval_meshes_each_geometry_for_real_and_writes_the_report() {
+    common::require_openfoam();
+    let dir = tempfile::tempdir().unwrap();
+    let geoms = dir.path().join("held-out");
+    std::fs::create_dir(&geoms).unwrap();
+    std::fs::copy(fixture("car.stl"), geoms.join("car.stl")).unwrap();
+    std::fs::copy(common::root().join("examples/cube.stl"), geoms.join("cube.stl")).unwrap();
+    std::fs::write(geoms.join("notes.txt"), "not a geometry").unwrap();
+    let out = dir.path().join("report");
+    let (ok, stdout, err) = common::run(
+        common::flowcfd()
+            .args(["mesh-ai", "eval", "--target-cells", "8000", "--out"])
+            .arg(&out)
+            .arg(&geoms),
+    );
+    assert!(ok, "{err}");
+    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("eval.json")).unwrap()).unwrap();
+    let rows = r["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 4, "an AI and a rules row per geometry: {r}");
+    for row in rows.iter().filter(|x| x["source"] == "rules") {
+        let cells = row["actual_cells"].as_u64().unwrap_or(0);
+        assert!(cells > 1000, "real cells from checkMesh: {row}");
+        let ratio = (cells as f64 / 8000.0).ln().abs();
+        assert!((row["abs_log_ratio"].as_f64().unwrap() - ratio).abs() < 1e-9);
+        assert!(row["checkmesh_ok"].is_boolean() && row["layer_coverage"].is_number(), "{row}");
+        assert!(row["predicted_cells"].as_u64().unwrap() > 0);
+        // The case really exists on disk, meshed.
+        let name = row["geometry"].as_str().unwrap();
+        assert!(out.join(name).join("rules/case/constant/polyMesh/owner").exists(), "{name}");
+    }
+    for row in rows.iter().filter(|x| x["source"] == "ai") {
+        assert_eq!(row["available"], false, "{row}");
+    }
+    assert_eq!(r["summary"]["rules"]["meshed"], 2);
+    let md = std::fs::read_to_string(out.join("eval.md")).unwrap();
+    assert!(md.contains("| car.stl | rules |") && md.contains("| cube.stl | ai | not available"), "{md}");
+    assert_eq!(stdout, md, "the table is printed too");
+    // An empty directory is refused clearly.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let (ok, _, err) = common::run(common::flowcfd().args(["mesh-ai", "eval"]).arg(&empty));
+    assert!(!ok && err.contains("no .stl or .obj"), "{err}");
+}

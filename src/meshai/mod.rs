@@ -5,6 +5,7 @@
 //! This release has no trained model yet: every answer comes from the rules, with the reason
 //! saying so. `voxel` is the model's input representation, shared with the dataset
 //! generator (`mesh-ai/`).
+pub mod eval;
 pub mod voxel;
 
 use crate::foam::case::{suggested_plan, CaseError};
