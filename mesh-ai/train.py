@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""Trains the mesh AI on data/dataset.jsonl.gz and exports it to ONNX (fixed input shapes,
+which tract runs ~40x faster than dynamic ones) with model.json (feature normalisation and
+the training ranges the Rust side checks inputs against).
+
+Every successful meshing run is one example, labelled by what it *reached*: "to get the
+cells this run got, on this geometry and flow, these parameters work". The model therefore
+learns the inverse map (target → parameters) from forward runs.
+
+Inputs:
+- the 64³ occupancy grid (src/meshai/voxel.rs);
+- scalar features: log10 Re, log10 cells, log10 target y+, internal flow, ground, the two
+  bounding-box aspect ratios, and area / volume^(2/3).
+
+Heads (lengths relative to the characteristic length L):
+- log(base cell / L);
+- surface levels (min, max);
+- the wake box (centre offset / L, size / L);
+- layers (count, expansion ratio, log(first layer / L)).
+
+    /var/tmp/flowcfd-torch/bin/python mesh-ai/train.py [--epochs 60] [--out mesh-ai/model]
+"""
+import argparse
+import base64
+import gzip
+import json
+import math
+import os
+import random
+
+import torch
+import torch.nn as nn
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+N = 64
+FEATURES = ["log10_re", "log10_cells", "log10_yplus", "internal", "ground", "aspect_mid", "aspect_min", "area_volume"]
+
+
+def unpack(bits_b64, n):
+    raw = base64.b64decode(bits_b64)
+    t = torch.zeros(n * n * n, dtype=torch.uint8)
+    b = torch.tensor(list(raw), dtype=torch.uint8)
+    for k in range(8):
+        t[k::8][: b.numel()] = (b >> (7 - k)) & 1
+    return t.view(n, n, n).float()
+
+
+def features(rec, cells):
+    f = rec["features"]
+    ext = sorted((f["bbox_max"][i] - f["bbox_min"][i] for i in range(3)), reverse=True)
+    L = f["characteristic_length"]
+    vol = f["volume"] or 1e-30
+    re = rec["flow"]["velocity"] * L / rec["flow"]["nu"]
+    return [math.log10(re), math.log10(cells), math.log10(rec["target_yplus"]), float(rec["flow"]["type"] == "internal"),
+            float(rec["flow"]["ground"]), ext[1] / ext[0], ext[2] / ext[0], f["area"] / vol ** (2 / 3)]
+
+
+def labels(rec, run):
+    f = rec["features"]
+    L = f["characteristic_length"]
+    m = run["mesh"]
+    levels = list(m["group_levels"].values())
+    lo, hi = min(l[0] for l in levels), max(l[1] for l in levels)
+    c = [(f["bbox_min"][i] + f["bbox_max"][i]) / 2 for i in range(3)]
+    if m["boxes"]:
+        b = m["boxes"][0]
+        box = [((b["min"][i] + b["max"][i]) / 2 - c[i]) / L for i in range(3)] + [(b["max"][i] - b["min"][i]) / L for i in range(3)]
+        has_box = 1.0
+    else:
+        box, has_box = [0.0] * 6, 0.0
+    ly = m["layers"]
+    first = max(ly["first_layer_thickness"], 1e-9 * L)
+    return ([math.log(m["base_cell_size"] / L)], [lo, hi], box, has_box,
+            [ly["count"], ly["expansion_ratio"], math.log(first / L)])
+
+
+def load(path):
+    examples = []
+    with gzip.open(path, "rt") as fh:
+        for line in fh:
+            rec = json.loads(line)
+            if "error" in rec or "voxels" not in rec:
+                continue
+            grid = None
+            for run in rec["runs"]:
+                r = run.get("result")
+                if not r or not r["ok"] or r["cells"] <= 0:
+                    continue
+                grid = grid if grid is not None else unpack(rec["voxels"]["bits"], rec["voxels"]["size"])
+                base, lv, box, has_box, layers = labels(rec, run)
+                good_layers = float(r["layer_coverage"] is None or r["layer_coverage"] >= 0.85)
+                examples.append((rec["id"], grid, features(rec, r["cells"]), base, lv, box, has_box, layers, good_layers))
+    return examples
+
+
+class MeshNet(nn.Module):
+    def __init__(self, nf=len(FEATURES)):
+        super().__init__()
+        ch = [1, 16, 32, 64, 128]
+        layers = []
+        for a, b in zip(ch, ch[1:]):
+            layers += [nn.Conv3d(a, b, 3, stride=2, padding=1), nn.BatchNorm3d(b), nn.ReLU()]
+        self.conv = nn.Sequential(*layers, nn.AdaptiveAvgPool3d(1), nn.Flatten())
+        self.mlp = nn.Sequential(nn.Linear(128 + nf, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU())
+        self.base = nn.Linear(64, 1)
+        self.levels = nn.Linear(64, 2)
+        self.box = nn.Linear(64, 6)
+        self.layers = nn.Linear(64, 3)
+
+    def forward(self, voxels, feats):
+        h = self.mlp(torch.cat([self.conv(voxels), feats], dim=1))
+        return self.base(h), self.levels(h), self.box(h), self.layers(h)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default=os.path.join(HERE, "data", "dataset.jsonl.gz"))
+    ap.add_argument("--epochs", type=int, default=60)
+    ap.add_argument("--out", default=os.path.join(HERE, "model"))
+    ap.add_argument("--holdout", type=float, default=0.15, help="fraction of geometries held out")
+    args = ap.parse_args()
+    torch.manual_seed(0)
+    random.seed(0)
+    ex = load(args.data)
+    ids = sorted({e[0] for e in ex})
+    random.shuffle(ids)
+    held = set(ids[: max(1, int(len(ids) * args.holdout))])
+    train = [e for e in ex if e[0] not in held]
+    test = [e for e in ex if e[0] in held]
+    print(f"{len(ex)} runs from {len(ids)} geometries; {len(train)} to train, {len(test)} held out")
+    F = torch.tensor([e[2] for e in train])
+    mean, std = F.mean(0), F.std(0).clamp_min(1e-6)
+
+    def batch(items):
+        v = torch.stack([e[1] for e in items]).unsqueeze(1)
+        f = (torch.tensor([e[2] for e in items]) - mean) / std
+        return v, f, torch.tensor([e[3] for e in items]), torch.tensor([e[4] for e in items], dtype=torch.float32), \
+            torch.tensor([e[5] for e in items]), torch.tensor([e[6] for e in items]), torch.tensor([e[7] for e in items]), \
+            torch.tensor([e[8] for e in items])
+
+    model = MeshNet()
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4)
+    mse = nn.MSELoss(reduction="none")
+
+    def loss_of(items):
+        v, f, base, lv, box, has_box, ly, good = batch(items)
+        pb, pl, px, py = model(v, f)
+        l = mse(pb, base).mean() + 0.25 * mse(pl, lv).mean()
+        l = l + (mse(px, box).mean(1) * has_box).sum() / has_box.sum().clamp_min(1)
+        l = l + (mse(py, ly).mean(1) * good).sum() / good.sum().clamp_min(1)
+        return l
+
+    for epoch in range(args.epochs):
+        model.train()
+        random.shuffle(train)
+        total = 0.0
+        for i in range(0, len(train), 16):
+            opt.zero_grad()
+            l = loss_of(train[i : i + 16])
+            l.backward()
+            opt.step()
+            total += l.item() * len(train[i : i + 16])
+        model.eval()
+        with torch.no_grad():
+            t = loss_of(test).item() if test else float("nan")
+        if epoch % 10 == 0 or epoch == args.epochs - 1:
+            print(f"epoch {epoch}: train {total / len(train):.4f}, held out {t:.4f}")
+
+    os.makedirs(args.out, exist_ok=True)
+    model.eval()
+    dummy = (torch.zeros(1, 1, N, N, N), torch.zeros(1, len(FEATURES)))
+    onnx_path = os.path.join(args.out, "mesh_ai.onnx")
+    torch.onnx.export(model, dummy, onnx_path, dynamo=False, opset_version=17,
+                      input_names=["voxels", "features"], output_names=["base", "levels", "box", "layers"])
+    all_f = torch.tensor([e[2] for e in ex])
+    meta = {"features": FEATURES, "mean": mean.tolist(), "std": std.tolist(), "grid": N,
+            "range": {"min": all_f.min(0).values.tolist(), "max": all_f.max(0).values.tolist()},
+            "held_out_ids": sorted(held), "examples": len(ex), "geometries": len(ids), "torch": torch.__version__}
+    with open(os.path.join(args.out, "model.json"), "w") as fh:
+        json.dump(meta, fh, indent=1)
+    print(f"wrote {onnx_path} and model.json")
+
+
+if __name__ == "__main__":
+    main()
