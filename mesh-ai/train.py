@@ -94,14 +94,14 @@ def load(path):
 
 
 class MeshNet(nn.Module):
-    def __init__(self, nf=len(FEATURES)):
+    def __init__(self, nf=len(FEATURES), width=16):
         super().__init__()
-        ch = [1, 16, 32, 64, 128]
+        ch = [1, width, 2 * width, 4 * width, 8 * width]
         layers = []
         for a, b in zip(ch, ch[1:]):
             layers += [nn.Conv3d(a, b, 3, stride=2, padding=1), nn.BatchNorm3d(b), nn.ReLU()]
         self.conv = nn.Sequential(*layers, nn.AdaptiveAvgPool3d(1), nn.Flatten())
-        self.mlp = nn.Sequential(nn.Linear(128 + nf, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU())
+        self.mlp = nn.Sequential(nn.Linear(8 * width + nf, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU())
         self.base = nn.Linear(64, 1)
         self.levels = nn.Linear(64, 2)
         self.box = nn.Linear(64, 6)
@@ -118,6 +118,7 @@ def main():
     ap.add_argument("--epochs", type=int, default=60)
     ap.add_argument("--out", default=os.path.join(HERE, "model"))
     ap.add_argument("--holdout", type=float, default=0.15, help="fraction of geometries held out")
+    ap.add_argument("--width", type=int, default=16, help="channels of the first convolution (doubling after)")
     args = ap.parse_args()
     torch.manual_seed(0)
     random.seed(0)
@@ -138,7 +139,7 @@ def main():
             torch.tensor([e[5] for e in items]), torch.tensor([e[6] for e in items]), torch.tensor([e[7] for e in items]), \
             torch.tensor([e[8] for e in items])
 
-    model = MeshNet()
+    model = MeshNet(width=args.width)
     opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4)
     mse = nn.MSELoss(reduction="none")
 
@@ -175,7 +176,8 @@ def main():
     all_f = torch.tensor([e[2] for e in ex])
     meta = {"features": FEATURES, "mean": mean.tolist(), "std": std.tolist(), "grid": N,
             "range": {"min": all_f.min(0).values.tolist(), "max": all_f.max(0).values.tolist()},
-            "held_out_ids": sorted(held), "examples": len(ex), "geometries": len(ids), "torch": torch.__version__}
+            "held_out_ids": sorted(held), "examples": len(ex), "geometries": len(ids), "torch": torch.__version__,
+            "width": args.width, "epochs": args.epochs}
     with open(os.path.join(args.out, "model.json"), "w") as fh:
         json.dump(meta, fh, indent=1)
     print(f"wrote {onnx_path} and model.json")

@@ -82,6 +82,10 @@ enum MeshAiCmd {
         /// named in a case file; use `flowcfd run` for that).
         #[arg(long, default_value = "external")]
         flow: String,
+        /// A model directory (mesh_ai.onnx + model.json from mesh-ai/train.py); without
+        /// one, the rules answer.
+        #[arg(long, env = "FLOWCFD_MESH_MODEL")]
+        model: Option<PathBuf>,
     },
     /// Predict and really mesh every geometry in DIR with each source (the mesh AI, the
     /// rules); writes eval.md and eval.json to --out and prints the table.
@@ -123,7 +127,7 @@ fn read_healed(path: &Path, scale: f64) -> Result<flowcfd::geometry::Surface, St
 
 fn mesh_ai(cmd: &MeshAiCmd) -> Result<(), String> {
     match cmd {
-        MeshAiCmd::Predict { geometry, target_cells, velocity, scale, flow } => {
+        MeshAiCmd::Predict { geometry, target_cells, velocity, scale, flow, model } => {
             if !(velocity.is_finite() && *velocity > 0.0) {
                 return Err(format!("--velocity {velocity}: must be a positive speed in m/s"));
             }
@@ -136,7 +140,17 @@ fn mesh_ai(cmd: &MeshAiCmd) -> Result<(), String> {
             let spec = CaseSpec::from_toml(&text, "command line").map_err(|e| e.to_string())?;
             let s = read_healed(geometry, *scale)?;
             let a = flowcfd::geometry::analyse::analyse(&s, [1.0, 0.0, 0.0]);
-            let v = flowcfd::meshai::suggest(&spec, &a).map_err(|e| e.to_string())?;
+            // A model that cannot be loaded is reported, and the rules answer.
+            let (model, load_error) = match model.as_deref().map(flowcfd::meshai::model::Model::load_dir) {
+                None => (None, None),
+                Some(Ok(m)) => (Some(m), None),
+                Some(Err(e)) => (None, Some(e.to_string())),
+            };
+            let mut v = flowcfd::meshai::suggest_with(&spec, &a, &s, model.as_ref()).map_err(|e| e.to_string())?;
+            if let Some(e) = load_error {
+                eprintln!("warning: {e}");
+                v["reason"] = serde_json::json!(e);
+            }
             println!("{}", serde_json::to_string_pretty(&v).expect("JSON"));
             Ok(())
         }

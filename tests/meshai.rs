@@ -157,3 +157,72 @@ fn eval_meshes_each_geometry_for_real_and_writes_the_report() {
     let (ok, _, err) = common::run(common::flowcfd().args(["mesh-ai", "eval"]).arg(&empty));
     assert!(!ok && err.contains("no .stl or .obj"), "{err}");
 }
+
+/// The model fixture (`tests/fixtures/meshai/model`: a small network trained for two
+/// epochs by `mesh-ai/train.py --width 4`, for parity only, never shipped) gives the same
+/// outputs in Rust (ort over tract) as ONNX Runtime gave in Python (`expected.json`, from
+/// `mesh-ai/parity_fixture.py` on the same grid).
+#[test]
+fn rust_predictions_match_onnx_runtime_on_the_fixture() {
+    use flowcfd::meshai::{model::Model, voxel};
+    let dir = fixture("model");
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
+    let m = Model::load_dir(&dir).unwrap();
+    let raw = flowcfd::geometry::read_file(&fixture("car.stl"), &Default::default()).unwrap();
+    let s = flowcfd::geometry::heal::heal(raw, &Default::default()).0;
+    let grid = voxel::voxelize(&s, m.meta.grid).unwrap();
+    let f: Vec<f32> =
+        expected["features"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
+    let out = serde_json::to_value(m.run(&grid, &f).unwrap()).unwrap();
+    for head in ["base", "levels", "box", "layers"] {
+        let ours = out[head].as_array().unwrap();
+        let theirs = expected["outputs"][head].as_array().unwrap();
+        assert_eq!(ours.len(), theirs.len(), "{head}");
+        for (a, b) in ours.iter().zip(theirs) {
+            let (a, b) = (a.as_f64().unwrap(), b.as_f64().unwrap());
+            assert!((a - b).abs() <= 1e-4 * (1.0 + b.abs()), "{head}: rust {a} vs onnxruntime {b}");
+        }
+    }
+    // Wrong input sizes are an error, not a panic.
+    assert!(m.run(&grid[..10], &f).is_err());
+    assert!(m.run(&grid, &f[..3]).is_err());
+}
+
+#[test]
+fn the_rules_answer_when_the_model_should_not() {
+    let model = fixture("model");
+    let predict = |extra: &[&str], geometry: &std::path::Path, model: &std::path::Path| {
+        let (ok, out, err) = common::run(
+            common::flowcfd()
+                .args(["mesh-ai", "predict", "--model"])
+                .arg(model)
+                .args(extra)
+                .arg("--geometry")
+                .arg(geometry),
+        );
+        assert!(ok, "{err}");
+        (serde_json::from_str::<serde_json::Value>(&out).unwrap(), err)
+    };
+    // Inside the training distribution: the model answers, clamped into a usable plan.
+    let (v, _) = predict(&["--target-cells", "30000", "--velocity", "20"], &fixture("car.stl"), &model);
+    assert_eq!(v["source"], "ai", "{v}");
+    assert!(v["reason"].is_null());
+    assert!(v["base_cell_size"].as_f64().unwrap() >= 1.0 / 400.0 && v["base_cell_size"].as_f64().unwrap() <= 2.0);
+    assert!(v["layers"]["expansion_ratio"].as_f64().unwrap() <= 1.5);
+    assert!(v["why"]["base_cell_size"].as_str().unwrap().contains("mesh AI"));
+    // Outside it: the rules, saying which input.
+    let (v, _) = predict(&["--target-cells", "3000000"], &fixture("car.stl"), &model);
+    assert_eq!(v["source"], "rules");
+    assert!(v["reason"].as_str().unwrap().contains("log10_cells"), "{v}");
+    // A model that fails to load: reported, and the rules answer.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(model.join("model.json"), dir.path().join("model.json")).unwrap();
+    std::fs::write(dir.path().join("mesh_ai.onnx"), b"not a model").unwrap();
+    let (v, err) = predict(&[], &fixture("car.stl"), dir.path());
+    assert_eq!(v["source"], "rules");
+    assert!(v["reason"].as_str().unwrap().contains("could not be loaded") && err.contains("could not be loaded"), "{v}");
+    // A missing model directory, likewise.
+    let (v, _) = predict(&[], &fixture("car.stl"), &dir.path().join("nowhere"));
+    assert_eq!(v["source"], "rules");
+}

@@ -2,16 +2,20 @@
 //! and the inputs are inside its training distribution, the pipeline's rules otherwise. Every
 //! answer says which one it came from and gives a one-line reason per parameter.
 //!
-//! This release has no trained model yet: every answer comes from the rules, with the reason
-//! saying so. `voxel` is the model's input representation, shared with the dataset
-//! generator (`mesh-ai/`).
+//! No trained model is built into this release yet: without `--model`, every answer comes
+//! from the rules, with the reason saying so. `model` runs a model directory made by
+//! `mesh-ai/train.py` (ort over tract); `voxel` is its input representation, shared with
+//! the dataset generator (`mesh-ai/`).
 pub mod eval;
+pub mod model;
 pub mod voxel;
 
 use crate::foam::case::{suggested_plan, CaseError};
 use crate::foam::rules::MeshPlan;
-use crate::foam::spec::CaseSpec;
+use crate::foam::spec::{CaseSpec, FlowKind, RefinementBox};
 use crate::geometry::analyse::Analysis;
+use crate::geometry::Surface;
+use model::{Model, Output};
 use serde_json::{json, Value};
 
 /// Why the rules answered rather than the mesh AI.
@@ -20,6 +24,90 @@ pub const NO_MODEL: &str = "no trained mesh model is built into this server yet;
 /// The suggestion for a spec and geometry, exactly as a run of that spec would mesh.
 pub fn suggest(spec: &CaseSpec, a: &Analysis) -> Result<Value, CaseError> {
     Ok(to_json(spec, &suggested_plan(spec, a)?, "rules", Some(NO_MODEL)))
+}
+
+/// The model's raw input features, exactly as `mesh-ai/train.py` computes them.
+pub fn features(spec: &CaseSpec, a: &Analysis) -> Vec<f32> {
+    let mut ext: Vec<f64> = (0..3).map(|i| a.bbox_max[i] - a.bbox_min[i]).collect();
+    ext.sort_by(|x, y| y.total_cmp(x));
+    let l = a.characteristic_length;
+    let vol = a.volume.filter(|v| *v > 0.0).unwrap_or(1e-30);
+    let re = spec.speed() * l / spec.fluid.nu();
+    [
+        re.log10(),
+        (spec.mesh.target_cells as f64).log10(),
+        spec.mesh.layers.target_yplus.log10(),
+        if spec.flow.kind == FlowKind::Internal { 1.0 } else { 0.0 },
+        if spec.flow.ground { 1.0 } else { 0.0 },
+        ext[1] / ext[0],
+        ext[2] / ext[0],
+        a.area / vol.powf(2.0 / 3.0),
+    ]
+    .iter()
+    .map(|&x| x as f32)
+    .collect()
+}
+
+/// The model's answer as explicit mesh values, clamped to safe ranges: base cell L/400 to
+/// 2 L, surface levels 0 to 8 (max at most 3 above min), 0 to 10 layers growing 1.05 to 1.5,
+/// a first layer between 10⁻⁷ L and half the surface cell, and a wake box at least one base
+/// cell across.
+pub fn apply(spec: &CaseSpec, a: &Analysis, o: &Output) -> CaseSpec {
+    let l = a.characteristic_length;
+    let mut s = spec.clone();
+    let m = &mut s.mesh;
+    let base = ((o.base[0] as f64).exp() * l).clamp(l / 400.0, 2.0 * l);
+    let lo = (o.levels[0] as f64).round().clamp(0.0, 8.0) as u32;
+    let hi = ((o.levels[1] as f64).round().clamp(lo as f64, (lo + 3) as f64)) as u32;
+    m.base_cell_size.get_or_insert(base);
+    m.surface_level.get_or_insert([lo, hi]);
+    let surface_cell = m.base_cell_size.unwrap_or(base) / 2f64.powi(lo as i32);
+    let layers = &mut m.layers;
+    layers.count.get_or_insert((o.layers[0] as f64).round().clamp(0.0, 10.0) as u32);
+    layers.expansion_ratio.get_or_insert((o.layers[1] as f64).clamp(1.05, 1.5));
+    layers.first_layer_thickness.get_or_insert(((o.layers[2] as f64).exp() * l).clamp(1e-7 * l, 0.5 * surface_cell));
+    if spec.flow.kind == FlowKind::External && m.wake_box && m.refinement_boxes.is_empty() && o.boxes.len() == 6 {
+        let c = [0, 1, 2].map(|i| 0.5 * (a.bbox_min[i] + a.bbox_max[i]) + o.boxes[i] as f64 * l);
+        let h = [0, 1, 2].map(|i| 0.5 * (o.boxes[3 + i] as f64 * l).abs().max(base));
+        m.refinement_boxes.push(RefinementBox {
+            min: [0, 1, 2].map(|i| c[i] - h[i]),
+            max: [0, 1, 2].map(|i| c[i] + h[i]),
+            level: lo.saturating_sub(1).max(1),
+        });
+    }
+    s
+}
+
+/// Where the model is allowed to answer, and the rules otherwise: the answer says which,
+/// and why the rules were used (no model, inputs outside the training distribution, an
+/// open surface, a model that failed).
+pub fn suggest_with(spec: &CaseSpec, a: &Analysis, surface: &Surface, model: Option<&Model>) -> Result<Value, CaseError> {
+    let rules = |why: String| -> Result<Value, CaseError> {
+        Ok(to_json(spec, &suggested_plan(spec, a)?, "rules", Some(&why)))
+    };
+    let Some(m) = model else { return rules(NO_MODEL.into()) };
+    let f = features(spec, a);
+    if let Some(why) = m.out_of_range(&f) {
+        return rules(format!("the geometry and flow are outside what the mesh AI was trained on: {why}"));
+    }
+    let grid = match voxel::voxelize(surface, m.meta.grid) {
+        Ok(g) => g,
+        Err(e) => return rules(format!("the mesh AI needs a closed solid: {e}")),
+    };
+    let out = match m.run(&grid, &f) {
+        Ok(o) => o,
+        Err(e) => return rules(e.to_string()),
+    };
+    let ai = apply(spec, a, &out);
+    let plan = suggested_plan(&ai, a)?;
+    let mut v = to_json(&ai, &plan, "ai", None);
+    let why = &mut v["why"];
+    why["base_cell_size"] = json!(format!("the mesh AI's size for {} cells on this shape and flow", spec.mesh.target_cells));
+    why["surface_level"] = json!(format!("the mesh AI's refinement levels {:?}", ai.mesh.surface_level.unwrap_or_default()));
+    if !ai.mesh.refinement_boxes.is_empty() {
+        why["wake_box"] = json!("the mesh AI's refinement box around the body and its wake");
+    }
+    Ok(v)
 }
 
 /// The JSON every caller gets (`POST /api/geometries/{id}/mesh-suggestion`,

@@ -98,7 +98,9 @@ function setSelection(sel: number[], from: "viewer" | "table" | "legend"): void 
   for (const g of sel) selected.add(g);
   if (from !== "viewer") viewer?.setSelection(sel);
   for (const el of document.querySelectorAll<HTMLElement>("[data-group-index]")) {
-    el.classList.toggle("selected", selected.has(Number(el.dataset.groupIndex)));
+    const on = selected.has(Number(el.dataset.groupIndex));
+    el.classList.toggle("selected", on);
+    el.querySelector(".legend-item")?.setAttribute("aria-pressed", String(on));
   }
   for (const cb of document.querySelectorAll<HTMLInputElement>("#bc-table input[name=sel]")) {
     const row = cb.closest<HTMLElement>("tr")!;
@@ -107,11 +109,14 @@ function setSelection(sel: number[], from: "viewer" | "table" | "legend"): void 
   listeners.forEach((f) => f(sel));
 }
 
-// The legend beside the viewer: hover highlights, click selects (shift adds).
+// The legend beside the viewer: hover (or keyboard focus) highlights, click or Enter selects
+// (shift adds).
 for (const li of document.querySelectorAll<HTMLElement>("#legend li")) {
   const g = Number(li.dataset.groupIndex);
   li.addEventListener("mouseenter", () => viewer?.highlight(g));
   li.addEventListener("mouseleave", () => viewer?.highlight(-1));
+  li.addEventListener("focusin", () => viewer?.highlight(g));
+  li.addEventListener("focusout", () => viewer?.highlight(-1));
   li.addEventListener("click", (e) => {
     const sel = new Set(e.shiftKey ? selected : []);
     if (e.shiftKey && sel.has(g)) sel.delete(g);
