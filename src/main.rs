@@ -3,7 +3,7 @@
 use clap::{Args, Parser, Subcommand};
 use flowcfd::foam::spec::CaseSpec;
 use flowcfd::jobs::local::{cancel_on_signals, SIGNALLED};
-use flowcfd::jobs::pipeline::{self, Limits, OutDir, PipelineError, Prepared};
+use flowcfd::jobs::pipeline::{self, Limits, MeshParams, OutDir, PipelineError, Prepared};
 use flowcfd::jobs::progress::CliProgress;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -102,6 +102,9 @@ enum MeshAiCmd {
         /// OpenFOAM environment script (etc/bashrc) when OpenFOAM is not the Debian package.
         #[arg(long, env = "FLOWCFD_OPENFOAM_ENV")]
         openfoam_env: Option<PathBuf>,
+        /// The mesh AI's model directory; without one the AI column says it is not available.
+        #[arg(long, env = "FLOWCFD_MESH_MODEL")]
+        model: Option<PathBuf>,
     },
     /// Print the geometry's occupancy grid (the model's input) as one JSON line:
     /// `{size, origin, cell, occupied, bits}` with `bits` the base64 of the packed grid.
@@ -154,13 +157,18 @@ fn mesh_ai(cmd: &MeshAiCmd) -> Result<(), String> {
             println!("{}", serde_json::to_string_pretty(&v).expect("JSON"));
             Ok(())
         }
-        MeshAiCmd::Eval { dir, target_cells, velocity, out, openfoam_env } => {
+        MeshAiCmd::Eval { dir, target_cells, velocity, out, openfoam_env, model } => {
+            let model = match model {
+                Some(d) => Some(flowcfd::meshai::model::Model::load_dir(d).map_err(|e| e.to_string())?),
+                None => None,
+            };
             let args = flowcfd::meshai::eval::EvalArgs {
                 dir: dir.clone(),
                 target_cells: *target_cells,
                 velocity: *velocity,
                 out: out.clone(),
                 openfoam_env: openfoam_env.clone(),
+                model,
             };
             let report = flowcfd::meshai::eval::run(&args)?;
             print!("{}", flowcfd::meshai::eval::markdown(&report));
@@ -289,6 +297,13 @@ struct CaseArgs {
     /// Stop after meshing and checkMesh (check the mesh before paying for a solve).
     #[arg(long)]
     mesh_only: bool,
+    /// Who proposes the mesh parameters the case leaves open: `ai` (the mesh AI where it
+    /// may answer, the rules otherwise, saying why) or `rules`.
+    #[arg(long, value_parser = ["ai", "rules"], default_value = "ai")]
+    mesh_params: String,
+    /// The mesh AI's model directory (mesh_ai.onnx + model.json from mesh-ai/train.py).
+    #[arg(long, env = "FLOWCFD_MESH_MODEL")]
+    mesh_model: Option<PathBuf>,
     /// Output directory.
     #[arg(long)]
     out: PathBuf,
@@ -374,9 +389,24 @@ fn prepare(a: &CaseArgs) -> Result<Prepared, PipelineError> {
     let (spec, geometry) = load(a)?;
     let limits =
         Limits { max_geometry_bytes: a.max_geometry_mib.saturating_mul(1 << 20), max_triangles: a.max_triangles };
-    let p = pipeline::prepare(spec, &geometry, &limits)?;
+    let (model, load_error) = match (a.mesh_params.as_str(), a.mesh_model.as_deref()) {
+        ("ai", Some(dir)) => match flowcfd::meshai::model::Model::load_dir(dir) {
+            Ok(m) => (Some(m), None),
+            Err(e) => (None, Some(e.to_string())),
+        },
+        _ => (None, None),
+    };
+    let mesh = if a.mesh_params == "rules" { MeshParams::Rules } else { MeshParams::Ai(model.as_ref()) };
+    let mut p = pipeline::prepare_with(spec, &geometry, &limits, mesh)?;
+    if let Some(e) = load_error {
+        p.mesh_choice.reason = Some(e);
+    }
     for w in &p.warnings {
         eprintln!("warning: {w}");
+    }
+    match &p.mesh_choice.reason {
+        Some(r) if p.mesh_choice.source == "rules" => eprintln!("mesh parameters: the rules ({r})"),
+        _ => eprintln!("mesh parameters: {}", p.mesh_choice.source),
     }
     eprintln!(
         "geometry: {} triangles, {} groups, bbox {:?}..{:?} m; mesh plan: base {:.4} m, ~{} cells, {} layers",

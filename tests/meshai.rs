@@ -226,3 +226,43 @@ fn the_rules_answer_when_the_model_should_not() {
     let (v, _) = predict(&[], &fixture("car.stl"), &dir.path().join("nowhere"));
     assert_eq!(v["source"], "rules");
 }
+
+#[test]
+fn run_uses_the_model_by_default_when_given_and_says_so() {
+    common::require_openfoam();
+    let dir = tempfile::tempdir().unwrap();
+    let run = |out: &str, extra: &[&str]| {
+        let (ok, _, err) = common::run(
+            common::flowcfd_clean()
+                .args(["run", "--mesh-only", "--target-cells", "30000", "--velocity", "20", "--out"])
+                .arg(dir.path().join(out))
+                .args(extra)
+                .arg("--geometry")
+                .arg(fixture("car.stl")),
+        );
+        assert!(ok, "{err}");
+        (common::summary(&dir.path().join(out)), err)
+    };
+    let model = fixture("model");
+    let (ai, err) = run("ai", &["--mesh-model", model.to_str().unwrap()]);
+    assert_eq!(ai["mesh"]["params_source"], "ai", "{err}");
+    assert!(err.contains("mesh parameters: ai"), "{err}");
+    // The run meshed with exactly what `mesh-ai predict` shows for the same inputs.
+    let (ok, out, err) = common::run(
+        common::flowcfd()
+            .args(["mesh-ai", "predict", "--target-cells", "30000", "--velocity", "20", "--model"])
+            .arg(&model)
+            .arg("--geometry")
+            .arg(fixture("car.stl")),
+    );
+    assert!(ok, "{err}");
+    let p: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(ai["mesh"]["plan"]["base_cell_size"], p["base_cell_size"]);
+    // Without a model, and with --mesh-params rules: the rules, with the reason.
+    let (none, _) = run("none", &[]);
+    assert_eq!(none["mesh"]["params_source"], "rules");
+    assert!(none["mesh"]["params_reason"].as_str().unwrap().contains("no trained mesh model"));
+    let (rules, _) = run("rules", &["--mesh-params", "rules", "--mesh-model", model.to_str().unwrap()]);
+    assert_eq!(rules["mesh"]["params_source"], "rules");
+    assert_eq!(rules["mesh"]["plan"]["base_cell_size"], none["mesh"]["plan"]["base_cell_size"]);
+}

@@ -72,6 +72,17 @@ pub struct Prepared {
     pub input_sha256: String,
     /// Warnings for the user (e.g. an open external body).
     pub warnings: Vec<String>,
+    /// Who proposed the mesh parameters (the mesh AI or the rules), and why the rules.
+    pub mesh_choice: crate::meshai::Choice,
+}
+
+/// Who proposes the mesh parameters the spec leaves open.
+#[derive(Clone, Copy)]
+pub enum MeshParams<'a> {
+    /// The pipeline's rules.
+    Rules,
+    /// The mesh AI with this model where it may answer, the rules otherwise.
+    Ai(Option<&'a crate::meshai::model::Model>),
 }
 
 /// Limits on input.
@@ -90,8 +101,18 @@ impl Default for Limits {
     }
 }
 
-/// Reads, heals and analyses `geometry`, and builds the case for `spec`.
+/// Reads, heals and analyses `geometry`, and builds the case for `spec` with the rules.
 pub fn prepare(spec: CaseSpec, geometry: &Path, limits: &Limits) -> Result<Prepared, PipelineError> {
+    prepare_with(spec, geometry, limits, MeshParams::Rules)
+}
+
+/// As [`prepare`], with the mesh parameters from `mesh`.
+pub fn prepare_with(
+    spec: CaseSpec,
+    geometry: &Path,
+    limits: &Limits,
+    mesh: MeshParams<'_>,
+) -> Result<Prepared, PipelineError> {
     spec.validate()?;
     let gerr = |source| PipelineError::Geometry { path: geometry.display().to_string(), source };
     let meta = std::fs::metadata(geometry)
@@ -109,11 +130,16 @@ pub fn prepare(spec: CaseSpec, geometry: &Path, limits: &Limits) -> Result<Prepa
     let opts =
         ReadOptions { scale: spec.scale, max_bytes: limits.max_geometry_bytes, max_triangles: limits.max_triangles };
     let raw = read_bytes(&name, &bytes, &opts).map_err(gerr)?;
-    prepare_surface(spec, raw, input_sha256)
+    prepare_surface(spec, raw, input_sha256, mesh)
 }
 
-/// As [`prepare`], from a surface already in memory.
-pub fn prepare_surface(spec: CaseSpec, raw: Surface, input_sha256: String) -> Result<Prepared, PipelineError> {
+/// As [`prepare_with`], from a surface already in memory.
+pub fn prepare_surface(
+    spec: CaseSpec,
+    raw: Surface,
+    input_sha256: String,
+    mesh: MeshParams<'_>,
+) -> Result<Prepared, PipelineError> {
     let (surface, heal_report) = heal(raw, &HealOptions::default());
     let analysis = analyse(&surface, spec.flow.velocity);
     if surface.tris.is_empty() || !(analysis.characteristic_length.is_finite() && analysis.characteristic_length > 0.0)
@@ -140,8 +166,15 @@ pub fn prepare_surface(spec: CaseSpec, raw: Surface, input_sha256: String) -> Re
             )),
         }
     }
-    let case = case::build(&spec, &surface, &analysis, None)?;
-    Ok(Prepared { spec, surface, heal: heal_report, analysis, case, input_sha256, warnings })
+    let (meshed, mesh_choice) = match mesh {
+        MeshParams::Rules => (
+            spec.clone(),
+            crate::meshai::Choice { source: "rules", reason: Some("the rules were asked for (--mesh-params rules)".into()) },
+        ),
+        MeshParams::Ai(model) => crate::meshai::choose(&spec, &analysis, &surface, model),
+    };
+    let case = case::build(&meshed, &surface, &analysis, None)?;
+    Ok(Prepared { spec, surface, heal: heal_report, analysis, case, input_sha256, warnings, mesh_choice })
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -336,6 +369,7 @@ fn summary(p: &Prepared, r: &RunReport, case_dir: &Path, total_s: f64, env: &Ope
             "max_aspect_ratio": cmv(|c| json!(c.max_aspect_ratio)), "failed_checks": cmv(|c| json!(c.failed_checks)),
             "layer_coverage": coverage, "layers": r.layers, "plan": p.case.plan,
             "location_in_mesh": p.case.location_in_mesh,
+            "params_source": p.mesh_choice.source, "params_reason": p.mesh_choice.reason,
         },
         "solve": {
             "iterations": r.solver.iteration,

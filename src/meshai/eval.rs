@@ -6,7 +6,7 @@
 use crate::foam::rules::skin_friction;
 use crate::foam::spec::CaseSpec;
 use crate::jobs::local::Quiet;
-use crate::jobs::pipeline::{self, Limits, OutDir};
+use crate::jobs::pipeline::{self, Limits, MeshParams, OutDir};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -18,6 +18,8 @@ pub struct EvalArgs {
     pub velocity: f64,
     pub out: PathBuf,
     pub openfoam_env: Option<PathBuf>,
+    /// The mesh AI's model; without one its column says it is not available.
+    pub model: Option<super::model::Model>,
 }
 
 /// The geometry files of a directory, sorted by name.
@@ -84,61 +86,86 @@ pub fn run(a: &EvalArgs) -> Result<Value, String> {
         a.velocity, a.target_cells
     );
     let spec = CaseSpec::from_toml(&text, "mesh-ai eval").map_err(|e| e.to_string())?;
-    let target = a.target_cells as f64;
     let mut rows = Vec::new();
     for file in &files {
         let name = file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-        // The mesh AI's column: absent until a model is built in (said in every row).
-        rows.push(json!({"geometry": name, "source": "ai", "available": false, "reason": super::NO_MODEL}));
-        let t0 = std::time::Instant::now();
-        let row = match pipeline::prepare(spec.clone(), file, &Limits::default()) {
-            Err(e) => json!({"geometry": name, "source": "rules", "error": e.to_string()}),
-            Ok(p) => {
-                let predicted = p.case.plan.estimated_cells;
-                let length = p.analysis.characteristic_length;
-                let dir = a.out.join(&name);
-                std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-                let out = OutDir::claim(&dir.join("rules"), true).map_err(|e| e.to_string())?;
-                crate::foam::case::write(&p.case, &out.case_dir()).map_err(|e| e.to_string())?;
-                match pipeline::run(&p, &out, &env, &mut Quiet, &AtomicBool::new(false)) {
-                    Err(e) => json!({"geometry": name, "source": "rules", "predicted_cells": predicted, "error": e.to_string()}),
-                    Ok(s) => {
-                        let cells = s["mesh"]["cells"].as_f64().unwrap_or(0.0);
-                        let y = yplus_range(&s, a.velocity, length, spec.fluid.nu());
-                        json!({
-                            "geometry": name, "source": "rules", "predicted_cells": predicted,
-                            "actual_cells": cells as u64,
-                            "abs_log_ratio": if cells > 0.0 { (cells / target).ln().abs() } else { f64::NAN },
-                            "checkmesh_ok": s["mesh"]["ok"], "failed_checks": s["mesh"]["failed_checks"],
-                            "layer_coverage": s["mesh"]["layer_coverage"],
-                            "yplus": y.map(|(lo, hi)| json!([lo, hi])),
-                            "mesh_s": (t0.elapsed().as_secs_f64() * 10.0).round() / 10.0,
-                        })
-                    }
-                }
-            }
+        let ai = match &a.model {
+            Some(m) => measure(a, &spec, &env, file, &name, "ai", MeshParams::Ai(Some(m)))?,
+            None => json!({"geometry": name, "source": "ai", "available": false, "reason": super::NO_MODEL}),
         };
-        eprintln!("{name}: {}", row_line(&row));
-        rows.push(row);
+        eprintln!("{name} (ai): {}", row_line(&ai));
+        rows.push(ai);
+        let rules = measure(a, &spec, &env, file, &name, "rules", MeshParams::Rules)?;
+        eprintln!("{name} (rules): {}", row_line(&rules));
+        rows.push(rules);
     }
-    let rules: Vec<&Value> = rows.iter().filter(|r| r["source"] == "rules").collect();
-    let done: Vec<&&Value> = rules.iter().filter(|r| r.get("actual_cells").is_some()).collect();
     let summary = json!({
-        "rules": {
-            "geometries": rules.len(),
-            "meshed": done.len(),
-            "median_abs_log_ratio": median(done.iter().filter_map(|r| r["abs_log_ratio"].as_f64()).collect()),
-            "checkmesh_ok_fraction": if done.is_empty() { Value::Null } else {
-                json!(done.iter().filter(|r| r["checkmesh_ok"] == true).count() as f64 / done.len() as f64) },
-            "median_layer_coverage": median(done.iter().filter_map(|r| r["layer_coverage"].as_f64()).collect()),
-        },
-        "ai": {"available": false, "reason": super::NO_MODEL},
+        "rules": summarise(&rows, "rules"),
+        "ai": if a.model.is_some() { summarise(&rows, "ai") } else { json!({"available": false, "reason": super::NO_MODEL}) },
     });
     let report = json!({"target_cells": a.target_cells, "velocity": a.velocity, "rows": rows, "summary": summary});
     std::fs::write(a.out.join("eval.json"), serde_json::to_string_pretty(&report).expect("JSON") + "\n")
         .map_err(|e| e.to_string())?;
     std::fs::write(a.out.join("eval.md"), markdown(&report)).map_err(|e| e.to_string())?;
     Ok(report)
+}
+
+/// Medians and fractions over one source's rows.
+fn summarise(rows: &[Value], source: &str) -> Value {
+    let all: Vec<&Value> = rows.iter().filter(|r| r["source"] == source).collect();
+    let done: Vec<&&Value> = all.iter().filter(|r| r.get("actual_cells").is_some()).collect();
+    json!({
+        "geometries": all.len(),
+        "meshed": done.len(),
+        "fell_back_to_rules": all.iter().filter(|r| r["params_source"] == "rules" && source == "ai").count(),
+        "median_abs_log_ratio": median(done.iter().filter_map(|r| r["abs_log_ratio"].as_f64()).collect()),
+        "checkmesh_ok_fraction": if done.is_empty() { Value::Null } else {
+            json!(done.iter().filter(|r| r["checkmesh_ok"] == true).count() as f64 / done.len() as f64) },
+        "median_layer_coverage": median(done.iter().filter_map(|r| r["layer_coverage"].as_f64()).collect()),
+    })
+}
+
+/// Prepares a geometry with one source's parameters, meshes it for real, and measures.
+fn measure(
+    a: &EvalArgs,
+    spec: &CaseSpec,
+    env: &crate::jobs::openfoam::OpenFoamEnv,
+    file: &Path,
+    name: &str,
+    source: &str,
+    mesh: MeshParams<'_>,
+) -> Result<Value, String> {
+    let target = a.target_cells as f64;
+    let t0 = std::time::Instant::now();
+    let p = match pipeline::prepare_with(spec.clone(), file, &Limits::default(), mesh) {
+        Ok(p) => p,
+        Err(e) => return Ok(json!({"geometry": name, "source": source, "error": e.to_string()})),
+    };
+    let predicted = p.case.plan.estimated_cells;
+    let length = p.analysis.characteristic_length;
+    let dir = a.out.join(name);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let out = OutDir::claim(&dir.join(source), true).map_err(|e| e.to_string())?;
+    crate::foam::case::write(&p.case, &out.case_dir()).map_err(|e| e.to_string())?;
+    let base = json!({"geometry": name, "source": source, "predicted_cells": predicted,
+                      "params_source": p.mesh_choice.source, "params_reason": p.mesh_choice.reason});
+    let mut row = base.clone();
+    match pipeline::run(&p, &out, env, &mut Quiet, &AtomicBool::new(false)) {
+        Err(e) => row["error"] = json!(e.to_string()),
+        Ok(s) => {
+            let cells = s["mesh"]["cells"].as_f64().unwrap_or(0.0);
+            let y = yplus_range(&s, a.velocity, length, spec.fluid.nu());
+            let m = row.as_object_mut().expect("object");
+            m.insert("actual_cells".into(), json!(cells as u64));
+            m.insert("abs_log_ratio".into(), json!(if cells > 0.0 { (cells / target).ln().abs() } else { f64::NAN }));
+            m.insert("checkmesh_ok".into(), s["mesh"]["ok"].clone());
+            m.insert("failed_checks".into(), s["mesh"]["failed_checks"].clone());
+            m.insert("layer_coverage".into(), s["mesh"]["layer_coverage"].clone());
+            m.insert("yplus".into(), json!(y.map(|(lo, hi)| json!([lo, hi]))));
+            m.insert("mesh_s".into(), json!((t0.elapsed().as_secs_f64() * 10.0).round() / 10.0));
+        }
+    }
+    Ok(row)
 }
 
 fn row_line(r: &Value) -> String {
@@ -168,6 +195,7 @@ pub fn markdown(r: &Value) -> String {
     for row in r["rows"].as_array().into_iter().flatten() {
         let g = row["geometry"].as_str().unwrap_or_default();
         let src = row["source"].as_str().unwrap_or_default();
+        let src = if src == "ai" && row["params_source"] == "rules" { "ai → rules" } else { src };
         if row["available"] == false {
             s.push_str(&format!("| {g} | {src} | not available: no trained model yet | | | | | |\n"));
         } else if let Some(e) = row.get("error") {
@@ -185,14 +213,21 @@ pub fn markdown(r: &Value) -> String {
             ));
         }
     }
-    let sm = &r["summary"]["rules"];
-    s.push_str(&format!(
-        "\nRules: {} of {} geometries meshed; median |ln(actual/target)| {}; checkMesh OK on {}; median layer coverage {}.\n",
-        sm["meshed"],
-        sm["geometries"],
-        f(&sm["median_abs_log_ratio"], 3),
-        sm["checkmesh_ok_fraction"].as_f64().map(|x| format!("{:.0} %", x * 100.0)).unwrap_or_else(|| "–".into()),
-        sm["median_layer_coverage"].as_f64().map(|x| format!("{:.0} %", x * 100.0)).unwrap_or_else(|| "–".into()),
-    ));
+    s.push('\n');
+    for (label, key) in [("Mesh AI", "ai"), ("Rules", "rules")] {
+        let sm = &r["summary"][key];
+        if sm["available"] == false {
+            s.push_str(&format!("{label}: not available ({}).\n", sm["reason"].as_str().unwrap_or_default()));
+            continue;
+        }
+        s.push_str(&format!(
+            "{label}: {} of {} geometries meshed; median |ln(actual/target)| {}; checkMesh OK on {}; median layer coverage {}.\n",
+            sm["meshed"],
+            sm["geometries"],
+            f(&sm["median_abs_log_ratio"], 3),
+            sm["checkmesh_ok_fraction"].as_f64().map(|x| format!("{:.0} %", x * 100.0)).unwrap_or_else(|| "–".into()),
+            sm["median_layer_coverage"].as_f64().map(|x| format!("{:.0} %", x * 100.0)).unwrap_or_else(|| "–".into()),
+        ));
+    }
     s
 }

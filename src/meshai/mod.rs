@@ -78,13 +78,19 @@ pub fn apply(spec: &CaseSpec, a: &Analysis, o: &Output) -> CaseSpec {
     s
 }
 
-/// Where the model is allowed to answer, and the rules otherwise: the answer says which,
-/// and why the rules were used (no model, inputs outside the training distribution, an
-/// open surface, a model that failed).
-pub fn suggest_with(spec: &CaseSpec, a: &Analysis, surface: &Surface, model: Option<&Model>) -> Result<Value, CaseError> {
-    let rules = |why: String| -> Result<Value, CaseError> {
-        Ok(to_json(spec, &suggested_plan(spec, a)?, "rules", Some(&why)))
-    };
+/// Which proposed a case's mesh parameters, and why the rules did when they did.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Choice {
+    /// `ai` or `rules`.
+    pub source: &'static str,
+    pub reason: Option<String>,
+}
+
+/// The spec to mesh with: the mesh AI's values applied where a model is given and allowed to
+/// answer, the spec as it is (the rules fill it in) otherwise, with the reason: no model,
+/// inputs outside the training distribution, an open surface, a model that failed.
+pub fn choose(spec: &CaseSpec, a: &Analysis, surface: &Surface, model: Option<&Model>) -> (CaseSpec, Choice) {
+    let rules = |why: String| (spec.clone(), Choice { source: "rules", reason: Some(why) });
     let Some(m) = model else { return rules(NO_MODEL.into()) };
     let f = features(spec, a);
     if let Some(why) = m.out_of_range(&f) {
@@ -94,18 +100,26 @@ pub fn suggest_with(spec: &CaseSpec, a: &Analysis, surface: &Surface, model: Opt
         Ok(g) => g,
         Err(e) => return rules(format!("the mesh AI needs a closed solid: {e}")),
     };
-    let out = match m.run(&grid, &f) {
-        Ok(o) => o,
-        Err(e) => return rules(e.to_string()),
-    };
-    let ai = apply(spec, a, &out);
-    let plan = suggested_plan(&ai, a)?;
-    let mut v = to_json(&ai, &plan, "ai", None);
-    let why = &mut v["why"];
-    why["base_cell_size"] = json!(format!("the mesh AI's size for {} cells on this shape and flow", spec.mesh.target_cells));
-    why["surface_level"] = json!(format!("the mesh AI's refinement levels {:?}", ai.mesh.surface_level.unwrap_or_default()));
-    if !ai.mesh.refinement_boxes.is_empty() {
-        why["wake_box"] = json!("the mesh AI's refinement box around the body and its wake");
+    match m.run(&grid, &f) {
+        Ok(out) => (apply(spec, a, &out), Choice { source: "ai", reason: None }),
+        Err(e) => rules(e.to_string()),
+    }
+}
+
+/// [`choose`], as the suggestion JSON.
+pub fn suggest_with(spec: &CaseSpec, a: &Analysis, surface: &Surface, model: Option<&Model>) -> Result<Value, CaseError> {
+    let (chosen, c) = choose(spec, a, surface, model);
+    let plan = suggested_plan(&chosen, a)?;
+    let mut v = to_json(&chosen, &plan, c.source, c.reason.as_deref());
+    if c.source == "ai" {
+        let why = &mut v["why"];
+        why["base_cell_size"] =
+            json!(format!("the mesh AI's size for {} cells on this shape and flow", spec.mesh.target_cells));
+        why["surface_level"] =
+            json!(format!("the mesh AI's refinement levels {:?}", chosen.mesh.surface_level.unwrap_or_default()));
+        if !chosen.mesh.refinement_boxes.is_empty() {
+            why["wake_box"] = json!("the mesh AI's refinement box around the body and its wake");
+        }
     }
     Ok(v)
 }
