@@ -404,16 +404,17 @@ fn prepare(a: &CaseArgs) -> Result<Prepared, PipelineError> {
     for w in &p.warnings {
         eprintln!("warning: {w}");
     }
-    match &p.mesh_choice.reason {
-        Some(r) if p.mesh_choice.source == "rules" => eprintln!("mesh parameters: the rules ({r})"),
-        _ => eprintln!("mesh parameters: {}", p.mesh_choice.source),
+    // A model that was given but did not answer is worth a warning; no model is the norm.
+    if a.mesh_model.is_some() && a.mesh_params == "ai" && p.mesh_choice.source == "rules" {
+        eprintln!("warning: the rules chose the mesh parameters: {}", p.mesh_choice.reason.as_deref().unwrap_or_default());
     }
     eprintln!(
-        "geometry: {} triangles, {} groups, bbox {:?}..{:?} m; mesh plan: base {:.4} m, ~{} cells, {} layers",
+        "geometry: {} triangles, {} groups, bbox {:?}..{:?} m; mesh plan ({}): base {:.4} m, ~{} cells, {} layers",
         p.surface.tris.len(),
         p.analysis.groups.len(),
         p.analysis.bbox_min.map(|x| (x * 1e4).round() / 1e4),
         p.analysis.bbox_max.map(|x| (x * 1e4).round() / 1e4),
+        p.mesh_choice.source,
         p.case.plan.base_cell_size,
         p.case.plan.estimated_cells,
         p.case.plan.layers.count

@@ -246,7 +246,7 @@ fn run_uses_the_model_by_default_when_given_and_says_so() {
     let model = fixture("model");
     let (ai, err) = run("ai", &["--mesh-model", model.to_str().unwrap()]);
     assert_eq!(ai["mesh"]["params_source"], "ai", "{err}");
-    assert!(err.contains("mesh parameters: ai"), "{err}");
+    assert!(err.contains("mesh plan (ai)"), "{err}");
     // The run meshed with exactly what `mesh-ai predict` shows for the same inputs.
     let (ok, out, err) = common::run(
         common::flowcfd()
