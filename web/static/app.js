@@ -14,38 +14,34 @@ document.addEventListener("DOMContentLoaded", () => {
     if (!isNaN(d)) t.textContent = d.toLocaleString();
   }
 
-  // Geometries still being processed: poll until they settle, then reload the table.
-  const pending = [...document.querySelectorAll("[data-geometry][data-status]")]
-    .filter((r) => r.dataset.status === "pending" || r.dataset.status === "processing");
-  if (pending.length) {
+  // Rows that are still changing: poll each one's API resource and reload the page when its
+  // status changes (the server renders the new state); `update` refreshes a row meanwhile.
+  const follow = (rows, url, every, update) => {
+    if (!rows.length) return;
     const poll = async () => {
-      for (const row of pending) {
-        const r = await fetch(`/api/geometries/${row.dataset.geometry}`, { credentials: "same-origin" });
+      for (const row of rows) {
+        const r = await fetch(url(row), { credentials: "same-origin" });
         if (!r.ok) continue;
-        const g = await r.json();
-        if (g.status !== row.dataset.status) { location.reload(); return; }
+        const v = await r.json();
+        if (v.status !== row.dataset.status) { location.reload(); return; }
+        if (update) update(row, v);
       }
-      setTimeout(poll, 1000);
+      setTimeout(poll, every);
     };
-    setTimeout(poll, 1000);
-  }
+    setTimeout(poll, every);
+  };
 
-  // Live jobs in a project's list: refresh their progress; reload when one changes state.
-  const live = [...document.querySelectorAll("tr[data-job]")]
-    .filter((r) => !["completed", "failed", "cancelled"].includes(r.dataset.status));
-  if (live.length) {
-    const pollJobs = async () => {
-      for (const row of live) {
-        const r = await fetch(`/api/jobs/${row.dataset.job}`, { credentials: "same-origin" });
-        if (!r.ok) continue;
-        const j = await r.json();
-        if (j.status !== row.dataset.status) { location.reload(); return; }
-        const cell = row.cells[3];
-        if (cell && j.iteration) cell.textContent = `iteration ${j.iteration}`;
-        else if (cell && j.step) cell.textContent = j.step;
-      }
-      setTimeout(pollJobs, 2000);
-    };
-    setTimeout(pollJobs, 2000);
-  }
+  // Geometries still being processed.
+  follow([...document.querySelectorAll("[data-geometry][data-status]")]
+    .filter((r) => r.dataset.status === "pending" || r.dataset.status === "processing"),
+    (row) => `/api/geometries/${row.dataset.geometry}`, 1000);
+
+  // Live jobs in a project's list, with their progress.
+  follow([...document.querySelectorAll("tr[data-job]")]
+    .filter((r) => !["completed", "failed", "cancelled"].includes(r.dataset.status)),
+    (row) => `/api/jobs/${row.dataset.job}`, 2000, (row, j) => {
+      const cell = row.cells[3];
+      if (cell && j.iteration) cell.textContent = `iteration ${j.iteration}`;
+      else if (cell && j.step) cell.textContent = j.step;
+    });
 });
