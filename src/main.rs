@@ -123,9 +123,7 @@ fn read_healed(path: &Path, scale: f64) -> Result<flowcfd::geometry::Surface, St
     if !(scale.is_finite() && scale > 0.0) {
         return Err(format!("--scale {scale}: must be a positive number (0.001 for millimetres)"));
     }
-    let opts = flowcfd::geometry::ReadOptions { scale, ..Default::default() };
-    let raw = flowcfd::geometry::read_file(path, &opts).map_err(|e| e.to_string())?;
-    Ok(flowcfd::geometry::heal::heal(raw, &Default::default()).0)
+    Ok(pipeline::read_healed(path, scale).map_err(|e| e.to_string())?.0)
 }
 
 fn mesh_ai(cmd: &MeshAiCmd) -> Result<(), String> {

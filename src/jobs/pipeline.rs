@@ -400,9 +400,14 @@ pub fn openfoam_env(script: Option<&Path>) -> Result<OpenFoamEnv, PipelineError>
 
 /// `flowcfd geometry FILE`: the healing report and the analysis of a surface.
 pub fn geometry_report(path: &Path, scale: f64, flow_dir: [f64; 3]) -> Result<Value, PipelineError> {
+    let (surface, report) = read_healed(path, scale)?;
+    Ok(json!({"heal": report, "analysis": analyse(&surface, flow_dir), "points": surface.points.len()}))
+}
+
+/// Reads a surface file at `scale` and heals it (the CLI's geometry and mesh-ai commands).
+pub fn read_healed(path: &Path, scale: f64) -> Result<(Surface, HealReport), PipelineError> {
     let opts = ReadOptions { scale, ..ReadOptions::default() };
     let raw = crate::geometry::read_file(path, &opts)
         .map_err(|source| PipelineError::Geometry { path: path.display().to_string(), source })?;
-    let (surface, report) = heal(raw, &HealOptions::default());
-    Ok(json!({"heal": report, "analysis": analyse(&surface, flow_dir), "points": surface.points.len()}))
+    Ok(heal(raw, &HealOptions::default()))
 }

@@ -32,7 +32,7 @@ pub fn format_of(file_name: &str) -> AppResult<&'static str> {
         }
     }
     let hint =
-        if lower.ends_with(".step") || lower.ends_with(".stp") || lower.ends_with(".iges") || lower.ends_with(".igs") {
+        if CAD_FORMATS.iter().any(|f| lower.ends_with(&format!(".{f}"))) {
             " STEP and IGES files are converted in the browser: use the upload page, or export STL from your CAD tool."
         } else {
             ""

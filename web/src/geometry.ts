@@ -354,7 +354,7 @@ function wizard(form: HTMLFormElement): void {
     changed();
   });
   function markOverrides(): void {
-    for (const [id, key] of [...fields, ["p-wake", "wake_box"] as [string, string]]) {
+    for (const [id] of [...fields, ["p-wake", "wake_box"] as [string, string]]) {
       const row = input(id).closest("tr")!;
       const keys = [...row.querySelectorAll<HTMLInputElement>("input")].map((i) => fields.find((f) => f[0] === i.id)?.[1] ?? "wake_box");
       const over = keys.some((k) => overrides.has(k));
@@ -373,7 +373,6 @@ function wizard(form: HTMLFormElement): void {
         });
         row.cells[1].appendChild(reset);
       } else if (!over && reset) reset.remove();
-      void key;
     }
   }
   let timer = 0;
