@@ -2,6 +2,9 @@
 //! them: `npm ci` when `web/node_modules` is missing or older than the lock file, then
 //! `node web/build.mjs` (esbuild). Set FLOWCFD_SKIP_WEB_BUILD=1 to use a `web/dist` built
 //! by other means.
+//!
+//! It also embeds the trained mesh model when `mesh-ai/model/` holds one (cfg
+//! `flowcfd_model`, see `src/meshai/mod.rs`).
 use std::path::Path;
 use std::process::Command;
 
@@ -34,6 +37,14 @@ fn main() {
         println!("cargo:rerun-if-changed={p}");
     }
     println!("cargo:rerun-if-env-changed=FLOWCFD_SKIP_WEB_BUILD");
+    // The trained mesh model (mesh-ai/model) is embedded when it is there: cfg flowcfd_model.
+    println!("cargo::rustc-check-cfg=cfg(flowcfd_model)");
+    for p in ["mesh-ai/model/mesh_ai.onnx", "mesh-ai/model/model.json"] {
+        println!("cargo:rerun-if-changed={p}");
+    }
+    if Path::new("mesh-ai/model/mesh_ai.onnx").is_file() && Path::new("mesh-ai/model/model.json").is_file() {
+        println!("cargo:rustc-cfg=flowcfd_model");
+    }
     let web = Path::new("web");
     let stamp = web.join("dist/.stamp");
     if std::env::var_os("FLOWCFD_SKIP_WEB_BUILD").is_some() {

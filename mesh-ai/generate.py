@@ -8,7 +8,8 @@ flow conditions) this:
    inference, so training and inference see identical grids);
 2. meshes it for real a few times (`flowcfd run --mesh-only`: blockMesh, snappyHexMesh,
    checkMesh, with the project's own case builder), at the rules' parameters and at random
-   perturbations of them (base cell size ×2^±0.8, surface level ±1, layer settings; most
+   perturbations of them (base cell size ×2^±0.6, surface level ±1 with the base coarser
+   for a finer level and finer for a coarser one, layer settings; most
    perturbed runs skip the costly layer addition), so the model sees how parameters map to
    outcomes;
 3. appends one JSON line to data/dataset.jsonl.gz: the geometry's features and grid, the
@@ -24,6 +25,7 @@ import argparse
 import gzip
 import json
 import math
+import multiprocessing
 import os
 import random
 import resource
@@ -127,7 +129,7 @@ def build(rng, family):
     return rotate_z(groups, rng.uniform(-math.pi, math.pi) if family != "car" else rng.uniform(-0.2, 0.2)), "external", ground, params
 
 
-def run(cmd, timeout=900):
+def run(cmd, timeout=600):
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     return p.returncode, p.stdout, p.stderr
 
@@ -151,17 +153,24 @@ def case_toml(stl, flow, velocity, nu, ground, target_cells, yplus, mesh, groups
     return "\n".join(lines) + "\n"
 
 
-def one(gid, flowcfd, runs, work):
+def geometry(gid):
+    """Geometry `gid` exactly as the dataset has it: (rng after it, family, groups, flow,
+    ground, generator parameters)."""
     rng = random.Random(gid)
     family = FAMILIES[gid % len(FAMILIES)] if gid < 2 * len(FAMILIES) else rng.choice(FAMILIES)
     groups, flow, ground, params = build(rng, family)
+    return rng, family, groups, flow, ground, params
+
+
+def one(gid, flowcfd, runs, work):
+    rng, family, groups, flow, ground, params = geometry(gid)
     stl = os.path.join(work, "geometry.stl")
     shapes.write_stl(stl, groups)
     water = rng.random() < 0.25
     nu = 1.004e-6 if water else 1.5e-5
     velocity = 10 ** rng.uniform(-0.3, 0.7) if water else 10 ** rng.uniform(0.3, 1.8)
     yplus = 10 ** rng.uniform(math.log10(30), math.log10(300))
-    target = int(10 ** rng.uniform(math.log10(15000), math.log10(150000)) // 1000 * 1000)
+    target = int(10 ** rng.uniform(math.log10(10000), math.log10(80000)) // 1000 * 1000)
     rec = {"id": gid, "family": family, "params": params, "flow": {"type": flow, "velocity": velocity, "nu": nu, "ground": ground},
            "target_yplus": yplus, "target_cells": target, "groups": [g for g, _ in groups], "runs": []}
     code, out, err = run([flowcfd, "geometry", stl])
@@ -178,7 +187,11 @@ def one(gid, flowcfd, runs, work):
         f.write(base)
     settings = [{}]  # the rules' own parameters first
     for _ in range(runs - 1):
-        settings.append({"scale": 2 ** rng.uniform(-0.8, 0.8), "level": rng.choice([-1, 0, 0, 1]),
+        level = rng.choice([-1, 0, 0, 1])
+        # A finer surface level goes with a coarser base (and the reverse): the combinations
+        # vary while the cell count stays within reach (a finer level alone can give 10x).
+        lo, hi = {-1: (-0.6, 0.0), 0: (-0.6, 0.6), 1: (0.0, 0.6)}[level]
+        settings.append({"scale": 2 ** rng.uniform(lo, hi), "level": level,
                          # Castellation and snapping are cheap, layer addition is not: most
                          # perturbed runs go without layers (None keeps the rules' layers).
                          "layers": rng.choice([0, 0, 0, None, 2, 3, 5]), "expansion": rng.uniform(1.1, 1.3)})
@@ -195,7 +208,7 @@ def one(gid, flowcfd, runs, work):
             f.write(case_toml("geometry.stl", flow, velocity, nu, ground, target, yplus, mesh, groups))
         out_dir = os.path.join(work, "out")
         t0 = time.time()
-        code, out, err = run([flowcfd, "run", os.path.join(work, "case.toml"), "--out", out_dir, "--force"])
+        code, out, err = run([flowcfd, "run", os.path.join(work, "case.toml"), "--out", out_dir, "--force", "--mesh-params", "rules"])
         secs = time.time() - t0
         summary_path = os.path.join(out_dir, "summary.json")
         if code == 0 and os.path.exists(summary_path):
@@ -221,11 +234,11 @@ def one(gid, flowcfd, runs, work):
     return rec
 
 
-def existing_ids():
+def existing_ids(path):
     ids = set()
-    if os.path.exists(DATASET):
+    if os.path.exists(path):
         try:
-            with gzip.open(DATASET, "rt") as f:
+            with gzip.open(path, "rt") as f:
                 for line in f:
                     ids.add(json.loads(line)["id"])
         except (EOFError, OSError):
@@ -233,33 +246,56 @@ def existing_ids():
     return ids
 
 
+def timed(job):
+    """One geometry in its own temporary directory, with its CPU and wall seconds."""
+    gid, flowcfd, runs = job
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.time()
+    with tempfile.TemporaryDirectory(prefix="flowcfd-meshai-") as work:
+        try:
+            rec = one(gid, flowcfd, runs, work)
+        except subprocess.TimeoutExpired as e:
+            rec = {"id": gid, "error": f"timeout: {e.cmd[:3]}"}
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    rec["cpu_s"] = round((r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime), 1)
+    rec["wall_s"] = round(time.time() - t0, 1)
+    return rec
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--count", type=int, default=500, help="geometries in the dataset when done")
+    ap.add_argument("--count", type=int, default=500, help="geometries in the file when done")
+    ap.add_argument("--start", type=int, default=0, help="first id (a second machine takes a disjoint range)")
     ap.add_argument("--runs", type=int, default=3, help="meshing runs per geometry")
+    ap.add_argument("--workers", type=int, default=1, help="geometries meshed at once (each run is serial)")
+    ap.add_argument("--out", default=DATASET, help="the dataset file appended to")
     ap.add_argument("--flowcfd", default=shutil.which("flowcfd") or "target/release/flowcfd")
+    ap.add_argument("--export-stl", metavar="DIR", help="write the STL of each id in --ids to DIR (no meshing), e.g. the held-out set")
+    ap.add_argument("--ids", default="", help="comma-separated ids for --export-stl")
     args = ap.parse_args()
+    if args.export_stl:
+        os.makedirs(args.export_stl, exist_ok=True)
+        for gid in [int(x) for x in args.ids.split(",") if x.strip()]:
+            _, family, groups, flow, _, _ = geometry(gid)
+            path = os.path.join(args.export_stl, f"{family}-{gid}.stl")
+            shapes.write_stl(path, groups)
+            print(f"{path} ({flow} flow)")
+        return
     os.environ.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")
     os.environ.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
-    done = existing_ids()
-    todo = [i for i in range(args.count) if i not in done]
-    print(f"{len(done)} geometries in {DATASET}; {len(todo)} to go", flush=True)
-    for gid in todo:
-        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        t0 = time.time()
-        with tempfile.TemporaryDirectory(prefix="flowcfd-meshai-") as work:
-            try:
-                rec = one(gid, args.flowcfd, args.runs, work)
-            except subprocess.TimeoutExpired as e:
-                rec = {"id": gid, "error": f"timeout: {e.cmd[:3]}"}
-        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        rec["cpu_s"] = round((r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime), 1)
-        rec["wall_s"] = round(time.time() - t0, 1)
-        with gzip.open(DATASET, "at") as f:
-            f.write(json.dumps(rec, separators=(",", ":")) + "\n")
-        cells = [r["result"]["cells"] for r in rec.get("runs", []) if "result" in r]
-        print(f"#{gid} {rec.get('family')}: target {rec.get('target_cells')}, cells {cells}, {rec['cpu_s']} CPU s"
-              + (f", error: {rec['error']}" if "error" in rec else ""), flush=True)
+    done = existing_ids(args.out)
+    todo = [i for i in range(args.start, args.start + args.count) if i not in done]
+    print(f"{len(done)} geometries in {args.out}; {len(todo)} to go", flush=True)
+    jobs = [(gid, args.flowcfd, args.runs) for gid in todo]
+    # Workers mesh; only this process appends, one whole gzip member per geometry, so a
+    # kill loses at most the geometries in flight.
+    with multiprocessing.Pool(args.workers) as pool:
+        for rec in pool.imap_unordered(timed, jobs):
+            with gzip.open(args.out, "at") as f:
+                f.write(json.dumps(rec, separators=(",", ":")) + "\n")
+            cells = [r["result"]["cells"] for r in rec.get("runs", []) if "result" in r]
+            print(f"#{rec['id']} {rec.get('family')}: target {rec.get('target_cells')}, cells {cells}, {rec['cpu_s']} CPU s"
+                  + (f", error: {rec['error']}" if "error" in rec else ""), flush=True)
 
 
 if __name__ == "__main__":

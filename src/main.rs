@@ -82,10 +82,13 @@ enum MeshAiCmd {
         /// named in a case file; use `flowcfd run` for that).
         #[arg(long, default_value = "external")]
         flow: String,
-        /// A model directory (mesh_ai.onnx + model.json from mesh-ai/train.py); without
-        /// one, the rules answer.
+        /// A model directory (mesh_ai.onnx + model.json from mesh-ai/train.py) instead of
+        /// the model built into this binary.
         #[arg(long, env = "FLOWCFD_MESH_MODEL")]
         model: Option<PathBuf>,
+        /// `ai` (the mesh AI where it may answer, the rules otherwise, saying why) or `rules`.
+        #[arg(long, value_parser = ["ai", "rules"], default_value = "ai")]
+        mesh_params: String,
     },
     /// Predict and really mesh every geometry in DIR with each source (the mesh AI, the
     /// rules); writes eval.md and eval.json to --out and prints the table.
@@ -102,7 +105,8 @@ enum MeshAiCmd {
         /// OpenFOAM environment script (etc/bashrc) when OpenFOAM is not the Debian package.
         #[arg(long, env = "FLOWCFD_OPENFOAM_ENV")]
         openfoam_env: Option<PathBuf>,
-        /// The mesh AI's model directory; without one the AI column says it is not available.
+        /// A model directory instead of the one built in (without either, the AI column says
+        /// it is not available).
         #[arg(long, env = "FLOWCFD_MESH_MODEL")]
         model: Option<PathBuf>,
     },
@@ -128,7 +132,7 @@ fn read_healed(path: &Path, scale: f64) -> Result<flowcfd::geometry::Surface, St
 
 fn mesh_ai(cmd: &MeshAiCmd) -> Result<(), String> {
     match cmd {
-        MeshAiCmd::Predict { geometry, target_cells, velocity, scale, flow, model } => {
+        MeshAiCmd::Predict { geometry, target_cells, velocity, scale, flow, model, mesh_params } => {
             if !(velocity.is_finite() && *velocity > 0.0) {
                 return Err(format!("--velocity {velocity}: must be a positive speed in m/s"));
             }
@@ -142,12 +146,13 @@ fn mesh_ai(cmd: &MeshAiCmd) -> Result<(), String> {
             let s = read_healed(geometry, *scale)?;
             let a = flowcfd::geometry::analyse::analyse(&s, [1.0, 0.0, 0.0]);
             // A model that cannot be loaded is reported, and the rules answer.
-            let (model, load_error) = match model.as_deref().map(flowcfd::meshai::model::Model::load_dir) {
-                None => (None, None),
-                Some(Ok(m)) => (Some(m), None),
-                Some(Err(e)) => (None, Some(e.to_string())),
-            };
-            let mut v = flowcfd::meshai::suggest_with(&spec, &a, &s, model.as_ref()).map_err(|e| e.to_string())?;
+            let rules = mesh_params == "rules";
+            let (model, load_error) =
+                if rules { (None, None) } else { flowcfd::meshai::model_or_default(model.as_deref()) };
+            let mut v = flowcfd::meshai::suggest_with(&spec, &a, &s, model.as_deref()).map_err(|e| e.to_string())?;
+            if rules {
+                v["reason"] = serde_json::json!(flowcfd::meshai::RULES_ASKED);
+            }
             if let Some(e) = load_error {
                 eprintln!("warning: {e}");
                 v["reason"] = serde_json::json!(e);
@@ -156,9 +161,9 @@ fn mesh_ai(cmd: &MeshAiCmd) -> Result<(), String> {
             Ok(())
         }
         MeshAiCmd::Eval { dir, target_cells, velocity, out, openfoam_env, model } => {
-            let model = match model {
-                Some(d) => Some(flowcfd::meshai::model::Model::load_dir(d).map_err(|e| e.to_string())?),
-                None => None,
+            let model = match flowcfd::meshai::model_or_default(model.as_deref()) {
+                (m, None) => m,
+                (_, Some(e)) => return Err(e),
             };
             let args = flowcfd::meshai::eval::EvalArgs {
                 dir: dir.clone(),
@@ -387,23 +392,22 @@ fn prepare(a: &CaseArgs) -> Result<Prepared, PipelineError> {
     let (spec, geometry) = load(a)?;
     let limits =
         Limits { max_geometry_bytes: a.max_geometry_mib.saturating_mul(1 << 20), max_triangles: a.max_triangles };
-    let (model, load_error) = match (a.mesh_params.as_str(), a.mesh_model.as_deref()) {
-        ("ai", Some(dir)) => match flowcfd::meshai::model::Model::load_dir(dir) {
-            Ok(m) => (Some(m), None),
-            Err(e) => (None, Some(e.to_string())),
-        },
+    let (model, load_error) = match a.mesh_params.as_str() {
+        "ai" => flowcfd::meshai::model_or_default(a.mesh_model.as_deref()),
         _ => (None, None),
     };
-    let mesh = if a.mesh_params == "rules" { MeshParams::Rules } else { MeshParams::Ai(model.as_ref()) };
+    let mesh = if a.mesh_params == "rules" { MeshParams::Rules } else { MeshParams::Ai(model.as_deref()) };
     let mut p = pipeline::prepare_with(spec, &geometry, &limits, mesh)?;
+    let load_failed = load_error.is_some();
     if let Some(e) = load_error {
         p.mesh_choice.reason = Some(e);
     }
     for w in &p.warnings {
         eprintln!("warning: {w}");
     }
-    // A model that was given but did not answer is worth a warning; no model is the norm.
-    if a.mesh_model.is_some() && a.mesh_params == "ai" && p.mesh_choice.source == "rules" {
+    // A model that failed to load, or one given by hand that did not answer, is worth a
+    // warning; the built-in model declining an unfamiliar geometry is the plan line's news.
+    if load_failed || (a.mesh_model.is_some() && a.mesh_params == "ai" && p.mesh_choice.source == "rules") {
         eprintln!("warning: the rules chose the mesh parameters: {}", p.mesh_choice.reason.as_deref().unwrap_or_default());
     }
     eprintln!(

@@ -1,6 +1,7 @@
 //! The mesh AI's command line: voxelisation parity with the Python reference the dataset
 //! generator documents (`mesh-ai/voxel_reference.py`), the `mesh-ai predict` JSON (its key
-//! names are an interface) with the rules as the source, and clear refusals of bad input.
+//! names are an interface) from the built-in model and from the rules, prediction parity
+//! with ONNX Runtime, the fallbacks, a real `mesh-ai eval`, and clear refusals of bad input.
 mod common;
 
 use std::process::Command;
@@ -51,24 +52,44 @@ fn voxelisation_matches_the_python_reference() {
 }
 
 #[test]
-fn predict_prints_the_interface_keys_from_the_rules() {
-    let (ok, out, err) = common::run(
-        common::flowcfd()
-            .args(["mesh-ai", "predict", "--target-cells", "30000", "--velocity", "25", "--geometry"])
-            .arg(fixture("car.stl")),
-    );
-    assert!(ok, "{err}");
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v["source"], "rules");
-    assert!(v["reason"].as_str().unwrap().contains("no trained mesh model"), "{v}");
-    assert!(v["base_cell_size"].as_f64().unwrap() > 0.0);
-    let lv = v["surface_refinement"].as_array().unwrap();
-    assert!(lv[0].as_u64().unwrap() <= lv[1].as_u64().unwrap());
-    assert!(v["refinement_boxes"].is_array());
-    for k in ["count", "expansion_ratio", "first_layer_thickness"] {
-        assert!(v["layers"][k].is_number(), "layers.{k}: {v}");
-    }
-    let cells = v["predicted_cells"].as_f64().unwrap();
+fn predict_prints_the_interface_keys_from_the_built_in_model_and_the_rules() {
+    // The repository ships a trained model (mesh-ai/model), so the binary carries it.
+    assert!(flowcfd::meshai::has_builtin_model(), "mesh-ai/model was not embedded");
+    let predict = |extra: &[&str]| {
+        let (ok, out, err) = common::run(
+            common::flowcfd_clean()
+                .args(["mesh-ai", "predict", "--target-cells", "30000", "--velocity", "25", "--geometry"])
+                .arg(fixture("car.stl"))
+                .args(extra),
+        );
+        assert!(ok, "{err}");
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()
+    };
+    let keys = |v: &serde_json::Value| {
+        assert!(v["base_cell_size"].as_f64().unwrap() > 0.0);
+        let lv = v["surface_refinement"].as_array().unwrap();
+        assert!(lv[0].as_u64().unwrap() <= lv[1].as_u64().unwrap());
+        assert!(v["refinement_boxes"].is_array());
+        for k in ["count", "expansion_ratio", "first_layer_thickness"] {
+            assert!(v["layers"][k].is_number(), "layers.{k}: {v}");
+        }
+        for k in ["base_cell_size", "surface_level", "layers"] {
+            assert!(v["why"][k].as_str().is_some_and(|w| w.len() > 10), "no reason for {k}: {v}");
+        }
+        v["predicted_cells"].as_f64().unwrap()
+    };
+    // By default the built-in model answers on a generated car inside its training range.
+    let ai = predict(&[]);
+    assert_eq!(ai["source"], "ai", "{ai}");
+    assert!(ai["reason"].is_null(), "{ai}");
+    assert!(ai["why"]["base_cell_size"].as_str().unwrap().contains("mesh AI"), "{ai}");
+    let cells = keys(&ai);
+    assert!((10_000.0..90_000.0).contains(&cells), "{cells}");
+    // --mesh-params rules: the rules, saying they were asked for.
+    let rules = predict(&["--mesh-params", "rules"]);
+    assert_eq!(rules["source"], "rules");
+    assert!(rules["reason"].as_str().unwrap().contains("asked for"), "{rules}");
+    let cells = keys(&rules);
     assert!((15_000.0..45_000.0).contains(&cells), "{cells}");
 }
 
@@ -133,7 +154,7 @@ fn eval_meshes_each_geometry_for_real_and_writes_the_report() {
     let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("eval.json")).unwrap()).unwrap();
     let rows = r["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 4, "an AI and a rules row per geometry: {r}");
-    for row in rows.iter().filter(|x| x["source"] == "rules") {
+    for row in rows.iter() {
         let cells = row["actual_cells"].as_u64().unwrap_or(0);
         assert!(cells > 1000, "real cells from checkMesh: {row}");
         let ratio = (cells as f64 / 8000.0).ln().abs();
@@ -142,14 +163,20 @@ fn eval_meshes_each_geometry_for_real_and_writes_the_report() {
         assert!(row["predicted_cells"].as_u64().unwrap() > 0);
         // The case really exists on disk, meshed.
         let name = row["geometry"].as_str().unwrap();
-        assert!(out.join(name).join("rules/case/constant/polyMesh/owner").exists(), "{name}");
+        let source = row["source"].as_str().unwrap();
+        assert!(out.join(name).join(source).join("case/constant/polyMesh/owner").exists(), "{name}");
     }
-    for row in rows.iter().filter(|x| x["source"] == "ai") {
-        assert_eq!(row["available"], false, "{row}");
+    // The built-in model answers for the generated car (the AI column is real, not a copy
+    // of the rules); any row it declines says why.
+    let car_ai = rows.iter().find(|x| x["source"] == "ai" && x["geometry"] == "car.stl").unwrap();
+    assert_eq!(car_ai["params_source"], "ai", "{car_ai}");
+    for row in rows.iter().filter(|x| x["params_source"] == "rules" && x["source"] == "ai") {
+        assert!(row["params_reason"].as_str().is_some_and(|w| !w.is_empty()), "{row}");
     }
     assert_eq!(r["summary"]["rules"]["meshed"], 2);
+    assert_eq!(r["summary"]["ai"]["meshed"], 2);
     let md = std::fs::read_to_string(out.join("eval.md")).unwrap();
-    assert!(md.contains("| car.stl | rules |") && md.contains("| cube.stl | ai | not available"), "{md}");
+    assert!(md.contains("| car.stl | rules |") && md.contains("| car.stl | ai |"), "{md}");
     assert_eq!(stdout, md, "the table is printed too");
     // An empty directory is refused clearly.
     let empty = dir.path().join("empty");
@@ -163,30 +190,40 @@ fn eval_meshes_each_geometry_for_real_and_writes_the_report() {
 /// outputs in Rust (ort over tract) as ONNX Runtime gave in Python (`expected.json`, from
 /// `mesh-ai/parity_fixture.py` on the same grid).
 #[test]
-fn rust_predictions_match_onnx_runtime_on_the_fixture() {
+fn rust_predictions_match_onnx_runtime_on_the_fixture_and_the_shipped_model() {
     use flowcfd::meshai::{model::Model, voxel};
-    let dir = fixture("model");
-    let expected: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
-    let m = Model::load_dir(&dir).unwrap();
     let raw = flowcfd::geometry::read_file(&fixture("car.stl"), &Default::default()).unwrap();
     let s = flowcfd::geometry::heal::heal(raw, &Default::default()).0;
-    let grid = voxel::voxelize(&s, m.meta.grid).unwrap();
-    let f: Vec<f32> =
-        expected["features"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
-    let out = serde_json::to_value(m.run(&grid, &f).unwrap()).unwrap();
-    for head in ["base", "levels", "box", "layers"] {
-        let ours = out[head].as_array().unwrap();
-        let theirs = expected["outputs"][head].as_array().unwrap();
-        assert_eq!(ours.len(), theirs.len(), "{head}");
-        for (a, b) in ours.iter().zip(theirs) {
-            let (a, b) = (a.as_f64().unwrap(), b.as_f64().unwrap());
-            assert!((a - b).abs() <= 1e-4 * (1.0 + b.abs()), "{head}: rust {a} vs onnxruntime {b}");
+    let check = |m: &Model, expected: &serde_json::Value, what: &str| {
+        let grid = voxel::voxelize(&s, m.meta.grid).unwrap();
+        let f: Vec<f32> =
+            expected["features"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
+        let out = serde_json::to_value(m.run(&grid, &f).unwrap()).unwrap();
+        for head in ["base", "levels", "box", "layers"] {
+            let ours = out[head].as_array().unwrap();
+            let theirs = expected["outputs"][head].as_array().unwrap();
+            assert_eq!(ours.len(), theirs.len(), "{what} {head}");
+            for (a, b) in ours.iter().zip(theirs) {
+                let (a, b) = (a.as_f64().unwrap(), b.as_f64().unwrap());
+                assert!((a - b).abs() <= 1e-4 * (1.0 + b.abs()), "{what} {head}: rust {a} vs onnxruntime {b}");
+            }
         }
-    }
-    // Wrong input sizes are an error, not a panic.
-    assert!(m.run(&grid[..10], &f).is_err());
-    assert!(m.run(&grid, &f[..3]).is_err());
+        // Wrong input sizes are an error, not a panic.
+        assert!(m.run(&grid[..10], &f).is_err());
+        assert!(m.run(&grid, &f[..3]).is_err());
+    };
+    let read = |dir: &std::path::Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap()
+    };
+    // The small fixture network, and the trained model as it ships: from its directory and
+    // as embedded in the binary.
+    let dir = fixture("model");
+    check(&Model::load_dir(&dir).unwrap(), &read(&dir), "fixture");
+    let shipped = common::root().join("mesh-ai/model");
+    check(&Model::load_dir(&shipped).unwrap(), &read(&shipped), "mesh-ai/model");
+    assert!(std::env::var_os(flowcfd::meshai::MODEL_ENV).is_none(), "unset FLOWCFD_MESH_MODEL for the tests");
+    let embedded = flowcfd::meshai::default_model().unwrap().expect("the built-in model");
+    check(embedded, &read(&shipped), "built in");
 }
 
 #[test]
@@ -228,7 +265,7 @@ fn the_rules_answer_when_the_model_should_not() {
 }
 
 #[test]
-fn run_uses_the_model_by_default_when_given_and_says_so() {
+fn run_uses_the_mesh_ai_by_default_and_says_so() {
     common::require_openfoam();
     let dir = tempfile::tempdir().unwrap();
     let run = |out: &str, extra: &[&str]| {
@@ -258,11 +295,22 @@ fn run_uses_the_model_by_default_when_given_and_says_so() {
     assert!(ok, "{err}");
     let p: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(ai["mesh"]["plan"]["base_cell_size"], p["base_cell_size"]);
-    // Without a model, and with --mesh-params rules: the rules, with the reason.
-    let (none, _) = run("none", &[]);
-    assert_eq!(none["mesh"]["params_source"], "rules");
-    assert!(none["mesh"]["params_reason"].as_str().unwrap().contains("no trained mesh model"));
+    // With no model given, the built-in one answers.
+    let (builtin, err) = run("builtin", &[]);
+    assert_eq!(builtin["mesh"]["params_source"], "ai", "{err}");
+    assert!(builtin["mesh"]["params_reason"].is_null());
+    assert_ne!(builtin["mesh"]["plan"]["base_cell_size"], ai["mesh"]["plan"]["base_cell_size"], "another model");
+    // --mesh-params rules: the rules, whatever model there is, exactly as predict shows them.
     let (rules, _) = run("rules", &["--mesh-params", "rules", "--mesh-model", model.to_str().unwrap()]);
     assert_eq!(rules["mesh"]["params_source"], "rules");
-    assert_eq!(rules["mesh"]["plan"]["base_cell_size"], none["mesh"]["plan"]["base_cell_size"]);
+    assert!(rules["mesh"]["params_reason"].as_str().unwrap().contains("asked for"));
+    let (ok, out, err) = common::run(
+        common::flowcfd()
+            .args(["mesh-ai", "predict", "--target-cells", "30000", "--velocity", "20", "--mesh-params", "rules"])
+            .arg("--geometry")
+            .arg(fixture("car.stl")),
+    );
+    assert!(ok, "{err}");
+    let p: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(rules["mesh"]["plan"]["base_cell_size"], p["base_cell_size"]);
 }

@@ -169,7 +169,7 @@ pub fn prepare_surface(
     let (meshed, mesh_choice) = match mesh {
         MeshParams::Rules => (
             spec.clone(),
-            crate::meshai::Choice { source: "rules", reason: Some("the rules were asked for (--mesh-params rules)".into()) },
+            crate::meshai::Choice { source: "rules", reason: Some(crate::meshai::RULES_ASKED.into()) },
         ),
         MeshParams::Ai(model) => crate::meshai::choose(&spec, &analysis, &surface, model),
     };

@@ -19,7 +19,7 @@ pub struct EvalArgs {
     pub out: PathBuf,
     pub openfoam_env: Option<PathBuf>,
     /// The mesh AI's model; without one its column says it is not available.
-    pub model: Option<super::model::Model>,
+    pub model: Option<super::ModelRef>,
 }
 
 /// The geometry files of a directory, sorted by name.
@@ -90,7 +90,7 @@ pub fn run(a: &EvalArgs) -> Result<Value, String> {
     for file in &files {
         let name = file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
         let ai = match &a.model {
-            Some(m) => measure(a, &spec, &env, file, &name, "ai", MeshParams::Ai(Some(m)))?,
+            Some(m) => measure(a, &spec, &env, file, &name, "ai", MeshParams::Ai(Some(&**m)))?,
             None => json!({"geometry": name, "source": "ai", "available": false, "reason": super::NO_MODEL}),
         };
         eprintln!("{name} (ai): {}", row_line(&ai));
@@ -114,6 +114,12 @@ pub fn run(a: &EvalArgs) -> Result<Value, String> {
 fn summarise(rows: &[Value], source: &str) -> Value {
     let all: Vec<&Value> = rows.iter().filter(|r| r["source"] == source).collect();
     let done: Vec<&&Value> = all.iter().filter(|r| r.get("actual_cells").is_some()).collect();
+    let coverage: Vec<f64> = done.iter().filter_map(|r| r["layer_coverage"].as_f64()).collect();
+    let covered = if coverage.is_empty() {
+        Value::Null
+    } else {
+        json!(coverage.iter().filter(|x| **x >= 0.85).count() as f64 / coverage.len() as f64)
+    };
     json!({
         "geometries": all.len(),
         "meshed": done.len(),
@@ -122,6 +128,7 @@ fn summarise(rows: &[Value], source: &str) -> Value {
         "checkmesh_ok_fraction": if done.is_empty() { Value::Null } else {
             json!(done.iter().filter(|r| r["checkmesh_ok"] == true).count() as f64 / done.len() as f64) },
         "median_layer_coverage": median(done.iter().filter_map(|r| r["layer_coverage"].as_f64()).collect()),
+        "layer_coverage_85_fraction": covered,
     })
 }
 
@@ -221,12 +228,13 @@ pub fn markdown(r: &Value) -> String {
             continue;
         }
         s.push_str(&format!(
-            "{label}: {} of {} geometries meshed; median |ln(actual/target)| {}; checkMesh OK on {}; median layer coverage {}.\n",
+            "{label}: {} of {} geometries meshed; median |ln(actual/target)| {}; checkMesh OK on {}; median layer coverage {}, at least 85 % on {} of them.\n",
             sm["meshed"],
             sm["geometries"],
             f(&sm["median_abs_log_ratio"], 3),
             sm["checkmesh_ok_fraction"].as_f64().map(|x| format!("{:.0} %", x * 100.0)).unwrap_or_else(|| "–".into()),
             sm["median_layer_coverage"].as_f64().map(|x| format!("{:.0} %", x * 100.0)).unwrap_or_else(|| "–".into()),
+            sm["layer_coverage_85_fraction"].as_f64().map(|x| format!("{:.0} %", x * 100.0)).unwrap_or_else(|| "–".into()),
         ));
     }
     s

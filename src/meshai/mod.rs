@@ -2,10 +2,11 @@
 //! and the inputs are inside its training distribution, the pipeline's rules otherwise. Every
 //! answer says which one it came from and gives a one-line reason per parameter.
 //!
-//! No trained model is built into this release yet: without `--model`, every answer comes
-//! from the rules, with the reason saying so. `model` runs a model directory made by
-//! `mesh-ai/train.py` (ort over tract); `voxel` is its input representation, shared with
-//! the dataset generator (`mesh-ai/`).
+//! The model trained by `mesh-ai/train.py` is embedded in the binary when `mesh-ai/model/`
+//! holds it at build time (`build.rs` sets cfg `flowcfd_model`); `FLOWCFD_MESH_MODEL=DIR`
+//! (or `--model`/`--mesh-model DIR`) runs another model directory instead. `model` runs it
+//! (ort over tract); `voxel` is its input representation, shared with the dataset
+//! generator (`mesh-ai/`).
 pub mod eval;
 pub mod model;
 pub mod voxel;
@@ -17,13 +18,79 @@ use crate::geometry::analyse::Analysis;
 use crate::geometry::Surface;
 use model::{Model, Output};
 use serde_json::{json, Value};
+use std::sync::OnceLock;
 
 /// Why the rules answered rather than the mesh AI.
-pub const NO_MODEL: &str = "no trained mesh model is built into this server yet; the pipeline's rules proposed these";
+pub const NO_MODEL: &str =
+    "this build has no trained mesh model (mesh-ai/model was absent when it was built); the pipeline's rules proposed these";
 
-/// The suggestion for a spec and geometry, exactly as a run of that spec would mesh.
-pub fn suggest(spec: &CaseSpec, a: &Analysis) -> Result<Value, CaseError> {
-    Ok(to_json(spec, &suggested_plan(spec, a)?, "rules", Some(NO_MODEL)))
+/// Why the rules answered when they were asked for.
+pub const RULES_ASKED: &str = "the rules were asked for (--mesh-params rules)";
+
+/// The environment variable naming a model directory to use instead of the built-in one.
+pub const MODEL_ENV: &str = "FLOWCFD_MESH_MODEL";
+
+#[cfg(flowcfd_model)]
+fn builtin() -> Option<Result<Model, String>> {
+    let onnx = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/mesh-ai/model/mesh_ai.onnx"));
+    let meta = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/mesh-ai/model/model.json"));
+    Some(Model::load(onnx, meta).map_err(|e| e.to_string()))
+}
+
+#[cfg(not(flowcfd_model))]
+fn builtin() -> Option<Result<Model, String>> {
+    None
+}
+
+/// Whether this binary carries a trained mesh model.
+pub fn has_builtin_model() -> bool {
+    cfg!(flowcfd_model)
+}
+
+/// The process's mesh model, loaded once: the directory in `FLOWCFD_MESH_MODEL` when it is
+/// set, else the one built in. `Ok(None)` when there is neither; `Err` (with the reason)
+/// when the one there fails to load, so callers use the rules and say why.
+pub fn default_model() -> Result<Option<&'static Model>, &'static str> {
+    static MODEL: OnceLock<Result<Option<Model>, String>> = OnceLock::new();
+    MODEL
+        .get_or_init(|| match std::env::var_os(MODEL_ENV).filter(|v| !v.is_empty()) {
+            Some(dir) => Model::load_dir(std::path::Path::new(&dir)).map(Some).map_err(|e| format!("{MODEL_ENV}: {e}")),
+            None => builtin().transpose(),
+        })
+        .as_ref()
+        .map(Option::as_ref)
+        .map_err(String::as_str)
+}
+
+/// A model directory given on the command line, else [`default_model`]: the model (if
+/// any) and, when one failed to load, why.
+pub fn model_or_default(dir: Option<&std::path::Path>) -> (Option<ModelRef>, Option<String>) {
+    match dir {
+        Some(d) => match Model::load_dir(d) {
+            Ok(m) => (Some(ModelRef::Owned(Box::new(m))), None),
+            Err(e) => (None, Some(e.to_string())),
+        },
+        None => match default_model() {
+            Ok(m) => (m.map(ModelRef::Static), None),
+            Err(e) => (None, Some(e.to_string())),
+        },
+    }
+}
+
+/// A model loaded for one command, or the process's own.
+pub enum ModelRef {
+    Owned(Box<Model>),
+    Static(&'static Model),
+}
+
+impl std::ops::Deref for ModelRef {
+    type Target = Model;
+    fn deref(&self) -> &Model {
+        match self {
+            ModelRef::Owned(m) => m,
+            ModelRef::Static(m) => m,
+        }
+    }
 }
 
 /// The model's raw input features, exactly as `mesh-ai/train.py` computes them.
@@ -112,14 +179,20 @@ pub fn suggest_with(spec: &CaseSpec, a: &Analysis, surface: &Surface, model: Opt
     let plan = suggested_plan(&chosen, a)?;
     let mut v = to_json(&chosen, &plan, c.source, c.reason.as_deref());
     if c.source == "ai" {
+        // The AI's box is the automatic wake box, placed by the model.
+        v["wake_box"] = json!(spec.mesh.wake_box && spec.mesh.refinement_boxes.is_empty() && !plan.boxes.is_empty());
         let why = &mut v["why"];
         why["base_cell_size"] =
             json!(format!("the mesh AI's size for {} cells on this shape and flow", spec.mesh.target_cells));
         why["surface_level"] =
             json!(format!("the mesh AI's refinement levels {:?}", chosen.mesh.surface_level.unwrap_or_default()));
-        if !chosen.mesh.refinement_boxes.is_empty() {
+        if spec.mesh.refinement_boxes.is_empty() && !chosen.mesh.refinement_boxes.is_empty() {
             why["wake_box"] = json!("the mesh AI's refinement box around the body and its wake");
         }
+        why["layers"] = json!(format!(
+            "the mesh AI's {} layers growing ×{:.2} from {:.3e} m (y+ ≈ {:.0} by the flat-plate estimate)",
+            plan.layers.count, plan.layers.expansion_ratio, plan.layers.first_layer_thickness, plan.layers.estimated_yplus
+        ));
     }
     Ok(v)
 }

@@ -317,11 +317,9 @@ pub async fn mesh_suggestion(
     if g.status != "ready" {
         return Err(AppError::Conflict(format!("the geometry is {}; mesh parameters need a ready one", g.status)));
     }
-    let a: crate::geometry::analyse::Analysis = g
-        .analysis
-        .as_deref()
-        .and_then(|t| serde_json::from_str(t).ok())
-        .ok_or_else(|| AppError::Conflict("the geometry has no analysis; retry its processing".into()))?;
+    if g.analysis.is_none() {
+        return Err(AppError::Conflict("the geometry has no analysis; retry its processing".into()));
+    }
     let mut body = req.spec.unwrap_or_else(|| json!({"flow": {"type": "external", "velocity": [20.0, 0.0, 0.0]}}));
     if !body.is_object() {
         return Err(AppError::Validation("spec must be a JSON object (a case specification)".into()));
@@ -345,5 +343,26 @@ pub async fn mesh_suggestion(
         return Err(AppError::Validation("spec.geometry is for the command line; leave it out here".into()));
     }
     let spec = CaseSpec::from_json(&body.to_string()).map_err(|e| AppError::Validation(e.to_string()))?;
-    crate::meshai::suggest(&spec, &a).map_err(|e| AppError::Validation(e.to_string()))
+    // The mesh AI reads the surface itself (its voxel grid), healed exactly as a run heals it.
+    let data = st.blobs.get(&g.original_key).await?;
+    let opts = ReadOptions {
+        scale: g.scale * spec.scale,
+        max_bytes: st.cfg.limits.max_upload_bytes.max(1) * 8,
+        max_triangles: st.cfg.limits.max_triangles,
+    };
+    let name = format!("upload.{}", g.format);
+    tokio::task::spawn_blocking(move || {
+        let raw = crate::geometry::read_bytes(&name, &data, &opts).map_err(|e| AppError::Validation(e.to_string()))?;
+        let (s, _) = heal(raw, &HealOptions::default());
+        let a = analyse(&s, spec.flow.velocity);
+        let (model, load_error) = crate::meshai::model_or_default(None);
+        let mut v = crate::meshai::suggest_with(&spec, &a, &s, model.as_deref())
+            .map_err(|e| AppError::Validation(e.to_string()))?;
+        if let Some(e) = load_error {
+            v["reason"] = json!(e);
+        }
+        Ok(v)
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("mesh suggestion: {e}")))?
 }

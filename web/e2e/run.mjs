@@ -152,13 +152,13 @@ async function workflow(browser, server) {
     await page.selectOption("#flow-type", "external");
     await page.click("#tpl-aero");
 
-    // Mesh: a small target; the suggestion comes from the rules, with reasons.
+    // Mesh: a small target; the suggestion comes from the built-in mesh AI, with reasons.
     await page.click("fieldset[data-step=bc] .nav-row button[data-go=mesh]");
     await page.locator("#target-cells").fill(String(Math.log10(20000)));
     await page.locator("#target-cells").dispatchEvent("input");
     await page.waitForFunction(() => document.getElementById("predicted")?.textContent?.includes("20\u2009000"));
     const source = await page.textContent("#mesh-source");
-    check(source.includes("rules"), `suggestion source not shown: ${source}`);
+    check(source.includes("mesh AI"), `suggestion source not shown: ${source}`);
     const why = await page.textContent("tr[data-param=base_cell_size] .why");
     check(why.length > 10, "no reason for the base cell size");
     log("mesh suggestion:", (await page.textContent("#predicted")).trim());
