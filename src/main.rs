@@ -189,7 +189,10 @@ fn mesh_ai(cmd: &MeshAiCmd) -> Result<(), String> {
             let (origin, cell) = voxel::frame(&s, *size).map_err(|e| e.to_string())?;
             let bits = base64::engine::general_purpose::STANDARD.encode(voxel::pack_bits(&grid));
             let occupied = grid.iter().filter(|&&v| v == 1).count();
-            println!("{}", serde_json::json!({"size": size, "origin": origin, "cell": cell, "occupied": occupied, "bits": bits}));
+            println!(
+                "{}",
+                serde_json::json!({"size": size, "origin": origin, "cell": cell, "occupied": occupied, "bits": bits})
+            );
             Ok(())
         }
     }
@@ -408,7 +411,10 @@ fn prepare(a: &CaseArgs) -> Result<Prepared, PipelineError> {
     // A model that failed to load, or one given by hand that did not answer, is worth a
     // warning; the built-in model declining an unfamiliar geometry is the plan line's news.
     if load_failed || (a.mesh_model.is_some() && a.mesh_params == "ai" && p.mesh_choice.source == "rules") {
-        eprintln!("warning: the rules chose the mesh parameters: {}", p.mesh_choice.reason.as_deref().unwrap_or_default());
+        eprintln!(
+            "warning: the rules chose the mesh parameters: {}",
+            p.mesh_choice.reason.as_deref().unwrap_or_default()
+        );
     }
     eprintln!(
         "geometry: {} triangles, {} groups, bbox {:?}..{:?} m; mesh plan ({}): base {:.4} m, ~{} cells, {} layers",

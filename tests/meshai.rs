@@ -23,9 +23,7 @@ fn columns(json: &serde_json::Value) -> Vec<Vec<usize>> {
 fn voxelisation_matches_the_python_reference() {
     for (name, n) in [("car.stl", 48), ("bend.stl", 40), ("car.stl", 64)] {
         let (ok, out, err) = common::run(
-            common::flowcfd()
-                .args(["mesh-ai", "voxelize", "--size", &n.to_string(), "--geometry"])
-                .arg(fixture(name)),
+            common::flowcfd().args(["mesh-ai", "voxelize", "--size", &n.to_string(), "--geometry"]).arg(fixture(name)),
         );
         assert!(ok, "{err}");
         let rust: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -102,11 +100,14 @@ fn bad_input_is_refused_clearly() {
     let text = std::fs::read_to_string(common::root().join("examples/cube.stl")).unwrap();
     let facets: Vec<&str> = text.split("facet normal").skip(1).collect();
     let top = |f: &str| f.lines().filter(|l| l.trim_start().starts_with("vertex")).all(|l| l.ends_with(" 0.5"));
-    let kept: Vec<String> = facets.iter().filter(|f| !top(f)).map(|f| format!("facet normal{}", f.trim_end_matches("endsolid cube\n"))).collect();
+    let kept: Vec<String> = facets
+        .iter()
+        .filter(|f| !top(f))
+        .map(|f| format!("facet normal{}", f.trim_end_matches("endsolid cube\n")))
+        .collect();
     assert_eq!(kept.len(), 10);
     std::fs::write(&open, format!("solid cube\n{}endsolid cube\n", kept.join(""))).unwrap();
-    let (ok, _, err) =
-        common::run(common::flowcfd().args(["mesh-ai", "voxelize", "--geometry"]).arg(&open));
+    let (ok, _, err) = common::run(common::flowcfd().args(["mesh-ai", "voxelize", "--geometry"]).arg(&open));
     assert!(!ok && err.contains("open") && err.contains("rules"), "{err}");
     // A flat sheet.
     let flat = dir.path().join("flat.stl");
@@ -129,8 +130,9 @@ fn bad_input_is_refused_clearly() {
         assert!(!ok && err.contains(says), "{args:?}: {err}");
         assert!(!err.contains("panicked"), "{err}");
     }
-    let (ok, _, err) =
-        common::run(common::flowcfd().args(["mesh-ai", "voxelize", "--size", "1000", "--geometry"]).arg(fixture("car.stl")));
+    let (ok, _, err) = common::run(
+        common::flowcfd().args(["mesh-ai", "voxelize", "--size", "1000", "--geometry"]).arg(fixture("car.stl")),
+    );
     assert!(!ok && err.contains("--size"), "{err}");
 }
 
@@ -145,10 +147,7 @@ fn eval_meshes_each_geometry_for_real_and_writes_the_report() {
     std::fs::write(geoms.join("notes.txt"), "not a geometry").unwrap();
     let out = dir.path().join("report");
     let (ok, stdout, err) = common::run(
-        common::flowcfd()
-            .args(["mesh-ai", "eval", "--target-cells", "8000", "--out"])
-            .arg(&out)
-            .arg(&geoms),
+        common::flowcfd().args(["mesh-ai", "eval", "--target-cells", "8000", "--out"]).arg(&out).arg(&geoms),
     );
     assert!(ok, "{err}");
     let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("eval.json")).unwrap()).unwrap();
@@ -196,8 +195,7 @@ fn rust_predictions_match_onnx_runtime_on_the_fixture_and_the_shipped_model() {
     let s = flowcfd::geometry::heal::heal(raw, &Default::default()).0;
     let check = |m: &Model, expected: &serde_json::Value, what: &str| {
         let grid = voxel::voxelize(&s, m.meta.grid).unwrap();
-        let f: Vec<f32> =
-            expected["features"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
+        let f: Vec<f32> = expected["features"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
         let out = serde_json::to_value(m.run(&grid, &f).unwrap()).unwrap();
         for head in ["base", "levels", "box", "layers"] {
             let ours = out[head].as_array().unwrap();
@@ -258,7 +256,10 @@ fn the_rules_answer_when_the_model_should_not() {
     std::fs::write(dir.path().join("mesh_ai.onnx"), b"not a model").unwrap();
     let (v, err) = predict(&[], &fixture("car.stl"), dir.path());
     assert_eq!(v["source"], "rules");
-    assert!(v["reason"].as_str().unwrap().contains("could not be loaded") && err.contains("could not be loaded"), "{v}");
+    assert!(
+        v["reason"].as_str().unwrap().contains("could not be loaded") && err.contains("could not be loaded"),
+        "{v}"
+    );
     // A missing model directory, likewise.
     let (v, _) = predict(&[], &fixture("car.stl"), &dir.path().join("nowhere"));
     assert_eq!(v["source"], "rules");

@@ -55,7 +55,9 @@ async fn mesh_suggestion_shape_reasons_and_bad_input() {
     let (_, big) = s.call("POST", &url, &a, Some(json!({"target_cells": 3000000, "velocity": 10}))).await;
     assert_eq!(big["source"], "rules", "{big}");
     assert!(big["reason"].as_str().unwrap().contains("log10_cells"), "{big}");
-    let fine = |v: &Value| v["base_cell_size"].as_f64().unwrap() / 2f64.powi(v["surface_refinement"][0].as_i64().unwrap() as i32);
+    let fine = |v: &Value| {
+        v["base_cell_size"].as_f64().unwrap() / 2f64.powi(v["surface_refinement"][0].as_i64().unwrap() as i32)
+    };
     assert!(fine(&big) < fine(&small), "small {small}\nbig {big}");
 
     // Explicit values win, exactly as in a run.
@@ -74,7 +76,10 @@ async fn mesh_suggestion_shape_reasons_and_bad_input() {
         (json!({"velocity": [0, 0, 0]}), "velocity"),
         (json!({"spec": "external"}), "JSON object"),
         (json!({"spec": {"flow": {"type": "internal", "velocity": [1, 0, 0]}}}), "inlet"),
-        (json!({"spec": {"flow": {"type": "external", "velocity": [1, 0, 0]}, "boundaries": {"wing": {"type": "wall"}}}}), "wing"),
+        (
+            json!({"spec": {"flow": {"type": "external", "velocity": [1, 0, 0]}, "boundaries": {"wing": {"type": "wall"}}}}),
+            "wing",
+        ),
         (json!({"target_cells": "many"}), "target_cells"),
     ] {
         let (st, p) = s.call("POST", &url, &a, Some(body.clone())).await;
@@ -135,7 +140,12 @@ async fn mesh_only_run_pages_and_log_tail_on_real_openfoam() {
     let a = s.user("pages@example.org").await;
     let (pid, gid) = ready_cube(&s, &a).await;
     let (_, sug) = s
-        .call("POST", &format!("/api/geometries/{gid}/mesh-suggestion"), &a, Some(json!({"target_cells": 20000, "velocity": 10})))
+        .call(
+            "POST",
+            &format!("/api/geometries/{gid}/mesh-suggestion"),
+            &a,
+            Some(json!({"target_cells": 20000, "velocity": 10})),
+        )
         .await;
     let case = json!({"name": "cube <mesh>", "geometry_id": gid, "mesh_only": true,
                       "flow": {"type": "external", "velocity": [10, 0, 0]}, "mesh": {"target_cells": 20000}});
@@ -170,7 +180,10 @@ async fn mesh_only_run_pages_and_log_tail_on_real_openfoam() {
     let r = s.http.get(s.u(&format!("/api/jobs/{jid}/log?tail=300"))).bearer_auth(&a).send().await.unwrap();
     let tail = r.text().await.unwrap();
     assert!(!tail.is_empty() && tail.len() <= 300, "{tail}");
-    let (_, full) = (0, s.http.get(s.u(&format!("/api/jobs/{jid}/log"))).bearer_auth(&a).send().await.unwrap().text().await.unwrap());
+    let (_, full) = (
+        0,
+        s.http.get(s.u(&format!("/api/jobs/{jid}/log"))).bearer_auth(&a).send().await.unwrap().text().await.unwrap(),
+    );
     assert!(full.ends_with(&tail) && full.len() > tail.len());
     assert!(full[..full.len() - tail.len()].ends_with('\n'), "the tail starts at a line");
 
@@ -178,7 +191,14 @@ async fn mesh_only_run_pages_and_log_tail_on_real_openfoam() {
     let cookie = s.session("pages@example.org").await;
     let (st, html) = s.page(&format!("/geometries/{gid}"), &cookie).await;
     assert_eq!(st, 200);
-    for want in ["id=\"viewer\"", "data-surface=\"/api/geometries/", "Set up a simulation", "Apply the external-aero template", "Healing", "watertight"] {
+    for want in [
+        "id=\"viewer\"",
+        "data-surface=\"/api/geometries/",
+        "Set up a simulation",
+        "Apply the external-aero template",
+        "Healing",
+        "watertight",
+    ] {
         assert!(html.contains(want), "geometry page lacks {want}");
     }
     assert!(html.contains("wind &#60;tunnel&#62;") || html.contains("wind &lt;tunnel&gt;"), "project name escaped");

@@ -305,10 +305,7 @@ pub fn steps(cores: u32, mesh_only: bool) -> Vec<Step> {
     if mesh_only {
         return s;
     }
-    s.extend([
-        Step::Restore0,
-        app("potentialFoam", &["-writephi"], false),
-    ]);
+    s.extend([Step::Restore0, app("potentialFoam", &["-writephi"], false)]);
     if cores > 1 {
         s.push(app("decomposePar", &["-force"], false));
         s.push(Step::App { app: "simpleFoam", args: vec!["-parallel".into()], parallel: true, meshing: false });

@@ -167,10 +167,9 @@ pub fn prepare_surface(
         }
     }
     let (meshed, mesh_choice) = match mesh {
-        MeshParams::Rules => (
-            spec.clone(),
-            crate::meshai::Choice { source: "rules", reason: Some(crate::meshai::RULES_ASKED.into()) },
-        ),
+        MeshParams::Rules => {
+            (spec.clone(), crate::meshai::Choice { source: "rules", reason: Some(crate::meshai::RULES_ASKED.into()) })
+        }
         MeshParams::Ai(model) => crate::meshai::choose(&spec, &analysis, &surface, model),
     };
     let case = case::build(&meshed, &surface, &analysis, None)?;

@@ -207,9 +207,15 @@ pub fn markdown(r: &Value) -> String {
             s.push_str(&format!("| {g} | {src} | not available: no trained model yet | | | | | |\n"));
         } else if let Some(e) = row.get("error") {
             let predicted = row["predicted_cells"].as_u64().map(|n| n.to_string()).unwrap_or_else(|| "–".into());
-            s.push_str(&format!("| {g} | {src} | {predicted} | failed: {} | | | | |\n", e.as_str().unwrap_or_default().replace('|', "/")));
+            s.push_str(&format!(
+                "| {g} | {src} | {predicted} | failed: {} | | | | |\n",
+                e.as_str().unwrap_or_default().replace('|', "/")
+            ));
         } else {
-            let y = row["yplus"].as_array().map(|v| format!("{}–{}", f(&v[0], 0), f(&v[1], 0))).unwrap_or_else(|| "–".into());
+            let y = row["yplus"]
+                .as_array()
+                .map(|v| format!("{}–{}", f(&v[0], 0), f(&v[1], 0)))
+                .unwrap_or_else(|| "–".into());
             s.push_str(&format!(
                 "| {g} | {src} | {} | {} | {} | {} | {} | {y} |\n",
                 row["predicted_cells"],

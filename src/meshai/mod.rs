@@ -174,7 +174,12 @@ pub fn choose(spec: &CaseSpec, a: &Analysis, surface: &Surface, model: Option<&M
 }
 
 /// [`choose`], as the suggestion JSON.
-pub fn suggest_with(spec: &CaseSpec, a: &Analysis, surface: &Surface, model: Option<&Model>) -> Result<Value, CaseError> {
+pub fn suggest_with(
+    spec: &CaseSpec,
+    a: &Analysis,
+    surface: &Surface,
+    model: Option<&Model>,
+) -> Result<Value, CaseError> {
     let (chosen, c) = choose(spec, a, surface, model);
     let plan = suggested_plan(&chosen, a)?;
     let mut v = to_json(&chosen, &plan, c.source, c.reason.as_deref());
@@ -191,7 +196,10 @@ pub fn suggest_with(spec: &CaseSpec, a: &Analysis, surface: &Surface, model: Opt
         }
         why["layers"] = json!(format!(
             "the mesh AI's {} layers growing ×{:.2} from {:.3e} m (y+ ≈ {:.0} by the flat-plate estimate)",
-            plan.layers.count, plan.layers.expansion_ratio, plan.layers.first_layer_thickness, plan.layers.estimated_yplus
+            plan.layers.count,
+            plan.layers.expansion_ratio,
+            plan.layers.first_layer_thickness,
+            plan.layers.estimated_yplus
         ));
     }
     Ok(v)

@@ -64,7 +64,11 @@ impl Model {
     pub fn load(onnx: &[u8], meta_json: &str) -> Result<Model, ModelError> {
         let meta: Meta = serde_json::from_str(meta_json).map_err(|e| ModelError::Meta(e.to_string()))?;
         let nf = meta.features.len();
-        if nf == 0 || meta.mean.len() != nf || meta.std.len() != nf || meta.range.min.len() != nf || meta.range.max.len() != nf
+        if nf == 0
+            || meta.mean.len() != nf
+            || meta.std.len() != nf
+            || meta.range.min.len() != nf
+            || meta.range.max.len() != nf
         {
             return Err(ModelError::Meta(format!("{nf} features, but normalisation and ranges of other lengths")));
         }
@@ -80,7 +84,9 @@ impl Model {
 
     /// Loads `DIR/mesh_ai.onnx` with `DIR/model.json`.
     pub fn load_dir(dir: &Path) -> Result<Model, ModelError> {
-        let read = |name: &str| std::fs::read(dir.join(name)).map_err(|e| ModelError::Load(format!("{}: {e}", dir.join(name).display())));
+        let read = |name: &str| {
+            std::fs::read(dir.join(name)).map_err(|e| ModelError::Load(format!("{}: {e}", dir.join(name).display())))
+        };
         let onnx = read("mesh_ai.onnx")?;
         let meta = String::from_utf8(read("model.json")?).map_err(|_| ModelError::Meta("not UTF-8".into()))?;
         Model::load(&onnx, &meta)

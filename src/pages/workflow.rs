@@ -383,8 +383,10 @@ async fn job_page(st: &AppState, pu: &PageUser, id: &str, notice: Option<String>
 fn fill_results(page: &mut JobPage, s: &Value) {
     let m = &s["mesh"];
     page.mesh_ok = m["ok"].as_bool();
-    page.failed_checks =
-        m["failed_checks"].as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect()).unwrap_or_default();
+    page.failed_checks = m["failed_checks"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+        .unwrap_or_default();
     let q = |label, v: &Value, limit: f64, unit: &str| {
         let x = v.as_f64();
         Quality {
@@ -427,7 +429,10 @@ fn fill_results(page: &mut JobPage, s: &Value) {
         let sv = &s["solve"];
         let f = &s["forces"];
         page.results = vec![
-            ResultRow { label: "Iterations".into(), value: sv["iterations"].as_u64().map(|n| n.to_string()).unwrap_or_default() },
+            ResultRow {
+                label: "Iterations".into(),
+                value: sv["iterations"].as_u64().map(|n| n.to_string()).unwrap_or_default(),
+            },
             ResultRow {
                 label: "Converged".into(),
                 value: match sv["converged"].as_bool() {
@@ -443,10 +448,7 @@ fn fill_results(page: &mut JobPage, s: &Value) {
             ResultRow { label: "Reference length lRef".into(), value: format!("{} m", opt(&f["lRef"])) },
         ];
         if let Some(r) = sv["final_residuals"].as_object() {
-            page.residuals = r
-                .iter()
-                .map(|(k, v)| ResultRow { label: field_label(k), value: opt(v) })
-                .collect();
+            page.residuals = r.iter().map(|(k, v)| ResultRow { label: field_label(k), value: opt(v) }).collect();
         }
     }
     if let Some(t) = s["timing"]["total"].as_f64() {

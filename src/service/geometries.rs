@@ -31,12 +31,11 @@ pub fn format_of(file_name: &str) -> AppResult<&'static str> {
             return Ok(FORMATS.iter().find(|x| **x == f).expect("listed"));
         }
     }
-    let hint =
-        if CAD_FORMATS.iter().any(|f| lower.ends_with(&format!(".{f}"))) {
-            " STEP and IGES files are converted in the browser: use the upload page, or export STL from your CAD tool."
-        } else {
-            ""
-        };
+    let hint = if CAD_FORMATS.iter().any(|f| lower.ends_with(&format!(".{f}"))) {
+        " STEP and IGES files are converted in the browser: use the upload page, or export STL from your CAD tool."
+    } else {
+        ""
+    };
     Err(AppError::UnsupportedMedia(format!(
         "{file_name:?} is not a surface file FlowCFD reads (expected .stl, .obj, or either with .gz).{hint}"
     )))
