@@ -234,16 +234,20 @@ def one(gid, flowcfd, runs, work):
     return rec
 
 
-def existing_ids(path):
-    ids = set()
-    if os.path.exists(path):
+def records(path):
+    """The file's records; a last gzip member cut off by a kill is skipped."""
+    if not os.path.exists(path):
+        return
+    with gzip.open(path, "rt") as f:
         try:
-            with gzip.open(path, "rt") as f:
-                for line in f:
-                    ids.add(json.loads(line)["id"])
+            for line in f:
+                yield line
         except (EOFError, OSError):
-            pass  # a member cut off by a kill: the ids read so far stand
-    return ids
+            return
+
+
+def existing_ids(path):
+    return {json.loads(line)["id"] for line in records(path)}
 
 
 def timed(job):

@@ -263,6 +263,54 @@ fn the_rules_answer_when_the_model_should_not() {
     // A missing model directory, likewise.
     let (v, _) = predict(&[], &fixture("car.stl"), &dir.path().join("nowhere"));
     assert_eq!(v["source"], "rules");
+    // An extreme aspect ratio (a 1000:1:1 rod) is outside the built-in model's range (its
+    // area / volume^(2/3) is what leaves it first).
+    let rod = dir.path().join("rod.stl");
+    let mut text = String::from("solid rod\n");
+    let p = |i: usize| {
+        [
+            [0.0, 0.0, 0.0],
+            [1.0, 0.0, 0.0],
+            [1.0, 0.001, 0.0],
+            [0.0, 0.001, 0.0],
+            [0.0, 0.0, 0.001],
+            [1.0, 0.0, 0.001],
+            [1.0, 0.001, 0.001],
+            [0.0, 0.001, 0.001],
+        ][i]
+    };
+    for t in [
+        [0, 2, 1],
+        [0, 3, 2],
+        [4, 5, 6],
+        [4, 6, 7],
+        [0, 1, 5],
+        [0, 5, 4],
+        [1, 2, 6],
+        [1, 6, 5],
+        [2, 3, 7],
+        [2, 7, 6],
+        [3, 0, 4],
+        [3, 4, 7],
+    ] {
+        text += " facet normal 0 0 0\n  outer loop\n";
+        for i in t {
+            let [x, y, z]: [f64; 3] = p(i);
+            text += &format!("   vertex {x} {y} {z}\n");
+        }
+        text += "  endloop\n endfacet\n";
+    }
+    std::fs::write(&rod, text + "endsolid rod\n").unwrap();
+    let (ok, out, err) = common::run(
+        common::flowcfd_clean().args(["mesh-ai", "predict", "--target-cells", "30000", "--geometry"]).arg(&rod),
+    );
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["source"], "rules", "{v}");
+    assert!(v["reason"].as_str().unwrap().contains("outside the training range"), "{v}");
+    // Features that are not numbers are refused by the range check, never run.
+    let m = flowcfd::meshai::model::Model::load_dir(&model).unwrap();
+    assert!(m.out_of_range(&[f32::NAN; 8]).unwrap().contains("not a finite number"));
 }
 
 #[test]

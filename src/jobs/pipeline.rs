@@ -167,12 +167,18 @@ pub fn prepare_surface(
         }
     }
     let (meshed, mesh_choice) = match mesh {
-        MeshParams::Rules => {
-            (spec.clone(), crate::meshai::Choice { source: "rules", reason: Some(crate::meshai::RULES_ASKED.into()) })
-        }
+        MeshParams::Rules => (
+            spec.clone(),
+            crate::meshai::Choice {
+                source: "rules",
+                reason: Some(crate::meshai::RULES_ASKED.into()),
+                cells_factor: 1.0,
+            },
+        ),
         MeshParams::Ai(model) => crate::meshai::choose(&spec, &analysis, &surface, model),
     };
-    let case = case::build(&meshed, &surface, &analysis, None)?;
+    let mut case = case::build(&meshed, &surface, &analysis, None)?;
+    case.plan.estimated_cells = (case.plan.estimated_cells as f64 * mesh_choice.cells_factor).round() as u64;
     Ok(Prepared { spec, surface, heal: heal_report, analysis, case, input_sha256, warnings, mesh_choice })
 }
 

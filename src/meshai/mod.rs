@@ -117,8 +117,8 @@ pub fn features(spec: &CaseSpec, a: &Analysis) -> Vec<f32> {
 
 /// The model's answer as explicit mesh values, clamped to safe ranges: base cell L/400 to
 /// 2 L, surface levels 0 to 8 (max at most 3 above min), 0 to 10 layers growing 1.05 to 1.5,
-/// a first layer between 10⁻⁷ L and half the surface cell, and a wake box at least one base
-/// cell across.
+/// the last layer 0.3 to 0.5 of the surface cell (see [`first_layer`]), and a wake box at
+/// least one base cell across.
 pub fn apply(spec: &CaseSpec, a: &Analysis, o: &Output) -> CaseSpec {
     let l = a.characteristic_length;
     let mut s = spec.clone();
@@ -130,9 +130,9 @@ pub fn apply(spec: &CaseSpec, a: &Analysis, o: &Output) -> CaseSpec {
     m.surface_level.get_or_insert([lo, hi]);
     let surface_cell = m.base_cell_size.unwrap_or(base) / 2f64.powi(lo as i32);
     let layers = &mut m.layers;
-    layers.count.get_or_insert((o.layers[0] as f64).round().clamp(0.0, 10.0) as u32);
-    layers.expansion_ratio.get_or_insert((o.layers[1] as f64).clamp(1.05, 1.5));
-    layers.first_layer_thickness.get_or_insert(((o.layers[2] as f64).exp() * l).clamp(1e-7 * l, 0.5 * surface_cell));
+    let count = *layers.count.get_or_insert((o.layers[0] as f64).round().clamp(0.0, 10.0) as u32);
+    let ratio = *layers.expansion_ratio.get_or_insert((o.layers[1] as f64).clamp(1.05, 1.5));
+    layers.first_layer_thickness.get_or_insert(first_layer(o, surface_cell, count, ratio, l));
     if spec.flow.kind == FlowKind::External && m.wake_box && m.refinement_boxes.is_empty() && o.boxes.len() == 6 {
         let c = [0, 1, 2].map(|i| 0.5 * (a.bbox_min[i] + a.bbox_max[i]) + o.boxes[i] as f64 * l);
         let h = [0, 1, 2].map(|i| 0.5 * (o.boxes[3 + i] as f64 * l).abs().max(base));
@@ -145,19 +145,57 @@ pub fn apply(spec: &CaseSpec, a: &Analysis, o: &Output) -> CaseSpec {
     s
 }
 
+/// The first layer from the model's last-layer ratio on the surface cell `hs`, the count and
+/// the expansion ratio. The ratio is held to 0.3 to 0.5 of the cell: the dataset's layers
+/// that covered the walls all ended near 0.4, thinner stacks covered less, and a stack
+/// thicker than the cell it meets is where snappyHexMesh gives up on layers.
+fn first_layer(o: &Output, hs: f64, count: u32, ratio: f64, l: f64) -> f64 {
+    let last = (o.layers[2] as f64).exp().clamp(0.3, 0.5) * hs;
+    (last / ratio.powi(count.saturating_sub(1) as i32)).max(1e-7 * l)
+}
+
+/// The mesh AI's values with the base cell size fitted to the budget: the model's cells head
+/// says how far the rules' cell-count estimate will be off on this shape (a factor F), so
+/// the rules' solver fits the base cell to target / F with the AI's levels, box and layer
+/// count, and the first layer follows from the AI's last-layer ratio on that cell. Returns
+/// the spec and F (1 when the model has no cells head or the case gives the base size).
+pub fn fit(spec: &CaseSpec, a: &Analysis, o: &Output) -> (CaseSpec, f64) {
+    let mut chosen = apply(spec, a, o);
+    let Some(c) = o.cells.as_ref().and_then(|c| c.first()) else { return (chosen, 1.0) };
+    if spec.mesh.base_cell_size.is_some() {
+        return (chosen, 1.0);
+    }
+    let factor = (*c as f64).clamp(-1.0, 1.0).exp();
+    chosen.mesh.base_cell_size = None;
+    chosen.mesh.target_cells = ((spec.mesh.target_cells as f64 / factor).round() as u64).max(1000);
+    if spec.mesh.layers.first_layer_thickness.is_none() {
+        if let Ok(plan) = suggested_plan(&chosen, a) {
+            let lo = chosen.mesh.surface_level.map_or(0, |l| l[0]);
+            let hs = plan.base_cell_size / 2f64.powi(lo as i32);
+            let count = chosen.mesh.layers.count.unwrap_or(0);
+            let ratio = chosen.mesh.layers.expansion_ratio.unwrap_or(1.0);
+            chosen.mesh.layers.first_layer_thickness = Some(first_layer(o, hs, count, ratio, a.characteristic_length));
+        }
+    }
+    (chosen, factor)
+}
+
 /// Which proposed a case's mesh parameters, and why the rules did when they did.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Choice {
     /// `ai` or `rules`.
     pub source: &'static str,
     pub reason: Option<String>,
+    /// The mesh AI's factor on the rules' cell-count estimate for this shape (1 for the
+    /// rules): the plan's `estimated_cells` is the rules' estimate times this.
+    pub cells_factor: f64,
 }
 
 /// The spec to mesh with: the mesh AI's values applied where a model is given and allowed to
 /// answer, the spec as it is (the rules fill it in) otherwise, with the reason: no model,
 /// inputs outside the training distribution, an open surface, a model that failed.
 pub fn choose(spec: &CaseSpec, a: &Analysis, surface: &Surface, model: Option<&Model>) -> (CaseSpec, Choice) {
-    let rules = |why: String| (spec.clone(), Choice { source: "rules", reason: Some(why) });
+    let rules = |why: String| (spec.clone(), Choice { source: "rules", reason: Some(why), cells_factor: 1.0 });
     let Some(m) = model else { return rules(NO_MODEL.into()) };
     let f = features(spec, a);
     if let Some(why) = m.out_of_range(&f) {
@@ -168,7 +206,10 @@ pub fn choose(spec: &CaseSpec, a: &Analysis, surface: &Surface, model: Option<&M
         Err(e) => return rules(format!("the mesh AI needs a closed solid: {e}")),
     };
     match m.run(&grid, &f) {
-        Ok(out) => (apply(spec, a, &out), Choice { source: "ai", reason: None }),
+        Ok(out) => {
+            let (chosen, cells_factor) = fit(spec, a, &out);
+            (chosen, Choice { source: "ai", reason: None, cells_factor })
+        }
         Err(e) => rules(e.to_string()),
     }
 }
@@ -181,14 +222,22 @@ pub fn suggest_with(
     model: Option<&Model>,
 ) -> Result<Value, CaseError> {
     let (chosen, c) = choose(spec, a, surface, model);
-    let plan = suggested_plan(&chosen, a)?;
+    let mut plan = suggested_plan(&chosen, a)?;
+    plan.estimated_cells = (plan.estimated_cells as f64 * c.cells_factor).round() as u64;
     let mut v = to_json(&chosen, &plan, c.source, c.reason.as_deref());
+    v["target_cells"] = json!(spec.mesh.target_cells);
     if c.source == "ai" {
         // The AI's box is the automatic wake box, placed by the model.
         v["wake_box"] = json!(spec.mesh.wake_box && spec.mesh.refinement_boxes.is_empty() && !plan.boxes.is_empty());
         let why = &mut v["why"];
-        why["base_cell_size"] =
-            json!(format!("the mesh AI's size for {} cells on this shape and flow", spec.mesh.target_cells));
+        why["base_cell_size"] = json!(if c.cells_factor != 1.0 {
+            format!(
+                "fitted to {} cells with the mesh AI's levels and its correction (×{:.2}) of the cell-count estimate for this shape",
+                spec.mesh.target_cells, c.cells_factor
+            )
+        } else {
+            format!("the mesh AI's size for {} cells on this shape and flow", spec.mesh.target_cells)
+        });
         why["surface_level"] =
             json!(format!("the mesh AI's refinement levels {:?}", chosen.mesh.surface_level.unwrap_or_default()));
         if spec.mesh.refinement_boxes.is_empty() && !chosen.mesh.refinement_boxes.is_empty() {

@@ -41,6 +41,10 @@ pub struct Output {
     #[serde(rename = "box")]
     pub boxes: Vec<f32>,
     pub layers: Vec<f32>,
+    /// ln(actual cells / the rules' estimate) for these parameters on this shape (models
+    /// from before this head have none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cells: Option<Vec<f32>>,
 }
 
 pub struct Model {
@@ -137,6 +141,7 @@ impl Model {
                 .map_err(err)?;
             Ok(a.iter().copied().collect())
         };
-        Ok(Output { base: head("base")?, levels: head("levels")?, boxes: head("box")?, layers: head("layers")? })
+        let cells = if out.get("cells").is_some() { Some(head("cells")?) } else { None };
+        Ok(Output { base: head("base")?, levels: head("levels")?, boxes: head("box")?, layers: head("layers")?, cells })
     }
 }
