@@ -33,7 +33,36 @@ pub struct AppState {
     pub hub: Arc<crate::jobs::hub::Hub>,
     /// Where jobs run: `local` and the configured clusters (SSH links are kept open).
     pub executors: Arc<crate::jobs::worker::Executors>,
+    /// Healed surfaces of recent mesh suggestions (see `service::geometries::mesh_suggestion`).
+    pub surfaces: Arc<SurfaceCache>,
     geometry_queue: mpsc::UnboundedSender<String>,
+}
+
+/// The last few healed surfaces the mesh wizard asked about, by stored original and scale:
+/// the wizard re-suggests as the user moves the target slider, and parsing and healing a
+/// large upload again each time took seconds. Originals never change once stored.
+#[derive(Default)]
+pub struct SurfaceCache(std::sync::Mutex<std::collections::VecDeque<(String, Arc<crate::geometry::Surface>)>>);
+
+impl SurfaceCache {
+    /// How many surfaces are kept (a 2M-triangle surface takes about 100 MB).
+    pub const CAPACITY: usize = 4;
+
+    pub fn get(&self, key: &str) -> Option<Arc<crate::geometry::Surface>> {
+        let mut q = self.0.lock().expect("surface cache");
+        let i = q.iter().position(|(k, _)| k == key)?;
+        let hit = q.remove(i).expect("present");
+        let s = hit.1.clone();
+        q.push_front(hit);
+        Some(s)
+    }
+
+    pub fn put(&self, key: String, s: Arc<crate::geometry::Surface>) {
+        let mut q = self.0.lock().expect("surface cache");
+        q.retain(|(k, _)| *k != key);
+        q.push_front((key, s));
+        q.truncate(Self::CAPACITY);
+    }
 }
 
 /// A short-lived cache of users by id, so that a token-authenticated request does not read
@@ -109,6 +138,7 @@ pub async fn state(cfg: Config) -> Result<(AppState, mpsc::UnboundedReceiver<Str
             user_cache: Arc::default(),
             hub: Arc::default(),
             executors,
+            surfaces: Arc::default(),
             geometry_queue: tx,
         },
         rx,
@@ -325,5 +355,29 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {},
         _ = term => {},
+    }
+}
+
+#[cfg(test)]
+mod surface_cache_tests {
+    use super::SurfaceCache;
+    use std::sync::Arc;
+
+    #[test]
+    fn keeps_the_most_recently_used_few() {
+        let c = SurfaceCache::default();
+        let s = |n: usize| Arc::new(crate::geometry::Surface { points: vec![[n as f64; 3]], ..Default::default() });
+        for i in 0..SurfaceCache::CAPACITY {
+            c.put(format!("k{i}"), s(i));
+        }
+        // Using k0 makes k1 the oldest; one more evicts k1, not k0.
+        assert_eq!(c.get("k0").unwrap().points[0][0], 0.0);
+        c.put("new".into(), s(99));
+        assert!(c.get("k1").is_none());
+        assert!(c.get("k0").is_some() && c.get("new").is_some());
+        // Putting a key again replaces it rather than keeping two.
+        c.put("k0".into(), s(7));
+        assert_eq!(c.get("k0").unwrap().points[0][0], 7.0);
+        assert_eq!(c.0.lock().unwrap().len(), SurfaceCache::CAPACITY);
     }
 }

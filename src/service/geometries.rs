@@ -343,19 +343,33 @@ pub async fn mesh_suggestion(
     }
     let spec = CaseSpec::from_json(&body.to_string()).map_err(|e| AppError::Validation(e.to_string()))?;
     // The mesh AI reads the surface itself (its voxel grid), healed exactly as a run heals it.
-    let data = st.blobs.get(&g.original_key).await?;
-    let opts = ReadOptions {
-        scale: g.scale * spec.scale,
-        max_bytes: st.cfg.limits.max_upload_bytes.max(1) * 8,
-        max_triangles: st.cfg.limits.max_triangles,
+    let scale = g.scale * spec.scale;
+    let key = format!("{}@{scale:e}", g.original_key);
+    let surface = match st.surfaces.get(&key) {
+        Some(s) => s,
+        None => {
+            let data = st.blobs.get(&g.original_key).await?;
+            let opts = ReadOptions {
+                scale,
+                max_bytes: st.cfg.limits.max_upload_bytes.max(1) * 8,
+                max_triangles: st.cfg.limits.max_triangles,
+            };
+            let name = format!("upload.{}", g.format);
+            let s = tokio::task::spawn_blocking(move || {
+                let raw = crate::geometry::read_bytes(&name, &data, &opts)
+                    .map_err(|e| AppError::Validation(e.to_string()))?;
+                Ok::<_, AppError>(std::sync::Arc::new(heal(raw, &HealOptions::default()).0))
+            })
+            .await
+            .map_err(|e| AppError::Internal(format!("mesh suggestion: {e}")))??;
+            st.surfaces.put(key, s.clone());
+            s
+        }
     };
-    let name = format!("upload.{}", g.format);
     tokio::task::spawn_blocking(move || {
-        let raw = crate::geometry::read_bytes(&name, &data, &opts).map_err(|e| AppError::Validation(e.to_string()))?;
-        let (s, _) = heal(raw, &HealOptions::default());
-        let a = analyse(&s, spec.flow.velocity);
+        let a = analyse(&surface, spec.flow.velocity);
         let (model, load_error) = crate::meshai::model_or_default(None);
-        let mut v = crate::meshai::suggest_with(&spec, &a, &s, model.as_deref())
+        let mut v = crate::meshai::suggest_with(&spec, &a, &surface, model.as_deref())
             .map_err(|e| AppError::Validation(e.to_string()))?;
         if let Some(e) = load_error {
             v["reason"] = json!(e);
