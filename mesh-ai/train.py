@@ -23,6 +23,11 @@ The base cell size head comes last and takes the (rounded) levels and layer coun
 A fifth head, cells, predicts ln(actual cells / the rules' estimate) for the parameters on
 this shape: the correction that lets the base cell size be fitted to the budget exactly
 (src/meshai/mod.rs).
+A sixth head, coverage, predicts the fraction of the walls that 1, 2, 3, 4 and 5 layers
+would cover on this shape (every run with layers teaches the entry for its count); the Rust
+side lowers the layer head's count until the predicted coverage reaches 90 %. Runs meshed
+with the first version of the layer controls (`layer_controls` 1, see generate.py) are
+told apart by an input to this head, which is 2 at inference.
 
 Geometries with id % 7 == 3 are held out. `train.sh` runs this with the shipped settings:
 
@@ -44,6 +49,8 @@ import generate  # noqa: E402  (the dataset's reader)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 N = 64
+# Layer counts the coverage head answers for.
+COUNTS = 5
 FEATURES = ["log10_re", "log10_cells", "log10_yplus", "internal", "ground", "aspect_mid", "aspect_min", "area_volume"]
 
 
@@ -107,7 +114,17 @@ def load(path):
             # How far the rules' cell-count estimate for these parameters was from the cells
             # snappyHexMesh made: the cells head learns this per shape.
             corr = [math.log(r["cells"] / max(run["mesh"]["estimated_cells"], 1))]
-            examples.append((rec["id"], grid, features(rec, r["cells"]), base, lv, box, has_box, layers, good_layers, corr))
+            # Coverage of the count this run asked for (1..5), or none.
+            n = int(layers[0])
+            cov = [0.0] * COUNTS
+            if 1 <= n <= COUNTS and r["layer_coverage"] is not None:
+                cov[n - 1] = 1.0
+                cov_value = float(r["layer_coverage"])
+            else:
+                cov_value = 0.0
+            controls = [float(rec.get("layer_controls", 1) == 2)]
+            examples.append((rec["id"], grid, features(rec, r["cells"]), base, lv, box, has_box, layers, good_layers, corr,
+                             cov, [cov_value], controls))
     return examples
 
 
@@ -133,15 +150,20 @@ class MeshNet(nn.Module):
         self.base = nn.Sequential(nn.Linear(64 + 3, 32), nn.ReLU(), nn.Linear(32, 1))
         # ln(actual cells / the rules' estimate) for these parameters on this shape.
         self.cells = nn.Sequential(nn.Linear(64 + 4, 32), nn.ReLU(), nn.Linear(32, 1))
+        # Wall coverage for 1..COUNTS layers, given the layer-controls version (1 or 2).
+        self.coverage = nn.Sequential(nn.Linear(64 + 1, 32), nn.ReLU(), nn.Linear(32, COUNTS), nn.Sigmoid())
 
-    def forward(self, voxels, feats, given=None, base_given=None):
+    def forward(self, voxels, feats, given=None, base_given=None, controls=None):
         h = self.mlp(torch.cat([self.conv(voxels), feats], dim=1))
         levels, box, layers = self.levels(h), self.box(h), self.layers(h)
         if given is None:
             given = torch.cat([torch.round(levels), torch.round(layers[:, :1]).clamp_min(0)], dim=1)
         base = self.base(torch.cat([h, given], dim=1))
         cells = self.cells(torch.cat([h, given, base if base_given is None else base_given], dim=1))
-        return base, levels, box, layers, cells
+        if controls is None:
+            controls = torch.ones(h.shape[0], 1)
+        coverage = self.coverage(torch.cat([h, controls], dim=1))
+        return base, levels, box, layers, cells, coverage
 
 
 def main():
@@ -170,7 +192,8 @@ def main():
         f = (torch.tensor([e[2] for e in items]) - mean) / std
         return v, f, torch.tensor([e[3] for e in items]), torch.tensor([e[4] for e in items], dtype=torch.float32), \
             torch.tensor([e[5] for e in items]), torch.tensor([e[6] for e in items]), torch.tensor([e[7] for e in items]), \
-            torch.tensor([e[8] for e in items]), torch.tensor([e[9] for e in items])
+            torch.tensor([e[8] for e in items]), torch.tensor([e[9] for e in items]), torch.tensor([e[10] for e in items]), \
+            torch.tensor([e[11] for e in items]), torch.tensor([e[12] for e in items])
 
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model = MeshNet(width=args.width, pool=args.pool).to(dev)
@@ -179,12 +202,14 @@ def main():
     mse = nn.MSELoss(reduction="none")
 
     def loss_of(items):
-        v, f, base, lv, box, has_box, ly, good, corr = (t.to(dev) for t in batch(items))
-        pb, pl, px, py, pc = model(v, f, torch.cat([lv, ly[:, :1]], dim=1), base)
+        v, f, base, lv, box, has_box, ly, good, corr, cmask, cval, ctl = (t.to(dev) for t in batch(items))
+        pb, pl, px, py, pc, pv = model(v, f, torch.cat([lv, ly[:, :1]], dim=1), base, ctl)
         l = mse(pb, base).mean() + 0.25 * mse(pl, lv).mean()
         l = l + (mse(px, box).mean(1) * has_box).sum() / has_box.sum().clamp_min(1)
         l = l + (mse(py, ly).mean(1) * good).sum() / good.sum().clamp_min(1)
         l = l + mse(pc, corr).mean()
+        pv_n = (pv * cmask).sum(1, keepdim=True)
+        l = l + (mse(pv_n, cval) * cmask.sum(1, keepdim=True)).sum() / cmask.sum().clamp_min(1)
         return l
 
     for epoch in range(args.epochs):
@@ -208,15 +233,19 @@ def main():
     if test:
         model.eval()
         with torch.no_grad():
-            v, f, base, lv, box, has_box, ly, good, corr = (t.to(dev) for t in batch(test))
-            pb, pl, px, py, pc = model(v, f)  # levels and layers rounded, as at inference
-            _, _, _, _, pc_true = model(v, f, torch.cat([lv, ly[:, :1]], dim=1), base)
+            v, f, base, lv, box, has_box, ly, good, corr, cmask, cval, ctl = (t.to(dev) for t in batch(test))
+            pb, pl, px, py, pc, _ = model(v, f)  # levels and layers rounded, as at inference
+            _, _, _, _, pc_true, pv = model(v, f, torch.cat([lv, ly[:, :1]], dim=1), base, ctl)
+            has_cov = cmask.sum(1) > 0
+            cov_err = ((pv * cmask).sum(1) - cval[:, 0]).abs()[has_cov]
             metrics = {
                 "held_out_runs": len(test),
                 "median_abs_ln_base_error": float((pb - base).abs().median()),
                 "surface_levels_exact_fraction": float((torch.round(pl) == lv).all(1).float().mean()),
                 "median_abs_cells_correction_error": float((pc_true - corr).abs().median()),
                 "median_abs_rules_estimate_error": float(corr.abs().median()),
+                "coverage_runs": int(has_cov.sum()),
+                "coverage_median_abs_error": float(cov_err.median()) if has_cov.any() else None,
                 "layer_count_median_abs_error": float((torch.round(py[:, 0]) - ly[:, 0]).abs()[good > 0].median()) if good.sum() else None,
             }
         print("held out:", json.dumps(metrics))
@@ -226,7 +255,7 @@ def main():
     dummy = (torch.zeros(1, 1, N, N, N), torch.zeros(1, len(FEATURES)))
     onnx_path = os.path.join(args.out, "mesh_ai.onnx")
     torch.onnx.export(model, dummy, onnx_path, dynamo=False, opset_version=17,
-                      input_names=["voxels", "features"], output_names=["base", "levels", "box", "layers", "cells"])
+                      input_names=["voxels", "features"], output_names=["base", "levels", "box", "layers", "cells", "coverage"])
     all_f = torch.tensor([e[2] for e in ex])
     meta = {"features": FEATURES, "mean": mean.tolist(), "std": std.tolist(), "grid": N,
             "range": {"min": all_f.min(0).values.tolist(), "max": all_f.max(0).values.tolist()},

@@ -208,11 +208,17 @@ pub fn snappy_dict(plan: &MeshPlan, patches: &[Patch], location: [f64; 3], max_g
         .set("maxThicknessToMedialRatio", 0.3)
         .set("minMedialAxisAngle", 90i64)
         .set("nBufferCellsNoExtrude", 0i64)
-        .set("nLayerIter", 50i64);
+        .set("nLayerIter", 50i64)
+        .set("nRelaxedIter", 0i64);
     let mut quality = mesh_quality_dict();
     quality.push("nSmoothScale", 4i64);
     quality.push("errorReduction", 0.75);
-    quality.push("relaxed", Dict::new().set("maxNonOrtho", 75i64));
+    // Layer addition checks the mesh with `relaxed` from its first iteration: the finite-volume
+    // solvers never use the face-centre tet decomposition, and on sharp or coarse patches that
+    // check alone removed up to a quarter of the layers (the bullet went from 73 % to 99 %
+    // coverage, the DTC hull from 51 % to 84 %). Pyramid volumes, skewness and
+    // non-orthogonality are still checked, so checkMesh stays clean.
+    quality.push("relaxed", Dict::new().set("maxNonOrtho", 75i64).set("minTetQuality", -1e30));
     Dict::new()
         .set("castellatedMesh", true)
         .set("snap", true)

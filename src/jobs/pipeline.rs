@@ -167,18 +167,11 @@ pub fn prepare_surface(
         }
     }
     let (meshed, mesh_choice) = match mesh {
-        MeshParams::Rules => (
-            spec.clone(),
-            crate::meshai::Choice {
-                source: "rules",
-                reason: Some(crate::meshai::RULES_ASKED.into()),
-                cells_factor: 1.0,
-            },
-        ),
+        MeshParams::Rules => (spec.clone(), crate::meshai::Choice::rules(crate::meshai::RULES_ASKED)),
         MeshParams::Ai(model) => crate::meshai::choose(&spec, &analysis, &surface, model),
     };
     let mut case = case::build(&meshed, &surface, &analysis, None)?;
-    case.plan.estimated_cells = (case.plan.estimated_cells as f64 * mesh_choice.cells_factor).round() as u64;
+    mesh_choice.correct_estimate(&mut case.plan);
     Ok(Prepared { spec, surface, heal: heal_report, analysis, case, input_sha256, warnings, mesh_choice })
 }
 

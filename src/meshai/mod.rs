@@ -130,7 +130,7 @@ pub fn apply(spec: &CaseSpec, a: &Analysis, o: &Output) -> CaseSpec {
     m.surface_level.get_or_insert([lo, hi]);
     let surface_cell = m.base_cell_size.unwrap_or(base) / 2f64.powi(lo as i32);
     let layers = &mut m.layers;
-    let count = *layers.count.get_or_insert((o.layers[0] as f64).round().clamp(0.0, 10.0) as u32);
+    let count = *layers.count.get_or_insert(layer_count(o));
     let ratio = *layers.expansion_ratio.get_or_insert((o.layers[1] as f64).clamp(1.05, 1.5));
     layers.first_layer_thickness.get_or_insert(first_layer(o, surface_cell, count, ratio, l));
     if spec.flow.kind == FlowKind::External && m.wake_box && m.refinement_boxes.is_empty() && o.boxes.len() == 6 {
@@ -143,6 +143,32 @@ pub fn apply(spec: &CaseSpec, a: &Analysis, o: &Output) -> CaseSpec {
         });
     }
     s
+}
+
+/// The predicted wall coverage a layer count has to reach for the mesh AI to keep it.
+pub const COVERAGE_GOAL: f64 = 0.9;
+
+/// The layer head's count, lowered until the coverage head expects it to cover
+/// [`COVERAGE_GOAL`] of the walls (the count with the best predicted coverage when none
+/// does). Counts beyond the coverage head's last one are kept when that one reaches the goal.
+fn layer_count(o: &Output) -> u32 {
+    let want = (o.layers[0] as f64).round().clamp(0.0, 10.0) as u32;
+    let Some(cov) = o.coverage.as_deref().filter(|c| !c.is_empty() && want > 0) else { return want };
+    let top = (want as usize).min(cov.len());
+    if want as usize > cov.len() && f64::from(cov[cov.len() - 1]) >= COVERAGE_GOAL {
+        return want;
+    }
+    (1..=top)
+        .rev()
+        .find(|&n| f64::from(cov[n - 1]) >= COVERAGE_GOAL)
+        .unwrap_or_else(|| (1..=top).max_by(|&a, &b| cov[a - 1].total_cmp(&cov[b - 1]).then(b.cmp(&a))).unwrap_or(1))
+        as u32
+}
+
+/// The coverage head's answer for `count` layers (none for 0 or a count it does not cover).
+pub fn predicted_coverage(o: &Output, count: u32) -> Option<f64> {
+    let cov = o.coverage.as_deref()?;
+    (count as usize).checked_sub(1).and_then(|i| cov.get(i)).map(|&c| f64::from(c).clamp(0.0, 1.0))
 }
 
 /// The first layer from the model's last-layer ratio on the surface cell `hs`, the count and
@@ -189,13 +215,27 @@ pub struct Choice {
     /// The mesh AI's factor on the rules' cell-count estimate for this shape (1 for the
     /// rules): the plan's `estimated_cells` is the rules' estimate times this.
     pub cells_factor: f64,
+    /// The fraction of the walls the model expects the chosen layer count to cover.
+    pub layer_coverage: Option<f64>,
+}
+
+impl Choice {
+    /// The rules, with the reason they were used.
+    pub fn rules(reason: impl Into<String>) -> Self {
+        Choice { source: "rules", reason: Some(reason.into()), cells_factor: 1.0, layer_coverage: None }
+    }
+
+    /// Applies this choice's correction to a plan's cell-count estimate.
+    pub fn correct_estimate(&self, plan: &mut crate::foam::rules::MeshPlan) {
+        plan.estimated_cells = (plan.estimated_cells as f64 * self.cells_factor).round() as u64;
+    }
 }
 
 /// The spec to mesh with: the mesh AI's values applied where a model is given and allowed to
 /// answer, the spec as it is (the rules fill it in) otherwise, with the reason: no model,
 /// inputs outside the training distribution, an open surface, a model that failed.
 pub fn choose(spec: &CaseSpec, a: &Analysis, surface: &Surface, model: Option<&Model>) -> (CaseSpec, Choice) {
-    let rules = |why: String| (spec.clone(), Choice { source: "rules", reason: Some(why), cells_factor: 1.0 });
+    let rules = |why: String| (spec.clone(), Choice::rules(why));
     let Some(m) = model else { return rules(NO_MODEL.into()) };
     let f = features(spec, a);
     if let Some(why) = m.out_of_range(&f) {
@@ -208,7 +248,8 @@ pub fn choose(spec: &CaseSpec, a: &Analysis, surface: &Surface, model: Option<&M
     match m.run(&grid, &f) {
         Ok(out) => {
             let (chosen, cells_factor) = fit(spec, a, &out);
-            (chosen, Choice { source: "ai", reason: None, cells_factor })
+            let layer_coverage = predicted_coverage(&out, chosen.mesh.layers.count.unwrap_or(0));
+            (chosen, Choice { source: "ai", reason: None, cells_factor, layer_coverage })
         }
         Err(e) => rules(e.to_string()),
     }
@@ -223,7 +264,7 @@ pub fn suggest_with(
 ) -> Result<Value, CaseError> {
     let (chosen, c) = choose(spec, a, surface, model);
     let mut plan = suggested_plan(&chosen, a)?;
-    plan.estimated_cells = (plan.estimated_cells as f64 * c.cells_factor).round() as u64;
+    c.correct_estimate(&mut plan);
     let mut v = to_json(&chosen, &plan, c.source, c.reason.as_deref());
     v["target_cells"] = json!(spec.mesh.target_cells);
     if c.source == "ai" {
@@ -243,13 +284,18 @@ pub fn suggest_with(
         if spec.mesh.refinement_boxes.is_empty() && !chosen.mesh.refinement_boxes.is_empty() {
             why["wake_box"] = json!("the mesh AI's refinement box around the body and its wake");
         }
+        let covered = c
+            .layer_coverage
+            .map(|p| format!("; the model expects them to cover {:.0} % of the walls", p * 100.0))
+            .unwrap_or_default();
         why["layers"] = json!(format!(
-            "the mesh AI's {} layers growing ×{:.2} from {:.3e} m (y+ ≈ {:.0} by the flat-plate estimate)",
+            "the mesh AI's {} layers growing ×{:.2} from {:.3e} m (y+ ≈ {:.0} by the flat-plate estimate){covered}",
             plan.layers.count,
             plan.layers.expansion_ratio,
             plan.layers.first_layer_thickness,
             plan.layers.estimated_yplus
         ));
+        v["predicted_layer_coverage"] = json!(c.layer_coverage);
     }
     Ok(v)
 }
@@ -280,4 +326,40 @@ pub fn to_json(spec: &CaseSpec, plan: &MeshPlan, source: &str, reason: Option<&s
         "domain": {"min": plan.domain_min, "max": plan.domain_max, "divisions": plan.divisions},
         "why": plan.why,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn out(count: f32, coverage: Option<Vec<f32>>) -> Output {
+        Output {
+            base: vec![0.0],
+            levels: vec![2.0, 3.0],
+            boxes: vec![0.0; 6],
+            layers: vec![count, 1.2, -1.0],
+            cells: None,
+            coverage,
+        }
+    }
+
+    #[test]
+    fn layer_count_is_lowered_to_what_the_coverage_head_expects_to_cover() {
+        // No coverage head: the layer head's count.
+        assert_eq!(layer_count(&out(5.0, None)), 5);
+        // 5 and 4 layers would cover too little, 3 reach the goal.
+        let cov = vec![0.99, 0.97, 0.93, 0.8, 0.6];
+        assert_eq!(layer_count(&out(5.0, Some(cov.clone()))), 3);
+        assert_eq!(predicted_coverage(&out(5.0, Some(cov.clone())), 3), Some(0.93f32 as f64));
+        // A count the head already expects to cover is kept.
+        assert_eq!(layer_count(&out(2.0, Some(cov.clone()))), 2);
+        // None reaches the goal: the best predicted one (the fewest on ties).
+        assert_eq!(layer_count(&out(4.0, Some(vec![0.7, 0.8, 0.8, 0.5, 0.4]))), 2);
+        // Beyond the head's counts: kept when its last count covers.
+        assert_eq!(layer_count(&out(7.0, Some(vec![1.0; 5]))), 7);
+        assert_eq!(layer_count(&out(7.0, Some(cov))), 3);
+        // No layers asked for, none given; no coverage for 0 layers.
+        assert_eq!(layer_count(&out(0.0, Some(vec![1.0; 5]))), 0);
+        assert_eq!(predicted_coverage(&out(0.0, Some(vec![1.0; 5])), 0), None);
+    }
 }

@@ -45,6 +45,10 @@ pub struct Output {
     /// from before this head have none).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cells: Option<Vec<f32>>,
+    /// Predicted fraction of the walls covered by 1, 2, … layers on this shape (models from
+    /// before this head have none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<Vec<f32>>,
 }
 
 pub struct Model {
@@ -141,7 +145,14 @@ impl Model {
                 .map_err(err)?;
             Ok(a.iter().copied().collect())
         };
-        let cells = if out.get("cells").is_some() { Some(head("cells")?) } else { None };
-        Ok(Output { base: head("base")?, levels: head("levels")?, boxes: head("box")?, layers: head("layers")?, cells })
+        let optional = |name: &str| if out.get(name).is_some() { head(name).map(Some) } else { Ok(None) };
+        Ok(Output {
+            base: head("base")?,
+            levels: head("levels")?,
+            boxes: head("box")?,
+            layers: head("layers")?,
+            cells: optional("cells")?,
+            coverage: optional("coverage")?,
+        })
     }
 }
