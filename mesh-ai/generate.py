@@ -200,7 +200,12 @@ def one(gid, flowcfd, runs, work):
         settings.append({"scale": 2 ** rng.uniform(lo, hi), "level": level,
                          # Castellation and snapping are cheap, layer addition is not: most
                          # perturbed runs go without layers (None keeps the rules' layers).
-                         "layers": rng.choice([0, 0, None, 1, 2, 3, 5]), "expansion": rng.uniform(1.1, 1.3)})
+                         "layers": rng.choice([0, 0, None, 1, 2, 3, 5]), "expansion": rng.uniform(1.1, 1.3),
+                         # The last layer as a fraction of the surface cell it meets, in and
+                         # around the range the mesh AI proposes (0.3-0.5). Left to the
+                         # rules, a count's first layer comes from y+ and is often too thin
+                         # for snappyHexMesh's minThickness, which says nothing useful.
+                         "last": rng.uniform(0.2, 0.6)})
     rules = None
     for s in settings:
         mesh = {}
@@ -210,6 +215,10 @@ def one(gid, flowcfd, runs, work):
             mesh["surface_level"] = [lv, lv + 1]
             if s["layers"] is not None:
                 mesh["layers"] = {"count": s["layers"], "expansion_ratio": round(s["expansion"], 3)}
+                if s["layers"] > 0 and LAYER_CONTROLS >= 2:
+                    surface_cell = mesh["base_cell_size"] / 2 ** lv
+                    first = s["last"] * surface_cell / s["expansion"] ** (s["layers"] - 1)
+                    mesh["layers"]["first_layer_thickness"] = float(f"{first:.6g}")
         with open(os.path.join(work, "case.toml"), "w") as f:
             f.write(case_toml("geometry.stl", flow, velocity, nu, ground, target, yplus, mesh, groups))
         out_dir = os.path.join(work, "out")

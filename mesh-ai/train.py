@@ -24,7 +24,8 @@ A fifth head, cells, predicts ln(actual cells / the rules' estimate) for the par
 this shape: the correction that lets the base cell size be fitted to the budget exactly
 (src/meshai/mod.rs).
 A sixth head, coverage, predicts the fraction of the walls that 1, 2, 3, 4 and 5 layers
-would cover on this shape (every run with layers teaches the entry for its count); the Rust
+would cover on this shape (every run with layers whose last layer is 0.2-0.7 of the surface
+cell teaches the entry for its count); the Rust
 side lowers the layer head's count until the predicted coverage reaches 90 %. Runs meshed
 with the first version of the layer controls (`layer_controls` 1, see generate.py) are
 told apart by an input to this head, which is 2 at inference.
@@ -114,10 +115,13 @@ def load(path):
             # How far the rules' cell-count estimate for these parameters was from the cells
             # snappyHexMesh made: the cells head learns this per shape.
             corr = [math.log(r["cells"] / max(run["mesh"]["estimated_cells"], 1))]
-            # Coverage of the count this run asked for (1..5), or none.
+            # Coverage of the count this run asked for (1..5), or none. Only stacks whose
+            # last layer is 0.2-0.7 of the surface cell teach it: the Rust side proposes
+            # 0.3-0.5, and thinner stacks fail snappyHexMesh's minThickness whatever the count.
             n = int(layers[0])
             cov = [0.0] * COUNTS
-            if 1 <= n <= COUNTS and r["layer_coverage"] is not None:
+            in_band = math.log(0.2) <= layers[2] <= math.log(0.7)
+            if 1 <= n <= COUNTS and in_band and r["layer_coverage"] is not None:
                 cov[n - 1] = 1.0
                 cov_value = float(r["layer_coverage"])
             else:

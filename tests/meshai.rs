@@ -81,6 +81,12 @@ fn predict_prints_the_interface_keys_from_the_built_in_model_and_the_rules() {
     assert_eq!(ai["source"], "ai", "{ai}");
     assert!(ai["reason"].is_null(), "{ai}");
     assert!(ai["why"]["base_cell_size"].as_str().unwrap().contains("mesh AI"), "{ai}");
+    // The coverage head vouches for the layer count it let through.
+    if ai["layers"]["count"].as_u64().unwrap() > 0 {
+        let p = ai["predicted_layer_coverage"].as_f64().unwrap_or_else(|| panic!("no predicted coverage: {ai}"));
+        assert!((0.0..=1.0).contains(&p), "{ai}");
+        assert!(ai["why"]["layers"].as_str().unwrap().contains("% of the walls"), "{ai}");
+    }
     let cells = keys(&ai);
     assert!((10_000.0..90_000.0).contains(&cells), "{cells}");
     // --mesh-params rules: the rules, saying they were asked for.
@@ -197,8 +203,12 @@ fn rust_predictions_match_onnx_runtime_on_the_fixture_and_the_shipped_model() {
         let grid = voxel::voxelize(&s, m.meta.grid).unwrap();
         let f: Vec<f32> = expected["features"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
         let out = serde_json::to_value(m.run(&grid, &f).unwrap()).unwrap();
-        for head in ["base", "levels", "box", "layers"] {
-            let ours = out[head].as_array().unwrap();
+        // Every head ONNX Runtime gave (the fixture network predates the cells and coverage
+        // heads; the shipped model has all six).
+        let heads = expected["outputs"].as_object().unwrap();
+        assert!(heads.len() >= 4, "{what}: {heads:?}");
+        for head in heads.keys().map(String::as_str) {
+            let ours = out[head].as_array().unwrap_or_else(|| panic!("{what}: no {head} from Rust"));
             let theirs = expected["outputs"][head].as_array().unwrap();
             assert_eq!(ours.len(), theirs.len(), "{what} {head}");
             for (a, b) in ours.iter().zip(theirs) {
