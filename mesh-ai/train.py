@@ -28,7 +28,8 @@ would cover on this shape (every run with layers whose last layer is 0.2-0.7 of 
 cell teaches the entry for its count); the Rust
 side lowers the layer head's count until the predicted coverage reaches 90 %. Runs meshed
 with the first version of the layer controls (`layer_controls` 1, see generate.py) are
-told apart by an input to this head, which is 2 at inference.
+told apart by an input to this head and to the cells head (the layers the rules' estimate
+counts were often not added with version 1); it is 2 at inference.
 
 Geometries with id % 7 == 3 are held out. `train.sh` runs this with the shipped settings:
 
@@ -153,7 +154,9 @@ class MeshNet(nn.Module):
         self.layers = nn.Linear(64, 3)
         self.base = nn.Sequential(nn.Linear(64 + 3, 32), nn.ReLU(), nn.Linear(32, 1))
         # ln(actual cells / the rules' estimate) for these parameters on this shape.
-        self.cells = nn.Sequential(nn.Linear(64 + 4, 32), nn.ReLU(), nn.Linear(32, 1))
+        # It also takes the layer-controls version: with the relaxed layer checks (2) the
+        # layers the estimate counts are really added, before (1) many were not.
+        self.cells = nn.Sequential(nn.Linear(64 + 5, 32), nn.ReLU(), nn.Linear(32, 1))
         # Wall coverage for 1..COUNTS layers, given the layer-controls version (1 or 2).
         self.coverage = nn.Sequential(nn.Linear(64 + 1, 32), nn.ReLU(), nn.Linear(32, COUNTS), nn.Sigmoid())
 
@@ -162,10 +165,10 @@ class MeshNet(nn.Module):
         levels, box, layers = self.levels(h), self.box(h), self.layers(h)
         if given is None:
             given = torch.cat([torch.round(levels), torch.round(layers[:, :1]).clamp_min(0)], dim=1)
-        base = self.base(torch.cat([h, given], dim=1))
-        cells = self.cells(torch.cat([h, given, base if base_given is None else base_given], dim=1))
         if controls is None:
             controls = torch.ones(h.shape[0], 1)
+        base = self.base(torch.cat([h, given], dim=1))
+        cells = self.cells(torch.cat([h, given, base if base_given is None else base_given, controls], dim=1))
         coverage = self.coverage(torch.cat([h, controls], dim=1))
         return base, levels, box, layers, cells, coverage
 
