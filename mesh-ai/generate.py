@@ -40,9 +40,9 @@ import shapes  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATASET = os.path.join(HERE, "data", "dataset.jsonl.gz")
-# snappyHexMesh's layer controls the runs were meshed with (`src/foam/mesh.rs`): 1 until
-# geometry 240 or so (the layer checks used the face-centre tet quality), 2 after (layer
-# addition checks with `relaxed`, which skips it). Layer coverage is only comparable within
+# snappyHexMesh's layer controls the runs were meshed with (`src/foam/mesh.rs`): 1 (absent
+# from the record) for ids up to 330 but 116, 118 and 119 (the layer checks used the
+# face-centre tet quality), 2 after (layer addition checks with `relaxed`, which skips it). Layer coverage is only comparable within
 # one version; the cell counts, levels and boxes are not affected.
 LAYER_CONTROLS = 2
 FAMILIES = ["ellipsoid", "rounded_box", "cylinder", "cone", "wing", "car", "buildings", "pipe", "bend", "union"]
@@ -215,7 +215,7 @@ def one(gid, flowcfd, runs, work):
             mesh["surface_level"] = [lv, lv + 1]
             if s["layers"] is not None:
                 mesh["layers"] = {"count": s["layers"], "expansion_ratio": round(s["expansion"], 3)}
-                if s["layers"] > 0 and LAYER_CONTROLS >= 2:
+                if s["layers"] > 0:
                     surface_cell = mesh["base_cell_size"] / 2 ** lv
                     first = s["last"] * surface_cell / s["expansion"] ** (s["layers"] - 1)
                     mesh["layers"]["first_layer_thickness"] = float(f"{first:.6g}")
