@@ -31,9 +31,13 @@ with the first version of the layer controls (`layer_controls` 1, see generate.p
 told apart by an input to this head and to the cells head (the layers the rules' estimate
 counts were often not added with version 1); it is 2 at inference.
 
+With `--seeds 0,1,2` three networks are trained from different seeds and exported as one
+ONNX graph that averages them (the levels and layer count are averaged before they are
+rounded into the base and cells heads).
+
 Geometries with id % 7 == 3 are held out. `train.sh` runs this with the shipped settings:
 
-    /var/tmp/flowcfd-torch/bin/python mesh-ai/train.py [--epochs 150] [--out mesh-ai/model]
+    /var/tmp/flowcfd-torch/bin/python mesh-ai/train.py [--epochs 150] [--seeds 0,1,2] [--out mesh-ai/model]
 """
 import argparse
 import base64
@@ -160,17 +164,45 @@ class MeshNet(nn.Module):
         # Wall coverage for 1..COUNTS layers, given the layer-controls version (1 or 2).
         self.coverage = nn.Sequential(nn.Linear(64 + 1, 32), nn.ReLU(), nn.Linear(32, COUNTS), nn.Sigmoid())
 
+    def trunk(self, voxels, feats):
+        return self.mlp(torch.cat([self.conv(voxels), feats], dim=1))
+
     def forward(self, voxels, feats, given=None, base_given=None, controls=None):
-        h = self.mlp(torch.cat([self.conv(voxels), feats], dim=1))
-        levels, box, layers = self.levels(h), self.box(h), self.layers(h)
-        if given is None:
-            given = torch.cat([torch.round(levels), torch.round(layers[:, :1]).clamp_min(0)], dim=1)
-        if controls is None:
-            controls = torch.ones(h.shape[0], 1)
-        base = self.base(torch.cat([h, given], dim=1))
-        cells = self.cells(torch.cat([h, given, base if base_given is None else base_given, controls], dim=1))
-        coverage = self.coverage(torch.cat([h, controls], dim=1))
-        return base, levels, box, layers, cells, coverage
+        return heads([self], [self.trunk(voxels, feats)], given, base_given, controls)
+
+
+def heads(members, hs, given=None, base_given=None, controls=None):
+    """The six outputs, averaged over an ensemble's members (one for a single network). The
+    levels and layer count are averaged before they are rounded into the base and cells
+    heads, so every member sizes the base for the same levels."""
+    def mean(outs):
+        return torch.stack(outs).mean(0)
+
+    levels = mean([m.levels(h) for m, h in zip(members, hs)])
+    box = mean([m.box(h) for m, h in zip(members, hs)])
+    layers = mean([m.layers(h) for m, h in zip(members, hs)])
+    if given is None:
+        given = torch.cat([torch.round(levels), torch.round(layers[:, :1]).clamp_min(0)], dim=1)
+    if controls is None:
+        controls = torch.ones(hs[0].shape[0], 1)
+    base = mean([m.base(torch.cat([h, given], dim=1)) for m, h in zip(members, hs)])
+    b = base if base_given is None else base_given
+    cells = mean([m.cells(torch.cat([h, given, b, controls], dim=1)) for m, h in zip(members, hs)])
+    coverage = mean([m.coverage(torch.cat([h, controls], dim=1)) for m, h in zip(members, hs)])
+    return base, levels, box, layers, cells, coverage
+
+
+class Ensemble(nn.Module):
+    """Networks trained from different seeds, exported as one ONNX graph whose outputs are
+    their means: on a dataset of a few hundred geometries the members' errors are partly
+    independent, and the mean is steadier than any one of them."""
+
+    def __init__(self, members):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    def forward(self, voxels, feats, given=None, base_given=None, controls=None):
+        return heads(list(self.members), [m.trunk(voxels, feats) for m in self.members], given, base_given, controls)
 
 
 def main():
@@ -180,9 +212,8 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "model"))
     ap.add_argument("--width", type=int, default=16, help="channels of the first convolution (doubling after)")
     ap.add_argument("--pool", type=int, default=2, help="average-pool the 64³ grid by this factor first")
+    ap.add_argument("--seeds", default="0", help="comma-separated seeds: one network each, exported as their mean")
     args = ap.parse_args()
-    torch.manual_seed(0)
-    random.seed(0)
     ex = load(args.data)
     ids = sorted({e[0] for e in ex})
     # Geometries, not runs, are held out, by id (id % 7 == 3, one in seven), so the held-out
@@ -203,12 +234,9 @@ def main():
             torch.tensor([e[11] for e in items]), torch.tensor([e[12] for e in items])
 
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    model = MeshNet(width=args.width, pool=args.pool).to(dev)
-    opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, args.epochs)
     mse = nn.MSELoss(reduction="none")
 
-    def loss_of(items):
+    def loss_of(model, items):
         v, f, base, lv, box, has_box, ly, good, corr, cmask, cval, ctl = (t.to(dev) for t in batch(items))
         pb, pl, px, py, pc, pv = model(v, f, torch.cat([lv, ly[:, :1]], dim=1), base, ctl)
         l = mse(pb, base).mean() + 0.25 * mse(pl, lv).mean()
@@ -219,25 +247,34 @@ def main():
         l = l + (mse(pv_n, cval) * cmask.sum(1, keepdim=True)).sum() / cmask.sum().clamp_min(1)
         return l
 
-    for epoch in range(args.epochs):
-        model.train()
-        random.shuffle(train)
-        total = 0.0
-        for i in range(0, len(train), 16):
-            opt.zero_grad()
-            l = loss_of(train[i : i + 16])
-            l.backward()
-            opt.step()
-            total += l.item() * len(train[i : i + 16])
-        sched.step()
-        model.eval()
-        with torch.no_grad():
-            t = loss_of(test).item() if test else float("nan")
-        if epoch % 10 == 0 or epoch == args.epochs - 1:
-            print(f"epoch {epoch}: train {total / len(train):.4f}, held out {t:.4f}")
+    def fit_member(seed):
+        torch.manual_seed(seed)
+        random.seed(seed)
+        model = MeshNet(width=args.width, pool=args.pool).to(dev)
+        opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, args.epochs)
+        order = list(train)
+        for epoch in range(args.epochs):
+            model.train()
+            random.shuffle(order)
+            total = 0.0
+            for i in range(0, len(order), 16):
+                opt.zero_grad()
+                l = loss_of(model, order[i : i + 16])
+                l.backward()
+                opt.step()
+                total += l.item() * len(order[i : i + 16])
+            sched.step()
+            model.eval()
+            with torch.no_grad():
+                t = loss_of(model, test).item() if test else float("nan")
+            if epoch % 10 == 0 or epoch == args.epochs - 1:
+                print(f"seed {seed} epoch {epoch}: train {total / len(order):.4f}, held out {t:.4f}", flush=True)
+        return model
 
-    metrics = {}
-    if test:
+    def held_out_metrics(model):
+        if not test:
+            return {}
         model.eval()
         with torch.no_grad():
             v, f, base, lv, box, has_box, ly, good, corr, cmask, cval, ctl = (t.to(dev) for t in batch(test))
@@ -245,7 +282,7 @@ def main():
             _, _, _, _, pc_true, pv = model(v, f, torch.cat([lv, ly[:, :1]], dim=1), base, ctl)
             has_cov = cmask.sum(1) > 0
             cov_err = ((pv * cmask).sum(1) - cval[:, 0]).abs()[has_cov]
-            metrics = {
+            return {
                 "held_out_runs": len(test),
                 "median_abs_ln_base_error": float((pb - base).abs().median()),
                 "surface_levels_exact_fraction": float((torch.round(pl) == lv).all(1).float().mean()),
@@ -255,7 +292,15 @@ def main():
                 "coverage_median_abs_error": float(cov_err.median()) if has_cov.any() else None,
                 "layer_count_median_abs_error": float((torch.round(py[:, 0]) - ly[:, 0]).abs()[good > 0].median()) if good.sum() else None,
             }
-        print("held out:", json.dumps(metrics))
+
+    seeds = [int(x) for x in args.seeds.split(",")]
+    members = []
+    for seed in seeds:
+        members.append(fit_member(seed))
+        print(f"held out, seed {seed}:", json.dumps(held_out_metrics(members[-1])), flush=True)
+    model = members[0] if len(members) == 1 else Ensemble(members)
+    metrics = held_out_metrics(model)
+    print("held out:", json.dumps(metrics))
     os.makedirs(args.out, exist_ok=True)
     model.eval()
     model.cpu()
@@ -267,7 +312,7 @@ def main():
     meta = {"features": FEATURES, "mean": mean.tolist(), "std": std.tolist(), "grid": N,
             "range": {"min": all_f.min(0).values.tolist(), "max": all_f.max(0).values.tolist()},
             "held_out_ids": sorted(held), "examples": len(ex), "geometries": len(ids), "torch": torch.__version__,
-            "width": args.width, "pool": args.pool, "epochs": args.epochs, "held_out_metrics": metrics}
+            "width": args.width, "pool": args.pool, "epochs": args.epochs, "seeds": seeds, "held_out_metrics": metrics}
     with open(os.path.join(args.out, "model.json"), "w") as fh:
         json.dump(meta, fh, indent=1)
     print(f"wrote {onnx_path} and model.json")
