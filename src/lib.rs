@@ -20,6 +20,7 @@ pub mod jobs;
 pub mod meshai;
 pub mod metrics;
 pub mod pages;
+pub mod post;
 pub mod service;
 pub mod store;
 pub mod web;

@@ -54,11 +54,148 @@ enum Cmd {
         #[command(subcommand)]
         cmd: MeshAiCmd,
     },
+    /// Post-processing without ParaView: each verb writes VTK (.vtp) and prints one JSON line
+    /// of statistics (triangles, area, field min/max; streamline count and total length).
+    Post {
+        #[command(subcommand)]
+        cmd: PostCmd,
+    },
     /// Benchmarks against a baseline run in the same invocation.
     Bench {
         #[command(subcommand)]
         which: BenchCmd,
     },
+}
+
+/// Which result to read.
+#[derive(Args)]
+struct PostCase {
+    /// The OpenFOAM case directory.
+    #[arg(long)]
+    case: PathBuf,
+    /// The time to read (default: the latest).
+    #[arg(long)]
+    time: Option<String>,
+    /// auto (reconstructed when present), reconstructed, or decomposed (processor*/).
+    #[arg(long, default_value = "auto")]
+    source: flowcfd::post::Source,
+}
+
+#[derive(Subcommand)]
+enum PostCmd {
+    /// Boundary patches with a field (default: the wall patches).
+    Surface {
+        #[command(flatten)]
+        c: PostCase,
+        /// Patch names, globs (motorBike*) or groups, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        patches: Vec<String>,
+        /// p, U:mag, U:x, wallShearStress:mag, yPlus, Q, ...
+        #[arg(long)]
+        field: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// A cut plane through the cells, coloured by a field.
+    Slice {
+        #[command(flatten)]
+        c: PostCase,
+        #[arg(long, value_parser = parse_vec3)]
+        origin: [f64; 3],
+        #[arg(long, value_parser = parse_vec3)]
+        normal: [f64; 3],
+        #[arg(long)]
+        field: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// An isosurface of a scalar (Q for the Q-criterion), coloured by itself or another.
+    Iso {
+        #[command(flatten)]
+        c: PostCase,
+        #[arg(long)]
+        field: String,
+        #[arg(long, allow_negative_numbers = true)]
+        value: f64,
+        #[arg(long)]
+        color_by: Option<String>,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Streamlines of U (RK4) from seeds evenly along a line.
+    Streamlines {
+        #[command(flatten)]
+        c: PostCase,
+        /// X,Y,Z:X,Y,Z
+        #[arg(long, allow_hyphen_values = true)]
+        seed_line: String,
+        #[arg(long)]
+        count: usize,
+        /// The vector field to follow.
+        #[arg(long, default_value = "U")]
+        field: String,
+        #[arg(long)]
+        color_by: Option<String>,
+        /// Stop a streamline after this length in metres (default: the mesh's largest side).
+        #[arg(long)]
+        max_length: Option<f64>,
+        /// forward, backward or both.
+        #[arg(long, default_value = "both")]
+        direction: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Field values at points (null outside the mesh).
+    Probe {
+        #[command(flatten)]
+        c: PostCase,
+        #[arg(long)]
+        field: String,
+        /// X,Y,Z;X,Y,Z
+        #[arg(long, allow_hyphen_values = true)]
+        points: String,
+    },
+}
+
+fn post(cmd: PostCmd) -> Result<(), String> {
+    use flowcfd::post::{view::Seeds, view::View, Case, FieldSel};
+    let open = |c: &PostCase| Case::open(&c.case, c.time.as_deref(), c.source).map_err(|e| e.to_string());
+    let (c, view, out) = match cmd {
+        PostCmd::Probe { c, field, points } => {
+            let sel = FieldSel::parse(&field).map_err(|e| e.to_string())?;
+            let pts: Vec<[f64; 3]> =
+                points.split(';').filter(|p| !p.trim().is_empty()).map(parse_vec3).collect::<Result<_, _>>()?;
+            if pts.is_empty() {
+                return Err("--points needs at least one X,Y,Z".into());
+            }
+            let case = open(&c)?;
+            let vals = case.probe(&sel, &pts).map_err(|e| e.to_string())?;
+            let line = serde_json::json!({"field": sel.label(), "time": case.time, "points": pts, "values": vals});
+            println!("{line}");
+            return Ok(());
+        }
+        PostCmd::Surface { c, patches, field, out } => (c, View::Surface { patches, field: Some(field) }, out),
+        PostCmd::Slice { c, origin, normal, field, out } => {
+            (c, View::Slice { origin, normal, field: Some(field) }, out)
+        }
+        PostCmd::Iso { c, field, value, color_by, out } => (c, View::Iso { field, value, color_by }, out),
+        PostCmd::Streamlines { c, seed_line, count, field, color_by, max_length, direction, out } => {
+            let (a, b) = seed_line.split_once(':').ok_or("--seed-line is X,Y,Z:X,Y,Z")?;
+            let seeds = Seeds::Line { from: parse_vec3(a)?, to: parse_vec3(b)? };
+            (c, View::Streamlines { seeds, count, field, color_by, max_length, direction }, out)
+        }
+    };
+    let case = open(&c)?;
+    let pd = flowcfd::post::view::extract(&case, &view).map_err(|e| e.to_string())?;
+    let mut w = std::io::BufWriter::new(std::fs::File::create(&out).map_err(|e| format!("{}: {e}", out.display()))?);
+    flowcfd::post::vtp::write(&pd, &mut w)
+        .and_then(|_| std::io::Write::flush(&mut w))
+        .map_err(|e| format!("{}: {e}", out.display()))?;
+    let mut stats = pd.stats();
+    stats["time"] = case.time.clone().into();
+    stats["out"] = out.display().to_string().into();
+    println!("{stats}");
+    Ok(())
 }
 
 #[derive(Subcommand)]
@@ -331,14 +468,7 @@ struct CaseArgs {
     stream_log: bool,
 }
 
-fn parse_vec3(s: &str) -> Result<[f64; 3], String> {
-    let v: Vec<f64> =
-        s.split(',').map(|x| x.trim().parse::<f64>()).collect::<Result<_, _>>().map_err(|e| format!("{s:?}: {e}"))?;
-    match v.as_slice() {
-        [a, b, c] if v.iter().all(|x| x.is_finite()) => Ok([*a, *b, *c]),
-        _ => Err(format!("{s:?}: expected three finite numbers X,Y,Z")),
-    }
-}
+use flowcfd::post::parse_vec3;
 
 /// Builds the spec and the geometry path from the arguments.
 fn load(a: &CaseArgs) -> Result<(CaseSpec, PathBuf), PipelineError> {
@@ -571,6 +701,7 @@ fn main() -> ExitCode {
             .map(|v| println!("{}", serde_json::to_string_pretty(&v).expect("JSON")))
             .map_err(|e| e.to_string()),
         Cmd::MeshAi { cmd } => mesh_ai(&cmd),
+        Cmd::Post { cmd } => post(cmd),
         Cmd::Bench { which: BenchCmd::Motorbike(a) } => flowcfd::bench::motorbike(&a).map_err(|e| e.to_string()),
         Cmd::Bench { which: BenchCmd::Queue(a) } => flowcfd::bench::queue::queue(&a),
         Cmd::Bench { which: BenchCmd::Events(a) } => flowcfd::bench::events::main(&a),

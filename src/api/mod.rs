@@ -20,6 +20,7 @@ mod health;
 mod jobs;
 mod openapi;
 mod orgs;
+mod post;
 mod projects;
 mod ws;
 
@@ -31,6 +32,7 @@ pub fn routes(st: &AppState) -> Router<AppState> {
         .merge(projects::routes())
         .merge(cases::routes())
         .merge(jobs::routes())
+        .merge(post::routes())
         .merge(orgs::routes())
         .merge(admin::routes())
         .merge(openapi::routes())

@@ -134,6 +134,8 @@ pub fn build(spec: &CaseSpec, surface: &Surface, a: &Analysis, plan: Option<Mesh
     let steps = steps(spec.solver.cores, spec.mesh_only);
     files.push(("Allrun".into(), allrun(&steps, spec.solver.cores)));
     files.push(("Allclean".into(), ALLCLEAN.to_string()));
+    // The empty marker ParaView opens the case by (File > Open > case.foam).
+    files.push(("case.foam".into(), String::new()));
     Ok(Case {
         files,
         steps,

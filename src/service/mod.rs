@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod cases;
 pub mod geometries;
 pub mod jobs;
+pub mod post;
 pub mod projects;
 
 use crate::store::User;

@@ -239,6 +239,19 @@ pub struct AuditEntry {
     pub created_at: i64,
 }
 
+/// A saved post-processing view of a job's result (`postprocessing_views`): `config` is
+/// the view's JSON (`post::view::View`), `data_key` its cached extraction.
+#[derive(Debug, Clone, Serialize)]
+pub struct PostView {
+    pub id: String,
+    pub job_id: String,
+    pub name: String,
+    pub view_type: String,
+    pub config: String,
+    pub data_key: Option<String>,
+    pub created_at: i64,
+}
+
 /// Changes to a project; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -368,6 +381,12 @@ pub trait Store: JobStore + Send + Sync + 'static {
 
     /// Jobs per state, for `/metrics`.
     async fn job_counts(&self) -> Result<Vec<(String, i64)>>;
+
+    // Saved views of a job's result; callers scope by the job, which they fetched for
+    // the caller first.
+    async fn create_view(&self, v: &PostView) -> Result<()>;
+    async fn views(&self, job_id: &str) -> Result<Vec<PostView>>;
+    async fn delete_view(&self, job_id: &str, id: &str) -> Result<bool>;
 }
 
 /// Opens (and creates, for SQLite) the store named by `url`.

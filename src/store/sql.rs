@@ -805,6 +805,55 @@ macro_rules! sql_store {
                 Ok(())
             }
 
+            async fn create_view(&self, v: &PostView) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO postprocessing_views (id, job_id, name, view_type, config, data_key, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(&v.id)
+                .bind(&v.job_id)
+                .bind(&v.name)
+                .bind(&v.view_type)
+                .bind(&v.config)
+                .bind(&v.data_key)
+                .bind(v.created_at)
+                .execute(&mut *self.pool.get().await?)
+                .await?;
+                Ok(())
+            }
+
+            async fn views(&self, job_id: &str) -> Result<Vec<PostView>> {
+                use sqlx::Row as _;
+                let rows = sqlx::query(
+                    "SELECT id, job_id, name, view_type, config, data_key, created_at FROM postprocessing_views \
+                     WHERE job_id = $1 ORDER BY created_at, id",
+                )
+                .bind(job_id)
+                .fetch_all(&mut *self.pool.get().await?)
+                .await?;
+                let map = |r: &Row| -> std::result::Result<PostView, sqlx::Error> {
+                    Ok(PostView {
+                        id: r.try_get("id")?,
+                        job_id: r.try_get("job_id")?,
+                        name: r.try_get("name")?,
+                        view_type: r.try_get("view_type")?,
+                        config: r.try_get("config")?,
+                        data_key: r.try_get("data_key")?,
+                        created_at: r.try_get("created_at")?,
+                    })
+                };
+                Ok(rows.iter().map(map).collect::<std::result::Result<_, _>>()?)
+            }
+
+            async fn delete_view(&self, job_id: &str, id: &str) -> Result<bool> {
+                let r = sqlx::query("DELETE FROM postprocessing_views WHERE job_id = $1 AND id = $2")
+                    .bind(job_id)
+                    .bind(id)
+                    .execute(&mut *self.pool.get().await?)
+                    .await?;
+                Ok(r.rows_affected() > 0)
+            }
+
             async fn audit_log(&self, limit: i64) -> Result<Vec<AuditEntry>> {
                 use sqlx::Row as _;
                 let rows = sqlx::query(

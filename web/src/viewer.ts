@@ -110,6 +110,28 @@ export function clusterLod(
 }
 const SELECTED = new THREE.Color(0xffb300);
 
+/** Camera directions of the view presets (from the camera towards the target). */
+const PRESETS: Record<string, [number, number, number]> = {
+  "+x": [-1, 0, 0.0001], "-x": [1, 0, 0.0001], "+y": [0, -1, 0.0001], "-y": [0, 1, 0.0001], "+z": [0, -0.0001, 1], iso: [-1, -1.2, 0.8],
+};
+
+/**
+ * Puts the camera where a sphere (centre, radius × margin) fills the narrower field of
+ * view, along a preset (`+x`, `-x`, `+y`, `-y`, `+z`, `iso`); `fit` keeps the direction.
+ */
+export function aimCamera(camera: THREE.PerspectiveCamera, controls: OrbitControls, centre: THREE.Vector3, radius: number, which: string, margin: number): void {
+  const dir = new THREE.Vector3();
+  if (which === "fit") dir.subVectors(camera.position, controls.target).normalize();
+  else dir.set(...(PRESETS[which] ?? PRESETS.iso)).normalize();
+  const vfov = THREE.MathUtils.degToRad(camera.fov);
+  const hfov = 2 * Math.atan(Math.tan(vfov / 2) * camera.aspect);
+  const dist = (margin * radius) / Math.sin(Math.min(vfov, hfov) / 2);
+  controls.target.copy(centre);
+  camera.position.copy(centre).addScaledVector(dir, dist);
+  camera.lookAt(centre);
+  controls.update();
+}
+
 export class Viewer {
   readonly renderer: THREE.WebGLRenderer;
   private scene = new THREE.Scene();
@@ -247,20 +269,7 @@ export class Viewer {
 
   /** Fits the surface in view along a preset direction (`fit` keeps the direction). */
   view(which: string): void {
-    const dirs: Record<string, [number, number, number]> = {
-      "+x": [-1, 0, 0.0001], "-y": [0, 1, 0.0001], "+z": [0, -0.0001, 1], iso: [-1, -1.2, 0.8],
-    };
-    const dir = new THREE.Vector3();
-    if (which === "fit") dir.subVectors(this.camera.position, this.controls.target).normalize();
-    else dir.set(...(dirs[which] ?? dirs.iso)).normalize();
-    // The distance at which the bounding sphere fills the narrower field of view.
-    const vfov = THREE.MathUtils.degToRad(this.camera.fov);
-    const hfov = 2 * Math.atan(Math.tan(vfov / 2) * this.camera.aspect);
-    const dist = (1.1 * this.radius) / Math.sin(Math.min(vfov, hfov) / 2);
-    this.controls.target.copy(this.center);
-    this.camera.position.copy(this.center).addScaledVector(dir, dist);
-    this.camera.lookAt(this.center);
-    this.controls.update();
+    aimCamera(this.camera, this.controls, this.center, this.radius, which, 1.1);
     this.requestRender();
   }
 
