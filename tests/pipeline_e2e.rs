@@ -37,6 +37,71 @@ fn check_cube(s: &serde_json::Value) -> f64 {
     cd
 }
 
+/// The post-processing reader on a real pipeline result: every verb through the CLI, the
+/// pressure drag integrated from the wall faces against forceCoeffs' Cd, and the wall-only
+/// function-object fields (yPlus, wallShearStress) on the surface. Returns per-view
+/// statistics for comparing two readings.
+fn check_post(case: &std::path::Path, cd: f64, source: &str) -> Vec<f64> {
+    use flowcfd::post::{view::Seeds, view::View, Case};
+    assert!(case.join("case.foam").is_file(), "the case.foam marker");
+    let c = Case::open(case, None, source.parse().unwrap()).unwrap();
+    assert_ne!(c.time, "0", "the latest time is the solution");
+    let names: Vec<String> = c.field_names().into_iter().map(|(n, _)| n).collect();
+    for f in ["p", "U", "k", "omega", "nut", "yPlus", "wallShearStress"] {
+        assert!(names.iter().any(|n| n == f), "{f} missing from {names:?}");
+    }
+    // Pressure drag on the walls, from the patch face values (kinematic p, U = 10 m/s,
+    // A = 1 m²): forceCoeffs' Cd includes a few per cent of viscous drag.
+    let walls = c.select_patches(&[]).unwrap();
+    // zeroGradient walls store no values: the face value is the owner cell's.
+    let p = c.field("p").unwrap();
+    let (_, faces) = flowcfd::post::interp::samples(&c.mesh, &p, flowcfd::post::interp::scalar_at);
+    let ni = c.mesh.n_internal();
+    let mut fx = 0.0;
+    for &pi in &walls {
+        let patch = &c.mesh.patches[pi];
+        for f in patch.start..patch.start + patch.size {
+            fx += faces[f - ni][0] * c.geom.face_areas[f][0];
+        }
+    }
+    let cd_p = fx / (0.5 * 100.0 * 1.0);
+    assert!((cd_p - cd).abs() < 0.1 * cd, "pressure drag {cd_p} from the faces against Cd {cd}");
+    let mut stats = Vec::new();
+    let views = [
+        View::Surface { patches: vec![], field: Some("p".into()) },
+        View::Surface { patches: vec![], field: Some("yPlus".into()) },
+        View::Surface { patches: vec![], field: Some("wallShearStress:mag".into()) },
+        View::Slice { origin: [0.5, 0.0, 0.5], normal: [0.0, 1.0, 0.0], field: Some("U:mag".into()) },
+        View::Iso { field: "p".into(), value: -20.0, color_by: Some("U:mag".into()) },
+        View::Iso { field: "Q".into(), value: 10.0, color_by: None },
+        View::Streamlines {
+            seeds: Seeds::Line { from: [-1.0, 0.0, 0.1], to: [-1.0, 0.0, 1.5] },
+            count: 20,
+            field: "U".into(),
+            color_by: Some("p".into()),
+            max_length: Some(8.0),
+            direction: "forward".into(),
+        },
+    ];
+    for v in &views {
+        let pd = flowcfd::post::view::extract(&c, v).unwrap_or_else(|e| panic!("{v:?}: {e}"));
+        let (name, vals) = pd.scalars.clone().unwrap();
+        assert!(vals.iter().all(|x| x.is_finite()), "{name}: non-finite values");
+        assert!(!pd.tris.is_empty() || !pd.lines.is_empty(), "{v:?} is empty");
+        if name == "yPlus" {
+            let max = vals.iter().cloned().fold(0.0, f64::max);
+            assert!(max > 1.0 && max < 2000.0, "wall y+ up to {max}");
+        }
+        stats.extend([pd.tris.len() as f64, pd.area(), pd.line_length(), vals.iter().sum::<f64>()]);
+    }
+    // The slice y = 0 through the whole domain: its area is the domain's x-z section less
+    // the cube's 1 m².
+    let (lo, hi) = c.geom.bbox;
+    let section = (hi[0] - lo[0]) * (hi[2] - lo[2]);
+    assert!((stats[13] - (section - 1.0)).abs() < 0.02 * section, "slice area {} against {}", stats[13], section - 1.0);
+    stats
+}
+
 #[test]
 fn cube_example_serial_and_mpi_agree() {
     require_openfoam();
@@ -51,6 +116,22 @@ fn cube_example_serial_and_mpi_agree() {
     assert!(ok, "serial run failed:\n{out}\n{err}");
     let s = summary(&serial);
     let cd_serial = check_cube(&s);
+    check_post(&serial.join("case"), cd_serial, "auto");
+    // The CLI on the same result: one JSON line per verb, a .vtp each.
+    let case = serial.join("case");
+    for (verb, extra) in [
+        ("surface", vec!["--field", "p"]),
+        ("slice", vec!["--origin", "0.5,0,0.5", "--normal", "0,1,0", "--field", "U:mag"]),
+        ("iso", vec!["--field", "Q", "--value", "10", "--color-by", "p"]),
+        ("streamlines", vec!["--seed-line", "-1,0,0.1:-1,0,1.5", "--count", "10"]),
+    ] {
+        let out = tmp.path().join(format!("{verb}.vtp"));
+        let (ok, stdout, err) = run(flowcfd().args(["post", verb, "--case"]).arg(&case).arg("--out").arg(&out).args(&extra));
+        assert!(ok, "post {verb}: {err}");
+        let j: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+        assert!(j["triangles"].as_u64().unwrap() > 0 || j["count"].as_u64().unwrap_or(0) > 0, "{verb}: {j}");
+        assert!(std::fs::metadata(&out).unwrap().len() > 1000);
+    }
     assert!(serial.join("case/Allrun").exists() && serial.join("case/log.simpleFoam").exists());
     assert!(!serial.join("failure.json").exists());
 
@@ -63,6 +144,12 @@ fn cube_example_serial_and_mpi_agree() {
     assert!(mpi.join("case/processor1").is_dir(), "the MPI run decomposed the case");
     assert!(std::fs::read_to_string(mpi.join("case/log.simpleFoam")).unwrap().contains("nProcs : 2"));
     assert_eq!(s["mesh"]["cells"], p["mesh"]["cells"], "meshing is serial in both runs");
+    // The decomposed result (processor*/) reads as the reconstructed one.
+    let rec = check_post(&mpi.join("case"), cd_mpi, "reconstructed");
+    let dec = check_post(&mpi.join("case"), cd_mpi, "decomposed");
+    for (i, (a, b)) in rec.iter().zip(&dec).enumerate() {
+        assert!((a - b).abs() <= 1e-6 * (1.0 + a.abs()), "view statistic {i}: reconstructed {a}, decomposed {b}");
+    }
     let rel = (cd_mpi - cd_serial).abs() / cd_serial;
     assert!(rel < 0.02, "serial Cd {cd_serial} and MPI Cd {cd_mpi} differ by {:.1} %", rel * 100.0);
 }

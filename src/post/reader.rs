@@ -347,6 +347,8 @@ impl<'a> Src<'a> {
         let counted = self.peek().is_some_and(|c| c.is_ascii_digit());
         let n = if counted { Some(self.label()?) } else { None };
         match (self.peek(), n) {
+            // A binary file writes an empty list as a bare `0`.
+            (Some(c), Some(0)) if c != b'(' && c != b'{' => Ok(Vec::new()),
             (Some(b'{'), Some(n)) => {
                 self.i += 1;
                 let one = if width == 1 { vec![self.scalar()?] } else { self.vector()?.to_vec() };
@@ -382,6 +384,7 @@ impl<'a> Src<'a> {
     fn label_list(&mut self) -> Result<Vec<i64>, PostError> {
         let n = self.label()?;
         match self.peek() {
+            Some(c) if n == 0 && c != b'(' && c != b'{' => Ok(Vec::new()),
             Some(b'{') => {
                 self.i += 1;
                 let v = self.scalar()? as i64;
