@@ -3,6 +3,7 @@
 //! reference values, in one invocation on one machine. `queue` measures the job queue.
 
 pub mod events;
+pub mod post;
 pub mod queue;
 
 use crate::foam::case::Step;

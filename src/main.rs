@@ -119,6 +119,10 @@ enum PostCmd {
         value: f64,
         #[arg(long)]
         color_by: Option<String>,
+        /// cells (each polyhedral cell cut whole, the default) or tets (marching tetrahedra
+        /// over each cell's decomposition).
+        #[arg(long)]
+        method: Option<String>,
         #[arg(long)]
         out: PathBuf,
     },
@@ -178,7 +182,9 @@ fn post(cmd: PostCmd) -> Result<(), String> {
         PostCmd::Slice { c, origin, normal, field, out } => {
             (c, View::Slice { origin, normal, field: Some(field) }, out)
         }
-        PostCmd::Iso { c, field, value, color_by, out } => (c, View::Iso { field, value, color_by }, out),
+        PostCmd::Iso { c, field, value, color_by, method, out } => {
+            (c, View::Iso { field, value, color_by, method }, out)
+        }
         PostCmd::Streamlines { c, seed_line, count, field, color_by, max_length, direction, out } => {
             let (a, b) = seed_line.split_once(':').ok_or("--seed-line is X,Y,Z:X,Y,Z")?;
             let seeds = Seeds::Line { from: parse_vec3(a)?, to: parse_vec3(b)? };
@@ -344,6 +350,9 @@ enum BenchCmd {
     /// Residual latency from a solver's log line to a WebSocket client, against a bare
     /// poll of the same log.
     Events(flowcfd::bench::events::EventsArgs),
+    /// Post-processing (surface, slice, isosurface, 1,000 streamlines) against ParaView's
+    /// pvpython on the same results.
+    Post(flowcfd::bench::post::PostArgs),
 }
 
 /// Where the server's configuration comes from (flags win over env, env over the file).
@@ -705,6 +714,7 @@ fn main() -> ExitCode {
         Cmd::Bench { which: BenchCmd::Motorbike(a) } => flowcfd::bench::motorbike(&a).map_err(|e| e.to_string()),
         Cmd::Bench { which: BenchCmd::Queue(a) } => flowcfd::bench::queue::queue(&a),
         Cmd::Bench { which: BenchCmd::Events(a) } => flowcfd::bench::events::main(&a),
+        Cmd::Bench { which: BenchCmd::Post(a) } => flowcfd::bench::post::main(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

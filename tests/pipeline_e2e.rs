@@ -72,8 +72,8 @@ fn check_post(case: &std::path::Path, cd: f64, source: &str) -> Vec<f64> {
         View::Surface { patches: vec![], field: Some("yPlus".into()) },
         View::Surface { patches: vec![], field: Some("wallShearStress:mag".into()) },
         View::Slice { origin: [0.5, 0.0, 0.5], normal: [0.0, 1.0, 0.0], field: Some("U:mag".into()) },
-        View::Iso { field: "p".into(), value: -20.0, color_by: Some("U:mag".into()) },
-        View::Iso { field: "Q".into(), value: 10.0, color_by: None },
+        View::Iso { field: "p".into(), value: -20.0, color_by: Some("U:mag".into()), method: None },
+        View::Iso { field: "Q".into(), value: 10.0, color_by: None, method: None },
         View::Streamlines {
             seeds: Seeds::Line { from: [-1.0, 0.0, 0.1], to: [-1.0, 0.0, 1.5] },
             count: 20,
@@ -126,7 +126,8 @@ fn cube_example_serial_and_mpi_agree() {
         ("streamlines", vec!["--seed-line", "-1,0,0.1:-1,0,1.5", "--count", "10"]),
     ] {
         let out = tmp.path().join(format!("{verb}.vtp"));
-        let (ok, stdout, err) = run(flowcfd().args(["post", verb, "--case"]).arg(&case).arg("--out").arg(&out).args(&extra));
+        let (ok, stdout, err) =
+            run(flowcfd().args(["post", verb, "--case"]).arg(&case).arg("--out").arg(&out).args(&extra));
         assert!(ok, "post {verb}: {err}");
         let j: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
         assert!(j["triangles"].as_u64().unwrap() > 0 || j["count"].as_u64().unwrap_or(0) > 0, "{verb}: {j}");

@@ -130,8 +130,9 @@ fn a_linear_fields_isosurface_is_the_exact_plane() {
     let (a, _, _) = cases();
     let c = open(a, Source::Auto);
     assert_eq!((c.mesh.n_cells, c.time.as_str()), (128, "0"));
-    for x in [0.7, 1.3, 0.05] {
-        let pd = view(&View::Iso { field: "Cx".into(), value: x, color_by: Some("Cy".into()) }, &c);
+    for (x, method) in [(0.7, None), (1.3, None), (0.05, None), (0.7, Some("tets")), (1.3, Some("tets"))] {
+        let method = method.map(String::from);
+        let pd = view(&View::Iso { field: "Cx".into(), value: x, color_by: Some("Cy".into()), method }, &c);
         assert!((pd.area() - 1.0).abs() < 1e-9, "Cx = {x}: area {}", pd.area());
         assert!(pd.points.iter().all(|p| (p[0] - x).abs() < 1e-9), "Cx = {x}: points off the plane");
         // Carried Cy is y itself.
@@ -139,7 +140,7 @@ fn a_linear_fields_isosurface_is_the_exact_plane() {
         assert!(pd.points.iter().zip(cy).all(|(p, v)| (p[1] - v).abs() < 1e-9));
     }
     // Oblique: Cx + 0 ... Cz = 0.3 is the horizontal plane z = 0.3 across a 2 × 1 box.
-    let pd = view(&View::Iso { field: "Cz".into(), value: 0.3, color_by: None }, &c);
+    let pd = view(&View::Iso { field: "Cz".into(), value: 0.3, color_by: None, method: None }, &c);
     assert!((pd.area() - 2.0).abs() < 1e-9, "{}", pd.area());
 }
 
@@ -230,7 +231,7 @@ fn fingerprint(c: &Case) -> Vec<f64> {
         View::Surface { patches: vec![], field: Some("Cx".into()) },
         View::Surface { patches: vec!["inlet".into(), "outlet".into()], field: Some("U:mag".into()) },
         slice([1.0, 0.5, 0.5], [1.0, 1.0, 0.3], "Cy"),
-        View::Iso { field: "Cx".into(), value: 0.77, color_by: Some("Cz".into()) },
+        View::Iso { field: "Cx".into(), value: 0.77, color_by: Some("Cz".into()), method: None },
         View::Streamlines {
             seeds: Seeds::Line { from: [0.05, 0.2, 0.2], to: [0.05, 0.8, 0.8] },
             count: 7,

@@ -332,6 +332,118 @@ fn march(t: &[TV; 4], iso: f64) -> (Vec<[(usize, usize); 3]>, V3) {
     (tris, sub(mean(&above), mean(&below)))
 }
 
+/// The surface where the point values `pf` equal `iso`, cell by cell as polygons: the
+/// crossings on each cell's edges (linear along the edge, as marching cubes places them),
+/// joined face by face into closed loops and fanned into triangles. A face crossed four
+/// times pairs its crossings starting from an edge that leaves the high side.
+pub fn contour_cells(m: &PolyMesh, g: &Geometry, pf: &[f64], iso: f64, carry: Option<(&str, &[f64])>) -> PolyData {
+    let mut out = PolyData::default();
+    let mut carried: Vec<f64> = Vec::new();
+    let mut verts: HashMap<(u32, u32), u32, Fx> = HashMap::default();
+    let cv = |p: usize| carry.map(|(_, v)| v[p]).unwrap_or(0.0);
+    let above = |p: u32| pf[p as usize] >= iso;
+    let mut segs: Vec<(u32, u32)> = Vec::new();
+    let mut xs: Vec<u32> = Vec::new();
+    for c in 0..m.n_cells {
+        let faces = g.cell_faces.row(c);
+        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        for &f in faces {
+            for &p in m.face(f as usize) {
+                lo = lo.min(pf[p as usize]);
+                hi = hi.max(pf[p as usize]);
+            }
+        }
+        if !(lo < iso && hi >= iso) {
+            continue;
+        }
+        segs.clear();
+        let (mut up_hi, mut up_lo, mut n_hi, mut n_lo) = ([0.0; 3], [0.0; 3], 0.0, 0.0);
+        for &f in faces {
+            let face = m.face(f as usize);
+            let n = face.len();
+            xs.clear();
+            let mut start = 0;
+            for i in 0..n {
+                let (p, q) = (face[i], face[(i + 1) % n]);
+                if above(p) {
+                    up_hi = add(up_hi, m.points[p as usize]);
+                    n_hi += 1.0;
+                } else {
+                    up_lo = add(up_lo, m.points[p as usize]);
+                    n_lo += 1.0;
+                }
+                if above(p) == above(q) {
+                    continue;
+                }
+                if above(p) && xs.is_empty() {
+                    start = 0;
+                } else if above(p) && start == 0 && xs.len() % 2 == 1 {
+                    start = xs.len();
+                }
+                let (a, b) = if p < q { (p, q) } else { (q, p) };
+                let (fa, fb) = (pf[a as usize], pf[b as usize]);
+                let t = if fb == fa { 0.0 } else { ((iso - fa) / (fb - fa)).clamp(0.0, 1.0) };
+                let key = if t == 0.0 {
+                    (a, a)
+                } else if t == 1.0 {
+                    (b, b)
+                } else {
+                    (a, b)
+                };
+                let id = *verts.entry(key).or_insert_with(|| {
+                    out.points.push(lerp(m.points[a as usize], m.points[b as usize], t));
+                    carried.push(cv(a as usize) + t * (cv(b as usize) - cv(a as usize)));
+                    (out.points.len() - 1) as u32
+                });
+                xs.push(id);
+            }
+            let k = xs.len();
+            for j in (0..k.saturating_sub(1)).step_by(2) {
+                let (x, y) = (xs[(start + j) % k], xs[(start + j + 1) % k]);
+                if x != y {
+                    segs.push((x, y));
+                }
+            }
+        }
+        if n_hi == 0.0 || n_lo == 0.0 {
+            continue;
+        }
+        let up = sub(scale(up_hi, 1.0 / n_hi), scale(up_lo, 1.0 / n_lo));
+        // Chain the segments into loops.
+        while let Some((a, b)) = segs.pop() {
+            let mut lp = vec![a, b];
+            loop {
+                let last = *lp.last().unwrap();
+                let Some(i) = segs.iter().position(|&(x, y)| x == last || y == last) else { break };
+                let (x, y) = segs.swap_remove(i);
+                let next = if x == last { y } else { x };
+                if next == lp[0] {
+                    break;
+                }
+                lp.push(next);
+            }
+            if lp.len() < 3 {
+                continue;
+            }
+            for k in 1..lp.len() - 1 {
+                let mut t = [lp[0], lp[k], lp[k + 1]];
+                if t[0] == t[1] || t[1] == t[2] || t[0] == t[2] {
+                    continue;
+                }
+                let [a, b, c] = t.map(|i| out.points[i as usize]);
+                if dot(cross(sub(b, a), sub(c, a)), up) < 0.0 {
+                    t.swap(1, 2);
+                }
+                out.tris.push(t);
+            }
+        }
+    }
+    if let Some((name, _)) = carry {
+        out.scalars = Some((name.to_string(), carried));
+    }
+    out
+}
+
 /// A cut plane through the result, coloured by `field` (point-interpolated).
 pub fn slice(case: &Case, origin: V3, normal: V3, field: Option<&FieldSel>) -> Result<PolyData, PostError> {
     let n = norm(normal);
@@ -342,11 +454,42 @@ pub fn slice(case: &Case, origin: V3, normal: V3, field: Option<&FieldSel>) -> R
     let vals = field.map(|s| case.point_scalars(s)).transpose()?;
     let label = field.map(|s| s.label());
     let carry = vals.as_ref().map(|v| (label.as_deref().unwrap(), v.as_slice()));
-    Ok(contour(&case.mesh, &case.geom, &CutFn::Plane(origin, unit), 0.0, carry))
+    // The signed distance is linear, so each cell's cut is its exact plane polygon.
+    let d: Vec<f64> = case.mesh.points.iter().map(|&p| dot(sub(p, origin), unit)).collect();
+    Ok(contour_cells(&case.mesh, &case.geom, &d, 0.0, carry))
+}
+
+/// How a contour cuts the cells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Method {
+    /// Each polyhedral cell whole (`contour_cells`): crossings on the cell's own edges, as
+    /// ParaView contours undecomposed polyhedra and marching cubes contours hexahedra.
+    #[default]
+    Cells,
+    /// Each cell decomposed into (cell apex, face apex, edge) tetrahedra, then marching
+    /// tetrahedra (`contour`): apex values are the means of the points'.
+    Tets,
+}
+
+impl std::str::FromStr for Method {
+    type Err = PostError;
+    fn from_str(s: &str) -> Result<Self, PostError> {
+        match s {
+            "cells" => Ok(Method::Cells),
+            "tets" => Ok(Method::Tets),
+            _ => Err(PostError::BadInput(format!("'{s}' is not a contour method; use cells or tets"))),
+        }
+    }
 }
 
 /// The isosurface `field = value`, coloured by `color_by` (the field itself by default).
-pub fn iso(case: &Case, field: &FieldSel, value: f64, color_by: Option<&FieldSel>) -> Result<PolyData, PostError> {
+pub fn iso(
+    case: &Case,
+    field: &FieldSel,
+    value: f64,
+    color_by: Option<&FieldSel>,
+    method: Method,
+) -> Result<PolyData, PostError> {
     if !value.is_finite() {
         return Err(PostError::BadInput("the isovalue must be a finite number".into()));
     }
@@ -354,5 +497,8 @@ pub fn iso(case: &Case, field: &FieldSel, value: f64, color_by: Option<&FieldSel
     let color = color_by.unwrap_or(field);
     let cvals = case.point_scalars(color)?;
     let label = color.label();
-    Ok(contour(&case.mesh, &case.geom, &CutFn::Points(&f), value, Some((&label, &cvals))))
+    Ok(match method {
+        Method::Cells => contour_cells(&case.mesh, &case.geom, &f, value, Some((&label, &cvals))),
+        Method::Tets => contour(&case.mesh, &case.geom, &CutFn::Points(&f), value, Some((&label, &cvals))),
+    })
 }

@@ -106,10 +106,9 @@ impl Locator {
         None
     }
 
-    /// The size of a cell: its largest bounding-box side.
+    /// The size of a cell: its bounding-box diagonal (VTK's "cell length").
     pub fn cell_size(&self, c: usize) -> f64 {
-        let d = sub(self.cell_hi[c], self.cell_lo[c]);
-        d[0].max(d[1]).max(d[2])
+        norm(sub(self.cell_hi[c], self.cell_lo[c]))
     }
 }
 
@@ -208,7 +207,7 @@ pub struct StreamOptions {
     /// Stop after this length (default: the largest side of the mesh's bounding box).
     pub max_length: Option<f64>,
     pub max_steps: usize,
-    /// Step length as a fraction of the local cell size.
+    /// Step length as a fraction of the local cell size (its bounding-box diagonal).
     pub step_cells: f64,
 }
 

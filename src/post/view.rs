@@ -24,6 +24,9 @@ pub enum View {
         field: String,
         value: f64,
         color_by: Option<String>,
+        /// `cells` (default) or `tets`; see `extract::Method`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        method: Option<String>,
     },
     Streamlines {
         seeds: Seeds,
@@ -98,10 +101,11 @@ pub fn extract(case: &Case, view: &View) -> Result<PolyData, PostError> {
             let f = field.as_deref().map(sel).transpose()?;
             extract::slice(case, *origin, *normal, f.as_ref())
         }
-        View::Iso { field, value, color_by } => {
+        View::Iso { field, value, color_by, method } => {
             let f = sel(field)?;
             let c = color_by.as_deref().map(sel).transpose()?;
-            extract::iso(case, &f, *value, c.as_ref())
+            let m = method.as_deref().map(str::parse).transpose()?.unwrap_or_default();
+            extract::iso(case, &f, *value, c.as_ref(), m)
         }
         View::Streamlines { seeds, count, field, color_by, max_length, direction } => {
             if *count == 0 || *count > MAX_STREAMLINES {

@@ -143,6 +143,7 @@ pub fn view_from_query(kind: &str, q: &HashMap<String, String>) -> AppResult<Vie
             field: need(q, "field", "isosurface")?.clone(),
             value: num(q, "value")?.ok_or_else(|| AppError::Validation("an isosurface needs 'value'".into()))?,
             color_by: q.get("color_by").cloned(),
+            method: q.get("method").cloned(),
         },
         "streamlines" => {
             let seeds = if let Some(line) = q.get("seed_line") {
