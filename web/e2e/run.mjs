@@ -7,7 +7,9 @@
 //
 // 1. workflow: register → create a project → upload a small STL → external-aero template
 //    → mesh-only job and its quality page → solve a tiny case on the local executor,
-//    watching the residual plot gain points while it runs → completed summary.
+//    watching the residual plot gain points while it runs → completed summary → the 3D
+//    results viewer: wall surface, a cut plane dragged in 3D, an isosurface, streamlines,
+//    a probe by click, colormap and fixed range, camera presets, PNG screenshot.
 // 2. step: import a STEP fixture in the browser (OpenCASCADE WASM) and check that its
 //    faces arrive at the server as surface groups, with the original kept.
 //
@@ -244,6 +246,80 @@ async function workflow(browser, server) {
     const final = await page.evaluate(async (id) => (await (await fetch(`/api/jobs/${id}`)).json()).iteration, page.url().split("/").pop());
     const plotted = Number(await page.getAttribute("#plot-residuals", "data-points"));
     check(plotted === final, `the completed plot has ${plotted} points for ${final} iterations`);
+
+    // The 3D results: the wall surface loads by itself; then a cut plane (by checkbox, then
+    // dragged in 3D), an isosurface, streamlines, a probe by click, a colormap and a fixed
+    // range, camera presets and a PNG.
+    const rv = "#results-viewer";
+    const ready = async (key) => {
+      try {
+        await page.waitForFunction((k) => {
+          const el = document.getElementById("results-viewer");
+          return el?.dataset.state === "ready" && el.dataset[k] !== undefined;
+        }, key, { timeout: 60_000 });
+      } catch (e) {
+        throw new Error(`the results viewer never showed ${key}: ${await page.textContent("#rv-status")} (state ${await page.getAttribute(rv, "data-state")})`);
+      }
+    };
+    await ready("surfaceMs");
+    check(Number(await page.getAttribute(rv, "data-surface-triangles")) > 100, "no wall surface in the results viewer");
+    check((await page.textContent("#rv-status")).includes("triangles"), "no surface statistics");
+    await page.check("#rv-slice");
+    await ready("sliceMs");
+    const sliceTris = Number(await page.getAttribute(rv, "data-slice-triangles"));
+    check(sliceTris > 0, "the cut plane is empty");
+    // Drag the plane's handle along its normal (y): the slider follows and a new cut loads.
+    const before = Number(await page.inputValue("#rv-slice-pos"));
+    await page.click("[data-view='+y']");
+    await page.click("[data-view='iso']");
+    await page.locator("#rv-canvas").scrollIntoViewIfNeeded();
+    const at2 = await page.evaluate(() => {
+      // A point of the plane in the middle of the view.
+      const v = window.resultsViewer;
+      const p = v.controls.target.clone();
+      p.y = v.handle.position.y;
+      p.project(v.camera);
+      const r = v.renderer.domElement.getBoundingClientRect();
+      return { x: r.left + (p.x + 1) / 2 * r.width, y: r.top + (1 - p.y) / 2 * r.height };
+    });
+    await page.evaluate(() => { delete document.getElementById("results-viewer").dataset.sliceMs; });
+    await page.mouse.move(at2.x, at2.y);
+    await page.mouse.down();
+    await page.mouse.move(at2.x + 40, at2.y + 25, { steps: 5 });
+    await page.mouse.up();
+    await ready("sliceMs");
+    const after = Number(await page.inputValue("#rv-slice-pos"));
+    check(after !== before, `dragging the cut plane did not move it (${before} → ${after})`);
+    log(`cut plane: ${sliceTris} triangles; dragged from y = ${before.toFixed(3)} to ${after.toFixed(3)} m`);
+    await page.check("#rv-iso");
+    await ready("isoMs");
+    await page.click("#rv-stream-go");
+    await ready("streamlinesMs");
+    check((await page.textContent("#rv-status")).includes("streamlines"), "no streamline statistics");
+    await page.selectOption("#rv-colormap", "coolwarm");
+    await page.uncheck("#rv-auto");
+    await page.fill("#rv-min", "-20");
+    await page.fill("#rv-max", "20");
+    await page.dispatchEvent("#rv-max", "change");
+    check((await page.getAttribute("#rv-legend", "aria-label")).includes("from -20 to 20"), "the fixed range is not on the legend");
+    // Probe: look down on the body and click the middle of the view.
+    await page.uncheck("#rv-slice");
+    await page.uncheck("#rv-iso");
+    await page.uncheck("#rv-stream");
+    await page.click("[data-view='+z']");
+    await page.click("[data-view='fit-shown']");
+    await page.locator("#rv-canvas").scrollIntoViewIfNeeded();
+    const cbox = await page.locator("#rv-canvas canvas").boundingBox();
+    await page.mouse.click(cbox.x + cbox.width / 2, cbox.y + cbox.height / 2);
+    await page.waitForFunction(() => /=/.test(document.getElementById("rv-probe")?.textContent ?? ""));
+    log("probe:", await page.textContent("#rv-probe"));
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#rv-shot")]);
+    check(download.suggestedFilename().endsWith(".png"), "the screenshot is not a PNG");
+    await page.click("[data-view='iso']");
+    await page.check("#rv-slice");
+    await ready("sliceMs");
+    await page.screenshot({ path: join(artifacts, "results-viewer.png"), fullPage: true });
+    log("results viewer: surface, cut plane (dragged), isosurface, streamlines, probe, range, PNG");
 
     // Cancel asks first; a declined confirmation changes nothing, an accepted one cancels.
     await Promise.all([page.waitForURL(/\/geometries\//), page.click(".crumbs a[href^='/geometries/']")]);

@@ -508,7 +508,8 @@ async function main(): Promise<void> {
     if (!r.ok) return;
     const { min, max } = await r.json();
     isoSlider.min = String(min); isoSlider.max = String(max); isoSlider.step = String((max - min) / 200 || 1);
-    isoSlider.value = String(isoField.value === "Q" ? min + 0.02 * (max - min) : (min + max) / 2);
+    // Q: a small positive level picks out the vortex cores; others: the middle.
+    isoSlider.value = String(isoField.value === "Q" && max > 0 ? 0.02 * max : (min + max) / 2);
   };
   const iso = () => {
     $("rv-iso-val").textContent = `${isoField.value} = ${fmt(Number(isoSlider.value), 4)} ${unitOf(isoField.value)}`;
