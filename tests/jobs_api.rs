@@ -1,6 +1,7 @@
 //! Jobs through the API on real OpenFOAM: submit, follow to completion over the WebSocket
 //! and by polling, read the summary, the log, the residual history and the case archive;
-//! cancel a long run and find no process left; bad and over-quota submissions are refused.
+//! post-process the result (extractions, probes, saved views; tenant-scoped); cancel a
+//! long run and find no process left; bad and over-quota submissions are refused.
 mod common;
 
 use common::{db, server::TestServer};
@@ -143,6 +144,74 @@ async fn submit_follow_cancel_on_real_openfoam() {
         409,
         "a finished job cannot be cancelled"
     );
+
+    // Post-processing of the result: what it holds, each extraction as the chunked stream
+    // (the second ask served from the object-store cache), probes, ranges and saved views;
+    // another tenant gets 404 everywhere; bad parameters get 422 with the reason.
+    let (st, idx) = s.call("GET", &format!("/api/jobs/{jid}/post"), &a, None).await;
+    assert_eq!(st, 200, "{idx}");
+    assert!(idx["fields"].as_array().unwrap().iter().any(|f| f["name"] == "p"), "{idx}");
+    assert!(idx["patches"].as_array().unwrap().iter().any(|p| p["type"] == "wall"), "{idx}");
+    assert_eq!(s.call("GET", &format!("/api/jobs/{jid}/post"), &other, None).await.0, 404);
+    let get = |token: &str, url: String| {
+        let req = s.http.get(s.u(&url)).bearer_auth(token);
+        async move { req.send().await.unwrap() }
+    };
+    for (kind, q) in [
+        ("surface", "field=p"),
+        ("slice", "origin=0.5,0,0.5&normal=0,1,0&field=U:mag"),
+        ("iso", "field=p&value=-20&color_by=U:mag"),
+        ("streamlines", "seed_line=-1,0,0.1:-1,0,1.5&count=10"),
+    ] {
+        let url = format!("/api/jobs/{jid}/post/{kind}?{q}");
+        let r = get(&a, url.clone()).await;
+        assert_eq!(r.status(), 200, "{kind}");
+        assert_eq!(r.headers()["content-type"], "application/vnd.flowcfd.post");
+        let first = r.bytes().await.unwrap();
+        let (meta, tris, segs) = flowcfd::post::chunk::decode(&first).expect("a well-formed stream");
+        assert_eq!(meta["kind"], kind, "{meta}");
+        assert!(tris > 0 || segs > 0, "{kind}: {meta}");
+        let again = get(&a, url.clone()).await.bytes().await.unwrap();
+        assert_eq!(first, again, "{kind}: the second answer is the cached one (same timing inside)");
+        assert_eq!(get(&other, url).await.status(), 404, "{kind} for another tenant");
+    }
+    let (st, pr) = s.call("GET", &format!("/api/jobs/{jid}/post/probe?field=p&points=-1,0,0.5;99,0,0"), &a, None).await;
+    assert_eq!(st, 200, "{pr}");
+    assert!(pr["values"][0].as_f64().is_some() && pr["values"][1].is_null(), "{pr}");
+    let (st, rg) = s.call("GET", &format!("/api/jobs/{jid}/post/range?field=U:mag"), &a, None).await;
+    assert_eq!(st, 200, "{rg}");
+    assert!(rg["max"].as_f64().unwrap() > 5.0, "{rg}");
+    for (q, want) in [
+        ("slice?origin=0,0,0", "normal"),
+        ("slice?origin=0,0,0&normal=0,0,0", "non-zero normal"),
+        ("iso?field=nope&value=1", "no field 'nope'"),
+        ("iso?field=p&value=abc", "not a number"),
+        ("streamlines?seed_line=0,0,0&count=5", "X,Y,Z:X,Y,Z"),
+        ("streamlines?seed_line=0,0,0:1,1,1&count=999999", "1 to 20000"),
+    ] {
+        let (st, p) = s.call("GET", &format!("/api/jobs/{jid}/post/{q}"), &a, None).await;
+        assert_eq!(st, 422, "{q}: {p}");
+        assert!(p["detail"].as_str().unwrap().contains(want), "{q}: {p}");
+    }
+    assert_eq!(s.call("GET", &format!("/api/jobs/{jid}/post/warp"), &a, None).await.0, 404);
+    let view = json!({"name": "wake", "config": {"kind": "slice", "origin": [2.0, 0.0, 0.5], "normal": [1.0, 0.0, 0.0], "field": "U:mag"}});
+    let (st, v) = s.call("POST", &format!("/api/jobs/{jid}/views"), &a, Some(view.clone())).await;
+    assert_eq!(st, 201, "{v}");
+    assert_eq!(v["kind"], "slice");
+    let (st, p) = s
+        .call("POST", &format!("/api/jobs/{jid}/views"), &a, Some(json!({"name": "x", "config": {"kind": "warp"}})))
+        .await;
+    assert_eq!(st, 422, "{p}");
+    assert_eq!(s.call("POST", &format!("/api/jobs/{jid}/views"), &other, Some(view)).await.0, 404);
+    let (_, list) = s.call("GET", &format!("/api/jobs/{jid}/views"), &a, None).await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["config"]["origin"][0], 2.0);
+    assert_eq!(s.call("GET", &format!("/api/jobs/{jid}/views"), &other, None).await.0, 404);
+    let vid = v["id"].as_str().unwrap();
+    assert_eq!(s.call("DELETE", &format!("/api/jobs/{jid}/views/{vid}"), &other, None).await.0, 404);
+    assert_eq!(s.call("DELETE", &format!("/api/jobs/{jid}/views/{vid}"), &a, None).await.0, 204);
+    let (_, list) = s.call("GET", &format!("/api/jobs/{jid}/views"), &a, None).await;
+    assert_eq!(list.as_array().unwrap().len(), 0);
 
     // A long run, cancelled while it runs: nothing is left behind.
     let (_, c2) = s.call("POST", &format!("/api/projects/{pid}/cases"), &a, Some(case(20000))).await;
