@@ -46,7 +46,7 @@ export function unitOf(field: string): string {
 interface Part { kind: number; positions: Float32Array; scalars: Float32Array; indices: Uint32Array }
 
 /** Fetches an extraction and hands each chunk over as soon as it has arrived. */
-async function fetchStream(url: string, onPart: (p: Part) => void, onProgress: (f: number) => void): Promise<Meta> {
+async function fetchStream(url: string, onMeta: (m: Meta) => void, onPart: (p: Part) => void, onProgress: (f: number) => void): Promise<Meta> {
   const r = await fetch(url, { credentials: "same-origin" });
   if (!r.ok) throw new Error(await problem(r));
   const total = Number(r.headers.get("content-length")) || 0;
@@ -62,8 +62,10 @@ async function fetchStream(url: string, onPart: (p: Part) => void, onProgress: (
       const len = kind === 0 ? a : 16 * a + 4 * b;
       if (have - done < 16 + len) return;
       const at = done + 16;
-      if (kind === 0) meta = JSON.parse(new TextDecoder().decode(buf.subarray(at, at + a)));
-      else {
+      if (kind === 0) {
+        meta = JSON.parse(new TextDecoder().decode(buf.subarray(at, at + a)));
+        onMeta(meta!);
+      } else {
         const copy = buf.slice(at, at + len).buffer;
         onPart({ kind, positions: new Float32Array(copy, 0, 3 * a), scalars: new Float32Array(copy, 12 * a, a), indices: new Uint32Array(copy, 16 * a, b) });
       }
@@ -90,6 +92,9 @@ async function fetchStream(url: string, onPart: (p: Part) => void, onProgress: (
   return meta;
 }
 
+/** While a layer streams in, redraw at most this often. */
+const PROGRESS_MS = 700;
+
 class Layer {
   group = new THREE.Group();
   meta: Meta | null = null;
@@ -115,6 +120,8 @@ export class ResultsViewer {
   private drag: { axis: number; start: number; origin: number; plane: THREE.Plane } | null = null;
   onPlaneMoved: (offset: number) => void = () => {};
   onPick: (p: THREE.Vector3) => void = () => {};
+  /** Called once a new layer's first chunk has been drawn. */
+  onFirstDrawn: (kind: Kind) => void = () => {};
   private slice = { axis: 0, offset: 0 };
 
   constructor(private el: HTMLElement, private bounds: [number[], number[]]) {
@@ -184,18 +191,25 @@ export class ResultsViewer {
     this.view("fit");
   }
 
-  /** Loads one layer, replacing what it showed, drawing chunks as they arrive. */
+  /**
+   * Loads one layer, replacing what it showed, drawing chunks as they arrive. While it
+   * streams, the view is redrawn at most every PROGRESS_MS (a frame of a million triangles
+   * is slow where WebGL runs on the CPU), and once at the end.
+   */
   async load(kind: Kind, url: string, onProgress: (f: number) => void): Promise<Meta> {
     const layer = new Layer(kind);
     const old = this.layers.get(kind);
+    const rangeBefore = this.currentRange();
     let first = true;
-    const meta = await fetchStream(url, (p) => {
+    let lastDraw = 0;
+    const meta = await fetchStream(url, (m) => (layer.meta = m), (p) => {
       if (first) {
         // The old layer goes when the new one starts to arrive, not before.
         if (old) this.remove(old);
         this.layers.set(kind, layer);
         this.scene.add(layer.group);
         first = false;
+        requestAnimationFrame(() => requestAnimationFrame(() => this.onFirstDrawn(kind)));
       }
       const g = new THREE.BufferGeometry();
       g.setAttribute("position", new THREE.BufferAttribute(p.positions, 3));
@@ -212,7 +226,11 @@ export class ResultsViewer {
       obj.userData.scalars = p.scalars;
       layer.group.add(obj);
       this.colourObject(obj, this.currentRange());
-      this.requestRender();
+      const now = performance.now();
+      if (now - lastDraw > PROGRESS_MS) {
+        lastDraw = now;
+        this.requestRender();
+      }
     }, onProgress);
     layer.meta = meta;
     if (first) {
@@ -220,7 +238,10 @@ export class ResultsViewer {
       if (old) this.remove(old);
       this.layers.set(kind, layer);
     }
-    this.recolour();
+    const r = this.currentRange();
+    if (r[0] !== rangeBefore[0] || r[1] !== rangeBefore[1]) this.recolour();
+    else this.requestRender();
+    await new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(ok)));
     return meta;
   }
 
@@ -453,8 +474,11 @@ async function main(): Promise<void> {
   const [lo, hi] = index.bounds;
   const q = (o: Record<string, string | number>) => new URLSearchParams(Object.entries(o).map(([k, v]) => [k, String(v)])).toString();
   let busy = 0;
+  let clicked = 0;
+  viewer.onFirstDrawn = (kind) => (root.dataset[`${kind}FirstMs`] = String(Math.round(performance.now() - clicked)));
   const run = async (kind: Kind, label: string, url: string, after?: (m: Meta) => void) => {
     busy++;
+    clicked = performance.now();
     bar.hidden = false;
     bar.value = 0;
     setStatus(`Loading the ${label}…`, true);
@@ -514,7 +538,7 @@ async function main(): Promise<void> {
   const iso = () => {
     $("rv-iso-val").textContent = `${isoField.value} = ${fmt(Number(isoSlider.value), 4)} ${unitOf(isoField.value)}`;
     if (!inp("rv-iso").checked) { viewer.clear("iso"); drawLegend(); return; }
-    return run("iso", "isosurface", `${base}/iso?${q({ field: isoField.value, value: isoSlider.value, color_by: colorBy.value })}`);
+    return run("iso", "isosurface", `${base}/iso?${q({ field: isoField.value, value: isoSlider.value, color_by: colorBy.value, method: sel("rv-iso-method").value })}`);
   };
   // Streamlines: seeds on a line upstream, across the domain's height by default.
   inp("rv-seed-from").value = [lo[0] + 0.05 * (hi[0] - lo[0]), (lo[1] + hi[1]) / 2, lo[2] + 0.02 * (hi[2] - lo[2])].map((v) => fmt(v, 4)).join(",");
@@ -551,6 +575,7 @@ async function main(): Promise<void> {
   isoField.addEventListener("change", async () => { await isoRange(); iso(); });
   isoSlider.addEventListener("input", () => ($("rv-iso-val").textContent = `${isoField.value} = ${fmt(Number(isoSlider.value), 4)} ${unitOf(isoField.value)}`));
   isoSlider.addEventListener("change", iso);
+  sel("rv-iso-method").addEventListener("change", iso);
   $("rv-stream-go").addEventListener("click", () => { inp("rv-stream").checked = true; streamlines(); });
   inp("rv-stream").addEventListener("change", streamlines);
   root.querySelectorAll<HTMLButtonElement>("[data-view]").forEach((b) => b.addEventListener("click", () => b.dataset.view === "fit-shown" ? viewer.fitTo(viewer.shownBox()) : viewer.view(b.dataset.view!)));
