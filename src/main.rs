@@ -149,15 +149,20 @@ enum PostCmd {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Field values at points (null outside the mesh).
+    /// Field values at points (null outside the mesh), or along a segment (a line plot).
     Probe {
         #[command(flatten)]
         c: PostCase,
         #[arg(long)]
         field: String,
         /// X,Y,Z;X,Y,Z
-        #[arg(long, allow_hyphen_values = true)]
-        points: String,
+        #[arg(long, allow_hyphen_values = true, required_unless_present = "line")]
+        points: Option<String>,
+        /// X,Y,Z:X,Y,Z, sampled at --samples evenly spaced points, ends included.
+        #[arg(long, allow_hyphen_values = true, conflicts_with = "points")]
+        line: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        samples: usize,
     },
 }
 
@@ -165,10 +170,21 @@ fn post(cmd: PostCmd) -> Result<(), String> {
     use flowcfd::post::{view::Seeds, view::View, Case, FieldSel};
     let open = |c: &PostCase| Case::open(&c.case, c.time.as_deref(), c.source).map_err(|e| e.to_string());
     let (c, view, out) = match cmd {
-        PostCmd::Probe { c, field, points } => {
+        PostCmd::Probe { c, field, points, line, samples } => {
             let sel = FieldSel::parse(&field).map_err(|e| e.to_string())?;
-            let pts: Vec<[f64; 3]> =
-                points.split(';').filter(|p| !p.trim().is_empty()).map(parse_vec3).collect::<Result<_, _>>()?;
+            let pts: Vec<[f64; 3]> = match (points, line) {
+                (Some(points), _) => {
+                    points.split(';').filter(|p| !p.trim().is_empty()).map(parse_vec3).collect::<Result<_, _>>()?
+                }
+                (None, Some(line)) => {
+                    let (a, b) = line.split_once(':').ok_or("--line is X,Y,Z:X,Y,Z")?;
+                    if !(2..=100_000).contains(&samples) {
+                        return Err("--samples must be 2 to 100000".into());
+                    }
+                    flowcfd::post::stream::seeds_on_line(parse_vec3(a)?, parse_vec3(b)?, samples)
+                }
+                (None, None) => return Err("give --points or --line".into()),
+            };
             if pts.is_empty() {
                 return Err("--points needs at least one X,Y,Z".into());
             }

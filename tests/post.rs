@@ -223,6 +223,26 @@ fn a_probe_of_a_linear_field_returns_the_exact_value() {
     let j: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert!((j["values"][0].as_f64().unwrap() - 1.0).abs() < 1e-12);
     assert!(j["values"][1].is_null());
+    // A line plot along x: Cx along it is the distance from the start.
+    let (ok, out, err) = run(flowcfd().args([
+        "post",
+        "probe",
+        "--case",
+        a.to_str().unwrap(),
+        "--field",
+        "Cx",
+        "--line",
+        "0.1,0.5,0.5:1.9,0.5,0.5",
+        "--samples",
+        "10",
+    ]));
+    assert!(ok, "{err}");
+    let j: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let v = j["values"].as_array().unwrap();
+    assert_eq!(v.len(), 10);
+    for (i, x) in v.iter().enumerate() {
+        assert!((x.as_f64().unwrap() - (0.1 + 0.2 * i as f64)).abs() < 1e-9, "{j}");
+    }
 }
 
 /// Stats that must agree between two readings of the same result.

@@ -192,28 +192,42 @@ pub async fn extract(
     let (job, c) = case(st, caller, job_id).await?;
     let budget = max_triangles.unwrap_or(DEFAULT_MAX_TRIANGLES).clamp(1_000, 20_000_000);
     let key = format!("jobs/{}/post/{}.fcp", job.id, cache_key(&c.time, &view, budget));
+    let view_copy = view.clone();
     if let Ok(b) = st.blobs.get(&key).await {
         return Ok(b);
     }
     let kind = view.kind();
-    let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, PostError> {
-        let t0 = std::time::Instant::now();
-        let pd = post::view::extract(&c, &view)?;
-        let full = pd.tris.len();
-        let pd = post::lod::decimate(&pd, budget);
-        let mut meta = pd.stats();
-        meta["kind"] = kind.into();
-        meta["time"] = c.time.clone().into();
-        meta["triangles_before_lod"] = full.into();
-        meta["extract_s"] = t0.elapsed().as_secs_f64().into();
-        meta["view"] = serde_json::to_value(&view).unwrap_or_default();
-        Ok(post::chunk::encode(&pd, meta))
-    })
-    .await
-    .map_err(|e| AppError::Internal(e.to_string()))??;
+    let time = c.time.clone();
+    let (bytes, also) =
+        tokio::task::spawn_blocking(move || -> Result<(Vec<u8>, Option<(usize, Vec<u8>)>), PostError> {
+            let t0 = std::time::Instant::now();
+            let full = post::view::extract(&c, &view)?;
+            let n = full.tris.len();
+            let encode = |pd: &post::extract::PolyData| {
+                let mut meta = pd.stats();
+                meta["kind"] = kind.into();
+                meta["time"] = c.time.clone().into();
+                meta["triangles_before_lod"] = n.into();
+                meta["extract_s"] = t0.elapsed().as_secs_f64().into();
+                meta["view"] = serde_json::to_value(&view).unwrap_or_default();
+                post::chunk::encode(pd, meta)
+            };
+            // A preview (a small budget) is usually followed by the full result: keep that too.
+            let also = (n > budget && budget < DEFAULT_MAX_TRIANGLES)
+                .then(|| (DEFAULT_MAX_TRIANGLES, encode(&post::lod::decimate(&full, DEFAULT_MAX_TRIANGLES))));
+            Ok((encode(&post::lod::decimate(&full, budget)), also))
+        })
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))??;
     let bytes = bytes::Bytes::from(bytes);
-    if let Err(e) = st.blobs.put(&key, bytes.clone()).await {
-        tracing::warn!(job = %job.id, error = %e, "cannot cache the extraction");
+    let mut puts = vec![(key, bytes.clone())];
+    if let Some((b, data)) = also {
+        puts.push((format!("jobs/{}/post/{}.fcp", job.id, cache_key(&time, &view_copy, b)), data.into()));
+    }
+    for (k, data) in puts {
+        if let Err(e) = st.blobs.put(&k, data).await {
+            tracing::warn!(job = %job.id, error = %e, "cannot cache the extraction");
+        }
     }
     Ok(bytes)
 }

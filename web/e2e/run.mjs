@@ -315,11 +315,17 @@ async function workflow(browser, server) {
     log("probe:", await page.textContent("#rv-probe"));
     const [download] = await Promise.all([page.waitForEvent("download"), page.click("#rv-shot")]);
     check(download.suggestedFilename().endsWith(".png"), "the screenshot is not a PNG");
+    // A line plot between two clicked points (on the body, seen from the top).
+    await page.click("#rv-line");
+    await page.mouse.click(cbox.x + cbox.width * 0.45, cbox.y + cbox.height * 0.5);
+    await page.mouse.click(cbox.x + cbox.width * 0.55, cbox.y + cbox.height * 0.5);
+    await page.waitForFunction(() => Number(document.getElementById("results-viewer")?.dataset.linePoints ?? 0) > 0);
+    log("line plot:", await page.textContent("#rv-probe"));
     await page.click("[data-view='iso']");
     await page.check("#rv-slice");
     await ready("sliceMs");
     await page.screenshot({ path: join(artifacts, "results-viewer.png"), fullPage: true });
-    log("results viewer: surface, cut plane (dragged), isosurface, streamlines, probe, range, PNG");
+    log("results viewer: surface, cut plane (dragged), isosurface, streamlines, probe, line plot, range, PNG");
 
     // Cancel asks first; a declined confirmation changes nothing, an accepted one cancels.
     await Promise.all([page.waitForURL(/\/geometries\//), page.click(".crumbs a[href^='/geometries/']")]);

@@ -8,6 +8,7 @@ import * as THREE from "three";
 import { OrbitControls } from "three/addons/controls/OrbitControls.js";
 import { $, fmt, groupDigits, problem } from "./api";
 import { aimCamera } from "./viewer";
+import uPlot from "uplot";
 
 type Kind = "surface" | "slice" | "iso" | "streamlines";
 interface Meta { kind: string; triangles: number; count?: number; total_length?: number; area: number; min: number | null; max: number | null; range?: [number, number]; bounds?: [number[], number[]]; scalar: string | null; triangles_before_lod?: number; extract_s?: number }
@@ -475,7 +476,15 @@ async function main(): Promise<void> {
   const q = (o: Record<string, string | number>) => new URLSearchParams(Object.entries(o).map(([k, v]) => [k, String(v)])).toString();
   let busy = 0;
   let clicked = 0;
-  viewer.onFirstDrawn = (kind) => (root.dataset[`${kind}FirstMs`] = String(Math.round(performance.now() - clicked)));
+  viewer.onFirstDrawn = (kind) => {
+    if (root.dataset[`${kind}FirstAt`] !== String(clicked)) {
+      root.dataset[`${kind}FirstAt`] = String(clicked);
+      root.dataset[`${kind}FirstMs`] = String(Math.round(performance.now() - clicked));
+    }
+  };
+  // Large surfaces come in two passes: a preview decimated to PREVIEW_TRIANGLES first (a
+  // whole, coarser picture on screen quickly), then the full result, which replaces it.
+  const PREVIEW_TRIANGLES = 200_000;
   const run = async (kind: Kind, label: string, url: string, after?: (m: Meta) => void) => {
     busy++;
     clicked = performance.now();
@@ -484,7 +493,14 @@ async function main(): Promise<void> {
     setStatus(`Loading the ${label}…`, true);
     const t0 = performance.now();
     try {
-      const m = await viewer.load(kind, url, (f) => (bar.value = f));
+      const preview = kind !== "streamlines";
+      let m = await viewer.load(kind, preview ? `${url}&max_triangles=${PREVIEW_TRIANGLES}` : url, (f) => (bar.value = f));
+      if (preview && (m.triangles_before_lod ?? 0) > m.triangles) {
+        root.dataset[`${kind}PreviewMs`] = String(Math.round(performance.now() - t0));
+        setStatus(`${label}: a preview of ${groupDigits(m.triangles)} triangles; loading all ${groupDigits(m.triangles_before_lod!)}…`, true);
+        bar.value = 0;
+        m = await viewer.load(kind, url, (f) => (bar.value = f));
+      }
       const s = ((performance.now() - t0) / 1000).toFixed(2);
       const what = kind === "streamlines" ? `${m.count ?? 0} streamlines, ${fmt(m.total_length ?? 0, 4)} m in all` : `${groupDigits(m.triangles)} triangles, ${fmt(m.area, 4)} m²`;
       setStatus(`${label}: ${what}, in ${s} s`, busy > 1);
@@ -590,10 +606,51 @@ async function main(): Promise<void> {
       setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
     }, "image/png");
   });
-  // Click to probe.
+  // Click to probe; after "Line plot", two clicks give the ends of a line to plot along.
+  let lineEnds: THREE.Vector3[] | null = null;
+  const out = $("rv-probe");
+  $("rv-line").addEventListener("click", () => {
+    lineEnds = [];
+    out.textContent = "Line plot: click the start of the line, then its end.";
+  });
+  const linePlot = async (a: THREE.Vector3, b: THREE.Vector3) => {
+    const field = colorBy.value;
+    const n = 200;
+    const r = await fetch(`${base}/probe?${q({ field, line: `${a.x},${a.y},${a.z}:${b.x},${b.y},${b.z}`, n })}`, { credentials: "same-origin" });
+    if (!r.ok) throw new Error(await problem(r));
+    const j = await r.json();
+    const len = a.distanceTo(b);
+    const xs: number[] = j.values.map((_: unknown, i: number) => (len * i) / (n - 1));
+    const ys: (number | null)[] = j.values.map((v: number | null) => v);
+    const el = $("rv-plot");
+    el.hidden = false;
+    el.innerHTML = "";
+    new uPlot({
+      width: Math.max(el.clientWidth, 300), height: 220, scales: { x: { time: false } },
+      axes: [{ label: "distance along the line [m]" }, { label: `${field} [${unitOf(field)}]` }],
+      series: [{}, { label: field, stroke: "#1f77b4", width: 2 }],
+    }, [xs, ys], el);
+    const inside = ys.filter((v) => v !== null).length;
+    out.textContent = `Line plot of ${field} over ${fmt(len, 4)} m (${inside} of ${n} points inside the mesh)`;
+    root.dataset.linePoints = String(inside);
+  };
   viewer.onPick = async (p) => {
     viewer.showMarker(p);
-    const out = $("rv-probe");
+    if (lineEnds) {
+      lineEnds.push(p.clone());
+      if (lineEnds.length < 2) {
+        out.textContent = "Line plot: now click the end of the line.";
+        return;
+      }
+      const [a, b] = lineEnds;
+      lineEnds = null;
+      try {
+        await linePlot(a, b);
+      } catch (e) {
+        out.textContent = `Line plot failed: ${(e as Error).message}`;
+      }
+      return;
+    }
     out.textContent = "probing…";
     try {
       const r = await fetch(`${base}/probe?${q({ field: colorBy.value, points: [p.x, p.y, p.z].join(",") })}`, { credentials: "same-origin" });
