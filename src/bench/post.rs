@@ -223,11 +223,11 @@ fn params(case: &Path, iso: Option<f64>, count: usize) -> Result<(Value, Vec<Str
 }
 
 /// Makes (once) a result of about a million cells: the cube example meshed for 1.1M cells
-/// and solved for 30 iterations on every core.
+/// and solved for 200 iterations on every core.
 fn large_case(dir: &Path) -> Result<PathBuf, String> {
     let case = dir.join("out/case");
     if case.join("case.foam").is_file()
-        && std::fs::read_dir(&case).map(|r| r.flatten().any(|e| e.file_name() == "30")).unwrap_or(false)
+        && std::fs::read_dir(&case).map(|r| r.flatten().any(|e| e.file_name() == "200")).unwrap_or(false)
     {
         return Ok(case);
     }
@@ -240,10 +240,10 @@ fn large_case(dir: &Path) -> Result<PathBuf, String> {
     .map_err(|e| e.to_string())?;
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let toml = format!(
-        "geometry = \"cube.stl\"\n[flow]\ntype = \"external\"\nvelocity = [10.0, 0.0, 0.0]\n[mesh]\ntarget_cells = 1100000\n[solver]\niterations = 30\ncores = {cores}\n"
+        "geometry = \"cube.stl\"\n[flow]\ntype = \"external\"\nvelocity = [10.0, 0.0, 0.0]\n[mesh]\ntarget_cells = 1100000\n[solver]\niterations = 200\ncores = {cores}\n"
     );
     std::fs::write(dir.join("large.toml"), toml).map_err(|e| e.to_string())?;
-    eprintln!("making the 1M-cell case in {} (once; about 15 minutes on 2 cores)…", dir.display());
+    eprintln!("making the 1M-cell case in {} (once; about 20 minutes on 2 cores)…", dir.display());
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let st = std::process::Command::new(exe)
         .args(["run", "large.toml", "--mesh-params", "rules", "--out", "out"])

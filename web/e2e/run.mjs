@@ -317,8 +317,11 @@ async function workflow(browser, server) {
     check(download.suggestedFilename().endsWith(".png"), "the screenshot is not a PNG");
     // A line plot between two clicked points (on the body, seen from the top).
     await page.click("#rv-line");
-    await page.mouse.click(cbox.x + cbox.width * 0.45, cbox.y + cbox.height * 0.5);
-    await page.mouse.click(cbox.x + cbox.width * 0.55, cbox.y + cbox.height * 0.5);
+    await page.locator("#rv-canvas").scrollIntoViewIfNeeded();
+    const lbox = await page.locator("#rv-canvas canvas").boundingBox();
+    await page.mouse.click(lbox.x + lbox.width * 0.45, lbox.y + lbox.height * 0.5);
+    await page.waitForFunction(() => /now click the end/.test(document.getElementById("rv-probe")?.textContent ?? ""));
+    await page.mouse.click(lbox.x + lbox.width * 0.55, lbox.y + lbox.height * 0.5);
     await page.waitForFunction(() => Number(document.getElementById("results-viewer")?.dataset.linePoints ?? 0) > 0);
     log("line plot:", await page.textContent("#rv-probe"));
     await page.click("[data-view='iso']");
