@@ -414,6 +414,52 @@ impl<'a> Src<'a> {
         }
     }
 
+    /// A list of non-negative labels straight into u32 (owner, neighbour, face points):
+    /// one allocation, no intermediate i64 copy.
+    fn labels_u32(&mut self) -> Result<Vec<u32>, PostError> {
+        let n = self.label()?;
+        let bad = |s: &Self, x: i64| s.err(format!("label {x} is out of range"));
+        match self.peek() {
+            Some(c) if n == 0 && c != b'(' && c != b'{' => Ok(Vec::new()),
+            Some(b'(') if self.h.binary => {
+                self.i += 1;
+                let sz = self.label_size();
+                let raw = self.raw(n * sz)?;
+                let mut v = Vec::with_capacity(n);
+                if sz == 4 {
+                    for c in raw.chunks_exact(4) {
+                        let x = i32::from_le_bytes(c.try_into().unwrap());
+                        v.push(u32::try_from(x).map_err(|_| bad(self, x as i64))?);
+                    }
+                } else {
+                    for c in raw.chunks_exact(8) {
+                        let x = i64::from_le_bytes(c.try_into().unwrap());
+                        v.push(u32::try_from(x).map_err(|_| bad(self, x))?);
+                    }
+                }
+                self.expect(b')')?;
+                Ok(v)
+            }
+            Some(b'(') => {
+                self.i += 1;
+                let mut v = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let x = self.label()?;
+                    v.push(u32::try_from(x).map_err(|_| bad(self, x as i64))?);
+                }
+                self.expect(b')')?;
+                Ok(v)
+            }
+            Some(b'{') => {
+                self.i += 1;
+                let x = self.label()?;
+                self.expect(b'}')?;
+                Ok(vec![u32::try_from(x).map_err(|_| bad(self, x as i64))?; n])
+            }
+            _ => Err(self.err("expected a list")),
+        }
+    }
+
     /// Skips one entry's value up to its `;` (or a sub-dictionary's `}`), stepping over
     /// binary list bodies.
     fn skip_entry(&mut self) -> Result<(), PostError> {
@@ -519,21 +565,31 @@ fn read_labels(path: &Path) -> Result<Vec<i64>, PostError> {
     s.label_list()
 }
 
-fn to_u32(v: Vec<i64>, what: &str, path: &Path) -> Result<Vec<u32>, PostError> {
-    v.into_iter()
-        .map(|x| {
-            u32::try_from(x).map_err(|_| PostError::Parse {
-                path: path.display().to_string(),
-                line: 0,
-                what: format!("{what} {x} is out of range"),
-            })
-        })
-        .collect()
+fn read_labels_u32(path: &Path) -> Result<Vec<u32>, PostError> {
+    let bytes = read_maybe_gz(path)?;
+    let mut s = Src::new(&bytes, path)?;
+    s.labels_u32()
 }
 
 fn read_points(path: &Path) -> Result<Vec<[f64; 3]>, PostError> {
     let bytes = read_maybe_gz(path)?;
     let mut s = Src::new(&bytes, path)?;
+    if s.h.binary && !s.h.scalar32 {
+        // The common case read straight into points: one allocation.
+        let at = s.i;
+        let n = s.label()?;
+        if s.peek() == Some(b'(') {
+            s.i += 1;
+            let raw = s.raw(n * 24)?;
+            let v = raw
+                .chunks_exact(24)
+                .map(|c| [0, 8, 16].map(|k| f64::from_le_bytes(c[k..k + 8].try_into().unwrap())))
+                .collect();
+            s.expect(b')')?;
+            return Ok(v);
+        }
+        s.i = at;
+    }
     let flat = s.scalar_list(3)?;
     Ok(flat.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect())
 }
@@ -542,13 +598,12 @@ fn read_faces(path: &Path) -> Result<(Vec<usize>, Vec<u32>), PostError> {
     let bytes = read_maybe_gz(path)?;
     let mut s = Src::new(&bytes, path)?;
     if s.h.class == "faceCompactList" {
-        let offsets = s.label_list()?;
-        let labels = s.label_list()?;
-        let offsets: Vec<usize> = offsets.into_iter().map(|x| x.max(0) as usize).collect();
+        let offsets: Vec<usize> = s.labels_u32()?.into_iter().map(|x| x as usize).collect();
+        let labels = s.labels_u32()?;
         if offsets.last().copied().unwrap_or(0) != labels.len() || offsets.windows(2).any(|w| w[1] < w[0]) {
             return Err(s.err("face offsets do not match the face labels"));
         }
-        return Ok((offsets, to_u32(labels, "point label", path)?));
+        return Ok((offsets, labels));
     }
     let n = s.label()?;
     s.expect(b'(')?;
@@ -619,8 +674,8 @@ fn read_boundary(path: &Path) -> Result<Vec<Patch>, PostError> {
 pub fn read_polymesh(dir: &Path) -> Result<PolyMesh, PostError> {
     let points = read_points(&dir.join("points"))?;
     let (face_offsets, face_points) = read_faces(&dir.join("faces"))?;
-    let owner = to_u32(read_labels(&dir.join("owner"))?, "owner", dir)?;
-    let neighbour = to_u32(read_labels(&dir.join("neighbour"))?, "neighbour", dir)?;
+    let owner = read_labels_u32(&dir.join("owner"))?;
+    let neighbour = read_labels_u32(&dir.join("neighbour"))?;
     let patches = read_boundary(&dir.join("boundary"))?;
     let n_faces = face_offsets.len() - 1;
     let bad = |what: String| PostError::Parse { path: dir.display().to_string(), line: 0, what };
@@ -743,9 +798,9 @@ pub fn read_decomposed(
     for (_, d) in &dirs {
         let md = mesh_dir(d);
         let m = read_polymesh(&md)?;
-        let pa = to_u32(read_labels(&md.join("pointProcAddressing"))?, "point address", &md)?;
+        let pa = read_labels_u32(&md.join("pointProcAddressing"))?;
         let fa = read_labels(&md.join("faceProcAddressing"))?;
-        let ca = to_u32(read_labels(&md.join("cellProcAddressing"))?, "cell address", &md)?;
+        let ca = read_labels_u32(&md.join("cellProcAddressing"))?;
         if pa.len() != m.points.len() || fa.len() != m.n_faces() || ca.len() != m.n_cells {
             return Err(PostError::Parse {
                 path: md.display().to_string(),
