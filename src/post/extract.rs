@@ -1,8 +1,8 @@
-//! Surfaces from a result: boundary patches with their face values, and contours (cut planes
-//! and isosurfaces) by marching tetrahedra over each cell's decomposition into
-//! (cell apex, face apex, edge) tetrahedra. A cut plane's function is the exact signed
-//! distance at every vertex of that decomposition, so the cut through any polyhedral cell
-//! with planar faces is exact; an isosurface's function is the point-interpolated field.
+//! Surfaces from a result: boundary patches with their face values, and contours. Cut planes
+//! and isosurfaces cut each polyhedral cell whole (`contour_cells`): a plane's signed
+//! distance is exact at the points, so its cut is the exact polygon in every cell.
+//! Isosurfaces may instead use marching tetrahedra over each cell's (cell apex, face apex,
+//! edge) decomposition (`contour`, `Method::Tets`).
 use super::geom::{add, cross, dot, lerp, norm, scale, sub, Geometry, V3};
 use super::reader::{PolyMesh, Values};
 use super::{Case, FieldSel, PostError};
@@ -158,14 +158,6 @@ fn pick(v: &Values, i: usize, sel: &FieldSel) -> Result<f64, PostError> {
     })
 }
 
-/// What a contour cuts by: the function at mesh points, face apexes and cell apexes.
-pub enum CutFn<'a> {
-    /// Signed distance to a plane (origin, unit normal), exact everywhere.
-    Plane(V3, V3),
-    /// Point values; apex values are the means of the face's (cell's) point values.
-    Points(&'a [f64]),
-}
-
 /// A hasher for integer keys (the default SipHash is several times slower here).
 #[derive(Default, Clone, Copy)]
 pub struct FxHasher(u64);
@@ -196,18 +188,12 @@ struct TV {
     c: f64,
 }
 
-/// The surface where `cut` equals `iso`, carrying `carry` (point values) when given.
-pub fn contour(m: &PolyMesh, g: &Geometry, cut: &CutFn, iso: f64, carry: Option<(&str, &[f64])>) -> PolyData {
+/// The surface where the point values `pf` equal `iso`, by marching tetrahedra over each
+/// cell's decomposition; apex values are the means of the face's (cell's) point values.
+/// Carries `carry` (point values) when given.
+pub fn contour(m: &PolyMesh, g: &Geometry, pf: &[f64], iso: f64, carry: Option<(&str, &[f64])>) -> PolyData {
     let np = m.points.len() as u64;
     let nf = m.n_faces() as u64;
-    let point_f = |p: usize| -> f64 {
-        match cut {
-            CutFn::Plane(o, n) => dot(sub(m.points[p], *o), *n),
-            CutFn::Points(v) => v[p],
-        }
-    };
-    // Per-point function values, once (a plane's are cheap, but this keeps one code path).
-    let pf: Vec<f64> = (0..m.points.len()).map(point_f).collect();
     let mut out = PolyData::default();
     let mut carried: Vec<f64> = Vec::new();
     let mut verts: HashMap<(u64, u64), u32, Fx> = HashMap::default();
@@ -261,11 +247,7 @@ pub fn contour(m: &PolyMesh, g: &Geometry, cut: &CutFn, iso: f64, carry: Option<
                 sf += pf[p as usize];
                 sc += cv(p as usize);
             }
-            let fv = match cut {
-                CutFn::Plane(o, n) => dot(sub(x, *o), *n),
-                CutFn::Points(_) => sf * k,
-            };
-            let t = TV { id: np + f as u64, x, f: fv, c: sc * k };
+            let t = TV { id: np + f as u64, x, f: sf * k, c: sc * k };
             cx = add(cx, x);
             cf += t.f;
             cc += t.c;
@@ -273,15 +255,7 @@ pub fn contour(m: &PolyMesh, g: &Geometry, cut: &CutFn, iso: f64, carry: Option<
         }
         let k = 1.0 / faces.len() as f64;
         let cxp = scale(cx, k);
-        let capex = TV {
-            id: np + nf + c as u64,
-            x: cxp,
-            f: match cut {
-                CutFn::Plane(o, n) => dot(sub(cxp, *o), *n),
-                CutFn::Points(_) => cf * k,
-            },
-            c: cc * k,
-        };
+        let capex = TV { id: np + nf + c as u64, x: cxp, f: cf * k, c: cc * k };
         for (j, &f) in faces.iter().enumerate() {
             let face = m.face(f as usize);
             let n = face.len();
@@ -499,6 +473,6 @@ pub fn iso(
     let label = color.label();
     Ok(match method {
         Method::Cells => contour_cells(&case.mesh, &case.geom, &f, value, Some((&label, &cvals))),
-        Method::Tets => contour(&case.mesh, &case.geom, &CutFn::Points(&f), value, Some((&label, &cvals))),
+        Method::Tets => contour(&case.mesh, &case.geom, &f, value, Some((&label, &cvals))),
     })
 }
