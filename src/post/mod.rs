@@ -131,10 +131,48 @@ pub struct Case {
     pub mesh: PolyMesh,
     pub geom: Geometry,
     decomp: Option<Decomposition>,
-    fields: Mutex<HashMap<String, Arc<VolField>>>,
-    points: Mutex<HashMap<FieldSel, Arc<Vec<f64>>>>,
-    vectors: Mutex<HashMap<String, Arc<Vec<V3>>>>,
+    fields: OnceMap<String, VolField>,
+    points: OnceMap<FieldSel, Vec<f64>>,
+    vectors: OnceMap<String, Vec<V3>>,
     locator: OnceLock<stream::Locator>,
+}
+
+/// Values computed once per key. A caller asking for a key that another is still computing
+/// waits for that result instead of computing it again (the viewer's requests come in
+/// bursts: a slider dragged, the preview and the full pass). A failed computation leaves
+/// nothing behind.
+struct OnceMap<K, V> {
+    slots: Mutex<HashMap<K, Arc<Mutex<Option<Arc<V>>>>>>,
+}
+
+impl<K, V> Default for OnceMap<K, V> {
+    fn default() -> Self {
+        Self { slots: Mutex::default() }
+    }
+}
+
+impl<K: std::hash::Hash + Eq + Clone, V> OnceMap<K, V> {
+    fn get_or_try(&self, key: &K, make: impl FnOnce() -> Result<V, PostError>) -> Result<Arc<V>, PostError> {
+        fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+            m.lock().unwrap_or_else(|e| e.into_inner())
+        }
+        let slot = lock(&self.slots).entry(key.clone()).or_default().clone();
+        let mut value = lock(&slot);
+        if let Some(v) = &*value {
+            return Ok(v.clone());
+        }
+        match make() {
+            Ok(v) => Ok(value.insert(Arc::new(v)).clone()),
+            Err(e) => {
+                drop(value);
+                let mut slots = lock(&self.slots);
+                if slots.get(key).is_some_and(|s| Arc::ptr_eq(s, &slot)) {
+                    slots.remove(key);
+                }
+                Err(e)
+            }
+        }
+    }
 }
 
 fn time_dirs(dir: &Path) -> Vec<(f64, String)> {
@@ -218,9 +256,9 @@ impl Case {
             mesh,
             geom,
             decomp,
-            fields: Mutex::default(),
-            points: Mutex::default(),
-            vectors: Mutex::default(),
+            fields: OnceMap::default(),
+            points: OnceMap::default(),
+            vectors: OnceMap::default(),
             locator: OnceLock::new(),
         })
     }
@@ -257,9 +295,10 @@ impl Case {
 
     /// A volume field as stored, read once.
     pub fn field(&self, name: &str) -> Result<Arc<VolField>, PostError> {
-        if let Some(f) = self.fields.lock().unwrap().get(name) {
-            return Ok(f.clone());
-        }
+        self.fields.get_or_try(&name.to_string(), || self.read_field(name))
+    }
+
+    fn read_field(&self, name: &str) -> Result<VolField, PostError> {
         let present = self.field_names();
         if !present.iter().any(|(n, _)| n == name) {
             let names: Vec<&str> = present.iter().map(|(n, _)| n.as_str()).collect();
@@ -280,18 +319,17 @@ impl Case {
                 self.mesh.n_cells
             )));
         }
-        let f = Arc::new(f);
-        self.fields.lock().unwrap().insert(name.to_string(), f.clone());
         Ok(f)
     }
 
     /// A scalar selection at every mesh point.
     pub fn point_scalars(&self, sel: &FieldSel) -> Result<Arc<Vec<f64>>, PostError> {
-        if let Some(v) = self.points.lock().unwrap().get(sel) {
-            return Ok(v.clone());
-        }
+        self.points.get_or_try(sel, || self.make_point_scalars(sel))
+    }
+
+    fn make_point_scalars(&self, sel: &FieldSel) -> Result<Vec<f64>, PostError> {
         let f = self.field(&sel.name)?;
-        let out: Vec<f64> = match (&f.cells, sel.part) {
+        Ok(match (&f.cells, sel.part) {
             (Values::Scalar(_), Part::Whole | Part::Mag) => {
                 let (c, b) = interp::samples(&self.mesh, &f, interp::scalar_at);
                 let (v, _) =
@@ -308,26 +346,21 @@ impl Case {
                 g.iter().map(q_criterion).collect()
             }
             (Values::Vector(_), _) => self.point_vectors(&sel.name)?.iter().map(|&v| sel.pick(v)).collect(),
-        };
-        let out = Arc::new(out);
-        self.points.lock().unwrap().insert(sel.clone(), out.clone());
-        Ok(out)
+        })
     }
 
     /// A vector field at every mesh point.
     pub fn point_vectors(&self, name: &str) -> Result<Arc<Vec<V3>>, PostError> {
-        if let Some(v) = self.vectors.lock().unwrap().get(name) {
-            return Ok(v.clone());
-        }
-        let f = self.field(name)?;
-        if !f.cells.is_vector() {
-            return Err(PostError::BadInput(format!("{name} is a scalar field; a vector field (such as U) is needed")));
-        }
-        let (c, b) = interp::samples(&self.mesh, &f, interp::vector_at);
-        let (v, _) = interp::fit_points(&self.mesh, &self.geom, &interp::Samples { cells: &c, bfaces: &b }, false);
-        let v = Arc::new(v);
-        self.vectors.lock().unwrap().insert(name.to_string(), v.clone());
-        Ok(v)
+        self.vectors.get_or_try(&name.to_string(), || {
+            let f = self.field(name)?;
+            if !f.cells.is_vector() {
+                return Err(PostError::BadInput(format!(
+                    "{name} is a scalar field; a vector field (such as U) is needed"
+                )));
+            }
+            let (c, b) = interp::samples(&self.mesh, &f, interp::vector_at);
+            Ok(interp::fit_points(&self.mesh, &self.geom, &interp::Samples { cells: &c, bfaces: &b }, false).0)
+        })
     }
 
     /// The point locator (a BVH over cell bounds), built on first use.
@@ -402,6 +435,31 @@ fn glob(pat: &str, s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn once_map_computes_each_key_once_and_forgets_failures() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let m: OnceMap<&str, usize> = OnceMap::default();
+        let calls = AtomicUsize::new(0);
+        std::thread::scope(|sc| {
+            for _ in 0..4 {
+                sc.spawn(|| {
+                    let v = m
+                        .get_or_try(&"a", || {
+                            calls.fetch_add(1, Ordering::SeqCst);
+                            std::thread::sleep(std::time::Duration::from_millis(50));
+                            Ok(7)
+                        })
+                        .unwrap();
+                    assert_eq!(*v, 7);
+                });
+            }
+        });
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "concurrent callers wait for the first");
+        assert!(m.get_or_try(&"b", || Err(PostError::BadInput("no".into()))).is_err());
+        assert!(!m.slots.lock().unwrap().contains_key("b"), "a failure leaves no slot");
+        assert_eq!(*m.get_or_try(&"b", || Ok(2)).unwrap(), 2);
+    }
 
     #[test]
     fn field_selections_parse() {

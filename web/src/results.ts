@@ -7,7 +7,7 @@
 import * as THREE from "three";
 import { OrbitControls } from "three/addons/controls/OrbitControls.js";
 import { $, fmt, groupDigits, problem } from "./api";
-import { aimCamera } from "./viewer";
+import { aimCamera, createRenderer } from "./viewer";
 import uPlot from "uplot";
 
 type Kind = "surface" | "slice" | "iso" | "streamlines";
@@ -96,6 +96,13 @@ async function fetchStream(url: string, onMeta: (m: Meta) => void, onPart: (p: P
 /** While a layer streams in, redraw at most this often. */
 const PROGRESS_MS = 700;
 
+interface LoadOptions {
+  onProgress?: (fraction: number) => void;
+  /** The stream's header, which comes before any geometry. */
+  onMeta?: (m: Meta) => void;
+  swapAtEnd?: boolean;
+}
+
 class Layer {
   group = new THREE.Group();
   meta: Meta | null = null;
@@ -123,10 +130,13 @@ export class ResultsViewer {
   onPick: (p: THREE.Vector3) => void = () => {};
   /** Called once a new layer's first chunk has been drawn. */
   onFirstDrawn: (kind: Kind) => void = () => {};
+  /** Per kind: the newest load's sequence number, and the shown layer's. */
+  private started = new Map<Kind, number>();
+  private shownSeq = new Map<Kind, number>();
   private slice = { axis: 0, offset: 0 };
 
   constructor(private el: HTMLElement, private bounds: [number[], number[]]) {
-    this.renderer = new THREE.WebGLRenderer({ antialias: true, preserveDrawingBuffer: true });
+    this.renderer = createRenderer();
     this.renderer.setPixelRatio(Math.min(window.devicePixelRatio, 2));
     this.renderer.setClearColor(0xf3f5f8);
     el.appendChild(this.renderer.domElement);
@@ -193,24 +203,37 @@ export class ResultsViewer {
   }
 
   /**
-   * Loads one layer, replacing what it showed, drawing chunks as they arrive. While it
-   * streams, the view is redrawn at most every PROGRESS_MS (a frame of a million triangles
-   * is slow where WebGL runs on the CPU), and once at the end.
+   * Loads one layer and shows it in place of the kind's current one, drawing chunks as they
+   * arrive. While it streams, the view is redrawn at most every PROGRESS_MS (a frame of a
+   * million triangles is slow where WebGL runs on the CPU), and once at the end. With
+   * `swapAtEnd` (the full pass after a preview), the layer is built off screen and replaces
+   * the shown one in a single frame when its last chunk has arrived: the preview stays whole
+   * meanwhile, and no frame is spent on a half-loaded result.
+   *
+   * The newest request of a kind wins: a load that a newer one has overtaken (the plane
+   * dragged on, the layer switched off) is dropped instead of shown; it resolves with
+   * `shown: false`.
    */
-  async load(kind: Kind, url: string, onProgress: (f: number) => void): Promise<Meta> {
+  async load(kind: Kind, url: string, o: LoadOptions = {}): Promise<{ meta: Meta; shown: boolean }> {
+    const seq = this.bump(kind);
     const layer = new Layer(kind);
-    const old = this.layers.get(kind);
     const rangeBefore = this.currentRange();
-    let first = true;
+    let started = false;
     let lastDraw = 0;
-    const meta = await fetchStream(url, (m) => (layer.meta = m), (p) => {
-      if (first) {
+    const show = (): boolean => {
+      if ((this.shownSeq.get(kind) ?? 0) > seq) return false;
+      const cur = this.layers.get(kind);
+      if (cur && cur !== layer) this.remove(cur);
+      this.layers.set(kind, layer);
+      this.shownSeq.set(kind, seq);
+      this.scene.add(layer.group);
+      return true;
+    };
+    const meta = await fetchStream(url, (m) => { layer.meta = m; o.onMeta?.(m); }, (p) => {
+      if (!started && !o.swapAtEnd) {
         // The old layer goes when the new one starts to arrive, not before.
-        if (old) this.remove(old);
-        this.layers.set(kind, layer);
-        this.scene.add(layer.group);
-        first = false;
-        requestAnimationFrame(() => requestAnimationFrame(() => this.onFirstDrawn(kind)));
+        started = true;
+        if (show()) requestAnimationFrame(() => requestAnimationFrame(() => this.onFirstDrawn(kind)));
       }
       const g = new THREE.BufferGeometry();
       g.setAttribute("position", new THREE.BufferAttribute(p.positions, 3));
@@ -226,24 +249,33 @@ export class ResultsViewer {
       }
       obj.userData.scalars = p.scalars;
       layer.group.add(obj);
-      this.colourObject(obj, this.currentRange());
+      this.colourObject(obj, o.swapAtEnd ? rangeBefore : this.currentRange());
       const now = performance.now();
-      if (now - lastDraw > PROGRESS_MS) {
+      if (this.layers.get(kind) === layer && now - lastDraw > PROGRESS_MS) {
         lastDraw = now;
         this.requestRender();
       }
-    }, onProgress);
+    }, o.onProgress ?? (() => {}));
     layer.meta = meta;
-    if (first) {
-      // Nothing to draw (a plane that misses the mesh, an isovalue out of range).
-      if (old) this.remove(old);
-      this.layers.set(kind, layer);
+    // Shown now: a layer kept off screen until complete, or one with nothing in it (a plane
+    // that misses the mesh, an isovalue out of range) that still replaces the old one.
+    const shown = started ? this.layers.get(kind) === layer : show();
+    if (!shown) {
+      this.remove(layer);
+      return { meta, shown };
     }
     const r = this.currentRange();
     if (r[0] !== rangeBefore[0] || r[1] !== rangeBefore[1]) this.recolour();
     else this.requestRender();
     await new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(ok)));
-    return meta;
+    return { meta, shown };
+  }
+
+  /** A new request of `kind`: its sequence number. */
+  private bump(kind: Kind): number {
+    const seq = (this.started.get(kind) ?? 0) + 1;
+    this.started.set(kind, seq);
+    return seq;
   }
 
   remove(layer: Layer): void {
@@ -257,7 +289,9 @@ export class ResultsViewer {
     this.requestRender();
   }
 
+  /** Hides a kind's layer; loads of it still under way are dropped when they end. */
   clear(kind: Kind): void {
+    this.shownSeq.set(kind, this.bump(kind));
     const l = this.layers.get(kind);
     if (l) this.remove(l);
   }
@@ -482,10 +516,16 @@ async function main(): Promise<void> {
       root.dataset[`${kind}FirstMs`] = String(Math.round(performance.now() - clicked));
     }
   };
-  // Large surfaces come in two passes: a preview decimated to PREVIEW_TRIANGLES first (a
-  // whole, coarser picture on screen quickly), then the full result, which replaces it.
+  // Large surfaces come in two passes: a preview decimated to PREVIEW_TRIANGLES (a whole,
+  // coarser picture on screen quickly), and the full result, which replaces it. The full
+  // pass starts as soon as the preview's header says it was decimated, so it downloads and
+  // is built while the preview is drawn.
   const PREVIEW_TRIANGLES = 200_000;
-  const run = async (kind: Kind, label: string, url: string, after?: (m: Meta) => void) => {
+  const runs = new Map<Kind, number>();
+  type Loaded = Awaited<ReturnType<ResultsViewer["load"]>>;
+  const run = async (kind: Kind, label: string, url: string) => {
+    const id = (runs.get(kind) ?? 0) + 1;
+    runs.set(kind, id);
     busy++;
     clicked = performance.now();
     bar.hidden = false;
@@ -493,23 +533,35 @@ async function main(): Promise<void> {
     setStatus(`Loading the ${label}…`, true);
     const t0 = performance.now();
     try {
-      const preview = kind !== "streamlines";
-      let m = await viewer.load(kind, preview ? `${url}&max_triangles=${PREVIEW_TRIANGLES}` : url, (f) => (bar.value = f));
-      if (preview && (m.triangles_before_lod ?? 0) > m.triangles) {
+      const pass = { preview: 0, full: 0, fullLoad: null as Promise<Loaded> | null };
+      const progress = () => (bar.value = pass.fullLoad ? 0.25 * pass.preview + 0.75 * pass.full : pass.preview);
+      const first = await viewer.load(kind, kind === "streamlines" ? url : `${url}&max_triangles=${PREVIEW_TRIANGLES}`, {
+        onProgress: (f) => { pass.preview = f; progress(); },
+        onMeta: (m) => {
+          if (kind === "streamlines" || (m.triangles_before_lod ?? 0) <= m.triangles) return;
+          pass.fullLoad = viewer.load(kind, url, { swapAtEnd: true, onProgress: (f) => { pass.full = f; progress(); } });
+          pass.fullLoad.catch(() => {}); // awaited below; this only keeps it from counting as unhandled meanwhile
+        },
+      });
+      if (pass.fullLoad && first.shown && runs.get(kind) === id) {
         root.dataset[`${kind}PreviewMs`] = String(Math.round(performance.now() - t0));
-        setStatus(`${label}: a preview of ${groupDigits(m.triangles)} triangles; loading all ${groupDigits(m.triangles_before_lod!)}…`, true);
-        bar.value = 0;
-        m = await viewer.load(kind, url, (f) => (bar.value = f));
+        setStatus(`${label}: a preview of ${groupDigits(first.meta.triangles)} triangles; loading all ${groupDigits(first.meta.triangles_before_lod!)}…`, true);
+      }
+      const { meta: m, shown } = pass.fullLoad ? await pass.fullLoad : first;
+      if (runs.get(kind) !== id) return; // a newer request of this kind reports instead
+      if (!shown) {
+        setStatus(`The ${label} is hidden.`);
+        return;
       }
       const s = ((performance.now() - t0) / 1000).toFixed(2);
       const what = kind === "streamlines" ? `${m.count ?? 0} streamlines, ${fmt(m.total_length ?? 0, 4)} m in all` : `${groupDigits(m.triangles)} triangles, ${fmt(m.area, 4)} m²`;
       setStatus(`${label}: ${what}, in ${s} s`, busy > 1);
       root.dataset[`${kind}Ms`] = String(Math.round(performance.now() - t0));
       root.dataset[`${kind}Triangles`] = String(m.triangles);
-      after?.(m);
       drawLegend();
       syncRange();
     } catch (e) {
+      if (runs.get(kind) !== id) return;
       setStatus(`The ${label} failed: ${(e as Error).message}`);
       root.dataset.state = "error";
     } finally {
@@ -534,7 +586,8 @@ async function main(): Promise<void> {
   const slice = () => {
     const on = inp("rv-slice").checked, a = axisOf(), off = Number(sliceSlider.value);
     viewer.showPlane(a, off, on);
-    $("rv-slice-val").textContent = `${"xyz"[a]} = ${fmt(off, 4)} m`;
+    // The slider's middle is a sum of floats: round what is zero at the domain's scale.
+    $("rv-slice-val").textContent = `${"xyz"[a]} = ${fmt(Math.abs(off) < 1e-9 * (hi[a] - lo[a]) ? 0 : off, 4)} m`;
     if (!on) { viewer.clear("slice"); drawLegend(); return; }
     const origin = [0, 0, 0], normal = [0, 0, 0];
     origin[a] = off; normal[a] = 1;
@@ -543,15 +596,20 @@ async function main(): Promise<void> {
   viewer.onPlaneMoved = (off) => { sliceSlider.value = String(off); slice(); };
   // Isosurface: its slider spans the field's range.
   const isoSlider = inp("rv-iso-value");
-  const isoRange = async () => {
-    const r = await fetch(`${base}/range?${q({ field: isoField.value })}`, { credentials: "same-origin" });
-    if (!r.ok) return;
+  // The range is asked for when the field changes; an isosurface asked for meanwhile waits
+  // for it, and an answer for a field no longer chosen is ignored.
+  let isoRanged: Promise<void> = Promise.resolve();
+  const isoRange = () => (isoRanged = (async () => {
+    const field = isoField.value;
+    const r = await fetch(`${base}/range?${q({ field })}`, { credentials: "same-origin" });
+    if (!r.ok || isoField.value !== field) return;
     const { min, max } = await r.json();
     isoSlider.min = String(min); isoSlider.max = String(max); isoSlider.step = String((max - min) / 200 || 1);
     // Q: a small positive level picks out the vortex cores; others: the middle.
     isoSlider.value = String(isoField.value === "Q" && max > 0 ? 0.02 * max : (min + max) / 2);
-  };
-  const iso = () => {
+  })());
+  const iso = async () => {
+    await isoRanged;
     $("rv-iso-val").textContent = `${isoField.value} = ${fmt(Number(isoSlider.value), 4)} ${unitOf(isoField.value)}`;
     if (!inp("rv-iso").checked) { viewer.clear("iso"); drawLegend(); return; }
     return run("iso", "isosurface", `${base}/iso?${q({ field: isoField.value, value: isoSlider.value, color_by: colorBy.value, method: sel("rv-iso-method").value })}`);
@@ -667,10 +725,13 @@ async function main(): Promise<void> {
 
   drawLegend();
   applyRange();
-  await isoRange();
   await surface();
   // Frame the body (the walls), not the whole domain.
   viewer.fitTo(viewer.shownBox());
+  await isoRange();
+  // While the surface is looked at, the server interpolates the colour field to the mesh
+  // points (what cuts and isosurfaces are coloured by), so the first of them need not wait.
+  fetch(`${base}/range?${q({ field: colorBy.value })}`, { credentials: "same-origin" }).catch(() => {});
 }
 
 main();
