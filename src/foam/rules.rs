@@ -53,6 +53,11 @@ pub struct LayerPlan {
     pub surface_cell_size: f64,
     /// snappyHexMesh `featureAngle`: layers stop at edges sharper than this.
     pub feature_angle: u32,
+    /// Whether layer addition keeps OpenFOAM's face-tet quality check (`minTetQuality`).
+    /// Closed bodies drop it, which keeps layers on sharp or coarse patches. Open or
+    /// multi-part surfaces keep it, as OpenFOAM's motorBike does: without it the bike's sheet
+    /// edges got prisms whose ω never settled, and Cd went negative instead of 0.41.
+    pub tet_check: bool,
 }
 
 /// Most layers the rules propose: more buy little with wall functions and cost cells.
@@ -98,6 +103,7 @@ pub fn layer_plan(spec: &super::spec::LayerSpec, u: f64, l: f64, nu: f64, hs: f6
         estimated_yplus: y1 * u_tau / nu,
         surface_cell_size: hs,
         feature_angle: 130,
+        tet_check: false,
     }
 }
 
@@ -334,6 +340,7 @@ pub fn suggest(spec: &CaseSpec, a: &Analysis, wall_area: f64) -> MeshPlan {
             estimated_yplus: 0.0,
             surface_cell_size: hs,
             feature_angle: 130,
+            tet_check: false,
         }
     } else if !a.watertight && !user_layers {
         // Open sheets and multi-part assemblies: several layers wrapped round sheet edges
@@ -349,9 +356,10 @@ pub fn suggest(spec: &CaseSpec, a: &Analysis, wall_area: f64) -> MeshPlan {
             estimated_yplus: y1 * u_tau / nu,
             surface_cell_size: hs,
             feature_angle: 60,
+            tet_check: true,
         }
     } else {
-        layer_plan(&m.layers, u, lref, nu, hs)
+        LayerPlan { tet_check: !a.watertight, ..layer_plan(&m.layers, u, lref, nu, hs) }
     };
     let re = u * lref / nu;
     let delta = 0.37 * lref * re.max(1e3).powf(-0.2);
@@ -423,6 +431,7 @@ mod tests {
         assert!((last / l.surface_cell_size - FINAL_LAYER_FRACTION).abs() < 0.02, "{l:?}");
         assert!(l.estimated_yplus >= 30.0 && l.estimated_yplus <= 400.0, "{l:?}");
         assert_eq!(l.feature_angle, 130);
+        assert!(!l.tet_check, "closed bodies drop the face-tet check in layer addition");
         assert!(p.estimated_cells > 30_000 && p.estimated_cells < 50_000, "{}", p.estimated_cells);
         assert!(!p.boxes.is_empty(), "external flows get a wake box");
     }
@@ -434,6 +443,7 @@ mod tests {
         s.tri_group.truncate(10);
         let l = plan(s).layers;
         assert_eq!((l.count, l.feature_angle), (1, 60));
+        assert!(l.tet_check, "open surfaces keep OpenFOAM's face-tet check, as its motorBike");
         assert!((l.first_layer_thickness / l.surface_cell_size - 0.3).abs() < 1e-12);
     }
 }
