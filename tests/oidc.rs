@@ -17,10 +17,11 @@ fn start_provider() -> (Node, String) {
     use std::io::BufRead;
     let js = common::root().join("tests/js");
     assert!(js.join("node_modules/oauth2-mock-server").exists(), "run `npm ci --prefix tests/js` (.ci/test does)");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    // Port 0: the provider binds a port itself and names it in its issuer URL. (Picking a free
+    // port here and handing it over raced with the other test's listeners.)
     let mut child = Command::new("node")
         .arg(js.join("oidc-server.mjs"))
-        .arg(port.to_string())
+        .arg("0")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()

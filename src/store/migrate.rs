@@ -58,9 +58,18 @@ impl<'s> MigrationSource<'s> for Dialect {
     }
 }
 
-/// The migrator for one dialect.
-pub async fn migrator(d: Dialect) -> Result<Migrator, sqlx::migrate::MigrateError> {
-    Migrator::new(d).await
+/// The migrator for one dialect. Debug builds read `migrations/` from the checkout they were
+/// built in; if that folder has gone (a moved or deleted clone), there is nothing to run, and
+/// that is an error rather than a database without tables.
+pub async fn migrator(d: Dialect) -> Result<Migrator, String> {
+    let m = Migrator::new(d).await.map_err(|e| e.to_string())?;
+    if m.iter().next().is_none() {
+        return Err(format!(
+            "no {d:?} migrations are embedded in this binary (a debug build reads them from the checkout it was \
+             built in, which has moved or gone): rebuild it"
+        ));
+    }
+    Ok(m)
 }
 
 #[cfg(test)]

@@ -243,7 +243,7 @@ macro_rules! sql_store {
             }
 
             async fn migrate(&self) -> Result<()> {
-                let m = super::migrate::migrator($mig).await.map_err(|e| StoreError::Other(e.to_string()))?;
+                let m = super::migrate::migrator($mig).await.map_err(StoreError::Other)?;
                 m.run_direct(&mut *self.pool.get().await?).await.map_err(|e| StoreError::Other(format!("migration failed: {e}")))
             }
 

@@ -1,6 +1,6 @@
 // A real OpenID Connect provider on loopback for the SSO test: discovery, JWKS, the
 // authorization-code flow with signed ID tokens (oauth2-mock-server).
-// Usage: node oidc-server.mjs PORT   (prints "ready <issuer>" when listening)
+// Usage: node oidc-server.mjs PORT   (0 picks a free port; prints "ready <issuer>" when listening)
 import { OAuth2Server } from "oauth2-mock-server";
 
 const port = Number(process.argv[2] || 0);
