@@ -1,26 +1,29 @@
 //! FlowCFD: CAD surface → healed geometry → OpenFOAM case → converged result.
 //!
-//! `geometry` and `foam` are pure libraries; `jobs` runs OpenFOAM; `bench` compares the
-//! pipeline against OpenFOAM's own tutorial. The appliance (`flowcfd serve`) is `app`,
-//! with `config`, `store`, `blob`, `auth`, `service` (what requests do), and the thin
-//! HTTP layers `api` and `pages`.
+//! `geometry`, `foam`, `meshai` and `post` are pure libraries; `runner` runs a case on this
+//! machine; `jobs` queues runs and hands them to executors. The appliance (`flowcfd
+//! serve`) is `state` (shared handles) and `server` (the router), with `config`, `store`,
+//! `blob`, `auth`, `service` (what requests do), the shared HTTP plumbing `http`, and the
+//! thin HTTP layers `api` and `pages`. See ARCHITECTURE.md.
 // The OpenAPI document is one `json!` literal; it needs more macro depth than the default.
 #![recursion_limit = "512"]
 
 pub mod api;
-pub mod app;
 pub mod auth;
-pub mod bench;
 pub mod blob;
 pub mod config;
 pub mod error;
 pub mod foam;
 pub mod geometry;
+pub mod http;
 pub mod jobs;
 pub mod meshai;
 pub mod metrics;
 pub mod pages;
 pub mod post;
+pub mod runner;
+pub mod server;
 pub mod service;
+pub mod state;
 pub mod store;
 pub mod web;

@@ -1,11 +1,6 @@
-//! `/metrics` in Prometheus text format: requests by route and status, request durations
-//! as a histogram, jobs by state (from the database, so every replica reports the same).
-use crate::app::AppState;
-use axum::extract::State;
-use axum::http::header;
-use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::Router;
+//! Prometheus metrics: requests by route and status, request durations as a histogram,
+//! jobs by state (from the database, so every replica reports the same). `server` serves
+//! them at `/metrics`.
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
@@ -76,16 +71,6 @@ impl Metrics {
         }
         out
     }
-}
-
-async fn metrics(State(st): State<AppState>) -> impl IntoResponse {
-    let jobs = st.store.job_counts().await.unwrap_or_default();
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], st.metrics.render(&jobs))
-}
-
-/// `GET /metrics`.
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/metrics", get(metrics))
 }
 
 #[cfg(test)]

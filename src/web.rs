@@ -6,7 +6,6 @@
 //!
 //! Every file in the folders is served; there is no list to keep up to date. `build.rs`
 //! builds `web/dist` (npm ci, then esbuild) when its sources change.
-use crate::app::AppState;
 use axum::extract::Path;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -68,6 +67,6 @@ async fn dist_asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
 }
 
 /// `GET /static/{*path}` and `GET /assets/{*path}`.
-pub fn routes() -> Router<AppState> {
+pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new().route("/static/{*path}", get(static_asset)).route("/assets/{*path}", get(dist_asset))
 }

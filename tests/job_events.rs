@@ -3,6 +3,7 @@
 mod common;
 
 use common::{db, server::TestServer};
+use flowcfd::jobs::events::JobEvent;
 use flowcfd::store::{self, JobStatus, ProgressUpdate, Store};
 use std::sync::Arc;
 use std::time::Duration;
@@ -73,18 +74,20 @@ async fn events_published_on_one_replica_reach_subscribers_on_another() {
     let a = TestServer::start(&url, |c| c.jobs.slots = 0).await;
     let b = TestServer::start(&url, |c| c.jobs.slots = 0).await;
     let (sa, sb) = (&a.running.as_ref().unwrap().state, &b.running.as_ref().unwrap().state);
-    let mut on_b = sb.hub.subscribe("job-1");
-    let mut on_a = sa.hub.subscribe("job-1");
+    let mut on_b = sb.events.subscribe("job-1");
+    let mut on_a = sa.events.subscribe("job-1");
+    let step = JobEvent::Step { step: "simpleFoam".into() };
     // Give both listeners a moment to LISTEN, then publish on A until B hears it.
     let mut got = None;
     for _ in 0..50 {
-        sa.hub.publish(sa.store.as_ref(), "job-1", r#"{"type":"step","step":"simpleFoam"}"#).await;
+        sa.events.publish("job-1", &step).await;
         if let Ok(Ok(Some(ev))) = tokio::time::timeout(Duration::from_millis(200), on_b.recv()).await {
             got = Some(ev);
             break;
         }
     }
-    assert_eq!(got.as_deref(), Some(r#"{"type":"step","step":"simpleFoam"}"#), "replica B heard replica A");
+    assert_eq!(got.as_deref(), Some(&step), "replica B heard replica A");
+    assert_eq!(serde_json::to_string(&step).unwrap(), r#"{"type":"step","step":"simpleFoam"}"#);
     let mine = tokio::time::timeout(Duration::from_secs(5), on_a.recv()).await.unwrap().unwrap();
     assert!(mine.is_some(), "the publishing replica's own subscribers hear it too (through the database)");
 

@@ -4,9 +4,9 @@ mod common;
 use common::{flowcfd, require_openfoam, root as root_dir};
 use flowcfd::foam::case::{self, Step};
 use flowcfd::foam::spec::CaseSpec;
-use flowcfd::jobs::local::{self, Quiet, RunError, RunOptions};
-use flowcfd::jobs::openfoam;
-use flowcfd::jobs::pipeline;
+use flowcfd::runner::openfoam;
+use flowcfd::runner::pipeline;
+use flowcfd::runner::steps::{self as local, Quiet, RunError, RunOptions};
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
@@ -120,7 +120,7 @@ fn divergence_stops_the_solver_with_a_reason() {
 #[test]
 fn a_failed_forced_rerun_keeps_the_earlier_result() {
     require_openfoam();
-    use flowcfd::jobs::pipeline::OutDir;
+    use flowcfd::runner::pipeline::OutDir;
     let t = tempfile::tempdir().unwrap();
     let root = t.path().join("out");
     std::fs::create_dir_all(root.join("case")).unwrap();

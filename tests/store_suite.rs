@@ -66,7 +66,7 @@ async fn suite(s: Arc<dyn Store>) {
     let g = geometry(&p.id);
     s.create_geometry(&g).await.unwrap();
     assert!(s.geometry(&b.id, &g.id).await.unwrap().is_none());
-    assert_eq!(s.geometry(&a.id, &g.id).await.unwrap().unwrap().status, "pending");
+    assert_eq!(s.geometry(&a.id, &g.id).await.unwrap().unwrap().status.as_str(), "pending");
     assert_eq!(s.pending_geometries().await.unwrap().len(), 1);
     let now = store::now_ms();
     assert!(s.claim_geometry(&g.id, now - 60_000).await.unwrap().is_some());
@@ -87,7 +87,7 @@ async fn suite(s: Arc<dyn Store>) {
     let got = s.geometry(&a.id, &g.id).await.unwrap().unwrap();
     assert_eq!((got.status.as_str(), got.triangle_count, got.volume), ("ready", Some(12), Some(1.0)));
     assert!(s.pending_geometries().await.unwrap().is_empty());
-    s.set_geometry_status(&g.id, "failed", Some("bad file")).await.unwrap();
+    s.set_geometry_status(&g.id, store::GeometryStatus::Failed, Some("bad file")).await.unwrap();
     assert_eq!(s.geometry(&a.id, &g.id).await.unwrap().unwrap().error_message.as_deref(), Some("bad file"));
     assert_eq!(s.geometries(&p.id).await.unwrap().len(), 1);
 

@@ -1,8 +1,8 @@
 //! `/api/admin`: users, registration and the audit log (server administrators only).
-use super::extract::{AdminCaller, ApiJson};
-use crate::app::AppState;
 use crate::error::AppResult;
-use crate::service::accounts::{self, REGISTRATION_OPEN};
+use crate::http::extract::{AdminCaller, ApiJson};
+use crate::service::accounts;
+use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::response::IntoResponse;
 use axum::routing::{get, patch};
@@ -46,8 +46,7 @@ async fn put_settings(
     ApiJson(b): ApiJson<Settings>,
 ) -> AppResult<impl IntoResponse> {
     if let Some(open) = b.registration_open {
-        st.store.put_setting(REGISTRATION_OPEN, if open { "true" } else { "false" }).await?;
-        st.store.audit(Some(a.id()), "admin.registration", None, &json!({"open": open}).to_string(), None).await?;
+        accounts::set_registration_open(&st, &a, open).await?;
     }
     Ok(Json(json!({"registration_open": accounts::registration_open(&st).await?})))
 }

@@ -1,8 +1,8 @@
 //! `/api/auth/*`, `/api/me` and `/api/tokens`.
-use super::extract::{ApiJson, ClientIp};
-use crate::app::AppState;
 use crate::error::{AppError, AppResult};
+use crate::http::extract::{ApiJson, ClientIp};
 use crate::service::{accounts, Caller};
+use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -38,18 +38,12 @@ struct NewToken {
     name: String,
 }
 
-/// Counts an attempt against the per-address limit.
-pub fn limit(st: &AppState, ip: Option<&str>, what: &str) -> AppResult<()> {
-    let key = format!("{what}:{}", ip.unwrap_or_default());
-    st.limiter.check(&key).map_err(AppError::RateLimited)
-}
-
 async fn register(
     State(st): State<AppState>,
     ClientIp(ip): ClientIp,
     ApiJson(b): ApiJson<Register>,
 ) -> AppResult<impl IntoResponse> {
-    limit(&st, ip.as_deref(), "register")?;
+    crate::http::auth_limit(&st, ip.as_deref(), "register")?;
     let u = accounts::register(&st, &b.email, &b.password, &b.name, ip.as_deref()).await?;
     Ok((StatusCode::CREATED, Json(u)))
 }
@@ -59,7 +53,7 @@ async fn login(
     ClientIp(ip): ClientIp,
     ApiJson(b): ApiJson<Login>,
 ) -> AppResult<impl IntoResponse> {
-    limit(&st, ip.as_deref(), "login")?;
+    crate::http::auth_limit(&st, ip.as_deref(), "login")?;
     let u = accounts::login(&st, &b.email, &b.password, ip.as_deref()).await?;
     Ok(Json(accounts::issue_tokens(&st, &u).await?))
 }
@@ -69,7 +63,7 @@ async fn refresh(
     ClientIp(ip): ClientIp,
     ApiJson(b): ApiJson<Refresh>,
 ) -> AppResult<impl IntoResponse> {
-    limit(&st, ip.as_deref(), "refresh")?;
+    crate::http::auth_limit(&st, ip.as_deref(), "refresh")?;
     Ok(Json(accounts::refresh(&st, &b.refresh_token).await?))
 }
 

@@ -1,8 +1,8 @@
 //! `/api/projects/{id}/cases` and `/api/cases/{id}`.
-use super::extract::ApiJson;
-use crate::app::AppState;
 use crate::error::AppResult;
+use crate::http::extract::ApiJson;
 use crate::service::{cases, projects, Caller};
+use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -17,17 +17,17 @@ async fn create(
     ApiJson(body): ApiJson<Value>,
 ) -> AppResult<impl IntoResponse> {
     let case = cases::create(&st, &c, &id, &body).await?;
-    Ok((StatusCode::CREATED, Json(cases::to_json(&case))))
+    Ok((StatusCode::CREATED, Json(cases::view(&case))))
 }
 
 async fn list(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> AppResult<impl IntoResponse> {
     let p = projects::get(&st, &c, &id, false).await?;
-    let list: Vec<Value> = st.store.cases(&p.id).await?.iter().map(cases::to_json).collect();
+    let list: Vec<_> = st.store.cases(&p.id).await?.iter().map(cases::view).collect();
     Ok(Json(list))
 }
 
 async fn show(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> AppResult<impl IntoResponse> {
-    Ok(Json(cases::to_json(&cases::get(&st, &c, &id).await?)))
+    Ok(Json(cases::view(&cases::get(&st, &c, &id).await?)))
 }
 
 pub fn routes() -> Router<AppState> {

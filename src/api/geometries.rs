@@ -1,14 +1,14 @@
 //! Geometry uploads (multipart, streamed to the blob store) and their results.
-use crate::app::AppState;
 use crate::error::{AppError, AppResult};
+use crate::http::upload::{multipart_rejection, upload_multipart};
 use crate::service::{geometries, projects, Caller};
+use crate::state::AppState;
 use axum::extract::multipart::{Multipart, MultipartRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use futures_util::StreamExt;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -16,71 +16,6 @@ use serde::Deserialize;
 struct UploadQuery {
     /// Factor to metres (0.001 for a model drawn in millimetres).
     scale: Option<f64>,
-}
-
-/// Maps multipart failures to what the client should do.
-pub fn multipart_error(e: axum::extract::multipart::MultipartError) -> AppError {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        AppError::TooLarge("the upload is larger than limits.max_upload_bytes".into())
-    } else {
-        AppError::BadRequest(format!(
-            "the upload was cut off or is not valid multipart ({}); send it again",
-            e.body_text()
-        ))
-    }
-}
-
-fn multipart_rejection(r: MultipartRejection) -> AppError {
-    AppError::UnsupportedMedia(format!(
-        "send the file as multipart/form-data with a field named \"file\" ({})",
-        r.body_text()
-    ))
-}
-
-/// Reads multipart fields until `file`, taking a `scale` field met on the way; streams
-/// the file to the store.
-pub async fn upload_multipart(
-    st: &AppState,
-    c: &Caller,
-    project_id: &str,
-    mut scale: f64,
-    mut mp: Multipart,
-) -> AppResult<crate::store::Geometry> {
-    while let Some(field) = mp.next_field().await.map_err(multipart_error)? {
-        match field.name() {
-            Some("file") => {
-                let name = field.file_name().unwrap_or("upload").to_string();
-                let body = field.map(|r| r.map_err(multipart_error));
-                let g = geometries::upload(st, c, project_id, &name, scale, Box::pin(body)).await?;
-                // A STEP or IGES original that the browser tessellated follows the surface.
-                return match mp.next_field().await.map_err(multipart_error)? {
-                    Some(cad) if cad.name() == Some("cad") => {
-                        let cad_name = cad.file_name().unwrap_or("model.step").to_string();
-                        let body = cad.map(|r| r.map_err(multipart_error));
-                        match geometries::attach_cad(st, &g, &cad_name, Box::pin(body)).await {
-                            Ok(g) => Ok(g),
-                            Err(e) => {
-                                // All or nothing: no surface without the original it came with.
-                                let _ = geometries::delete(st, c, &g.id).await;
-                                Err(e)
-                            }
-                        }
-                    }
-                    _ => Ok(g),
-                };
-            }
-            Some("scale") => {
-                let t = field.text().await.map_err(multipart_error)?;
-                if !t.trim().is_empty() {
-                    scale = t.trim().parse().map_err(|_| {
-                        AppError::Validation(format!("scale {t:?}: expected a number such as 0.001 for millimetres"))
-                    })?;
-                }
-            }
-            _ => {}
-        }
-    }
-    Err(AppError::Validation("the form has no field named \"file\"".into()))
 }
 
 async fn upload(
@@ -92,7 +27,7 @@ async fn upload(
 ) -> AppResult<impl IntoResponse> {
     let mp = mp.map_err(multipart_rejection)?;
     let g = upload_multipart(&st, &c, &id, q.scale.unwrap_or(1.0), mp).await?;
-    Ok((StatusCode::ACCEPTED, Json(geometries::to_json(&g))))
+    Ok((StatusCode::ACCEPTED, Json(geometries::view(&g))))
 }
 
 async fn list(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> AppResult<impl IntoResponse> {
@@ -104,14 +39,14 @@ async fn list(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> 
         .into_iter()
         .map(|mut g| {
             g.role = p.role;
-            geometries::to_json(&g)
+            geometries::view(&g)
         })
         .collect();
     Ok(Json(list))
 }
 
 async fn show(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> AppResult<impl IntoResponse> {
-    Ok(Json(geometries::to_json(&geometries::get(&st, &c, &id, false).await?)))
+    Ok(Json(geometries::view(&geometries::get(&st, &c, &id, false).await?)))
 }
 
 async fn surface(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> AppResult<impl IntoResponse> {
@@ -137,7 +72,7 @@ async fn mesh_suggestion(
     State(st): State<AppState>,
     c: Caller,
     Path(id): Path<String>,
-    super::extract::ApiJson(req): super::extract::ApiJson<geometries::SuggestionRequest>,
+    crate::http::extract::ApiJson(req): crate::http::extract::ApiJson<geometries::SuggestionRequest>,
 ) -> AppResult<impl IntoResponse> {
     Ok(Json(geometries::mesh_suggestion(&st, &c, &id, req).await?))
 }
@@ -157,7 +92,7 @@ async fn download(st: &AppState, key: &str, name: &str) -> AppResult<axum::respo
 }
 
 async fn retry(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> AppResult<impl IntoResponse> {
-    Ok((StatusCode::ACCEPTED, Json(geometries::to_json(&geometries::retry(&st, &c, &id).await?))))
+    Ok((StatusCode::ACCEPTED, Json(geometries::view(&geometries::retry(&st, &c, &id).await?))))
 }
 
 async fn remove(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> AppResult<StatusCode> {

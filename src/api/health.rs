@@ -1,5 +1,5 @@
 //! `/health/live` (the process answers) and `/health/ready` (database and blobs answer).
-use crate::app::AppState;
+use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;

@@ -1,8 +1,8 @@
 //! `/api/cases/{id}/jobs` and `/api/jobs`.
-use super::extract::ApiJson;
-use crate::app::AppState;
 use crate::error::{AppError, AppResult};
+use crate::http::extract::ApiJson;
 use crate::service::{jobs, projects, Caller};
+use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
@@ -36,7 +36,7 @@ async fn submit(
 
 async fn show(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> AppResult<impl IntoResponse> {
     let (job, _) = jobs::get(&st, &c, &id).await?;
-    Ok(Json(jobs::to_json(&st, &job).await?))
+    Ok(Json(jobs::view(&st, &job).await?))
 }
 
 async fn list(State(st): State<AppState>, c: Caller, Query(q): Query<ListQuery>) -> AppResult<impl IntoResponse> {
@@ -44,14 +44,14 @@ async fn list(State(st): State<AppState>, c: Caller, Query(q): Query<ListQuery>)
     let p = projects::get(&st, &c, &pid, false).await?;
     let mut out = Vec::new();
     for j in st.store.project_jobs(&p.id).await? {
-        out.push(jobs::to_json(&st, &j).await?);
+        out.push(jobs::view(&st, &j).await?);
     }
     Ok(Json(out))
 }
 
 async fn cancel(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> AppResult<impl IntoResponse> {
     let job = jobs::cancel(&st, &c, &id).await?;
-    Ok((StatusCode::ACCEPTED, Json(jobs::to_json(&st, &job).await?)))
+    Ok((StatusCode::ACCEPTED, Json(jobs::view(&st, &job).await?)))
 }
 
 #[derive(Deserialize)]
@@ -123,7 +123,7 @@ async fn case_archive(State(st): State<AppState>, c: Caller, Path(id): Path<Stri
 
 /// Where jobs can run: `local` and the configured clusters (no connection details).
 async fn clusters(State(st): State<AppState>, _c: Caller) -> AppResult<impl IntoResponse> {
-    Ok(Json(jobs::executors_json(&st)))
+    Ok(Json(jobs::executors(&st)))
 }
 
 async fn summary(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> AppResult<impl IntoResponse> {

@@ -1,6 +1,6 @@
 //! `GET /api/openapi.json`: the API described as OpenAPI 3.1. Written by hand next to the
 //! routes; a test checks that every path listed here is routed.
-use crate::app::AppState;
+use crate::state::AppState;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};

@@ -1,8 +1,8 @@
 //! `/api/orgs`: organizations and their members.
-use super::extract::ApiJson;
-use crate::app::AppState;
 use crate::error::AppResult;
+use crate::http::extract::ApiJson;
 use crate::service::{projects, Caller};
+use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;

@@ -1,9 +1,9 @@
 //! `/api/jobs/{id}/post/...`: extractions of a job's result for the viewer, and its saved
 //! views.
-use super::extract::ApiJson;
-use crate::app::AppState;
 use crate::error::AppResult;
+use crate::http::extract::ApiJson;
 use crate::service::{post, Caller};
+use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;

@@ -1,8 +1,8 @@
 //! `/api/projects`.
-use super::extract::ApiJson;
-use crate::app::AppState;
 use crate::error::AppResult;
+use crate::http::extract::ApiJson;
 use crate::service::{projects, Caller};
+use crate::state::AppState;
 use crate::store::ProjectPatch;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

@@ -14,14 +14,15 @@
 //! truth: when a sample arrives out of order, or this replica may have missed events, the
 //! missing ones are read from the store. A client that reconnects with `after` = the last
 //! iteration it has resumes with no gap and no duplicate.
-use crate::app::AppState;
 use crate::error::AppResult;
+use crate::jobs::events::JobEvent;
 use crate::service::{jobs, Caller};
+use crate::state::AppState;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -51,27 +52,32 @@ pub(super) async fn job_events(
 /// Why a socket ended early.
 type End = Box<dyn std::error::Error + Send + Sync>;
 
-async fn send(socket: &mut WebSocket, v: &Value) -> Result<(), End> {
-    socket.send(Message::Text(v.to_string().into())).await?;
+async fn send(socket: &mut WebSocket, v: &impl serde::Serialize) -> Result<(), End> {
+    socket.send(Message::Text(serde_json::to_string(v)?.into())).await?;
     Ok(())
 }
 
 /// Sends the stored samples after `*last`, advancing it.
 async fn catch_up(st: &AppState, job: &str, last: &mut i64, socket: &mut WebSocket) -> Result<(), End> {
-    for s in jobs::samples_after(st, job, *last).await? {
-        *last = s["iteration"].as_i64().unwrap_or(*last);
-        send(socket, &s).await?;
+    for ev in jobs::samples_after(st, job, *last).await? {
+        if let JobEvent::Sample(s) = &ev {
+            *last = s.iteration as i64;
+        }
+        send(socket, &ev).await?;
     }
     Ok(())
 }
 
 async fn follow(st: AppState, job: String, after: i64, mut socket: WebSocket) -> Result<(), End> {
     // Subscribe before reading the snapshot, so nothing falls between the two.
-    let mut rx = st.hub.subscribe(&job);
+    let mut rx = st.events.subscribe(&job);
     let row = st.store.job(&job).await?.ok_or("the job is gone")?;
     let samples = jobs::samples_after(&st, &job, after).await?;
-    let mut last = samples.last().and_then(|s| s["iteration"].as_i64()).unwrap_or(after);
-    send(&mut socket, &json!({"type": "snapshot", "job": jobs::to_json(&st, &row).await?, "samples": samples})).await?;
+    let mut last = match samples.last() {
+        Some(JobEvent::Sample(s)) => s.iteration as i64,
+        _ => after,
+    };
+    send(&mut socket, &json!({"type": "snapshot", "job": jobs::view(&st, &row).await?, "samples": samples})).await?;
     if row.status.is_terminal() {
         let _ = socket.send(Message::Close(None)).await;
         return Ok(());
@@ -81,35 +87,29 @@ async fn follow(st: AppState, job: String, after: i64, mut socket: WebSocket) ->
     loop {
         tokio::select! {
             ev = rx.recv() => match ev {
-                Ok(Some(text)) => {
-                    let v: Value = serde_json::from_str(&text).unwrap_or_default();
-                    match v["type"].as_str() {
-                        Some("sample") => {
-                            let it = v["iteration"].as_i64().unwrap_or(0);
+                Ok(Some(ev)) => {
+                    match &*ev {
+                        JobEvent::Sample(s) => {
+                            let it = s.iteration as i64;
                             if it == last + 1 {
                                 last = it;
-                                send(&mut socket, &v).await?;
+                                send(&mut socket, &*ev).await?;
                             } else if it > last {
                                 catch_up(&st, &job, &mut last, &mut socket).await?;
                             }
                         }
-                        Some("residuals") => {
-                            if v["iteration"].as_i64().unwrap_or(0) > last {
-                                send(&mut socket, &v).await?;
+                        JobEvent::Residuals { iteration, .. } => {
+                            if *iteration as i64 > last {
+                                send(&mut socket, &*ev).await?;
                             }
                         }
-                        Some("status") => {
-                            let terminal = matches!(v["status"].as_str(), Some("completed" | "failed" | "cancelled"));
-                            if terminal {
-                                catch_up(&st, &job, &mut last, &mut socket).await?;
-                            }
-                            send(&mut socket, &v).await?;
-                            if terminal {
-                                let _ = socket.send(Message::Close(None)).await;
-                                return Ok(());
-                            }
+                        JobEvent::Status { .. } if ev.is_terminal() => {
+                            catch_up(&st, &job, &mut last, &mut socket).await?;
+                            send(&mut socket, &*ev).await?;
+                            let _ = socket.send(Message::Close(None)).await;
+                            return Ok(());
                         }
-                        _ => send(&mut socket, &v).await?,
+                        JobEvent::Status { .. } | JobEvent::Step { .. } => send(&mut socket, &*ev).await?,
                     }
                 }
                 // Events may have been missed (a lagging client, a lost LISTEN connection).
@@ -117,8 +117,7 @@ async fn follow(st: AppState, job: String, after: i64, mut socket: WebSocket) ->
                     catch_up(&st, &job, &mut last, &mut socket).await?;
                     let row = st.store.job(&job).await?.ok_or("the job is gone")?;
                     if row.status.is_terminal() {
-                        send(&mut socket, &json!({"type": "status", "status": row.status,
-                                                  "reason": row.error_message})).await?;
+                        send(&mut socket, &JobEvent::Status { status: row.status, reason: row.error_message }).await?;
                         let _ = socket.send(Message::Close(None)).await;
                         return Ok(());
                     }

@@ -5,6 +5,7 @@
 //! process group, writing into the job's directory. Nothing about a run lives only in the
 //! server's memory: the handle (`local:PID:DIR`) and the files in DIR are enough to find
 //! out where it stands, so a restarted server re-attaches instead of starting it again.
+use crate::runner::process;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -164,7 +165,6 @@ impl Executor for LocalExecutor {
     }
 
     async fn submit(&self, bundle: &Bundle) -> Result<Handle, ExecError> {
-        use std::os::unix::process::CommandExt;
         let dir = bundle.dir.canonicalize().map_err(|e| ExecError::Submit(format!("{}: {e}", bundle.dir.display())))?;
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -183,15 +183,7 @@ impl Executor for LocalExecutor {
             .stdin(std::process::Stdio::null())
             .stdout(log)
             .stderr(err);
-        // Its own session: it outlives a server restart, and its group can be signalled.
-        unsafe {
-            cmd.pre_exec(|| {
-                if libc::setsid() < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        crate::runner::process::own_session(&mut cmd);
         let mut child = cmd.spawn().map_err(|e| ExecError::Submit(format!("{}: {e}", self.exe.display())))?;
         let pid = child.id() as i32;
         // Reap it when it ends (after a restart, init does).
@@ -231,15 +223,15 @@ impl Executor for LocalExecutor {
             return Ok(());
         }
         // `flowcfd run` stops its OpenFOAM process groups on SIGTERM; give it time, then
-        // make sure of its own group.
-        unsafe { libc::kill(-pid, libc::SIGTERM) };
-        for _ in 0..200 {
-            if !Self::alive(pid, &dir) {
-                return Ok(());
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        // make sure of its own group (still ours: the run is alive, so its id is not reused).
+        let gone = tokio::task::spawn_blocking(move || {
+            process::terminate_group(pid, Duration::from_secs(10), || !Self::alive(pid, &dir))
+        })
+        .await
+        .map_err(|e| ExecError::Io(e.to_string()))?;
+        if !gone {
+            process::signal_group(pid, libc::SIGKILL);
         }
-        unsafe { libc::kill(-pid, libc::SIGKILL) };
         Ok(())
     }
 

@@ -10,6 +10,7 @@
 //! in a solver step, the end of the last complete line elsewhere. The worker stores it in
 //! the same transaction as the completed samples, so a worker that takes the job over
 //! re-reads from there and the history has neither gaps nor duplicates.
+use super::events::JobEvent;
 use crate::foam::log::{ForceCoeffSample, LogEvent, LogParser};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -54,20 +55,6 @@ impl From<&ForceCoeffSample> for Forces {
     fn from(s: &ForceCoeffSample) -> Self {
         Forces { cd: s.cd, cl: s.cl, cs: s.cs, cm_pitch: s.cm_pitch }
     }
-}
-
-/// What a chunk of log brought, for live subscribers.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum LiveEvent {
-    /// A step began.
-    Step { step: String },
-    /// Residuals of the iteration in progress, as far as the log has got (not final: the
-    /// complete iteration follows as a `sample`).
-    Residuals { iteration: u64, residuals: BTreeMap<String, f64> },
-    /// A completed iteration; `iteration` orders them, so a client resumes after the last
-    /// one it has.
-    Sample(Sample),
 }
 
 /// Follows one run's log.
@@ -120,7 +107,7 @@ impl Follower {
     }
 
     /// Consumes the next bytes of the log (read from [`Follower::read_offset`]).
-    pub fn feed(&mut self, bytes: &[u8]) -> Vec<LiveEvent> {
+    pub fn feed(&mut self, bytes: &[u8]) -> Vec<JobEvent> {
         let mut live = Vec::new();
         let mut rest = bytes;
         while let Some(nl) = rest.iter().position(|&b| b == b'\n') {
@@ -135,7 +122,7 @@ impl Follower {
     }
 
     /// The run ended: the iteration in progress is complete.
-    pub fn finish(&mut self) -> Vec<LiveEvent> {
+    pub fn finish(&mut self) -> Vec<JobEvent> {
         let mut live = Vec::new();
         if !self.partial.is_empty() {
             let line = std::mem::take(&mut self.partial);
@@ -150,14 +137,14 @@ impl Follower {
         live
     }
 
-    fn complete(&mut self, live: &mut Vec<LiveEvent>) {
+    fn complete(&mut self, live: &mut Vec<JobEvent>) {
         if let Some(s) = self.current.take() {
-            live.push(LiveEvent::Sample(s.clone()));
+            live.push(JobEvent::Sample(s.clone()));
             self.completed.push(s);
         }
     }
 
-    fn line(&mut self, line: &[u8], live: &mut Vec<LiveEvent>) {
+    fn line(&mut self, line: &[u8], live: &mut Vec<JobEvent>) {
         let text = String::from_utf8_lossy(line);
         if let Some(rest) = text.strip_prefix(STEP_MARKER) {
             for ev in self.parser.finish() {
@@ -168,7 +155,7 @@ impl Follower {
             self.parser = LogParser::new();
             self.step = Some(name.clone());
             self.safe = self.offset;
-            live.push(LiveEvent::Step { step: name });
+            live.push(JobEvent::Step { step: name });
             return;
         }
         let solver = self.step.as_deref().is_some_and(is_solver);
@@ -187,7 +174,7 @@ impl Follower {
         }
     }
 
-    fn event(&mut self, ev: LogEvent, live: &mut Vec<LiveEvent>) {
+    fn event(&mut self, ev: LogEvent, live: &mut Vec<JobEvent>) {
         if !self.step.as_deref().is_some_and(is_solver) {
             return;
         }
@@ -203,10 +190,10 @@ impl Follower {
                         cur.residuals.insert(field, initial);
                         let (iteration, residuals) = (cur.iteration, cur.residuals.clone());
                         match live.last_mut() {
-                            Some(LiveEvent::Residuals { iteration: i, residuals: r }) if *i == iteration => {
+                            Some(JobEvent::Residuals { iteration: i, residuals: r }) if *i == iteration => {
                                 *r = residuals
                             }
-                            _ => live.push(LiveEvent::Residuals { iteration, residuals }),
+                            _ => live.push(JobEvent::Residuals { iteration, residuals }),
                         }
                     }
                 }
@@ -288,7 +275,7 @@ ExecutionTime = 0.2 s  ClockTime = 0 s\n\nEnd\n";
         let mut f = Follower::resume(0, None);
         let cut = LOG.find("GAMG").unwrap();
         let ev = f.feed(&LOG.as_bytes()[..cut]);
-        assert!(ev.contains(&LiveEvent::Step { step: "simpleFoam".into() }));
-        assert!(matches!(ev.last(), Some(LiveEvent::Residuals { iteration: 1, residuals }) if residuals["Ux"] == 1.0));
+        assert!(ev.contains(&JobEvent::Step { step: "simpleFoam".into() }));
+        assert!(matches!(ev.last(), Some(JobEvent::Residuals { iteration: 1, residuals }) if residuals["Ux"] == 1.0));
     }
 }

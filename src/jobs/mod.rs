@@ -1,12 +1,11 @@
-//! Running simulations: OpenFOAM discovery, the local runner, the pipeline service, and
-//! the `Executor` seam the job queue hands work to.
+//! Jobs: the durable queue's worker, the `Executor` seam with its three executors (local,
+//! Slurm over SSH, Kubernetes), following a run's log, and the live events it produces.
+//!
+//! It knows nothing of HTTP: the worker gets a [`worker::WorkerCtx`] (store, blobs, event
+//! bus, jobs configuration, executors), never the server's state.
+pub mod events;
 pub mod executor;
 pub mod follow;
-pub mod hub;
 pub mod kube;
-pub mod local;
-pub mod openfoam;
-pub mod pipeline;
-pub mod progress;
 pub mod slurm;
 pub mod worker;

@@ -4,14 +4,61 @@
 //! A job's lease is renewed every poll. A worker that dies stops renewing; another claims
 //! the job and, since the handle is on the row, re-attaches to the run instead of starting
 //! it again.
+use super::events::{EventBus, JobEvent};
+use super::executor::ExecError;
 use super::executor::{Bundle, ExecStatus, Executor, Handle, LocalExecutor};
-use super::follow::{Follower, Forces, LiveEvent, Sample};
+use super::follow::{Follower, Forces, Sample};
 use super::slurm::SlurmExecutor;
-use crate::app::AppState;
+use crate::blob::{BlobError, Blobs};
+use crate::config::JobsConfig;
 use crate::foam::spec::CaseSpec;
-use crate::store::{Job, JobStatus, ProgressUpdate};
+use crate::store::{GeometryStatus, Job, JobStatus, ProgressUpdate, Store, StoreError};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// What the worker reaches: the store, the object store, the event bus, its configuration
+/// and the executors. No HTTP state, no services.
+#[derive(Clone)]
+pub struct WorkerCtx {
+    /// The job queue and everything a job refers to.
+    pub store: Arc<dyn Store>,
+    /// Geometries in, logs, summaries and case archives out.
+    pub blobs: Blobs,
+    /// Where live events go.
+    pub events: Arc<dyn EventBus>,
+    /// Slots, lease and wall-time limits.
+    pub jobs: JobsConfig,
+    /// Job directories live under `DATA_DIR/jobs`.
+    pub data_dir: PathBuf,
+    /// Where jobs run, by name.
+    pub executors: Arc<Executors>,
+}
+
+/// Why the worker could not go on with a job (the job's own failures are states, not
+/// errors: these are the worker's).
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error("database: {0}")]
+    Store(#[from] StoreError),
+    #[error("object store: {0}")]
+    Blob(#[from] BlobError),
+    #[error("executor: {0}")]
+    Exec(#[from] ExecError),
+    #[error("{what}: {source}")]
+    Io { what: String, source: std::io::Error },
+    /// The job cannot be prepared; the reason becomes the job's failure message.
+    #[error("{0}")]
+    Job(String),
+    #[error("lost the lease; another worker has the job")]
+    LeaseLost,
+}
+
+/// Local file work of the worker, with what it was doing.
+fn io(what: impl std::fmt::Display) -> impl FnOnce(std::io::Error) -> WorkerError {
+    let what = what.to_string();
+    move |source| WorkerError::Io { what, source }
+}
 
 /// The executors jobs can be handed to, by name: `local`, and each configured cluster.
 pub type Executors = std::collections::HashMap<String, Arc<dyn Executor>>;
@@ -47,11 +94,11 @@ pub fn executors(cfg: &crate::config::Config, keys: &crate::auth::Keys, blobs: &
 }
 
 /// Runs a worker until the process ends: at most `jobs.slots` jobs at a time.
-pub fn spawn(st: AppState) -> tokio::task::JoinHandle<()> {
+pub fn spawn(st: WorkerCtx) -> tokio::task::JoinHandle<()> {
     let me = format!("{}-{}", hostname(), crate::store::new_id());
     let executors = st.executors.clone();
-    let slots = Arc::new(tokio::sync::Semaphore::new(st.cfg.jobs.slots));
-    let lease_ms = st.cfg.jobs.lease_s as i64 * 1000;
+    let slots = Arc::new(tokio::sync::Semaphore::new(st.jobs.slots));
+    let lease_ms = st.jobs.lease_s as i64 * 1000;
     tokio::spawn(async move {
         loop {
             let Ok(permit) = slots.clone().acquire_owned().await else { return };
@@ -99,25 +146,27 @@ fn hostname() -> String {
 }
 
 /// Writes the job's directory: `case.json` and the geometry it names.
-async fn bundle(st: &AppState, job: &Job) -> Result<Bundle, String> {
-    let case = st.store.case_for_worker(&job.case_id).await.map_err(|e| e.to_string())?.ok_or("the case is gone")?;
-    let mut spec: CaseSpec = serde_json::from_str(&case.spec).map_err(|e| format!("stored spec: {e}"))?;
-    let gid = case.geometry_id.clone().ok_or("the case has no geometry")?;
-    let g = st.store.geometry_for_worker(&gid).await.map_err(|e| e.to_string())?.ok_or("the geometry is gone")?;
-    if g.status != "ready" {
-        return Err(format!("geometry {:?} is {}, not ready", g.name, g.status));
+async fn bundle(st: &WorkerCtx, job: &Job) -> Result<Bundle, WorkerError> {
+    let gone = |what: &str| WorkerError::Job(format!("the {what} is gone"));
+    let case = st.store.case_for_worker(&job.case_id).await?.ok_or_else(|| gone("case"))?;
+    let mut spec: CaseSpec =
+        serde_json::from_str(&case.spec).map_err(|e| WorkerError::Job(format!("stored spec: {e}")))?;
+    let gid = case.geometry_id.clone().ok_or_else(|| WorkerError::Job("the case has no geometry".into()))?;
+    let g = st.store.geometry_for_worker(&gid).await?.ok_or_else(|| gone("geometry"))?;
+    if g.status != GeometryStatus::Ready {
+        return Err(WorkerError::Job(format!("geometry {:?} is {}, not ready", g.name, g.status)));
     }
-    let dir = st.cfg.data_dir.join("jobs").join(&job.id);
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let dir = st.data_dir.join("jobs").join(&job.id);
+    std::fs::create_dir_all(&dir).map_err(io(dir.display()))?;
     let file = format!("geometry.{}", g.format);
-    let data = st.blobs.get(&g.original_key).await.map_err(|e| e.to_string())?;
-    std::fs::write(dir.join(&file), &data).map_err(|e| e.to_string())?;
+    let data = st.blobs.get(&g.original_key).await?;
+    std::fs::write(dir.join(&file), &data).map_err(io(&file))?;
     spec.geometry = Some(file.into());
     spec.geometry_id = None;
     spec.scale *= g.scale;
     spec.solver.cores = job.cores.max(1) as u32;
-    let text = serde_json::to_string_pretty(&spec).map_err(|e| e.to_string())?;
-    std::fs::write(dir.join("case.json"), text).map_err(|e| e.to_string())?;
+    let text = serde_json::to_string_pretty(&spec).map_err(|e| WorkerError::Job(e.to_string()))?;
+    std::fs::write(dir.join("case.json"), text).map_err(io("case.json"))?;
     Ok(Bundle { dir, cores: job.cores.max(1) as u32 })
 }
 
@@ -143,17 +192,16 @@ const USAGE_EVERY: Duration = Duration::from_secs(600);
 const KEEP: i64 = 2000;
 
 /// Moves the job to `to` and tells its live subscribers.
-async fn set_status(st: &AppState, me: &str, job: &str, to: JobStatus, reason: &str) -> Result<bool, String> {
-    let ok = st.store.transition(job, me, to, reason).await.map_err(|e| e.to_string())?;
+async fn set_status(st: &WorkerCtx, me: &str, job: &str, to: JobStatus, reason: &str) -> Result<bool, WorkerError> {
+    let ok = st.store.transition(job, me, to, reason).await?;
     if ok {
-        let ev = serde_json::json!({"type": "status", "status": to, "reason": reason}).to_string();
-        st.hub.publish(st.store.as_ref(), job, &ev).await;
+        st.events.publish(job, &JobEvent::Status { status: to, reason: Some(reason.to_string()) }).await;
     }
     Ok(ok)
 }
 
 /// Reads what is new in the run's log and publishes the live events in it.
-async fn read_more(st: &AppState, ex: &dyn Executor, h: &Handle, f: &mut Follower, job: &str, end: bool) {
+async fn read_more(st: &WorkerCtx, ex: &dyn Executor, h: &Handle, f: &mut Follower, job: &str, end: bool) {
     loop {
         let (bytes, _) = match ex.read_log(h, f.read_offset()).await {
             Ok(r) => r,
@@ -167,8 +215,8 @@ async fn read_more(st: &AppState, ex: &dyn Executor, h: &Handle, f: &mut Followe
         if end && !more {
             events.extend(f.finish());
         }
-        for ev in events.iter().filter(|e| !matches!(e, LiveEvent::Sample(_))) {
-            st.hub.publish(st.store.as_ref(), job, &serde_json::to_string(ev).unwrap_or_default()).await;
+        for ev in events.iter().filter(|e| !matches!(e, JobEvent::Sample(_))) {
+            st.events.publish(job, ev).await;
         }
         if !more {
             break;
@@ -180,7 +228,13 @@ async fn read_more(st: &AppState, ex: &dyn Executor, h: &Handle, f: &mut Followe
 const READ_CHUNK: usize = 4 << 20;
 
 /// Stores the completed samples with the restart-safe offset, then publishes them.
-async fn checkpoint(st: &AppState, me: &str, job: &str, f: &mut Follower, latest: &mut Latest) -> Result<bool, String> {
+async fn checkpoint(
+    st: &WorkerCtx,
+    me: &str,
+    job: &str,
+    f: &mut Follower,
+    latest: &mut Latest,
+) -> Result<bool, WorkerError> {
     let (offset, samples) = f.checkpoint();
     for s in &samples {
         latest.take(s);
@@ -194,19 +248,17 @@ async fn checkpoint(st: &AppState, me: &str, job: &str, f: &mut Follower, latest
         latest: (!samples.is_empty()).then(|| latest.json()),
         samples: rows,
     };
-    if !st.store.save_progress(job, me, &update).await.map_err(|e| e.to_string())? {
+    if !st.store.save_progress(job, me, &update).await? {
         return Ok(false);
     }
-    for s in &samples {
-        let ev = serde_json::to_string(&LiveEvent::Sample(s.clone())).unwrap_or_default();
-        st.hub.publish(st.store.as_ref(), job, &ev).await;
+    for s in samples {
+        st.events.publish(job, &JobEvent::Sample(s)).await;
     }
-    if let Some(last) = samples.last() {
-        let it = last.iteration as i64;
+    if let Some(it) = update.samples.last().map(|(i, _)| *i) {
         // Thin out older history each time another KEEP iterations have gone by.
-        if it > 2 * KEEP && it % KEEP < samples.len() as i64 {
+        if it > 2 * KEEP && it % KEEP < update.samples.len() as i64 {
             let stride = 1i64 << ((it - KEEP) / KEEP).max(1).ilog2().min(16);
-            let gone = st.store.compact_samples(job, it - KEEP, stride * 2).await.map_err(|e| e.to_string())?;
+            let gone = st.store.compact_samples(job, it - KEEP, stride * 2).await?;
             tracing::debug!(job, gone, "compacted residual history");
         }
     }
@@ -215,11 +267,13 @@ async fn checkpoint(st: &AppState, me: &str, job: &str, f: &mut Follower, latest
 
 /// Packs the run's case directory as `jobs/ID/case.tar.gz` in the object store, so that
 /// any replica can serve it (`GET /api/jobs/{id}/case.tar.gz`).
-async fn archive_case(st: &AppState, out: &std::path::Path, job: &str) -> Result<(), String> {
-    let case =
-        [out.join("case"), out.join(".partial/case")].into_iter().find(|d| d.is_dir()).ok_or("no case directory")?;
-    let tmp_dir = st.cfg.data_dir.join("tmp");
-    std::fs::create_dir_all(&tmp_dir).map_err(|e| e.to_string())?;
+async fn archive_case(st: &WorkerCtx, out: &std::path::Path, job: &str) -> Result<(), WorkerError> {
+    let case = [out.join("case"), out.join(".partial/case")]
+        .into_iter()
+        .find(|d| d.is_dir())
+        .ok_or_else(|| WorkerError::Job("no case directory".into()))?;
+    let tmp_dir = st.data_dir.join("tmp");
+    std::fs::create_dir_all(&tmp_dir).map_err(io(tmp_dir.display()))?;
     let tmp = tmp_dir.join(format!("{job}.tar.gz"));
     let path = tmp.clone();
     tokio::task::spawn_blocking(move || -> std::io::Result<()> {
@@ -230,21 +284,22 @@ async fn archive_case(st: &AppState, out: &std::path::Path, job: &str) -> Result
         tar.into_inner()?.finish()?.sync_all()
     })
     .await
-    .map_err(|e| e.to_string())?
-    .map_err(|e| format!("packing the case: {e}"))?;
+    .map_err(|e| WorkerError::Io { what: "packing the case".into(), source: std::io::Error::other(e) })?
+    .map_err(io("packing the case"))?;
     let result = async {
         use tokio::io::AsyncReadExt;
-        let mut f = tokio::fs::File::open(&tmp).await.map_err(|e| e.to_string())?;
-        let mut w = st.blobs.writer(&format!("jobs/{job}/case.tar.gz")).await.map_err(|e| e.to_string())?;
+        let mut f = tokio::fs::File::open(&tmp).await.map_err(io(tmp.display()))?;
+        let mut w = st.blobs.writer(&format!("jobs/{job}/case.tar.gz")).await?;
         let mut buf = vec![0u8; 1 << 20];
         loop {
-            let n = f.read(&mut buf).await.map_err(|e| e.to_string())?;
+            let n = f.read(&mut buf).await.map_err(io(tmp.display()))?;
             if n == 0 {
                 break;
             }
-            w.write(&buf[..n]).await.map_err(|e| e.to_string())?;
+            w.write(&buf[..n]).await?;
         }
-        w.finish().await.map_err(|e| e.to_string()).map(|_| ())
+        w.finish().await?;
+        Ok(())
     }
     .await;
     let _ = std::fs::remove_file(&tmp);
@@ -281,8 +336,7 @@ impl Latest {
 }
 
 /// Follows one claimed job to its end (or until the lease is lost).
-async fn drive(st: &AppState, me: &str, ex: &dyn Executor, job: Job, lease_ms: i64) -> Result<(), String> {
-    let e = |e: crate::store::StoreError| e.to_string();
+async fn drive(st: &WorkerCtx, me: &str, ex: &dyn Executor, job: Job, lease_ms: i64) -> Result<(), WorkerError> {
     let handle = match &job.handle {
         Some(h) => {
             tracing::info!(job = %job.id, handle = %h, "re-attaching");
@@ -292,7 +346,7 @@ async fn drive(st: &AppState, me: &str, ex: &dyn Executor, job: Job, lease_ms: i
             let b = match bundle(st, &job).await {
                 Ok(b) => b,
                 Err(why) => {
-                    set_status(st, me, &job.id, JobStatus::Failed, &why).await?;
+                    set_status(st, me, &job.id, JobStatus::Failed, &why.to_string()).await?;
                     return Ok(());
                 }
             };
@@ -303,7 +357,7 @@ async fn drive(st: &AppState, me: &str, ex: &dyn Executor, job: Job, lease_ms: i
                     return Ok(());
                 }
             };
-            st.store.set_handle(&job.id, me, &h.0).await.map_err(e)?;
+            st.store.set_handle(&job.id, me, &h.0).await?;
             set_status(st, me, &job.id, JobStatus::Preparing, &format!("submitted to the {} executor", ex.name()))
                 .await?;
             h
@@ -314,7 +368,7 @@ async fn drive(st: &AppState, me: &str, ex: &dyn Executor, job: Job, lease_ms: i
     let mut cancelling: Option<&'static str> = None;
     let mut last_status = std::time::Instant::now();
     let mut last_usage = std::time::Instant::now();
-    let max_wall_ms = st.cfg.jobs.max_wall_s.saturating_mul(1000) as i64;
+    let max_wall_ms = st.jobs.max_wall_s.saturating_mul(1000) as i64;
     loop {
         tokio::time::sleep(ex.log_interval()).await;
         read_more(st, ex, &handle, &mut follower, &job.id, false).await;
@@ -323,21 +377,21 @@ async fn drive(st: &AppState, me: &str, ex: &dyn Executor, job: Job, lease_ms: i
         }
         last_status = std::time::Instant::now();
         if !checkpoint(st, me, &job.id, &mut follower, &mut latest).await?
-            || !st.store.heartbeat(&job.id, me, lease_ms).await.map_err(e)?
+            || !st.store.heartbeat(&job.id, me, lease_ms).await?
         {
-            return Err("lost the lease; another worker has the job".into());
+            return Err(WorkerError::LeaseLost);
         }
-        let now = st.store.job(&job.id).await.map_err(e)?.ok_or("the job is gone")?;
+        let now = st.store.job(&job.id).await?.ok_or_else(|| WorkerError::Job("the job is gone".into()))?;
         let over_time = now.started_at.is_some_and(|t| crate::store::now_ms() - t > max_wall_ms);
         if cancelling.is_none() && (now.cancel_requested || over_time) {
             cancelling = Some(if now.cancel_requested { "user" } else { "wall time" });
-            ex.cancel(&handle).await.map_err(|x| x.to_string())?;
+            ex.cancel(&handle).await?;
         }
         if last_usage.elapsed() >= USAGE_EVERY {
             last_usage = std::time::Instant::now();
-            st.store.record_usage(&job.id, crate::store::now_ms()).await.map_err(e)?;
+            st.store.record_usage(&job.id, crate::store::now_ms()).await?;
         }
-        let status = ex.status(std::slice::from_ref(&handle)).await.map_err(|x| x.to_string())?.remove(0);
+        let status = ex.status(std::slice::from_ref(&handle)).await?.remove(0);
         let (to, why) = match status {
             ExecStatus::Running { step } => {
                 let to = status_of(if step == "preparing" { step } else { follower.step().unwrap_or(step) });
@@ -352,8 +406,8 @@ async fn drive(st: &AppState, me: &str, ex: &dyn Executor, job: Job, lease_ms: i
                 JobStatus::Failed,
                 format!(
                     "stopped at the wall-time limit of {} s ({:.1} h; jobs.max_wall_s)",
-                    st.cfg.jobs.max_wall_s,
-                    st.cfg.jobs.max_wall_s as f64 / 3600.0
+                    st.jobs.max_wall_s,
+                    st.jobs.max_wall_s as f64 / 3600.0
                 ),
             ),
             ExecStatus::Cancelled => (JobStatus::Cancelled, "cancelled by the user".to_string()),
@@ -372,11 +426,7 @@ async fn drive(st: &AppState, me: &str, ex: &dyn Executor, job: Job, lease_ms: i
             Ok(out) => {
                 if to == JobStatus::Completed {
                     match std::fs::read(out.join("summary.json")) {
-                        Ok(s) => st
-                            .blobs
-                            .put(&format!("jobs/{}/summary.json", job.id), s.into())
-                            .await
-                            .map_err(|x| x.to_string())?,
+                        Ok(s) => st.blobs.put(&format!("jobs/{}/summary.json", job.id), s.into()).await?,
                         Err(_) => (to, why) = (JobStatus::Failed, "the run ended without a summary.json".to_string()),
                     }
                 }
@@ -392,7 +442,7 @@ async fn drive(st: &AppState, me: &str, ex: &dyn Executor, job: Job, lease_ms: i
             Err(x) => tracing::warn!(job = %job.id, error = %x, "no results to fetch"),
         }
         checkpoint(st, me, &job.id, &mut follower, &mut latest).await?;
-        st.store.record_usage(&job.id, crate::store::now_ms()).await.map_err(e)?;
+        st.store.record_usage(&job.id, crate::store::now_ms()).await?;
         set_status(st, me, &job.id, to, &why).await?;
         return Ok(());
     }

@@ -7,7 +7,6 @@
 //! (or `--model`/`--mesh-model DIR`) runs another model directory instead. `model` runs it
 //! (ort over tract); `voxel` is its input representation, shared with the dataset
 //! generator (`mesh-ai/`).
-pub mod eval;
 pub mod model;
 pub mod voxel;
 

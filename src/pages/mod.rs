@@ -1,26 +1,23 @@
 //! Server-rendered pages (Askama): sign-in, registration, projects, a project with its
 //! geometries, administration. Forms carry a CSRF token; the session is an HttpOnly cookie.
-use crate::api::extract::{cookie, ClientIp};
-use crate::app::AppState;
-use crate::auth::oidc::{Provider, STATE_COOKIE};
-use crate::auth::{random_b64, SESSION_COOKIE};
+use crate::auth::SESSION_COOKIE;
 use crate::error::AppError;
+use crate::http::extract::cookie;
 use crate::service::{accounts, projects, Caller, Via};
+use crate::state::AppState;
 use crate::store::{AuditEntry, User};
 use askama::Template;
 use axum::extract::multipart::Multipart;
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 
+mod sign_in;
 mod workflow;
-
-/// Pre-session CSRF cookie for the sign-in and registration forms (double submit).
-const PRE_COOKIE: &str = "flowcfd_pre";
 
 fn render<T: Template>(status: StatusCode, t: T) -> Response {
     match t.render() {
@@ -98,189 +95,6 @@ impl PageUser {
     }
 }
 
-fn cookie_header(st: &AppState, name: &str, value: &str, max_age: i64) -> String {
-    let secure = if st.cfg.tls() { "; Secure" } else { "" };
-    format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
-}
-
-fn session_response(st: &AppState, token: &str, to: &str) -> Response {
-    let mut r = Redirect::to(to).into_response();
-    let c = cookie_header(st, SESSION_COOKIE, token, st.cfg.auth.refresh_ttl_s as i64);
-    r.headers_mut().append(header::SET_COOKIE, c.parse().expect("cookie header"));
-    r.headers_mut().append(header::SET_COOKIE, cookie_header(st, PRE_COOKIE, "", 0).parse().expect("cookie"));
-    r
-}
-
-fn providers(st: &AppState) -> Vec<(String, String)> {
-    st.cfg
-        .auth
-        .providers
-        .iter()
-        .map(|p| {
-            let label = p.label.clone().unwrap_or_else(|| match p.kind.as_str() {
-                "github" => "GitHub".into(),
-                "google" => "Google".into(),
-                _ => p.name.clone(),
-            });
-            (p.name.clone(), label)
-        })
-        .collect()
-}
-
-#[derive(Template)]
-#[template(path = "login.html")]
-struct LoginPage {
-    csrf: String,
-    email: String,
-    error: Option<String>,
-    providers: Vec<(String, String)>,
-    registration_open: bool,
-}
-
-#[derive(Template)]
-#[template(path = "register.html")]
-struct RegisterPage {
-    csrf: String,
-    name: String,
-    email: String,
-    error: Option<String>,
-    registration_open: bool,
-}
-
-/// Renders a public form page with a fresh pre-session CSRF cookie.
-fn with_pre(st: &AppState, status: StatusCode, pre: String, page: Response) -> Response {
-    let mut r = page;
-    *r.status_mut() = status;
-    r.headers_mut().append(header::SET_COOKIE, cookie_header(st, PRE_COOKIE, &pre, 3600).parse().expect("cookie"));
-    r
-}
-
-async fn login_page(State(st): State<AppState>) -> PageResult {
-    let pre = random_b64(18);
-    let page = LoginPage {
-        csrf: pre.clone(),
-        email: String::new(),
-        error: None,
-        providers: providers(&st),
-        registration_open: accounts::registration_open(&st).await?,
-    };
-    Ok(with_pre(&st, StatusCode::OK, pre, render(StatusCode::OK, page)))
-}
-
-#[derive(Deserialize)]
-struct LoginForm {
-    csrf: String,
-    email: String,
-    password: String,
-}
-
-fn pre_ok(headers: &HeaderMap, given: &str) -> bool {
-    cookie(headers, PRE_COOKIE).is_some_and(|c| !c.is_empty() && c == given)
-}
-
-async fn login_submit(
-    State(st): State<AppState>,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    Form(f): Form<LoginForm>,
-) -> PageResult {
-    let again = |st: &AppState, status: StatusCode, msg: String, open: bool| {
-        let pre = random_b64(18);
-        let page = LoginPage {
-            csrf: pre.clone(),
-            email: f.email.clone(),
-            error: Some(msg),
-            providers: providers(st),
-            registration_open: open,
-        };
-        with_pre(st, status, pre, render(status, page))
-    };
-    let open = accounts::registration_open(&st).await?;
-    if !pre_ok(&headers, &f.csrf) {
-        return Ok(again(&st, StatusCode::FORBIDDEN, "The form expired; please sign in again.".into(), open));
-    }
-    if let Err(e) = crate::api::auth_limit(&st, ip.as_deref(), "login") {
-        return Ok(again(&st, e.status(), e.public_detail(), open));
-    }
-    match accounts::login(&st, &f.email, &f.password, ip.as_deref()).await {
-        Ok(u) => {
-            let token = accounts::start_session(&st, &u).await?;
-            Ok(session_response(&st, &token, "/"))
-        }
-        Err(e @ (AppError::Unauthorized(_) | AppError::Forbidden(_))) => {
-            Ok(again(&st, e.status(), e.public_detail(), open))
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-async fn register_page(State(st): State<AppState>) -> PageResult {
-    let pre = random_b64(18);
-    let page = RegisterPage {
-        csrf: pre.clone(),
-        name: String::new(),
-        email: String::new(),
-        error: None,
-        registration_open: accounts::registration_open(&st).await?,
-    };
-    Ok(with_pre(&st, StatusCode::OK, pre, render(StatusCode::OK, page)))
-}
-
-#[derive(Deserialize)]
-struct RegisterForm {
-    csrf: String,
-    name: String,
-    email: String,
-    password: String,
-}
-
-async fn register_submit(
-    State(st): State<AppState>,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    Form(f): Form<RegisterForm>,
-) -> PageResult {
-    let open = accounts::registration_open(&st).await?;
-    let again = |st: &AppState, status: StatusCode, msg: String| {
-        let pre = random_b64(18);
-        let page = RegisterPage {
-            csrf: pre.clone(),
-            name: f.name.clone(),
-            email: f.email.clone(),
-            error: Some(msg),
-            registration_open: open,
-        };
-        with_pre(st, status, pre, render(status, page))
-    };
-    if !pre_ok(&headers, &f.csrf) {
-        return Ok(again(&st, StatusCode::FORBIDDEN, "The form expired; please submit it again.".into()));
-    }
-    if let Err(e) = crate::api::auth_limit(&st, ip.as_deref(), "register") {
-        return Ok(again(&st, e.status(), e.public_detail()));
-    }
-    match accounts::register(&st, &f.email, &f.password, &f.name, ip.as_deref()).await {
-        Ok(u) => {
-            let token = accounts::start_session(&st, &u).await?;
-            Ok(session_response(&st, &token, "/"))
-        }
-        Err(e) if e.status().is_client_error() => Ok(again(&st, e.status(), e.public_detail())),
-        Err(e) => Err(e.into()),
-    }
-}
-
-#[derive(Deserialize)]
-struct CsrfForm {
-    csrf: String,
-}
-
-async fn logout(State(st): State<AppState>, pu: PageUser, Form(f): Form<CsrfForm>) -> PageResult {
-    pu.check(&st, &f.csrf)?;
-    accounts::end_session(&st, &pu.session).await?;
-    let mut r = Redirect::to("/login").into_response();
-    r.headers_mut().append(header::SET_COOKIE, cookie_header(&st, SESSION_COOKIE, "", 0).parse().expect("cookie"));
-    Ok(r)
-}
-
 fn when(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms).map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default()
 }
@@ -352,7 +166,7 @@ async fn create_project(State(st): State<AppState>, pu: PageUser, Form(f): Form<
 struct GeoRow {
     id: String,
     name: String,
-    status: String,
+    status: crate::store::GeometryStatus,
     error: Option<String>,
     triangles: String,
     groups: String,
@@ -469,13 +283,13 @@ async fn project(State(st): State<AppState>, pu: PageUser, Path(id): Path<String
 
 async fn upload(State(st): State<AppState>, pu: PageUser, Path(id): Path<String>, mut mp: Multipart) -> PageResult {
     // The CSRF field comes first in the form, before the (possibly large) file.
-    let first = mp.next_field().await.map_err(crate::api::geometries_multipart_error)?;
+    let first = mp.next_field().await.map_err(crate::http::upload::multipart_error)?;
     let csrf = match first {
-        Some(f) if f.name() == Some("csrf") => f.text().await.map_err(crate::api::geometries_multipart_error)?,
+        Some(f) if f.name() == Some("csrf") => f.text().await.map_err(crate::http::upload::multipart_error)?,
         _ => String::new(),
     };
     pu.check(&st, &csrf)?;
-    match crate::api::upload_multipart(&st, &pu.caller(), &id, 1.0, mp).await {
+    match crate::http::upload::upload_multipart(&st, &pu.caller(), &id, 1.0, mp).await {
         Ok(_) => Ok(Redirect::to(&format!("/projects/{id}")).into_response()),
         Err(e) if e.status().is_client_error() && e.status() != StatusCode::NOT_FOUND => {
             project_page(&st, &pu, &id, Some(e.public_detail()), e.status()).await
@@ -522,21 +336,7 @@ struct SettingsForm {
 
 async fn admin_settings(State(st): State<AppState>, pu: PageUser, Form(f): Form<SettingsForm>) -> PageResult {
     pu.check(&st, &f.csrf)?;
-    if !pu.user.is_admin {
-        return Err(AppError::Forbidden("only server administrators can change settings".into()).into());
-    }
-    let v = if f.registration_open { "true" } else { "false" };
-    st.store.put_setting(accounts::REGISTRATION_OPEN, v).await.map_err(AppError::from)?;
-    st.store
-        .audit(
-            Some(&pu.user.id),
-            "admin.registration",
-            None,
-            &serde_json::json!({"open": f.registration_open}).to_string(),
-            None,
-        )
-        .await
-        .map_err(AppError::from)?;
+    accounts::set_registration_open(&st, &pu.caller(), f.registration_open).await?;
     Ok(Redirect::to("/admin").into_response())
 }
 
@@ -570,79 +370,18 @@ async fn admin_user(
     }
 }
 
-fn redirect_uri(st: &AppState, headers: &HeaderMap, name: &str) -> String {
-    let base = st.cfg.public_url.clone().unwrap_or_else(|| {
-        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-        format!("http://{host}")
-    });
-    format!("{}/auth/oidc/{name}/callback", base.trim_end_matches('/'))
-}
-
-async fn provider(st: &AppState, name: &str) -> Result<Provider, PageError> {
-    let cfg = st.cfg.auth.providers.iter().find(|p| p.name == name).ok_or(AppError::NotFound("sign-in provider"))?;
-    Provider::resolve(cfg).await.map_err(|e| PageError(AppError::Unavailable(e.to_string())))
-}
-
-async fn oidc_login(State(st): State<AppState>, headers: HeaderMap, Path(name): Path<String>) -> PageResult {
-    let p = provider(&st, &name).await?;
-    let (url, state_cookie) = p.begin(&st.keys, &redirect_uri(&st, &headers, &name));
-    let mut r = Redirect::to(&url).into_response();
-    r.headers_mut()
-        .append(header::SET_COOKIE, cookie_header(&st, STATE_COOKIE, &state_cookie, 600).parse().expect("cookie"));
-    Ok(r)
-}
-
-#[derive(Deserialize)]
-struct Callback {
-    code: Option<String>,
-    state: Option<String>,
-    error: Option<String>,
-    error_description: Option<String>,
-}
-
-async fn oidc_callback(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    Path(name): Path<String>,
-    Query(q): Query<Callback>,
-) -> PageResult {
-    if let Some(e) = q.error {
-        let msg = format!("the sign-in provider said: {}", q.error_description.unwrap_or(e));
-        return Err(AppError::Unauthorized(msg).into());
-    }
-    let (Some(code), Some(state)) = (q.code, q.state) else {
-        return Err(
-            AppError::BadRequest("the provider's answer has no code or state; start the sign-in again".into()).into()
-        );
-    };
-    let p = provider(&st, &name).await?;
-    let id = p
-        .finish(&st.keys, cookie(&headers, STATE_COOKIE), &state, &code, &redirect_uri(&st, &headers, &name))
-        .await
-        .map_err(|e| PageError(AppError::Unauthorized(e.to_string())))?;
-    let user = accounts::sso_user(&st, &name, &id).await?;
-    let token = accounts::start_session(&st, &user).await?;
-    let mut r = session_response(&st, &token, "/");
-    r.headers_mut().append(header::SET_COOKIE, cookie_header(&st, STATE_COOKIE, "", 0).parse().expect("cookie"));
-    Ok(r)
-}
-
 /// Page routes.
 pub fn routes(upload_limit: usize) -> Router<AppState> {
     Router::new()
+        .merge(sign_in::routes())
         .route("/", get(dashboard))
         .route("/geometries/{id}", get(workflow::geometry))
         .route("/jobs/{id}", get(workflow::job))
         .route("/jobs/{id}/cancel", post(workflow::cancel))
-        .route("/login", get(login_page).post(login_submit))
-        .route("/register", get(register_page).post(register_submit))
-        .route("/logout", post(logout))
         .route("/projects", post(create_project))
         .route("/projects/{id}", get(project))
         .route("/projects/{id}/geometries", post(upload).layer(DefaultBodyLimit::max(upload_limit)))
         .route("/admin", get(admin))
         .route("/admin/settings", post(admin_settings))
         .route("/admin/users/{id}", post(admin_user))
-        .route("/auth/oidc/{name}/login", get(oidc_login))
-        .route("/auth/oidc/{name}/callback", get(oidc_callback))
 }

@@ -3,11 +3,11 @@
 //! results. The pages are server-rendered; the TypeScript islands in `web/src` mount on
 //! them for what needs JavaScript (3D, plots, live updates).
 use super::{human_bytes, render, PageError, PageResult, PageUser};
-use crate::app::AppState;
 use crate::error::AppError;
 use crate::foam::spec::CaseSpec;
 use crate::geometry::heal::HealReport;
 use crate::service::{geometries, jobs, projects};
+use crate::state::AppState;
 use crate::store::JobStatus;
 use askama::Template;
 use axum::extract::{Path, State};
@@ -89,7 +89,7 @@ struct GeometryPage {
     project_name: String,
     id: String,
     name: String,
-    status: String,
+    status: crate::store::GeometryStatus,
     error: Option<String>,
     cad_name: Option<String>,
     stats: Vec<Stat>,
@@ -162,13 +162,11 @@ pub(super) async fn geometry(State(st): State<AppState>, pu: PageUser, Path(id):
         ),
         None => (Vec::new(), Vec::new(), false),
     };
-    let targets: Vec<Target> = jobs::executors_json(&st)
+    let targets: Vec<Target> = jobs::executors(&st)
         .into_iter()
-        .filter(|c| c["usable"].as_bool() == Some(true))
+        .filter(|c| c.usable)
         .map(|c| {
-            let name = c["name"].as_str().unwrap_or_default().to_string();
-            let kind = c["kind"].as_str().unwrap_or_default();
-            let max_cores = c["max_cores"].as_u64().unwrap_or(1);
+            let (name, kind, max_cores) = (c.name, c.kind, u64::from(c.max_cores));
             let label = if kind == "local" {
                 format!("This server ({max_cores} cores)")
             } else {
@@ -194,7 +192,7 @@ pub(super) async fn geometry(State(st): State<AppState>, pu: PageUser, Path(id):
         project_name: p.name.clone(),
         id: g.id.clone(),
         name: g.name.clone(),
-        status: g.status.clone(),
+        status: g.status,
         error: g.error_message.clone(),
         cad_name: g.cad_name.clone(),
         stats,

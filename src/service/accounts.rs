@@ -1,8 +1,8 @@
 //! Registration, sign-in, token rotation, browser sessions, API tokens, SSO accounts.
 use super::{Caller, Via};
-use crate::app::AppState;
 use crate::auth::{self, oidc::Identity, API_TOKEN_PREFIX};
 use crate::error::{AppError, AppResult};
+use crate::state::AppState;
 use crate::store::{new_id, now_ms, ApiToken, NewUser, RefreshRow, User};
 use serde::Serialize;
 use serde_json::json;
@@ -25,6 +25,17 @@ fn bad(msg: impl Into<String>) -> AppError {
 }
 
 /// Whether anyone may create an account.
+/// Opens or closes self-registration (server administrators only), with an audit entry.
+pub async fn set_registration_open(st: &AppState, caller: &Caller, open: bool) -> AppResult<()> {
+    if !caller.user.is_admin {
+        return Err(AppError::Forbidden("only server administrators can change settings".into()));
+    }
+    st.store.put_setting(REGISTRATION_OPEN, if open { "true" } else { "false" }).await?;
+    let detail = serde_json::json!({ "open": open }).to_string();
+    st.store.audit(Some(caller.id()), "admin.registration", None, &detail, None).await?;
+    Ok(())
+}
+
 pub async fn registration_open(st: &AppState) -> AppResult<bool> {
     Ok(st.store.setting(REGISTRATION_OPEN).await?.as_deref() != Some("false"))
 }

@@ -1,11 +1,11 @@
 //! Simulation cases: the same case spec as `flowcfd run CASE.toml`, as JSON, with the
 //! surface taken from an uploaded geometry (`geometry_id`).
 use super::Caller;
-use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::foam::spec::CaseSpec;
-use crate::store::{Case, NewCase};
-use serde_json::{json, Value};
+use crate::state::AppState;
+use crate::store::{Case, GeometryStatus, NewCase};
+use serde_json::Value;
 
 /// Checks a spec against its project and geometry and stores it. Everything the spec
 /// leaves out is filled with its default, so the stored case says exactly what will run.
@@ -26,16 +26,16 @@ pub async fn create(st: &AppState, caller: &Caller, project_id: &str, body: &Val
         .await?
         .filter(|g| g.project_id == project.id)
         .ok_or_else(|| AppError::Validation(format!("geometry {gid:?} is not a geometry of this project")))?;
-    match g.status.as_str() {
-        "ready" => {}
-        "failed" => {
+    match g.status {
+        GeometryStatus::Ready => {}
+        GeometryStatus::Failed => {
             return Err(AppError::Conflict(format!(
                 "geometry {:?} failed processing ({}); fix the file and upload it again",
                 g.name,
                 g.error_message.unwrap_or_default()
             )))
         }
-        s => {
+        s @ (GeometryStatus::Pending | GeometryStatus::Processing) => {
             return Err(AppError::Conflict(format!(
                 "geometry {:?} is still {s}; create the case once it is ready",
                 g.name
@@ -71,14 +71,26 @@ pub async fn get(st: &AppState, caller: &Caller, id: &str) -> AppResult<Case> {
     st.store.case(caller.id(), id).await?.ok_or(AppError::NotFound("case"))
 }
 
-/// The JSON shape of a case for the API, with its full spec.
-pub fn to_json(c: &Case) -> Value {
-    json!({
-        "id": c.id,
-        "project_id": c.project_id,
-        "geometry_id": c.geometry_id,
-        "name": c.name,
-        "spec": serde_json::from_str::<Value>(&c.spec).unwrap_or(Value::Null),
-        "created_at": c.created_at,
-    })
+/// A case as the API shows it, with its full spec.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CaseView {
+    pub id: String,
+    pub project_id: String,
+    pub geometry_id: Option<String>,
+    pub name: String,
+    /// The stored spec, as it was validated and written.
+    pub spec: Value,
+    pub created_at: i64,
+}
+
+/// The view of case `c`.
+pub fn view(c: &Case) -> CaseView {
+    CaseView {
+        id: c.id.clone(),
+        project_id: c.project_id.clone(),
+        geometry_id: c.geometry_id.clone(),
+        name: c.name.clone(),
+        spec: serde_json::from_str::<Value>(&c.spec).unwrap_or(Value::Null),
+        created_at: c.created_at,
+    }
 }

@@ -12,10 +12,10 @@
 //! | 4 × 3T | u32 triangle vertex indices |
 //! | 4 × T | u32 group index per triangle (order of `surface_groups`) |
 use super::Caller;
-use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::geometry::{analyse::analyse, heal::heal, heal::HealOptions, ReadOptions, Surface};
-use crate::store::{new_id, Geometry, GeometryResult, Role};
+use crate::state::AppState;
+use crate::store::{new_id, Geometry, GeometryResult, GeometryStatus, Role};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use serde_json::json;
@@ -153,10 +153,10 @@ pub async fn get(st: &AppState, caller: &Caller, id: &str, write: bool) -> AppRe
 /// Queues a failed geometry for another try (its original file is still stored).
 pub async fn retry(st: &AppState, caller: &Caller, id: &str) -> AppResult<Geometry> {
     let g = get(st, caller, id, true).await?;
-    if g.status != "failed" {
+    if g.status != GeometryStatus::Failed {
         return Err(AppError::Conflict(format!("the geometry is {}; only a failed one can be retried", g.status)));
     }
-    st.store.set_geometry_status(id, "pending", None).await?;
+    st.store.set_geometry_status(id, GeometryStatus::Pending, None).await?;
     st.enqueue_geometry(id);
     get(st, caller, id, false).await
 }
@@ -172,9 +172,9 @@ pub async fn delete(st: &AppState, caller: &Caller, id: &str) -> AppResult<()> {
 /// The viewer's binary surface of a ready geometry.
 pub async fn surface(st: &AppState, caller: &Caller, id: &str) -> AppResult<Bytes> {
     let g = get(st, caller, id, false).await?;
-    match (&g.status[..], &g.processed_key) {
-        ("ready", Some(k)) => Ok(st.blobs.get(k).await?),
-        ("failed", _) => {
+    match (g.status, &g.processed_key) {
+        (GeometryStatus::Ready, Some(k)) => Ok(st.blobs.get(k).await?),
+        (GeometryStatus::Failed, _) => {
             Err(AppError::Conflict(format!("the geometry failed processing: {}", g.error_message.unwrap_or_default())))
         }
         _ => Err(AppError::Conflict(format!("the geometry is still {}; try again when it is ready", g.status))),
@@ -213,7 +213,7 @@ pub async fn process(st: &AppState, id: &str) -> AppResult<()> {
         Ok(d) => d,
         Err(e) => {
             let msg = format!("the uploaded file could not be read back from storage ({e}); retry, or upload it again");
-            st.store.set_geometry_status(id, "failed", Some(&msg)).await?;
+            st.store.set_geometry_status(id, GeometryStatus::Failed, Some(&msg)).await?;
             return Ok(());
         }
     };
@@ -251,35 +251,67 @@ pub async fn process(st: &AppState, id: &str) -> AppResult<()> {
             st.store.finish_geometry(id, &r).await?;
         }
         Err(msg) => {
-            st.store.set_geometry_status(id, "failed", Some(&msg)).await?;
+            st.store.set_geometry_status(id, GeometryStatus::Failed, Some(&msg)).await?;
         }
     }
     Ok(())
 }
 
-/// The JSON shape of a geometry for the API.
-pub fn to_json(g: &Geometry) -> serde_json::Value {
+/// A geometry as the API shows it: its state, size and the analysis once it is ready.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct GeometryView {
+    pub id: String,
+    pub project_id: String,
+    pub name: String,
+    /// `stl` or `obj`.
+    pub format: String,
+    pub status: GeometryStatus,
+    pub error: Option<String>,
+    pub original_bytes: i64,
+    /// The unit scale applied to the file (0.001 for millimetres).
+    pub scale: f64,
+    pub triangles: Option<i64>,
+    /// m².
+    pub surface_area: Option<f64>,
+    /// m³.
+    pub volume: Option<f64>,
+    /// `{"min": [x, y, z], "max": [x, y, z]}`, m.
+    pub bounding_box: Option<serde_json::Value>,
+    /// `[{"name", "area", "triangles"}]`.
+    pub surface_groups: serde_json::Value,
+    /// What healing changed.
+    pub healing: Option<serde_json::Value>,
+    /// The full analysis.
+    pub analysis: Option<serde_json::Value>,
+    pub cad_name: Option<String>,
+    pub created_at: i64,
+    /// Whether the caller may change it.
+    pub can_write: bool,
+}
+
+/// The view of geometry `g`.
+pub fn view(g: &Geometry) -> GeometryView {
     let parse = |s: &Option<String>| s.as_deref().and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok());
-    json!({
-        "id": g.id,
-        "project_id": g.project_id,
-        "name": g.name,
-        "format": g.format,
-        "status": g.status,
-        "error": g.error_message,
-        "original_bytes": g.original_bytes,
-        "scale": g.scale,
-        "triangles": g.triangle_count,
-        "surface_area": g.surface_area,
-        "volume": g.volume,
-        "bounding_box": parse(&g.bounding_box),
-        "surface_groups": serde_json::from_str::<serde_json::Value>(&g.surface_groups).unwrap_or(json!([])),
-        "healing": parse(&g.healing),
-        "analysis": parse(&g.analysis),
-        "cad_name": g.cad_name,
-        "created_at": g.created_at,
-        "can_write": g.role >= Role::Member,
-    })
+    GeometryView {
+        id: g.id.clone(),
+        project_id: g.project_id.clone(),
+        name: g.name.clone(),
+        format: g.format.clone(),
+        status: g.status,
+        error: g.error_message.clone(),
+        original_bytes: g.original_bytes,
+        scale: g.scale,
+        triangles: g.triangle_count,
+        surface_area: g.surface_area,
+        volume: g.volume,
+        bounding_box: parse(&g.bounding_box),
+        surface_groups: serde_json::from_str::<serde_json::Value>(&g.surface_groups).unwrap_or(json!([])),
+        healing: parse(&g.healing),
+        analysis: parse(&g.analysis),
+        cad_name: g.cad_name.clone(),
+        created_at: g.created_at,
+        can_write: g.role >= Role::Member,
+    }
 }
 
 /// A free-stream speed (along +x, or along the spec's direction) or a velocity vector.
@@ -313,7 +345,7 @@ pub async fn mesh_suggestion(
 ) -> AppResult<serde_json::Value> {
     use crate::foam::spec::CaseSpec;
     let g = get(st, caller, id, false).await?;
-    if g.status != "ready" {
+    if g.status != GeometryStatus::Ready {
         return Err(AppError::Conflict(format!("the geometry is {}; mesh parameters need a ready one", g.status)));
     }
     if g.analysis.is_none() {

@@ -1,10 +1,13 @@
 //! Submitting, reading and cancelling jobs.
 use super::Caller;
-use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::foam::spec::CaseSpec;
+use crate::jobs::events::JobEvent;
 use crate::jobs::executor::Handle;
+use crate::jobs::follow::Sample;
+use crate::state::AppState;
 use crate::store::{Job, JobStatus, Role};
+use serde::Serialize;
 use serde_json::{json, Value};
 
 /// Cores for a cell count, as in the product plan: ≤500k → 4, ≤2M → 8, ≤10M → 16,
@@ -34,14 +37,28 @@ pub fn cluster_max_cores(c: &crate::config::ClusterConfig) -> u32 {
     }
 }
 
-/// Where jobs can run: `local` and the configured clusters (no connection details).
-pub fn executors_json(st: &AppState) -> Vec<Value> {
-    let mut out = vec![json!({"name": "local", "kind": "local", "max_cores": local_max_cores(), "usable": true})];
-    for c in &st.cfg.clusters {
-        out.push(json!({"name": c.name, "kind": c.kind, "max_cores": cluster_max_cores(c),
-                        "usable": st.executors.contains_key(&c.name)}));
-    }
-    out
+/// A place jobs can run, as the API lists it (no connection details).
+#[derive(Debug, Clone, Serialize)]
+pub struct ExecutorInfo {
+    pub name: String,
+    /// `local`, `slurm` or `kubernetes`.
+    pub kind: String,
+    pub max_cores: u32,
+    /// Whether this server can reach it (a cluster whose key does not unseal is not).
+    pub usable: bool,
+}
+
+/// Where jobs can run: `local` and the configured clusters.
+pub fn executors(st: &AppState) -> Vec<ExecutorInfo> {
+    let local = ExecutorInfo { name: "local".into(), kind: "local".into(), max_cores: local_max_cores(), usable: true };
+    std::iter::once(local)
+        .chain(st.cfg.clusters.iter().map(|c| ExecutorInfo {
+            name: c.name.clone(),
+            kind: c.kind.clone(),
+            max_cores: cluster_max_cores(c),
+            usable: st.executors.contains_key(&c.name),
+        }))
+        .collect()
 }
 
 /// Queues a run of a case on `executor` (only "local" exists so far).
@@ -78,7 +95,7 @@ pub async fn submit(
     let gid = case.geometry_id.clone().unwrap_or_default();
     let g =
         st.store.geometry(caller.id(), &gid).await?.ok_or(AppError::Conflict("the case's geometry is gone".into()))?;
-    if g.status != "ready" {
+    if g.status != crate::store::GeometryStatus::Ready {
         return Err(AppError::Conflict(format!("the case's geometry {:?} is {}, not ready", g.name, g.status)));
     }
     let spec: CaseSpec = serde_json::from_str(&case.spec).map_err(|e| AppError::Internal(e.to_string()))?;
@@ -165,7 +182,49 @@ pub async fn summary(st: &AppState, caller: &Caller, id: &str) -> AppResult<Valu
 /// The API's view of a job: state, step, transitions, the latest iteration with its
 /// residuals and forces (from the live log while it runs, from summary.json once it has
 /// completed), and core-seconds so far.
-pub async fn to_json(st: &AppState, job: &Job) -> AppResult<Value> {
+#[derive(Debug, Clone, Serialize)]
+pub struct JobView {
+    pub id: String,
+    pub case_id: String,
+    pub status: JobStatus,
+    pub step: Option<String>,
+    pub executor: String,
+    pub cores: i64,
+    /// The last (or latest complete) iteration.
+    pub iteration: Value,
+    /// Initial residual per field at that iteration.
+    pub residuals: Value,
+    /// `{"Cd", "Cl", "Cs"}`, each null until known.
+    pub forces: ForceView,
+    /// Cores × wall seconds so far, rounded.
+    pub core_seconds: Option<f64>,
+    pub error: Option<String>,
+    pub cancel_requested: bool,
+    pub created_at: i64,
+    pub started_at: Option<i64>,
+    pub completed_at: Option<i64>,
+    pub transitions: Vec<crate::store::Transition>,
+}
+
+/// The force coefficients a job view shows (null until the solver writes them).
+#[derive(Debug, Clone, Serialize)]
+pub struct ForceView {
+    #[serde(rename = "Cd")]
+    pub cd: Value,
+    #[serde(rename = "Cl")]
+    pub cl: Value,
+    #[serde(rename = "Cs")]
+    pub cs: Value,
+}
+
+impl ForceView {
+    fn of(forces: &Value) -> ForceView {
+        ForceView { cd: forces["Cd"].clone(), cl: forces["Cl"].clone(), cs: forces["Cs"].clone() }
+    }
+}
+
+/// The view of `job` (see [`JobView`]).
+pub async fn view(st: &AppState, job: &Job) -> AppResult<JobView> {
     let transitions = st.store.transitions(&job.id).await?;
     let core_seconds = job.started_at.map(|a| {
         let b = job.completed_at.unwrap_or_else(crate::store::now_ms);
@@ -181,46 +240,37 @@ pub async fn to_json(st: &AppState, job: &Job) -> AppResult<Value> {
     };
     let live: Value = job.latest.as_deref().and_then(|t| serde_json::from_str(t).ok()).unwrap_or_default();
     let (iteration, residuals, forces) = match &summary {
-        Some(s) => (
-            s["solve"]["iterations"].clone(),
-            s["solve"]["final_residuals"].clone(),
-            json!({"Cd": s["forces"]["Cd"], "Cl": s["forces"]["Cl"], "Cs": s["forces"]["Cs"]}),
-        ),
+        Some(s) => {
+            (s["solve"]["iterations"].clone(), s["solve"]["final_residuals"].clone(), ForceView::of(&s["forces"]))
+        }
         None => (
             live.get("iteration").cloned().unwrap_or(json!(job.iteration)),
             live.get("residuals").cloned().unwrap_or(Value::Null),
-            json!({"Cd": live["forces"]["Cd"], "Cl": live["forces"]["Cl"], "Cs": live["forces"]["Cs"]}),
+            ForceView::of(&live["forces"]),
         ),
     };
-    Ok(json!({
-        "id": job.id,
-        "case_id": job.case_id,
-        "status": job.status,
-        "step": job.log_step.clone().or(job.step.clone()),
-        "executor": job.executor,
-        "cores": job.cores,
-        "iteration": iteration,
-        "residuals": residuals,
-        "forces": forces,
-        "core_seconds": core_seconds,
-        "error": job.error_message,
-        "cancel_requested": job.cancel_requested,
-        "created_at": job.created_at,
-        "started_at": job.started_at,
-        "completed_at": job.completed_at,
-        "transitions": transitions,
-    }))
+    Ok(JobView {
+        id: job.id.clone(),
+        case_id: job.case_id.clone(),
+        status: job.status,
+        step: job.log_step.clone().or(job.step.clone()),
+        executor: job.executor.clone(),
+        cores: job.cores,
+        iteration,
+        residuals,
+        forces,
+        core_seconds,
+        error: job.error_message.clone(),
+        cancel_requested: job.cancel_requested,
+        created_at: job.created_at,
+        started_at: job.started_at,
+        completed_at: job.completed_at,
+        transitions,
+    })
 }
 
-/// Stored samples after iteration `after` as `{"type": "sample", ...}` values.
-pub async fn samples_after(st: &AppState, job: &str, after: i64) -> AppResult<Vec<Value>> {
+/// Stored samples after iteration `after`, as the `sample` events they were live.
+pub async fn samples_after(st: &AppState, job: &str, after: i64) -> AppResult<Vec<JobEvent>> {
     let rows = st.store.samples(job, after, 1_000_000).await?;
-    Ok(rows
-        .iter()
-        .filter_map(|r| serde_json::from_str::<Value>(r).ok())
-        .map(|mut v| {
-            v["type"] = json!("sample");
-            v
-        })
-        .collect())
+    Ok(rows.iter().filter_map(|r| serde_json::from_str::<Sample>(r).ok()).map(JobEvent::Sample).collect())
 }

@@ -1,14 +1,15 @@
 //! A job's result behind the API: the case archive unpacked once per server into
 //! `data_dir/post/{job}`, opened with `post::Case` (the last two kept in memory), and each
 //! extraction cached in the object store per (job, view) as the viewer's chunked stream.
-use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::post::view::{Seeds, View};
 use crate::post::{self, parse_vec3, Case, FieldSel, PostError};
 use crate::service::{jobs, Caller};
+use crate::state::AppState;
 use crate::store::JobStatus;
 use crate::store::PostView;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 use sha2::Digest;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -85,27 +86,60 @@ pub async fn case(st: &AppState, caller: &Caller, job_id: &str) -> AppResult<(cr
     Ok((job, c))
 }
 
-/// What the result holds: times, fields, patches, bounds.
-pub async fn index(st: &AppState, caller: &Caller, job_id: &str) -> AppResult<Value> {
+/// What a result holds: times, fields, patches, bounds.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResultIndex {
+    /// The time shown (the latest written).
+    pub time: String,
+    pub times: Vec<String>,
+    pub cells: usize,
+    pub points: usize,
+    /// Whether it was read from `processor*/`.
+    pub decomposed: bool,
+    /// `[[xmin, ymin, zmin], [xmax, ymax, zmax]]`, m.
+    pub bounds: [[f64; 3]; 2],
+    pub fields: Vec<FieldInfo>,
+    pub patches: Vec<PatchInfo>,
+}
+
+/// A field of the result.
+#[derive(Debug, Clone, Serialize)]
+pub struct FieldInfo {
+    pub name: String,
+    pub vector: bool,
+}
+
+/// A boundary patch that carries values.
+#[derive(Debug, Clone, Serialize)]
+pub struct PatchInfo {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub faces: usize,
+    pub groups: Vec<String>,
+}
+
+/// What the result of a job holds.
+pub async fn index(st: &AppState, caller: &Caller, job_id: &str) -> AppResult<ResultIndex> {
     let (_, c) = case(st, caller, job_id).await?;
-    let fields: Vec<Value> = c.field_names().into_iter().map(|(n, v)| json!({"name": n, "vector": v})).collect();
-    let patches: Vec<Value> = c
+    let fields = c.field_names().into_iter().map(|(name, vector)| FieldInfo { name, vector }).collect();
+    let patches = c
         .mesh
         .patches
         .iter()
         .filter(|p| post::geom::carries_values(&p.kind))
-        .map(|p| json!({"name": p.name, "type": p.kind, "faces": p.size, "groups": p.groups}))
+        .map(|p| PatchInfo { name: p.name.clone(), kind: p.kind.clone(), faces: p.size, groups: p.groups.clone() })
         .collect();
-    Ok(json!({
-        "time": c.time,
-        "times": c.times,
-        "cells": c.mesh.n_cells,
-        "points": c.mesh.points.len(),
-        "decomposed": c.decomposed,
-        "bounds": [c.geom.bbox.0, c.geom.bbox.1],
-        "fields": fields,
-        "patches": patches,
-    }))
+    Ok(ResultIndex {
+        time: c.time.clone(),
+        times: c.times.clone(),
+        cells: c.mesh.n_cells,
+        points: c.mesh.points.len(),
+        decomposed: c.decomposed,
+        bounds: [c.geom.bbox.0, c.geom.bbox.1],
+        fields,
+        patches,
+    })
 }
 
 fn vec3(q: &HashMap<String, String>, key: &str) -> AppResult<Option<[f64; 3]>> {
@@ -237,8 +271,17 @@ fn cache_key(time: &str, view: &View, budget: usize) -> String {
     h.iter().take(12).map(|b| format!("{b:02x}")).collect()
 }
 
+/// Values of a field at points.
+#[derive(Debug, Clone, Serialize)]
+pub struct Probe {
+    pub field: String,
+    pub points: Vec<[f64; 3]>,
+    /// One per point; null outside the mesh.
+    pub values: Vec<Option<f64>>,
+}
+
 /// Values at points, or along a line (`line=X,Y,Z:X,Y,Z&n=N`).
-pub async fn probe(st: &AppState, caller: &Caller, job_id: &str, q: &HashMap<String, String>) -> AppResult<Value> {
+pub async fn probe(st: &AppState, caller: &Caller, job_id: &str, q: &HashMap<String, String>) -> AppResult<Probe> {
     let sel = FieldSel::parse(need(q, "field", "probe")?)?;
     let points: Vec<[f64; 3]> = if let Some(p) = q.get("points") {
         p.split(';')
@@ -269,11 +312,19 @@ pub async fn probe(st: &AppState, caller: &Caller, job_id: &str, q: &HashMap<Str
     let values = tokio::task::spawn_blocking(move || c.probe(&sel, &pts))
         .await
         .map_err(|e| AppError::Internal(e.to_string()))??;
-    Ok(json!({"field": label, "points": points, "values": values}))
+    Ok(Probe { field: label, points, values })
+}
+
+/// A field's range over the mesh points; null where it has no finite value.
+#[derive(Debug, Clone, Serialize)]
+pub struct FieldRange {
+    pub field: String,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
 }
 
 /// A field's range over the mesh points (`range?field=F`), for sliders.
-pub async fn range(st: &AppState, caller: &Caller, job_id: &str, q: &HashMap<String, String>) -> AppResult<Value> {
+pub async fn range(st: &AppState, caller: &Caller, job_id: &str, q: &HashMap<String, String>) -> AppResult<FieldRange> {
     let sel = FieldSel::parse(need(q, "field", "range")?)?;
     let (_, c) = case(st, caller, job_id).await?;
     let label = sel.label();
@@ -282,29 +333,45 @@ pub async fn range(st: &AppState, caller: &Caller, job_id: &str, q: &HashMap<Str
         .map_err(|e| AppError::Internal(e.to_string()))??;
     let (lo, hi) =
         v.iter().filter(|x| x.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| (a.min(x), b.max(x)));
-    Ok(
-        json!({"field": label, "min": if lo.is_finite() { json!(lo) } else { Value::Null }, "max": if hi.is_finite() { json!(hi) } else { Value::Null }}),
-    )
+    Ok(FieldRange { field: label, min: lo.is_finite().then_some(lo), max: hi.is_finite().then_some(hi) })
+}
+
+/// A saved view of a result.
+#[derive(Debug, Clone, Serialize)]
+pub struct SavedView {
+    pub id: String,
+    pub name: String,
+    /// `surface`, `slice`, `iso`, `streamlines`.
+    pub kind: String,
+    /// The view's parameters, as `post::view::View` reads them.
+    pub config: Value,
+    pub created_at: i64,
 }
 
 /// Saved views of a job.
-pub async fn list_views(st: &AppState, caller: &Caller, job_id: &str) -> AppResult<Vec<Value>> {
+pub async fn list_views(st: &AppState, caller: &Caller, job_id: &str) -> AppResult<Vec<SavedView>> {
     let (job, _) = jobs::get(st, caller, job_id).await?;
-    Ok(st.store.views(&job.id).await?.iter().map(view_json).collect())
+    Ok(st.store.views(&job.id).await?.iter().map(saved_view).collect())
 }
 
-fn view_json(v: &PostView) -> Value {
-    json!({
-        "id": v.id,
-        "name": v.name,
-        "kind": v.view_type,
-        "config": serde_json::from_str::<Value>(&v.config).unwrap_or(Value::Null),
-        "created_at": v.created_at,
-    })
+fn saved_view(v: &PostView) -> SavedView {
+    SavedView {
+        id: v.id.clone(),
+        name: v.name.clone(),
+        kind: v.view_type.clone(),
+        config: serde_json::from_str::<Value>(&v.config).unwrap_or(Value::Null),
+        created_at: v.created_at,
+    }
 }
 
 /// Saves a view (its config is validated by parsing it as a `View`).
-pub async fn save_view(st: &AppState, caller: &Caller, job_id: &str, name: &str, config: Value) -> AppResult<Value> {
+pub async fn save_view(
+    st: &AppState,
+    caller: &Caller,
+    job_id: &str,
+    name: &str,
+    config: Value,
+) -> AppResult<SavedView> {
     let (job, role) = jobs::get(st, caller, job_id).await?;
     if !role.can_write() {
         return Err(AppError::Forbidden("viewers cannot save views".into()));
@@ -325,7 +392,7 @@ pub async fn save_view(st: &AppState, caller: &Caller, job_id: &str, name: &str,
         created_at: crate::store::now_ms(),
     };
     st.store.create_view(&row).await?;
-    Ok(view_json(&row))
+    Ok(saved_view(&row))
 }
 
 pub async fn delete_view(st: &AppState, caller: &Caller, job_id: &str, id: &str) -> AppResult<()> {

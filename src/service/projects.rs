@@ -2,8 +2,8 @@
 //! "not found" (its existence is not revealed); one they can see but not change is
 //! "forbidden".
 use super::Caller;
-use crate::app::AppState;
 use crate::error::{AppError, AppResult};
+use crate::state::AppState;
 use crate::store::{Member, Org, Project, ProjectPatch, Role};
 
 fn check_name(name: &str, what: &str) -> AppResult<String> {

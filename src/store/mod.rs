@@ -58,6 +58,49 @@ impl Role {
     }
 }
 
+/// Where an uploaded geometry stands: stored, being read and healed, ready to mesh, or
+/// failed (with a message).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GeometryStatus {
+    Pending,
+    Processing,
+    Ready,
+    Failed,
+}
+
+impl GeometryStatus {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GeometryStatus::Pending => "pending",
+            GeometryStatus::Processing => "processing",
+            GeometryStatus::Ready => "ready",
+            GeometryStatus::Failed => "failed",
+        }
+    }
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<GeometryStatus> {
+        [GeometryStatus::Pending, GeometryStatus::Processing, GeometryStatus::Ready, GeometryStatus::Failed]
+            .into_iter()
+            .find(|g| g.as_str() == s)
+    }
+    /// Ready to mesh.
+    pub fn is_ready(self) -> bool {
+        self == GeometryStatus::Ready
+    }
+    /// Ready or failed: the background worker is done with it.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, GeometryStatus::Ready | GeometryStatus::Failed)
+    }
+}
+
+impl std::fmt::Display for GeometryStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A person who can sign in.
 #[derive(Debug, Clone, Serialize)]
 pub struct User {
@@ -130,7 +173,7 @@ pub struct Geometry {
     #[serde(skip)]
     pub processed_key: Option<String>,
     pub scale: f64,
-    pub status: String,
+    pub status: GeometryStatus,
     pub error_message: Option<String>,
     pub triangle_count: Option<i64>,
     pub surface_area: Option<f64>,
@@ -172,7 +215,7 @@ impl Geometry {
             original_bytes,
             processed_key: None,
             scale,
-            status: "pending".into(),
+            status: GeometryStatus::Pending,
             error_message: None,
             triangle_count: None,
             surface_area: None,
@@ -360,7 +403,7 @@ pub trait Store: JobStore + Send + Sync + 'static {
     async fn claim_geometry(&self, id: &str, stale_before: i64) -> Result<Option<Geometry>>;
     /// A geometry by id, unscoped: for the job worker, which acts for the job's owner.
     async fn geometry_for_worker(&self, id: &str) -> Result<Option<Geometry>>;
-    async fn set_geometry_status(&self, id: &str, status: &str, error: Option<&str>) -> Result<()>;
+    async fn set_geometry_status(&self, id: &str, status: GeometryStatus, error: Option<&str>) -> Result<()>;
     /// Records the CAD file a surface came from.
     async fn set_geometry_cad(&self, id: &str, name: &str, key: &str) -> Result<()>;
     async fn finish_geometry(&self, id: &str, r: &GeometryResult) -> Result<()>;
@@ -391,13 +434,18 @@ pub trait Store: JobStore + Send + Sync + 'static {
 
 /// Opens (and creates, for SQLite) the store named by `url`.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+    if is_postgres(url) {
         Ok(Arc::new(PgStore::connect(url).await?))
     } else if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
         Ok(Arc::new(SqliteStore::open(std::path::Path::new(path)).await?))
     } else {
         Err(StoreError::Other(format!("unsupported database URL {}", crate::config::mask_url(url))))
     }
+}
+
+/// Whether a database URL names PostgreSQL (anything else is SQLite or an error).
+pub fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
 /// Milliseconds since the Unix epoch.

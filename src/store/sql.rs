@@ -95,7 +95,11 @@ macro_rules! sql_store {
                     original_bytes: r.try_get("original_bytes")?,
                     processed_key: r.try_get("processed_key")?,
                     scale: r.try_get("scale")?,
-                    status: r.try_get("processing_status")?,
+                    status: {
+                        let s: String = r.try_get("processing_status")?;
+                        GeometryStatus::parse(&s)
+                            .ok_or_else(|| sqlx::Error::Decode(format!("bad geometry status {s:?}").into()))?
+                    },
                     error_message: r.try_get("error_message")?,
                     triangle_count: r.try_get("triangle_count")?,
                     surface_area: r.try_get("surface_area")?,
@@ -641,7 +645,7 @@ macro_rules! sql_store {
                 .bind(&g.original_key)
                 .bind(g.original_bytes)
                 .bind(g.scale)
-                .bind(&g.status)
+                .bind(g.status.as_str())
                 .bind(now)
                 .execute(&mut *self.pool.get().await?)
                 .await?;
@@ -721,11 +725,11 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            async fn set_geometry_status(&self, id: &str, status: &str, error: Option<&str>) -> Result<()> {
+            async fn set_geometry_status(&self, id: &str, status: GeometryStatus, error: Option<&str>) -> Result<()> {
                 sqlx::query(
                     "UPDATE geometries SET processing_status = $1, error_message = $2, updated_at = $3 WHERE id = $4",
                 )
-                .bind(status)
+                .bind(status.as_str())
                 .bind(error)
                 .bind(now_ms())
                 .bind(id)

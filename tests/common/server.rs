@@ -1,8 +1,8 @@
 //! A real `flowcfd serve` on a loopback port, for the appliance tests.
 #![allow(dead_code)]
 
-use flowcfd::app::Running;
 use flowcfd::config::{Config, Overrides};
+use flowcfd::server::Running;
 use serde_json::{json, Value};
 
 pub struct TestServer {
@@ -28,7 +28,7 @@ impl TestServer {
         let mut cfg = Config::load_from(&over, Vec::<(String, String)>::new()).unwrap();
         cfg.jobs.flowcfd_bin = Some(env!("CARGO_BIN_EXE_flowcfd").into());
         tweak(&mut cfg);
-        let running = flowcfd::app::start(cfg).await.expect("server starts");
+        let running = flowcfd::server::start(cfg).await.expect("server starts");
         let url = format!("http://{}", running.addr);
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
         TestServer { url, running: Some(running), dir, http }

@@ -1,6 +1,6 @@
 // Results-viewer benchmark (not a test): how long after the click a large result is on the
 // screen of Debian's chromium, over loopback. A tiny job is solved for real, then its case
-// archive is swapped for a large result (default: the 1M-cell case `flowcfd bench post`
+// archive is swapped for a large result (default: the 1M-cell case `flowcfd-bench post`
 // makes), and the job page's viewer is timed from the checkbox click to the last chunk
 // drawn, cold (extracted on the server, then cached in the object store) and warm (from the
 // cache). Baseline in the same run: the same request fetched without the viewer (the bytes

@@ -1,17 +1,13 @@
-//! `flowcfd bench motorbike`: OpenFOAM's own motorBike tutorial, run serially as the
+//! `flowcfd-bench motorbike`: OpenFOAM's own motorBike tutorial, run serially as the
 //! baseline, against FlowCFD's automated pipeline on the same geometry, freestream and
-//! reference values, in one invocation on one machine. `queue` measures the job queue.
+//! reference values, in one invocation on one machine.
 
-pub mod events;
-pub mod post;
-pub mod queue;
-
-use crate::foam::case::Step;
-use crate::foam::log::mean_tail;
-use crate::foam::spec::CaseSpec;
-use crate::jobs::local::{self, RunOptions};
-use crate::jobs::pipeline::{self, Limits, OutDir, PipelineError};
-use crate::jobs::progress::CliProgress;
+use crate::progress::CliProgress;
+use flowcfd::foam::case::Step;
+use flowcfd::foam::log::mean_tail;
+use flowcfd::foam::spec::CaseSpec;
+use flowcfd::runner::pipeline::{self, Limits, OutDir, PipelineError};
+use flowcfd::runner::steps::{self as local, RunOptions};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -65,7 +61,7 @@ fn app(app: &'static str, args: &[&str], meshing: bool) -> Step {
     Step::App { app, args: args.iter().map(|s| s.to_string()).collect(), parallel: false, meshing }
 }
 
-fn tutorial(args: &MotorbikeArgs, env: &crate::jobs::openfoam::OpenFoamEnv) -> Result<Value, PipelineError> {
+fn tutorial(args: &MotorbikeArgs, env: &flowcfd::runner::openfoam::OpenFoamEnv) -> Result<Value, PipelineError> {
     let src = args.examples.join("incompressible/simpleFoam/motorBike");
     let case = args.work.join("tutorial");
     copy_tutorial(&src, &case)?;
@@ -103,12 +99,12 @@ fn run_timed(
     case: &Path,
     mesh_steps: &[Step],
     solve_steps: &[Step],
-    env: &crate::jobs::openfoam::OpenFoamEnv,
+    env: &flowcfd::runner::openfoam::OpenFoamEnv,
     iterations: u32,
     aref: f64,
 ) -> Result<Value, PipelineError> {
     let opts = RunOptions { cores: 1, step_timeout: Duration::from_secs(6 * 3600) };
-    let cancel = &crate::jobs::local::SIGNALLED;
+    let cancel = &flowcfd::runner::steps::SIGNALLED;
     let t0 = Instant::now();
     let mut progress = CliProgress::new(iterations);
     let mesh = local::run(case, mesh_steps, env, &opts, &mut progress, cancel)?;
@@ -129,7 +125,7 @@ fn r1(x: f64) -> f64 {
 }
 
 /// The FlowCFD side: the automated pipeline with the tutorial's freestream and references.
-fn flowcfd(args: &MotorbikeArgs, env: &crate::jobs::openfoam::OpenFoamEnv) -> Result<Value, PipelineError> {
+fn flowcfd(args: &MotorbikeArgs, env: &flowcfd::runner::openfoam::OpenFoamEnv) -> Result<Value, PipelineError> {
     let geometry = args.examples.join("resources/geometry/motorBike.obj.gz");
     let text = format!(
         r#"name = "motorBike"
@@ -155,7 +151,7 @@ CofR = [0.72, 0.0, 0.0]
     let t0 = Instant::now();
     let p = pipeline::prepare(spec, &geometry, &Limits::default())?;
     let out = OutDir::claim(&args.work.join("flowcfd"), true)?;
-    crate::foam::case::write(&p.case, &out.case_dir())?;
+    flowcfd::foam::case::write(&p.case, &out.case_dir())?;
     let prep_s = t0.elapsed().as_secs_f64();
     let mesh_steps: Vec<Step> =
         p.case.steps.iter().filter(|s| matches!(s, Step::App { meshing: true, .. })).cloned().collect();

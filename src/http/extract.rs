@@ -1,9 +1,10 @@
-//! Request extractors for the API: who is calling, and JSON bodies whose rejections are
-//! problem+json with what to fix.
-use crate::app::AppState;
+//! Request extractors shared by the API and the pages: who is calling (bearer token or
+//! session cookie, with the CSRF check for cookie sessions), the client address, and JSON
+//! bodies whose rejections are problem+json with what to fix.
 use crate::auth::SESSION_COOKIE;
 use crate::error::AppError;
 use crate::service::{accounts, Caller, Via};
+use crate::state::AppState;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;

@@ -1,13 +1,13 @@
-//! `flowcfd bench queue`: trivial jobs through the durable queue, first with one worker
+//! `flowcfd-bench queue`: trivial jobs through the durable queue, first with one worker
 //! (the baseline) and then with several, in one invocation against one database. Reports
 //! jobs/s, the speed-up over the baseline, and jobs lost or run twice (target: 0 and 0).
-use crate::store::{self, JobStatus, NewCase, NewUser, Store};
+use flowcfd::store::{self, JobStatus, NewCase, NewUser, Store};
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Options of `flowcfd bench queue`.
+/// Options of `flowcfd-bench queue`.
 #[derive(clap::Args, Debug)]
 pub struct QueueArgs {
     /// Database to measure (use an empty one: the benchmark adds rows).

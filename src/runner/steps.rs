@@ -4,13 +4,14 @@
 //! The Executor trait of the jobs layer wraps this runner; the CLI drives it directly.
 
 use super::openfoam::{version_from_log, OpenFoamEnv};
+use super::process::GroupGuard;
 use crate::foam::case::Step;
 use crate::foam::log::{CheckMeshReport, LayerReport, LogEvent, LogParser, SolverProgress};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -124,66 +125,6 @@ pub enum RunError {
     /// Local I/O.
     #[error("{0}")]
     Io(String),
-}
-
-/// Kills the whole process group if the child has not been reaped when dropped.
-///
-/// The leader is only reaped after its group has been killed: while it is a zombie its
-/// PGID cannot be reused, so the group kill can never hit an unrelated process, and MPI
-/// ranks that outlive mpirun die with it.
-struct GroupGuard {
-    child: Child,
-    reaped: bool,
-}
-
-impl GroupGuard {
-    fn pgid(&self) -> i32 {
-        self.child.id() as i32
-    }
-    fn signal(&self, sig: i32) {
-        // SAFETY: kill(2) with a negative pid signals the process group we created.
-        unsafe {
-            libc::kill(-self.pgid(), sig);
-        }
-    }
-    /// True once the leader has exited; leaves it unreaped (WNOWAIT).
-    fn leader_exited(&self) -> bool {
-        // SAFETY: waitid writes into the zeroed siginfo_t we own.
-        unsafe {
-            let mut info: libc::siginfo_t = std::mem::zeroed();
-            let r = libc::waitid(
-                libc::P_PID,
-                self.child.id() as libc::id_t,
-                &mut info,
-                libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
-            );
-            r == 0 && info.si_pid() != 0
-        }
-    }
-    /// Kills what is left of the group, then reaps the leader.
-    fn reap(&mut self) -> std::io::Result<std::process::ExitStatus> {
-        self.signal(libc::SIGKILL);
-        let status = self.child.wait();
-        self.reaped = true;
-        status
-    }
-    /// SIGTERM, a grace period, then SIGKILL; always reaps.
-    fn terminate(&mut self) {
-        self.signal(libc::SIGTERM);
-        let t = Instant::now();
-        while t.elapsed() < Duration::from_secs(5) && !self.leader_exited() {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.reap();
-    }
-}
-
-impl Drop for GroupGuard {
-    fn drop(&mut self) {
-        if !self.reaped {
-            self.terminate();
-        }
-    }
 }
 
 fn excerpt(log: &str, progress: &SolverProgress) -> String {
@@ -316,7 +257,7 @@ fn run_one(
         });
     }
     drop(tx);
-    let mut guard = GroupGuard { child, reaped: false };
+    let mut guard = GroupGuard::new(child);
     let mut parser = LogParser::new();
     let mut progress = SolverProgress::default();
     let mut text = String::new();

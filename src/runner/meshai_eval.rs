@@ -5,8 +5,8 @@
 //! area, and the range of first-layer y+ over the walls. Writes `eval.md` and `eval.json`.
 use crate::foam::rules::skin_friction;
 use crate::foam::spec::CaseSpec;
-use crate::jobs::local::Quiet;
-use crate::jobs::pipeline::{self, Limits, MeshParams, OutDir};
+use crate::runner::pipeline::{self, Limits, MeshParams, OutDir};
+use crate::runner::steps::Quiet;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -19,7 +19,7 @@ pub struct EvalArgs {
     pub out: PathBuf,
     pub openfoam_env: Option<PathBuf>,
     /// The mesh AI's model; without one its column says it is not available.
-    pub model: Option<super::ModelRef>,
+    pub model: Option<crate::meshai::ModelRef>,
 }
 
 /// The geometry files of a directory, sorted by name.
@@ -91,7 +91,7 @@ pub fn run(a: &EvalArgs) -> Result<Value, String> {
         let name = file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
         let ai = match &a.model {
             Some(m) => measure(a, &spec, &env, file, &name, "ai", MeshParams::Ai(Some(&**m)))?,
-            None => json!({"geometry": name, "source": "ai", "available": false, "reason": super::NO_MODEL}),
+            None => json!({"geometry": name, "source": "ai", "available": false, "reason": crate::meshai::NO_MODEL}),
         };
         eprintln!("{name} (ai): {}", row_line(&ai));
         rows.push(ai);
@@ -101,7 +101,7 @@ pub fn run(a: &EvalArgs) -> Result<Value, String> {
     }
     let summary = json!({
         "rules": summarise(&rows, "rules"),
-        "ai": if a.model.is_some() { summarise(&rows, "ai") } else { json!({"available": false, "reason": super::NO_MODEL}) },
+        "ai": if a.model.is_some() { summarise(&rows, "ai") } else { json!({"available": false, "reason": crate::meshai::NO_MODEL}) },
     });
     let report = json!({"target_cells": a.target_cells, "velocity": a.velocity, "rows": rows, "summary": summary});
     std::fs::write(a.out.join("eval.json"), serde_json::to_string_pretty(&report).expect("JSON") + "\n")
@@ -136,7 +136,7 @@ fn summarise(rows: &[Value], source: &str) -> Value {
 fn measure(
     a: &EvalArgs,
     spec: &CaseSpec,
-    env: &crate::jobs::openfoam::OpenFoamEnv,
+    env: &crate::runner::openfoam::OpenFoamEnv,
     file: &Path,
     name: &str,
     source: &str,

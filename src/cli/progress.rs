@@ -1,8 +1,8 @@
 //! Terminal progress for the CLI: the step, the iteration, residuals and Cd.
 
-use super::local::Observer;
-use crate::foam::case::Step;
-use crate::foam::log::{LogEvent, SolverProgress};
+use flowcfd::foam::case::Step;
+use flowcfd::foam::log::{LogEvent, SolverProgress};
+use flowcfd::runner::steps::Observer;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::time::Duration;
 
@@ -66,7 +66,7 @@ impl Observer for CliProgress {
         self.bar.set_message("");
         if self.stream {
             let mut m = if self.at_line_start { String::new() } else { "\n".to_string() };
-            m.push_str(&crate::jobs::follow::marker(index, total, step.name()));
+            m.push_str(&flowcfd::jobs::follow::marker(index, total, step.name()));
             self.write_out(m.as_bytes());
             return;
         }

@@ -1,11 +1,11 @@
-//! `flowcfd bench post`: the same post-processing work done by ParaView's `pvpython` (the
+//! `flowcfd-bench post`: the same post-processing work done by ParaView's `pvpython` (the
 //! baseline) and by `flowcfd::post`, on the same result, in one invocation: read p and U,
 //! the wall surfaces with p, a slice with |U|, an isosurface of p, and 1,000 streamlines
 //! from the same seeds with the same integrator settings (RK4, a fifth of a cell's
 //! diagonal per step, forward, the same length cap). Prints the time ratio per step and
 //! in all, and the geometric agreement (slice and isosurface areas, streamline lengths).
-use crate::post::view::{self, Seeds, View};
-use crate::post::{Case, FieldSel, Source};
+use flowcfd::post::view::{self, Seeds, View};
+use flowcfd::post::{Case, FieldSel, Source};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -13,7 +13,7 @@ use std::time::Instant;
 #[derive(Debug, clap::Args)]
 pub struct PostArgs {
     /// Result directories (OpenFOAM cases with a solved time). Default: the motorBike
-    /// tutorial of `flowcfd bench motorbike` and a 1M-cell cube (made on first use).
+    /// tutorial of `flowcfd-bench motorbike` and a 1M-cell cube (made on first use).
     #[arg(long = "case")]
     pub cases: Vec<PathBuf>,
     /// The pvpython to compare with (Debian's paraview package).
@@ -142,7 +142,7 @@ fn run_pvpython(pv: &Path, case: &Path, params: &Value) -> Result<Value, String>
 }
 
 fn ours(case: &Path, params: &Value, patches: &[String]) -> Result<Value, String> {
-    let e = |x: crate::post::PostError| x.to_string();
+    let e = |x: flowcfd::post::PostError| x.to_string();
     let mut out = json!({});
     let t = Instant::now();
     let c = Case::open(case, None, Source::Reconstructed).map_err(e)?;
@@ -150,7 +150,7 @@ fn ours(case: &Path, params: &Value, patches: &[String]) -> Result<Value, String
     c.field("U").map_err(e)?;
     out["read_s"] = t.elapsed().as_secs_f64().into();
     let v3 = |k: &str| -> [f64; 3] { serde_json::from_value(params[k].clone()).unwrap_or([0.0; 3]) };
-    let timed = |out: &mut Value, name: &str, v: &View| -> Result<crate::post::extract::PolyData, String> {
+    let timed = |out: &mut Value, name: &str, v: &View| -> Result<flowcfd::post::extract::PolyData, String> {
         let t = Instant::now();
         let pd = view::extract(&c, v).map_err(e)?;
         out[format!("{name}_s")] = t.elapsed().as_secs_f64().into();
@@ -235,7 +235,7 @@ fn large_case(dir: &Path) -> Result<PathBuf, String> {
     let stl = dir.join("cube.stl");
     std::fs::write(
         &stl,
-        crate::geometry::write::to_stl_ascii(&crate::geometry::primitives::cuboid([0.0; 3], [1.0; 3], "cube")),
+        flowcfd::geometry::write::to_stl_ascii(&flowcfd::geometry::primitives::cuboid([0.0; 3], [1.0; 3], "cube")),
     )
     .map_err(|e| e.to_string())?;
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
@@ -262,7 +262,7 @@ pub fn main(a: &PostArgs) -> Result<(), String> {
         let mb = PathBuf::from("/var/tmp/flowcfd-bench-motorbike/tutorial");
         if !mb.join("constant/polyMesh").is_dir() {
             return Err(format!(
-                "no --case given and no motorBike result at {}: run `flowcfd bench motorbike` first",
+                "no --case given and no motorBike result at {}: run `flowcfd-bench motorbike` first",
                 mb.display()
             ));
         }

@@ -1,8 +1,8 @@
 //! The whole CLI pipeline as one service: read → heal → analyse → plan → case → run →
 //! `summary.json`. The API's jobs call the same functions.
 
-use super::local::{self, Observer, RunError, RunOptions, RunReport};
 use super::openfoam::{self, EnvError, OpenFoamEnv};
+use super::steps::{self as local, Observer, RunError, RunOptions, RunReport};
 use crate::foam::case::{self, Case, CaseError};
 use crate::foam::log::{mean_tail, parse_coefficient_dat, ForceCoeffSample};
 use crate::foam::spec::{CaseSpec, FlowKind, SpecError};

@@ -1,4 +1,4 @@
-//! `flowcfd bench events`: how long a residual takes from the line a solver writes to a
+//! `flowcfd-bench events`: how long a residual takes from the line a solver writes to a
 //! WebSocket client receiving it, on the local executor or on a configured cluster.
 //!
 //! A stand-in solver (a small Python script run in place of `flowcfd run`) writes one
@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-/// Options of `flowcfd bench events`.
+/// Options of `flowcfd-bench events`.
 #[derive(clap::Args, Debug)]
 pub struct EventsArgs {
     /// Run on this configured cluster instead of locally (the configuration comes from
@@ -32,7 +32,7 @@ pub struct EventsArgs {
 fn fake_solver(iterations: u32, interval_ms: u64) -> String {
     format!(
         r#"#!/usr/bin/env python3
-# Stand-in for `flowcfd run CASE --out OUT --force --stream-log` (flowcfd bench events).
+# Stand-in for `flowcfd run CASE --out OUT --force --stream-log` (flowcfd-bench events).
 import json, os, sys, time
 out = sys.argv[sys.argv.index("--out") + 1]
 print("==> flowcfd step 1/1 simpleFoam", flush=True)
@@ -129,17 +129,17 @@ async fn run(a: &EventsArgs) -> Result<(), String> {
     std::fs::write(&solver, fake_solver(a.iterations, a.interval_ms)).map_err(|e| e.to_string())?;
     std::fs::set_permissions(&solver, std::os::unix::fs::PermissionsExt::from_mode(0o755))
         .map_err(|e| e.to_string())?;
-    let over = crate::config::Overrides {
+    let over = flowcfd::config::Overrides {
         config_file: a.config.clone(),
         bind: Some("127.0.0.1:0".into()),
         data_dir: Some(work.join("data")),
         database_url: Some(format!("sqlite://{}", work.join("data/flowcfd.db").display())),
     };
-    let mut cfg = crate::config::Config::load(&over).map_err(|e| e.to_string())?;
+    let mut cfg = flowcfd::config::Config::load(&over).map_err(|e| e.to_string())?;
     cfg.jobs.flowcfd_bin = Some(solver.clone());
     cfg.log.filter = "warn".into();
     let executor = a.cluster.clone().unwrap_or_else(|| "local".into());
-    let running = crate::app::start(cfg).await.map_err(|e| e.to_string())?;
+    let running = flowcfd::server::start(cfg).await.map_err(|e| e.to_string())?;
     let base = format!("http://{}", running.addr);
     let http = reqwest::Client::new();
     let call = |method: reqwest::Method, path: &str, token: Option<&str>, body: Option<Value>| {

@@ -1,0 +1,58 @@
+//! `flowcfd-bench`: benchmarks that print a ratio against a baseline run in the same
+//! invocation. It is a separate binary so that the product's library and its `flowcfd`
+//! command carry none of the harness (nor its WebSocket client).
+//!
+//! - `motorbike`: OpenFOAM's motorBike tutorial against FlowCFD's pipeline;
+//! - `queue`: the durable job queue, one worker against several;
+//! - `events`: residual latency from a solver's log line to a WebSocket client;
+//! - `post`: post-processing against ParaView's pvpython.
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+mod events;
+mod motorbike;
+mod post;
+// The terminal progress display of the `flowcfd` command, shared with this binary.
+#[path = "../../cli/progress.rs"]
+#[allow(dead_code)]
+mod progress;
+mod queue;
+
+#[derive(Parser)]
+#[command(name = "flowcfd-bench", version, about = "FlowCFD benchmarks against a baseline run in the same invocation")]
+struct Cli {
+    #[command(subcommand)]
+    which: Bench,
+}
+
+#[derive(Subcommand)]
+enum Bench {
+    /// OpenFOAM's motorBike tutorial (serial) against FlowCFD's pipeline on the same geometry.
+    Motorbike(motorbike::MotorbikeArgs),
+    /// Trivial jobs through the durable queue: one worker (baseline) against several.
+    Queue(queue::QueueArgs),
+    /// Residual latency from a solver's log line to a WebSocket client, against a bare
+    /// poll of the same log.
+    Events(events::EventsArgs),
+    /// Post-processing (surface, slice, isosurface, 1,000 streamlines) against ParaView's
+    /// pvpython on the same results.
+    Post(post::PostArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    flowcfd::runner::steps::cancel_on_signals();
+    let result = match cli.which {
+        Bench::Motorbike(a) => motorbike::motorbike(&a).map_err(|e| e.to_string()),
+        Bench::Queue(a) => queue::queue(&a),
+        Bench::Events(a) => events::main(&a),
+        Bench::Post(a) => post::main(&a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}

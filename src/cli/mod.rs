@@ -1,0 +1,14 @@
+//! The `flowcfd` command line, one module per verb. `main.rs` parses and dispatches; each
+//! verb's module holds its arguments and what it does. Errors reach the user as one line,
+//! `error: …`, that says what to fix (the CLI's one error type is that message).
+pub mod admin;
+pub mod case;
+pub mod mesh_ai;
+pub mod post;
+pub mod progress;
+pub mod serve;
+
+/// A multi-threaded tokio runtime for the verbs that talk to the store or serve.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime")
+}
