@@ -11,6 +11,7 @@
 //! The first chunk is meta (statistics, field name, scalar range, bounds); every geometry
 //! chunk carries its own vertices, so it can be drawn as soon as it arrives.
 use super::extract::PolyData;
+use super::le::{self, Le};
 
 pub const MAGIC: &[u8; 4] = b"FCP1";
 /// Target chunk size.
@@ -107,7 +108,7 @@ fn emit(out: &mut Vec<u8>, kind: u32, idx: &[u32], pd: &PolyData, scal: &[f64]) 
 /// Decodes a stream: (meta, triangle count, segment count). For tests.
 pub fn decode(bytes: &[u8]) -> Option<(serde_json::Value, usize, usize)> {
     let (mut at, mut meta, mut tris, mut segs) = (0usize, None, 0, 0);
-    let u = |at: usize| -> Option<u32> { Some(u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?)) };
+    let u = |at: usize| -> Option<u32> { Some(u32::read_le(bytes.get(at..at + 4)?)) };
     while at < bytes.len() {
         if bytes.get(at..at + 4)? != MAGIC {
             return None;
@@ -121,7 +122,7 @@ pub fn decode(bytes: &[u8]) -> Option<(serde_json::Value, usize, usize)> {
             }
             1 | 2 => {
                 let idx = bytes.get(at + 16 * a..at + 16 * a + 4 * b)?;
-                if idx.chunks_exact(4).any(|c| u32::from_le_bytes(c.try_into().unwrap()) as usize >= a) {
+                if le::values::<u32>(idx).any(|i| i as usize >= a) {
                     return None;
                 }
                 if kind == 1 {

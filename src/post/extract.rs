@@ -21,6 +21,7 @@ pub struct PolyData {
 }
 
 impl PolyData {
+    /// The total area of the triangles.
     pub fn area(&self) -> f64 {
         self.tris
             .iter()
@@ -28,6 +29,7 @@ impl PolyData {
             .sum()
     }
 
+    /// The total length of the polylines.
     pub fn line_length(&self) -> f64 {
         self.lines
             .iter()
@@ -65,6 +67,7 @@ impl PolyData {
     }
 }
 
+/// The area of the triangle `a b c`.
 pub fn tri_area(a: V3, b: V3, c: V3) -> f64 {
     0.5 * norm(cross(sub(b, a), sub(c, a)))
 }
@@ -177,6 +180,7 @@ impl Hasher for FxHasher {
         self.write_u64(x as u64)
     }
 }
+/// A `HashMap` hasher built from [`FxHasher`].
 pub type Fx = BuildHasherDefault<FxHasher>;
 
 /// One vertex of the tetrahedral decomposition: a mesh point, a face apex or a cell apex.
@@ -269,14 +273,7 @@ pub fn contour(m: &PolyMesh, g: &Geometry, pf: &[f64], iso: f64, carry: Option<(
                     for (k, &(a, b)) in tri.iter().enumerate() {
                         ids[k] = emit(&tet[a], &tet[b], &mut out, &mut carried);
                     }
-                    if ids[0] == ids[1] || ids[1] == ids[2] || ids[0] == ids[2] {
-                        continue;
-                    }
-                    let [a, b, c] = ids.map(|i| out.points[i as usize]);
-                    if dot(cross(sub(b, a), sub(c, a)), up) < 0.0 {
-                        ids.swap(1, 2);
-                    }
-                    out.tris.push(ids);
+                    push_oriented(&mut out, ids, up);
                 }
             }
         }
@@ -285,6 +282,21 @@ pub fn contour(m: &PolyMesh, g: &Geometry, pf: &[f64], iso: f64, carry: Option<(
         out.scalars = Some((name.to_string(), carried));
     }
     out
+}
+
+/// Appends the triangle `t` of contour points unless two of its corners are one point,
+/// wound so that its normal points along `up`, the direction the field increases: cells
+/// are cut one at a time, and only this keeps neighbouring cells' triangles facing the same
+/// side.
+fn push_oriented(out: &mut PolyData, mut t: [u32; 3], up: V3) {
+    if t[0] == t[1] || t[1] == t[2] || t[0] == t[2] {
+        return;
+    }
+    let [a, b, c] = t.map(|i| out.points[i as usize]);
+    if dot(cross(sub(b, a), sub(c, a)), up) < 0.0 {
+        t.swap(1, 2);
+    }
+    out.tris.push(t);
 }
 
 /// Marching tetrahedra on one tet: the edges (vertex pairs) of its 0, 1 or 2 triangles,
@@ -400,15 +412,7 @@ pub fn contour_cells(m: &PolyMesh, g: &Geometry, pf: &[f64], iso: f64, carry: Op
                 continue;
             }
             for k in 1..lp.len() - 1 {
-                let mut t = [lp[0], lp[k], lp[k + 1]];
-                if t[0] == t[1] || t[1] == t[2] || t[0] == t[2] {
-                    continue;
-                }
-                let [a, b, c] = t.map(|i| out.points[i as usize]);
-                if dot(cross(sub(b, a), sub(c, a)), up) < 0.0 {
-                    t.swap(1, 2);
-                }
-                out.tris.push(t);
+                push_oriented(&mut out, [lp[0], lp[k], lp[k + 1]], up);
             }
         }
     }

@@ -3,12 +3,14 @@
 //! look at: boundary surfaces, exact cut planes and isosurfaces (`extract`), streamlines and
 //! probes through a BVH point locator (`stream`), decimated to a triangle budget (`lod`),
 //! written as VTK `.vtp` (`vtp`) or as the viewer's chunked binary stream (`chunk`).
+//! Little-endian binary numbers, in OpenFOAM's files and VTK's, are decoded in `le`.
 //!
 //! A pure library: paths in, values out; it knows nothing of HTTP or databases.
 pub mod chunk;
 pub mod extract;
 pub mod geom;
 pub mod interp;
+mod le;
 pub mod lod;
 pub mod reader;
 pub mod stream;

@@ -1,5 +1,6 @@
 //! VTK XML PolyData (`.vtp`) with raw appended binary data, which ParaView opens directly.
 use super::extract::PolyData;
+use super::le::{self, Le};
 use std::io::Write;
 
 /// Writes `pd` as `.vtp`: Float64 points, Int64 connectivity, the scalar as Float32 point
@@ -83,19 +84,13 @@ pub fn read_back(bytes: &[u8]) -> Option<(Vec<[f64; 3]>, Vec<[i64; 3]>, Vec<f32>
     };
     let blob = |off: usize| -> Option<&[u8]> {
         let at = data + off;
-        let n = u64::from_le_bytes(bytes.get(at..at + 8)?.try_into().ok()?) as usize;
+        let n = u64::read_le(bytes.get(at..at + 8)?) as usize;
         bytes.get(at + 8..at + 8 + n)
     };
-    let pts = blob(attr("<Points>")?)?
-        .chunks_exact(24)
-        .map(|c| [0, 1, 2].map(|k| f64::from_le_bytes(c[8 * k..8 * k + 8].try_into().unwrap())))
-        .collect();
-    let polys = blob(attr("<Polys>")?)?
-        .chunks_exact(24)
-        .map(|c| [0, 1, 2].map(|k| i64::from_le_bytes(c[8 * k..8 * k + 8].try_into().unwrap())))
-        .collect();
+    let pts = le::triples::<f64>(blob(attr("<Points>")?)?).collect();
+    let polys = le::triples::<i64>(blob(attr("<Polys>")?)?).collect();
     let scal = match attr("<PointData") {
-        Some(o) => blob(o)?.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect(),
+        Some(o) => le::values::<f32>(blob(o)?).collect(),
         None => Vec::new(),
     };
     Some((pts, polys, scal))

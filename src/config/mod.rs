@@ -1,0 +1,104 @@
+//! One configuration struct, layered: defaults < `flowcfd.toml` < `FLOWCFD_*` env < flags.
+//!
+//! Nested keys come from the environment with a double underscore:
+//! `FLOWCFD_BLOBS__S3__BUCKET=results` sets `blobs.s3.bucket`. Values are read as TOML
+//! scalars where they parse (`true`, `42`, `1.5`), as strings otherwise.
+//!
+//! This room holds the top-level [`Config`] and what is derived from it; the rest lives by
+//! role: `sections` (the tables under it and their defaults), `load` (the layers),
+//! `validate` (what a loaded configuration must satisfy) and `show` (`flowcfd config show`,
+//! secrets masked).
+mod load;
+mod sections;
+mod show;
+mod validate;
+
+pub use load::{ConfigError, Overrides, DEFAULT_FILE};
+pub use sections::{
+    AuthConfig, BlobConfig, ClusterConfig, CorsConfig, JobsConfig, LimitsConfig, LogConfig, ProviderConfig, S3Config,
+};
+pub use show::mask_url;
+
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// Everything `flowcfd serve`, `worker`, `migrate` and `admin` read.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    pub bind: String,
+    /// Where the embedded defaults keep their data (`flowcfd.db`, `blobs/`, `secret.key`).
+    pub data_dir: PathBuf,
+    /// The URL users reach the server at; `https://` turns on Secure cookies and HSTS.
+    pub public_url: Option<String>,
+    /// `sqlite://PATH` (default `DATA_DIR/flowcfd.db`) or `postgres://…`.
+    pub database_url: Option<String>,
+    pub blobs: BlobConfig,
+    pub auth: AuthConfig,
+    pub limits: LimitsConfig,
+    pub cors: CorsConfig,
+    pub log: LogConfig,
+    pub jobs: JobsConfig,
+    /// Named clusters jobs can be sent to (`[[clusters]]`), besides `local`.
+    pub clusters: Vec<ClusterConfig>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            bind: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("data"),
+            public_url: None,
+            database_url: None,
+            blobs: BlobConfig::default(),
+            auth: AuthConfig::default(),
+            limits: LimitsConfig::default(),
+            cors: CorsConfig::default(),
+            log: LogConfig::default(),
+            jobs: JobsConfig::default(),
+            clusters: Vec::new(),
+        }
+    }
+}
+
+impl Config {
+    /// The database URL in effect.
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("flowcfd.db").display()))
+    }
+
+    /// The `flowcfd` binary local runs use.
+    pub fn flowcfd_bin(&self) -> PathBuf {
+        self.jobs.flowcfd_bin.clone().or_else(|| std::env::current_exe().ok()).unwrap_or_else(|| "flowcfd".into())
+    }
+
+    /// The local blob directory in effect.
+    pub fn blob_dir(&self) -> PathBuf {
+        self.blobs.path.clone().unwrap_or_else(|| self.data_dir.join("blobs"))
+    }
+
+    /// Whether users reach the server over TLS (Secure cookies, HSTS).
+    pub fn tls(&self) -> bool {
+        self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An environment for [`Config::load_from`] from name-value pairs.
+    pub(super) fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_are_the_zero_configuration_start() {
+        let c = Config::load_from(&Overrides::default(), env(&[])).unwrap();
+        assert_eq!(c.bind, "127.0.0.1:8080");
+        assert_eq!(c.database_url(), "sqlite://data/flowcfd.db");
+        assert_eq!(c.blob_dir(), PathBuf::from("data/blobs"));
+        assert_eq!(c.limits.max_upload_bytes, 1 << 30);
+    }
+}

@@ -1,0 +1,241 @@
+//! The tables under [`Config`](super::Config) (`[blobs]`, `[auth]`, `[[clusters]]`, ...) and
+//! their defaults, which are the zero-configuration start and what `flowcfd.example.toml`
+//! states.
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// A Slurm cluster reached over SSH, chosen per job by `name`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// What jobs choose it by (`"executor": NAME`).
+    pub name: String,
+    /// `slurm`.
+    pub kind: String,
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    /// The private key, sealed under the server secret by `flowcfd admin seal-key FILE`
+    /// (so that it is encrypted at rest).
+    pub key_sealed: Option<String>,
+    /// The cluster's host key: `SHA256:…` (as `ssh-keygen -l` prints it) or the public-key
+    /// line. Without it FlowCFD does not connect, and says which key the host offered.
+    pub host_key: Option<String>,
+    pub partition: Option<String>,
+    pub account: Option<String>,
+    pub qos: Option<String>,
+    /// Slurm time limit per job, minutes (default: the wall-time limit, jobs.max_wall_s,
+    /// rounded up).
+    pub time_limit_min: Option<u32>,
+    /// Lines run at the top of each batch script (`module load openfoam/v2312`, `export …`).
+    pub preamble: Vec<String>,
+    /// The most cores a job may ask for here.
+    pub max_cores: u32,
+    /// Scratch directory on the cluster, relative to the home directory.
+    pub remote_dir: String,
+    /// `flowcfd` on the cluster; without it this binary is uploaded once per version.
+    pub flowcfd_path: Option<String>,
+    /// Kubernetes: the namespace jobs run in (default `flowcfd`).
+    pub namespace: Option<String>,
+    /// Kubernetes: the solver image (default `ghcr.io/flowcfd/solver:v2312`).
+    pub image: Option<String>,
+    /// Kubernetes: the kubeconfig file (default: KUBECONFIG, or the in-cluster account).
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubernetes: node labels the pods must land on (a Karpenter NodePool's).
+    pub node_selector: std::collections::BTreeMap<String, String>,
+    /// Kubernetes: tolerations for the NodePool's taints (`key`, `operator`, `value`, `effect`).
+    pub tolerations: Vec<std::collections::BTreeMap<String, String>>,
+    /// Kubernetes: runs with more cores than one node has become MPIJobs (needs the Kubeflow
+    /// MPI Operator); without it such requests are refused.
+    pub mpi_operator: bool,
+    /// Kubernetes: cores of one node (and of one MPIJob worker).
+    pub cores_per_node: u32,
+    /// Kubernetes: memory requested per core, GiB.
+    pub memory_per_core_gib: u32,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig {
+            name: String::new(),
+            kind: "slurm".into(),
+            host: String::new(),
+            port: 22,
+            user: String::new(),
+            key_sealed: None,
+            host_key: None,
+            partition: None,
+            account: None,
+            qos: None,
+            time_limit_min: None,
+            preamble: Vec::new(),
+            max_cores: 64,
+            remote_dir: "flowcfd-jobs".into(),
+            flowcfd_path: None,
+            namespace: None,
+            image: None,
+            kubeconfig: None,
+            node_selector: Default::default(),
+            tolerations: Vec::new(),
+            mpi_operator: false,
+            cores_per_node: 64,
+            memory_per_core_gib: 2,
+        }
+    }
+}
+
+/// The job worker that `flowcfd serve` runs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JobsConfig {
+    /// Jobs this server runs at once (0: none; the server then only queues).
+    pub slots: usize,
+    /// The `flowcfd` binary the local executor starts for each run (default: this one).
+    pub flowcfd_bin: Option<PathBuf>,
+    /// Seconds a worker's claim on a job lasts without a heartbeat; after a crash, another
+    /// worker takes the job over this long after the last heartbeat.
+    pub lease_s: u64,
+    /// Longest a job may run, seconds; it is then stopped and marked failed.
+    pub max_wall_s: u64,
+    /// Cores one user's live jobs may hold together.
+    pub max_cores_per_user: u32,
+    /// Cores the live jobs in one organization's projects may hold together.
+    pub max_cores_per_org: u32,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        JobsConfig {
+            slots: 1,
+            flowcfd_bin: None,
+            lease_s: 30,
+            max_wall_s: 24 * 3600,
+            max_cores_per_user: 64,
+            max_cores_per_org: 256,
+        }
+    }
+}
+
+/// Object storage: a local directory unless `kind = "s3"`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BlobConfig {
+    /// `local` or `s3`.
+    pub kind: String,
+    /// Local directory (default `DATA_DIR/blobs`).
+    pub path: Option<PathBuf>,
+    pub s3: S3Config,
+}
+
+/// An S3-protocol bucket: AWS, MinIO, Garage.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct S3Config {
+    pub bucket: String,
+    pub region: String,
+    /// Custom endpoint (MinIO, Garage); empty for AWS.
+    pub endpoint: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    /// `http://endpoint/bucket/key` instead of `http://bucket.endpoint/key`.
+    pub path_style: bool,
+    /// Allow a plain-HTTP endpoint (a loopback MinIO, a test server).
+    pub allow_http: bool,
+}
+
+/// Sessions, tokens and sign-in providers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Signs access tokens and encrypts stored keys. Default: generated once and kept in
+    /// `DATA_DIR/secret.key`. Several replicas must share one value.
+    pub secret: Option<String>,
+    /// Access-token lifetime, seconds.
+    pub access_ttl_s: u64,
+    /// Refresh-token and browser-session lifetime, seconds.
+    pub refresh_ttl_s: u64,
+    /// Sign-in with OAuth 2.0 / OpenID Connect providers.
+    pub providers: Vec<ProviderConfig>,
+}
+
+/// One OAuth 2.0 / OpenID Connect provider.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProviderConfig {
+    /// Short name used in URLs: `/auth/oidc/{name}/login`.
+    pub name: String,
+    /// `github`, `google` or `oidc` (generic OpenID Connect with discovery).
+    pub kind: String,
+    /// Issuer URL for `oidc` (its `/.well-known/openid-configuration` is read).
+    pub issuer: Option<String>,
+    pub client_id: String,
+    pub client_secret: Option<String>,
+    /// Button text on the login page.
+    pub label: Option<String>,
+    /// Overrides of the provider's endpoints (GitHub Enterprise, test servers). For `oidc`
+    /// they come from discovery and need not be set.
+    pub authorize_url: Option<String>,
+    pub token_url: Option<String>,
+    pub userinfo_url: Option<String>,
+}
+
+/// Request and upload limits.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Largest geometry upload, bytes.
+    pub max_upload_bytes: u64,
+    /// Largest JSON or form body, bytes.
+    pub max_body_bytes: usize,
+    /// Sign-in and registration attempts per client address per minute.
+    pub auth_per_minute: u32,
+    /// Largest triangle count a geometry may have.
+    pub max_triangles: usize,
+}
+
+/// Cross-origin requests to the API.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CorsConfig {
+    /// Origins allowed to call the API from a browser (`https://app.example.com`); empty: none.
+    pub allowed_origins: Vec<String>,
+}
+
+/// Logging.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `json` (structured, one object a line) or `text`.
+    pub format: String,
+    /// A tracing filter, e.g. `info,flowcfd=debug`.
+    pub filter: String,
+}
+
+impl Default for BlobConfig {
+    fn default() -> Self {
+        BlobConfig { kind: "local".into(), path: None, s3: S3Config::default() }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig { secret: None, access_ttl_s: 900, refresh_ttl_s: 30 * 86400, providers: Vec::new() }
+    }
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            max_upload_bytes: 1 << 30,
+            max_body_bytes: 1 << 20,
+            auth_per_minute: 20,
+            max_triangles: 20_000_000,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig { format: "json".into(), filter: "info".into() }
+    }
+}

@@ -1,0 +1,88 @@
+//! What a loaded configuration must satisfy, checked once after the last layer so that the
+//! server refuses to start with a message that says what to change.
+use super::{mask_url, Config, ConfigError};
+
+impl Config {
+    /// Refuses what cannot work, naming the key and what to change.
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        if self.bind.parse::<std::net::SocketAddr>().is_err() {
+            return Err(ConfigError::Invalid(format!(
+                "bind = {:?} is not ADDR:PORT (for example 127.0.0.1:8080 or 0.0.0.0:8080)",
+                self.bind
+            )));
+        }
+        match self.blobs.kind.as_str() {
+            "local" => {}
+            "s3" if self.blobs.s3.bucket.is_empty() => {
+                return Err(ConfigError::Invalid("blobs.kind = \"s3\" needs blobs.s3.bucket".into()))
+            }
+            "s3" => {}
+            other => return Err(ConfigError::Invalid(format!("blobs.kind = {other:?}: expected \"local\" or \"s3\""))),
+        }
+        if let Some(url) = &self.database_url {
+            if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                return Err(ConfigError::Invalid(format!(
+                    "database_url must start with sqlite: or postgres:// (got {})",
+                    mask_url(url)
+                )));
+            }
+        }
+        for p in &self.auth.providers {
+            if !matches!(p.kind.as_str(), "github" | "google" | "oidc") {
+                return Err(ConfigError::Invalid(format!(
+                    "auth.providers {:?}: kind {:?}, expected github, google or oidc",
+                    p.name, p.kind
+                )));
+            }
+            if p.kind == "oidc" && p.issuer.is_none() {
+                return Err(ConfigError::Invalid(format!("auth.providers {:?}: kind oidc needs issuer", p.name)));
+            }
+            if !p.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') || p.name.is_empty() {
+                return Err(ConfigError::Invalid(format!(
+                    "auth.providers name {:?}: use letters, digits, - and _",
+                    p.name
+                )));
+            }
+        }
+        let mut names = std::collections::HashSet::new();
+        for c in &self.clusters {
+            let word = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if !word(&c.name) || c.name == "local" {
+                return Err(ConfigError::Invalid(format!(
+                    "clusters name {:?}: use letters, digits, - and _ (and not \"local\")",
+                    c.name
+                )));
+            }
+            if !names.insert(c.name.clone()) {
+                return Err(ConfigError::Invalid(format!("clusters: the name {:?} is used twice", c.name)));
+            }
+            if c.kind != "slurm" {
+                return Err(ConfigError::Invalid(format!(
+                    "clusters {:?}: kind {:?}, expected \"slurm\"",
+                    c.name, c.kind
+                )));
+            }
+            if c.host.is_empty() || c.user.is_empty() || c.key_sealed.is_none() {
+                return Err(ConfigError::Invalid(format!(
+                    "clusters {:?}: needs host, user and key_sealed (from `flowcfd admin seal-key KEYFILE`)",
+                    c.name
+                )));
+            }
+            if c.remote_dir.is_empty() || c.remote_dir.contains("..") || c.max_cores == 0 {
+                return Err(ConfigError::Invalid(format!(
+                    "clusters {:?}: remote_dir must be a plain directory and max_cores at least 1",
+                    c.name
+                )));
+            }
+        }
+        if self.jobs.lease_s < 2 {
+            return Err(ConfigError::Invalid(
+                "jobs.lease_s must be at least 2 (workers renew every half second)".into(),
+            ));
+        }
+        if self.auth.access_ttl_s == 0 || self.auth.refresh_ttl_s == 0 {
+            return Err(ConfigError::Invalid("auth.access_ttl_s and auth.refresh_ttl_s must be positive".into()));
+        }
+        Ok(())
+    }
+}

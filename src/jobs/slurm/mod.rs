@@ -1,0 +1,258 @@
+//! The Slurm-over-SSH executor: a university cluster reached with an SSH key.
+//!
+//! Per job, in `REMOTE_DIR/JOB` on the cluster: the bundle (`case.json` and the geometry)
+//! uploaded over SFTP, `job.sh`, the run's log `run.log` (Slurm's output file), `out/`, and
+//! an `exit_code` marker the batch script writes last. The batch script runs
+//! `flowcfd run case.json --stream-log` (FlowCFD's own binary, uploaded once per version
+//! and cached, unless the cluster has one at `flowcfd_path`), so the log has the same step
+//! markers as a local run and the same `summary.json` comes back.
+//!
+//! Every word that reaches the remote shell goes through [`quote`] (`shell`). The host key
+//! is checked against the pinned key before authenticating, and a dropped connection is
+//! re-opened with backoff; the job is not failed for it (`link`). The batch script and the
+//! `sbatch` line are built in `script`; where a run stands (`squeue`, `sacct`, `scontrol`,
+//! then the marker file) is found in `state`. This room is the executor itself.
+mod link;
+mod script;
+mod shell;
+mod state;
+
+pub use link::{Link, Output};
+pub use script::batch_script;
+pub use shell::{command, quote};
+
+use super::executor::{Bundle, ExecError, ExecStatus, Executor, Handle};
+use crate::config::ClusterConfig;
+use script::sbatch_words;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Runs jobs on a Slurm cluster over SSH.
+pub struct SlurmExecutor {
+    cfg: ClusterConfig,
+    link: Arc<Link>,
+    /// The local `flowcfd` binary, uploaded to clusters without `flowcfd_path`.
+    exe: PathBuf,
+    /// The remote path of the uploaded binary, once uploaded this process.
+    uploaded: Mutex<Option<String>>,
+    /// Where results are downloaded to (`DATA_DIR`).
+    data_dir: PathBuf,
+    /// `remote_dir` made absolute (relative to the account's home), once known.
+    base: Mutex<Option<String>>,
+    /// The wall-time limit (jobs.max_wall_s), the default Slurm time limit.
+    max_wall_s: u64,
+}
+
+/// The most log bytes one read returns.
+const LOG_CHUNK: usize = 4 << 20;
+
+impl SlurmExecutor {
+    /// An executor for `cfg`, signing in with `key`; `exe` is uploaded when the cluster has
+    /// no `flowcfd_path`.
+    pub fn new(cfg: ClusterConfig, key: String, exe: PathBuf, data_dir: PathBuf, max_wall_s: u64) -> SlurmExecutor {
+        let link = Arc::new(Link::new(cfg.clone(), key));
+        SlurmExecutor { cfg, link, exe, uploaded: Mutex::new(None), data_dir, base: Mutex::new(None), max_wall_s }
+    }
+
+    /// The absolute scratch directory on the cluster (batch jobs run elsewhere than the
+    /// home directory an SSH command starts in).
+    async fn base(&self) -> Result<String, ExecError> {
+        if let Some(b) = self.base.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+            return Ok(b);
+        }
+        let dir = self.cfg.remote_dir.clone();
+        let b = if dir.starts_with('/') {
+            dir
+        } else {
+            let home = self.blocking(|l| l.run("pwd")).await?;
+            let home = home.stdout.trim().to_string();
+            if !home.starts_with('/') {
+                return Err(ExecError::Io(format!(
+                    "cannot find the home directory on the cluster (pwd said {home:?})"
+                )));
+            }
+            format!("{}/{dir}", home.trim_end_matches('/'))
+        };
+        *self.base.lock().unwrap_or_else(|p| p.into_inner()) = Some(b.clone());
+        Ok(b)
+    }
+
+    /// The SSH link (tests drop it on purpose).
+    pub fn link(&self) -> &Link {
+        &self.link
+    }
+
+    fn parse(&self, h: &Handle) -> Result<(String, String), ExecError> {
+        let bad = || ExecError::BadHandle(h.0.clone());
+        let rest = h.0.strip_prefix("slurm:").ok_or_else(bad)?;
+        let (cluster, rest) = rest.split_once(':').ok_or_else(bad)?;
+        let (id, dir) = rest.split_once(':').ok_or_else(bad)?;
+        if cluster != self.cfg.name || id.is_empty() || !id.chars().all(|c| c.is_ascii_digit()) {
+            return Err(bad());
+        }
+        Ok((id.to_string(), dir.to_string()))
+    }
+
+    /// Blocking work off the async threads.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Link) -> Result<T, ExecError> + Send + 'static,
+    ) -> Result<T, ExecError> {
+        let link = self.link.clone();
+        tokio::task::spawn_blocking(move || f(&link)).await.map_err(|e| ExecError::Io(e.to_string()))?
+    }
+
+    /// The remote flowcfd: the configured one, or this binary uploaded once per version.
+    async fn remote_flowcfd(&self) -> Result<String, ExecError> {
+        if let Some(p) = &self.cfg.flowcfd_path {
+            return Ok(p.clone());
+        }
+        if let Some(p) = self.uploaded.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+            return Ok(p);
+        }
+        let exe = self.exe.clone();
+        let dir = self.base().await?;
+        let path = self
+            .blocking(move |l| {
+                let bytes = std::fs::read(&exe).map_err(|e| ExecError::Submit(format!("{}: {e}", exe.display())))?;
+                let digest = crate::auth::sha256_hex(&bytes);
+                let path = format!("{dir}/bin/flowcfd-{}", &digest[..16]);
+                let have = l.run(&format!("test -x {} && echo yes", quote(&path)))?;
+                if have.stdout.trim() != "yes" {
+                    l.run(&command(&["mkdir", "-p", &format!("{dir}/bin")]))?;
+                    let tmp = format!("{path}.part");
+                    l.put(&tmp, &bytes, 0o700)?;
+                    l.run(&command(&["mv", &tmp, &path]))?;
+                }
+                Ok(path)
+            })
+            .await?;
+        *self.uploaded.lock().unwrap_or_else(|p| p.into_inner()) = Some(path.clone());
+        Ok(path)
+    }
+}
+
+#[async_trait::async_trait]
+impl Executor for SlurmExecutor {
+    fn name(&self) -> &str {
+        &self.cfg.name
+    }
+
+    /// An SFTP read over the one SSH connection.
+    fn log_interval(&self) -> Duration {
+        Duration::from_millis(200)
+    }
+
+    async fn submit(&self, bundle: &Bundle) -> Result<Handle, ExecError> {
+        let flowcfd = self.remote_flowcfd().await?;
+        let job = bundle.dir.file_name().and_then(|n| n.to_str()).unwrap_or("job").to_string();
+        let dir = format!("{}/{job}", self.base().await?);
+        let mut files = Vec::new();
+        for e in std::fs::read_dir(&bundle.dir).map_err(|e| ExecError::Submit(e.to_string()))? {
+            let e = e.map_err(|e| ExecError::Submit(e.to_string()))?;
+            if e.file_type().map(|t| t.is_file()).unwrap_or(false) {
+                let name = e.file_name().to_string_lossy().into_owned();
+                files.push((name, std::fs::read(e.path()).map_err(|e| ExecError::Submit(e.to_string()))?));
+            }
+        }
+        let cores = bundle.cores.max(1);
+        let max_wall_s = self.max_wall_s;
+        let c = self.cfg.clone();
+        let script = batch_script(&c, &dir, &flowcfd);
+        let name = format!("flowcfd-{}", &job[..8.min(job.len())]);
+        let id = self
+            .blocking(move |l| {
+                l.run(&command(&["mkdir", "-p", &format!("{dir}/out")]))?;
+                for (f, data) in &files {
+                    l.put(&format!("{dir}/{f}"), data, 0o600)?;
+                }
+                l.put(&format!("{dir}/job.sh"), script.as_bytes(), 0o700)?;
+                let words = sbatch_words(&c, &name, cores, &dir, max_wall_s);
+                let refs: Vec<&str> = words.iter().map(String::as_str).collect();
+                let out = l.run(&command(&refs))?;
+                if out.code != 0 {
+                    let _ = l.run(&command(&["rm", "-rf", &dir]));
+                    return Err(ExecError::Submit(format!(
+                        "sbatch refused the job: {}",
+                        out.stderr.trim().lines().last().unwrap_or("no message")
+                    )));
+                }
+                let id = out.stdout.trim().split(';').next().unwrap_or("").to_string();
+                if id.is_empty() || !id.chars().all(|c| c.is_ascii_digit()) {
+                    return Err(ExecError::Submit(format!("sbatch said {:?}, not a job id", out.stdout.trim())));
+                }
+                Ok((id, dir))
+            })
+            .await?;
+        Ok(Handle(format!("slurm:{}:{}:{}", self.cfg.name, id.0, id.1)))
+    }
+
+    async fn status(&self, handles: &[Handle]) -> Result<Vec<ExecStatus>, ExecError> {
+        let parsed: Vec<(String, String)> = handles.iter().map(|h| self.parse(h)).collect::<Result<_, _>>()?;
+        self.blocking(move |l| parsed.iter().map(|(id, dir)| state::status(l, id, dir)).collect()).await
+    }
+
+    async fn read_log(&self, handle: &Handle, offset: u64) -> Result<(Vec<u8>, u64), ExecError> {
+        let (_, dir) = self.parse(handle)?;
+        let bytes = self.blocking(move |l| l.read_at(&format!("{dir}/run.log"), offset, LOG_CHUNK)).await?;
+        let bytes = bytes.unwrap_or_default();
+        let next = offset + bytes.len() as u64;
+        Ok((bytes, next))
+    }
+
+    async fn cancel(&self, handle: &Handle) -> Result<(), ExecError> {
+        let (id, _) = self.parse(handle)?;
+        self.blocking(move |l| {
+            let out = l.run(&command(&["scancel", &id]))?;
+            if out.code != 0 {
+                return Err(ExecError::Io(format!("scancel {id}: {}", out.stderr.trim())));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn fetch_results(&self, handle: &Handle) -> Result<PathBuf, ExecError> {
+        let (_, dir) = self.parse(handle)?;
+        let job = dir.rsplit('/').next().unwrap_or("job").to_string();
+        let local = self.data_dir.join("jobs").join(&job).join("out");
+        std::fs::create_dir_all(&local).map_err(|e| ExecError::Io(e.to_string()))?;
+        let to = local.clone();
+        self.blocking(move |l| {
+            for f in ["summary.json", "failure.json"] {
+                if let Some(b) = l.read_at(&format!("{dir}/out/{f}"), 0, 64 << 20)? {
+                    std::fs::write(to.join(f), b).map_err(|e| ExecError::Io(e.to_string()))?;
+                }
+            }
+            // The case directory, packed on the cluster and unpacked here.
+            let case = if l.run(&command(&["test", "-d", &format!("{dir}/out/case")]))?.code == 0 {
+                "case"
+            } else {
+                ".partial/case"
+            };
+            let tgz = format!("{dir}/case.tar.gz");
+            let out = l.run(&command(&["tar", "-czf", &tgz, "-C", &format!("{dir}/out/{case}/.."), "case"]))?;
+            if out.code == 0 {
+                let mut all = Vec::new();
+                let mut off = 0u64;
+                while let Some(b) = l.read_at(&tgz, off, 16 << 20)? {
+                    if b.is_empty() {
+                        break;
+                    }
+                    off += b.len() as u64;
+                    all.extend_from_slice(&b);
+                }
+                let _ = std::fs::remove_dir_all(to.join("case"));
+                tar::Archive::new(flate2::read::GzDecoder::new(&all[..]))
+                    .unpack(&to)
+                    .map_err(|e| ExecError::Io(format!("unpacking the case: {e}")))?;
+            }
+            // The results are here: clean the cluster's scratch.
+            l.run(&command(&["rm", "-rf", &dir]))?;
+            Ok(())
+        })
+        .await?;
+        Ok(local)
+    }
+}
