@@ -180,7 +180,7 @@ impl Target<'_> {
 pub(super) enum Db {
     Sqlite(Pool<SqliteConnection>),
     /// The options are kept for LISTEN, which needs a connection of its own.
-    Postgres(Pool<PgConnection>, PgConnectOptions),
+    Postgres(Pool<PgConnection>, Box<PgConnectOptions>),
 }
 
 impl Db {
@@ -335,5 +335,19 @@ impl Tx<'_> {
             Tx::Postgres(t) => t.rollback().await?,
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_array_of;
+
+    #[test]
+    fn a_listing_becomes_one_json_array_in_field_order() {
+        assert_eq!(
+            json_array_of("SELECT id, name FROM projects p WHERE p.owner_id = $1", &["id", "name"]),
+            "SELECT json_group_array(json_object('id', t.id, 'name', t.name)) \
+             FROM (SELECT id, name FROM projects p WHERE p.owner_id = $1) t"
+        );
     }
 }

@@ -24,7 +24,7 @@ impl SqlStore {
         })
         .await
         .map_err(unavailable)?;
-        let store = SqlStore::new(Db::Postgres(pool, opts.clone()));
+        let store = SqlStore::new(Db::Postgres(pool, Box::new(opts.clone())));
         follow_invalidations(&store, opts).await;
         Ok(store)
     }

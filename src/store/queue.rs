@@ -323,3 +323,13 @@ pub(super) async fn job_counts(db: &Db) -> Result<Vec<(String, i64)>> {
     let q = sql("SELECT status, COUNT(*) AS n FROM simulation_jobs GROUP BY status ORDER BY status");
     db.all(q, |r| Ok((r.get("status")?, r.get("n")?))).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::qualified;
+
+    #[test]
+    fn columns_are_qualified_one_by_one() {
+        assert_eq!(qualified("id, case_id, status", "j"), "j.id, j.case_id, j.status");
+    }
+}
