@@ -1,25 +1,35 @@
-//! The database seam: one `Store` trait, two implementations chosen from the URL scheme.
+//! The database seam: one `Store` trait, over SQLite or PostgreSQL chosen from the URL scheme.
 //!
 //! SQLite (`sqlite://…`, the embedded default) and PostgreSQL (`postgres://…`, needed for
 //! several replicas) share one schema shape (text ids, Unix-millisecond times, JSON as text)
-//! and one set of queries (`sql.rs`), so each method is written once. Every lookup of a
-//! tenant's resource by id (`project`, `geometry`, `org`) and every listing (`projects`,
-//! `orgs_for`) takes the caller's user id and returns nothing the caller cannot see; the
-//! methods that change a resource take an id the service has already resolved through one
-//! of those. The background worker's `claim_geometry` is the one unscoped read.
+//! and one set of queries (one module per aggregate, run on either through `db.rs`), so each
+//! method is written once. Every lookup of a tenant's resource by id (`project`, `geometry`,
+//! `org`) and every listing (`projects`, `orgs_for`) takes the caller's user id and returns
+//! nothing the caller cannot see; the methods that change a resource take an id the service
+//! has already resolved through one of those. The background worker's `claim_geometry` is
+//! the one unscoped read.
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 pub mod cache;
+mod db;
+mod geometries;
 pub mod jobs;
 mod migrate;
+mod orgs;
 mod pool;
 mod postgres;
+mod projects;
+mod queue;
+mod settings;
 mod sql;
 mod sqlite;
+mod usage;
+mod users;
 
 pub use jobs::{Case, Job, JobStatus, JobStore, NewCase, ProgressUpdate, Transition};
 pub use postgres::PgStore;
+pub use sql::SqlStore;
 pub use sqlite::SqliteStore;
 
 /// What a caller may do with a project, strongest first.
@@ -341,12 +351,6 @@ pub trait Store: JobStore + Send + Sync + 'static {
     async fn migrate(&self) -> Result<()>;
     /// A cheap round trip, for readiness checks.
     async fn ping(&self) -> Result<()>;
-    /// Sends `payload` to every replica listening on `channel` (PostgreSQL NOTIFY; a
-    /// single-process SQLite install has no one else to tell).
-    async fn notify(&self, channel: &str, payload: &str) -> Result<()>;
-    /// Payloads sent to `channel` by any replica (None on SQLite). A `None` item means the
-    /// listening connection was lost and re-established: notifications may have been missed.
-    async fn listen(&self, channel: &str) -> Result<Option<futures_util::stream::BoxStream<'static, Option<String>>>>;
 
     // Users. The first user ever created becomes admin.
     async fn create_user(&self, u: NewUser) -> Result<User>;

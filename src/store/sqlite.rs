@@ -1,20 +1,18 @@
 //! The embedded default: one SQLite file, WAL mode, created on first start.
+use super::db::Db;
 use super::pool::Pool;
-use super::sql::sql_store;
-use super::*;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
+use super::sql::SqlStore;
+use super::{Result, StoreError};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::ConnectOptions as _;
 use std::path::Path;
 use std::time::Duration;
 
-/// SQLite behind the `Store` trait.
-pub struct SqliteStore {
-    pool: Pool<SqliteConnection>,
-    cache: super::cache::ListingCache,
-}
+/// SQLite behind the `Store` trait: what `store::open` builds for a `sqlite:` URL.
+pub type SqliteStore = SqlStore;
 
-impl SqliteStore {
-    /// Opens (creating if needed) the database file and its folder.
+impl SqlStore {
+    /// Opens (creating if needed) the SQLite database file and its folder.
     pub async fn open(path: &Path) -> Result<SqliteStore> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
@@ -32,18 +30,6 @@ impl SqliteStore {
             Box::pin(async move { opts.connect().await })
         })
         .await?;
-        Ok(SqliteStore { pool, cache: Default::default() })
+        Ok(SqlStore::new(Db::Sqlite(pool)))
     }
 }
-
-impl SqliteStore {
-    /// One process owns a SQLite database: there are no other replicas to hear from.
-    async fn listen_impl(
-        &self,
-        _channel: &str,
-    ) -> Result<Option<futures_util::stream::BoxStream<'static, Option<String>>>> {
-        Ok(None)
-    }
-}
-
-sql_store!(SqliteStore, sqlx::Sqlite, "sqlite", super::migrate::Dialect::Sqlite, "");
