@@ -20,6 +20,7 @@ pub mod jobs;
 pub mod meshai;
 pub mod metrics;
 pub mod pages;
+pub mod pg_listen;
 pub mod post;
 pub mod runner;
 pub mod server;

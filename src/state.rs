@@ -115,9 +115,9 @@ impl AppState {
 
 /// The event bus that goes with the database: LISTEN/NOTIFY between the replicas sharing a
 /// PostgreSQL, one process's channels with SQLite (one process owns the file).
-fn event_bus(database_url: &str) -> Result<Arc<dyn EventBus>, StartError> {
+async fn event_bus(database_url: &str) -> Result<Arc<dyn EventBus>, StartError> {
     if crate::store::is_postgres(database_url) {
-        let bus = PgBus::connect(database_url).map_err(|e| {
+        let bus = PgBus::connect(database_url).await.map_err(|e| {
             crate::store::StoreError::Unavailable(format!("{}: {e}", crate::config::mask_url(database_url)))
         })?;
         Ok(Arc::new(bus))
@@ -146,7 +146,7 @@ pub async fn open(cfg: Config) -> Result<(AppState, mpsc::UnboundedReceiver<Stri
     let url = cfg.database_url();
     let store = crate::store::open(&url).await?;
     store.migrate().await?;
-    let events = event_bus(&url)?;
+    let events = event_bus(&url).await?;
     let blobs = Blobs::from_config(&cfg)?;
     let keys = Keys::load(cfg.auth.secret.as_deref(), &cfg.data_dir)
         .map_err(|source| StartError::Secret { dir: cfg.data_dir.display().to_string(), source })?;

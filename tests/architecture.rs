@@ -109,7 +109,7 @@ fn rooms_import_only_what_the_map_allows() {
     let server_side = ["api", "pages", "http", "server", "state", "service", "web", "metrics"];
     let mut rules: Vec<(&str, Vec<&str>, &str)> = Vec::new();
     let pure_forbidden: Vec<&str> =
-        server_side.iter().copied().chain(["store", "jobs", "runner", "auth", "blob", "config"]).collect();
+        server_side.iter().copied().chain(["store", "jobs", "runner", "auth", "blob", "config", "pg_listen"]).collect();
     for pure in ["geometry", "foam", "meshai", "post"] {
         rules.push((pure, pure_forbidden.clone(), "pure libraries import no server, store or job code"));
     }
@@ -119,6 +119,11 @@ fn rooms_import_only_what_the_map_allows() {
         "store",
         server_side.iter().copied().chain(["jobs", "runner"]).collect(),
         "store imports no api or jobs",
+    ));
+    rules.push((
+        "pg_listen",
+        server_side.iter().copied().chain(["store", "jobs", "runner"]).collect(),
+        "pg_listen is infrastructure below store and jobs",
     ));
     rules.push(("pages", vec!["api"], "pages imports no api"));
     rules.push(("api", vec!["pages"], "api imports no pages"));

@@ -110,12 +110,21 @@ pub struct PgBus {
 }
 
 impl PgBus {
-    /// A bus over the database at `url`; its listener starts at once and reconnects by
-    /// itself (subscribers get a gap each time it had to).
-    pub fn connect(url: &str) -> Result<PgBus, sqlx::Error> {
+    /// A bus over the database at `url`, listening when it returns (if the database
+    /// answers); the listener reconnects by itself, and subscribers get a gap each time it
+    /// had to.
+    pub async fn connect(url: &str) -> Result<PgBus, sqlx::Error> {
         let opts: sqlx::postgres::PgConnectOptions = url.parse()?;
         let local = Arc::new(LocalBus::default());
-        tokio::spawn(listen(opts.clone(), local.clone()));
+        let to = local.clone();
+        crate::pg_listen::follow(opts.clone(), CHANNEL, move |payload| match payload.and_then(|p| p.split_once(' ')) {
+            Some((job, text)) => match serde_json::from_str::<JobEvent>(text) {
+                Ok(ev) => to.deliver(job, Some(Arc::new(ev))),
+                Err(e) => tracing::warn!(job, error = %e, "unreadable job event"),
+            },
+            None => to.deliver_gap_to_all(),
+        })
+        .await;
         Ok(PgBus { local, opts, notify: tokio::sync::Mutex::new(None) })
     }
 
@@ -150,38 +159,6 @@ impl EventBus for PgBus {
             Err(e) => tracing::warn!(job, error = %e, "event not serialisable"),
         }
         self.local.publish(job, event).await;
-    }
-}
-
-/// Relays every replica's events to this process's subscribers, forever.
-async fn listen(opts: sqlx::postgres::PgConnectOptions, local: Arc<LocalBus>) {
-    loop {
-        let pool = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect_lazy_with(opts.clone());
-        match sqlx::postgres::PgListener::connect_with(&pool).await {
-            Ok(mut l) => match l.listen(CHANNEL).await {
-                Ok(()) => loop {
-                    match l.try_recv().await {
-                        Ok(Some(n)) => match n.payload().split_once(' ') {
-                            Some((job, text)) => match serde_json::from_str::<JobEvent>(text) {
-                                Ok(ev) => local.deliver(job, Some(Arc::new(ev))),
-                                Err(e) => tracing::warn!(job, error = %e, "unreadable job event"),
-                            },
-                            None => local.deliver_gap_to_all(),
-                        },
-                        // sqlx reconnected: anything sent meanwhile is lost.
-                        Ok(None) => local.deliver_gap_to_all(),
-                        Err(e) => {
-                            tracing::warn!(error = %e, "LISTEN connection failed; retrying");
-                            break;
-                        }
-                    }
-                },
-                Err(e) => tracing::warn!(error = %e, "cannot LISTEN for job events; retrying"),
-            },
-            Err(e) => tracing::warn!(error = %e, "cannot LISTEN for job events; retrying"),
-        }
-        local.deliver_gap_to_all();
-        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     }
 }
 
