@@ -78,11 +78,11 @@ fn main() -> ExitCode {
         Cmd::Migrate(a) => cli::serve::migrate(&a),
         Cmd::Admin { cmd } => cli::admin::run(cmd),
         Cmd::Config { cmd } => cli::serve::config(&cmd),
-        Cmd::Run(a) => cli::case::case(&a, true).map_err(|e| e.to_string()),
-        Cmd::Case(a) => cli::case::case(&a, false).map_err(|e| e.to_string()),
+        Cmd::Run(a) => cli::case::case(&a, true).map_err(anyhow::Error::from),
+        Cmd::Case(a) => cli::case::case(&a, false).map_err(anyhow::Error::from),
         Cmd::Geometry { file, scale, flow_dir } => flowcfd::runner::pipeline::geometry_report(&file, scale, flow_dir)
             .map(|v| println!("{}", serde_json::to_string_pretty(&v).expect("JSON")))
-            .map_err(|e| e.to_string()),
+            .map_err(anyhow::Error::from),
         Cmd::MeshAi { cmd } => cli::mesh_ai::mesh_ai(&cmd),
         Cmd::Post { cmd } => cli::post::post(cmd),
     };

@@ -3,6 +3,7 @@ use super::serve::ServerArgs;
 use clap::Subcommand;
 use std::path::PathBuf;
 
+/// `flowcfd admin` verbs.
 #[derive(Subcommand)]
 pub enum AdminCmd {
     /// Create an account (for the first admin, or when registration is closed).
@@ -37,44 +38,43 @@ pub enum AdminCmd {
     },
 }
 
-fn seal_key(file: &std::path::Path, a: &ServerArgs) -> Result<(), String> {
+fn seal_key(file: &std::path::Path, a: &ServerArgs) -> anyhow::Result<()> {
     let cfg = a.load()?;
-    let key = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let key = std::fs::read(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     if !String::from_utf8_lossy(&key).contains("PRIVATE KEY") {
-        return Err(format!("{} is not a private key file (no PRIVATE KEY block)", file.display()));
+        return Err(anyhow::anyhow!("{} is not a private key file (no PRIVATE KEY block)", file.display()));
     }
     let keys = flowcfd::auth::Keys::load(cfg.auth.secret.as_deref(), &cfg.data_dir)
-        .map_err(|e| format!("server secret in {}: {e}", cfg.data_dir.display()))?;
+        .map_err(|e| anyhow::anyhow!("server secret in {}: {e}", cfg.data_dir.display()))?;
     println!("{}", keys.seal(&key));
     Ok(())
 }
 
-fn check_cluster(name: &str, a: &ServerArgs) -> Result<(), String> {
+fn check_cluster(name: &str, a: &ServerArgs) -> anyhow::Result<()> {
     let cfg = a.load()?;
     let c = cfg
         .clusters
         .iter()
         .find(|c| c.name == name)
-        .ok_or_else(|| format!("no cluster named {name:?} in the configuration"))?;
-    let keys = flowcfd::auth::Keys::load(cfg.auth.secret.as_deref(), &cfg.data_dir).map_err(|e| e.to_string())?;
-    let key = keys.unseal(c.key_sealed.as_deref().unwrap_or_default())?;
+        .ok_or_else(|| anyhow::anyhow!("no cluster named {name:?} in the configuration"))?;
+    let keys = flowcfd::auth::Keys::load(cfg.auth.secret.as_deref(), &cfg.data_dir)?;
+    let key = keys.unseal(c.key_sealed.as_deref().unwrap_or_default()).map_err(anyhow::Error::msg)?;
     let link = flowcfd::jobs::slurm::Link::new(c.clone(), String::from_utf8_lossy(&key).into_owned());
-    let (fp, line) = link.offered_host_key().map_err(|e| e.to_string())?;
+    let (fp, line) = link.offered_host_key()?;
     println!("host key offered by {}:{}: {fp}\n  {line}", c.host, c.port);
-    let out =
-        link.run(&flowcfd::jobs::slurm::command(&["sinfo", "-h", "-o", "%P %a %D %T"])).map_err(|e| e.to_string())?;
+    let out = link.run(&flowcfd::jobs::slurm::command(&["sinfo", "-h", "-o", "%P %a %D %T"]))?;
     println!("signed in as {}; sinfo:\n{}", c.user, out.stdout.trim_end());
     Ok(())
 }
 
-fn create_user(email: &str, name: &str, password: &str, admin: bool, a: &ServerArgs) -> Result<(), String> {
+fn create_user(email: &str, name: &str, password: &str, admin: bool, a: &ServerArgs) -> anyhow::Result<()> {
     let cfg = a.load()?;
     super::runtime().block_on(async {
-        let (st, _rx) = flowcfd::state::open(cfg).await.map_err(|e| e.to_string())?;
-        let email = flowcfd::auth::normalise_email(email)?;
-        flowcfd::auth::check_password(password, &email)?;
-        if st.store.user_by_email(&email).await.map_err(|e| e.to_string())?.is_some() {
-            return Err(format!("an account with {email} already exists"));
+        let (st, _rx) = flowcfd::state::open(cfg).await?;
+        let email = flowcfd::auth::normalise_email(email).map_err(anyhow::Error::msg)?;
+        flowcfd::auth::check_password(password, &email).map_err(anyhow::Error::msg)?;
+        if st.store.user_by_email(&email).await?.is_some() {
+            return Err(anyhow::anyhow!("an account with {email} already exists"));
         }
         let user = st
             .store
@@ -85,18 +85,17 @@ fn create_user(email: &str, name: &str, password: &str, admin: bool, a: &ServerA
                 auth_provider: "email".into(),
                 auth_provider_id: None,
             })
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         let is_admin = admin || user.is_admin;
-        st.store.set_user_flags(&user.id, is_admin, false).await.map_err(|e| e.to_string())?;
-        st.store.audit(None, "admin.create_user", Some(&user.id), "{}", None).await.map_err(|e| e.to_string())?;
+        st.store.set_user_flags(&user.id, is_admin, false).await?;
+        st.store.audit(None, "admin.create_user", Some(&user.id), "{}", None).await?;
         println!("created {} ({}){}", user.email, user.id, if is_admin { ", administrator" } else { "" });
         Ok(())
     })
 }
 
 /// Runs an `admin` verb.
-pub fn run(cmd: AdminCmd) -> Result<(), String> {
+pub fn run(cmd: AdminCmd) -> anyhow::Result<()> {
     match cmd {
         AdminCmd::CreateUser { email, name, password, admin, server } => {
             create_user(&email, &name, &password, admin, &server)

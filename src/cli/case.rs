@@ -7,6 +7,7 @@ use flowcfd::runner::pipeline::{self, Limits, MeshParams, OutDir, PipelineError,
 use flowcfd::runner::steps::SIGNALLED;
 use std::path::{Path, PathBuf};
 
+/// The arguments of `flowcfd run` and `flowcfd case`.
 #[derive(Args)]
 pub struct CaseArgs {
     /// Case file (TOML). Without it, --geometry runs external aero with defaults.

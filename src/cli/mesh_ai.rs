@@ -5,6 +5,7 @@ use flowcfd::foam::spec::CaseSpec;
 use flowcfd::runner::pipeline;
 use std::path::{Path, PathBuf};
 
+/// `flowcfd mesh-ai` verbs.
 #[derive(Subcommand)]
 pub enum MeshAiCmd {
     /// Print the proposed mesh parameters as JSON (`source`, `reason`, `base_cell_size`,
@@ -67,33 +68,35 @@ pub enum MeshAiCmd {
     },
 }
 
-pub fn read_healed(path: &Path, scale: f64) -> Result<flowcfd::geometry::Surface, String> {
+/// Reads and heals a surface as the pipeline does.
+pub fn read_healed(path: &Path, scale: f64) -> anyhow::Result<flowcfd::geometry::Surface> {
     if !(scale.is_finite() && scale > 0.0) {
-        return Err(format!("--scale {scale}: must be a positive number (0.001 for millimetres)"));
+        return Err(anyhow::anyhow!("--scale {scale}: must be a positive number (0.001 for millimetres)"));
     }
-    Ok(pipeline::read_healed(path, scale).map_err(|e| e.to_string())?.0)
+    Ok(pipeline::read_healed(path, scale)?.0)
 }
 
-pub fn mesh_ai(cmd: &MeshAiCmd) -> Result<(), String> {
+/// Runs a `mesh-ai` verb.
+pub fn mesh_ai(cmd: &MeshAiCmd) -> anyhow::Result<()> {
     match cmd {
         MeshAiCmd::Predict { geometry, target_cells, velocity, scale, flow, model, mesh_params } => {
             if !(velocity.is_finite() && *velocity > 0.0) {
-                return Err(format!("--velocity {velocity}: must be a positive speed in m/s"));
+                return Err(anyhow::anyhow!("--velocity {velocity}: must be a positive speed in m/s"));
             }
             if flow != "external" && flow != "internal" {
-                return Err(format!("--flow {flow:?}: expected external or internal"));
+                return Err(anyhow::anyhow!("--flow {flow:?}: expected external or internal"));
             }
             let text = format!(
                 "[flow]\ntype = \"{flow}\"\nvelocity = [{velocity:?}, 0.0, 0.0]\n[mesh]\ntarget_cells = {target_cells}\n"
             );
-            let spec = CaseSpec::from_toml(&text, "command line").map_err(|e| e.to_string())?;
+            let spec = CaseSpec::from_toml(&text, "command line")?;
             let s = read_healed(geometry, *scale)?;
             let a = flowcfd::geometry::analyse::analyse(&s, [1.0, 0.0, 0.0]);
             // A model that cannot be loaded is reported, and the rules answer.
             let rules = mesh_params == "rules";
             let (model, load_error) =
                 if rules { (None, None) } else { flowcfd::meshai::model_or_default(model.as_deref()) };
-            let mut v = flowcfd::meshai::suggest_with(&spec, &a, &s, model.as_deref()).map_err(|e| e.to_string())?;
+            let mut v = flowcfd::meshai::suggest_with(&spec, &a, &s, model.as_deref())?;
             if rules {
                 v["reason"] = serde_json::json!(flowcfd::meshai::RULES_ASKED);
             }
@@ -107,7 +110,7 @@ pub fn mesh_ai(cmd: &MeshAiCmd) -> Result<(), String> {
         MeshAiCmd::Eval { dir, target_cells, velocity, out, openfoam_env, model } => {
             let model = match flowcfd::meshai::model_or_default(model.as_deref()) {
                 (m, None) => m,
-                (_, Some(e)) => return Err(e),
+                (_, Some(e)) => return Err(anyhow::Error::msg(e)),
             };
             let args = flowcfd::runner::meshai_eval::EvalArgs {
                 dir: dir.clone(),
@@ -117,20 +120,20 @@ pub fn mesh_ai(cmd: &MeshAiCmd) -> Result<(), String> {
                 openfoam_env: openfoam_env.clone(),
                 model,
             };
-            let report = flowcfd::runner::meshai_eval::run(&args)?;
+            let report = flowcfd::runner::meshai_eval::run(&args).map_err(anyhow::Error::msg)?;
             print!("{}", flowcfd::runner::meshai_eval::markdown(&report));
             eprintln!("report: {}, {}", out.join("eval.md").display(), out.join("eval.json").display());
             Ok(())
         }
         MeshAiCmd::Voxelize { geometry, size, scale } => {
             if !(4..=256).contains(size) {
-                return Err(format!("--size {size}: expected 4 to 256 cells per side"));
+                return Err(anyhow::anyhow!("--size {size}: expected 4 to 256 cells per side"));
             }
             use base64::Engine as _;
             use flowcfd::meshai::voxel;
             let s = read_healed(geometry, *scale)?;
-            let grid = voxel::voxelize(&s, *size).map_err(|e| e.to_string())?;
-            let (origin, cell) = voxel::frame(&s, *size).map_err(|e| e.to_string())?;
+            let grid = voxel::voxelize(&s, *size)?;
+            let (origin, cell) = voxel::frame(&s, *size)?;
             let bits = base64::engine::general_purpose::STANDARD.encode(voxel::pack_bits(&grid));
             let occupied = grid.iter().filter(|&&v| v == 1).count();
             println!(

@@ -1,6 +1,7 @@
 //! The `flowcfd` command line, one module per verb. `main.rs` parses and dispatches; each
-//! verb's module holds its arguments and what it does. Errors reach the user as one line,
-//! `error: …`, that says what to fix (the CLI's one error type is that message).
+//! verb's module holds its arguments and what it does. Every verb returns `anyhow::Result`
+//! (the library's errors are thiserror enums); `main` prints the error as one line,
+//! `error: …`, that says what to fix.
 pub mod admin;
 pub mod case;
 pub mod mesh_ai;

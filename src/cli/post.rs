@@ -18,6 +18,7 @@ pub struct PostCase {
     source: flowcfd::post::Source,
 }
 
+/// `flowcfd post` verbs.
 #[derive(Subcommand)]
 pub enum PostCmd {
     /// Boundary patches with a field (default: the wall patches).
@@ -103,30 +104,38 @@ pub enum PostCmd {
     },
 }
 
-pub fn post(cmd: PostCmd) -> Result<(), String> {
+/// Runs a `post` verb.
+pub fn post(cmd: PostCmd) -> anyhow::Result<()> {
     use flowcfd::post::{view::Seeds, view::View, Case, FieldSel};
-    let open = |c: &PostCase| Case::open(&c.case, c.time.as_deref(), c.source).map_err(|e| e.to_string());
+    let open = |c: &PostCase| Case::open(&c.case, c.time.as_deref(), c.source).map_err(anyhow::Error::msg);
     let (c, view, out) = match cmd {
         PostCmd::Probe { c, field, points, line, samples } => {
-            let sel = FieldSel::parse(&field).map_err(|e| e.to_string())?;
+            let sel = FieldSel::parse(&field)?;
             let pts: Vec<[f64; 3]> = match (points, line) {
-                (Some(points), _) => {
-                    points.split(';').filter(|p| !p.trim().is_empty()).map(parse_vec3).collect::<Result<_, _>>()?
-                }
+                (Some(points), _) => points
+                    .split(';')
+                    .filter(|p| !p.trim().is_empty())
+                    .map(parse_vec3)
+                    .collect::<Result<_, _>>()
+                    .map_err(anyhow::Error::msg)?,
                 (None, Some(line)) => {
-                    let (a, b) = line.split_once(':').ok_or("--line is X,Y,Z:X,Y,Z")?;
+                    let (a, b) = line.split_once(':').ok_or("--line is X,Y,Z:X,Y,Z").map_err(anyhow::Error::msg)?;
                     if !(2..=100_000).contains(&samples) {
-                        return Err("--samples must be 2 to 100000".into());
+                        anyhow::bail!("--samples must be 2 to 100000");
                     }
-                    flowcfd::post::stream::seeds_on_line(parse_vec3(a)?, parse_vec3(b)?, samples)
+                    flowcfd::post::stream::seeds_on_line(
+                        parse_vec3(a).map_err(anyhow::Error::msg)?,
+                        parse_vec3(b).map_err(anyhow::Error::msg)?,
+                        samples,
+                    )
                 }
-                (None, None) => return Err("give --points or --line".into()),
+                (None, None) => anyhow::bail!("give --points or --line"),
             };
             if pts.is_empty() {
-                return Err("--points needs at least one X,Y,Z".into());
+                anyhow::bail!("--points needs at least one X,Y,Z");
             }
             let case = open(&c)?;
-            let vals = case.probe(&sel, &pts).map_err(|e| e.to_string())?;
+            let vals = case.probe(&sel, &pts)?;
             let line = serde_json::json!({"field": sel.label(), "time": case.time, "points": pts, "values": vals});
             println!("{line}");
             return Ok(());
@@ -139,17 +148,21 @@ pub fn post(cmd: PostCmd) -> Result<(), String> {
             (c, View::Iso { field, value, color_by, method }, out)
         }
         PostCmd::Streamlines { c, seed_line, count, field, color_by, max_length, direction, out } => {
-            let (a, b) = seed_line.split_once(':').ok_or("--seed-line is X,Y,Z:X,Y,Z")?;
-            let seeds = Seeds::Line { from: parse_vec3(a)?, to: parse_vec3(b)? };
+            let (a, b) = seed_line.split_once(':').ok_or("--seed-line is X,Y,Z:X,Y,Z").map_err(anyhow::Error::msg)?;
+            let seeds = Seeds::Line {
+                from: parse_vec3(a).map_err(anyhow::Error::msg)?,
+                to: parse_vec3(b).map_err(anyhow::Error::msg)?,
+            };
             (c, View::Streamlines { seeds, count, field, color_by, max_length, direction }, out)
         }
     };
     let case = open(&c)?;
-    let pd = flowcfd::post::view::extract(&case, &view).map_err(|e| e.to_string())?;
-    let mut w = std::io::BufWriter::new(std::fs::File::create(&out).map_err(|e| format!("{}: {e}", out.display()))?);
+    let pd = flowcfd::post::view::extract(&case, &view)?;
+    let mut w =
+        std::io::BufWriter::new(std::fs::File::create(&out).map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?);
     flowcfd::post::vtp::write(&pd, &mut w)
         .and_then(|_| std::io::Write::flush(&mut w))
-        .map_err(|e| format!("{}: {e}", out.display()))?;
+        .map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
     let mut stats = pd.stats();
     stats["time"] = case.time.clone().into();
     stats["out"] = out.display().to_string().into();

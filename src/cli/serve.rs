@@ -22,17 +22,18 @@ pub struct ServerArgs {
 
 impl ServerArgs {
     /// The configuration with every layer applied.
-    pub fn load(&self) -> Result<flowcfd::config::Config, String> {
+    pub fn load(&self) -> anyhow::Result<flowcfd::config::Config> {
         let over = flowcfd::config::Overrides {
             config_file: self.config.clone(),
             bind: self.bind.clone(),
             data_dir: self.data_dir.clone(),
             database_url: self.database_url.clone(),
         };
-        flowcfd::config::Config::load(&over).map_err(|e| e.to_string())
+        flowcfd::config::Config::load(&over).map_err(anyhow::Error::msg)
     }
 }
 
+/// `flowcfd config` verbs.
 #[derive(Subcommand)]
 pub enum ConfigCmd {
     /// Print the effective configuration (all layers applied), secrets masked.
@@ -40,31 +41,31 @@ pub enum ConfigCmd {
 }
 
 /// `flowcfd migrate`.
-pub fn migrate(a: &ServerArgs) -> Result<(), String> {
+pub fn migrate(a: &ServerArgs) -> anyhow::Result<()> {
     let cfg = a.load()?;
     super::runtime().block_on(async {
-        let store = flowcfd::store::open(&cfg.database_url()).await.map_err(|e| e.to_string())?;
-        store.migrate().await.map_err(|e| e.to_string())?;
+        let store = flowcfd::store::open(&cfg.database_url()).await?;
+        store.migrate().await?;
         println!("migrations applied ({})", store.dialect());
         Ok(())
     })
 }
 
 /// `flowcfd serve`: runs until SIGINT or SIGTERM, then drains.
-pub fn serve(a: &ServerArgs) -> Result<(), String> {
+pub fn serve(a: &ServerArgs) -> anyhow::Result<()> {
     let cfg = a.load()?;
-    super::runtime().block_on(flowcfd::server::serve(cfg)).map_err(|e| e.to_string())
+    super::runtime().block_on(flowcfd::server::serve(cfg)).map_err(anyhow::Error::msg)
 }
 
 /// `flowcfd worker`: runs jobs from the shared database without serving HTTP.
-pub fn worker(a: &ServerArgs) -> Result<(), String> {
+pub fn worker(a: &ServerArgs) -> anyhow::Result<()> {
     let mut cfg = a.load()?;
     cfg.jobs.slots = cfg.jobs.slots.max(1);
-    super::runtime().block_on(flowcfd::server::worker(cfg)).map_err(|e| e.to_string())
+    super::runtime().block_on(flowcfd::server::worker(cfg)).map_err(anyhow::Error::msg)
 }
 
 /// `flowcfd config show`.
-pub fn config(cmd: &ConfigCmd) -> Result<(), String> {
+pub fn config(cmd: &ConfigCmd) -> anyhow::Result<()> {
     match cmd {
         ConfigCmd::Show(a) => a.load().map(|c| print!("{}", c.show())),
     }

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+/// Options of `flowcfd-bench post`.
 #[derive(Debug, clap::Args)]
 pub struct PostArgs {
     /// Result directories (OpenFOAM cases with a solved time). Default: the motorBike
@@ -256,6 +257,7 @@ fn large_case(dir: &Path) -> Result<PathBuf, String> {
     Ok(case)
 }
 
+/// Runs the post-processing benchmark and prints the ratios.
 pub fn main(a: &PostArgs) -> Result<(), String> {
     let mut cases = a.cases.clone();
     if cases.is_empty() {
