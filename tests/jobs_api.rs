@@ -98,6 +98,10 @@ async fn submit_follow_cancel_on_real_openfoam() {
     assert!(live.len() >= 10, "residual samples arrived live: {msgs:?}");
     assert!(msgs.iter().any(|m| m["type"] == "residuals"), "partial residuals of the iteration in progress");
     assert!(msgs.iter().any(|m| m["type"] == "step" && m["step"] == "simpleFoam"));
+    // The log as it was written, each piece once and in order of its byte range.
+    let logs: Vec<&Value> = msgs.iter().filter(|m| m["type"] == "log").collect();
+    assert!(logs.iter().any(|m| m["text"].as_str().unwrap().contains("Time =")), "live log output: {logs:?}");
+    assert!(logs.windows(2).all(|w| w[0]["end"].as_u64() <= w[1]["offset"].as_u64()), "{logs:?}");
     let mut iterations: Vec<u64> =
         msgs[0]["samples"].as_array().unwrap().iter().map(|x| x["iteration"].as_u64().unwrap()).collect();
     iterations.extend(live.iter().map(|x| x["iteration"].as_u64().unwrap()));

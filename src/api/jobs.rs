@@ -61,13 +61,16 @@ struct LogQuery {
     tail: Option<usize>,
 }
 
+/// The log's length in bytes, on `GET /api/jobs/{id}/log`: where live `log` events take over.
+const LOG_END: header::HeaderName = header::HeaderName::from_static("x-log-end");
+
 async fn log(
     State(st): State<AppState>,
     c: Caller,
     Path(id): Path<String>,
     Query(q): Query<LogQuery>,
 ) -> AppResult<impl IntoResponse> {
-    let mut text = jobs::log(&st, &c, &id).await?;
+    let (mut text, end) = jobs::log(&st, &c, &id).await?;
     if let Some(n) = q.tail {
         if text.len() > n {
             let mut cut = text.len() - n;
@@ -78,7 +81,8 @@ async fn log(
             text = rest.split_once('\n').map(|(_, r)| r).unwrap_or(rest).to_string();
         }
     }
-    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text))
+    let end = header::HeaderValue::from(end);
+    Ok(([(header::CONTENT_TYPE, header::HeaderValue::from_static("text/plain; charset=utf-8")), (LOG_END, end)], text))
 }
 
 #[derive(Deserialize)]
@@ -130,6 +134,7 @@ async fn summary(State(st): State<AppState>, c: Caller, Path(id): Path<String>) 
     Ok(Json(jobs::summary(&st, &c, &id).await?))
 }
 
+/// `/api/cases/{id}/jobs`, `/api/jobs/*` and `/api/clusters`.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/cases/{id}/jobs", post(submit))

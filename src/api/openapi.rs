@@ -88,12 +88,12 @@ pub fn document() -> Value {
             "/api/jobs": {"get": {"summary": "Jobs of a project: ?project=ID", "responses": ok("200", "list")}},
             "/api/jobs/{id}": {"get": {"summary": "Status, step, iteration, residuals, forces, core_seconds, transitions", "responses": ok("200", "the job")}},
             "/api/jobs/{id}/cancel": {"post": {"summary": "Stop a job and everything it started", "responses": ok("202", "the job")}},
-            "/api/jobs/{id}/log": {"get": {"summary": "The run's log", "responses": ok("200", "text")}},
+            "/api/jobs/{id}/log": {"get": {"summary": "The run's log (?tail=BYTES: its last whole lines); header x-log-end: its length in bytes", "responses": ok("200", "text")}},
             "/api/jobs/{id}/summary": {"get": {"summary": "The pipeline's summary.json of a completed job", "responses": ok("200", "summary.json")}},
             "/api/jobs/{id}/samples": {"get": {"summary": "Residual and force history, one sample per iteration: ?after=N", "responses": ok("200", "samples")}},
             "/api/jobs/{id}/case.tar.gz": {"get": {"summary": "The exportable OpenFOAM case of an ended job", "responses": ok("200", "application/gzip")}},
             "/api/clusters": {"get": {"summary": "Where jobs can run: local and the configured clusters, with their core limits", "responses": ok("200", "list")}},
-            "/api/jobs/{id}/ws": {"get": {"summary": "WebSocket: a snapshot, then live sample, residuals, step and status events; ?after=N resumes", "responses": ok("101", "switching protocols")}},
+            "/api/jobs/{id}/ws": {"get": {"summary": "WebSocket: a snapshot, then live sample, residuals, step, log (bytes offset..end of the log) and status events; ?after=N resumes", "responses": ok("101", "switching protocols")}},
             "/api/orgs": {
                 "get": {"summary": "The caller's organizations", "responses": ok("200", "list")},
                 "post": {"summary": "Create an organization", "requestBody": body(obj(&[("name", "string"), ("slug", "string")], &["name", "slug"])),
@@ -118,6 +118,7 @@ pub fn document() -> Value {
     })
 }
 
+/// `/api/openapi.json`.
 pub fn routes() -> Router<AppState> {
     Router::new().route("/api/openapi.json", get(|| async { Json(document()) }))
 }

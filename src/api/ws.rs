@@ -7,7 +7,7 @@
 //! - first `{"type": "snapshot", "job": {…as GET /api/jobs/{id}…}, "samples": [...]}` with
 //!   every stored sample after `after`;
 //! - then, live: `sample` (a completed iteration), `residuals` (the iteration in progress,
-//!   partial), `step`, and `status` events;
+//!   partial), `step`, `log` (new log output with its byte range) and `status` events;
 //! - the socket closes after the status that ends the job.
 //!
 //! Samples are sent in iteration order, each once. Live events are hints; the store is the
@@ -109,7 +109,9 @@ async fn follow(st: AppState, job: String, after: i64, mut socket: WebSocket) ->
                             let _ = socket.send(Message::Close(None)).await;
                             return Ok(());
                         }
-                        JobEvent::Status { .. } | JobEvent::Step { .. } => send(&mut socket, &*ev).await?,
+                        JobEvent::Status { .. } | JobEvent::Step { .. } | JobEvent::Log { .. } => {
+                            send(&mut socket, &*ev).await?
+                        }
                     }
                 }
                 // Events may have been missed (a lagging client, a lost LISTEN connection).

@@ -32,6 +32,10 @@ pub enum JobEvent {
     /// A completed iteration; `iteration` orders them, so a client resumes after the last
     /// one it has.
     Sample(Sample),
+    /// New output in the run's log: `text` is bytes `offset..end` of it (a long burst
+    /// keeps only its newest lines), so a client that already has the log up to some
+    /// offset skips what it has.
+    Log { offset: u64, end: u64, text: String },
     /// The job moved to another state, and why.
     Status { status: JobStatus, reason: Option<String> },
 }

@@ -57,9 +57,53 @@ impl From<&ForceCoeffSample> for Forces {
     }
 }
 
+/// The most log text one `log` event carries: a NOTIFY payload holds under 8000 bytes, and
+/// JSON escapes can nearly double a log line. A burst longer than this loses its start; the
+/// page shows a tail, and the whole log stays downloadable.
+pub const LOG_EVENT_MAX: usize = 3500;
+/// How often new log text is published while a run goes on.
+const LOG_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Log text read but not yet published, with its byte offset in the log.
+#[derive(Debug)]
+struct LogTail {
+    start: u64,
+    bytes: Vec<u8>,
+    last: std::time::Instant,
+}
+
+impl LogTail {
+    fn push(&mut self, at: u64, bytes: &[u8]) {
+        if self.bytes.is_empty() {
+            self.start = at;
+        }
+        self.bytes.extend_from_slice(bytes);
+        if self.bytes.len() > LOG_EVENT_MAX {
+            // Keep the newest text, from the start of a line where there is one.
+            let mut cut = self.bytes.len() - LOG_EVENT_MAX;
+            if let Some(nl) = self.bytes[cut..].iter().position(|&b| b == b'\n') {
+                cut += nl + 1;
+            }
+            self.bytes.drain(..cut);
+            self.start += cut as u64;
+        }
+    }
+
+    fn take(&mut self, now: bool) -> Option<JobEvent> {
+        if self.bytes.is_empty() || !(now || self.last.elapsed() >= LOG_EVERY) {
+            return None;
+        }
+        self.last = std::time::Instant::now();
+        let bytes = std::mem::take(&mut self.bytes);
+        let end = self.start + bytes.len() as u64;
+        Some(JobEvent::Log { offset: self.start, end, text: String::from_utf8_lossy(&bytes).into_owned() })
+    }
+}
+
 /// Follows one run's log.
 #[derive(Debug)]
 pub struct Follower {
+    tail: LogTail,
     parser: LogParser,
     step: Option<String>,
     /// Bytes consumed up to the end of the last complete line.
@@ -75,6 +119,7 @@ impl Follower {
     /// step `step` (None before the first marker).
     pub fn resume(offset: u64, step: Option<String>) -> Self {
         Follower {
+            tail: LogTail { start: offset, bytes: Vec::new(), last: std::time::Instant::now() },
             parser: LogParser::new(),
             step,
             offset,
@@ -101,6 +146,12 @@ impl Follower {
         (self.safe, std::mem::take(&mut self.completed))
     }
 
+    /// The log text read since the last `log` event, once it is due (every half second,
+    /// or `now`).
+    pub fn log_event(&mut self, now: bool) -> Option<JobEvent> {
+        self.tail.take(now)
+    }
+
     /// The iteration in progress, if a solver step is running.
     pub fn current(&self) -> Option<&Sample> {
         self.current.as_ref()
@@ -108,6 +159,7 @@ impl Follower {
 
     /// Consumes the next bytes of the log (read from [`Follower::read_offset`]).
     pub fn feed(&mut self, bytes: &[u8]) -> Vec<JobEvent> {
+        self.tail.push(self.read_offset(), bytes);
         let mut live = Vec::new();
         let mut rest = bytes;
         while let Some(nl) = rest.iter().position(|&b| b == b'\n') {
@@ -277,5 +329,28 @@ ExecutionTime = 0.2 s  ClockTime = 0 s\n\nEnd\n";
         let ev = f.feed(&LOG.as_bytes()[..cut]);
         assert!(ev.contains(&JobEvent::Step { step: "simpleFoam".into() }));
         assert!(matches!(ev.last(), Some(JobEvent::Residuals { iteration: 1, residuals }) if residuals["Ux"] == 1.0));
+    }
+
+    #[test]
+    fn log_events_carry_the_byte_range_and_keep_the_newest_lines_of_a_burst() {
+        let mut f = Follower::resume(0, None);
+        let cut = LOG.find("Time = 1").unwrap();
+        f.feed(&LOG.as_bytes()[..cut]);
+        assert_eq!(f.log_event(false), None, "not due yet");
+        f.feed(&LOG.as_bytes()[cut..]);
+        let Some(JobEvent::Log { offset, end, text }) = f.log_event(true) else { panic!("a log event") };
+        assert_eq!((offset, end, text.as_str()), (0, LOG.len() as u64, LOG));
+        assert_eq!(f.log_event(true), None, "nothing new");
+
+        // A resumed follower starts at its offset; a long burst keeps whole lines at its end.
+        let line = "smoothSolver:  Solving for Ux, Initial residual = 0.1, Final residual = 0.01\n";
+        let burst = line.repeat(200);
+        let mut g = Follower::resume(1000, Some("simpleFoam".into()));
+        g.feed(burst.as_bytes());
+        let Some(JobEvent::Log { offset, end, text }) = g.log_event(true) else { panic!("a log event") };
+        assert_eq!(end, 1000 + burst.len() as u64);
+        assert_eq!(end - offset, text.len() as u64);
+        assert!(text.len() <= LOG_EVENT_MAX && text.len() > LOG_EVENT_MAX - line.len(), "{}", text.len());
+        assert!(text.starts_with("smoothSolver") && text.ends_with('\n'));
     }
 }

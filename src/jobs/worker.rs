@@ -222,6 +222,9 @@ async fn read_more(st: &WorkerCtx, ex: &dyn Executor, h: &Handle, f: &mut Follow
             break;
         }
     }
+    if let Some(ev) = f.log_event(end) {
+        st.events.publish(job, &ev).await;
+    }
 }
 
 /// The most log bytes taken per read; more means read again at once.

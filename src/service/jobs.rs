@@ -149,21 +149,34 @@ pub async fn cancel(st: &AppState, caller: &Caller, id: &str) -> AppResult<Job> 
     Ok(get(st, caller, id).await?.0)
 }
 
-/// The run's log so far, from its executor.
-pub async fn log(st: &AppState, caller: &Caller, id: &str) -> AppResult<String> {
+/// The run's log so far, from its executor (or the object store once it has ended), and
+/// its length in bytes: live `log` events past that length are new to whoever read this.
+pub async fn log(st: &AppState, caller: &Caller, id: &str) -> AppResult<(String, u64)> {
     let (job, _) = get(st, caller, id).await?;
-    let Some(h) = job.handle else { return Ok(String::new()) };
+    let Some(h) = job.handle else { return Ok((String::new(), 0)) };
+    let text = |b: &[u8]| (String::from_utf8_lossy(b).into_owned(), b.len() as u64);
     if job.status.is_terminal() {
         if let Ok(b) = st.blobs.get(&format!("jobs/{}/run.log", job.id)).await {
-            return Ok(String::from_utf8_lossy(&b).into_owned());
+            return Ok(text(&b));
         }
     }
     let ex = st
         .executors
         .get(&job.executor)
         .ok_or_else(|| AppError::Unavailable(format!("cluster {:?} is not configured on this server", job.executor)))?;
-    let (bytes, _) = ex.read_log(&Handle(h), 0).await.map_err(|e| AppError::Unavailable(e.to_string()))?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    // Executors hand a log over in chunks.
+    let mut all = Vec::new();
+    loop {
+        let (bytes, _) = ex
+            .read_log(&Handle(h.clone()), all.len() as u64)
+            .await
+            .map_err(|e| AppError::Unavailable(e.to_string()))?;
+        if bytes.is_empty() {
+            break;
+        }
+        all.extend_from_slice(&bytes);
+    }
+    Ok(text(&all))
 }
 
 /// The pipeline's summary.json of a completed job.

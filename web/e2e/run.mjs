@@ -199,6 +199,7 @@ async function workflow(browser, server) {
     const t0 = Date.now();
     let shot = false;
     let restarted = false;
+    let logLive = false;
     while (Date.now() - t0 < 400_000) {
       const st = await page.evaluate(() => {
         const p = document.getElementById("plot-residuals");
@@ -207,11 +208,16 @@ async function workflow(browser, server) {
           conn: document.getElementById("live")?.dataset.connection,
           points: Number(p?.dataset.points ?? 0),
           last: Number(p?.dataset.last ?? 0),
+          tail: document.getElementById("log-tail")?.textContent ?? "",
         };
       }).catch(() => null);
       if (!st) break; // the page reloads when the job ends
       if (["completed", "failed", "cancelled"].includes(st.status)) break;
       conns.add(st.conn);
+      // The log tail follows the socket's log events: solver output, each line once.
+      const times = st.tail.split("\n").filter((l) => /^Time = \d+$/.test(l.trim()));
+      if (times.length) logLive = true;
+      check(new Set(times).size === times.length, `the log tail repeats lines: ${times.join(", ")}`);
       check(st.points === st.last, `the plotted history has a gap or a duplicate: ${st.points} points up to iteration ${st.last}`);
       if (st.points > 0 && seen[seen.length - 1] !== st.points) seen.push(st.points);
       if (!shot && st.points >= 10) {
@@ -233,6 +239,7 @@ async function workflow(browser, server) {
     check(seen.length >= 2 && seen[seen.length - 1] > seen[0], `the residual plot did not grow while running (${seen})`);
     check(restarted && [...conns].some((c) => c?.startsWith("reconnecting")), "the page never showed the dropped connection");
     check(seen[seen.length - 1] > 15, "no points arrived after the reconnect");
+    check(logLive, "the log tail never showed the solver's output while it ran");
     await page.waitForSelector("#results", { timeout: 120_000 });
     await page.waitForFunction(() => Number(document.getElementById("plot-residuals")?.dataset.points ?? 0) > 0);
     const status = await page.textContent("#job-status");

@@ -145,6 +145,8 @@ function connect(): void {
   ws.onopen = () => {
     retry = 500;
     conn("live");
+    // Events may have been missed while there was no socket.
+    refreshLog();
   };
   ws.onmessage = (m) => {
     let v: any;
@@ -172,7 +174,9 @@ function connect(): void {
       case "step":
         setStatus(status, v.step);
         if (!started) started = Date.now();
-        refreshLog();
+        break;
+      case "log":
+        appendLog(v.offset, v.end, v.text);
         break;
       case "status":
         if (!started && v.status !== "queued") started = Date.now();
@@ -208,28 +212,61 @@ function finished(s: string): void {
 }
 
 // ------------------------------------------------------------------ log tail
+// The tail is fetched once (with the log's length in bytes, x-log-end), then kept current
+// by the socket's `log` events, each the bytes offset..end of the log: what the fetch
+// already had is skipped. Without a socket the tail is fetched again every 2 s.
 const details = $("log-details") as HTMLDetailsElement;
 const tail = $("log-tail");
+const TAIL_LINES = 120;
+let logText = "";
+let logEnd = 0;
 let logBusy = false;
+// Events that arrive while a fetch is on its way wait for it, then add what it lacked.
+let waiting: [number, number, string][] | null = null;
+function showLog(): void {
+  const lines = logText.split("\n");
+  if (lines.length > TAIL_LINES) logText = lines.slice(-TAIL_LINES).join("\n");
+  const atBottom = tail.scrollTop + tail.clientHeight >= tail.scrollHeight - 8;
+  tail.textContent = logText || "No output yet.";
+  if (atBottom) tail.scrollTop = tail.scrollHeight;
+}
+function appendLog(offset: number, end: number, text: string): void {
+  if (waiting) {
+    waiting.push([offset, end, text]);
+    return;
+  }
+  if (end <= logEnd) return;
+  if (offset < logEnd) {
+    const bytes = new TextEncoder().encode(text);
+    text = new TextDecoder().decode(bytes.subarray(logEnd - offset));
+  }
+  logText += text;
+  logEnd = end;
+  if (details.open) showLog();
+}
 async function refreshLog(): Promise<void> {
   if (!details.open || logBusy) return;
   logBusy = true;
+  waiting = [];
+  let fetched = false;
   try {
     const r = await fetch(`/api/jobs/${id}/log?tail=12000`, { credentials: "same-origin" });
     if (r.ok) {
-      const text = await r.text();
-      const lines = text.split("\n");
-      const atBottom = tail.scrollTop + tail.clientHeight >= tail.scrollHeight - 8;
-      tail.textContent = lines.slice(-120).join("\n") || "No output yet.";
-      if (atBottom) tail.scrollTop = tail.scrollHeight;
+      logText = await r.text();
+      logEnd = Number(r.headers.get("x-log-end") ?? 0);
+      fetched = true;
     }
   } finally {
+    const late = waiting ?? [];
+    waiting = null;
     logBusy = false;
+    for (const [o, e, t] of late) appendLog(o, e, t);
+    if (fetched) showLog();
   }
 }
 details.addEventListener("toggle", () => refreshLog());
 setInterval(() => {
-  if (!TERMINAL.includes(status)) refreshLog();
+  if (!TERMINAL.includes(status) && socket === null) refreshLog();
 }, 2000);
 
 // ------------------------------------------------------------------ start
