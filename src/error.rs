@@ -116,4 +116,5 @@ impl IntoResponse for AppError {
     }
 }
 
+/// What a service or handler returns.
 pub type AppResult<T> = Result<T, AppError>;

@@ -46,6 +46,7 @@ impl SurfaceCache {
     /// How many surfaces are kept (a 2M-triangle surface takes about 100 MB).
     pub const CAPACITY: usize = 4;
 
+    /// The surface stored under `key`, now the most recently used.
     pub fn get(&self, key: &str) -> Option<Arc<crate::geometry::Surface>> {
         let mut q = self.0.lock().expect("surface cache");
         let i = q.iter().position(|(k, _)| k == key)?;
@@ -55,6 +56,7 @@ impl SurfaceCache {
         Some(s)
     }
 
+    /// Keeps `s` under `key`, forgetting the least recently used beyond the capacity.
     pub fn put(&self, key: String, s: Arc<crate::geometry::Surface>) {
         let mut q = self.0.lock().expect("surface cache");
         q.retain(|(k, _)| *k != key);

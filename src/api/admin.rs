@@ -55,6 +55,7 @@ async fn audit(State(st): State<AppState>, _a: AdminCaller) -> AppResult<impl In
     Ok(Json(st.store.audit_log(200).await?))
 }
 
+/// `/api/admin/users`, `/api/admin/settings` and `/api/admin/audit`.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/admin/users", get(users))

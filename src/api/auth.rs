@@ -97,6 +97,7 @@ async fn revoke_token(State(st): State<AppState>, c: Caller, Path(id): Path<Stri
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `/api/auth/*`, `/api/me` and `/api/tokens`.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/auth/register", post(register))

@@ -30,6 +30,7 @@ async fn show(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> 
     Ok(Json(cases::view(&cases::get(&st, &c, &id).await?)))
 }
 
+/// `/api/projects/{id}/cases` and `/api/cases/{id}`.
 pub fn routes() -> Router<AppState> {
     Router::new().route("/api/projects/{id}/cases", get(list).post(create)).route("/api/cases/{id}", get(show))
 }

@@ -26,6 +26,7 @@ async fn ready(State(st): State<AppState>) -> impl IntoResponse {
     (code, Json(json!({"status": if ok {"ok"} else {"unavailable"}, "database": show(&db), "blobs": show(&blobs)})))
 }
 
+/// `/health/live` and `/health/ready`.
 pub fn routes() -> Router<AppState> {
     Router::new().route("/health/live", get(live)).route("/health/ready", get(ready))
 }

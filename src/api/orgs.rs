@@ -57,6 +57,7 @@ async fn remove_member(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `/api/orgs` and their members.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/orgs", get(list).post(create))

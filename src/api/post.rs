@@ -73,6 +73,7 @@ async fn delete_view(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `/api/jobs/{id}/post*` and `/api/jobs/{id}/views*`: a job's results and saved views.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/jobs/{id}/post", get(index))

@@ -53,6 +53,7 @@ async fn remove(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `/api/projects` and `/api/projects/{id}`.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/projects", get(list).post(create))

@@ -51,6 +51,7 @@ pub struct Output {
     pub coverage: Option<Vec<f32>>,
 }
 
+/// A loaded mesh model: the ONNX session and its card (inputs, ranges, outputs).
 pub struct Model {
     session: Mutex<ort::session::Session>,
     pub meta: Meta,

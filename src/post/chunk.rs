@@ -13,6 +13,7 @@
 use super::extract::PolyData;
 use super::le::{self, Le};
 
+/// The first four bytes of every chunked result.
 pub const MAGIC: &[u8; 4] = b"FCP1";
 /// Target chunk size.
 pub const CHUNK_BYTES: usize = 1 << 20;

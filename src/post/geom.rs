@@ -4,16 +4,20 @@
 //! boundary faces).
 use super::reader::PolyMesh;
 
+/// A point or vector, m.
 pub type V3 = [f64; 3];
 
 pub(crate) use crate::geometry::analyse::{cross, dot, norm, sub};
 
+/// a + b.
 pub fn add(a: V3, b: V3) -> V3 {
     [a[0] + b[0], a[1] + b[1], a[2] + b[2]]
 }
+/// a × s.
 pub fn scale(a: V3, s: f64) -> V3 {
     [a[0] * s, a[1] * s, a[2] * s]
 }
+/// a + t (b − a).
 pub fn lerp(a: V3, b: V3, t: f64) -> V3 {
     [a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1]), a[2] + t * (b[2] - a[2])]
 }
@@ -26,6 +30,7 @@ pub struct Csr {
 }
 
 impl Csr {
+    /// The entries of row `i`.
     pub fn row(&self, i: usize) -> &[u32] {
         &self.items[self.offsets[i]..self.offsets[i + 1]]
     }
@@ -46,6 +51,8 @@ impl Csr {
     }
 }
 
+/// Face centres and area vectors, cell centres and volumes (computed as OpenFOAM does), and
+/// the adjacency that interpolation and point location need.
 #[derive(Debug, Clone)]
 pub struct Geometry {
     pub face_centres: Vec<V3>,
@@ -94,6 +101,7 @@ pub fn carries_values(kind: &str) -> bool {
 }
 
 impl Geometry {
+    /// The geometry of mesh `m`.
     pub fn new(m: &PolyMesh) -> Geometry {
         let nf = m.n_faces();
         let (mut face_centres, mut face_areas) = (Vec::with_capacity(nf), Vec::with_capacity(nf));

@@ -173,6 +173,7 @@ pub fn samples<const N: usize>(
     (cells, b)
 }
 
+/// The value at index `i` as a scalar (a vector's magnitude), in a one-element array.
 pub fn scalar_at(v: &Values, i: usize) -> [f64; 1] {
     match v {
         Values::Scalar(s) => [s[i]],
@@ -180,6 +181,7 @@ pub fn scalar_at(v: &Values, i: usize) -> [f64; 1] {
     }
 }
 
+/// The value at index `i` as a vector (a scalar on x).
 pub fn vector_at(v: &Values, i: usize) -> [f64; 3] {
     match v {
         Values::Scalar(s) => [s[i], 0.0, 0.0],

@@ -23,6 +23,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
+/// What can go wrong reading or extracting a result, each saying what to fix.
 #[derive(Debug, thiserror::Error)]
 pub enum PostError {
     #[error("reading {path}: {source}")]
@@ -65,6 +66,8 @@ pub struct FieldSel {
     pub part: Part,
 }
 
+/// Which part of a field: the whole of it, a vector's magnitude or one component, or Q
+/// (the second invariant of the velocity gradient).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Part {
     Whole,
@@ -76,6 +79,7 @@ pub enum Part {
 }
 
 impl FieldSel {
+    /// Parses `p`, `U`, `U:mag` or `U:x` (`:y`, `:z`).
     pub fn parse(s: &str) -> Result<FieldSel, PostError> {
         let s = s.trim();
         if s == "Q" {

@@ -29,6 +29,7 @@ pub struct Locator {
 const LEAF: usize = 4;
 
 impl Locator {
+    /// Builds the cell search tree of a mesh.
     pub fn new(m: &PolyMesh, g: &Geometry) -> Locator {
         let n = m.n_cells;
         let mut cell_lo = vec![[f64::INFINITY; 3]; n];
@@ -211,6 +212,7 @@ pub struct StreamOptions {
     pub step_cells: f64,
 }
 
+/// Which way streamlines are integrated from their seeds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
     Forward,

@@ -6,6 +6,7 @@ use super::stream::{self, Direction, StreamOptions};
 use super::{Case, FieldSel, PostError};
 use serde::{Deserialize, Serialize};
 
+/// One extraction, as the CLI, the API and saved views name it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum View {
@@ -47,6 +48,7 @@ fn default_direction() -> String {
     "both".into()
 }
 
+/// Where streamlines start.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum Seeds {
@@ -79,6 +81,7 @@ impl View {
         serde_json::to_string(self).unwrap_or_default()
     }
 
+    /// `surface`, `slice`, `iso` or `streamlines`.
     pub fn kind(&self) -> &'static str {
         match self {
             View::Surface { .. } => "surface",

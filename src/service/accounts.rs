@@ -24,7 +24,6 @@ fn bad(msg: impl Into<String>) -> AppError {
     AppError::Validation(msg.into())
 }
 
-/// Whether anyone may create an account.
 /// Opens or closes self-registration (server administrators only), with an audit entry.
 pub async fn set_registration_open(st: &AppState, caller: &Caller, open: bool) -> AppResult<()> {
     if !caller.user.is_admin {
@@ -36,6 +35,7 @@ pub async fn set_registration_open(st: &AppState, caller: &Caller, open: bool) -
     Ok(())
 }
 
+/// Whether anyone may create an account.
 pub async fn registration_open(st: &AppState) -> AppResult<bool> {
     Ok(st.store.setting(REGISTRATION_OPEN).await?.as_deref() != Some("false"))
 }

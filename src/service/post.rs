@@ -395,6 +395,7 @@ pub async fn save_view(
     Ok(saved_view(&row))
 }
 
+/// Deletes a saved view (members and above).
 pub async fn delete_view(st: &AppState, caller: &Caller, job_id: &str, id: &str) -> AppResult<()> {
     let (job, role) = jobs::get(st, caller, job_id).await?;
     if !role.can_write() {

@@ -22,6 +22,8 @@ pub const TTL: Duration = Duration::from_secs(5);
 /// Entries kept at most (the least recently filled go first).
 const MAX_ENTRIES: usize = 10_000;
 
+/// Project listings by user, valid until a write here or on another replica bumps the
+/// epoch (or the TTL passes).
 #[derive(Default)]
 pub struct ListingCache {
     epoch: AtomicU64,

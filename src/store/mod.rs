@@ -340,6 +340,7 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+/// What store methods return.
 pub type Result<T> = std::result::Result<T, StoreError>;
 
 /// Everything the appliance keeps in its database.
