@@ -6,7 +6,7 @@ use crate::state::{AppState, StartError};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderName, HeaderValue};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Router;
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -50,19 +50,16 @@ pub fn router(st: AppState) -> Router {
 /// Unknown paths: problem+json under `/api`, a page elsewhere.
 async fn not_found(uri: axum::http::Uri) -> Response {
     if uri.path().starts_with("/api/") {
-        axum::response::IntoResponse::into_response(crate::error::AppError::NotFound("API route"))
+        crate::error::AppError::NotFound("API route").into_response()
     } else {
         crate::pages::not_found()
     }
 }
 
 /// `GET /metrics`: Prometheus text, requests by route and jobs by state.
-async fn metrics(State(st): State<AppState>) -> Response {
+async fn metrics(State(st): State<AppState>) -> impl IntoResponse {
     let jobs = st.store.job_counts().await.unwrap_or_default();
-    axum::response::IntoResponse::into_response((
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        st.metrics.render(&jobs),
-    ))
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], st.metrics.render(&jobs))
 }
 
 /// Logs each request with its id and feeds the metrics.
