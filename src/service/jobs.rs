@@ -179,7 +179,8 @@ pub async fn log(st: &AppState, caller: &Caller, id: &str) -> AppResult<(String,
     Ok(text(&all))
 }
 
-/// The pipeline's summary.json of a completed job.
+/// The pipeline's summary.json of a completed job, passed on as the run wrote it (its keys
+/// are the runner's interface, documented in the README).
 pub async fn summary(st: &AppState, caller: &Caller, id: &str) -> AppResult<Value> {
     let (job, _) = get(st, caller, id).await?;
     if job.status != JobStatus::Completed {
