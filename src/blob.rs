@@ -75,7 +75,10 @@ impl Blobs {
 
     /// A local-directory store rooted at `dir`.
     pub fn local(dir: &std::path::Path) -> Result<Blobs, BlobError> {
-        std::fs::create_dir_all(dir).map_err(|e| BlobError::Config(format!("cannot create {}: {e}", dir.display())))?;
+        // Owner-only: users' uploads and results are in it. (`flowcfd serve` also sets a
+        // umask of 077, so that what object_store creates inside is owner-only too.)
+        crate::config::private::create_dir_all(dir)
+            .map_err(|e| BlobError::Config(format!("cannot create {}: {e}", dir.display())))?;
         let s = object_store::local::LocalFileSystem::new_with_prefix(dir)
             .map_err(|e| BlobError::Config(e.to_string()))?
             .with_automatic_cleanup(true);

@@ -27,6 +27,9 @@ pub enum AppError {
     UnsupportedMedia(String),
     #[error("too many attempts; wait {0} s and try again")]
     RateLimited(u64),
+    /// Repeated failed sign-ins to one account: it waits this many seconds between tries.
+    #[error("too many failed sign-ins to this account; wait {0} s before the next try (each failure doubles the wait; a successful sign-in resets it)")]
+    LoginBackoff(u64),
     #[error("{0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
@@ -45,9 +48,17 @@ impl AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMedia(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::RateLimited(_) | AppError::LoginBackoff(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Seconds to wait before trying again (the `Retry-After` header), for a 429.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            AppError::RateLimited(s) | AppError::LoginBackoff(s) => Some(*s),
+            _ => None,
         }
     }
 
@@ -106,7 +117,7 @@ impl IntoResponse for AppError {
         };
         let mut r = (status, axum::Json(body)).into_response();
         r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
-        if let AppError::RateLimited(s) = self {
+        if let Some(s) = self.retry_after() {
             r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s));
         }
         if status == StatusCode::UNAUTHORIZED {

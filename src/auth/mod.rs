@@ -12,6 +12,7 @@ pub mod oidc;
 
 /// Prefix of API tokens, so a leaked one is recognisable (and scannable).
 pub const API_TOKEN_PREFIX: &str = "fcfd_";
+pub use crate::config::MIN_SECRET_BYTES;
 /// Browser session cookie.
 pub const SESSION_COOKIE: &str = "flowcfd_session";
 
@@ -88,19 +89,62 @@ impl Keys {
     }
 
     /// Loads the secret from configuration, or from `DATA_DIR/secret.key`, creating it once.
+    ///
+    /// A `secret.key` that exists but cannot be read, or is too short, stops the server:
+    /// replacing it would orphan every sealed SSH key and sign everyone out.
     pub fn load(configured: Option<&str>, data_dir: &std::path::Path) -> std::io::Result<Keys> {
         if let Some(s) = configured {
+            if s.len() < MIN_SECRET_BYTES {
+                return Err(std::io::Error::other(format!(
+                    "auth.secret is {} bytes; it must be at least {MIN_SECRET_BYTES} (generate one with `openssl rand -base64 48`)",
+                    s.len()
+                )));
+            }
             return Ok(Keys::new(s.as_bytes()));
         }
         let path = data_dir.join("secret.key");
-        match std::fs::read_to_string(&path) {
-            Ok(s) if s.trim().len() >= 32 => Ok(Keys::new(s.trim().as_bytes())),
-            _ => {
-                std::fs::create_dir_all(data_dir)?;
-                let s = random_b64(48);
-                write_private(&path, s.as_bytes())?;
-                Ok(Keys::new(s.as_bytes()))
+        let kept = |s: &[u8]| {
+            let s = s.trim_ascii();
+            if s.len() >= MIN_SECRET_BYTES {
+                Ok(Keys::new(s))
+            } else {
+                Err(std::io::Error::other(format!(
+                    "{} holds {} bytes, fewer than the {MIN_SECRET_BYTES} a secret needs; restore the original \
+                     file from a backup (a new secret would orphan every sealed SSH key and sign everyone out), \
+                     or delete it to generate a new one",
+                    path.display(),
+                    s.len()
+                )))
             }
+        };
+        match std::fs::read(&path) {
+            Ok(s) => return kept(&s),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(std::io::Error::new(
+                    e.kind(),
+                    format!(
+                        "{} exists but cannot be read ({e}); give the server's user read access to it \
+                         (it is not replaced: a new secret would orphan every sealed SSH key)",
+                        path.display()
+                    ),
+                ))
+            }
+        }
+        crate::config::private::create_dir_all(data_dir)?;
+        // Written whole under another name, then linked into place: a crash never leaves a
+        // short secret.key, and of two processes starting at once the second uses the first's.
+        let s = random_b64(48);
+        let tmp = data_dir.join(format!("secret.key.{}", random_b64(6)));
+        let mut f = crate::config::private::create_new_file(&tmp)?;
+        let linked = std::io::Write::write_all(&mut f, s.as_bytes())
+            .and_then(|()| f.sync_all())
+            .and_then(|()| std::fs::hard_link(&tmp, &path));
+        let _ = std::fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => Ok(Keys::new(s.as_bytes())),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => kept(&std::fs::read(&path)?),
+            Err(e) => Err(e),
         }
     }
 
@@ -157,13 +201,6 @@ impl Keys {
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-fn write_private(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
-    f.write_all(data)
 }
 
 /// `n` random bytes as URL-safe base64.

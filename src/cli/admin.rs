@@ -7,17 +7,32 @@ use std::path::PathBuf;
 #[derive(Subcommand)]
 pub enum AdminCmd {
     /// Create an account (for the first admin, or when registration is closed).
+    ///
+    /// `flowcfd admin create-user you@example.org --admin --close-registration` before the
+    /// first `flowcfd serve` makes you the administrator, with nobody able to register first.
     CreateUser {
+        /// The account's email.
+        #[arg(value_name = "EMAIL", required_unless_present = "email_flag")]
+        email: Option<String>,
+        /// The email, as a flag (as older scripts give it).
+        #[arg(long = "email", value_name = "EMAIL", conflicts_with = "email")]
+        email_flag: Option<String>,
+        /// Display name [default: the part of the email before the @].
         #[arg(long)]
-        email: String,
-        #[arg(long)]
-        name: String,
-        /// The password; better given through the environment than on the command line.
+        name: Option<String>,
+        /// The password; better given through the environment or --password-stdin than on
+        /// the command line. Without any of them, it is asked for on the terminal.
         #[arg(long, env = "FLOWCFD_ADMIN_PASSWORD", hide_env_values = true)]
-        password: String,
+        password: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
         /// Make the account a server administrator.
         #[arg(long)]
         admin: bool,
+        /// Also close self-registration: from now on only administrators create accounts.
+        #[arg(long)]
+        close_registration: bool,
         #[command(flatten)]
         server: ServerArgs,
     },
@@ -67,12 +82,25 @@ fn check_cluster(name: &str, a: &ServerArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn create_user(email: &str, name: &str, password: &str, admin: bool, a: &ServerArgs) -> anyhow::Result<()> {
+/// What `admin create-user` was asked to make.
+struct NewAccount {
+    email: String,
+    name: Option<String>,
+    password: String,
+    admin: bool,
+    close_registration: bool,
+}
+
+fn create_user(n: NewAccount, a: &ServerArgs) -> anyhow::Result<()> {
     let cfg = a.load()?;
+    let email = flowcfd::auth::normalise_email(&n.email).map_err(anyhow::Error::msg)?;
+    flowcfd::auth::check_password(&n.password, &email).map_err(anyhow::Error::msg)?;
+    let name = n.name.unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_string());
+    if name.trim().is_empty() || name.chars().count() > 100 {
+        return Err(anyhow::anyhow!("--name must be 1 to 100 characters"));
+    }
     super::runtime().block_on(async {
         let (st, _rx) = flowcfd::state::open(cfg).await?;
-        let email = flowcfd::auth::normalise_email(email).map_err(anyhow::Error::msg)?;
-        flowcfd::auth::check_password(password, &email).map_err(anyhow::Error::msg)?;
         if st.store.user_by_email(&email).await?.is_some() {
             return Err(anyhow::anyhow!("an account with {email} already exists"));
         }
@@ -80,25 +108,86 @@ fn create_user(email: &str, name: &str, password: &str, admin: bool, a: &ServerA
             .store
             .create_user(flowcfd::store::NewUser {
                 email,
-                name: name.to_string(),
-                password_hash: Some(flowcfd::auth::hash_password(password)),
+                name: name.trim().to_string(),
+                password_hash: Some(flowcfd::auth::hash_password(&n.password)),
                 auth_provider: "email".into(),
                 auth_provider_id: None,
             })
             .await?;
-        let is_admin = admin || user.is_admin;
+        let is_admin = n.admin || user.is_admin;
         st.store.set_user_flags(&user.id, is_admin, false).await?;
         st.store.audit(None, "admin.create_user", Some(&user.id), "{}", None).await?;
         println!("created {} ({}){}", user.email, user.id, if is_admin { ", administrator" } else { "" });
+        if n.close_registration {
+            st.store.put_setting(flowcfd::service::accounts::REGISTRATION_OPEN, "false").await?;
+            st.store.audit(None, "admin.registration", None, r#"{"open":false}"#, None).await?;
+            println!("registration is closed: only administrators create accounts");
+        }
         Ok(())
     })
+}
+
+/// The password of `admin create-user`: from standard input, the flag or environment, or
+/// asked for twice on the terminal without echo.
+fn password(given: Option<String>, from_stdin: bool) -> anyhow::Result<String> {
+    use std::io::{BufRead, IsTerminal, Write};
+    let line = |s: String| s.trim_end_matches(['\r', '\n']).to_string();
+    if from_stdin {
+        let mut s = String::new();
+        std::io::stdin().lock().read_line(&mut s)?;
+        return Ok(line(s));
+    }
+    if let Some(p) = given {
+        return Ok(p);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(anyhow::anyhow!(
+            "no password: give it with --password-stdin or FLOWCFD_ADMIN_PASSWORD, or run this on a terminal"
+        ));
+    }
+    let ask = |label: &str| -> anyhow::Result<String> {
+        eprint!("{label}");
+        std::io::stderr().flush()?;
+        // SAFETY: tcgetattr/tcsetattr on standard input with a termios they fill in.
+        let mut t: libc::termios = unsafe { std::mem::zeroed() };
+        let got = unsafe { libc::tcgetattr(0, &mut t) } == 0;
+        let old = t;
+        if got {
+            t.c_lflag &= !libc::ECHO;
+            unsafe { libc::tcsetattr(0, libc::TCSANOW, &t) };
+        }
+        let mut s = String::new();
+        let read = std::io::stdin().lock().read_line(&mut s);
+        if got {
+            unsafe { libc::tcsetattr(0, libc::TCSANOW, &old) };
+        }
+        eprintln!();
+        read?;
+        Ok(line(s))
+    };
+    let first = ask("Password: ")?;
+    if ask("Password again: ")? != first {
+        return Err(anyhow::anyhow!("the two passwords differ"));
+    }
+    Ok(first)
 }
 
 /// Runs an `admin` verb.
 pub fn run(cmd: AdminCmd) -> anyhow::Result<()> {
     match cmd {
-        AdminCmd::CreateUser { email, name, password, admin, server } => {
-            create_user(&email, &name, &password, admin, &server)
+        AdminCmd::CreateUser {
+            email,
+            email_flag,
+            name,
+            password: given,
+            password_stdin,
+            admin,
+            close_registration,
+            server,
+        } => {
+            let email = email.or(email_flag).unwrap_or_default();
+            let password = password(given, password_stdin)?;
+            create_user(NewAccount { email, name, password, admin, close_registration }, &server)
         }
         AdminCmd::SealKey { file, server } => seal_key(&file, &server),
         AdminCmd::CheckCluster { name, server } => check_cluster(&name, &server),

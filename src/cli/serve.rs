@@ -51,15 +51,25 @@ pub fn migrate(a: &ServerArgs) -> anyhow::Result<()> {
     })
 }
 
+/// What the server and its runs create is for its own user only: the database, the
+/// secret, uploads, results and run folders (PostgreSQL's server does the same). The
+/// files that matter most are also created 0600 explicitly (`config::private`).
+fn private_umask() {
+    // SAFETY: umask only swaps the process's file-creation mask.
+    unsafe { libc::umask(0o077) };
+}
+
 /// `flowcfd serve`: runs until SIGINT or SIGTERM, then drains.
 pub fn serve(a: &ServerArgs) -> anyhow::Result<()> {
     let cfg = a.load()?;
+    private_umask();
     super::runtime().block_on(flowcfd::server::serve(cfg)).map_err(anyhow::Error::msg)
 }
 
 /// `flowcfd worker`: runs jobs from the shared database without serving HTTP.
 pub fn worker(a: &ServerArgs) -> anyhow::Result<()> {
     let mut cfg = a.load()?;
+    private_umask();
     cfg.jobs.slots = cfg.jobs.slots.max(1);
     super::runtime().block_on(flowcfd::server::worker(cfg)).map_err(anyhow::Error::msg)
 }

@@ -7,15 +7,19 @@
 //! This room holds the top-level [`Config`] and what is derived from it; the rest lives by
 //! role: `sections` (the tables under it and their defaults), `load` (the layers),
 //! `validate` (what a loaded configuration must satisfy) and `show` (`flowcfd config show`,
-//! secrets masked).
+//! secrets masked) and `private` (the data directory's owner-only files and folders).
 mod load;
+pub mod private;
+mod proxy;
 mod sections;
 mod show;
 mod validate;
 
 pub use load::{ConfigError, Overrides, DEFAULT_FILE};
+pub use proxy::{parse_forwarded, parse_x_forwarded_for, Cidr};
 pub use sections::{
     AuthConfig, BlobConfig, ClusterConfig, CorsConfig, JobsConfig, LimitsConfig, LogConfig, ProviderConfig, S3Config,
+    ServerConfig, MIN_SECRET_BYTES,
 };
 pub use show::mask_url;
 
@@ -34,6 +38,7 @@ pub struct Config {
     pub public_url: Option<String>,
     /// `sqlite://PATH` (default `DATA_DIR/flowcfd.db`) or `postgres://…`.
     pub database_url: Option<String>,
+    pub server: ServerConfig,
     pub blobs: BlobConfig,
     pub auth: AuthConfig,
     pub limits: LimitsConfig,
@@ -51,6 +56,7 @@ impl Default for Config {
             data_dir: PathBuf::from("data"),
             public_url: None,
             database_url: None,
+            server: ServerConfig::default(),
             blobs: BlobConfig::default(),
             auth: AuthConfig::default(),
             limits: LimitsConfig::default(),

@@ -143,6 +143,10 @@ pub struct S3Config {
     pub allow_http: bool,
 }
 
+/// The shortest `auth.secret` (or `secret.key`) accepted, bytes: HS256 wants a key at
+/// least as long as its hash.
+pub const MIN_SECRET_BYTES: usize = 32;
+
 /// Sessions, tokens and sign-in providers.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -191,6 +195,30 @@ pub struct LimitsConfig {
     pub auth_per_minute: u32,
     /// Largest triangle count a geometry may have.
     pub max_triangles: usize,
+    /// Failed sign-ins to one account before it must wait between attempts.
+    pub login_backoff_after: u32,
+    /// The longest wait between attempts on one account, seconds; each failure past
+    /// `login_backoff_after` doubles the wait from 1 s up to this.
+    pub login_backoff_max_s: u64,
+}
+
+/// How the server sees its clients: which reverse proxies it believes about them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Reverse proxies whose forwarding header is believed, as addresses or CIDRs
+    /// (`10.0.0.0/8`, `127.0.0.1`, `fd00::/8`). Empty: no header is believed and the client
+    /// is the connection's peer.
+    pub trusted_proxies: Vec<String>,
+    /// The header the proxies set: `x-forwarded-for` (nginx, HAProxy, Caddy, Traefik) or
+    /// `forwarded` (RFC 7239).
+    pub forwarded_header: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig { trusted_proxies: Vec::new(), forwarded_header: "x-forwarded-for".into() }
+    }
 }
 
 /// Cross-origin requests to the API.
@@ -230,6 +258,8 @@ impl Default for LimitsConfig {
             max_body_bytes: 1 << 20,
             auth_per_minute: 20,
             max_triangles: 20_000_000,
+            login_backoff_after: 5,
+            login_backoff_max_s: 900,
         }
     }
 }

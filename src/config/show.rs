@@ -51,7 +51,7 @@ mod tests {
         let c = Config::load_from(
             &Overrides::default(),
             env(&[
-                ("FLOWCFD_AUTH__SECRET", "hunter2hunter2"),
+                ("FLOWCFD_AUTH__SECRET", "hunter2hunter2hunter2hunter2hunter2"),
                 ("FLOWCFD_DATABASE_URL", "postgres://app:pw123@db/flowcfd"),
                 ("FLOWCFD_BLOBS__S3__SECRET_ACCESS_KEY", "AKIAsecret"),
             ]),

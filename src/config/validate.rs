@@ -80,6 +80,31 @@ impl Config {
                 "jobs.lease_s must be at least 2 (workers renew every half second)".into(),
             ));
         }
+        if let Some(secret) = &self.auth.secret {
+            let min = super::MIN_SECRET_BYTES;
+            if secret.len() < min {
+                return Err(ConfigError::Invalid(format!(
+                    "auth.secret is {} bytes; it must be at least {min} random bytes (generate one with \
+                     `openssl rand -base64 48`), or leave it out to use a generated DATA_DIR/secret.key",
+                    secret.len()
+                )));
+            }
+        }
+        for p in &self.server.trusted_proxies {
+            p.parse::<super::Cidr>().map_err(|e| ConfigError::Invalid(format!("server.trusted_proxies: {e}")))?;
+        }
+        if !matches!(self.server.forwarded_header.as_str(), "x-forwarded-for" | "forwarded") {
+            return Err(ConfigError::Invalid(format!(
+                "server.forwarded_header = {:?}: expected \"x-forwarded-for\" or \"forwarded\"",
+                self.server.forwarded_header
+            )));
+        }
+        if self.limits.login_backoff_max_s == 0 {
+            return Err(ConfigError::Invalid(
+                "limits.login_backoff_max_s must be at least 1 (to turn the back-off off, set limits.login_backoff_after = 0)"
+                    .into(),
+            ));
+        }
         if self.auth.access_ttl_s == 0 || self.auth.refresh_ttl_s == 0 {
             return Err(ConfigError::Invalid("auth.access_ttl_s and auth.refresh_ttl_s must be positive".into()));
         }

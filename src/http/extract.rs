@@ -56,15 +56,28 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-/// The client's address as this server sees it (`None` when unknown, never a rejection).
+/// The client's address: the connection's peer, or, when the peer is one of
+/// `server.trusted_proxies`, the address its forwarding header vouches for (`None` when
+/// unknown, never a rejection). Other peers' forwarding headers are ignored, so that a
+/// client cannot pick its own rate-limit bucket.
 pub struct ClientIp(pub Option<String>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ci = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
-        Ok(ClientIp(ci.map(|c| c.0.ip().to_string())))
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
+        let Some(peer) = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>() else {
+            return Ok(ClientIp(None));
+        };
+        let server = &st.cfg.server;
+        let values =
+            |name: &str| parts.headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect::<Vec<_>>();
+        let hops = match (server.trusted_proxies.is_empty(), server.forwarded_header.as_str()) {
+            (true, _) => Vec::new(),
+            (false, "forwarded") => crate::config::parse_forwarded(values("forwarded")),
+            (false, _) => crate::config::parse_x_forwarded_for(values("x-forwarded-for")),
+        };
+        Ok(ClientIp(Some(server.client_ip(peer.0.ip(), hops).to_string())))
     }
 }
 

@@ -118,16 +118,26 @@ async fn login_submit(
     if !pre_ok(&headers, &f.csrf) {
         return Ok(again(&st, StatusCode::FORBIDDEN, "The form expired; please sign in again.".into(), open));
     }
-    if let Err(e) = crate::http::auth_limit(&st, ip.as_deref(), "login") {
-        return Ok(again(&st, e.status(), e.public_detail(), open));
-    }
-    match accounts::login(&st, &f.email, &f.password, ip.as_deref()).await {
+    let login = match crate::http::auth_limit(&st, ip.as_deref(), "login") {
+        Ok(()) => accounts::login(&st, &f.email, &f.password, ip.as_deref()).await,
+        Err(e) => Err(e),
+    };
+    match login {
         Ok(u) => {
             let token = accounts::start_session(&st, &u).await?;
             Ok(session_response(&st, &token, "/"))
         }
-        Err(e @ (AppError::Unauthorized(_) | AppError::Forbidden(_))) => {
-            Ok(again(&st, e.status(), e.public_detail(), open))
+        Err(
+            e @ (AppError::Unauthorized(_)
+            | AppError::Forbidden(_)
+            | AppError::RateLimited(_)
+            | AppError::LoginBackoff(_)),
+        ) => {
+            let mut r = again(&st, e.status(), e.public_detail(), open);
+            if let Some(s) = e.retry_after() {
+                r.headers_mut().insert(header::RETRY_AFTER, s.into());
+            }
+            Ok(r)
         }
         Err(e) => Err(e.into()),
     }

@@ -1,5 +1,5 @@
 //! Registration, sign-in, token rotation, browser sessions, API tokens, SSO accounts.
-use super::{Caller, Via};
+use super::{login_backoff, Caller, Via};
 use crate::auth::{self, oidc::Identity, API_TOKEN_PREFIX};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -76,18 +76,26 @@ pub async fn register(st: &AppState, email: &str, password: &str, name: &str, ip
     Ok(user)
 }
 
-/// Checks an email and password. Unknown email and wrong password get the same answer.
+/// Checks an email and password. Unknown email and wrong password get the same answer, and
+/// an account that failed too often waits between tries (`login_backoff`).
 pub async fn login(st: &AppState, email: &str, password: &str, ip: Option<&str>) -> AppResult<User> {
     let wrong = || AppError::Unauthorized("wrong email or password".into());
+    let account = login_backoff::account_key(email);
+    login_backoff::check(st, &account).await?;
     let user = st.store.user_by_email(email).await?;
     // Hash even for an unknown email so the answer takes as long either way.
     let hash = user.as_ref().and_then(|u| u.password_hash.clone()).unwrap_or_else(dummy_hash);
     let pw = password.to_string();
     let ok = hashing(st, move || auth::verify_password(&hash, &pw)).await?;
+    // Tries checked in parallel with a failure that started a wait keep their answer to
+    // themselves, so a burst gets no more answers than one try would.
+    login_backoff::check(st, &account).await?;
     let Some(user) = user.filter(|_| ok) else {
+        login_backoff::failed(st, &account).await?;
         st.store.audit(None, "user.login_failed", None, &serde_json::json!({"email": email}).to_string(), ip).await?;
         return Err(wrong());
     };
+    login_backoff::succeeded(st, &account).await?;
     if user.disabled {
         return Err(AppError::Forbidden("this account is disabled; ask an administrator".into()));
     }

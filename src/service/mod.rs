@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod cases;
 pub mod geometries;
 pub mod jobs;
+pub mod login_backoff;
 pub mod post;
 pub mod projects;
 

@@ -15,6 +15,7 @@ pub mod cache;
 mod db;
 mod geometries;
 pub mod jobs;
+mod logins;
 mod migrate;
 mod orgs;
 mod pool;
@@ -361,6 +362,17 @@ pub trait Store: JobStore + Send + Sync + 'static {
     async fn list_users(&self) -> Result<Vec<User>>;
     async fn set_user_flags(&self, id: &str, is_admin: bool, disabled: bool) -> Result<bool>;
     async fn set_password(&self, id: &str, hash: &str) -> Result<bool>;
+
+    // Failed sign-ins per account key (the per-account back-off).
+    /// Until when (Unix ms) the account must wait; `None` if it has no failures.
+    async fn login_locked_until(&self, account: &str) -> Result<Option<i64>>;
+    /// Counts a failure; the failures in a row now (a streak whose last failure is older
+    /// than `forget_before` starts again at 1).
+    async fn login_failed(&self, account: &str, now: i64, forget_before: i64) -> Result<i64>;
+    /// Makes the account wait until `until` (Unix ms), unless it already waits longer.
+    async fn lock_login(&self, account: &str, until: i64) -> Result<()>;
+    /// Forgets the account's failures.
+    async fn login_succeeded(&self, account: &str) -> Result<()>;
 
     // Refresh tokens and sessions.
     async fn insert_refresh(&self, r: &RefreshRow) -> Result<()>;

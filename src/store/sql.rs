@@ -7,7 +7,7 @@
 use super::cache::{self, ListingCache};
 use super::db::{sql, Db};
 use super::jobs::{Case, Job, JobStatus, JobStore, NewCase, ProgressUpdate, Transition};
-use super::{geometries, orgs, projects, queue, settings, usage, users};
+use super::{geometries, logins, orgs, projects, queue, settings, usage, users};
 use super::{
     ApiToken, AuditEntry, Geometry, GeometryResult, GeometryStatus, Member, NewUser, Org, PostView, Project,
     ProjectPatch, RefreshRow, Result, Role, Store, User,
@@ -81,6 +81,22 @@ impl Store for SqlStore {
 
     async fn set_password(&self, id: &str, hash: &str) -> Result<bool> {
         users::set_password(&self.db, id, hash).await
+    }
+
+    async fn login_locked_until(&self, account: &str) -> Result<Option<i64>> {
+        logins::login_locked_until(&self.db, account).await
+    }
+
+    async fn login_failed(&self, account: &str, now: i64, forget_before: i64) -> Result<i64> {
+        logins::login_failed(&self.db, account, now, forget_before).await
+    }
+
+    async fn lock_login(&self, account: &str, until: i64) -> Result<()> {
+        logins::lock_login(&self.db, account, until).await
+    }
+
+    async fn login_succeeded(&self, account: &str) -> Result<()> {
+        logins::login_succeeded(&self.db, account).await
     }
 
     async fn insert_refresh(&self, r: &RefreshRow) -> Result<()> {

@@ -1,4 +1,4 @@
-//! The embedded default: one SQLite file, WAL mode, created on first start.
+//! The embedded default: one SQLite file, WAL mode, created on first start (owner-only).
 use super::db::Db;
 use super::pool::Pool;
 use super::sql::SqlStore;
@@ -14,9 +14,17 @@ pub type SqliteStore = SqlStore;
 impl SqlStore {
     /// Opens (creating if needed) the SQLite database file and its folder.
     pub async fn open(path: &Path) -> Result<SqliteStore> {
+        let cannot =
+            |p: &Path, e: std::io::Error| StoreError::Unavailable(format!("cannot create {}: {e}", p.display()));
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
+            crate::config::private::create_dir_all(dir).map_err(|e| cannot(dir, e))?;
+        }
+        // A new database starts as an empty owner-only file; SQLite gives its -wal and -shm
+        // files the database file's mode.
+        match crate::config::private::create_new_file(path) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(cannot(path, e)),
         }
         let opts = SqliteConnectOptions::new()
             .filename(path)

@@ -1,5 +1,6 @@
 //! People who sign in, their refresh tokens and browser sessions, and their API tokens.
 use super::db::{sql, Db, Row, Sql};
+use super::migrate::Dialect;
 use super::{new_id, now_ms, ApiToken, NewUser, RefreshRow, Result, User};
 
 const USER_COLS: &str = "id, email, name, password_hash, auth_provider, is_admin, disabled, plan, created_at";
@@ -41,8 +42,16 @@ fn api_token_row(r: &Row) -> Result<ApiToken> {
     })
 }
 
+/// Key of the PostgreSQL advisory lock that serialises account creation (any constant
+/// works; this one spells "users").
+const CREATE_USER_LOCK: i64 = 0x7573_6572_73;
+
 pub(super) async fn create_user(db: &Db, u: NewUser) -> Result<User> {
-    // The first account becomes admin; decided inside the insert, not before it.
+    // The first account becomes admin, decided inside the insert. That alone is not enough
+    // on PostgreSQL: under READ COMMITTED two first inserts running together each see an
+    // empty table, and both became admin. A transaction-scoped advisory lock makes account
+    // creation one at a time, so each insert's count sees the one before it committed.
+    // SQLite needs no lock: the insert takes the single write lock before it counts.
     let q = format!(
         "INSERT INTO users (id, email, name, password_hash, auth_provider, auth_provider_id, is_admin, \
          created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, \
@@ -56,7 +65,15 @@ pub(super) async fn create_user(db: &Db, u: NewUser) -> Result<User> {
         .bind(&u.auth_provider)
         .bind(&u.auth_provider_id)
         .bind(now_ms());
-    user_row(&db.fetch_one(q).await?)
+    let mut conn = db.conn().await?;
+    let mut tx = conn.begin().await?;
+    if matches!(db.dialect(), Dialect::Postgres) {
+        tx.execute(sql("SELECT pg_advisory_xact_lock($1)").bind(CREATE_USER_LOCK)).await?;
+    }
+    let row = tx.fetch_optional(q).await?.ok_or(sqlx::Error::RowNotFound)?;
+    let user = user_row(&row)?;
+    tx.commit().await?;
+    Ok(user)
 }
 
 async fn user_where(db: &Db, cond: &str, arg: &str) -> Result<Option<User>> {
