@@ -52,7 +52,7 @@ fn config_show_layers_and_masks() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("flowcfd.toml"),
-        "bind = \"127.0.0.1:9000\"\n[auth]\nsecret = \"file-secret-value\"\n",
+        "bind = \"127.0.0.1:9000\"\n[auth]\nsecret = \"file-secret-value-0123456789abcdef0123\"\n",
     )
     .unwrap();
     let (ok, out, err) = common::run(

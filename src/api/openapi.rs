@@ -39,7 +39,7 @@ pub fn document() -> Value {
             "/api/auth/register": {"post": {"summary": "Create an account (the first becomes admin)", "security": [],
                 "requestBody": body(obj(&[("email", "string"), ("password", "string"), ("name", "string")], &["email", "password", "name"])),
                 "responses": ok("201", "the new user")}},
-            "/api/auth/login": {"post": {"summary": "Sign in", "security": [],
+            "/api/auth/login": {"post": {"summary": "Sign in (429 with Retry-After while the address or the account must wait)", "security": [],
                 "requestBody": body(obj(&[("email", "string"), ("password", "string")], &["email", "password"])),
                 "responses": ok("200", "{token, refresh_token, token_type, expires_in}")}},
             "/api/auth/refresh": {"post": {"summary": "Rotate a refresh token", "security": [],

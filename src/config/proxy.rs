@@ -184,12 +184,12 @@ mod tests {
         );
         // Garbage from the client stops the walk; what the proxy appended after it counts.
         assert_eq!(parse_x_forwarded_for(["1.2.3.4, evil, 5.6.7.8"]), vec![ip("5.6.7.8")]);
-        assert_eq!(parse_x_forwarded_for(["1.2.3.4, evil"]), vec![]);
+        assert_eq!(parse_x_forwarded_for(["1.2.3.4, evil"]), Vec::<IpAddr>::new());
         assert_eq!(
             parse_forwarded([r#"for=192.0.2.60;proto=http;by=203.0.113.43, For="[2001:db8:cafe::17]:4711""#]),
             vec![ip("192.0.2.60"), ip("2001:db8:cafe::17")]
         );
-        assert_eq!(parse_forwarded(["for=unknown"]), vec![]);
+        assert_eq!(parse_forwarded(["for=unknown"]), Vec::<IpAddr>::new());
         assert_eq!(parse_forwarded(["proto=https, for=1.2.3.4"]), vec![ip("1.2.3.4")]);
     }
 }
