@@ -379,7 +379,8 @@ async fn data_files_are_owner_only_whatever_the_umask() {
     let st = http.post(format!("{url}/api/auth/register")).json(&body).send().await.unwrap().status();
     assert!(st == 201 || st == 202, "{st}");
     let body = json!({"email": "ada@example.org", "password": PW});
-    let login: Value = http.post(format!("{url}/api/auth/login")).json(&body).send().await.unwrap().json().await.unwrap();
+    let login: Value =
+        http.post(format!("{url}/api/auth/login")).json(&body).send().await.unwrap().json().await.unwrap();
     let token = login["token"].as_str().unwrap();
     let p: Value = http
         .post(format!("{url}/api/projects"))
