@@ -32,7 +32,8 @@ async fn auth_tokens_and_bad_input() {
         assert_eq!(me["email"], "ada@example.org");
         assert!(me.get("password_hash").is_none());
         // A taken email gets the very answer a new one gets, and its account is untouched.
-        let (st, ct, p) = reg(json!({"email": "ada@example.org", "password": "another-password-77", "name": "Eve"})).await;
+        let (st, ct, p) =
+            reg(json!({"email": "ada@example.org", "password": "another-password-77", "name": "Eve"})).await;
         assert_eq!((st, &p), (202, &first), "{backend}: registration does not tell which emails are taken");
         assert!(ct.starts_with("application/json"), "{ct}");
         let r = s
@@ -211,7 +212,8 @@ async fn tenancy_projects_orgs_and_geometries() {
             )
             .await;
         assert_eq!(st, 202, "{inv}");
-        let (st, _) = s.call("POST", &format!("/api/invitations/{}/accept", inv["id"].as_str().unwrap()), &b, None).await;
+        let (st, _) =
+            s.call("POST", &format!("/api/invitations/{}/accept", inv["id"].as_str().unwrap()), &b, None).await;
         assert_eq!(st, 200);
         assert_eq!(
             s.call(

@@ -67,7 +67,12 @@ async fn suite(s: Arc<dyn Store>) {
     let cp = s.create_project(&c.id, Some(&org.id), "carol's", "").await.unwrap();
     assert_eq!((cp.owner_id.as_str(), cp.role), (c.id.as_str(), Role::Member), "the creator is recorded");
     let cc = s
-        .create_case(&store::NewCase { project_id: cp.id.clone(), geometry_id: None, name: "c".into(), spec: "{}".into() })
+        .create_case(&store::NewCase {
+            project_id: cp.id.clone(),
+            geometry_id: None,
+            name: "c".into(),
+            spec: "{}".into(),
+        })
         .await
         .unwrap();
     assert!(s.set_member_role(&org.id, &c.id, Role::Viewer).await.unwrap());
@@ -89,7 +94,10 @@ async fn suite(s: Arc<dyn Store>) {
     assert_eq!(again, i1, "inviting again renews the pending invitation");
     let mine = s.invitations_for("bob@example.org").await.unwrap();
     assert_eq!(mine.len(), 1);
-    assert_eq!((mine[0].role, mine[0].org_name.as_str(), mine[0].inviter.as_deref()), (Role::Viewer, "Fluids lab", Some("alice")));
+    assert_eq!(
+        (mine[0].role, mine[0].org_name.as_str(), mine[0].inviter.as_deref()),
+        (Role::Viewer, "Fluids lab", Some("alice"))
+    );
     assert!(s.invitations_for("carol@example.org").await.unwrap().is_empty());
     assert!(s.org(&b.id, &org.id).await.unwrap().is_none(), "nothing of the org before accepting");
     assert!(s.accept_invitation(&c.id, "carol@example.org", &i1).await.unwrap().is_none(), "not carol's");

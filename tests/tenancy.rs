@@ -145,7 +145,11 @@ async fn an_org_projects_role_comes_from_membership_not_from_creating_it() {
             assert_eq!(st, 200, "{backend} viewer GET {path}: {v}");
         }
         assert_eq!(s.call("GET", &format!("/api/jobs/{done}/summary"), &b, None).await.1, summary);
-        assert_eq!(ws(&s, &queued, &[("authorization", bearer.as_str())]).await, 101, "{backend}: a viewer watches jobs");
+        assert_eq!(
+            ws(&s, &queued, &[("authorization", bearer.as_str())]).await,
+            101,
+            "{backend}: a viewer watches jobs"
+        );
         for (m, path, body) in &writes {
             let (st, v) = s.call(m, path, &b, body.clone()).await;
             assert_eq!(st, 403, "{backend} viewer {m} {path}: {v}");
@@ -230,7 +234,12 @@ async fn org_membership_is_by_consent_and_tells_nothing_about_accounts() {
         assert_eq!(invite(&c, "z@example.org", "viewer").await.0, 404, "{backend}");
         // The old "add a member by email" route is gone.
         let (st, _) = s
-            .call("POST", &format!("/api/orgs/{oid}/members"), &a, Some(json!({"email": "other@example.org", "role": "viewer"})))
+            .call(
+                "POST",
+                &format!("/api/orgs/{oid}/members"),
+                &a,
+                Some(json!({"email": "other@example.org", "role": "viewer"})),
+            )
             .await;
         assert!(st == 404 || st == 405, "{backend}: {st}");
 
@@ -240,7 +249,10 @@ async fn org_membership_is_by_consent_and_tells_nothing_about_accounts() {
         let mine = mine.as_array().unwrap().clone();
         assert_eq!(mine.len(), 1, "{backend}: {mine:?}");
         let inv = &mine[0];
-        assert_eq!((inv["org_name"].as_str(), inv["role"].as_str(), inv["inviter"].as_str()), (Some("Wind lab"), Some("member"), Some("owner")));
+        assert_eq!(
+            (inv["org_name"].as_str(), inv["role"].as_str(), inv["inviter"].as_str()),
+            (Some("Wind lab"), Some("member"), Some("owner"))
+        );
         let ttl = inv["expires_at"].as_i64().unwrap() - inv["created_at"].as_i64().unwrap();
         assert_eq!(ttl, 7 * 24 * 3600 * 1000, "invitations expire after 7 days");
         assert_eq!(s.call("GET", "/api/orgs", &b, None).await.1, json!([]));

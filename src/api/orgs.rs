@@ -75,7 +75,11 @@ async fn invite(
     Ok((StatusCode::ACCEPTED, Json(json!({"id": inv}))))
 }
 
-async fn org_invitations(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> AppResult<impl IntoResponse> {
+async fn org_invitations(
+    State(st): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+) -> AppResult<impl IntoResponse> {
     Ok(Json(invitations::org_invitations(&st, &c, &id).await?))
 }
 

@@ -39,7 +39,12 @@ struct CsrfForm {
     csrf: String,
 }
 
-async fn accept(State(st): State<AppState>, pu: PageUser, Path(id): Path<String>, Form(f): Form<CsrfForm>) -> PageResult {
+async fn accept(
+    State(st): State<AppState>,
+    pu: PageUser,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> PageResult {
     pu.check(&st, &f.csrf)?;
     match invitations::accept(&st, &pu.caller(), &id).await {
         Ok(_) => Ok(Redirect::to("/").into_response()),
@@ -48,7 +53,12 @@ async fn accept(State(st): State<AppState>, pu: PageUser, Path(id): Path<String>
     }
 }
 
-async fn decline(State(st): State<AppState>, pu: PageUser, Path(id): Path<String>, Form(f): Form<CsrfForm>) -> PageResult {
+async fn decline(
+    State(st): State<AppState>,
+    pu: PageUser,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> PageResult {
     pu.check(&st, &f.csrf)?;
     match invitations::decline(&st, &pu.caller(), &id).await {
         Ok(()) => Ok(Redirect::to("/").into_response()),

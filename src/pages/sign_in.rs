@@ -190,7 +190,9 @@ async fn register_submit(
             let page = LoginPage {
                 csrf: pre.clone(),
                 email: f.email.trim().to_lowercase(),
-                error: Some("wrong email or password: if you already have an account, sign in with its password".into()),
+                error: Some(
+                    "wrong email or password: if you already have an account, sign in with its password".into(),
+                ),
                 providers: providers(&st),
                 registration_open: open,
             };

@@ -16,7 +16,9 @@ pub const INVITATION_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
 /// A role someone can be invited to or given: every role but owner.
 fn grantable(role: &str) -> AppResult<Role> {
     match Role::parse(role) {
-        Some(Role::Owner) | None => Err(AppError::Validation(format!("role {role:?}: expected admin, member or viewer"))),
+        Some(Role::Owner) | None => {
+            Err(AppError::Validation(format!("role {role:?}: expected admin, member or viewer")))
+        }
         Some(r) => Ok(r),
     }
 }
@@ -45,7 +47,8 @@ pub async fn revoke(st: &AppState, caller: &Caller, org_id: &str, id: &str) -> A
     if !st.store.revoke_invitation(org_id, id).await? {
         return Err(AppError::NotFound("invitation"));
     }
-    st.store.audit(Some(caller.id()), "org.invite_revoke", Some(org_id), &json!({"invitation": id}).to_string(), None)
+    st.store
+        .audit(Some(caller.id()), "org.invite_revoke", Some(org_id), &json!({"invitation": id}).to_string(), None)
         .await?;
     Ok(())
 }

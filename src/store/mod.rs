@@ -391,8 +391,7 @@ pub trait Store: JobStore + Send + Sync + 'static {
     // Invitations to organizations (pending ones; an expired one is never returned).
     /// Invites `email` (lower-cased) to the org as `role` until `expires_at`, or renews that
     /// email's pending invitation; returns its id.
-    async fn invite(&self, org_id: &str, email: &str, role: Role, invited_by: &str, expires_at: i64)
-        -> Result<String>;
+    async fn invite(&self, org_id: &str, email: &str, role: Role, invited_by: &str, expires_at: i64) -> Result<String>;
     /// The org's pending invitations, for its owners and admins.
     async fn org_invitations(&self, org_id: &str) -> Result<Vec<Invitation>>;
     /// Withdraws one of the org's pending invitations; false when there is none.

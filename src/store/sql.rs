@@ -9,8 +9,8 @@ use super::db::{sql, Db};
 use super::jobs::{Case, Job, JobStatus, JobStore, NewCase, ProgressUpdate, Transition};
 use super::{geometries, invitations, orgs, projects, queue, settings, usage, users};
 use super::{
-    ApiToken, AuditEntry, Geometry, GeometryResult, GeometryStatus, Invitation, InvitationView, Member, NewUser, Org, PostView, Project,
-    ProjectPatch, RefreshRow, Result, Role, Store, User,
+    ApiToken, AuditEntry, Geometry, GeometryResult, GeometryStatus, Invitation, InvitationView, Member, NewUser, Org,
+    PostView, Project, ProjectPatch, RefreshRow, Result, Role, Store, User,
 };
 use std::sync::Arc;
 
@@ -147,14 +147,7 @@ impl Store for SqlStore {
         invitations::set_member_role(self, org_id, user_id, role).await
     }
 
-    async fn invite(
-        &self,
-        org_id: &str,
-        email: &str,
-        role: Role,
-        invited_by: &str,
-        expires_at: i64,
-    ) -> Result<String> {
+    async fn invite(&self, org_id: &str, email: &str, role: Role, invited_by: &str, expires_at: i64) -> Result<String> {
         invitations::invite(self, org_id, email, role, invited_by, expires_at).await
     }
 
