@@ -62,6 +62,69 @@ async fn suite(s: Arc<dyn Store>) {
     assert!(s.remove_member(&org.id, &b.id).await.unwrap());
     assert!(s.project(&b.id, &op.id).await.unwrap().is_none());
 
+    // An org project's role comes from the membership alone: creating it gives nothing.
+    s.set_member(&org.id, &c.id, Role::Member).await.unwrap();
+    let cp = s.create_project(&c.id, Some(&org.id), "carol's", "").await.unwrap();
+    assert_eq!((cp.owner_id.as_str(), cp.role), (c.id.as_str(), Role::Member), "the creator is recorded");
+    let cc = s
+        .create_case(&store::NewCase {
+            project_id: cp.id.clone(),
+            geometry_id: None,
+            name: "c".into(),
+            spec: "{}".into(),
+        })
+        .await
+        .unwrap();
+    assert!(s.set_member_role(&org.id, &c.id, Role::Viewer).await.unwrap());
+    assert_eq!(s.project(&c.id, &cp.id).await.unwrap().unwrap().role, Role::Viewer);
+    assert_eq!(s.projects(&c.id).await.unwrap().iter().find(|p| p.id == cp.id).unwrap().role, Role::Viewer);
+    assert_eq!(s.case(&c.id, &cc).await.unwrap().unwrap().role, Role::Viewer);
+    assert!(!s.set_member_role(&org.id, &a.id, Role::Viewer).await.unwrap(), "the owner's role stays");
+    assert!(!s.set_member_role(&org.id, &b.id, Role::Viewer).await.unwrap(), "not a member");
+    assert!(s.remove_member(&org.id, &c.id).await.unwrap());
+    assert!(s.project(&c.id, &cp.id).await.unwrap().is_none());
+    assert!(s.projects(&c.id).await.unwrap().iter().all(|p| p.id != cp.id));
+    assert!(s.case(&c.id, &cc).await.unwrap().is_none());
+    assert_eq!(s.project(&a.id, &cp.id).await.unwrap().unwrap().role, Role::Owner, "the org keeps it");
+
+    // Invitations: only the invitee's email finds and uses one; accepting makes a member.
+    let exp = store::now_ms() + 60_000;
+    let i1 = s.invite(&org.id, "Bob@Example.org", Role::Admin, &a.id, exp).await.unwrap();
+    let again = s.invite(&org.id, "bob@example.org", Role::Viewer, &a.id, exp).await.unwrap();
+    assert_eq!(again, i1, "inviting again renews the pending invitation");
+    let mine = s.invitations_for("bob@example.org").await.unwrap();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(
+        (mine[0].role, mine[0].org_name.as_str(), mine[0].inviter.as_deref()),
+        (Role::Viewer, "Fluids lab", Some("alice"))
+    );
+    assert!(s.invitations_for("carol@example.org").await.unwrap().is_empty());
+    assert!(s.org(&b.id, &org.id).await.unwrap().is_none(), "nothing of the org before accepting");
+    assert!(s.accept_invitation(&c.id, "carol@example.org", &i1).await.unwrap().is_none(), "not carol's");
+    assert!(!s.decline_invitation("carol@example.org", &i1).await.unwrap());
+    assert_eq!(s.org_invitations(&org.id).await.unwrap().len(), 1);
+    let joined = s.accept_invitation(&b.id, "bob@example.org", &i1).await.unwrap();
+    assert_eq!(joined, Some((org.id.clone(), Role::Viewer)));
+    assert!(s.accept_invitation(&b.id, "bob@example.org", &i1).await.unwrap().is_none(), "used once");
+    assert_eq!(s.project(&b.id, &op.id).await.unwrap().unwrap().role, Role::Viewer);
+    assert!(s.org_invitations(&org.id).await.unwrap().is_empty());
+    // An invitation never changes an existing membership (the owner's least of all).
+    let i2 = s.invite(&org.id, "alice@example.org", Role::Viewer, &b.id, exp).await.unwrap();
+    assert!(s.accept_invitation(&a.id, "alice@example.org", &i2).await.unwrap().is_some());
+    assert_eq!(s.org(&a.id, &org.id).await.unwrap().unwrap().role, Role::Owner);
+    // Declined, withdrawn and expired invitations cannot be used.
+    let i3 = s.invite(&org.id, "carol@example.org", Role::Member, &a.id, exp).await.unwrap();
+    assert!(s.decline_invitation("carol@example.org", &i3).await.unwrap());
+    assert!(s.accept_invitation(&c.id, "carol@example.org", &i3).await.unwrap().is_none());
+    let i4 = s.invite(&org.id, "dan@example.org", Role::Member, &a.id, exp).await.unwrap();
+    assert!(!s.revoke_invitation("another-org", &i4).await.unwrap());
+    assert!(s.revoke_invitation(&org.id, &i4).await.unwrap());
+    let i5 = s.invite(&org.id, "carol@example.org", Role::Member, &a.id, store::now_ms() - 1).await.unwrap();
+    assert!(s.invitations_for("carol@example.org").await.unwrap().is_empty());
+    assert!(s.accept_invitation(&c.id, "carol@example.org", &i5).await.unwrap().is_none(), "expired");
+    assert!(s.org(&c.id, &org.id).await.unwrap().is_none());
+    assert!(s.remove_member(&org.id, &b.id).await.unwrap());
+
     // Geometries are scoped through their project.
     let g = geometry(&p.id);
     s.create_geometry(&g).await.unwrap();

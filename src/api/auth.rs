@@ -44,8 +44,10 @@ async fn register(
     ApiJson(b): ApiJson<Register>,
 ) -> AppResult<impl IntoResponse> {
     crate::http::auth_limit(&st, ip.as_deref(), "register")?;
-    let u = accounts::register(&st, &b.email, &b.password, &b.name, ip.as_deref()).await?;
-    Ok((StatusCode::CREATED, Json(u)))
+    // New or taken, the same answer: the caller learns which by signing in, as they would
+    // without registering.
+    accounts::register(&st, &b.email, &b.password, &b.name, ip.as_deref()).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({"detail": accounts::REGISTERED}))))
 }
 
 async fn login(

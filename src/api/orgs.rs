@@ -1,12 +1,13 @@
-//! `/api/orgs`: organizations and their members.
+//! `/api/orgs` and `/api/invitations`: organizations, their members, and invitations to
+//! join them (an invitee accepts before becoming a member).
 use crate::error::AppResult;
 use crate::http::extract::ApiJson;
-use crate::service::{projects, Caller};
+use crate::service::{invitations, projects, Caller};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
@@ -20,8 +21,14 @@ struct NewOrg {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct SetMember {
+struct Invite {
     email: String,
+    role: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetRole {
     role: String,
 }
 
@@ -39,13 +46,13 @@ async fn show(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> 
     Ok(Json(json!({"org": o, "members": members})))
 }
 
-async fn set_member(
+async fn set_role(
     State(st): State<AppState>,
     c: Caller,
-    Path(id): Path<String>,
-    ApiJson(b): ApiJson<SetMember>,
+    Path((id, user)): Path<(String, String)>,
+    ApiJson(b): ApiJson<SetRole>,
 ) -> AppResult<impl IntoResponse> {
-    Ok(Json(projects::set_member(&st, &c, &id, &b.email, &b.role).await?))
+    Ok(Json(invitations::set_role(&st, &c, &id, &user, &b.role).await?))
 }
 
 async fn remove_member(
@@ -57,11 +64,56 @@ async fn remove_member(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `/api/orgs` and their members.
+/// 202 and the invitation's id, whatever the email: the answer says nothing about accounts.
+async fn invite(
+    State(st): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<Invite>,
+) -> AppResult<impl IntoResponse> {
+    let inv = invitations::invite(&st, &c, &id, &b.email, &b.role).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({"id": inv}))))
+}
+
+async fn org_invitations(
+    State(st): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+) -> AppResult<impl IntoResponse> {
+    Ok(Json(invitations::org_invitations(&st, &c, &id).await?))
+}
+
+async fn revoke(
+    State(st): State<AppState>,
+    c: Caller,
+    Path((id, inv)): Path<(String, String)>,
+) -> AppResult<StatusCode> {
+    invitations::revoke(&st, &c, &id, &inv).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn mine(State(st): State<AppState>, c: Caller) -> AppResult<impl IntoResponse> {
+    Ok(Json(invitations::pending(&st, &c).await?))
+}
+
+async fn accept(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> AppResult<impl IntoResponse> {
+    Ok(Json(invitations::accept(&st, &c, &id).await?))
+}
+
+async fn decline(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> AppResult<StatusCode> {
+    invitations::decline(&st, &c, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `/api/orgs`, their members and invitations, and `/api/invitations`.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/orgs", get(list).post(create))
         .route("/api/orgs/{id}", get(show))
-        .route("/api/orgs/{id}/members", axum::routing::post(set_member))
-        .route("/api/orgs/{id}/members/{user}", delete(remove_member))
+        .route("/api/orgs/{id}/members/{user}", delete(remove_member).patch(set_role))
+        .route("/api/orgs/{id}/invitations", get(org_invitations).post(invite))
+        .route("/api/orgs/{id}/invitations/{invitation}", delete(revoke))
+        .route("/api/invitations", get(mine))
+        .route("/api/invitations/{id}/accept", post(accept))
+        .route("/api/invitations/{id}/decline", post(decline))
 }

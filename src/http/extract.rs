@@ -8,7 +8,7 @@ use crate::state::AppState;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{header, Method};
+use axum::http::{header, HeaderMap, Method};
 use serde::de::DeserializeOwned;
 
 /// The value of cookie `name` in the request, if any.
@@ -37,6 +37,15 @@ impl FromRequestParts<AppState> for Caller {
         }
         if let Some(token) = cookie(&parts.headers, SESSION_COOKIE) {
             if let Some(user) = accounts::session_user(st, token).await? {
+                // A WebSocket handshake is exempt from CORS and carries the cookie: without
+                // this check any page could open a socket as the signed-in user.
+                if is_websocket(&parts.headers) && !same_origin(&parts.headers, st.cfg.public_url.as_deref()) {
+                    return Err(AppError::Forbidden(
+                        "a WebSocket signed in with the session cookie must be opened by this site's own pages \
+                         (its Origin names another site); scripts send Authorization: Bearer <token> instead"
+                            .into(),
+                    ));
+                }
                 let m = &parts.method;
                 let unsafe_method = !(m == Method::GET || m == Method::HEAD || m == Method::OPTIONS);
                 if unsafe_method {
@@ -54,6 +63,33 @@ impl FromRequestParts<AppState> for Caller {
             "sign in first: send Authorization: Bearer <token> (POST /api/auth/login gives one)".into(),
         ))
     }
+}
+
+/// Whether the request asks to become a WebSocket.
+fn is_websocket(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|p| p.trim().eq_ignore_ascii_case("websocket")))
+}
+
+/// Whether the request's `Origin` is this server's own: the `Host` the request was sent to
+/// (the rule of Gorilla WebSocket's default `CheckOrigin`), or the origin of `public_url`
+/// (for a reverse proxy that rewrites `Host`). A request without `Origin` passes: browsers
+/// always send it on WebSocket handshakes, so only non-browser clients omit it.
+pub fn same_origin(headers: &HeaderMap, public_url: Option<&str>) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else { return true };
+    let Some(origin) = origin.to_str().ok().map(str::trim) else { return false };
+    let Some((_, authority)) = origin.split_once("://") else { return false };
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default().trim();
+    if !authority.is_empty() && authority.eq_ignore_ascii_case(host) {
+        return true;
+    }
+    public_url.is_some_and(|public| {
+        // The public URL's origin: its scheme and authority, without any path.
+        let path = public.find("://").and_then(|i| public[i + 3..].find('/').map(|j| i + 3 + j));
+        origin.eq_ignore_ascii_case(&public[..path.unwrap_or(public.len())])
+    })
 }
 
 /// The client's address: the connection's peer, or, when the peer is one of
@@ -124,5 +160,36 @@ fn json_problem(r: JsonRejection) -> AppError {
             AppError::TooLarge("the request body is larger than limits.max_body_bytes".into())
         }
         other => AppError::BadRequest(other.body_text()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_origin;
+    use axum::http::HeaderMap;
+
+    fn headers(origin: Option<&str>, host: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("host", host.parse().unwrap());
+        if let Some(o) = origin {
+            h.insert("origin", o.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn only_this_servers_origin_is_the_same_origin() {
+        assert!(same_origin(&headers(Some("http://127.0.0.1:8080"), "127.0.0.1:8080"), None));
+        assert!(same_origin(&headers(Some("https://CFD.example.org"), "cfd.example.org"), None));
+        assert!(same_origin(&headers(None, "cfd.example.org"), None), "non-browser clients send no Origin");
+        for foreign in ["https://evil.example", "null", "https://cfd.example.org.evil.example", "cfd.example.org"] {
+            assert!(!same_origin(&headers(Some(foreign), "cfd.example.org"), None), "{foreign}");
+        }
+        assert!(!same_origin(&headers(Some("http://cfd.example.org:8081"), "cfd.example.org:8080"), None));
+        // Behind a proxy that rewrites Host, the configured public URL names the origin.
+        let public = Some("https://cfd.example.org/flowcfd/");
+        assert!(same_origin(&headers(Some("https://cfd.example.org"), "10.0.0.5:8080"), public));
+        assert!(!same_origin(&headers(Some("http://cfd.example.org"), "10.0.0.5:8080"), public));
+        assert!(!same_origin(&headers(Some("https://evil.example"), "10.0.0.5:8080"), public));
     }
 }

@@ -16,6 +16,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 
+mod invitations;
 mod sign_in;
 mod workflow;
 
@@ -115,6 +116,7 @@ struct DashboardPage {
     csrf: String,
     projects: Vec<ProjectRow>,
     orgs: Vec<(String, String)>,
+    invitations: Vec<invitations::InvitationRow>,
     error: Option<String>,
 }
 
@@ -136,7 +138,9 @@ async fn dashboard_page(st: &AppState, pu: &PageUser, error: Option<String>, sta
         })
         .collect();
     let orgs = orgs.iter().filter(|o| o.role.can_write()).map(|o| (o.id.clone(), o.name.clone())).collect();
-    Ok(render(status, DashboardPage { user: pu.user.clone(), csrf: pu.csrf.clone(), projects, orgs, error }))
+    let invitations = invitations::rows(st, pu).await?;
+    let page = DashboardPage { user: pu.user.clone(), csrf: pu.csrf.clone(), projects, orgs, invitations, error };
+    Ok(render(status, page))
 }
 
 async fn dashboard(State(st): State<AppState>, pu: PageUser) -> PageResult {
@@ -381,6 +385,7 @@ pub fn routes(upload_limit: usize) -> Router<AppState> {
         .route("/projects", post(create_project))
         .route("/projects/{id}", get(project))
         .route("/projects/{id}/geometries", post(upload).layer(DefaultBodyLimit::max(upload_limit)))
+        .merge(invitations::routes())
         .route("/admin", get(admin))
         .route("/admin/settings", post(admin_settings))
         .route("/admin/users/{id}", post(admin_user))

@@ -5,7 +5,7 @@ use crate::auth::oidc::{Provider, STATE_COOKIE};
 use crate::auth::{random_b64, SESSION_COOKIE};
 use crate::error::AppError;
 use crate::http::extract::{cookie, ClientIp};
-use crate::service::accounts;
+use crate::service::accounts::{self, Registration};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -187,10 +187,26 @@ async fn register_submit(
     if let Err(e) = crate::http::auth_limit(&st, ip.as_deref(), "register") {
         return Ok(again(&st, e.status(), e.public_detail()));
     }
+    // Registering then signs in with the same email and password. For an email that already
+    // has an account this says what the sign-in form would: in with its password, or
+    // "wrong email or password".
     match accounts::register(&st, &f.email, &f.password, &f.name, ip.as_deref()).await {
-        Ok(u) => {
+        Ok(Registration::Created(u) | Registration::Existing { signed_in: Some(u) }) => {
             let token = accounts::start_session(&st, &u).await?;
             Ok(session_response(&st, &token, "/"))
+        }
+        Ok(Registration::Existing { signed_in: None }) => {
+            let pre = random_b64(18);
+            let page = LoginPage {
+                csrf: pre.clone(),
+                email: f.email.trim().to_lowercase(),
+                error: Some(
+                    "wrong email or password: if you already have an account, sign in with its password".into(),
+                ),
+                providers: providers(&st),
+                registration_open: open,
+            };
+            Ok(with_pre(&st, StatusCode::UNAUTHORIZED, pre, render(StatusCode::UNAUTHORIZED, page)))
         }
         Err(e) if e.status().is_client_error() => Ok(again(&st, e.status(), e.public_detail())),
         Err(e) => Err(e.into()),

@@ -40,8 +40,29 @@ pub async fn registration_open(st: &AppState) -> AppResult<bool> {
     Ok(st.store.setting(REGISTRATION_OPEN).await?.as_deref() != Some("false"))
 }
 
+/// What registering did. The API answers both alike, so that registration tells no more
+/// about which emails have accounts than signing in does.
+#[derive(Debug)]
+pub enum Registration {
+    /// A new account.
+    Created(User),
+    /// The email already had an account, which was left as it was. `signed_in` is that
+    /// account when the password given is its password (what the sign-in form would say).
+    Existing { signed_in: Option<User> },
+}
+
+/// What `POST /api/auth/register` answers, whether the email was new or taken.
+pub const REGISTERED: &str = "if this email had no account, its account is ready: sign in with POST /api/auth/login \
+     (an email that already has an account keeps it and its password)";
+
 /// Creates a password account. The first account becomes admin.
-pub async fn register(st: &AppState, email: &str, password: &str, name: &str, ip: Option<&str>) -> AppResult<User> {
+pub async fn register(
+    st: &AppState,
+    email: &str,
+    password: &str,
+    name: &str,
+    ip: Option<&str>,
+) -> AppResult<Registration> {
     let email = auth::normalise_email(email).map_err(bad)?;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
@@ -51,12 +72,17 @@ pub async fn register(st: &AppState, email: &str, password: &str, name: &str, ip
     if !registration_open(st).await? {
         return Err(AppError::Forbidden("registration is closed; ask an administrator for an account".into()));
     }
-    if st.store.user_by_email(&email).await?.is_some() {
-        return Err(AppError::Conflict("an account with this email already exists; sign in instead".into()));
+    if let Some(existing) = st.store.user_by_email(&email).await? {
+        // One password check, as long as hashing a new one takes: the time says nothing either.
+        let hash = existing.password_hash.clone().unwrap_or_else(dummy_hash);
+        let pw = password.to_string();
+        let ok = hashing(st, move || auth::verify_password(&hash, &pw)).await?;
+        st.store.audit(None, "user.register_taken", Some(&existing.id), "{}", ip).await?;
+        return Ok(Registration::Existing { signed_in: Some(existing).filter(|u| ok && !u.disabled) });
     }
     let pw = password.to_string();
     let hash = hashing(st, move || auth::hash_password(&pw)).await?;
-    let user = st
+    let created = st
         .store
         .create_user(NewUser {
             email: email.clone(),
@@ -65,15 +91,15 @@ pub async fn register(st: &AppState, email: &str, password: &str, name: &str, ip
             auth_provider: "email".into(),
             auth_provider_id: None,
         })
-        .await
-        .map_err(|e| match e {
-            crate::store::StoreError::Conflict(_) => {
-                AppError::Conflict("an account with this email already exists; sign in instead".into())
-            }
-            e => e.into(),
-        })?;
+        .await;
+    let user = match created {
+        Ok(u) => u,
+        // Registered by someone else in the meantime.
+        Err(crate::store::StoreError::Conflict(_)) => return Ok(Registration::Existing { signed_in: None }),
+        Err(e) => return Err(e.into()),
+    };
     st.store.audit(Some(&user.id), "user.register", Some(&user.id), "{}", ip).await?;
-    Ok(user)
+    Ok(Registration::Created(user))
 }
 
 /// Checks an email and password. Unknown email and wrong password get the same answer, and

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod cases;
 pub mod geometries;
+pub mod invitations;
 pub mod jobs;
 pub mod login_backoff;
 pub mod post;

@@ -4,7 +4,7 @@
 use super::Caller;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use crate::store::{Member, Org, Project, ProjectPatch, Role};
+use crate::store::{Org, Project, ProjectPatch, Role};
 
 fn check_name(name: &str, what: &str) -> AppResult<String> {
     let n = name.trim();
@@ -119,43 +119,6 @@ pub async fn org(st: &AppState, caller: &Caller, id: &str, admin: bool) -> AppRe
         return Err(AppError::Forbidden("only the organization's owner or admins can manage members".into()));
     }
     Ok(o)
-}
-
-/// Adds a member by email, or changes their role.
-pub async fn set_member(
-    st: &AppState,
-    caller: &Caller,
-    org_id: &str,
-    email: &str,
-    role: &str,
-) -> AppResult<Vec<Member>> {
-    org(st, caller, org_id, true).await?;
-    let role = match Role::parse(role) {
-        Some(Role::Owner) | None => {
-            return Err(AppError::Validation(format!("role {role:?}: expected admin, member or viewer")))
-        }
-        Some(r) => r,
-    };
-    let user = st
-        .store
-        .user_by_email(email)
-        .await?
-        .ok_or_else(|| AppError::Validation(format!("no account uses {email:?}; ask them to register first")))?;
-    let members = st.store.members(org_id).await?;
-    if members.iter().any(|m| m.user_id == user.id && m.role == Role::Owner) {
-        return Err(AppError::Validation("the owner's role cannot be changed".into()));
-    }
-    st.store.set_member(org_id, &user.id, role).await?;
-    st.store
-        .audit(
-            Some(caller.id()),
-            "org.member",
-            Some(org_id),
-            &serde_json::json!({"user": user.id, "role": role}).to_string(),
-            None,
-        )
-        .await?;
-    Ok(st.store.members(org_id).await?)
 }
 
 /// Removes a member (not the owner).

@@ -14,6 +14,7 @@ use std::sync::Arc;
 pub mod cache;
 mod db;
 mod geometries;
+mod invitations;
 pub mod jobs;
 mod logins;
 mod migrate;
@@ -28,6 +29,7 @@ mod sqlite;
 mod usage;
 mod users;
 
+pub use invitations::{Invitation, InvitationView};
 pub use jobs::{Case, Job, JobStatus, JobStore, NewCase, ProgressUpdate, Transition};
 pub use postgres::PgStore;
 pub use sql::SqlStore;
@@ -395,6 +397,25 @@ pub trait Store: JobStore + Send + Sync + 'static {
     async fn members(&self, org_id: &str) -> Result<Vec<Member>>;
     async fn set_member(&self, org_id: &str, user_id: &str, role: Role) -> Result<()>;
     async fn remove_member(&self, org_id: &str, user_id: &str) -> Result<bool>;
+    /// Changes the role of a member who is not the owner; false when there is no such member.
+    async fn set_member_role(&self, org_id: &str, user_id: &str, role: Role) -> Result<bool>;
+
+    // Invitations to organizations (pending ones; an expired one is never returned).
+    /// Invites `email` (lower-cased) to the org as `role` until `expires_at`, or renews that
+    /// email's pending invitation; returns its id.
+    async fn invite(&self, org_id: &str, email: &str, role: Role, invited_by: &str, expires_at: i64) -> Result<String>;
+    /// The org's pending invitations, for its owners and admins.
+    async fn org_invitations(&self, org_id: &str) -> Result<Vec<Invitation>>;
+    /// Withdraws one of the org's pending invitations; false when there is none.
+    async fn revoke_invitation(&self, org_id: &str, id: &str) -> Result<bool>;
+    /// The pending invitations addressed to `email`.
+    async fn invitations_for(&self, email: &str) -> Result<Vec<InvitationView>>;
+    /// Uses the pending invitation `id` addressed to `email`: `user_id` becomes a member
+    /// with the invited role (an existing membership is kept as it is). The org and role, or
+    /// `None` when there is no such pending invitation.
+    async fn accept_invitation(&self, user_id: &str, email: &str, id: &str) -> Result<Option<(String, Role)>>;
+    /// Deletes the pending invitation `id` addressed to `email`; false when there is none.
+    async fn decline_invitation(&self, email: &str, id: &str) -> Result<bool>;
 
     // Projects, scoped to what `user_id` can see.
     async fn create_project(

@@ -1,15 +1,18 @@
 //! Projects, and the access rule every tenant-scoped read goes through: a caller sees a
 //! personal project they own, or a project of an org they belong to, with that org role.
+//! An org project's role comes from the membership alone: its creator is recorded in
+//! `owner_id` but gains nothing from it, so a member who is demoted or removed loses their
+//! rights over the projects they created.
 use super::db::{sql, Db, Row};
 use super::sql::SqlStore;
 use super::{new_id, now_ms, Project, ProjectPatch, Result, Role, StoreError};
 
 /// The caller's role in a project: owner of a personal project, or their org role.
-pub(super) const ROLE_EXPR: &str = "CASE WHEN p.owner_id = $1 THEN 'owner' ELSE m.role END";
+pub(super) const ROLE_EXPR: &str = "CASE WHEN p.org_id IS NULL AND p.owner_id = $1 THEN 'owner' ELSE m.role END";
 /// Joins the caller's membership of the project's org (the caller's id is `$1`).
 pub(super) const ACCESS_JOIN: &str = "LEFT JOIN org_members m ON m.org_id = p.org_id AND m.user_id = $1";
 /// Rows the caller may see (the caller's id is `$1`).
-pub(super) const ACCESS_WHERE: &str = "(p.owner_id = $1 OR m.user_id IS NOT NULL)";
+pub(super) const ACCESS_WHERE: &str = "((p.org_id IS NULL AND p.owner_id = $1) OR m.user_id IS NOT NULL)";
 
 const PROJECT_COLS: &str = "p.id, p.owner_id, p.org_id, p.name, p.description, p.created_at, p.updated_at";
 /// The fields of a listed `Project` (`PROJECT_COLS` plus the role), for SQLite's JSON listing.
@@ -63,13 +66,13 @@ pub(super) async fn projects(s: &SqlStore, user_id: &str) -> Result<Vec<Project>
     // Taken before the read: a write committed during it bumps the epoch, so this result
     // is never served under the newer one.
     let epoch = s.cache.epoch();
-    // Two index scans (own projects by owner, org projects by membership) rather than one
-    // predicate with an OR, which scans the whole table.
+    // Two index scans (own personal projects by owner, org projects by membership) rather
+    // than one predicate with an OR, which scans the whole table.
     let q = format!(
-        "SELECT {PROJECT_COLS}, 'owner' AS role FROM projects p WHERE p.owner_id = $1 \
+        "SELECT {PROJECT_COLS}, 'owner' AS role FROM projects p WHERE p.owner_id = $1 AND p.org_id IS NULL \
          UNION ALL \
          SELECT {PROJECT_COLS}, m.role AS role FROM projects p \
-         JOIN org_members m ON m.org_id = p.org_id AND m.user_id = $1 WHERE p.owner_id <> $1 \
+         JOIN org_members m ON m.org_id = p.org_id AND m.user_id = $1 \
          ORDER BY updated_at DESC, id"
     );
     let v = s.db.listing(sql(q).bind(user_id), PROJECT_FIELDS, project_row).await?;

@@ -7,10 +7,10 @@
 use super::cache::{self, ListingCache};
 use super::db::{sql, Db};
 use super::jobs::{Case, Job, JobStatus, JobStore, NewCase, ProgressUpdate, Transition};
-use super::{geometries, logins, orgs, projects, queue, settings, usage, users};
+use super::{geometries, invitations, logins, orgs, projects, queue, settings, usage, users};
 use super::{
-    ApiToken, AuditEntry, Geometry, GeometryResult, GeometryStatus, Member, NewUser, Org, PostView, Project,
-    ProjectPatch, RefreshRow, Result, Role, Store, User,
+    ApiToken, AuditEntry, Geometry, GeometryResult, GeometryStatus, Invitation, InvitationView, Member, NewUser, Org,
+    PostView, Project, ProjectPatch, RefreshRow, Result, Role, Store, User,
 };
 use std::sync::Arc;
 
@@ -157,6 +157,34 @@ impl Store for SqlStore {
 
     async fn remove_member(&self, org_id: &str, user_id: &str) -> Result<bool> {
         orgs::remove_member(self, org_id, user_id).await
+    }
+
+    async fn set_member_role(&self, org_id: &str, user_id: &str, role: Role) -> Result<bool> {
+        invitations::set_member_role(self, org_id, user_id, role).await
+    }
+
+    async fn invite(&self, org_id: &str, email: &str, role: Role, invited_by: &str, expires_at: i64) -> Result<String> {
+        invitations::invite(self, org_id, email, role, invited_by, expires_at).await
+    }
+
+    async fn org_invitations(&self, org_id: &str) -> Result<Vec<Invitation>> {
+        invitations::org_invitations(self, org_id).await
+    }
+
+    async fn revoke_invitation(&self, org_id: &str, id: &str) -> Result<bool> {
+        invitations::revoke_invitation(self, org_id, id).await
+    }
+
+    async fn invitations_for(&self, email: &str) -> Result<Vec<InvitationView>> {
+        invitations::invitations_for(self, email).await
+    }
+
+    async fn accept_invitation(&self, user_id: &str, email: &str, id: &str) -> Result<Option<(String, Role)>> {
+        invitations::accept_invitation(self, user_id, email, id).await
+    }
+
+    async fn decline_invitation(&self, email: &str, id: &str) -> Result<bool> {
+        invitations::decline_invitation(self, email, id).await
     }
 
     async fn create_project(

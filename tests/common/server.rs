@@ -47,7 +47,7 @@ impl TestServer {
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status(), 201, "register {email}: {}", r.text().await.unwrap());
+        assert_eq!(r.status(), 202, "register {email}: {}", r.text().await.unwrap());
         self.login(email).await["token"].as_str().unwrap().to_string()
     }
 
