@@ -95,7 +95,9 @@ pub fn build(spec: &CaseSpec, surface: &Surface, a: &Analysis, plan: Option<Mesh
     let patches = patches::resolve(spec, a)?;
     let plan = plan.unwrap_or_else(|| rules::suggest(spec, a, wall_area(a, &patches)));
     let max_cells = (spec.mesh.target_cells * 20).max(2_000_000);
-    let background: u64 = plan.divisions.iter().map(|&d| d as u64).product();
+    // Saturating: a tunnel billions of body lengths long gives divisions whose product
+    // overflows, and that must read as "too many cells", not panic.
+    let background = plan.divisions.iter().fold(1u64, |n, &d| n.saturating_mul(d as u64));
     if background > max_cells {
         return Err(CaseError::TooManyCells(format!(
             "the background mesh alone has {background} cells (base cell {:.3e} m), more than {max_cells}; raise mesh.base_cell_size or mesh.target_cells",

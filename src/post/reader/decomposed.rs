@@ -50,6 +50,14 @@ pub fn read_decomposed(
                 what: "the *ProcAddressing files do not match the mesh (rerun decomposePar)".into(),
             });
         }
+        // decomposePar numbers faces from 1 (the sign marks a flip): 0 is no face.
+        if fa.contains(&0) {
+            return Err(PostError::Parse {
+                path: md.display().to_string(),
+                line: 0,
+                what: "faceProcAddressing holds 0, which names no face (rerun decomposePar)".into(),
+            });
+        }
         locals.push(m);
         point_addr.push(pa);
         face_addr.push(fa);
@@ -58,6 +66,18 @@ pub fn read_decomposed(
     let n_points = point_addr.iter().flatten().map(|&p| p as usize + 1).max().unwrap_or(0);
     let n_cells = cell_addr.iter().flatten().map(|&c| c as usize + 1).max().unwrap_or(0);
     let n_faces = face_addr.iter().flatten().map(|&f| f.unsigned_abs() as usize).max().unwrap_or(0);
+    // Every global point, cell and face comes from some processor, so a label past the
+    // sum of their lists leaves gaps: refused before the global arrays are allocated.
+    fn total<T>(v: &[Vec<T>]) -> usize {
+        v.iter().map(Vec::len).sum()
+    }
+    if n_points > total(&point_addr) || n_cells > total(&cell_addr) || n_faces > total(&face_addr) {
+        return Err(PostError::Parse {
+            path: root.display().to_string(),
+            line: 0,
+            what: "the *ProcAddressing files name more points, cells or faces than the processors hold (rerun decomposePar)".into(),
+        });
+    }
     let mut points = vec![[0.0; 3]; n_points];
     let mut faces: Vec<Option<Vec<u32>>> = vec![None; n_faces];
     let mut owner = vec![u32::MAX; n_faces];
@@ -123,6 +143,9 @@ pub fn read_decomposed(
         patches.push(Patch { name: name.clone(), kind: src.kind.clone(), groups: src.groups.clone(), start, size });
     }
     let bad = |what: &str| PostError::Parse { path: root.display().to_string(), line: 0, what: what.to_string() };
+    if let Some(what) = super::mesh::check_patches(&patches, n_internal, n_faces) {
+        return Err(bad(&what));
+    }
     let mut face_offsets = Vec::with_capacity(n_faces + 1);
     let mut face_points = Vec::new();
     face_offsets.push(0);

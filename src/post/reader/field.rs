@@ -28,7 +28,7 @@ impl Src<'_> {
                         return Err(self.err(format!("expected {want}, found {ty}")));
                     }
                 }
-                let flat = self.scalar_list(width)?;
+                let flat = self.scalar_list(width, n)?;
                 if flat.len() != n * width && !flat.is_empty() {
                     return Err(self.err(format!("{} values where the mesh has {n}", flat.len() / width)));
                 }

@@ -4,7 +4,31 @@ use super::token::Src;
 use crate::post::le;
 use crate::post::PostError;
 
+/// The longest `N{v}` list expanded where the caller knows no length to expect. OpenFOAM
+/// writes `N{v}` only for a list whose items are all equal, which in a mesh is the owner
+/// or addressing list of a single cell: a few faces long. A longer one would let a few
+/// bytes ask for gigabytes, so it is refused instead of expanded.
+pub(super) const MAX_UNIFORM: usize = 1 << 16;
+
 impl<'a> Src<'a> {
+    /// How many items of at least `min_bytes` each the rest of the file can still hold. A
+    /// reservation never exceeds it, so a declared count cannot allocate more memory than
+    /// the file has bytes to back it.
+    pub(super) fn room(&self, min_bytes: usize) -> usize {
+        self.b.len().saturating_sub(self.i) / min_bytes.max(1)
+    }
+
+    /// `n` items of `size` bytes of a binary list body (a count too large for memory
+    /// runs past the end like any other).
+    pub(super) fn raw_items(&mut self, n: usize, size: usize) -> Result<&'a [u8], PostError> {
+        let bytes = n.checked_mul(size).ok_or_else(|| self.err("binary list runs past the end"))?;
+        self.raw(bytes)
+    }
+
+    fn too_uniform(&self, n: usize, max: usize) -> PostError {
+        self.err(format!("a uniform list of {n} items is longer than the {max} this file can need"))
+    }
+
     pub(super) fn scalar_size(&self) -> usize {
         if self.h.scalar32 {
             4
@@ -35,18 +59,22 @@ impl<'a> Src<'a> {
 
     pub(super) fn raw_scalars(&mut self, count: usize) -> Result<Vec<f64>, PostError> {
         let sz = self.scalar_size();
-        let raw = self.raw(count * sz)?;
+        let raw = self.raw_items(count, sz)?;
         Ok(if sz == 8 { le::values::<f64>(raw).collect() } else { le::values::<f32>(raw).map(f64::from).collect() })
     }
 
-    /// A list of `count` items of `width` scalars each: `N(...)`, `N{v}` or (ascii) `(...)`.
-    pub(super) fn scalar_list(&mut self, width: usize) -> Result<Vec<f64>, PostError> {
+    /// A list of `count` items of `width` scalars each: `N(...)`, `N{v}` or (ascii) `(...)`;
+    /// a `N{v}` list longer than `uniform_max` is refused before it is expanded.
+    pub(super) fn scalar_list(&mut self, width: usize, uniform_max: usize) -> Result<Vec<f64>, PostError> {
         let counted = self.peek().is_some_and(|c| c.is_ascii_digit());
         let n = if counted { Some(self.label()?) } else { None };
         match (self.peek(), n) {
             // A binary file writes an empty list as a bare `0`.
             (Some(c), Some(0)) if c != b'(' && c != b'{' => Ok(Vec::new()),
             (Some(b'{'), Some(n)) => {
+                if n > uniform_max {
+                    return Err(self.too_uniform(n, uniform_max));
+                }
                 self.i += 1;
                 let one = if width == 1 { vec![self.scalar()?] } else { self.vector()?.to_vec() };
                 self.expect(b'}')?;
@@ -54,13 +82,15 @@ impl<'a> Src<'a> {
             }
             (Some(b'('), Some(n)) if self.h.binary => {
                 self.i += 1;
-                let v = self.raw_scalars(n * width)?;
+                let count = n.checked_mul(width).ok_or_else(|| self.err("binary list runs past the end"))?;
+                let v = self.raw_scalars(count)?;
                 self.expect(b')')?;
                 Ok(v)
             }
             (Some(b'('), _) => {
                 self.i += 1;
-                let mut v = Vec::with_capacity(n.unwrap_or(16) * width);
+                // An ascii number takes two bytes at least, with its separator.
+                let mut v = Vec::with_capacity(n.unwrap_or(16).min(self.room(2)) * width);
                 while self.peek() != Some(b')') {
                     if width == 1 {
                         v.push(self.scalar()?);
@@ -69,7 +99,7 @@ impl<'a> Src<'a> {
                     }
                 }
                 self.i += 1;
-                if let Some(n) = n.filter(|&n| n * width != v.len()) {
+                if let Some(n) = n.filter(|&n| n.checked_mul(width) != Some(v.len())) {
                     return Err(self.err(format!("the list says {n} items but holds {}", v.len() / width)));
                 }
                 Ok(v)
@@ -89,7 +119,7 @@ impl<'a> Src<'a> {
             Some(b'(') if self.h.binary => {
                 self.i += 1;
                 let sz = self.label_size();
-                let raw = self.raw(n * sz)?;
+                let raw = self.raw_items(n, sz)?;
                 let mut v = Vec::with_capacity(n);
                 if sz == 4 {
                     for x in le::values::<i32>(raw) {
@@ -105,7 +135,7 @@ impl<'a> Src<'a> {
             }
             Some(b'(') => {
                 self.i += 1;
-                let mut v = Vec::with_capacity(n);
+                let mut v = Vec::with_capacity(n.min(self.room(2)));
                 for _ in 0..n {
                     let x = self.signed_label()?;
                     v.push(conv(self, x)?);
@@ -114,6 +144,9 @@ impl<'a> Src<'a> {
                 Ok(v)
             }
             Some(b'{') => {
+                if n > MAX_UNIFORM {
+                    return Err(self.too_uniform(n, MAX_UNIFORM));
+                }
                 self.i += 1;
                 let x = self.signed_label()?;
                 self.expect(b'}')?;

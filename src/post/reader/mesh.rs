@@ -1,5 +1,6 @@
 //! A `polyMesh` directory: points, faces (plain or `faceCompactList`), owner, neighbour
 //! and boundary, checked against each other.
+use super::list::MAX_UNIFORM;
 use super::token::parse_file;
 use super::{Patch, PolyMesh};
 use crate::post::le;
@@ -19,14 +20,14 @@ fn read_points(path: &Path) -> Result<Vec<[f64; 3]>, PostError> {
             let n = s.label()?;
             if s.peek() == Some(b'(') {
                 s.i += 1;
-                let raw = s.raw(n * 24)?;
+                let raw = s.raw_items(n, 24)?;
                 let v = le::triples::<f64>(raw).collect();
                 s.expect(b')')?;
                 return Ok(v);
             }
             s.i = at;
         }
-        let flat = s.scalar_list(3)?;
+        let flat = s.scalar_list(3, MAX_UNIFORM)?;
         Ok(flat.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect())
     })
 }
@@ -43,8 +44,10 @@ fn read_faces(path: &Path) -> Result<(Vec<usize>, Vec<u32>), PostError> {
         }
         let n = s.label()?;
         s.expect(b'(')?;
-        let mut offsets = Vec::with_capacity(n + 1);
-        let mut labels = Vec::with_capacity(n * 4);
+        // A face takes eight bytes at least (`3(0 1 2)`): reserve no more than the file holds.
+        let reserve = n.min(s.room(8));
+        let mut offsets = Vec::with_capacity(reserve + 1);
+        let mut labels = Vec::with_capacity(reserve * 4);
         offsets.push(0);
         for _ in 0..n {
             let k = s.label()?;
@@ -65,7 +68,7 @@ fn read_boundary(path: &Path) -> Result<Vec<Patch>, PostError> {
     parse_file(path, |s| {
         let n = s.label()?;
         s.expect(b'(')?;
-        let mut out = Vec::with_capacity(n);
+        let mut out = Vec::with_capacity(n.min(s.room(8)));
         for _ in 0..n {
             let name = s.word()?;
             s.expect(b'{')?;
@@ -125,11 +128,29 @@ pub fn read_polymesh(dir: &Path) -> Result<PolyMesh, PostError> {
     if let Some(&p) = face_points.iter().find(|&&p| p as usize >= points.len()) {
         return Err(bad(format!("a face uses point {p}; there are {}", points.len())));
     }
-    for p in &patches {
-        if p.start + p.size > n_faces {
-            return Err(bad(format!("patch {} runs past the last face", p.name)));
-        }
+    if let Some(what) = check_patches(&patches, neighbour.len(), n_faces) {
+        return Err(bad(what));
     }
     let n_cells = owner.iter().chain(&neighbour).map(|&c| c as usize + 1).max().unwrap_or(0);
+    // Every cell is the owner or neighbour of some face, so a label past their number
+    // skips cells: refused here, before fields allocate a value for each.
+    if n_cells > owner.len() + neighbour.len() {
+        return Err(bad(format!("owner and neighbour name cell {} but hold only {} labels", n_cells - 1, owner.len() + neighbour.len())));
+    }
     Ok(PolyMesh { points, face_offsets, face_points, owner, neighbour, n_cells, patches })
+}
+
+/// Patches hold boundary faces only: from the first face after the internal ones to the
+/// last face. Whatever else a patch says is a corrupt mesh (and would index past the
+/// boundary arrays of everything downstream).
+pub(super) fn check_patches(patches: &[Patch], n_internal: usize, n_faces: usize) -> Option<String> {
+    patches.iter().find_map(|p| {
+        if p.start.checked_add(p.size).is_none_or(|end| end > n_faces) {
+            Some(format!("patch {} runs past the last face", p.name))
+        } else if p.start < n_internal && p.size > 0 {
+            Some(format!("patch {} starts at face {}, among the {n_internal} internal faces", p.name, p.start))
+        } else {
+            None
+        }
+    })
 }

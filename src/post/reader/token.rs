@@ -253,7 +253,7 @@ impl<'a> Src<'a> {
                 }
                 b"(" => {
                     if let (true, Some(n), Some(w)) = (self.h.binary, pending, list_type) {
-                        self.raw(n * w)?;
+                        self.raw_items(n, w)?;
                         self.expect(b')')?;
                         list_type = None;
                     } else {
