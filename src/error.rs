@@ -27,6 +27,9 @@ pub enum AppError {
     UnsupportedMedia(String),
     #[error("too many attempts; wait {0} s and try again")]
     RateLimited(u64),
+    /// The caller already has as much of this work running as they may (429).
+    #[error("{0}")]
+    Busy(String),
     #[error("{0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
@@ -45,7 +48,7 @@ impl AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMedia(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::RateLimited(_) | AppError::Busy(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -108,6 +111,8 @@ impl IntoResponse for AppError {
         r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if let AppError::RateLimited(s) = self {
             r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s));
+        } else if let AppError::Busy(_) = self {
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(1));
         }
         if status == StatusCode::UNAUTHORIZED {
             r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

@@ -191,6 +191,15 @@ pub struct LimitsConfig {
     pub auth_per_minute: u32,
     /// Largest triangle count a geometry may have.
     pub max_triangles: usize,
+    /// Largest decompressed size of a `.gz` upload, bytes (also bounded by max_triangles ×
+    /// 256 bytes and by 100 × the compressed size).
+    pub max_inflated_bytes: u64,
+    /// Geometries processed at once (default: the number of cores, at most 4).
+    pub geometry_workers: usize,
+    /// Geometries of one user processed at once; the rest wait for their turn.
+    pub geometry_per_user: usize,
+    /// Mesh suggestions of one user computed at once; more are refused with 429.
+    pub mesh_suggestions_per_user: usize,
 }
 
 /// Cross-origin requests to the API.
@@ -230,6 +239,10 @@ impl Default for LimitsConfig {
             max_body_bytes: 1 << 20,
             auth_per_minute: 20,
             max_triangles: 20_000_000,
+            max_inflated_bytes: 2 << 30,
+            geometry_workers: std::thread::available_parallelism().map_or(2, |n| n.get()).min(4),
+            geometry_per_user: 1,
+            mesh_suggestions_per_user: 2,
         }
     }
 }
