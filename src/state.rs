@@ -49,9 +49,10 @@ pub struct QueuedGeometry {
     pub id: String,
 }
 
-/// The last few healed surfaces the mesh wizard asked about, by stored original and scale:
-/// the wizard re-suggests as the user moves the target slider, and parsing and healing a
-/// large upload again each time took seconds. Originals never change once stored.
+/// The last few healed surfaces the mesh wizard asked about, by geometry and case scale:
+/// the wizard re-suggests as the user moves the target slider, and even decoding the stored
+/// healed surface (`service::healed`) of a large upload takes a while. Geometries never
+/// change once processed.
 #[derive(Default)]
 pub struct SurfaceCache(std::sync::Mutex<std::collections::VecDeque<(String, Arc<crate::geometry::Surface>)>>);
 

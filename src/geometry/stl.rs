@@ -329,7 +329,7 @@ mod tests {
 
     #[test]
     fn text_that_is_not_stl_says_so() {
-        let e = parse(b"facet normal 0 0 1\nouter loop\n", &opts()).unwrap_err().to_string();
+        let e = parse("facet normal 0 0 1\nouter loop\n".repeat(5).as_bytes(), &opts()).unwrap_err().to_string();
         assert!(e.contains("starts with 'solid'") && e.contains("'facet'"), "{e}");
     }
 
