@@ -110,8 +110,8 @@ async fn a_gzip_bomb_is_refused_while_the_server_stays_under_500_mb() {
     unsafe { libc::kill(pid as i32, libc::SIGTERM) };
     let _ = child.wait();
     let (before, g) = result;
+    assert!(peak < 500 << 20, "the server peaked at {} MB (from {} MB before the upload)", peak >> 20, before >> 20);
     assert_eq!(g["status"], "failed", "{g}");
     let msg = g["error"].as_str().unwrap();
     assert!(msg.contains("decompressed size of bomb.stl.gz"), "{msg}");
-    assert!(peak < 500 << 20, "the server peaked at {} MB (from {} MB before the upload)", peak >> 20, before >> 20);
 }
