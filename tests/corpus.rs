@@ -63,7 +63,8 @@ fn malformed_files_are_refused_by_the_cli_with_their_message() {
         let (ok, err) = cli_case(&corpus("malformed").join(file), &out);
         assert!(!ok, "{file} was accepted");
         assert!(!err.contains("panicked"), "{file}: {err}");
-        let line = err.lines().find(|l| l.starts_with("error:")).unwrap_or_else(|| panic!("{file}: no error line: {err}"));
+        let line =
+            err.lines().find(|l| l.starts_with("error:")).unwrap_or_else(|| panic!("{file}: no error line: {err}"));
         assert!(line.to_lowercase().contains(&says.to_lowercase()), "{file}: expected {says:?} in {line}");
         assert!(!out.join("case").exists(), "{file}: no case for a refused file");
     }

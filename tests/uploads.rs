@@ -107,7 +107,11 @@ async fn mesh_suggestions_need_editor_rights_reuse_the_healed_surface_and_are_bo
     let pid = p["id"].as_str().unwrap().to_string();
     let gid = ready_cube(&s, &a, &pid).await;
     let url = format!("/api/geometries/{gid}/mesh-suggestion");
-    let ask = |scale: f64| Some(json!({"target_cells": 20000, "spec": {"scale": scale, "flow": {"type": "external", "velocity": [10, 0, 0]}}}));
+    let ask = |scale: f64| {
+        Some(
+            json!({"target_cells": 20000, "spec": {"scale": scale, "flow": {"type": "external", "velocity": [10, 0, 0]}}}),
+        )
+    };
 
     // Viewers see the geometry but cannot spend the server's CPU on suggestions.
     assert_eq!(s.call("GET", &format!("/api/geometries/{gid}"), &v, None).await.0, 200);
@@ -158,7 +162,10 @@ async fn absurd_values_are_refused_through_the_api() {
     };
     let cases = format!("/api/projects/{pid}/cases");
     for (extra, says) in [
-        (json!({"flow": {"type": "external", "velocity": [1.7e308, 0, 0]}}), vec!["flow.velocity", "1.7e308 m/s", "102.9 m/s", "incompressible"]),
+        (
+            json!({"flow": {"type": "external", "velocity": [1.7e308, 0, 0]}}),
+            vec!["flow.velocity", "1.7e308 m/s", "102.9 m/s", "incompressible"],
+        ),
         (json!({"flow": {"type": "external", "velocity": [104, 0, 0]}}), vec!["flow.velocity", "Mach 0.3"]),
         (json!({"flow": {"type": "external", "velocity": [1e-7, 0, 0]}}), vec!["flow.velocity", "1e-6"]),
         (json!({"fluid": {"nu": 1.0}}), vec!["fluid.nu = 1e0 m²/s", "1e-8 to 1e-1"]),
@@ -176,7 +183,9 @@ async fn absurd_values_are_refused_through_the_api() {
         }
     }
     // The limits themselves are accepted.
-    for extra in [json!({"fluid": {"nu": 1e-8, "rho": 2e4}}), json!({"flow": {"type": "external", "velocity": [102, 0, 0]}})] {
+    for extra in
+        [json!({"fluid": {"nu": 1e-8, "rho": 2e4}}), json!({"flow": {"type": "external", "velocity": [102, 0, 0]}})]
+    {
         let (code, p) = s.call("POST", &cases, &a, Some(case(extra.clone()))).await;
         assert_eq!(code, 201, "{extra}: {p}");
     }
@@ -212,20 +221,37 @@ fn absurd_values_are_refused_through_the_cli() {
             assert!(line.contains(w), "{args:?}: {w:?} not in {line}");
         }
     };
-    fails(&["--geometry", "cube.stl", "--velocity", "1.7e308"], &["flow.velocity", "1.7e308 m/s", "102.9 m/s", "incompressible"]);
+    fails(
+        &["--geometry", "cube.stl", "--velocity", "1.7e308"],
+        &["flow.velocity", "1.7e308 m/s", "102.9 m/s", "incompressible"],
+    );
     fails(&["--geometry", "cube.stl", "--velocity", "1e-7"], &["flow.velocity", "1e-6"]);
     fails(&["--geometry", "cube.stl", "--scale", "1e30"], &["geometry size", "1e30 m", "100 km"]);
     fails(&["--geometry", "cube.stl", "--scale", "1e-9"], &["geometry size", "1 µm"]);
-    let spec = |fluid: &str| format!("geometry = \"cube.stl\"\n[flow]\ntype = \"external\"\nvelocity = [10, 0, 0]\n[fluid]\n{fluid}\n");
+    let spec = |fluid: &str| {
+        format!("geometry = \"cube.stl\"\n[flow]\ntype = \"external\"\nvelocity = [10, 0, 0]\n[fluid]\n{fluid}\n")
+    };
     std::fs::write(d.join("nu.toml"), spec("nu = 1.0")).unwrap();
     fails(&["nu.toml"], &["fluid.nu = 1e0 m²/s", "1e-8 to 1e-1"]);
     std::fs::write(d.join("rho.toml"), spec("rho = 1e30")).unwrap();
     fails(&["rho.toml"], &["fluid.rho = 1e30 kg/m³", "1e-2 to 2e4"]);
-    std::fs::write(d.join("inlet.toml"), spec("").replace("[fluid]\n", "[boundaries]\ncube = { type = \"velocity_inlet\", velocity = [500, 0, 0] }\n")).unwrap();
+    std::fs::write(
+        d.join("inlet.toml"),
+        spec("").replace("[fluid]\n", "[boundaries]\ncube = { type = \"velocity_inlet\", velocity = [500, 0, 0] }\n"),
+    )
+    .unwrap();
     fails(&["inlet.toml"], &["boundaries.cube.velocity", "Mach 0.3"]);
     // Within range, the case is written.
     let (ok, _, err) = common::run(common::flowcfd().current_dir(d).args([
-        "case", "--mesh-params", "rules", "--out", "ok", "--geometry", "cube.stl", "--velocity", "100",
+        "case",
+        "--mesh-params",
+        "rules",
+        "--out",
+        "ok",
+        "--geometry",
+        "cube.stl",
+        "--velocity",
+        "100",
     ]));
     assert!(ok, "{err}");
 }

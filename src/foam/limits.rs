@@ -53,13 +53,11 @@ pub fn check(spec: &CaseSpec) -> Result<(), SpecError> {
             speed_ok(&format!("boundaries.{name}.velocity"), u)?;
         }
     }
-    let range = |field: &str, x: Option<f64>, (lo, hi): (f64, f64), unit: &str, hint: &str| {
-        match x {
-            Some(x) if !(lo..=hi).contains(&x) => Err(SpecError::Invalid(format!(
-                "{field} = {x:e} {unit} is outside the accepted range {lo:e} to {hi:e} {unit}: {hint}"
-            ))),
-            _ => Ok(()),
-        }
+    let range = |field: &str, x: Option<f64>, (lo, hi): (f64, f64), unit: &str, hint: &str| match x {
+        Some(x) if !(lo..=hi).contains(&x) => Err(SpecError::Invalid(format!(
+            "{field} = {x:e} {unit} is outside the accepted range {lo:e} to {hi:e} {unit}: {hint}"
+        ))),
+        _ => Ok(()),
     };
     range(
         "fluid.nu",

@@ -83,10 +83,7 @@ fn inflated_len(name: &str, bytes: &[u8], limit: u64) -> Result<u64, GeometryErr
     match std::io::copy(&mut r, &mut std::io::sink()) {
         Ok(n) => Ok(n),
         Err(_) if r.over => Err(GeometryError::TooLarge {
-            what: format!(
-                "the decompressed size of {name} (more than {limit} bytes, from {} compressed)",
-                bytes.len()
-            ),
+            what: format!("the decompressed size of {name} (more than {limit} bytes, from {} compressed)", bytes.len()),
             limit,
         }),
         Err(e) => Err(GeometryError::Decompress { name: name.to_string(), msg: e.to_string() }),
@@ -142,10 +139,7 @@ impl<R: BufRead> Lines<R> {
     /// The next line and its 1-based number, or `None` at the end.
     pub(crate) fn next_line(&mut self) -> Result<Option<(usize, Cow<'_, str>)>, GeometryError> {
         self.buf.clear();
-        let n = (&mut self.r)
-            .take(MAX_LINE_BYTES as u64 + 1)
-            .read_until(b'\n', &mut self.buf)
-            .map_err(read_error)?;
+        let n = (&mut self.r).take(MAX_LINE_BYTES as u64 + 1).read_until(b'\n', &mut self.buf).map_err(read_error)?;
         if n == 0 {
             return Ok(None);
         }
