@@ -30,6 +30,9 @@ pub enum AppError {
     /// Repeated failed sign-ins to one account: it waits this many seconds between tries.
     #[error("too many failed sign-ins to this account; wait {0} s before the next try (each failure doubles the wait; a successful sign-in resets it)")]
     LoginBackoff(u64),
+    /// The caller already has as much of this work running as they may (429).
+    #[error("{0}")]
+    Busy(String),
     #[error("{0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
@@ -48,7 +51,7 @@ impl AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMedia(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            AppError::RateLimited(_) | AppError::LoginBackoff(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::RateLimited(_) | AppError::LoginBackoff(_) | AppError::Busy(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -119,6 +122,8 @@ impl IntoResponse for AppError {
         r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if let Some(s) = self.retry_after() {
             r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s));
+        } else if let AppError::Busy(_) = self {
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(1));
         }
         if status == StatusCode::UNAUTHORIZED {
             r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

@@ -13,21 +13,64 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 
-/// Processes queued geometries one at a time, and resumes those left pending by a restart.
-pub fn spawn_geometry_worker(st: AppState, mut rx: mpsc::UnboundedReceiver<String>) -> tokio::task::JoinHandle<()> {
+/// Processes queued geometries, `limits.geometry_workers` at once, taking users in turn
+/// with at most `limits.geometry_per_user` of each in flight (see `state::fair`), and
+/// resumes those left pending by a restart.
+pub fn spawn_geometry_worker(
+    st: AppState,
+    mut rx: mpsc::UnboundedReceiver<crate::state::QueuedGeometry>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         match st.store.pending_geometries().await {
-            Ok(list) => list.iter().for_each(|g| st.enqueue_geometry(&g.id)),
+            // The uploader is not stored; the project stands for them after a restart.
+            Ok(list) => list.iter().for_each(|g| st.enqueue_geometry(&g.project_id, &g.id)),
             Err(e) => tracing::error!(error = %e, "cannot list pending geometries"),
         }
-        while let Some(id) = rx.recv().await {
-            let t = Instant::now();
-            match crate::service::geometries::process(&st, &id).await {
-                Ok(()) => tracing::info!(geometry = %id, ms = t.elapsed().as_millis() as u64, "geometry processed"),
-                Err(e) => tracing::error!(geometry = %id, error = %e, "geometry processing failed"),
+        let workers = st.cfg.limits.geometry_workers.max(1);
+        let mut queue = crate::state::fair::FairQueue::new(st.cfg.limits.geometry_per_user);
+        let (done_tx, mut done_rx) = mpsc::unbounded_channel::<String>();
+        let (mut running, mut open) = (0usize, true);
+        loop {
+            while running < workers {
+                let Some((owner, id)) = queue.pop() else { break };
+                running += 1;
+                let (st, done) = (st.clone(), done_tx.clone());
+                tokio::spawn(async move {
+                    // Reports the end even if processing panics, so the slot is not lost.
+                    let _done = Finished(done, owner);
+                    let t = Instant::now();
+                    match crate::service::geometries::process(&st, &id).await {
+                        Ok(()) => {
+                            tracing::info!(geometry = %id, ms = t.elapsed().as_millis() as u64, "geometry processed")
+                        }
+                        Err(e) => tracing::error!(geometry = %id, error = %e, "geometry processing failed"),
+                    }
+                });
+            }
+            if !open && running == 0 {
+                break;
+            }
+            tokio::select! {
+                q = rx.recv(), if open => match q {
+                    Some(q) => queue.push(&q.owner, &q.id),
+                    None => open = false,
+                },
+                Some(owner) = done_rx.recv() => {
+                    running -= 1;
+                    queue.done(&owner);
+                }
             }
         }
     })
+}
+
+/// Tells the geometry dispatcher that one of its owner's geometries is finished, when dropped.
+struct Finished(mpsc::UnboundedSender<String>, String);
+
+impl Drop for Finished {
+    fn drop(&mut self) {
+        let _ = self.0.send(std::mem::take(&mut self.1));
+    }
 }
 
 /// The whole HTTP surface: API, pages, static assets, health and metrics.

@@ -13,6 +13,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
+pub mod fair;
+
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
@@ -33,12 +35,24 @@ pub struct AppState {
     pub executors: Arc<Executors>,
     /// Healed surfaces of recent mesh suggestions (see `service::geometries::mesh_suggestion`).
     pub surfaces: Arc<SurfaceCache>,
-    geometry_queue: mpsc::UnboundedSender<String>,
+    /// Mesh suggestions running per user (`limits.mesh_suggestions_per_user`).
+    pub suggestions: Arc<fair::PerUserLimit>,
+    geometry_queue: mpsc::UnboundedSender<QueuedGeometry>,
 }
 
-/// The last few healed surfaces the mesh wizard asked about, by stored original and scale:
-/// the wizard re-suggests as the user moves the target slider, and parsing and healing a
-/// large upload again each time took seconds. Originals never change once stored.
+/// A geometry waiting for processing, with the user whose share of the workers it uses.
+#[derive(Debug, Clone)]
+pub struct QueuedGeometry {
+    /// Who queued it (the uploader; the project after a restart).
+    pub owner: String,
+    /// The geometry.
+    pub id: String,
+}
+
+/// The last few healed surfaces the mesh wizard asked about, by geometry and case scale:
+/// the wizard re-suggests as the user moves the target slider, and even decoding the stored
+/// healed surface (`service::healed`) of a large upload takes a while. Geometries never
+/// change once processed.
 #[derive(Default)]
 pub struct SurfaceCache(std::sync::Mutex<std::collections::VecDeque<(String, Arc<crate::geometry::Surface>)>>);
 
@@ -95,9 +109,10 @@ impl UserCache {
 }
 
 impl AppState {
-    /// Queues a stored geometry for background processing.
-    pub fn enqueue_geometry(&self, id: &str) {
-        let _ = self.geometry_queue.send(id.to_string());
+    /// Queues a stored geometry for background processing, in `owner`'s fair share of the
+    /// geometry workers (see [`fair::FairQueue`]).
+    pub fn enqueue_geometry(&self, owner: &str, id: &str) {
+        let _ = self.geometry_queue.send(QueuedGeometry { owner: owner.to_string(), id: id.to_string() });
     }
 }
 
@@ -144,7 +159,7 @@ pub enum StartError {
 }
 
 /// Opens the store (running migrations), the blob store and the keys.
-pub async fn open(cfg: Config) -> Result<(AppState, mpsc::UnboundedReceiver<String>), StartError> {
+pub async fn open(cfg: Config) -> Result<(AppState, mpsc::UnboundedReceiver<QueuedGeometry>), StartError> {
     let url = cfg.database_url();
     let store = crate::store::open(&url).await?;
     store.migrate().await?;
@@ -155,6 +170,7 @@ pub async fn open(cfg: Config) -> Result<(AppState, mpsc::UnboundedReceiver<Stri
     let (tx, rx) = mpsc::unbounded_channel();
     let limiter = Arc::new(RateLimiter::new(cfg.limits.auth_per_minute));
     let executors = Arc::new(crate::jobs::worker::executors(&cfg, &keys, &blobs));
+    let suggestions = Arc::new(fair::PerUserLimit::new(cfg.limits.mesh_suggestions_per_user));
     Ok((
         AppState {
             cfg: Arc::new(cfg),
@@ -168,6 +184,7 @@ pub async fn open(cfg: Config) -> Result<(AppState, mpsc::UnboundedReceiver<Stri
             events,
             executors,
             surfaces: Arc::default(),
+            suggestions,
             geometry_queue: tx,
         },
         rx,

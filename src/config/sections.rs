@@ -200,6 +200,15 @@ pub struct LimitsConfig {
     /// The longest wait between attempts on one account, seconds; each failure past
     /// `login_backoff_after` doubles the wait from 1 s up to this.
     pub login_backoff_max_s: u64,
+    /// Largest decompressed size of a `.gz` upload, bytes (also bounded by max_triangles ×
+    /// 256 bytes and by 100 × the compressed size).
+    pub max_inflated_bytes: u64,
+    /// Geometries processed at once (default: the number of cores, at most 4).
+    pub geometry_workers: usize,
+    /// Geometries of one user processed at once; the rest wait for their turn.
+    pub geometry_per_user: usize,
+    /// Mesh suggestions of one user computed at once; more are refused with 429.
+    pub mesh_suggestions_per_user: usize,
 }
 
 /// How the server sees its clients: which reverse proxies it believes about them.
@@ -260,6 +269,10 @@ impl Default for LimitsConfig {
             max_triangles: 20_000_000,
             login_backoff_after: 5,
             login_backoff_max_s: 900,
+            max_inflated_bytes: 2 << 30,
+            geometry_workers: std::thread::available_parallelism().map_or(2, |n| n.get()).min(4),
+            geometry_per_user: 1,
+            mesh_suggestions_per_user: 2,
         }
     }
 }

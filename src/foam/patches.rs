@@ -98,6 +98,7 @@ pub fn resolve(spec: &CaseSpec, a: &Analysis) -> Result<Vec<Patch>, BcError> {
         let idx = names
             .iter()
             .position(|n| *n == key || *n == sanitize_group_name(key))
+            .or_else(|| renamed_position(&names, key))
             .ok_or_else(|| BcError::UnknownGroup { name: key.clone(), available: available.clone() })?;
         if let Some(other) = seen[idx].replace(key) {
             return Err(BcError::Duplicate { a: other.to_string(), b: key.clone(), group: names[idx].to_string() });
@@ -145,6 +146,39 @@ pub fn resolve(spec: &CaseSpec, a: &Analysis) -> Result<Vec<Patch>, BcError> {
     Ok(patches)
 }
 
+/// A boundary keyed by the user's name of a group that healing renamed (`bottom`, now
+/// `body_bottom`, see `geometry::names`) still finds it.
+fn renamed_position(names: &[&str], key: &str) -> Option<usize> {
+    let key = sanitize_group_name(key);
+    if !crate::geometry::names::is_reserved(&key) {
+        return None;
+    }
+    let renamed = format!("{}{key}", crate::geometry::names::RENAME_PREFIX);
+    names.iter().position(|n| *n == renamed)
+}
+
 fn tunnel(name: &str, kind: BcKind) -> Patch {
     Patch { name: Word::new(name).expect("literal patch name"), kind, from_surface: false }
+}
+
+#[cfg(test)]
+mod rename_tests {
+    use super::*;
+    use crate::geometry::names::is_reserved;
+
+    /// Every patch the case generates is a name healing keeps users' groups away from.
+    #[test]
+    fn generated_patch_names_are_reserved_for_groups() {
+        for name in ["inlet", "outlet", "sides", "top", "bottom", GROUND, BACKGROUND] {
+            assert!(is_reserved(name), "{name} is generated but not in geometry::RESERVED_GROUP_NAMES");
+        }
+    }
+
+    #[test]
+    fn a_boundary_may_name_a_renamed_group_by_its_label() {
+        let names = ["wing", "body_inlet"];
+        assert_eq!(renamed_position(&names, "inlet"), Some(1));
+        assert_eq!(renamed_position(&names, "wing"), None);
+        assert_eq!(renamed_position(&names, "outlet"), None);
+    }
 }

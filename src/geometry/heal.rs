@@ -46,6 +46,10 @@ pub struct HealReport {
     pub watertight: bool,
     /// Human sentences describing each change.
     pub changes: Vec<String>,
+    /// Groups renamed because their names belong to generated patches (`bottom` is
+    /// `body_bottom` in the case); `from` stays the label the interface shows.
+    #[serde(default)]
+    pub renamed_groups: Vec<super::GroupRename>,
 }
 
 /// Repairs `s` and reports what changed. Never panics on bad input: triangles with
@@ -137,6 +141,15 @@ pub fn heal(s: Surface, o: &HealOptions) -> (Surface, HealReport) {
         changes.push(format!("removed {} groups left without triangles: {names}", dropped.len()));
     }
 
+    // A group called `bottom` or `inlet` would clash with the wind tunnel's patches.
+    let renamed_groups = super::names::rename_reserved(&mut out.groups);
+    for r in &renamed_groups {
+        changes.push(format!(
+            "renamed group '{}' to '{}': '{}' is the name of a patch FlowCFD generates (the wind tunnel's faces or the background box)",
+            r.from, r.to, r.from
+        ));
+    }
+
     let (open_edges, non_manifold_edges) = edge_stats(&out);
     let watertight = !out.tris.is_empty() && open_edges == 0 && non_manifold_edges == 0;
     let report = HealReport {
@@ -152,6 +165,7 @@ pub fn heal(s: Surface, o: &HealOptions) -> (Surface, HealReport) {
         non_manifold_edges,
         watertight,
         changes,
+        renamed_groups,
     };
     (out, report)
 }

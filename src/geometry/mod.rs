@@ -6,15 +6,17 @@
 
 pub mod analyse;
 pub mod heal;
+pub mod names;
 pub mod obj;
 pub mod primitives;
 pub mod query;
+pub mod read;
 pub mod stl;
 pub mod write;
 
-use std::collections::HashMap;
-use std::io::Read;
-use std::path::Path;
+pub(crate) use names::GroupNames;
+pub use names::{sanitize_group_name, GroupRename, RESERVED_GROUP_NAMES};
+pub use read::{read_bytes, read_file};
 
 /// Indexed triangle surface with named groups.
 ///
@@ -93,6 +95,18 @@ pub enum GeometryError {
         /// Decoder message.
         msg: String,
     },
+    /// A value is outside the range a physical model can have.
+    #[error("{field} = {value} is outside the accepted range {range}: {hint}")]
+    OutOfRange {
+        /// What was measured.
+        field: String,
+        /// The value, with its unit.
+        value: String,
+        /// The accepted range, with units.
+        range: String,
+        /// What to do about it.
+        hint: String,
+    },
     /// The file could not be read from disk.
     #[error("could not read {path}: {source}; check that the file exists and is readable")]
     Io {
@@ -109,19 +123,48 @@ pub enum GeometryError {
 pub struct ReadOptions {
     /// Factor applied to every coordinate, e.g. 0.001 for a model drawn in millimetres.
     pub scale: f64,
-    /// Largest file (and decompressed `.gz` content) accepted, in bytes.
+    /// Largest file accepted (compressed, for a `.gz`), in bytes.
     pub max_bytes: u64,
     /// Largest number of triangles accepted (polygons count after triangulation).
     pub max_triangles: usize,
+    /// Largest decompressed size of a `.gz`, in bytes; see [`ReadOptions::inflated_limit`]
+    /// for the other bounds that apply with it.
+    pub max_inflated_bytes: u64,
 }
+
+/// Default cap on a decompressed `.gz` (2 GiB).
+pub const DEFAULT_MAX_INFLATED_BYTES: u64 = 2 << 30;
+
+/// Bytes an ASCII STL spends on one facet (seven lines of text, about 250 bytes): the
+/// triangle limit times this bounds any honest decompressed file.
+pub const TEXT_BYTES_PER_TRIANGLE: u64 = 256;
+
+/// Largest ratio of decompressed to compressed size accepted beyond the first MiB.
+/// Surface files compress 3 to 10 times; Apache POI refuses zip entries past 100× for the
+/// same reason (`ZipSecureFile`'s minimum inflate ratio of 0.01).
+pub const MAX_INFLATE_RATIO: u64 = 100;
 
 impl Default for ReadOptions {
     fn default() -> Self {
-        ReadOptions { scale: 1.0, max_bytes: 1 << 30, max_triangles: 20_000_000 }
+        ReadOptions {
+            scale: 1.0,
+            max_bytes: 1 << 30,
+            max_triangles: 20_000_000,
+            max_inflated_bytes: DEFAULT_MAX_INFLATED_BYTES,
+        }
     }
 }
 
 impl ReadOptions {
+    /// How many bytes a `.gz` of `compressed` bytes may inflate to: the smallest of
+    /// `max_inflated_bytes`, the triangle limit times [`TEXT_BYTES_PER_TRIANGLE`], and
+    /// [`MAX_INFLATE_RATIO`] times the compressed size (at least 1 MiB).
+    pub fn inflated_limit(&self, compressed: u64) -> u64 {
+        let by_ratio = compressed.saturating_mul(MAX_INFLATE_RATIO).max(1 << 20);
+        let by_tris = (self.tri_limit() as u64).saturating_mul(TEXT_BYTES_PER_TRIANGLE);
+        self.max_inflated_bytes.min(by_tris).min(by_ratio)
+    }
+
     /// Triangle limit, also capped so that 3 points per triangle still fit `u32` indices.
     pub(crate) fn tri_limit(&self) -> usize {
         self.max_triangles.min((u32::MAX / 3) as usize)
@@ -136,162 +179,10 @@ impl ReadOptions {
     }
 }
 
-/// Reads a surface file, choosing the format from the extension
-/// (`.stl`, `.obj`, optionally followed by `.gz`), and applies `opts.scale`.
-///
-/// The file size is checked against `opts.max_bytes` before anything is read.
-pub fn read_file(path: &Path, opts: &ReadOptions) -> Result<Surface, GeometryError> {
-    let shown = path.display().to_string();
-    let io = |source| GeometryError::Io { path: shown.clone(), source };
-    let len = std::fs::metadata(path).map_err(io)?.len();
-    if len > opts.max_bytes {
-        return Err(GeometryError::TooLarge { what: format!("file size ({len} bytes)"), limit: opts.max_bytes });
-    }
-    let bytes = std::fs::read(path).map_err(io)?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or(shown.clone());
-    read_bytes(&name, &bytes, opts)
-}
-
-/// Parses a surface held in memory; `name_hint` (a file name) selects the format the
-/// same way as [`read_file`], including `.gz` decompression.
-pub fn read_bytes(name_hint: &str, bytes: &[u8], opts: &ReadOptions) -> Result<Surface, GeometryError> {
-    if !(opts.scale.is_finite() && opts.scale > 0.0) {
-        return Err(GeometryError::BadScale(opts.scale));
-    }
-    if bytes.len() as u64 > opts.max_bytes {
-        return Err(GeometryError::TooLarge {
-            what: format!("input size ({} bytes)", bytes.len()),
-            limit: opts.max_bytes,
-        });
-    }
-    let lower = name_hint.to_ascii_lowercase();
-    let (stem, gz) = match lower.strip_suffix(".gz") {
-        Some(s) => (s.to_string(), true),
-        None => (lower.clone(), false),
-    };
-    let ext = stem.rsplit_once('.').map(|(_, e)| e.to_string()).unwrap_or_default();
-    if ext != "stl" && ext != "obj" {
-        return Err(GeometryError::UnknownFormat(name_hint.to_string()));
-    }
-    let inflated;
-    let data = if gz {
-        inflated = gunzip(name_hint, bytes, opts.max_bytes)?;
-        &inflated[..]
-    } else {
-        bytes
-    };
-    let mut s = if ext == "stl" { stl::parse(data, opts)? } else { obj::parse(data, opts)? };
-    apply_scale(&mut s, opts.scale)?;
-    Ok(s)
-}
-
-/// Decompresses with a hard cap, so a small "zip bomb" cannot exhaust memory.
-fn gunzip(name: &str, bytes: &[u8], max_bytes: u64) -> Result<Vec<u8>, GeometryError> {
-    let mut out = Vec::new();
-    let decoder = flate2::read::MultiGzDecoder::new(bytes);
-    decoder
-        .take(max_bytes.saturating_add(1))
-        .read_to_end(&mut out)
-        .map_err(|e| GeometryError::Decompress { name: name.to_string(), msg: e.to_string() })?;
-    if out.len() as u64 > max_bytes {
-        return Err(GeometryError::TooLarge {
-            what: format!("decompressed size of {name} (more than {max_bytes} bytes)"),
-            limit: max_bytes,
-        });
-    }
-    Ok(out)
-}
-
-/// Scales after parsing; a huge factor may overflow to infinity, which is caught here.
-fn apply_scale(s: &mut Surface, scale: f64) -> Result<(), GeometryError> {
-    if scale == 1.0 {
-        return Ok(());
-    }
-    for (i, p) in s.points.iter_mut().enumerate() {
-        for c in p.iter_mut() {
-            *c *= scale;
-        }
-        if p.iter().any(|c| !c.is_finite()) {
-            return Err(GeometryError::NonFinite { location: format!("point {} after scaling", i + 1) });
-        }
-    }
-    Ok(())
-}
-
-/// Turns any group name into an OpenFOAM-safe word: keeps `[A-Za-z0-9_.-]`, replaces
-/// every other character by `_`, collapses runs of `_`, prefixes `g_` when the first
-/// character is not a letter or `_`, and returns `group` for an empty name.
-pub fn sanitize_group_name(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    for ch in raw.trim().chars() {
-        let c = if ch.is_ascii_alphanumeric() || matches!(ch, '_' | '.' | '-') { ch } else { '_' };
-        // Collapsing keeps names like "frt-fairing:001%1" readable (frt-fairing_001_1).
-        if c == '_' && out.ends_with('_') {
-            continue;
-        }
-        out.push(c);
-    }
-    match out.chars().next() {
-        None => "group".to_string(),
-        Some(c) if c.is_ascii_alphabetic() || c == '_' => out,
-        Some(_) => format!("g_{out}"),
-    }
-}
-
-/// Allocates sanitized, unique group names for readers.
-#[derive(Default)]
-pub(crate) struct GroupNames {
-    names: Vec<String>,
-    taken: HashMap<String, ()>,
-}
-
-impl GroupNames {
-    /// Adds a new group named after `raw` (suffixed `_2`, `_3`, … if taken); returns its index.
-    pub(crate) fn add(&mut self, raw: &str) -> u32 {
-        let base = sanitize_group_name(raw);
-        let mut name = base.clone();
-        let mut k = 2;
-        while self.taken.contains_key(&name) {
-            name = format!("{base}_{k}");
-            k += 1;
-        }
-        self.taken.insert(name.clone(), ());
-        self.names.push(name);
-        (self.names.len() - 1) as u32
-    }
-
-    /// The names in index order.
-    pub(crate) fn into_names(self) -> Vec<String> {
-        self.names
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::io::Write;
-
-    #[test]
-    fn sanitize_examples() {
-        assert_eq!(sanitize_group_name("frt-fairing:001%1"), "frt-fairing_001_1");
-        assert_eq!(sanitize_group_name("my  part!!"), "my_part_");
-        assert_eq!(sanitize_group_name("1abc"), "g_1abc");
-        assert_eq!(sanitize_group_name(".x"), "g_.x");
-        assert_eq!(sanitize_group_name(""), "group");
-        assert_eq!(sanitize_group_name("   "), "group");
-        assert_eq!(sanitize_group_name("_ok"), "_ok");
-        assert_eq!(sanitize_group_name("wing\u{e9}"), "wing_");
-    }
-
-    #[test]
-    fn unique_names() {
-        let mut g = GroupNames::default();
-        assert_eq!(g.add("a"), 0);
-        g.add("a");
-        g.add("a:");
-        g.add("a");
-        assert_eq!(g.into_names(), vec!["a", "a_2", "a_", "a_3"]);
-    }
 
     const TRI: &str = "solid t\nfacet normal 0 0 1\nouter loop\nvertex 0 0 0\nvertex 1000 0 0\nvertex 0 1000 0\nendloop\nendfacet\nendsolid t\n";
 
@@ -334,7 +225,28 @@ mod tests {
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
         enc.write_all(&vec![b' '; 100_000]).unwrap();
         let gz = enc.finish().unwrap();
-        let opts = ReadOptions { max_bytes: 50_000, ..Default::default() };
-        assert!(matches!(read_bytes("x.obj.gz", &gz, &opts), Err(GeometryError::TooLarge { .. })));
+        let opts = ReadOptions { max_inflated_bytes: 50_000, ..Default::default() };
+        let e = read_bytes("x.obj.gz", &gz, &opts).unwrap_err();
+        assert!(matches!(e, GeometryError::TooLarge { limit: 50_000, .. }), "{e}");
+        assert!(e.to_string().contains("decompressed size"), "{e}");
+        // Within the cap the same file is read (and holds no triangles).
+        let roomy = ReadOptions { max_inflated_bytes: 100_000, ..Default::default() };
+        assert!(matches!(read_bytes("x.obj.gz", &gz, &roomy), Err(GeometryError::Empty)));
+    }
+
+    /// 1 MiB of zeros compresses to about 1 KiB: far past the 100× ratio, so a small bomb
+    /// is refused after inflating about 1 MiB, whatever the configured cap.
+    #[test]
+    fn inflate_ratio_bounds_small_bombs() {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        enc.write_all(&vec![0u8; 4 << 20]).unwrap();
+        let gz = enc.finish().unwrap();
+        assert!(gz.len() < 40 << 10, "{}", gz.len());
+        let e = read_bytes("bomb.stl.gz", &gz, &ReadOptions::default()).unwrap_err();
+        assert!(matches!(e, GeometryError::TooLarge { limit, .. } if limit == 1 << 20), "{e}");
+        let o = ReadOptions::default();
+        assert_eq!(o.inflated_limit(1 << 30), DEFAULT_MAX_INFLATED_BYTES);
+        let few = ReadOptions { max_triangles: 1000, ..Default::default() };
+        assert_eq!(few.inflated_limit(1 << 30), 1000 * TEXT_BYTES_PER_TRIANGLE);
     }
 }

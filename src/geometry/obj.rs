@@ -3,14 +3,21 @@
 //! meshing only needs the surface and its regions.
 
 use std::collections::HashMap;
+use std::io::BufRead;
 
+use super::read::Lines;
 use super::{GeometryError, GroupNames, ReadOptions, Surface};
 
 /// Parses OBJ bytes (unscaled). Faces before any `g`/`o` go to group `default`;
 /// groups that end up with no faces are dropped. A group name used again later
 /// (`g a` … `g b` … `g a`) continues the same group, as the format intends.
 pub fn parse(bytes: &[u8], opts: &ReadOptions) -> Result<Surface, GeometryError> {
-    let text = String::from_utf8_lossy(bytes);
+    parse_reader(bytes, opts)
+}
+
+/// As [`parse`], line by line from a stream (a `.gz` being inflated).
+pub fn parse_reader<R: BufRead>(r: R, opts: &ReadOptions) -> Result<Surface, GeometryError> {
+    let mut lines = Lines::new(r);
     let mut s = Surface::default();
     let mut names = GroupNames::default();
     // Raw name -> group index, filled lazily at the first face so empty groups vanish.
@@ -22,8 +29,7 @@ pub fn parse(bytes: &[u8], opts: &ReadOptions) -> Result<Surface, GeometryError>
     let mut poly: Vec<u32> = Vec::new();
     let bad = |line: usize, msg: String| GeometryError::Malformed { line, msg };
 
-    for (i, raw) in text.lines().enumerate() {
-        let line = i + 1;
+    while let Some((line, raw)) = lines.next_line()? {
         let mut tok = raw.split_whitespace();
         let Some(key) = tok.next() else { continue };
         match key {

@@ -3,6 +3,9 @@
 //!
 //! Vertices are not welded here: each facet adds three points; `heal` welds.
 
+use std::io::{BufRead, Read};
+
+use super::read::{read_error, Lines, BOM};
 use super::{GeometryError, GroupNames, ReadOptions, Surface};
 
 /// Size of the binary header plus triangle count.
@@ -13,44 +16,64 @@ const RECORD: usize = 50;
 /// Parses ASCII or binary STL bytes (unscaled).
 ///
 /// A file whose size is exactly `84 + 50 * count` is binary even when its header
-/// starts with `solid` (many exporters write that); otherwise text starting with
-/// `solid` is parsed as ASCII.
+/// starts with `solid` (many exporters write that), unless it starts with a UTF-8
+/// byte-order mark followed by `solid`, which only text has; otherwise text starting
+/// with `solid` is parsed as ASCII.
 pub fn parse(bytes: &[u8], opts: &ReadOptions) -> Result<Surface, GeometryError> {
-    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+    parse_reader(bytes, bytes.len() as u64, opts)
+}
+
+/// As [`parse`], from a stream of `len` bytes (a `.gz` being inflated): only the first
+/// KiB is held to decide the flavour, then triangles are read as they come.
+pub fn parse_reader<R: BufRead>(mut r: R, len: u64, opts: &ReadOptions) -> Result<Surface, GeometryError> {
+    let mut prefix = Vec::with_capacity(PROBE);
+    (&mut r).take(PROBE as u64).read_to_end(&mut prefix).map_err(read_error)?;
+    if prefix.iter().all(|b| b.is_ascii_whitespace()) && len == prefix.len() as u64 {
         return Err(GeometryError::Empty);
     }
+    let input = std::io::Cursor::new(&prefix[..]).chain(r);
+    if prefix.starts_with(BOM) && looks_ascii(&prefix[BOM.len()..]) {
+        return parse_ascii(input, opts);
+    }
     let header_count =
-        (bytes.len() >= HEADER).then(|| u32::from_le_bytes([bytes[80], bytes[81], bytes[82], bytes[83]]) as u64);
+        (prefix.len() >= HEADER).then(|| u32::from_le_bytes([prefix[80], prefix[81], prefix[82], prefix[83]]) as u64);
     if let Some(n) = header_count {
-        if bytes.len() as u64 == HEADER as u64 + RECORD as u64 * n {
-            return parse_binary(bytes, n as usize, opts);
+        if len == HEADER as u64 + RECORD as u64 * n {
+            return parse_binary(input, n as usize, opts);
         }
     }
-    if looks_ascii(bytes) {
-        return parse_ascii(bytes, opts);
+    // The size does not fit a binary file: text is read as text whatever its start.
+    if looks_ascii(&prefix) || prefix.iter().all(|b| b.is_ascii_whitespace()) {
+        return parse_ascii(input, opts);
+    }
+    // Shorter than a binary header, it is more likely a cut binary file than text.
+    if let Some(word) = text_word(&prefix).filter(|_| prefix.len() >= HEADER) {
+        return Err(GeometryError::Malformed {
+            line: 1,
+            msg: format!("an ASCII STL starts with 'solid', this text starts with '{word}'"),
+        });
     }
     // Not text and the size does not fit the header: say which way it is off.
     match header_count {
         None => Err(GeometryError::Truncated {
-            detail: format!("the file has {} bytes, fewer than the 84-byte binary STL header", bytes.len()),
+            detail: format!("the file has {len} bytes, fewer than the 84-byte binary STL header"),
         }),
         Some(n) => {
             let expected = HEADER as u64 + RECORD as u64 * n;
-            let found = (bytes.len() - HEADER) / RECORD;
-            if (bytes.len() as u64) < expected {
+            let found = (len - HEADER as u64) / RECORD as u64;
+            if len < expected {
                 Err(GeometryError::Truncated {
                     detail: format!("binary STL header says {n} triangles but the file holds bytes for {found}"),
                 })
             } else {
-                Err(GeometryError::CountMismatch {
-                    header: n,
-                    expected_bytes: expected,
-                    actual_bytes: bytes.len() as u64,
-                })
+                Err(GeometryError::CountMismatch { header: n, expected_bytes: expected, actual_bytes: len })
             }
         }
     }
 }
+
+/// How much of the start decides between ASCII and binary.
+const PROBE: usize = 1024;
 
 /// ASCII STL starts with `solid` and has no NUL/control bytes near the start; binary
 /// headers that start with `solid` almost always have binary floats soon after.
@@ -60,11 +83,19 @@ fn looks_ascii(bytes: &[u8]) -> bool {
     if rest.len() < 5 || !rest[..5].eq_ignore_ascii_case(b"solid") {
         return false;
     }
-    let probe = &rest[..rest.len().min(1024)];
+    let probe = &rest[..rest.len().min(PROBE)];
     probe.iter().all(|&b| b >= 0x20 || b == b'\n' || b == b'\r' || b == b'\t')
 }
 
-fn parse_binary(bytes: &[u8], n: usize, opts: &ReadOptions) -> Result<Surface, GeometryError> {
+/// The first word of `prefix` when it is plain text (printable ASCII and line ends only).
+fn text_word(prefix: &[u8]) -> Option<String> {
+    let text = prefix.strip_prefix(BOM).unwrap_or(prefix);
+    let printable = text.iter().all(|&b| (0x20..0x7f).contains(&b) || matches!(b, b'\n' | b'\r' | b'\t'));
+    let word = text.split(|b| b.is_ascii_whitespace()).find(|w| !w.is_empty())?;
+    printable.then(|| String::from_utf8_lossy(&word[..word.len().min(40)]).into_owned())
+}
+
+fn parse_binary<R: Read>(mut r: R, n: usize, opts: &ReadOptions) -> Result<Surface, GeometryError> {
     if n == 0 {
         return Err(GeometryError::Empty);
     }
@@ -80,7 +111,11 @@ fn parse_binary(bytes: &[u8], n: usize, opts: &ReadOptions) -> Result<Surface, G
         tri_group: vec![0; n],
         groups: vec!["body".to_string()],
     };
-    for (t, rec) in bytes[HEADER..].chunks_exact(RECORD).enumerate() {
+    let mut header = [0u8; HEADER];
+    r.read_exact(&mut header).map_err(read_error)?;
+    let mut rec = [0u8; RECORD];
+    for t in 0..n {
+        r.read_exact(&mut rec).map_err(read_error)?;
         let base = s.points.len() as u32;
         for v in 0..3 {
             let mut p = [0.0f64; 3];
@@ -106,8 +141,8 @@ enum State {
     InFacet,
 }
 
-fn parse_ascii(bytes: &[u8], opts: &ReadOptions) -> Result<Surface, GeometryError> {
-    let text = String::from_utf8_lossy(bytes);
+fn parse_ascii<R: BufRead>(r: R, opts: &ReadOptions) -> Result<Surface, GeometryError> {
+    let mut lines = Lines::new(r);
     let mut s = Surface::default();
     let mut names = GroupNames::default();
     let mut state = State::Outside;
@@ -115,12 +150,9 @@ fn parse_ascii(bytes: &[u8], opts: &ReadOptions) -> Result<Surface, GeometryErro
     let mut solid_name = String::new();
     let mut group: Option<u32> = None;
     let mut facet: Vec<[f64; 3]> = Vec::with_capacity(3);
-    let mut last_line = 0;
     let bad = |line: usize, msg: &str| GeometryError::Malformed { line, msg: msg.to_string() };
 
-    for (i, raw) in text.lines().enumerate() {
-        let line = i + 1;
-        last_line = line;
+    while let Some((line, raw)) = lines.next_line()? {
         let mut tok = raw.split_whitespace();
         let Some(key) = tok.next() else { continue };
         match key.to_ascii_lowercase().as_str() {
@@ -193,7 +225,7 @@ fn parse_ascii(bytes: &[u8], opts: &ReadOptions) -> Result<Surface, GeometryErro
     }
     if state == State::InFacet {
         return Err(GeometryError::Truncated {
-            detail: format!("the ASCII STL ends inside a facet at line {last_line}"),
+            detail: format!("the ASCII STL ends inside a facet at line {}", lines.line()),
         });
     }
     if s.tris.is_empty() {
@@ -285,6 +317,20 @@ mod tests {
         long.extend_from_slice(&[1; 7]);
         assert!(matches!(parse(&long, &opts()), Err(GeometryError::CountMismatch { header: 3, .. })));
         assert!(matches!(parse(&bin[..40], &opts()), Err(GeometryError::Truncated { .. })));
+    }
+
+    #[test]
+    fn bom_and_crlf_ascii_is_ascii() {
+        let text = format!("\u{feff}{}", TWO.replace('\n', "\r\n").replace("\r\r\n", "\r\n"));
+        let s = parse(text.as_bytes(), &opts()).unwrap();
+        assert_eq!(s.groups, vec!["wing", "solid"]);
+        assert_eq!(s.tris.len(), 3);
+    }
+
+    #[test]
+    fn text_that_is_not_stl_says_so() {
+        let e = parse("facet normal 0 0 1\nouter loop\n".repeat(5).as_bytes(), &opts()).unwrap_err().to_string();
+        assert!(e.contains("starts with 'solid'") && e.contains("'facet'"), "{e}");
     }
 
     #[test]

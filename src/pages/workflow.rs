@@ -69,7 +69,10 @@ struct Stat {
 
 struct GroupRow {
     index: usize,
+    /// The group's name in the case (boundary conditions key on it).
     name: String,
+    /// The user's name for it, shown; differs when healing renamed a reserved name.
+    label: String,
     area: String,
     triangles: String,
 }
@@ -114,6 +117,7 @@ pub(super) async fn geometry(State(st): State<AppState>, pu: PageUser, Path(id):
         .map(|(index, x)| GroupRow {
             index,
             name: x["name"].as_str().unwrap_or_default().to_string(),
+            label: x["label"].as_str().or(x["name"].as_str()).unwrap_or_default().to_string(),
             area: x["area"].as_f64().map(num).unwrap_or_default(),
             triangles: x["triangles"].as_i64().map(group_digits).unwrap_or_default(),
         })

@@ -127,8 +127,12 @@ pub fn prepare_with(
         .map_err(|e| gerr(GeometryError::Io { path: geometry.display().to_string(), source: e }))?;
     let input_sha256 = hex(&Sha256::digest(&bytes));
     let name = geometry.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-    let opts =
-        ReadOptions { scale: spec.scale, max_bytes: limits.max_geometry_bytes, max_triangles: limits.max_triangles };
+    let opts = ReadOptions {
+        scale: spec.scale,
+        max_bytes: limits.max_geometry_bytes,
+        max_triangles: limits.max_triangles,
+        ..ReadOptions::default()
+    };
     let raw = read_bytes(&name, &bytes, &opts).map_err(gerr)?;
     prepare_surface(spec, raw, input_sha256, mesh)
 }

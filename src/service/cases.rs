@@ -42,10 +42,17 @@ pub async fn create(st: &AppState, caller: &Caller, project_id: &str, body: &Val
             )))
         }
     }
+    if let Some(size) = geometry_size(&g) {
+        // The spec's scale applies on top of the upload's: the case must still be physical.
+        crate::geometry::read::check_size_value(size * spec.scale)
+            .map_err(|e| AppError::Validation(format!("with scale = {}: {e}", spec.scale)))?;
+    }
     let groups: Vec<Value> = serde_json::from_str(&g.surface_groups).unwrap_or_default();
     let names: Vec<&str> = groups.iter().filter_map(|x| x.get("name").and_then(|n| n.as_str())).collect();
+    // A group renamed by healing (`bottom` → `body_bottom`) may be named by its label.
+    let labels: Vec<&str> = groups.iter().filter_map(|x| x.get("label").and_then(|n| n.as_str())).collect();
     for b in spec.boundaries.keys() {
-        if !names.contains(&b.as_str()) {
+        if !names.contains(&b.as_str()) && !labels.contains(&b.as_str()) {
             return Err(AppError::Validation(format!(
                 "boundaries.{b}: the geometry has no surface group {b:?} (it has: {})",
                 names.join(", ")
@@ -64,6 +71,13 @@ pub async fn create(st: &AppState, caller: &Caller, project_id: &str, body: &Val
         .await?;
     st.store.audit(Some(caller.id()), "case.create", Some(&id), "{}", None).await?;
     get(st, caller, &id).await
+}
+
+/// The largest side of a processed geometry's bounding box, metres.
+fn geometry_size(g: &crate::store::Geometry) -> Option<f64> {
+    let b: Value = serde_json::from_str(g.bounding_box.as_deref()?).ok()?;
+    let (lo, hi) = (b["min"].as_array()?, b["max"].as_array()?);
+    (0..3).map(|k| Some(hi.get(k)?.as_f64()? - lo.get(k)?.as_f64()?)).try_fold(0.0f64, |m, d| Some(m.max(d?)))
 }
 
 /// A case the caller can see.

@@ -13,7 +13,7 @@
 //! | 4 × T | u32 group index per triangle (order of `surface_groups`) |
 use super::Caller;
 use crate::error::{AppError, AppResult};
-use crate::geometry::{analyse::analyse, heal::heal, heal::HealOptions, ReadOptions, Surface};
+use crate::geometry::{analyse::analyse, heal::heal, heal::HealOptions, Surface};
 use crate::state::AppState;
 use crate::store::{new_id, Geometry, GeometryResult, GeometryStatus, Role};
 use bytes::Bytes;
@@ -78,7 +78,7 @@ where
     g.role = project.role;
     st.store.create_geometry(&g).await?;
     st.store.audit(Some(caller.id()), "geometry.upload", Some(&id), &json!({"bytes": bytes}).to_string(), None).await?;
-    st.enqueue_geometry(&id);
+    st.enqueue_geometry(caller.id(), &id);
     Ok(g)
 }
 
@@ -157,7 +157,7 @@ pub async fn retry(st: &AppState, caller: &Caller, id: &str) -> AppResult<Geomet
         return Err(AppError::Conflict(format!("the geometry is {}; only a failed one can be retried", g.status)));
     }
     st.store.set_geometry_status(id, GeometryStatus::Pending, None).await?;
-    st.enqueue_geometry(id);
+    st.enqueue_geometry(caller.id(), id);
     get(st, caller, id, false).await
 }
 
@@ -217,18 +217,33 @@ pub async fn process(st: &AppState, id: &str) -> AppResult<()> {
             return Ok(());
         }
     };
-    let opts = ReadOptions {
-        scale: g.scale,
-        max_bytes: st.cfg.limits.max_upload_bytes.max(1) * 8,
-        max_triangles: st.cfg.limits.max_triangles,
+    let opts = super::healed::read_options(st, g.scale);
+    // The user's file name, so that messages name it; it ends with the format (see `format_of`).
+    let name = if g.name.to_ascii_lowercase().ends_with(&format!(".{}", g.format)) {
+        g.name.clone()
+    } else {
+        format!("upload.{}", g.format)
     };
-    let name = format!("upload.{}", g.format);
-    let work = tokio::task::spawn_blocking(move || -> Result<(Vec<u8>, GeometryResult), String> {
+    let work = tokio::task::spawn_blocking(move || -> Result<(Vec<u8>, Vec<u8>, GeometryResult), String> {
         let raw = crate::geometry::read_bytes(&name, &data, &opts).map_err(|e| e.to_string())?;
+        drop(data);
         let (s, report) = heal(raw, &HealOptions::default());
+        if s.tris.is_empty() {
+            return Err(format!(
+                "nothing is left after healing: {} of {} triangles were degenerate (zero area or repeated vertices) and {} were duplicates; check the export, and the scale if the part is tiny",
+                report.degenerate_removed, report.input_triangles, report.duplicates_removed
+            ));
+        }
         let a = analyse(&s, [1.0, 0.0, 0.0]);
-        let groups: Vec<_> =
-            a.groups.iter().map(|gi| json!({"name": gi.name, "area": gi.area, "triangles": gi.triangles})).collect();
+        // The label is the user's name for a group healing renamed (`bottom`, now `body_bottom`).
+        let label = |name: &str| {
+            report.renamed_groups.iter().find(|r| r.to == name).map_or(name, |r| r.from.as_str()).to_string()
+        };
+        let groups: Vec<_> = a
+            .groups
+            .iter()
+            .map(|gi| json!({"name": gi.name, "label": label(&gi.name), "area": gi.area, "triangles": gi.triangles}))
+            .collect();
         let r = GeometryResult {
             processed_key: String::new(),
             triangle_count: s.tris.len() as i64,
@@ -240,14 +255,16 @@ pub async fn process(st: &AppState, id: &str) -> AppResult<()> {
             healing: serde_json::to_string(&report).map_err(|e| e.to_string())?,
             analysis: serde_json::to_string(&a).map_err(|e| e.to_string())?,
         };
-        Ok((encode_surface(&s), r))
+        Ok((encode_surface(&s), super::healed::encode(&s), r))
     })
     .await
     .map_err(|e| AppError::Internal(format!("geometry worker: {e}")))?;
     match work {
-        Ok((bin, mut r)) => {
+        Ok((bin, healed, mut r)) => {
             r.processed_key = surface_key(&g.project_id, id);
             st.blobs.put(&r.processed_key, Bytes::from(bin)).await?;
+            // Mesh suggestions start from this instead of the original (see `healed`).
+            st.blobs.put(&super::healed::healed_key(&g.project_id, id), Bytes::from(healed)).await?;
             st.store.finish_geometry(id, &r).await?;
         }
         Err(msg) => {
@@ -345,12 +362,24 @@ pub async fn mesh_suggestion(
 ) -> AppResult<serde_json::Value> {
     use crate::foam::spec::CaseSpec;
     let g = get(st, caller, id, false).await?;
+    if !g.role.can_write() {
+        // It costs CPU and memory; it is part of setting a case up, which viewers cannot.
+        return Err(AppError::Forbidden(
+            "mesh suggestions are for setting up a case, which needs member rights in the project; viewers cannot ask for them".into(),
+        ));
+    }
     if g.status != GeometryStatus::Ready {
         return Err(AppError::Conflict(format!("the geometry is {}; mesh parameters need a ready one", g.status)));
     }
     if g.analysis.is_none() {
         return Err(AppError::Conflict("the geometry has no analysis; retry its processing".into()));
     }
+    let Some(_slot) = st.suggestions.try_acquire(caller.id()) else {
+        return Err(AppError::Busy(format!(
+            "{} mesh suggestions of yours are already being computed (limits.mesh_suggestions_per_user); wait for them and ask again",
+            st.suggestions.per_user()
+        )));
+    };
     let mut body = req.spec.unwrap_or_else(|| json!({"flow": {"type": "external", "velocity": [20.0, 0.0, 0.0]}}));
     if !body.is_object() {
         return Err(AppError::Validation("spec must be a JSON object (a case specification)".into()));
@@ -375,25 +404,18 @@ pub async fn mesh_suggestion(
     }
     let spec = CaseSpec::from_json(&body.to_string()).map_err(|e| AppError::Validation(e.to_string()))?;
     // The mesh AI reads the surface itself (its voxel grid), healed exactly as a run heals it.
-    let scale = g.scale * spec.scale;
-    let key = format!("{}@{scale:e}", g.original_key);
+    let extra = spec.scale;
+    let key = format!("{}@{extra:e}", g.id);
     let surface = match st.surfaces.get(&key) {
         Some(s) => s,
         None => {
-            let data = st.blobs.get(&g.original_key).await?;
-            let opts = ReadOptions {
-                scale,
-                max_bytes: st.cfg.limits.max_upload_bytes.max(1) * 8,
-                max_triangles: st.cfg.limits.max_triangles,
-            };
-            let name = format!("upload.{}", g.format);
-            let s = tokio::task::spawn_blocking(move || {
-                let raw = crate::geometry::read_bytes(&name, &data, &opts)
-                    .map_err(|e| AppError::Validation(e.to_string()))?;
-                Ok::<_, AppError>(std::sync::Arc::new(heal(raw, &HealOptions::default()).0))
-            })
-            .await
-            .map_err(|e| AppError::Internal(format!("mesh suggestion: {e}")))??;
+            let mut s = super::healed::load(st, &g).await?;
+            if extra != 1.0 {
+                s.points.iter_mut().flatten().for_each(|c| *c *= extra);
+                let size = crate::geometry::read::size_of(&s);
+                crate::geometry::read::check_size_value(size).map_err(|e| AppError::Validation(e.to_string()))?;
+            }
+            let s = std::sync::Arc::new(s);
             st.surfaces.put(key, s.clone());
             s
         }

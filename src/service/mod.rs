@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod cases;
 pub mod geometries;
+pub mod healed;
 pub mod invitations;
 pub mod jobs;
 pub mod login_backoff;

@@ -5,7 +5,8 @@
 //! - `motorbike`: OpenFOAM's motorBike tutorial against FlowCFD's pipeline;
 //! - `queue`: the durable job queue, one worker against several;
 //! - `events`: residual latency from a solver's log line to a WebSocket client;
-//! - `post`: post-processing against ParaView's pvpython.
+//! - `post`: post-processing against ParaView's pvpython;
+//! - `solids`: 100,000 solids with one name, read, healed and analysed.
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
@@ -17,6 +18,7 @@ mod post;
 #[allow(dead_code)]
 mod progress;
 mod queue;
+mod solids;
 
 #[derive(Parser)]
 #[command(name = "flowcfd-bench", version, about = "FlowCFD benchmarks against a baseline run in the same invocation")]
@@ -37,6 +39,9 @@ enum Bench {
     /// Post-processing (surface, slice, isosurface, 1,000 streamlines) against ParaView's
     /// pvpython on the same results.
     Post(post::PostArgs),
+    /// 100,000 solids with the same name through reading, healing and analysis (bounded
+    /// at 3 s), against one solid with the same triangles.
+    Solids(solids::SolidsArgs),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +52,7 @@ fn main() -> ExitCode {
         Bench::Queue(a) => queue::queue(&a),
         Bench::Events(a) => events::main(&a),
         Bench::Post(a) => post::main(&a),
+        Bench::Solids(a) => solids::main(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -4,7 +4,9 @@
 import { $, groupColor } from "../api";
 import type { Viewer } from "../viewer";
 
-interface Group { name: string; area: number; triangles: number }
+/** `name` is the group in the case; `label` the user's name for it (they differ when the
+ * server renamed a group called like a tunnel patch, e.g. `bottom` → `body_bottom`). */
+interface Group { name: string; label?: string; area: number; triangles: number }
 export interface Setup {
   project_id: string;
   geometry_id: string;
