@@ -408,13 +408,20 @@ pub fn fuzz(t: &Target) {
 
     // Regressions and seeds first: each must run clean.
     let mut failures: Vec<String> = Vec::new();
-    let regressions = read_dir_sorted(&root.join("regressions").join(t.name));
+    // FLOWCFD_FUZZ_ONLY=part runs only the regressions whose file name contains it.
+    let only = std::env::var("FLOWCFD_FUZZ_ONLY").unwrap_or_default();
+    let mut regressions = read_dir_sorted(&root.join("regressions").join(t.name));
+    regressions.retain(|(p, _)| p.file_name().is_some_and(|n| n.to_string_lossy().contains(&only)));
     let seeds = read_dir_sorted(&root.join("corpus").join(t.name));
     assert!(!seeds.is_empty(), "no seeds in tests/fuzz/corpus/{}", t.name);
     let mut seen = HashSet::new();
+    let show_all = std::env::var_os("FLOWCFD_FUZZ_SHOW").is_some();
     for (path, input) in regressions.iter().chain(&seeds) {
         match exec(t, input, &watch) {
             Ok(o) => {
+                if show_all {
+                    eprintln!("fuzz {} {}: {o}", t.name, path.display());
+                }
                 seen.insert(shape(&o));
             }
             Err(e) => failures.push(format!("{}: {e}", path.display())),

@@ -40,7 +40,11 @@ pub fn obj(data: &[u8]) -> String {
 fn cube() -> &'static (flowcfd::geometry::Surface, flowcfd::geometry::analyse::Analysis) {
     static CUBE: OnceLock<(flowcfd::geometry::Surface, flowcfd::geometry::analyse::Analysis)> = OnceLock::new();
     CUBE.get_or_init(|| {
-        let s = primitives::cuboid([0.0; 3], [1.0; 3], "cube");
+        // Two faces named `in` and `out`, so that internal-flow specs have an inlet and an
+        // outlet to name.
+        let mut s = primitives::cuboid([0.0; 3], [1.0; 3], "cube");
+        s.groups = vec!["cube".into(), "in".into(), "out".into()];
+        s.tri_group = (0..s.tris.len() as u32).map(|t| if t < 4 { t / 2 + 1 } else { 0 }).collect();
         let a = analyse(&s, [1.0, 0.0, 0.0]);
         (s, a)
     })
