@@ -177,11 +177,14 @@ fn exec(t: &Target, input: &[u8], watch: &Watch) -> Result<String, String> {
 }
 
 /// The input running now, watched by a thread that aborts on a hang.
-struct Watch(Arc<Mutex<Option<(Instant, Vec<u8>)>>>);
+struct Watch(Arc<Mutex<Running>>);
+
+/// When the running input started, and the input.
+type Running = Option<(Instant, Vec<u8>)>;
 
 impl Watch {
     fn start(dump: PathBuf) -> Watch {
-        let cell: Arc<Mutex<Option<(Instant, Vec<u8>)>>> = Arc::default();
+        let cell: Arc<Mutex<Running>> = Arc::default();
         let weak = Arc::downgrade(&cell);
         std::thread::spawn(move || loop {
             std::thread::sleep(Duration::from_millis(500));
