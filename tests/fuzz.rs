@@ -14,7 +14,9 @@
 //!
 //! `FLOWCFD_FUZZ_SEED` replays a run (the seed is printed); a crash's input is saved under
 //! `FLOWCFD_FUZZ_OUT` (default `target/tmp/fuzz-crashes/<target>/`) for
-//! `fuzz/regressions/<target>/`.
+//! `fuzz/regressions/<target>/`. `FLOWCFD_FUZZ_ONLY=part` reruns only the regressions whose
+//! name contains `part`; `FLOWCFD_FUZZ_SHOW=N` prints each regression's and seed's outcome
+//! and the first N new outcomes.
 #[path = "fuzz/engine.rs"]
 mod engine;
 #[path = "fuzz/targets.rs"]

@@ -177,11 +177,14 @@ fn exec(t: &Target, input: &[u8], watch: &Watch) -> Result<String, String> {
 }
 
 /// The input running now, watched by a thread that aborts on a hang.
-struct Watch(Arc<Mutex<Option<(Instant, Vec<u8>)>>>);
+struct Watch(Arc<Mutex<Running>>);
+
+/// When the running input started, and the input.
+type Running = Option<(Instant, Vec<u8>)>;
 
 impl Watch {
     fn start(dump: PathBuf) -> Watch {
-        let cell: Arc<Mutex<Option<(Instant, Vec<u8>)>>> = Arc::default();
+        let cell: Arc<Mutex<Running>> = Arc::default();
         let weak = Arc::downgrade(&cell);
         std::thread::spawn(move || loop {
             std::thread::sleep(Duration::from_millis(500));
@@ -224,9 +227,35 @@ impl Rng {
 
 /// Numbers that break parsers: zero, signs, type edges, huge counts, float specials.
 const NUMBERS: &[&str] = &[
-    "0", "1", "-1", "2", "3", "255", "256", "65535", "2147483647", "2147483648", "-2147483648", "4294967295",
-    "4294967296", "1000000000000", "9223372036854775807", "18446744073709551615", "99999999999999999999999",
-    "1e308", "1e309", "-1e308", "nan", "inf", "-inf", "-0", "1e-320", "0.5", "1e", ".", "-",
+    "0",
+    "1",
+    "-1",
+    "2",
+    "3",
+    "255",
+    "256",
+    "65535",
+    "2147483647",
+    "2147483648",
+    "-2147483648",
+    "4294967295",
+    "4294967296",
+    "1000000000000",
+    "9223372036854775807",
+    "18446744073709551615",
+    "99999999999999999999999",
+    "1e308",
+    "1e309",
+    "-1e308",
+    "nan",
+    "inf",
+    "-inf",
+    "-0",
+    "1e-320",
+    "0.5",
+    "1e",
+    ".",
+    "-",
 ];
 const BYTES: &[u8] = b"\0\x01\x7f\x80\xff()[]{};\"/*<>\n\r\t =#,";
 const WORDS: &[u64] = &[0, 1, 2, 0x7f, 0xff, 0x7fff_ffff, 0x8000_0000, 0xffff_ffff, 1 << 32, u64::MAX, i64::MAX as u64];
@@ -408,13 +437,20 @@ pub fn fuzz(t: &Target) {
 
     // Regressions and seeds first: each must run clean.
     let mut failures: Vec<String> = Vec::new();
-    let regressions = read_dir_sorted(&root.join("regressions").join(t.name));
+    // FLOWCFD_FUZZ_ONLY=part runs only the regressions whose file name contains it.
+    let only = std::env::var("FLOWCFD_FUZZ_ONLY").unwrap_or_default();
+    let mut regressions = read_dir_sorted(&root.join("regressions").join(t.name));
+    regressions.retain(|(p, _)| p.file_name().is_some_and(|n| n.to_string_lossy().contains(&only)));
     let seeds = read_dir_sorted(&root.join("corpus").join(t.name));
     assert!(!seeds.is_empty(), "no seeds in tests/fuzz/corpus/{}", t.name);
     let mut seen = HashSet::new();
+    let show_all = std::env::var_os("FLOWCFD_FUZZ_SHOW").is_some();
     for (path, input) in regressions.iter().chain(&seeds) {
         match exec(t, input, &watch) {
             Ok(o) => {
+                if show_all {
+                    eprintln!("fuzz {} {}: {o}", t.name, path.display());
+                }
                 seen.insert(shape(&o));
             }
             Err(e) => failures.push(format!("{}: {e}", path.display())),

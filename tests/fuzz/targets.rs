@@ -40,7 +40,11 @@ pub fn obj(data: &[u8]) -> String {
 fn cube() -> &'static (flowcfd::geometry::Surface, flowcfd::geometry::analyse::Analysis) {
     static CUBE: OnceLock<(flowcfd::geometry::Surface, flowcfd::geometry::analyse::Analysis)> = OnceLock::new();
     CUBE.get_or_init(|| {
-        let s = primitives::cuboid([0.0; 3], [1.0; 3], "cube");
+        // Two faces named `in` and `out`, so that internal-flow specs have an inlet and an
+        // outlet to name.
+        let mut s = primitives::cuboid([0.0; 3], [1.0; 3], "cube");
+        s.groups = vec!["cube".into(), "in".into(), "out".into()];
+        s.tri_group = (0..s.tris.len() as u32).map(|t| if t < 4 { t / 2 + 1 } else { 0 }).collect();
         let a = analyse(&s, [1.0, 0.0, 0.0]);
         (s, a)
     })
@@ -50,8 +54,11 @@ fn cube() -> &'static (flowcfd::geometry::Surface, flowcfd::geometry::analyse::A
 /// assembled into the case's dictionaries.
 pub fn spec(data: &[u8]) -> String {
     let text = String::from_utf8_lossy(data);
-    let parsed =
-        if text.trim_start().starts_with('{') { CaseSpec::from_json(&text) } else { CaseSpec::from_toml(&text, "case.toml") };
+    let parsed = if text.trim_start().starts_with('{') {
+        CaseSpec::from_json(&text)
+    } else {
+        CaseSpec::from_toml(&text, "case.toml")
+    };
     match parsed {
         Err(e) => e.to_string(),
         Ok(spec) => {
@@ -135,23 +142,111 @@ pub fn foam(data: &[u8]) -> String {
 }
 
 /// Keywords of each format, for token-level mutations.
-pub const STL_DICT: &[&str] = &[
-    "solid", "endsolid", "facet", "normal", "outer", "loop", "vertex", "endloop", "endfacet", "\u{feff}", "\r\n",
-];
+pub const STL_DICT: &[&str] =
+    &["solid", "endsolid", "facet", "normal", "outer", "loop", "vertex", "endloop", "endfacet", "\u{feff}", "\r\n"];
 pub const OBJ_DICT: &[&str] = &["v", "vn", "vt", "f", "g", "o", "usemtl", "s", "l", "#", "/", "//", "-1", "\n"];
 pub const SPEC_DICT: &[&str] = &[
-    "[flow]", "[mesh]", "[solver]", "[fluid]", "[turbulence]", "[boundaries]", "[reference]", "[mesh.layers]",
-    "[[mesh.refinement_boxes]]", "[flow.tunnel]", "type", "velocity", "external", "internal", "target_cells",
-    "base_cell_size", "surface_level", "group_levels", "feature_level", "cores", "iterations", "scale", "=", "\"",
-    "true", "false", "[", "]", "{", "}", ",", ":", "1e300", "-1e300", "0.0", "velocity_inlet", "pressure_outlet",
-    "wall", "slip", "symmetry", "ground", "upstream", "nu", "rho", "intensity", "kOmegaSST", "laminar", "count",
-    "expansion_ratio", "first_layer_thickness", "target_yplus", "Aref", "lRef", "CofR", "patches", "mesh_only",
+    "[flow]",
+    "[mesh]",
+    "[solver]",
+    "[fluid]",
+    "[turbulence]",
+    "[boundaries]",
+    "[reference]",
+    "[mesh.layers]",
+    "[[mesh.refinement_boxes]]",
+    "[flow.tunnel]",
+    "type",
+    "velocity",
+    "external",
+    "internal",
+    "target_cells",
+    "base_cell_size",
+    "surface_level",
+    "group_levels",
+    "feature_level",
+    "cores",
+    "iterations",
+    "scale",
+    "=",
+    "\"",
+    "true",
+    "false",
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    ":",
+    "1e300",
+    "-1e300",
+    "0.0",
+    "velocity_inlet",
+    "pressure_outlet",
+    "wall",
+    "slip",
+    "symmetry",
+    "ground",
+    "upstream",
+    "nu",
+    "rho",
+    "intensity",
+    "kOmegaSST",
+    "laminar",
+    "count",
+    "expansion_ratio",
+    "first_layer_thickness",
+    "target_yplus",
+    "Aref",
+    "lRef",
+    "CofR",
+    "patches",
+    "mesh_only",
 ];
 pub const FOAM_DICT: &[&str] = &[
-    "FoamFile", "format", "binary", "ascii", "class", "arch", "\"LSB;label=64;scalar=32\"", "\"LSB;label=32;scalar=64\"",
-    "volScalarField", "volVectorField", "faceCompactList", "faceList", "labelList", "polyBoundaryMesh",
-    "internalField", "boundaryField", "uniform", "nonuniform", "List<scalar>", "List<vector>", "List<label>",
-    "List<tensor>", "value", "type", "nFaces", "startFace", "inGroups", "processor", "#include", "(", ")", "{", "}",
-    ";", "0()", "3{0}", "2{(1 2 3)}", "//", "/*", "*/", "\"", "@@ constant/polyMesh/owner\n", "@@ 0/p\n",
-    "@@ processor1/constant/polyMesh/faceProcAddressing\n", "@@ 1/polyMesh/points\n",
+    "FoamFile",
+    "format",
+    "binary",
+    "ascii",
+    "class",
+    "arch",
+    "\"LSB;label=64;scalar=32\"",
+    "\"LSB;label=32;scalar=64\"",
+    "volScalarField",
+    "volVectorField",
+    "faceCompactList",
+    "faceList",
+    "labelList",
+    "polyBoundaryMesh",
+    "internalField",
+    "boundaryField",
+    "uniform",
+    "nonuniform",
+    "List<scalar>",
+    "List<vector>",
+    "List<label>",
+    "List<tensor>",
+    "value",
+    "type",
+    "nFaces",
+    "startFace",
+    "inGroups",
+    "processor",
+    "#include",
+    "(",
+    ")",
+    "{",
+    "}",
+    ";",
+    "0()",
+    "3{0}",
+    "2{(1 2 3)}",
+    "//",
+    "/*",
+    "*/",
+    "\"",
+    "@@ constant/polyMesh/owner\n",
+    "@@ 0/p\n",
+    "@@ processor1/constant/polyMesh/faceProcAddressing\n",
+    "@@ 1/polyMesh/points\n",
 ];

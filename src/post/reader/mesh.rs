@@ -135,7 +135,11 @@ pub fn read_polymesh(dir: &Path) -> Result<PolyMesh, PostError> {
     // Every cell is the owner or neighbour of some face, so a label past their number
     // skips cells: refused here, before fields allocate a value for each.
     if n_cells > owner.len() + neighbour.len() {
-        return Err(bad(format!("owner and neighbour name cell {} but hold only {} labels", n_cells - 1, owner.len() + neighbour.len())));
+        return Err(bad(format!(
+            "owner and neighbour name cell {} but hold only {} labels",
+            n_cells - 1,
+            owner.len() + neighbour.len()
+        )));
     }
     Ok(PolyMesh { points, face_offsets, face_points, owner, neighbour, n_cells, patches })
 }
