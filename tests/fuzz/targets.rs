@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 /// Limits as the server sets them, but a triangle limit small enough that a mutated
 /// binary header cannot make one execution take seconds.
 fn read_opts() -> ReadOptions {
-    ReadOptions { scale: 1.0, max_bytes: 1 << 20, max_triangles: 200_000 }
+    ReadOptions { scale: 1.0, max_bytes: 1 << 20, max_triangles: 200_000, ..Default::default() }
 }
 
 /// `service::geometries::process` without the storage: read, heal, analyse, report.
