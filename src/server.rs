@@ -13,14 +13,33 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 
-/// Processes queued geometries one at a time, and resumes those left pending by a restart.
+/// Processes queued geometries one at a time, resumes those left pending by a restart,
+/// and regularly takes over those whose worker died (its lease ran out).
 pub fn spawn_geometry_worker(st: AppState, mut rx: mpsc::UnboundedReceiver<String>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         match st.store.pending_geometries().await {
             Ok(list) => list.iter().for_each(|g| st.enqueue_geometry(&g.id)),
             Err(e) => tracing::error!(error = %e, "cannot list pending geometries"),
         }
-        while let Some(id) = rx.recv().await {
+        let lease_ms = crate::service::geometries::lease_ms(&st);
+        let mut sweep = tokio::time::interval(std::time::Duration::from_millis((lease_ms / 2) as u64));
+        sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let id = tokio::select! {
+                id = rx.recv() => match id {
+                    Some(id) => id,
+                    None => break,
+                },
+                _ = sweep.tick() => {
+                    // Orphans: a dead worker's, or pending ones nobody was told about
+                    // (queued on a replica that died). Claiming decides who takes each.
+                    match st.store.orphaned_geometries(lease_ms).await {
+                        Ok(ids) => ids.iter().for_each(|id| st.enqueue_geometry(id)),
+                        Err(e) => tracing::warn!(error = %e, "cannot list orphaned geometries"),
+                    }
+                    continue;
+                }
+            };
             let t = Instant::now();
             match crate::service::geometries::process(&st, &id).await {
                 Ok(()) => tracing::info!(geometry = %id, ms = t.elapsed().as_millis() as u64, "geometry processed"),

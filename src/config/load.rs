@@ -30,8 +30,20 @@ pub enum ConfigError {
 }
 
 /// The top-level keys, for telling configuration variables from other `FLOWCFD_*` ones.
-const TOP_LEVEL_KEYS: &[&str] =
-    &["bind", "data_dir", "public_url", "database_url", "blobs", "auth", "limits", "cors", "log", "jobs", "clusters"];
+const TOP_LEVEL_KEYS: &[&str] = &[
+    "bind",
+    "data_dir",
+    "public_url",
+    "database_url",
+    "database",
+    "blobs",
+    "auth",
+    "limits",
+    "cors",
+    "log",
+    "jobs",
+    "clusters",
+];
 
 /// The default config file name, looked for in the working directory.
 pub const DEFAULT_FILE: &str = "flowcfd.toml";

@@ -15,7 +15,8 @@ mod validate;
 
 pub use load::{ConfigError, Overrides, DEFAULT_FILE};
 pub use sections::{
-    AuthConfig, BlobConfig, ClusterConfig, CorsConfig, JobsConfig, LimitsConfig, LogConfig, ProviderConfig, S3Config,
+    AuthConfig, BlobConfig, ClusterConfig, CorsConfig, DatabaseConfig, JobsConfig, LimitsConfig, LogConfig,
+    ProviderConfig, S3Config,
 };
 pub use show::mask_url;
 
@@ -34,6 +35,7 @@ pub struct Config {
     pub public_url: Option<String>,
     /// `sqlite://PATH` (default `DATA_DIR/flowcfd.db`) or `postgres://…`.
     pub database_url: Option<String>,
+    pub database: DatabaseConfig,
     pub blobs: BlobConfig,
     pub auth: AuthConfig,
     pub limits: LimitsConfig,
@@ -51,6 +53,7 @@ impl Default for Config {
             data_dir: PathBuf::from("data"),
             public_url: None,
             database_url: None,
+            database: DatabaseConfig::default(),
             blobs: BlobConfig::default(),
             auth: AuthConfig::default(),
             limits: LimitsConfig::default(),
