@@ -14,8 +14,9 @@ use tokio::sync::mpsc;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 
 /// Processes queued geometries, `limits.geometry_workers` at once, taking users in turn
-/// with at most `limits.geometry_per_user` of each in flight (see `state::fair`), and
-/// resumes those left pending by a restart.
+/// with at most `limits.geometry_per_user` of each in flight (see `state::fair`), resumes
+/// those left pending by a restart, and regularly takes over those whose worker died (its
+/// lease ran out).
 pub fn spawn_geometry_worker(
     st: AppState,
     mut rx: mpsc::UnboundedReceiver<crate::state::QueuedGeometry>,
@@ -26,6 +27,9 @@ pub fn spawn_geometry_worker(
             Ok(list) => list.iter().for_each(|g| st.enqueue_geometry(&g.project_id, &g.id)),
             Err(e) => tracing::error!(error = %e, "cannot list pending geometries"),
         }
+        let lease_ms = crate::service::geometries::lease_ms(&st);
+        let mut sweep = tokio::time::interval(std::time::Duration::from_millis((lease_ms / 2) as u64));
+        sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let workers = st.cfg.limits.geometry_workers.max(1);
         let mut queue = crate::state::fair::FairQueue::new(st.cfg.limits.geometry_per_user);
         let (done_tx, mut done_rx) = mpsc::unbounded_channel::<String>();
@@ -55,6 +59,15 @@ pub fn spawn_geometry_worker(
                     Some(q) => queue.push(&q.owner, &q.id),
                     None => open = false,
                 },
+                _ = sweep.tick(), if open => {
+                    // Orphans: a dead worker's, or pending ones nobody was told about
+                    // (queued on a replica that died). Claiming decides who takes each;
+                    // the project stands for the uploader, as after a restart.
+                    match st.store.orphaned_geometries(lease_ms).await {
+                        Ok(list) => list.iter().for_each(|(project, id)| queue.push(project, id)),
+                        Err(e) => tracing::warn!(error = %e, "cannot list orphaned geometries"),
+                    }
+                }
                 Some(owner) = done_rx.recv() => {
                     running -= 1;
                     queue.done(&owner);

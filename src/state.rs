@@ -161,7 +161,11 @@ pub enum StartError {
 /// Opens the store (running migrations), the blob store and the keys.
 pub async fn open(cfg: Config) -> Result<(AppState, mpsc::UnboundedReceiver<QueuedGeometry>), StartError> {
     let url = cfg.database_url();
-    let store = crate::store::open(&url).await?;
+    let pool = crate::store::PoolOptions {
+        size: Some(cfg.database.pool_size),
+        acquire_timeout: Some(std::time::Duration::from_millis(cfg.database.acquire_timeout_ms.max(1))),
+    };
+    let store = crate::store::open_with(&url, pool).await?;
     store.migrate().await?;
     let events = event_bus(&url).await?;
     let blobs = Blobs::from_config(&cfg)?;

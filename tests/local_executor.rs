@@ -89,3 +89,48 @@ async fn cancel_stops_the_run_and_every_process_it_started() {
     }
     assert_eq!(common::processes_under(dir.path()), Vec::<String>::new(), "orphans left behind");
 }
+
+/// The pgid and session of a process (fields 5 and 6 of /proc/PID/stat).
+fn group_and_session(pid: &str) -> (String, String) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let f: Vec<String> = stat.rsplit_once(')').map(|(_, r)| r.split_whitespace().map(String::from).collect()).unwrap();
+    (f[2].clone(), f[3].clone())
+}
+
+#[tokio::test]
+async fn cancel_of_a_hung_run_kills_every_process_group_it_started() {
+    // A `flowcfd run` that hangs: it ignores SIGTERM, and so do the two steps it started,
+    // each in a process group of its own (as the runner starts every OpenFOAM step).
+    let dir = tempfile::tempdir().unwrap();
+    let job = dir.path().join("job");
+    std::fs::create_dir(&job).unwrap();
+    std::fs::write(job.join("case.toml"), "").unwrap();
+    // The executor starts `EXE run CASE …` in the job directory; with bash as EXE, that
+    // runs the script `run` there (a script, so no executable is written and run at once).
+    std::fs::write(job.join("run"), "trap '' TERM\nset -m\nsleep 600 &\nsleep 600 &\ntouch started\nwait\n").unwrap();
+    let ex = LocalExecutor::new("/bin/bash".into());
+    let h = ex.submit(&Bundle { dir: job.clone(), cores: 1 }).await.unwrap();
+    for _ in 0..100 {
+        if job.join("started").exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let procs = common::processes_under(&job);
+    let ids: Vec<(String, String)> = procs.iter().map(|p| group_and_session(p.split(' ').next().unwrap())).collect();
+    let groups: std::collections::HashSet<&String> = ids.iter().map(|(g, _)| g).collect();
+    let sessions: std::collections::HashSet<&String> = ids.iter().map(|(_, s)| s).collect();
+    assert_eq!((procs.len(), groups.len(), sessions.len()), (3, 3, 1), "the run and its two steps: {procs:?}");
+    assert!(matches!(ex.status(std::slice::from_ref(&h)).await.unwrap()[0], ExecStatus::Running { .. }));
+
+    // SIGTERM is ignored all round; after its grace period cancel kills every group.
+    ex.cancel(&h).await.unwrap();
+    for _ in 0..50 {
+        if common::processes_under(&job).is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(common::processes_under(&job), Vec::<String>::new(), "orphans left behind");
+    assert_eq!(ex.status(&[h]).await.unwrap()[0], ExecStatus::Cancelled);
+}

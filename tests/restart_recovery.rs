@@ -1,6 +1,7 @@
 //! Restart recovery: a real solve started through the API survives `kill -9` of the
 //! server. The restarted server re-attaches to the running solve (it is not started again)
-//! and the job completes with its full iteration count.
+//! and the job completes with its full iteration count. A geometry that was processing
+//! when the server died is taken over once its lease runs out.
 mod common;
 
 use serde_json::{json, Value};
@@ -21,9 +22,14 @@ impl Drop for Server {
 }
 
 fn serve(data: &std::path::Path) -> Server {
+    serve_with(data, &[])
+}
+
+fn serve_with(data: &std::path::Path, env: &[(&str, &str)]) -> Server {
     let mut child = common::flowcfd_clean()
         .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
         .arg(data)
+        .envs(env.iter().copied())
         .env("FLOWCFD_JOBS__LEASE_S", "3")
         .env("FLOWCFD_LOG__FORMAT", "text")
         .stdout(Stdio::piped())
@@ -145,4 +151,69 @@ async fn a_solve_survives_kill_9_of_the_server() {
     let hist = call(&http, reqwest::Method::GET, u(&second, &format!("/api/jobs/{jid}/samples")), &token, None).await;
     let its: Vec<u64> = hist.as_array().unwrap().iter().map(|s| s["iteration"].as_u64().unwrap()).collect();
     assert_eq!(its, (1..=400).collect::<Vec<_>>(), "no gap and no duplicate across the restart");
+}
+
+/// Registers and signs in on `s`; the access token.
+async fn token(http: &reqwest::Client, s: &Server, email: &str) -> String {
+    let pw = common::server::PW;
+    let body = json!({"email": email, "password": pw, "name": "Crash"});
+    http.post(format!("{}/api/auth/register", s.url)).json(&body).send().await.unwrap();
+    let login: Value = http
+        .post(format!("{}/api/auth/login", s.url))
+        .json(&json!({"email": email, "password": pw}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    login["token"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn a_geometry_processing_at_kill_9_is_ready_soon_after_the_restart() {
+    let data = tempfile::tempdir().unwrap();
+    let http = reqwest::Client::new();
+    // A test-build hook makes processing take ten minutes: the kill lands during it.
+    let first = serve_with(data.path(), &[("FLOWCFD_TEST_GEOMETRY_DELAY_MS", "600000")]);
+    let token = token(&http, &first, "geometry-crash@example.org").await;
+    let p =
+        call(&http, reqwest::Method::POST, format!("{}/api/projects", first.url), &token, Some(json!({"name": "g"})))
+            .await;
+    let pid = p["id"].as_str().unwrap();
+    let stl = std::fs::read(common::root().join("examples/cube.stl")).unwrap();
+    let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(stl).file_name("cube.stl"));
+    let g: Value = http
+        .post(format!("{}/api/projects/{pid}/geometries", first.url))
+        .bearer_auth(&token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let gid = g["id"].as_str().unwrap().to_string();
+    let geometry = |s: &Server| format!("{}/api/geometries/{gid}", s.url);
+    let start = Instant::now();
+    while call(&http, reqwest::Method::GET, geometry(&first), &token, None).await["status"] != "processing" {
+        assert!(start.elapsed() < Duration::from_secs(30), "the geometry never started processing");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Held for a few heartbeats, then the server dies without warning.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    unsafe { libc::kill(first.child.id() as i32, libc::SIGKILL) };
+    drop(first);
+
+    let second = serve(data.path());
+    let start = Instant::now();
+    let end = loop {
+        let g = call(&http, reqwest::Method::GET, geometry(&second), &token, None).await;
+        if g["status"] != "processing" && g["status"] != "pending" {
+            break g;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "still {} 30 s after the restart", g["status"]);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(end["status"], "ready", "{end}");
 }

@@ -131,10 +131,15 @@ async fn suite(s: Arc<dyn Store>) {
     assert!(s.geometry(&b.id, &g.id).await.unwrap().is_none());
     assert_eq!(s.geometry(&a.id, &g.id).await.unwrap().unwrap().status.as_str(), "pending");
     assert_eq!(s.pending_geometries().await.unwrap().len(), 1);
-    let now = store::now_ms();
-    assert!(s.claim_geometry(&g.id, now - 60_000).await.unwrap().is_some());
-    assert!(s.claim_geometry(&g.id, now - 60_000).await.unwrap().is_none(), "one claim at a time");
-    assert!(s.claim_geometry(&g.id, now + 60_000).await.unwrap().is_some(), "a stale claim is taken over");
+    assert!(s.claim_geometry(&g.id, "a", 300).await.unwrap().is_some());
+    assert!(s.claim_geometry(&g.id, "b", 300).await.unwrap().is_none(), "one claim at a time");
+    assert!(s.heartbeat_geometry(&g.id, "a", 300).await.unwrap(), "the holder renews its lease");
+    assert!(!s.heartbeat_geometry(&g.id, "b", 300).await.unwrap(), "only the holder does");
+    assert!(s.orphaned_geometries(60_000).await.unwrap().is_empty(), "a held lease is no orphan");
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert_eq!(s.orphaned_geometries(60_000).await.unwrap(), vec![(g.project_id.clone(), g.id.clone())], "a lapsed lease is");
+    assert!(!s.heartbeat_geometry(&g.id, "a", 300).await.unwrap(), "a lapsed lease is not renewed");
+    assert!(s.claim_geometry(&g.id, "b", 300).await.unwrap().is_some(), "a lapsed claim is taken over");
     let r = GeometryResult {
         processed_key: "pk".into(),
         triangle_count: 12,

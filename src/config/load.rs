@@ -35,6 +35,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "data_dir",
     "public_url",
     "database_url",
+    "database",
     "server",
     "blobs",
     "auth",

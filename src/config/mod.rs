@@ -18,8 +18,8 @@ mod validate;
 pub use load::{ConfigError, Overrides, DEFAULT_FILE};
 pub use proxy::{parse_forwarded, parse_x_forwarded_for, Cidr};
 pub use sections::{
-    AuthConfig, BlobConfig, ClusterConfig, CorsConfig, JobsConfig, LimitsConfig, LogConfig, ProviderConfig, S3Config,
-    ServerConfig, MIN_SECRET_BYTES,
+    AuthConfig, BlobConfig, ClusterConfig, CorsConfig, DatabaseConfig, JobsConfig, LimitsConfig, LogConfig,
+    ProviderConfig, S3Config, ServerConfig, MIN_SECRET_BYTES,
 };
 pub use show::mask_url;
 
@@ -38,6 +38,7 @@ pub struct Config {
     pub public_url: Option<String>,
     /// `sqlite://PATH` (default `DATA_DIR/flowcfd.db`) or `postgres://…`.
     pub database_url: Option<String>,
+    pub database: DatabaseConfig,
     pub server: ServerConfig,
     pub blobs: BlobConfig,
     pub auth: AuthConfig,
@@ -56,6 +57,7 @@ impl Default for Config {
             data_dir: PathBuf::from("data"),
             public_url: None,
             database_url: None,
+            database: DatabaseConfig::default(),
             server: ServerConfig::default(),
             blobs: BlobConfig::default(),
             auth: AuthConfig::default(),

@@ -282,3 +282,19 @@ impl Default for LogConfig {
         LogConfig { format: "json".into(), filter: "info".into() }
     }
 }
+
+/// The database connection pool (`[database]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// Connections at most (0: 8 for SQLite, 16 for PostgreSQL).
+    pub pool_size: usize,
+    /// How long a query waits for a free connection before the request fails with 503.
+    pub acquire_timeout_ms: u64,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig { pool_size: 0, acquire_timeout_ms: 10_000 }
+    }
+}

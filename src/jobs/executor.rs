@@ -219,19 +219,22 @@ impl Executor for LocalExecutor {
     async fn cancel(&self, handle: &Handle) -> Result<(), ExecError> {
         let (pid, dir) = Self::parse(handle)?;
         std::fs::write(dir.join(CANCELLED_MARKER), b"").map_err(|e| ExecError::Io(e.to_string()))?;
-        if !Self::alive(pid, &dir) {
-            return Ok(());
-        }
-        // `flowcfd run` stops its OpenFOAM process groups on SIGTERM; give it time, then
-        // make sure of its own group (still ours: the run is alive, so its id is not reused).
-        let gone = tokio::task::spawn_blocking(move || {
-            process::terminate_group(pid, Duration::from_secs(10), || !Self::alive(pid, &dir))
+        tokio::task::spawn_blocking(move || {
+            if Self::alive(pid, &dir) {
+                // `flowcfd run` stops its OpenFOAM process groups on SIGTERM; give it time.
+                // The run is alive, so its session id (= its pid) is ours: kill the whole
+                // session, every group it started, if it did not stop in time (a hung
+                // run, a step that ignores SIGTERM).
+                if !process::terminate_group(pid, Duration::from_secs(10), || !Self::alive(pid, &dir)) {
+                    process::kill_session(pid, None);
+                }
+            }
+            // Whatever a dead run left behind in its directory (its own process is gone,
+            // so only processes there are taken for its own).
+            process::kill_session(pid, Some(&dir));
         })
         .await
         .map_err(|e| ExecError::Io(e.to_string()))?;
-        if !gone {
-            process::signal_group(pid, libc::SIGKILL);
-        }
         Ok(())
     }
 

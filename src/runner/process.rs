@@ -27,6 +27,59 @@ pub fn signal_group(pgid: i32, sig: i32) {
     }
 }
 
+/// The live members of session `sid` whose working directory is under `under`, when
+/// given: (pid, process group) each. Zombies are left out; they are already dead.
+fn session_members(sid: i32, under: Option<&std::path::Path>) -> Vec<(i32, i32)> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    let mut out = Vec::new();
+    for e in entries.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
+        let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+        // After the command's closing parenthesis: state, ppid, pgrp, session, ...
+        let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, r)| r.split_whitespace().collect()).unwrap_or_default();
+        let (Some(state), Some(pgrp), Some(session)) = (fields.first(), fields.get(2), fields.get(3)) else { continue };
+        if *state == "Z" || *state == "X" || session.parse::<i32>().ok() != Some(sid) {
+            continue;
+        }
+        if under.is_some_and(|d| !std::fs::read_link(e.path().join("cwd")).is_ok_and(|c| c.starts_with(d))) {
+            continue;
+        }
+        out.push((pid, pgrp.parse().unwrap_or(pid)));
+    }
+    out
+}
+
+/// SIGKILLs every process of session `sid`, whatever group it is in, until none is left
+/// (a process that forks while it is being killed cannot escape: its child is in the
+/// session too). Returns how many processes were killed.
+///
+/// `flowcfd run` leads its own session ([`own_session`]) and starts each step in a group
+/// of its own inside it, so this reaches everything a run started, MPI ranks included.
+/// While the session's leader or any member lives, no new session can take its id; once
+/// the leader is gone, `under` (the run's directory) keeps an unrelated session that got
+/// the number since out of reach.
+pub fn kill_session(sid: i32, under: Option<&std::path::Path>) -> usize {
+    let mut killed = std::collections::HashSet::new();
+    for _ in 0..100 {
+        let members = session_members(sid, under);
+        if members.is_empty() {
+            break;
+        }
+        for (pid, pgrp) in members {
+            // SAFETY: kill(2) on a pid, and on a group of the same session; no memory.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+                if pgrp > 1 {
+                    libc::kill(-pgrp, libc::SIGKILL);
+                }
+            }
+            killed.insert(pid);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    killed.len()
+}
+
 /// SIGTERM to group `pgid`, then up to `grace` for `gone` to report that it has ended.
 /// Returns whether it did; the caller decides whether SIGKILL is safe (it is only while the
 /// leader is unreaped, since its group id cannot be reused until then).

@@ -150,13 +150,16 @@ pub async fn get(st: &AppState, caller: &Caller, id: &str, write: bool) -> AppRe
     Ok(g)
 }
 
-/// Queues a failed geometry for another try (its original file is still stored).
+/// Queues a failed geometry for another try (its original file is still stored). A
+/// processing one is queued too: it is taken over if its worker's lease has run out, and
+/// left to its worker otherwise.
 pub async fn retry(st: &AppState, caller: &Caller, id: &str) -> AppResult<Geometry> {
     let g = get(st, caller, id, true).await?;
-    if g.status != GeometryStatus::Failed {
-        return Err(AppError::Conflict(format!("the geometry is {}; only a failed one can be retried", g.status)));
+    match g.status {
+        GeometryStatus::Failed => st.store.set_geometry_status(id, GeometryStatus::Pending, None).await?,
+        GeometryStatus::Processing => {}
+        s => return Err(AppError::Conflict(format!("the geometry is {s}; only a failed one can be retried"))),
     }
-    st.store.set_geometry_status(id, GeometryStatus::Pending, None).await?;
     st.enqueue_geometry(caller.id(), id);
     get(st, caller, id, false).await
 }
@@ -204,11 +207,68 @@ pub fn encode_surface(s: &Surface) -> Vec<u8> {
     out
 }
 
+/// This process's name as the holder of geometry leases.
+fn lease_holder() -> &'static str {
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| format!("geometry-{}-{}", std::process::id(), new_id()))
+}
+
+/// Renews a geometry's lease until dropped, as the job worker renews a job's.
+struct LeaseKeeper(tokio::task::JoinHandle<()>);
+
+impl LeaseKeeper {
+    fn start(st: &AppState, id: &str, lease_ms: i64) -> LeaseKeeper {
+        let (store, id) = (st.store.clone(), id.to_string());
+        LeaseKeeper(tokio::spawn(async move {
+            let every = std::time::Duration::from_millis((lease_ms / 3).max(100) as u64);
+            loop {
+                tokio::time::sleep(every).await;
+                match store.heartbeat_geometry(&id, lease_holder(), lease_ms).await {
+                    Ok(true) => {}
+                    // Taken over (this worker stalled past its lease): the other one's result
+                    // is the same, so this one just finishes.
+                    Ok(false) => break,
+                    Err(e) => tracing::warn!(geometry = %id, error = %e, "geometry heartbeat failed"),
+                }
+            }
+        }))
+    }
+}
+
+impl Drop for LeaseKeeper {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The lease on a geometry's processing: the job lease (`jobs.lease_s`).
+pub fn lease_ms(st: &AppState) -> i64 {
+    st.cfg.jobs.lease_s.max(1) as i64 * 1000
+}
+
+/// Test builds only: `FLOWCFD_TEST_GEOMETRY_DELAY_MS` makes processing that slow, so that
+/// a test can crash a server while it processes.
+#[cfg(debug_assertions)]
+fn test_delay() -> Option<std::time::Duration> {
+    let ms = std::env::var("FLOWCFD_TEST_GEOMETRY_DELAY_MS").ok()?.parse().ok()?;
+    Some(std::time::Duration::from_millis(ms))
+}
+
+#[cfg(not(debug_assertions))]
+fn test_delay() -> Option<std::time::Duration> {
+    None
+}
+
 /// Parses, heals and analyses a stored upload; records `ready` or `failed` with a reason.
 pub async fn process(st: &AppState, id: &str) -> AppResult<()> {
-    // Several replicas may be asked; one claims it. A claim older than this is a dead worker's.
-    let stale = crate::store::now_ms() - 15 * 60 * 1000;
-    let Some(g) = st.store.claim_geometry(id, stale).await? else { return Ok(()) };
+    // Several replicas may be asked; one claims it, with a lease it renews while it works.
+    // If it dies, the lease runs out and another worker (or it, restarted) takes over.
+    let lease_ms = lease_ms(st);
+    let Some(g) = st.store.claim_geometry(id, lease_holder(), lease_ms).await? else { return Ok(()) };
+    let _lease = LeaseKeeper::start(st, id, lease_ms);
+    if let Some(d) = test_delay() {
+        tokio::time::sleep(d).await;
+    }
     let data = match st.blobs.get(&g.original_key).await {
         Ok(d) => d,
         Err(e) => {

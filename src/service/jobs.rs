@@ -6,7 +6,7 @@ use crate::jobs::events::JobEvent;
 use crate::jobs::executor::Handle;
 use crate::jobs::follow::Sample;
 use crate::state::AppState;
-use crate::store::{Job, JobStatus, Role};
+use crate::store::{CoreLimits, Job, JobStatus, NewJob, QuotaExceeded, QuotaKind, Role};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -110,25 +110,29 @@ pub async fn submit(
         None => cores_for_cells(spec.mesh.target_cells).min(max),
     };
     let project = st.store.project(caller.id(), &case.project_id).await?.ok_or(AppError::NotFound("project"))?;
-    let (mine, org) = st.store.active_cores(caller.id(), project.org_id.as_deref()).await?;
     let q = &st.cfg.jobs;
-    if mine + cores as i64 > q.max_cores_per_user as i64 {
-        return Err(AppError::Validation(format!(
-            "your live jobs hold {mine} of your {} cores (jobs.max_cores_per_user); this job needs {cores}: \
-             wait for one to finish, cancel one, or ask for fewer cores",
-            q.max_cores_per_user
-        )));
+    let limits = CoreLimits { per_user: q.max_cores_per_user as i64, per_org: q.max_cores_per_org as i64 };
+    let new = NewJob {
+        case_id: &case.id,
+        user_id: caller.id(),
+        org_id: project.org_id.as_deref(),
+        executor,
+        cores: cores as i64,
+        reason: "submitted",
+    };
+    // The quota check, the job and its audit entry are one transaction, and the job is the
+    // last thing this request asks of the database: an error here means nothing was queued.
+    match st.store.submit_job(&new, &limits).await? {
+        Ok(job) => Ok(job),
+        Err(QuotaExceeded { kind: QuotaKind::User, held, limit }) => Err(AppError::Validation(format!(
+            "your live jobs hold {held} of your {limit} cores (jobs.max_cores_per_user); this job needs {cores}: \
+             wait for one to finish, cancel one, or ask for fewer cores"
+        ))),
+        Err(QuotaExceeded { kind: QuotaKind::Org, held, limit }) => Err(AppError::Validation(format!(
+            "the organization's live jobs hold {held} of its {limit} cores (jobs.max_cores_per_org); this job \
+             needs {cores}: wait for one to finish, or ask for fewer cores"
+        ))),
     }
-    if project.org_id.is_some() && org + cores as i64 > q.max_cores_per_org as i64 {
-        return Err(AppError::Validation(format!(
-            "the organization's live jobs hold {org} of its {} cores (jobs.max_cores_per_org); this job needs \
-             {cores}: wait for one to finish, or ask for fewer cores",
-            q.max_cores_per_org
-        )));
-    }
-    let job = st.store.create_job(&case.id, caller.id(), executor, cores as i64, "submitted").await?;
-    st.store.audit(Some(caller.id()), "job.submit", Some(&job.id), "{}", None).await?;
-    Ok(job)
 }
 
 /// A job the caller can see, with its role.

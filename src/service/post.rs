@@ -48,31 +48,20 @@ pub async fn case(st: &AppState, caller: &Caller, job_id: &str) -> AppResult<(cr
         return Ok((job, c.clone()));
     }
     let dir = st.cfg.data_dir.join("post").join(&job.id);
-    let case_dir = dir.join("case");
-    if !case_dir.join("constant").is_dir() {
+    if !dir.is_dir() {
         let bytes = st.blobs.get(&format!("jobs/{}/case.tar.gz", job.id)).await.map_err(|e| match e {
             crate::blob::BlobError::NotFound(_) => {
                 AppError::Conflict("the job kept no case archive, so there is no result to view".into())
             }
             other => other.into(),
         })?;
-        let tmp = dir.with_extension("unpacking");
         let target = dir.clone();
-        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-            let _ = std::fs::remove_dir_all(&tmp);
-            std::fs::create_dir_all(&tmp)?;
-            let mut ar = tar::Archive::new(flate2::read::GzDecoder::new(&bytes[..]));
-            ar.set_preserve_permissions(false);
-            // unpack() refuses entries that would escape the directory.
-            ar.unpack(&tmp)?;
-            let _ = std::fs::remove_dir_all(&target);
-            std::fs::rename(&tmp, &target)
-        })
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?
-        .map_err(|e| AppError::Internal(format!("unpacking the case: {e}")))?;
+        tokio::task::spawn_blocking(move || unpack_once(&bytes, &target))
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))?
+            .map_err(|e| AppError::Internal(format!("unpacking the case: {e}")))?;
     }
-    let path: PathBuf = case_dir;
+    let path: PathBuf = dir.join("case");
     let c = tokio::task::spawn_blocking(move || Case::open(&path, None, post::Source::Auto))
         .await
         .map_err(|e| AppError::Internal(e.to_string()))??;
@@ -84,6 +73,36 @@ pub async fn case(st: &AppState, caller: &Caller, job_id: &str) -> AppResult<(cr
         cache.remove(0);
     }
     Ok((job, c))
+}
+
+/// Unpacks a case archive (`.tar.gz`) to `target`, which appears whole or not at all.
+///
+/// Each caller unpacks into a directory of its own beside `target` and renames it into
+/// place; rename(2) is atomic, so a reader never sees part of an unpack. When several
+/// first opens race, the first rename wins, the others find `target` there (the rename
+/// fails, as it does onto a non-empty directory), drop their copy and use the winner's. A
+/// `target` that exists is complete: nothing else creates it.
+pub fn unpack_once(archive: &[u8], target: &std::path::Path) -> std::io::Result<()> {
+    let parent = target.parent().ok_or_else(|| std::io::Error::other("the unpack target has no parent"))?;
+    std::fs::create_dir_all(parent)?;
+    let name = target.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = parent.join(format!(".{name}.unpacking-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir(&tmp)?;
+    let unpacked = (|| {
+        let mut ar = tar::Archive::new(flate2::read::GzDecoder::new(archive));
+        ar.set_preserve_permissions(false);
+        // unpack() refuses entries that would escape the directory.
+        ar.unpack(&tmp)?;
+        std::fs::rename(&tmp, target)
+    })();
+    if unpacked.is_err() {
+        let _ = std::fs::remove_dir_all(&tmp);
+        if target.is_dir() {
+            // Another open won the race (or our rename lost to it): its unpack is whole.
+            return Ok(());
+        }
+    }
+    unpacked
 }
 
 /// What a result holds: times, fields, patches, bounds.

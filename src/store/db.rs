@@ -286,6 +286,18 @@ impl Conn<'_> {
         })
     }
 
+    /// Starts a transaction that reads what it is about to write: on SQLite `BEGIN
+    /// IMMEDIATE` takes the write lock now, so that nothing it reads changes before it
+    /// writes (a deferred one would read, then fail with SQLITE_BUSY on its first write
+    /// instead of waiting its turn). PostgreSQL transactions lock rows as they go
+    /// (`SELECT … FOR UPDATE`).
+    pub async fn begin_write(&mut self) -> Result<Tx<'_>> {
+        Ok(match self {
+            Conn::Sqlite(c) => Tx::Sqlite(sqlx::Connection::begin_with(&mut **c, "BEGIN IMMEDIATE").await?),
+            Conn::Postgres(c) => Tx::Postgres(sqlx::Connection::begin(&mut **c).await?),
+        })
+    }
+
     fn target(&mut self) -> Target<'_> {
         match self {
             Conn::Sqlite(c) => Target::Sqlite(c),

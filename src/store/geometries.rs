@@ -79,17 +79,38 @@ pub(super) async fn pending_geometries(db: &Db) -> Result<Vec<Geometry>> {
     db.all(sql(q), geometry_row).await
 }
 
-pub(super) async fn claim_geometry(db: &Db, id: &str, stale_before: i64) -> Result<Option<Geometry>> {
-    let q = sql("UPDATE geometries SET processing_status = 'processing', updated_at = $1 WHERE id = $2 AND \
-                 (processing_status = 'pending' OR (processing_status = 'processing' AND updated_at < $3))")
-    .bind(now_ms())
+pub(super) async fn claim_geometry(db: &Db, id: &str, worker: &str, lease_ms: i64) -> Result<Option<Geometry>> {
+    let now = now_ms();
+    // A `processing` row without a lease was claimed before leases existed: its worker is
+    // gone with that version.
+    let q = format!(
+        "UPDATE geometries SET processing_status = 'processing', lease_owner = $1, lease_expires_at = $2, \
+         updated_at = $3 WHERE id = $4 AND (processing_status = 'pending' OR (processing_status = 'processing' \
+         AND (lease_expires_at IS NULL OR lease_expires_at < $3))) RETURNING {}",
+        GEOMETRY_COLS.replace("g.", "")
+    );
+    db.optional(sql(q).bind(worker).bind(now + lease_ms).bind(now).bind(id), geometry_row).await
+}
+
+pub(super) async fn heartbeat_geometry(db: &Db, id: &str, worker: &str, lease_ms: i64) -> Result<bool> {
+    let now = now_ms();
+    let q = sql("UPDATE geometries SET lease_expires_at = $1 WHERE id = $2 AND lease_owner = $3 \
+                 AND processing_status = 'processing' AND lease_expires_at >= $4")
+    .bind(now + lease_ms)
     .bind(id)
-    .bind(stale_before);
-    if db.execute(q).await? != 1 {
-        return Ok(None);
-    }
-    let row = db.fetch_one(sql(format!("SELECT {GEOMETRY_COLS} FROM geometries g WHERE g.id = $1")).bind(id)).await?;
-    Ok(Some(geometry_row(&row)?))
+    .bind(worker)
+    .bind(now);
+    Ok(db.execute(q).await? == 1)
+}
+
+pub(super) async fn orphaned_geometries(db: &Db, idle_ms: i64) -> Result<Vec<(String, String)>> {
+    let now = now_ms();
+    let q = sql("SELECT project_id, id FROM geometries WHERE (processing_status = 'pending' AND updated_at < $1) OR \
+                 (processing_status = 'processing' AND (lease_expires_at IS NULL OR lease_expires_at < $2)) \
+                 ORDER BY created_at")
+    .bind(now - idle_ms)
+    .bind(now);
+    db.all(q, |r| r.get("id")).await
 }
 
 pub(super) async fn geometry_for_worker(db: &Db, id: &str) -> Result<Option<Geometry>> {
@@ -107,11 +128,12 @@ pub(super) async fn set_geometry_cad(db: &Db, id: &str, name: &str, key: &str) -
 }
 
 pub(super) async fn set_geometry_status(db: &Db, id: &str, status: GeometryStatus, error: Option<&str>) -> Result<()> {
-    let q = sql("UPDATE geometries SET processing_status = $1, error_message = $2, updated_at = $3 WHERE id = $4")
-        .bind(status.as_str())
-        .bind(error)
-        .bind(now_ms())
-        .bind(id);
+    let q = sql("UPDATE geometries SET processing_status = $1, error_message = $2, updated_at = $3, \
+                 lease_owner = NULL, lease_expires_at = NULL WHERE id = $4")
+    .bind(status.as_str())
+    .bind(error)
+    .bind(now_ms())
+    .bind(id);
     db.execute(q).await?;
     Ok(())
 }
@@ -119,7 +141,8 @@ pub(super) async fn set_geometry_status(db: &Db, id: &str, status: GeometryStatu
 pub(super) async fn finish_geometry(db: &Db, id: &str, r: &GeometryResult) -> Result<()> {
     let q = sql("UPDATE geometries SET processing_status = 'ready', error_message = NULL, processed_key = $1, \
                  triangle_count = $2, surface_count = $3, surface_area = $4, volume = $5, bounding_box = $6, \
-                 surface_groups = $7, healing = $8, analysis = $9, updated_at = $10 WHERE id = $11")
+                 surface_groups = $7, healing = $8, analysis = $9, updated_at = $10, lease_owner = NULL, \
+                 lease_expires_at = NULL WHERE id = $11")
     .bind(&r.processed_key)
     .bind(r.triangle_count)
     .bind(r.surface_count)

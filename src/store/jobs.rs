@@ -158,6 +158,42 @@ pub struct NewCase {
     pub spec: String,
 }
 
+/// A job to queue.
+#[derive(Debug, Clone)]
+pub struct NewJob<'a> {
+    pub case_id: &'a str,
+    pub user_id: &'a str,
+    /// The organization of the case's project, whose quota applies too.
+    pub org_id: Option<&'a str>,
+    pub executor: &'a str,
+    pub cores: i64,
+    /// Why it was queued (the first transition's reason).
+    pub reason: &'a str,
+}
+
+/// The cores live jobs may hold together: one user's, and those in one organization's
+/// projects.
+#[derive(Debug, Clone, Copy)]
+pub struct CoreLimits {
+    pub per_user: i64,
+    pub per_org: i64,
+}
+
+/// Which quota refused a submission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuotaKind {
+    User,
+    Org,
+}
+
+/// A submission refused by a quota: the cores live jobs already held under it, its limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuotaExceeded {
+    pub kind: QuotaKind,
+    pub held: i64,
+    pub limit: i64,
+}
+
 /// Cases and the job queue.
 #[async_trait::async_trait]
 pub trait JobStore: Send + Sync {
@@ -168,6 +204,10 @@ pub trait JobStore: Send + Sync {
     async fn cases(&self, project_id: &str) -> Result<Vec<Case>>;
     /// Queues a job; the first transition (→ queued) is recorded with `reason`.
     async fn create_job(&self, case_id: &str, user_id: &str, executor: &str, cores: i64, reason: &str) -> Result<Job>;
+    /// Queues a job if it fits in the core quotas, in one transaction that also records
+    /// the `job.submit` audit entry: parallel submissions are checked one after the other
+    /// against what the earlier ones committed, so together they cannot pass a quota.
+    async fn submit_job(&self, j: &NewJob<'_>, limits: &CoreLimits) -> Result<std::result::Result<Job, QuotaExceeded>>;
     async fn job(&self, id: &str) -> Result<Option<Job>>;
     /// Claims the next job for `worker` until `now + lease_ms`: a queued one, or a live one
     /// whose lease expired (its worker died; the new one re-attaches). Highest priority,

@@ -30,7 +30,10 @@ mod usage;
 mod users;
 
 pub use invitations::{Invitation, InvitationView};
-pub use jobs::{Case, Job, JobStatus, JobStore, NewCase, ProgressUpdate, Transition};
+pub use jobs::{
+    Case, CoreLimits, Job, JobStatus, JobStore, NewCase, NewJob, ProgressUpdate, QuotaExceeded, QuotaKind, Transition,
+};
+pub use pool::PoolOptions;
 pub use postgres::PgStore;
 pub use sql::SqlStore;
 pub use sqlite::SqliteStore;
@@ -436,9 +439,15 @@ pub trait Store: JobStore + Send + Sync + 'static {
     async fn geometries(&self, project_id: &str) -> Result<Vec<Geometry>>;
     /// Geometries whose processing has not finished (resumed at boot).
     async fn pending_geometries(&self) -> Result<Vec<Geometry>>;
-    /// Claims a geometry for processing: true for exactly one caller when it is pending, or
-    /// when an earlier claim is older than `stale_before` (that worker died).
-    async fn claim_geometry(&self, id: &str, stale_before: i64) -> Result<Option<Geometry>>;
+    /// Claims a geometry for processing for `worker` until `now + lease_ms`: for exactly one
+    /// caller when it is pending, or when an earlier claim's lease ran out (its worker
+    /// died). The worker renews the lease with [`Store::heartbeat_geometry`].
+    async fn claim_geometry(&self, id: &str, worker: &str, lease_ms: i64) -> Result<Option<Geometry>>;
+    /// Renews a geometry's lease; false when `worker` no longer holds it.
+    async fn heartbeat_geometry(&self, id: &str, worker: &str, lease_ms: i64) -> Result<bool>;
+    /// Ids of geometries nobody is processing: pending ones not touched for `idle_ms`, and
+    /// processing ones whose lease ran out. The geometry worker looks for them regularly.
+    async fn orphaned_geometries(&self, idle_ms: i64) -> Result<Vec<(String, String)>>;
     /// A geometry by id, unscoped: for the job worker, which acts for the job's owner.
     async fn geometry_for_worker(&self, id: &str) -> Result<Option<Geometry>>;
     async fn set_geometry_status(&self, id: &str, status: GeometryStatus, error: Option<&str>) -> Result<()>;
@@ -472,10 +481,15 @@ pub trait Store: JobStore + Send + Sync + 'static {
 
 /// Opens (and creates, for SQLite) the store named by `url`.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+    open_with(url, PoolOptions::default()).await
+}
+
+/// As [`open`], with the connection pool sized and timed by `pool`.
+pub async fn open_with(url: &str, pool: PoolOptions) -> Result<Arc<dyn Store>> {
     if is_postgres(url) {
-        Ok(Arc::new(PgStore::connect(url).await?))
+        Ok(Arc::new(PgStore::connect_with(url, pool).await?))
     } else if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
-        Ok(Arc::new(SqliteStore::open(std::path::Path::new(path)).await?))
+        Ok(Arc::new(SqliteStore::open_with(std::path::Path::new(path), pool).await?))
     } else {
         Err(StoreError::Other(format!("unsupported database URL {}", crate::config::mask_url(url))))
     }

@@ -22,8 +22,8 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 
 /// How long a connection may sit idle before it is pinged on reuse.
 pub(super) const IDLE_CHECK: Duration = Duration::from_secs(30);
-/// How long a caller waits for a free connection.
-pub(super) const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a caller waits for a free connection, unless configured otherwise.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Bumped on every I/O or protocol error; connections checked before it are pinged.
 static ERROR_EPOCH: AtomicU64 = AtomicU64::new(0);
@@ -32,6 +32,25 @@ static ERROR_EPOCH: AtomicU64 = AtomicU64::new(0);
 /// dropped link), so that every pooled connection is checked before its next use.
 pub(super) fn note_io_error() {
     ERROR_EPOCH.fetch_add(1, Ordering::Relaxed);
+}
+
+/// The size of a store's pool and how long a caller waits for a connection.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PoolOptions {
+    /// Connections at most; `None`: the dialect's default (8 for SQLite, 16 for PostgreSQL).
+    pub size: Option<usize>,
+    /// `None`: [`ACQUIRE_TIMEOUT`].
+    pub acquire_timeout: Option<Duration>,
+}
+
+impl PoolOptions {
+    pub(super) fn size_or(&self, default: usize) -> usize {
+        self.size.filter(|n| *n > 0).unwrap_or(default)
+    }
+
+    pub(super) fn timeout(&self) -> Duration {
+        self.acquire_timeout.unwrap_or(ACQUIRE_TIMEOUT)
+    }
 }
 
 type Connect<C> = Box<dyn Fn() -> BoxFuture<'static, Result<C, sqlx::Error>> + Send + Sync>;
@@ -45,20 +64,24 @@ struct Idle<C> {
 pub(super) struct Pool<C: Connection> {
     idle: Mutex<Vec<Idle<C>>>,
     permits: Semaphore,
+    acquire_timeout: Duration,
     connect: Connect<C>,
 }
 
 impl<C: Connection> Pool<C> {
-    /// A pool of at most `max` connections made by `connect`; one is opened now, so that a
-    /// wrong URL or an unwritable file fails at start-up.
+    /// A pool of at most `max` connections made by `connect`, whose callers wait at most
+    /// `acquire_timeout` for one; one is opened now, so that a wrong URL or an unwritable
+    /// file fails at start-up.
     pub async fn open(
         max: usize,
+        acquire_timeout: Duration,
         connect: impl Fn() -> BoxFuture<'static, Result<C, sqlx::Error>> + Send + Sync + 'static,
     ) -> Result<Self, sqlx::Error> {
         let first = connect().await?;
         let pool = Pool {
             idle: Mutex::new(Vec::with_capacity(max)),
-            permits: Semaphore::new(max),
+            permits: Semaphore::new(max.max(1)),
+            acquire_timeout,
             connect: Box::new(connect),
         };
         pool.put(first);
@@ -72,7 +95,7 @@ impl<C: Connection> Pool<C> {
 
     /// A connection for one query or transaction; it goes back to the pool when dropped.
     pub async fn get(&self) -> Result<Conn<'_, C>, sqlx::Error> {
-        let permit = tokio::time::timeout(ACQUIRE_TIMEOUT, self.permits.acquire())
+        let permit = tokio::time::timeout(self.acquire_timeout, self.permits.acquire())
             .await
             .map_err(|_| sqlx::Error::PoolTimedOut)?
             .map_err(|_| sqlx::Error::PoolClosed)?;

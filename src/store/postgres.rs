@@ -1,7 +1,7 @@
 //! PostgreSQL, for enterprise installs and several replicas sharing one database: the
 //! connection, and the listing cache following other replicas' writes (`pg_listen`).
 use super::db::Db;
-use super::pool::Pool;
+use super::pool::{Pool, PoolOptions};
 use super::sql::SqlStore;
 use super::{cache, Result, StoreError};
 use sqlx::postgres::PgConnectOptions;
@@ -13,10 +13,15 @@ pub type PgStore = SqlStore;
 impl SqlStore {
     /// Connects to PostgreSQL at `url` (`postgres://user:password@host:port/database`).
     pub async fn connect(url: &str) -> Result<PgStore> {
+        Self::connect_with(url, PoolOptions::default()).await
+    }
+
+    /// As [`SqlStore::connect`], with the pool sized and timed by `pool`.
+    pub async fn connect_with(url: &str, pool: PoolOptions) -> Result<PgStore> {
         let unavailable = |e: sqlx::Error| StoreError::Unavailable(format!("{}: {e}", crate::config::mask_url(url)));
         let opts: PgConnectOptions = url.parse().map_err(unavailable)?;
         let for_pool = opts.clone();
-        let pool = Pool::open(16, move || {
+        let pool = Pool::open(pool.size_or(16), pool.timeout(), move || {
             let opts = for_pool.clone();
             Box::pin(async move { opts.connect().await })
         })

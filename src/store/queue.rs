@@ -1,10 +1,12 @@
 //! Simulation cases and the durable job queue: claims with a lease, heartbeats, the
 //! recorded state machine (see `jobs.rs`), progress samples and cancellation.
-use super::db::{sql, Db, Row};
-use super::jobs::{Case, Job, JobStatus, NewCase, ProgressUpdate, Transition};
+use super::db::{sql, Db, Row, Tx};
+use super::jobs::{
+    Case, CoreLimits, Job, JobStatus, NewCase, NewJob, ProgressUpdate, QuotaExceeded, QuotaKind, Transition,
+};
 use super::migrate::Dialect;
 use super::projects::{role, ACCESS_JOIN, ACCESS_WHERE, ROLE_EXPR};
-use super::{new_id, now_ms, Result, Role, StoreError};
+use super::{new_id, now_ms, settings, usage, Result, Role, StoreError};
 
 const JOB_COLS: &str = "id, case_id, user_id, status, step, executor, cores_allocated, priority, handle, \
      lease_owner, lease_expires_at, attempts, error_message, cancel_requested, created_at, started_at, completed_at, \
@@ -110,6 +112,32 @@ pub(super) async fn case_for_worker(db: &Db, id: &str) -> Result<Option<Case>> {
     db.optional(sql(format!("SELECT {CASE_COLS} FROM simulation_cases WHERE id = $1")).bind(id), case_row).await
 }
 
+/// Inserts a queued job and its first transition in `tx`, and reads it back there: the
+/// caller gets the job on the connection it already holds, never waiting for a second one
+/// (which, with the pool exhausted, would fail after the job was committed).
+async fn insert_job(tx: &mut Tx<'_>, j: &NewJob<'_>) -> Result<Job> {
+    let id = new_id();
+    let now = now_ms();
+    let q = sql("INSERT INTO simulation_jobs (id, case_id, user_id, status, executor, cores_allocated, created_at, \
+                 updated_at) VALUES ($1, $2, $3, 'queued', $4, $5, $6, $6)")
+    .bind(&id)
+    .bind(j.case_id)
+    .bind(j.user_id)
+    .bind(j.executor)
+    .bind(j.cores)
+    .bind(now);
+    tx.execute(q).await?;
+    let q = sql("INSERT INTO job_transitions (id, job_id, seq, from_status, to_status, reason, created_at) \
+                 VALUES ($1, $2, 0, '', 'queued', $3, $4)")
+    .bind(new_id())
+    .bind(&id)
+    .bind(j.reason)
+    .bind(now);
+    tx.execute(q).await?;
+    let row = tx.fetch_optional(sql(format!("SELECT {JOB_COLS} FROM simulation_jobs WHERE id = $1")).bind(&id)).await?;
+    job_row(&row.ok_or_else(|| StoreError::Other(format!("new job {id} is not there")))?)
+}
+
 pub(super) async fn create_job(
     db: &Db,
     case_id: &str,
@@ -118,30 +146,53 @@ pub(super) async fn create_job(
     cores: i64,
     reason: &str,
 ) -> Result<Job> {
-    let id = new_id();
-    let now = now_ms();
     let mut conn = db.conn().await?;
     let mut tx = conn.begin().await?;
-    let q = sql("INSERT INTO simulation_jobs (id, case_id, user_id, status, executor, cores_allocated, created_at, \
-                 updated_at) VALUES ($1, $2, $3, 'queued', $4, $5, $6, $6)")
-    .bind(&id)
-    .bind(case_id)
-    .bind(user_id)
-    .bind(executor)
-    .bind(cores)
-    .bind(now);
-    tx.execute(q).await?;
-    let q = sql("INSERT INTO job_transitions (id, job_id, seq, from_status, to_status, reason, created_at) \
-                 VALUES ($1, $2, 0, '', 'queued', $3, $4)")
-    .bind(new_id())
-    .bind(&id)
-    .bind(reason)
-    .bind(now);
-    tx.execute(q).await?;
+    let j = NewJob { case_id, user_id, org_id: None, executor, cores, reason };
+    let job = insert_job(&mut tx, &j).await?;
     tx.commit().await?;
-    // The connection goes back to the pool before the read takes one.
-    drop(conn);
-    job(db, &id).await?.ok_or_else(|| StoreError::Other(format!("new job {id} is not there")))
+    Ok(job)
+}
+
+/// The cores held by live jobs, read in `tx`.
+async fn cores_in(tx: &mut Tx<'_>, q: &'static str, owner: &str) -> Result<i64> {
+    let row = tx.fetch_optional(sql(q).bind(owner)).await?;
+    Ok(row.map(|r| r.get::<Option<i64>>(0)).transpose()?.flatten().unwrap_or(0))
+}
+
+pub(super) async fn submit_job(
+    db: &Db,
+    j: &NewJob<'_>,
+    limits: &CoreLimits,
+) -> Result<std::result::Result<Job, QuotaExceeded>> {
+    let mut conn = db.conn().await?;
+    let mut tx = conn.begin_write().await?;
+    if matches!(db.dialect(), Dialect::Postgres) {
+        // Submissions of one user, and of one organization, take their turn here; each
+        // then counts what the ones before it committed. The user's row is always locked
+        // before the organization's, so two submissions never wait on each other in a
+        // cycle. (SQLite's BEGIN IMMEDIATE has already serialised every writer.)
+        tx.execute(sql("SELECT id FROM users WHERE id = $1 FOR UPDATE").bind(j.user_id)).await?;
+        if let Some(o) = j.org_id {
+            tx.execute(sql("SELECT id FROM organizations WHERE id = $1 FOR UPDATE").bind(o)).await?;
+        }
+    }
+    let mine = cores_in(&mut tx, usage::USER_CORES, j.user_id).await?;
+    if mine + j.cores > limits.per_user {
+        tx.rollback().await?;
+        return Ok(Err(QuotaExceeded { kind: QuotaKind::User, held: mine, limit: limits.per_user }));
+    }
+    if let Some(o) = j.org_id {
+        let org = cores_in(&mut tx, usage::ORG_CORES, o).await?;
+        if org + j.cores > limits.per_org {
+            tx.rollback().await?;
+            return Ok(Err(QuotaExceeded { kind: QuotaKind::Org, held: org, limit: limits.per_org }));
+        }
+    }
+    let job = insert_job(&mut tx, j).await?;
+    tx.execute(settings::audit_sql(Some(j.user_id), "job.submit", Some(job.id.as_str()), "{}", None)).await?;
+    tx.commit().await?;
+    Ok(Ok(job))
 }
 
 pub(super) async fn job(db: &Db, id: &str) -> Result<Option<Job>> {

@@ -1,5 +1,5 @@
 //! Instance settings, the audit log, and the saved views of a job's result.
-use super::db::{sql, Db, Row};
+use super::db::{sql, Db, Row, Sql};
 use super::{new_id, now_ms, AuditEntry, PostView, Result};
 
 fn audit_row(r: &Row) -> Result<AuditEntry> {
@@ -40,6 +40,25 @@ pub(super) async fn put_setting(db: &Db, key: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
+/// The insert of one audit entry, for [`audit`] or a transaction that records its own.
+pub(super) fn audit_sql<'a>(
+    actor: Option<&'a str>,
+    action: &'a str,
+    target: Option<&'a str>,
+    detail: &'a str,
+    ip: Option<&'a str>,
+) -> Sql<'a> {
+    sql("INSERT INTO audit_log (id, actor_id, action, target, detail, ip, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)")
+    .bind(new_id())
+    .bind(actor)
+    .bind(action)
+    .bind(target)
+    .bind(detail)
+    .bind(ip)
+    .bind(now_ms())
+}
+
 pub(super) async fn audit(
     db: &Db,
     actor: Option<&str>,
@@ -48,16 +67,7 @@ pub(super) async fn audit(
     detail: &str,
     ip: Option<&str>,
 ) -> Result<()> {
-    let q = sql("INSERT INTO audit_log (id, actor_id, action, target, detail, ip, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)")
-    .bind(new_id())
-    .bind(actor)
-    .bind(action)
-    .bind(target)
-    .bind(detail)
-    .bind(ip)
-    .bind(now_ms());
-    db.execute(q).await?;
+    db.execute(audit_sql(actor, action, target, detail, ip)).await?;
     Ok(())
 }
 

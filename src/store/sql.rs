@@ -6,7 +6,9 @@
 //! cache.
 use super::cache::{self, ListingCache};
 use super::db::{sql, Db};
-use super::jobs::{Case, Job, JobStatus, JobStore, NewCase, ProgressUpdate, Transition};
+use super::jobs::{
+    Case, CoreLimits, Job, JobStatus, JobStore, NewCase, NewJob, ProgressUpdate, QuotaExceeded, Transition,
+};
 use super::{geometries, invitations, logins, orgs, projects, queue, settings, usage, users};
 use super::{
     ApiToken, AuditEntry, Geometry, GeometryResult, GeometryStatus, Invitation, InvitationView, Member, NewUser, Org,
@@ -229,8 +231,16 @@ impl Store for SqlStore {
         geometries::pending_geometries(&self.db).await
     }
 
-    async fn claim_geometry(&self, id: &str, stale_before: i64) -> Result<Option<Geometry>> {
-        geometries::claim_geometry(&self.db, id, stale_before).await
+    async fn claim_geometry(&self, id: &str, worker: &str, lease_ms: i64) -> Result<Option<Geometry>> {
+        geometries::claim_geometry(&self.db, id, worker, lease_ms).await
+    }
+
+    async fn heartbeat_geometry(&self, id: &str, worker: &str, lease_ms: i64) -> Result<bool> {
+        geometries::heartbeat_geometry(&self.db, id, worker, lease_ms).await
+    }
+
+    async fn orphaned_geometries(&self, idle_ms: i64) -> Result<Vec<(String, String)>> {
+        geometries::orphaned_geometries(&self.db, idle_ms).await
     }
 
     async fn geometry_for_worker(&self, id: &str) -> Result<Option<Geometry>> {
@@ -309,6 +319,10 @@ impl JobStore for SqlStore {
 
     async fn create_job(&self, case_id: &str, user_id: &str, executor: &str, cores: i64, reason: &str) -> Result<Job> {
         queue::create_job(&self.db, case_id, user_id, executor, cores, reason).await
+    }
+
+    async fn submit_job(&self, j: &NewJob<'_>, limits: &CoreLimits) -> Result<std::result::Result<Job, QuotaExceeded>> {
+        queue::submit_job(&self.db, j, limits).await
     }
 
     async fn job(&self, id: &str) -> Result<Option<Job>> {

@@ -1,6 +1,6 @@
 //! The embedded default: one SQLite file, WAL mode, created on first start (owner-only).
 use super::db::Db;
-use super::pool::Pool;
+use super::pool::{Pool, PoolOptions};
 use super::sql::SqlStore;
 use super::{Result, StoreError};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
@@ -14,6 +14,11 @@ pub type SqliteStore = SqlStore;
 impl SqlStore {
     /// Opens (creating if needed) the SQLite database file and its folder.
     pub async fn open(path: &Path) -> Result<SqliteStore> {
+        Self::open_with(path, PoolOptions::default()).await
+    }
+
+    /// As [`SqlStore::open`], with the pool sized and timed by `pool`.
+    pub async fn open_with(path: &Path, pool: PoolOptions) -> Result<SqliteStore> {
         let cannot =
             |p: &Path, e: std::io::Error| StoreError::Unavailable(format!("cannot create {}: {e}", p.display()));
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -33,7 +38,7 @@ impl SqlStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let pool = Pool::open(8, move || {
+        let pool = Pool::open(pool.size_or(8), pool.timeout(), move || {
             let opts = opts.clone();
             Box::pin(async move { opts.connect().await })
         })

@@ -3,8 +3,14 @@
 use super::db::{sql, Db};
 use super::{new_id, now_ms, Result};
 
-/// The states of a job that holds cores.
-const LIVE: &str = "('queued', 'preparing', 'meshing', 'solving')";
+/// The cores a user's live jobs hold (`$1`: the user).
+pub(super) const USER_CORES: &str = "SELECT CAST(SUM(cores_allocated) AS BIGINT) FROM simulation_jobs \
+     WHERE user_id = $1 AND status IN ('queued', 'preparing', 'meshing', 'solving')";
+
+/// The cores the live jobs in an organization's projects hold (`$1`: the org).
+pub(super) const ORG_CORES: &str = "SELECT CAST(SUM(j.cores_allocated) AS BIGINT) FROM simulation_jobs j \
+     JOIN simulation_cases c ON c.id = j.case_id JOIN projects p ON p.id = c.project_id \
+     WHERE p.org_id = $1 AND j.status IN ('queued', 'preparing', 'meshing', 'solving')";
 
 /// Unix milliseconds as RFC 3339 text (usage periods are stored as text).
 fn rfc3339(ms: i64) -> String {
@@ -62,20 +68,10 @@ pub(super) async fn usage_of_job(db: &Db, job_id: &str) -> Result<f64> {
 }
 
 pub(super) async fn active_cores(db: &Db, user_id: &str, org_id: Option<&str>) -> Result<(i64, i64)> {
-    let q = format!(
-        "SELECT CAST(SUM(cores_allocated) AS BIGINT) FROM simulation_jobs WHERE user_id = $1 AND status IN {LIVE}"
-    );
-    let mine: Option<i64> = db.fetch_one(sql(q).bind(user_id)).await?.get(0)?;
+    let mine: Option<i64> = db.fetch_one(sql(USER_CORES).bind(user_id)).await?.get(0)?;
     let org: Option<i64> = match org_id {
         None => None,
-        Some(o) => {
-            let q = format!(
-                "SELECT CAST(SUM(j.cores_allocated) AS BIGINT) FROM simulation_jobs j \
-                 JOIN simulation_cases c ON c.id = j.case_id JOIN projects p ON p.id = c.project_id \
-                 WHERE p.org_id = $1 AND j.status IN {LIVE}"
-            );
-            db.fetch_one(sql(q).bind(o)).await?.get(0)?
-        }
+        Some(o) => db.fetch_one(sql(ORG_CORES).bind(o)).await?.get(0)?,
     };
     Ok((mine.unwrap_or(0), org.unwrap_or(0)))
 }
