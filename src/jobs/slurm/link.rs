@@ -130,7 +130,8 @@ impl Link {
                     Err(e) => Err(e),
                     Ok(()) => {
                         let r = f(guard.as_ref().expect("opened above"));
-                        if matches!(r, Err(ExecError::Unreachable(_) | ExecError::Io(_))) {
+                        // A timed-out call may leave the session mid-channel: start afresh.
+                        if matches!(r, Err(ExecError::Unreachable(_) | ExecError::Io(_) | ExecError::Timeout(_))) {
                             *guard = None;
                         }
                         r
