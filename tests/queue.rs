@@ -110,7 +110,10 @@ async fn attempts_record_why_the_last_one_ended(s: Arc<dyn Store>) {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let b = s.claim_job("b", 200).await.unwrap().expect("b takes over a's dead lease");
     assert_eq!((b.attempts, b.handle.as_deref()), (2, Some("intent:1")));
-    assert_eq!(b.error_message.as_deref(), Some("worker a stopped renewing its lease (it crashed or lost the database)"));
+    assert_eq!(
+        b.error_message.as_deref(),
+        Some("worker a stopped renewing its lease (it crashed or lost the database)")
+    );
     assert!(s.release_job(&job.id, "b", "the worker stopped: cluster unreachable").await.unwrap());
     assert!(!s.heartbeat(&job.id, "b", 200).await.unwrap(), "released");
     assert!(s.claim_job("c", 200).await.unwrap().is_none(), "the lease still runs out at its time");
