@@ -319,4 +319,5 @@ async fn a_crash_between_sbatch_and_set_handle_runs_the_slurm_job_once() {
     assert_eq!(started.lines().count(), 1, "the run started once: {started:?}");
     let _ = std::fs::remove_file(&bin);
     let _ = std::fs::remove_file(&counter);
+    let _ = std::fs::remove_dir_all(home.join(format!("{tag}-jobs")));
 }
