@@ -56,7 +56,7 @@ fn bundle(root: &std::path::Path, cores: u32) -> Bundle {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("case.json"), r#"{"name":"cube","geometry":"geometry.stl"}"#).unwrap();
     std::fs::write(dir.join("geometry.stl"), "solid cube\nendsolid cube\n").unwrap();
-    Bundle { dir, cores }
+    Bundle { dir, cores, job: JOB.into(), attempt: 1 }
 }
 
 /// Takes the next API call, checks its method and path, and answers with `reply`.
@@ -101,31 +101,37 @@ fn pod(phase: &str, waiting: Option<(&str, &str)>) -> Value {
 }
 
 const JOB_PATH: &str = "/apis/batch/v1/namespaces/cfd/jobs";
+const JOB: &str = "0f1e2d3c-aaaa-bbbb-cccc-000000000001";
+/// The Job of a run made before runs had attempt names (an old handle: `kube:eks:JOB`).
 const NAME: &str = "flowcfd-0f1e2d3c-aaaa-bbbb-cccc-000000000001";
+/// The Job of the run the first attempt submits.
+const RUN: &str = "flowcfd-0f1e2d3c-aaaa-bbbb-cccc-000000000001-1";
 
 #[tokio::test]
 async fn a_run_is_one_job_with_the_exact_manifest_and_its_whole_lifecycle() {
     let (ex, mut h, _moto, data) = setup(cluster()).await;
     let b = bundle(data.path(), 4);
     let (handle, sent) = tokio::join!(ex.submit(&b), async {
+        // Looked up first: a worker that died after creating it must not create another.
+        expect(&mut h, Method::GET, &format!("{JOB_PATH}/{RUN}"), 404, not_found()).await;
         expect(
             &mut h,
             Method::POST,
             JOB_PATH,
             201,
             json!({"apiVersion": "batch/v1", "kind": "Job",
-            "metadata": {"name": NAME, "namespace": "cfd"}}),
+            "metadata": {"name": RUN, "namespace": "cfd"}}),
         )
         .await
     });
     let handle = handle.unwrap();
-    assert_eq!(handle, Handle(format!("kube:eks:{}", "0f1e2d3c-aaaa-bbbb-cccc-000000000001")));
+    assert_eq!(handle, Handle(format!("kube:eks:{JOB}:{RUN}")));
 
     // The manifest, exactly (the presigned URLs checked separately: they carry signatures).
     let env = env_of(&sent, "/spec/template/spec/containers/0/env");
     let mut expected = json!({
         "apiVersion": "batch/v1", "kind": "Job",
-        "metadata": {"name": NAME, "namespace": "cfd",
+        "metadata": {"name": RUN, "namespace": "cfd",
                      "labels": {"app.kubernetes.io/managed-by": "flowcfd", "flowcfd.io/job": "0f1e2d3c-aaaa-bbbb-cccc-000000000001"}},
         "spec": {
             "backoffLimit": 0, "activeDeadlineSeconds": 3600, "ttlSecondsAfterFinished": 86400,
@@ -173,10 +179,10 @@ async fn a_run_is_one_job_with_the_exact_manifest_and_its_whole_lifecycle() {
         expect(
             &mut h,
             Method::GET,
-            &format!("{JOB_PATH}/{NAME}"),
+            &format!("{JOB_PATH}/{RUN}"),
             200,
             json!({"apiVersion": "batch/v1", "kind": "Job",
-            "metadata": {"name": NAME}, "status": {"active": 1}}),
+            "metadata": {"name": RUN}, "status": {"active": 1}}),
         )
         .await;
         expect(&mut h, Method::GET, "/api/v1/namespaces/cfd/pods", 200, pod("Running", None)).await
@@ -225,10 +231,10 @@ async fn a_run_is_one_job_with_the_exact_manifest_and_its_whole_lifecycle() {
         expect(
             &mut h,
             Method::GET,
-            &format!("{JOB_PATH}/{NAME}"),
+            &format!("{JOB_PATH}/{RUN}"),
             200,
             json!({"apiVersion": "batch/v1", "kind": "Job",
-            "metadata": {"name": NAME}, "status": {"succeeded": 1}}),
+            "metadata": {"name": RUN}, "status": {"succeeded": 1}}),
         )
         .await
     });
@@ -306,6 +312,8 @@ async fn runs_wider_than_a_node_are_mpijobs_when_the_operator_is_installed() {
     let (ex, mut h, _moto, data) = setup(ClusterConfig { mpi_operator: true, ..cluster() }).await;
     let b = bundle(data.path(), 20);
     let (r, sent) = tokio::join!(ex.submit(&b), async {
+        let path = format!("/apis/kubeflow.org/v2beta1/namespaces/cfd/mpijobs/{RUN}");
+        expect(&mut h, Method::GET, &path, 404, not_found()).await;
         expect(
             &mut h,
             Method::POST,
@@ -325,6 +333,31 @@ async fn runs_wider_than_a_node_are_mpijobs_when_the_operator_is_installed() {
     let launcher = &sent["spec"]["mpiReplicaSpecs"]["Launcher"]["template"]["spec"]["containers"][0];
     assert_eq!(launcher["command"][2], POD_SCRIPT);
     assert_eq!(sent["spec"]["runPolicy"]["activeDeadlineSeconds"], 3600);
+}
+
+#[tokio::test]
+async fn a_second_submission_of_an_attempt_finds_its_job_instead_of_creating_another() {
+    // A worker created the Job and died before storing the handle; the next attempt
+    // submits the same bundle (the intent's attempt) again.
+    let (ex, mut h, _moto, data) = setup(cluster()).await;
+    let b = bundle(data.path(), 4);
+    let (handle, _) = tokio::join!(ex.submit(&b), async {
+        expect(
+            &mut h,
+            Method::GET,
+            &format!("{JOB_PATH}/{RUN}"),
+            200,
+            json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": RUN}, "status": {"active": 1}}),
+        )
+        .await
+    });
+    assert_eq!(handle.unwrap(), Handle(format!("kube:eks:{JOB}:{RUN}")));
+    // Nothing else was asked of the API: no second Job.
+    let next = tokio::time::timeout(std::time::Duration::from_millis(300), h.next_request()).await;
+    assert!(next.is_err(), "no further API call after finding the Job");
+    // Another attempt's run is another name, looked up in its turn.
+    let b2 = Bundle { attempt: 2, ..b };
+    assert_eq!(b2.run_name(), format!("{NAME}-2"));
 }
 
 /// Only with a real cluster: KUBECONFIG set, and FLOWCFD_TEST_KUBE_NAMESPACE naming a

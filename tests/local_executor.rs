@@ -16,7 +16,7 @@ fn bundle(dir: &Path, iterations: u32) -> Bundle {
         ),
     )
     .unwrap();
-    Bundle { dir: dir.to_path_buf(), cores: 1 }
+    Bundle { dir: dir.to_path_buf(), cores: 1, job: "local-test".into(), attempt: 1 }
 }
 
 fn executor() -> LocalExecutor {

@@ -98,16 +98,45 @@ async fn leases_expire_and_are_taken_over(s: Arc<dyn Store>) {
     assert_eq!(s.job_counts().await.unwrap(), vec![("failed".to_string(), 1)]);
 }
 
+/// Each claim counts an attempt and records why the one before ended: the reason its
+/// worker gave when it stopped (release_job), or that it stopped renewing its lease.
+async fn attempts_record_why_the_last_one_ended(s: Arc<dyn Store>) {
+    s.migrate().await.unwrap();
+    let (user, case) = case(&s).await;
+    let job = s.create_job(&case, &user, "local", 1, "submitted").await.unwrap();
+    let a = s.claim_job("a", 200).await.unwrap().expect("a claims");
+    assert_eq!((a.attempts, a.error_message.as_deref()), (1, None));
+    assert!(s.set_handle(&job.id, "a", "intent:1").await.unwrap());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let b = s.claim_job("b", 200).await.unwrap().expect("b takes over a's dead lease");
+    assert_eq!((b.attempts, b.handle.as_deref()), (2, Some("intent:1")));
+    assert_eq!(
+        b.error_message.as_deref(),
+        Some("worker a stopped renewing its lease (it crashed or lost the database)")
+    );
+    assert!(s.release_job(&job.id, "b", "the worker stopped: cluster unreachable").await.unwrap());
+    assert!(!s.heartbeat(&job.id, "b", 200).await.unwrap(), "released");
+    assert!(s.claim_job("c", 200).await.unwrap().is_none(), "the lease still runs out at its time");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let c = s.claim_job("c", 30_000).await.unwrap().expect("c claims after the lease");
+    assert_eq!(c.attempts, 3);
+    assert_eq!(c.error_message.as_deref(), Some("the worker stopped: cluster unreachable"), "b's own reason kept");
+    assert!(!s.release_job(&job.id, "b", "late").await.unwrap(), "b no longer holds it");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_queue() {
     let dir = tempfile::tempdir().unwrap();
     many_workers_no_job_lost_or_run_twice(store::open(&db::sqlite_in(dir.path())).await.unwrap(), 200, 4).await;
     let dir = tempfile::tempdir().unwrap();
     leases_expire_and_are_taken_over(store::open(&db::sqlite_in(dir.path())).await.unwrap()).await;
+    let dir = tempfile::tempdir().unwrap();
+    attempts_record_why_the_last_one_ended(store::open(&db::sqlite_in(dir.path())).await.unwrap()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_queue() {
     many_workers_no_job_lost_or_run_twice(store::open(&db::fresh_postgres().await).await.unwrap(), 300, 6).await;
     leases_expire_and_are_taken_over(store::open(&db::fresh_postgres().await).await.unwrap()).await;
+    attempts_record_why_the_last_one_ended(store::open(&db::fresh_postgres().await).await.unwrap()).await;
 }

@@ -209,3 +209,99 @@ async fn a_cancelled_slurm_job_leaves_nothing_running_and_refusals_are_clear() {
     assert_eq!(left, "", "no process of the run left on the cluster");
     s.stop().await;
 }
+
+/// Peak resident memory of this process so far, bytes (VmHWM).
+fn peak_rss() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let kb = status.lines().find_map(|l| l.strip_prefix("VmHWM:")).unwrap();
+    kb.trim().trim_end_matches("kB").trim().parse::<u64>().unwrap() * 1024
+}
+
+/// Runs a shell line as root; its standard output.
+fn sh(line: &str) -> String {
+    let out = std::process::Command::new("sh").arg("-c").arg(line).output().unwrap();
+    assert!(out.status.success(), "{line}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A 2 GB result (FLOWCFD_TEST_SLURM_RESULT_MB to change it) of random data, so that the
+/// packed case is as big: packed on the cluster past the 60 s an SSH call waits, streamed
+/// down with the link dropped in the middle (the download resumes where it was), with
+/// memory far below the size, and the bytes that arrive are the bytes that were written.
+#[tokio::test]
+async fn a_2_gb_result_streams_down_in_bounded_memory_and_resumes_after_a_drop() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let mb: u64 = std::env::var("FLOWCFD_TEST_SLURM_RESULT_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(2048);
+    let user = env("FLOWCFD_TEST_SLURM_USER");
+    let job = format!("big-{}", std::process::id());
+    let remote = home().join("flowcfd-jobs").join(&job);
+    let big = remote.join("out/case/constant/big");
+    std::fs::create_dir_all(big.parent().unwrap()).unwrap();
+    std::fs::write(remote.join("out/summary.json"), r#"{"mesh": {"cells": 1}}"#).unwrap();
+    let t = Instant::now();
+    sh(&format!("head -c {mb}M /dev/urandom > '{}'", big.display()));
+    sh(&format!("chown -R {user}: '{}'", home().join("flowcfd-jobs").display()));
+    let want = sh(&format!("sha256sum '{}'", big.display())).split_whitespace().next().unwrap().to_string();
+    eprintln!("{mb} MB of random data written and hashed in {:.1} s", t.elapsed().as_secs_f64());
+
+    let data = tempfile::tempdir().unwrap();
+    let cfg = clusters().remove(0);
+    let key = std::fs::read_to_string(env("FLOWCFD_TEST_SLURM_KEY")).unwrap();
+    let ex = flowcfd::jobs::slurm::SlurmExecutor::new(
+        cfg.clone(),
+        key,
+        env!("CARGO_BIN_EXE_flowcfd").into(),
+        data.path().to_path_buf(),
+        3600,
+    );
+    let handle = flowcfd::jobs::executor::Handle(format!("slurm:campus:1:{}", remote.display()));
+    // The size-bound limits: 2 GB at the default 1 MiB/s is over half an hour each.
+    let limit = flowcfd::jobs::slurm::transfer_limit(&cfg, mb << 20);
+    assert!(limit > Duration::from_secs(1800), "{limit:?}");
+
+    // Drop the SSH link once a quarter of the archive has come down.
+    let part = data.path().join("jobs").join(&job).join("out/case.tar.gz.part");
+    let dropper = {
+        let part = part.clone();
+        std::thread::spawn(move || {
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_secs(900) {
+                if std::fs::metadata(&part).is_ok_and(|m| m.len() > (mb << 20) / 4) {
+                    return drop_ssh_sessions();
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            0
+        })
+    };
+    let before = peak_rss();
+    let t = Instant::now();
+    let out = flowcfd::jobs::executor::Executor::fetch_results(&ex, &handle).await.unwrap();
+    let took = t.elapsed();
+    let grew = peak_rss().saturating_sub(before);
+    eprintln!("packed and fetched {mb} MB in {:.1} s; peak RSS grew {} MB", took.as_secs_f64(), grew >> 20);
+    assert_eq!(dropper.join().unwrap(), 1, "the link was dropped mid-download");
+    assert!(grew < 256 << 20, "memory grew {} MB for a {mb} MB result", grew >> 20);
+    assert!(!part.exists() && out.join("summary.json").exists());
+    let tgz = out.join("case.tar.gz");
+    assert!(std::fs::metadata(&tgz).unwrap().len() > (mb << 20), "random data does not shrink");
+    assert!(!remote.exists(), "the cluster's scratch is cleaned once the results are here");
+
+    // The archive holds the very bytes written on the cluster.
+    let got = tokio::task::spawn_blocking(move || {
+        use sha2::Digest;
+        let mut ar = tar::Archive::new(flate2::read::GzDecoder::new(std::fs::File::open(tgz).unwrap()));
+        let mut e = ar
+            .entries()
+            .unwrap()
+            .map(Result::unwrap)
+            .find(|e| e.path().unwrap().ends_with("constant/big"))
+            .expect("the big file is in the archive");
+        let mut h = sha2::Sha256::new();
+        std::io::copy(&mut e, &mut h).unwrap();
+        format!("{:x}", h.finalize())
+    })
+    .await
+    .unwrap();
+    assert_eq!(got, want, "the resumed download is byte for byte the archive");
+}

@@ -52,6 +52,14 @@ pub struct ClusterConfig {
     pub cores_per_node: u32,
     /// Kubernetes: memory requested per core, GiB.
     pub memory_per_core_gib: u32,
+    /// Slurm: seconds every transfer of results (packing on the cluster, then the download)
+    /// may take besides its size-bound share; see `transfer_min_kib_s`.
+    pub transfer_base_s: u64,
+    /// Slurm: the slowest rate, KiB/s, at which packing and downloading results still counts
+    /// as progress. A case of B bytes gets `transfer_base_s + B / (transfer_min_kib_s * 1024)`
+    /// seconds for each; past that the transfer stops (and resumes from where it was on the
+    /// next try) instead of hanging a worker.
+    pub transfer_min_kib_s: u64,
 }
 
 impl Default for ClusterConfig {
@@ -80,6 +88,8 @@ impl Default for ClusterConfig {
             mpi_operator: false,
             cores_per_node: 64,
             memory_per_core_gib: 2,
+            transfer_base_s: 300,
+            transfer_min_kib_s: 1024,
         }
     }
 }
@@ -97,6 +107,9 @@ pub struct JobsConfig {
     pub lease_s: u64,
     /// Longest a job may run, seconds; it is then stopped and marked failed.
     pub max_wall_s: u64,
+    /// Times a job is claimed before it is failed: a job whose worker keeps dying (or
+    /// stopping with an error) fails on the next claim past this, with the last reason.
+    pub max_attempts: u32,
     /// Cores one user's live jobs may hold together.
     pub max_cores_per_user: u32,
     /// Cores the live jobs in one organization's projects may hold together.
@@ -110,6 +123,7 @@ impl Default for JobsConfig {
             flowcfd_bin: None,
             lease_s: 30,
             max_wall_s: 24 * 3600,
+            max_attempts: 3,
             max_cores_per_user: 64,
             max_cores_per_org: 256,
         }

@@ -68,12 +68,21 @@ impl Config {
                     c.name
                 )));
             }
+            if c.transfer_min_kib_s == 0 {
+                return Err(ConfigError::Invalid(format!(
+                    "clusters {:?}: transfer_min_kib_s must be at least 1 (KiB/s)",
+                    c.name
+                )));
+            }
             if c.remote_dir.is_empty() || c.remote_dir.contains("..") || c.max_cores == 0 {
                 return Err(ConfigError::Invalid(format!(
                     "clusters {:?}: remote_dir must be a plain directory and max_cores at least 1",
                     c.name
                 )));
             }
+        }
+        if self.jobs.max_attempts == 0 {
+            return Err(ConfigError::Invalid("jobs.max_attempts must be at least 1".into()));
         }
         if self.jobs.lease_s < 2 {
             return Err(ConfigError::Invalid(

@@ -11,11 +11,31 @@ use std::time::Duration;
 
 /// What an executor needs to start a job: a directory holding `case.json` (or
 /// `case.toml`) and the geometry it names.
+///
+/// `job` and `attempt` name the run (see [`Bundle::run_name`]): submitting the same bundle
+/// twice finds the first run instead of starting a second, so a worker that died between
+/// submitting and recording the handle costs nothing.
 #[derive(Debug, Clone)]
 pub struct Bundle {
     pub dir: PathBuf,
     /// MPI ranks the run gets.
     pub cores: u32,
+    /// The job id.
+    pub job: String,
+    /// The claim that first submitted it (the attempt recorded with the intent).
+    pub attempt: u32,
+}
+
+impl Bundle {
+    /// The run's name on the executor (a Slurm job name, a Kubernetes Job name): derived
+    /// from the job id and the attempt, lower case, at most 63 characters (a Kubernetes
+    /// label value), so that it can be looked up before submitting again.
+    pub fn run_name(&self) -> String {
+        let mut n = format!("flowcfd-{}-{}", self.job.to_ascii_lowercase(), self.attempt);
+        n.retain(|c| c.is_ascii_alphanumeric() || c == '-');
+        n.truncate(63);
+        n
+    }
 }
 
 /// How to find a submitted run again (stored on the job row).
@@ -49,6 +69,9 @@ pub enum ExecError {
     Auth(String),
     #[error("SSH host key: {0}")]
     HostKey(String),
+    /// A transfer or remote command ran past the time its size allows (not retried).
+    #[error("timed out: {0}")]
+    Timeout(String),
 }
 
 /// A place jobs run: this machine, a Slurm cluster, a Kubernetes cluster.
@@ -61,7 +84,9 @@ pub trait Executor: Send + Sync {
     fn log_interval(&self) -> Duration {
         Duration::from_millis(500)
     }
-    /// Starts a run; the handle is stored before anything else happens.
+    /// Starts a run, or finds the run this bundle (its [`Bundle::run_name`]) already
+    /// started: submitting is idempotent, since a worker may die after starting a run and
+    /// before storing its handle. The handle is stored before anything else happens.
     async fn submit(&self, bundle: &Bundle) -> Result<Handle, ExecError>;
     /// Where each run stands (one call for many, where the backend allows).
     async fn status(&self, handles: &[Handle]) -> Result<Vec<ExecStatus>, ExecError>;
@@ -107,6 +132,23 @@ impl LocalExecutor {
         let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
         let needle = Self::case_file(dir);
         cmd.split(|b| *b == 0).any(|arg| arg == needle.as_os_str().as_encoded_bytes())
+    }
+
+    /// The run already started in `dir` (the local equivalent of a run name, since the
+    /// directory is the job's): a live `flowcfd run` of it, or, when none is alive, the
+    /// traces of one that ran (its log, its output), re-attached as pid 0 (never alive, so
+    /// its files say how it ended).
+    fn find(dir: &Path) -> Option<Handle> {
+        let live = std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+            let pid: i32 = e.file_name().to_str()?.parse().ok()?;
+            Self::alive(pid, dir).then_some(pid)
+        });
+        let ran = std::fs::metadata(dir.join(RUN_LOG)).is_ok_and(|m| m.len() > 0) || dir.join("out").exists();
+        match live {
+            Some(pid) => Some(Handle(format!("local:{pid}:{}", dir.display()))),
+            None if ran => Some(Handle(format!("local:0:{}", dir.display()))),
+            None => None,
+        }
     }
 
     fn case_file(dir: &Path) -> PathBuf {
@@ -166,6 +208,10 @@ impl Executor for LocalExecutor {
 
     async fn submit(&self, bundle: &Bundle) -> Result<Handle, ExecError> {
         let dir = bundle.dir.canonicalize().map_err(|e| ExecError::Submit(format!("{}: {e}", bundle.dir.display())))?;
+        if let Some(h) = Self::find(&dir) {
+            tracing::info!(handle = %h.0, "the run was already started; re-attaching");
+            return Ok(h);
+        }
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)

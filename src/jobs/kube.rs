@@ -119,17 +119,40 @@ impl KubeExecutor {
         self.cfg.namespace.as_deref().unwrap_or("flowcfd")
     }
 
-    fn name_of(job: &str) -> String {
-        format!("flowcfd-{}", job.to_ascii_lowercase())
+    /// The Kubernetes name of a run: `kube:CLUSTER:JOB:NAME` (the run name of the attempt
+    /// that submitted it), or `flowcfd-JOB` for handles made before runs had attempt names.
+    fn name_of(h: &Handle) -> String {
+        let rest = h.0.splitn(3, ':').nth(2).unwrap_or("");
+        match rest.split_once(':') {
+            Some((_, name)) => name.to_string(),
+            None => format!("flowcfd-{}", rest.to_ascii_lowercase()),
+        }
     }
 
+    /// The job id in a handle.
     fn parse<'a>(&self, h: &'a Handle) -> Result<&'a str, ExecError> {
         let rest = h.0.strip_prefix("kube:").ok_or_else(|| ExecError::BadHandle(h.0.clone()))?;
-        let (cluster, name) = rest.split_once(':').ok_or_else(|| ExecError::BadHandle(h.0.clone()))?;
-        if cluster != self.cfg.name || name.is_empty() {
+        let (cluster, rest) = rest.split_once(':').ok_or_else(|| ExecError::BadHandle(h.0.clone()))?;
+        let job = rest.split_once(':').map_or(rest, |(job, _)| job);
+        if cluster != self.cfg.name || job.is_empty() {
             return Err(ExecError::BadHandle(h.0.clone()));
         }
-        Ok(name)
+        Ok(job)
+    }
+
+    /// The Job (or MPIJob) named `name`, if it exists: submitting looks before creating.
+    async fn exists(&self, name: &str, mpijob: bool) -> Result<bool, ExecError> {
+        let client = self.client().await?;
+        let r = if mpijob {
+            self.mpijob_api(client).get(name).await.map(|_| ())
+        } else {
+            Api::<Job>::namespaced(client, self.namespace()).get(name).await.map(|_| ())
+        };
+        match r {
+            Ok(()) => Ok(true),
+            Err(e) if not_found(&e) => Ok(false),
+            Err(e) => Err(ExecError::Submit(kerr(e).to_string())),
+        }
     }
 
     /// Whether this run spans several nodes as an MPIJob.
@@ -162,11 +185,11 @@ impl KubeExecutor {
     }
 
     /// The batch/v1 Job of a run on one node.
-    pub fn job_manifest(&self, job: &str, cores: u32, env: &[(String, String)]) -> Value {
+    pub fn job_manifest(&self, job: &str, name: &str, cores: u32, env: &[(String, String)]) -> Value {
         json!({
             "apiVersion": "batch/v1",
             "kind": "Job",
-            "metadata": {"name": Self::name_of(job), "namespace": self.namespace(), "labels": labels(job)},
+            "metadata": {"name": name, "namespace": self.namespace(), "labels": labels(job)},
             "spec": {
                 "backoffLimit": 0,
                 "activeDeadlineSeconds": self.max_wall_s,
@@ -179,7 +202,7 @@ impl KubeExecutor {
     /// The kubeflow.org/v2beta1 MPIJob of a run across nodes: a launcher that runs the
     /// script (flowcfd's mpirun reaches the workers through the operator's hostfile), and
     /// workers of `cores_per_node` each.
-    pub fn mpijob_manifest(&self, job: &str, cores: u32, env: &[(String, String)]) -> Value {
+    pub fn mpijob_manifest(&self, job: &str, name: &str, cores: u32, env: &[(String, String)]) -> Value {
         let per = self.cfg.cores_per_node.max(1);
         let workers = cores.div_ceil(per);
         let mut worker = self.pod_spec(job, per, &[]);
@@ -187,7 +210,7 @@ impl KubeExecutor {
         json!({
             "apiVersion": "kubeflow.org/v2beta1",
             "kind": "MPIJob",
-            "metadata": {"name": Self::name_of(job), "namespace": self.namespace(), "labels": labels(job)},
+            "metadata": {"name": name, "namespace": self.namespace(), "labels": labels(job)},
             "spec": {
                 "slotsPerWorker": per,
                 "runPolicy": {"backoffLimit": 0, "activeDeadlineSeconds": self.max_wall_s, "cleanPodPolicy": "Running"},
@@ -263,6 +286,13 @@ impl Executor for KubeExecutor {
 
     async fn submit(&self, bundle: &Bundle) -> Result<Handle, ExecError> {
         let job = bundle.dir.file_name().and_then(|n| n.to_str()).unwrap_or("job").to_string();
+        let name = bundle.run_name();
+        let handle = Handle(format!("kube:{}:{job}:{name}", self.cfg.name));
+        let mpijob = self.uses_mpijob(bundle.cores);
+        if self.exists(&name, mpijob).await? {
+            tracing::info!(run = %name, "already submitted; re-attaching");
+            return Ok(handle);
+        }
         let ttl = url_ttl(self.max_wall_s);
         let mut env = Vec::new();
         let case = std::fs::read(bundle.dir.join("case.json")).map_err(|e| ExecError::Submit(e.to_string()))?;
@@ -286,17 +316,17 @@ impl Executor for KubeExecutor {
         env.push(("WM_PROJECT_DIR".into(), "/usr/lib/openfoam/openfoam2312".into()));
         let client = self.client().await?;
         let pp = PostParams::default();
-        if self.uses_mpijob(bundle.cores) {
-            let m = self.mpijob_manifest(&job, bundle.cores, &env);
+        if mpijob {
+            let m = self.mpijob_manifest(&job, &name, bundle.cores, &env);
             let obj: DynamicObject = serde_json::from_value(m).map_err(|e| ExecError::Submit(e.to_string()))?;
             self.mpijob_api(client).create(&pp, &obj).await.map_err(|e| ExecError::Submit(kerr(e).to_string()))?;
         } else {
-            let m = self.job_manifest(&job, bundle.cores, &env);
+            let m = self.job_manifest(&job, &name, bundle.cores, &env);
             let obj: Job = serde_json::from_value(m).map_err(|e| ExecError::Submit(e.to_string()))?;
             let jobs: Api<Job> = Api::namespaced(client, self.namespace());
             jobs.create(&pp, &obj).await.map_err(|e| ExecError::Submit(kerr(e).to_string()))?;
         }
-        Ok(Handle(format!("kube:{}:{job}", self.cfg.name)))
+        Ok(handle)
     }
 
     async fn status(&self, handles: &[Handle]) -> Result<Vec<ExecStatus>, ExecError> {
@@ -304,7 +334,7 @@ impl Executor for KubeExecutor {
         let mut out = Vec::new();
         for h in handles {
             let job = self.parse(h)?;
-            let k8s = match jobs.get(&Self::name_of(job)).await {
+            let k8s = match jobs.get(&Self::name_of(h)).await {
                 Ok(j) => j,
                 Err(e) if not_found(&e) => {
                     let ours = self.cancelled.lock().unwrap_or_else(|p| p.into_inner()).contains(job);
@@ -376,18 +406,19 @@ impl Executor for KubeExecutor {
 
     async fn cancel(&self, handle: &Handle) -> Result<(), ExecError> {
         let job = self.parse(handle)?.to_string();
+        let name = Self::name_of(handle);
         self.cancelled.lock().unwrap_or_else(|p| p.into_inner()).insert(job.clone());
         let client = self.client().await?;
         let dp = DeleteParams::background();
         let r = if self.cfg.mpi_operator {
-            match self.mpijob_api(client.clone()).delete(&Self::name_of(&job), &dp).await {
+            match self.mpijob_api(client.clone()).delete(&name, &dp).await {
                 Err(e) if not_found(&e) => {
-                    Api::<Job>::namespaced(client, self.namespace()).delete(&Self::name_of(&job), &dp).await.map(|_| ())
+                    Api::<Job>::namespaced(client, self.namespace()).delete(&name, &dp).await.map(|_| ())
                 }
                 r => r.map(|_| ()),
             }
         } else {
-            Api::<Job>::namespaced(client, self.namespace()).delete(&Self::name_of(&job), &dp).await.map(|_| ())
+            Api::<Job>::namespaced(client, self.namespace()).delete(&name, &dp).await.map(|_| ())
         };
         match r {
             Ok(()) => Ok(()),

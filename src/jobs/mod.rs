@@ -5,6 +5,7 @@
 //! bus, jobs configuration, executors), never the server's state.
 pub mod events;
 pub mod executor;
+mod finish;
 pub mod follow;
 pub mod kube;
 pub mod slurm;

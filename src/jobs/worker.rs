@@ -1,12 +1,16 @@
 //! The worker: claims jobs from the queue, hands them to their executor, follows them to
 //! the end, and keeps the job row true (state, step, handle, reason) all the way.
 //!
-//! A job's lease is renewed every poll. A worker that dies stops renewing; another claims
-//! the job and, since the handle is on the row, re-attaches to the run instead of starting
-//! it again.
+//! A job's lease is renewed every poll, and through the finishing phase. A worker that dies
+//! stops renewing; another claims the job and, since the handle is on the row, re-attaches
+//! to the run instead of starting it again. Before submitting, the worker records its
+//! intent (`intent:ATTEMPT` as the handle), and submitting is idempotent per attempt, so a
+//! death between the two does not start the run twice. A job claimed more than
+//! `jobs.max_attempts` times fails with the reason its last attempt ended.
 use super::events::{EventBus, JobEvent};
 use super::executor::ExecError;
 use super::executor::{Bundle, ExecStatus, Executor, Handle, LocalExecutor};
+use super::finish::{archive_case, crash_point, slow_fetch, with_heartbeat};
 use super::follow::{Follower, Forces, Sample};
 use super::slurm::SlurmExecutor;
 use crate::blob::{BlobError, Blobs};
@@ -107,6 +111,20 @@ pub fn spawn(st: WorkerCtx) -> tokio::task::JoinHandle<()> {
                     let (st, me, executors) = (st.clone(), me.clone(), executors.clone());
                     tokio::spawn(async move {
                         let id = job.id.clone();
+                        let max = st.jobs.max_attempts.max(1) as i64;
+                        if job.attempts > max {
+                            let why = format!(
+                                "gave up after {max} attempts (jobs.max_attempts); the last one ended: {}",
+                                job.error_message.as_deref().unwrap_or("for no recorded reason")
+                            );
+                            tracing::warn!(job = %id, reason = %why, "failing the job");
+                            if let Err(e) = set_status(&st, &me, &id, JobStatus::Failed, &why).await {
+                                tracing::error!(job = %id, error = %e, "cannot fail the job");
+                            }
+                            drop(permit);
+                            return;
+                        }
+                        crash_point("claim");
                         let Some(ex) = executors.get(&job.executor).cloned() else {
                             let why = format!(
                                 "unknown cluster {:?}: this worker runs jobs on {}",
@@ -119,8 +137,16 @@ pub fn spawn(st: WorkerCtx) -> tokio::task::JoinHandle<()> {
                             drop(permit);
                             return;
                         };
-                        if let Err(e) = drive(&st, &me, ex.as_ref(), job, lease_ms).await {
-                            tracing::error!(job = %id, error = %e, "job driver stopped");
+                        match drive(&st, &me, ex.as_ref(), job, lease_ms).await {
+                            Ok(()) | Err(WorkerError::LeaseLost) => {}
+                            Err(e) => {
+                                tracing::error!(job = %id, error = %e, "job driver stopped");
+                                // Kept as this attempt's reason; the next claim retries.
+                                let why = format!("the worker stopped: {e}");
+                                if let Err(e) = st.store.release_job(&id, &me, &why).await {
+                                    tracing::error!(job = %id, error = %e, "cannot release the job");
+                                }
+                            }
                         }
                         drop(permit);
                     });
@@ -146,7 +172,7 @@ fn hostname() -> String {
 }
 
 /// Writes the job's directory: `case.json` and the geometry it names.
-async fn bundle(st: &WorkerCtx, job: &Job) -> Result<Bundle, WorkerError> {
+async fn bundle(st: &WorkerCtx, job: &Job, attempt: u32) -> Result<Bundle, WorkerError> {
     let gone = |what: &str| WorkerError::Job(format!("the {what} is gone"));
     let case = st.store.case_for_worker(&job.case_id).await?.ok_or_else(|| gone("case"))?;
     let mut spec: CaseSpec =
@@ -167,7 +193,7 @@ async fn bundle(st: &WorkerCtx, job: &Job) -> Result<Bundle, WorkerError> {
     spec.solver.cores = job.cores.max(1) as u32;
     let text = serde_json::to_string_pretty(&spec).map_err(|e| WorkerError::Job(e.to_string()))?;
     std::fs::write(dir.join("case.json"), text).map_err(io("case.json"))?;
-    Ok(Bundle { dir, cores: job.cores.max(1) as u32 })
+    Ok(Bundle { dir, cores: job.cores.max(1) as u32, job: job.id.clone(), attempt })
 }
 
 /// The job state a step means (executor step names, or the OpenFOAM application the log
@@ -181,6 +207,10 @@ fn status_of(step: &str) -> JobStatus {
         _ => JobStatus::Preparing,
     }
 }
+
+/// The handle a job carries between the decision to submit and the executor's answer:
+/// `intent:ATTEMPT`, the attempt whose run name the submission uses.
+const INTENT: &str = "intent:";
 
 /// How often the executor is asked where the run stands (and the lease renewed, and
 /// progress stored); the log is read at the executor's own `log_interval`.
@@ -268,47 +298,6 @@ async fn checkpoint(
     Ok(true)
 }
 
-/// Packs the run's case directory as `jobs/ID/case.tar.gz` in the object store, so that
-/// any replica can serve it (`GET /api/jobs/{id}/case.tar.gz`).
-async fn archive_case(st: &WorkerCtx, out: &std::path::Path, job: &str) -> Result<(), WorkerError> {
-    let case = [out.join("case"), out.join(".partial/case")]
-        .into_iter()
-        .find(|d| d.is_dir())
-        .ok_or_else(|| WorkerError::Job("no case directory".into()))?;
-    let tmp_dir = st.data_dir.join("tmp");
-    std::fs::create_dir_all(&tmp_dir).map_err(io(tmp_dir.display()))?;
-    let tmp = tmp_dir.join(format!("{job}.tar.gz"));
-    let path = tmp.clone();
-    tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-        let gz = flate2::write::GzEncoder::new(std::fs::File::create(&path)?, flate2::Compression::fast());
-        let mut tar = tar::Builder::new(gz);
-        tar.follow_symlinks(false);
-        tar.append_dir_all("case", &case)?;
-        tar.into_inner()?.finish()?.sync_all()
-    })
-    .await
-    .map_err(|e| WorkerError::Io { what: "packing the case".into(), source: std::io::Error::other(e) })?
-    .map_err(io("packing the case"))?;
-    let result = async {
-        use tokio::io::AsyncReadExt;
-        let mut f = tokio::fs::File::open(&tmp).await.map_err(io(tmp.display()))?;
-        let mut w = st.blobs.writer(&format!("jobs/{job}/case.tar.gz")).await?;
-        let mut buf = vec![0u8; 1 << 20];
-        loop {
-            let n = f.read(&mut buf).await.map_err(io(tmp.display()))?;
-            if n == 0 {
-                break;
-            }
-            w.write(&buf[..n]).await?;
-        }
-        w.finish().await?;
-        Ok(())
-    }
-    .await;
-    let _ = std::fs::remove_file(&tmp);
-    result
-}
-
 /// The latest residuals and the latest forces, as stored on the job row.
 #[derive(Default)]
 struct Latest {
@@ -340,19 +329,26 @@ impl Latest {
 
 /// Follows one claimed job to its end (or until the lease is lost).
 async fn drive(st: &WorkerCtx, me: &str, ex: &dyn Executor, job: Job, lease_ms: i64) -> Result<(), WorkerError> {
+    let intent = job.handle.as_deref().and_then(|h| h.strip_prefix(INTENT)).and_then(|a| a.parse::<u32>().ok());
     let handle = match &job.handle {
-        Some(h) => {
+        Some(h) if intent.is_none() => {
             tracing::info!(job = %job.id, handle = %h, "re-attaching");
             Handle(h.clone())
         }
-        None => {
-            let b = match bundle(st, &job).await {
+        _ => {
+            // The attempt that first meant to submit names the run; a later one finds it.
+            let attempt = intent.unwrap_or(job.attempts.max(1) as u32);
+            let b = match bundle(st, &job, attempt).await {
                 Ok(b) => b,
                 Err(why) => {
                     set_status(st, me, &job.id, JobStatus::Failed, &why.to_string()).await?;
                     return Ok(());
                 }
             };
+            if intent.is_none() && !st.store.set_handle(&job.id, me, &format!("{INTENT}{attempt}")).await? {
+                return Err(WorkerError::LeaseLost);
+            }
+            crash_point("intent");
             let h = match ex.submit(&b).await {
                 Ok(h) => h,
                 Err(err) => {
@@ -360,7 +356,10 @@ async fn drive(st: &WorkerCtx, me: &str, ex: &dyn Executor, job: Job, lease_ms: 
                     return Ok(());
                 }
             };
-            st.store.set_handle(&job.id, me, &h.0).await?;
+            crash_point("submit");
+            if !st.store.set_handle(&job.id, me, &h.0).await? {
+                return Err(WorkerError::LeaseLost);
+            }
             set_status(st, me, &job.id, JobStatus::Preparing, &format!("submitted to the {} executor", ex.name()))
                 .await?;
             h
@@ -418,32 +417,39 @@ async fn drive(st: &WorkerCtx, me: &str, ex: &dyn Executor, job: Job, lease_ms: 
         // The end: the rest of the log (kept in the object store), the results (which
         // also cleans a cluster's scratch), summary.json, the exportable case, the last
         // samples, the core-seconds, the state.
-        read_more(st, ex, &handle, &mut follower, &job.id, true).await;
-        if let Ok((log, _)) = ex.read_log(&handle, 0).await {
-            if let Err(x) = st.blobs.put(&format!("jobs/{}/run.log", job.id), log.into()).await {
-                tracing::warn!(job = %job.id, error = %x, "cannot keep the log");
-            }
-        }
-        let (mut to, mut why) = (to, why);
-        match ex.fetch_results(&handle).await {
-            Ok(out) => {
-                if to == JobStatus::Completed {
-                    match std::fs::read(out.join("summary.json")) {
-                        Ok(s) => st.blobs.put(&format!("jobs/{}/summary.json", job.id), s.into()).await?,
-                        Err(_) => (to, why) = (JobStatus::Failed, "the run ended without a summary.json".to_string()),
-                    }
-                }
-                if to != JobStatus::Cancelled {
-                    if let Err(x) = archive_case(st, &out, &job.id).await {
-                        tracing::warn!(job = %job.id, error = %x, "no case archive");
-                    }
+        let finishing = async {
+            read_more(st, ex, &handle, &mut follower, &job.id, true).await;
+            if let Ok((log, _)) = ex.read_log(&handle, 0).await {
+                if let Err(x) = st.blobs.put(&format!("jobs/{}/run.log", job.id), log.into()).await {
+                    tracing::warn!(job = %job.id, error = %x, "cannot keep the log");
                 }
             }
-            Err(x) if to == JobStatus::Completed => {
-                (to, why) = (JobStatus::Failed, format!("fetching the results: {x}"))
+            let (mut to, mut why) = (to, why);
+            slow_fetch().await;
+            match ex.fetch_results(&handle).await {
+                Ok(out) => {
+                    if to == JobStatus::Completed {
+                        match std::fs::read(out.join("summary.json")) {
+                            Ok(s) => st.blobs.put(&format!("jobs/{}/summary.json", job.id), s.into()).await?,
+                            Err(_) => {
+                                (to, why) = (JobStatus::Failed, "the run ended without a summary.json".to_string())
+                            }
+                        }
+                    }
+                    if to != JobStatus::Cancelled {
+                        if let Err(x) = archive_case(st, &out, &job.id).await {
+                            tracing::warn!(job = %job.id, error = %x, "no case archive");
+                        }
+                    }
+                }
+                // Not the run's failure: this attempt stops, and the next one fetches again
+                // (resuming a cut-short download), within jobs.max_attempts.
+                Err(x) if to == JobStatus::Completed => return Err(WorkerError::Exec(x)),
+                Err(x) => tracing::warn!(job = %job.id, error = %x, "no results to fetch"),
             }
-            Err(x) => tracing::warn!(job = %job.id, error = %x, "no results to fetch"),
-        }
+            Ok::<_, WorkerError>((to, why))
+        };
+        let (to, why) = with_heartbeat(st, me, &job.id, lease_ms, finishing).await??;
         checkpoint(st, me, &job.id, &mut follower, &mut latest).await?;
         st.store.record_usage(&job.id, crate::store::now_ms()).await?;
         set_status(st, me, &job.id, to, &why).await?;

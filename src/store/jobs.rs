@@ -218,6 +218,10 @@ pub trait JobStore: Send + Sync {
     /// Moves a job the worker holds to `to` (checked against the state machine), recording
     /// the reason; a terminal state releases the lease. False when not allowed or not held.
     async fn transition(&self, job_id: &str, worker: &str, to: JobStatus, reason: &str) -> Result<bool>;
+    /// Gives up the worker's hold on a live job, keeping `reason` (why this attempt stopped)
+    /// for the next attempt's record; another worker claims it when the lease runs out.
+    /// False when the worker does not hold it.
+    async fn release_job(&self, job_id: &str, worker: &str, reason: &str) -> Result<bool>;
     /// Records the executor's handle so a restarted worker can re-attach.
     async fn set_handle(&self, job_id: &str, worker: &str, handle: &str) -> Result<bool>;
     async fn transitions(&self, job_id: &str) -> Result<Vec<Transition>>;

@@ -201,8 +201,14 @@ pub(super) async fn job(db: &Db, id: &str) -> Result<Option<Job>> {
 
 pub(super) async fn claim_job(db: &Db, worker: &str, lease_ms: i64) -> Result<Option<Job>> {
     let now = now_ms();
+    // Taking over a lease that ran out records why the last attempt ended (a released
+    // lease has no owner and keeps the reason its worker gave), so that a job which keeps
+    // killing its workers fails with that reason once it runs out of attempts.
     let q = format!(
         "UPDATE simulation_jobs SET lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1, \
+         error_message = CASE WHEN lease_owner IS NOT NULL \
+         THEN 'worker ' || lease_owner || ' stopped renewing its lease (it crashed or lost the \
+         database)' ELSE error_message END, \
          updated_at = $3 WHERE id = (SELECT id FROM simulation_jobs WHERE \
          (status = 'queued' AND (lease_expires_at IS NULL OR lease_expires_at < $3)) OR \
          (status IN ('preparing', 'meshing', 'solving') AND lease_expires_at < $3) \
@@ -219,6 +225,19 @@ pub(super) async fn heartbeat(db: &Db, job_id: &str, worker: &str, lease_ms: i64
                  WHERE id = $3 AND lease_owner = $4 AND lease_expires_at >= $2")
     .bind(now + lease_ms)
     .bind(now)
+    .bind(job_id)
+    .bind(worker);
+    Ok(db.execute(q).await? == 1)
+}
+
+pub(super) async fn release_job(db: &Db, job_id: &str, worker: &str, reason: &str) -> Result<bool> {
+    // No owner, so that the next claim keeps `reason` as the last attempt's. The lease still
+    // runs out at its time: that spaces the attempts of a job whose worker keeps stopping.
+    let q = sql("UPDATE simulation_jobs SET lease_owner = NULL, error_message = $1, \
+                 updated_at = $2 WHERE id = $3 AND lease_owner = $4 AND \
+                 status IN ('queued', 'preparing', 'meshing', 'solving')")
+    .bind(reason)
+    .bind(now_ms())
     .bind(job_id)
     .bind(worker);
     Ok(db.execute(q).await? == 1)

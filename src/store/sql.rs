@@ -341,6 +341,10 @@ impl JobStore for SqlStore {
         queue::transition(&self.db, job_id, worker, to, reason).await
     }
 
+    async fn release_job(&self, job_id: &str, worker: &str, reason: &str) -> Result<bool> {
+        queue::release_job(&self.db, job_id, worker, reason).await
+    }
+
     async fn set_handle(&self, job_id: &str, worker: &str, handle: &str) -> Result<bool> {
         queue::set_handle(&self.db, job_id, worker, handle).await
     }

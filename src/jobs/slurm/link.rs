@@ -25,6 +25,9 @@ pub struct Link {
     session: Mutex<Option<ssh2::Session>>,
 }
 
+/// How long one SSH call may wait for the server before the link counts as dropped.
+const CALL_TIMEOUT_MS: u32 = 60_000;
+
 /// How often and how long to retry a dropped connection.
 const RETRIES: u32 = 4;
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
@@ -70,7 +73,7 @@ impl Link {
         let tcp = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(10)).map_err(net)?;
         let mut sess = ssh2::Session::new().map_err(|e| ExecError::Io(e.to_string()))?;
         sess.set_tcp_stream(tcp);
-        sess.set_timeout(60_000);
+        sess.set_timeout(CALL_TIMEOUT_MS);
         sess.handshake().map_err(|e| ExecError::Unreachable(format!("SSH handshake with {}: {e}", c.host)))?;
         Ok(sess)
     }
@@ -127,7 +130,8 @@ impl Link {
                     Err(e) => Err(e),
                     Ok(()) => {
                         let r = f(guard.as_ref().expect("opened above"));
-                        if matches!(r, Err(ExecError::Unreachable(_) | ExecError::Io(_))) {
+                        // A timed-out call may leave the session mid-channel: start afresh.
+                        if matches!(r, Err(ExecError::Unreachable(_) | ExecError::Io(_) | ExecError::Timeout(_))) {
                             *guard = None;
                         }
                         r
@@ -158,6 +162,86 @@ impl Link {
             ch.stderr().read_to_string(&mut stderr).map_err(|e| ExecError::Io(e.to_string()))?;
             ch.wait_close().map_err(io)?;
             Ok(Output { code: ch.exit_status().map_err(io)?, stdout, stderr })
+        })
+    }
+
+    /// Runs a command line that may be silent for long (packing a big case): the SSH
+    /// call waits up to `limit` instead of the usual minute, and a command still running
+    /// then is a [`ExecError::Timeout`], not a dropped link to retry.
+    pub fn run_for(&self, line: &str, limit: Duration) -> Result<Output, ExecError> {
+        let ms = u32::try_from(limit.as_millis()).unwrap_or(u32::MAX).max(CALL_TIMEOUT_MS);
+        let start = std::time::Instant::now();
+        let out = self.with(|s| {
+            s.set_timeout(ms);
+            let io = |e: ssh2::Error| ExecError::Io(format!("ssh: {e}"));
+            let r = (|| {
+                let mut ch = s.channel_session().map_err(io)?;
+                ch.exec(line).map_err(io)?;
+                let mut stdout = String::new();
+                ch.read_to_string(&mut stdout).map_err(|e| ExecError::Io(e.to_string()))?;
+                let mut stderr = String::new();
+                ch.stderr().read_to_string(&mut stderr).map_err(|e| ExecError::Io(e.to_string()))?;
+                ch.wait_close().map_err(io)?;
+                Ok(Output { code: ch.exit_status().map_err(io)?, stdout, stderr })
+            })();
+            s.set_timeout(CALL_TIMEOUT_MS);
+            match r {
+                Err(ExecError::Io(e)) if start.elapsed() >= limit => {
+                    Err(ExecError::Timeout(format!("{line:?} ran past {} s ({e})", limit.as_secs())))
+                }
+                r => r,
+            }
+        });
+        out
+    }
+
+    /// The size of the remote `path`, or None if it does not exist.
+    pub fn size(&self, path: &str) -> Result<Option<u64>, ExecError> {
+        self.with(|s| {
+            let sftp = s.sftp().map_err(|e| ExecError::Io(format!("sftp: {e}")))?;
+            match sftp.stat(Path::new(path)) {
+                Ok(st) => Ok(Some(st.size.unwrap_or(0))),
+                Err(e) if e.code() == ssh2::ErrorCode::SFTP(2) => Ok(None),
+                Err(e) => Err(ExecError::Io(format!("sftp stat {path}: {e}"))),
+            }
+        })
+    }
+
+    /// Copies the remote `path` (`size` bytes, not changing) to the local file `to`,
+    /// streaming one buffer at a time. What `to` already holds is kept: a download that a
+    /// dropped link (or a restart) cut short goes on from there. Past `limit` it stops with
+    /// [`ExecError::Timeout`], leaving `to` to be resumed.
+    pub fn download(&self, path: &str, to: &Path, size: u64, limit: Duration) -> Result<(), ExecError> {
+        let deadline = std::time::Instant::now() + limit;
+        let local = |e: std::io::Error| ExecError::Io(format!("{}: {e}", to.display()));
+        self.with(|s| {
+            let mut out = std::fs::OpenOptions::new().create(true).append(true).open(to).map_err(local)?;
+            let mut off = out.metadata().map_err(local)?.len();
+            if off > size {
+                // Not a prefix of this archive: start again.
+                out.set_len(0).map_err(local)?;
+                off = 0;
+            }
+            let sftp = s.sftp().map_err(|e| ExecError::Io(format!("sftp: {e}")))?;
+            let mut f = sftp.open(Path::new(path)).map_err(|e| ExecError::Io(format!("sftp open {path}: {e}")))?;
+            f.seek(SeekFrom::Start(off)).map_err(|e| ExecError::Io(e.to_string()))?;
+            let mut buf = vec![0u8; 1 << 20];
+            while off < size {
+                if std::time::Instant::now() > deadline {
+                    return Err(ExecError::Timeout(format!(
+                        "downloading {path}: {off} of {size} bytes after {} s; the next try resumes it",
+                        limit.as_secs()
+                    )));
+                }
+                let want = buf.len().min((size - off) as usize);
+                let n = f.read(&mut buf[..want]).map_err(|e| ExecError::Io(format!("sftp read {path}: {e}")))?;
+                if n == 0 {
+                    return Err(ExecError::Io(format!("{path} ended at {off} of {size} bytes")));
+                }
+                out.write_all(&buf[..n]).map_err(local)?;
+                off += n as u64;
+            }
+            out.sync_all().map_err(local)
         })
     }
 

@@ -160,9 +160,13 @@ impl Executor for SlurmExecutor {
         let max_wall_s = self.max_wall_s;
         let c = self.cfg.clone();
         let script = batch_script(&c, &dir, &flowcfd);
-        let name = format!("flowcfd-{}", &job[..8.min(job.len())]);
+        let name = bundle.run_name();
         let id = self
             .blocking(move |l| {
+                if let Some(id) = submitted(l, &name, &dir)? {
+                    tracing::info!(job = %name, slurm_job = %id, "already submitted; re-attaching");
+                    return Ok((id, dir));
+                }
                 l.run(&command(&["mkdir", "-p", &format!("{dir}/out")]))?;
                 for (f, data) in &files {
                     l.put(&format!("{dir}/{f}"), data, 0o600)?;
@@ -219,34 +223,16 @@ impl Executor for SlurmExecutor {
         let local = self.data_dir.join("jobs").join(&job).join("out");
         std::fs::create_dir_all(&local).map_err(|e| ExecError::Io(e.to_string()))?;
         let to = local.clone();
+        let c = self.cfg.clone();
         self.blocking(move |l| {
             for f in ["summary.json", "failure.json"] {
                 if let Some(b) = l.read_at(&format!("{dir}/out/{f}"), 0, 64 << 20)? {
                     std::fs::write(to.join(f), b).map_err(|e| ExecError::Io(e.to_string()))?;
                 }
             }
-            // The case directory, packed on the cluster and unpacked here.
-            let case = if l.run(&command(&["test", "-d", &format!("{dir}/out/case")]))?.code == 0 {
-                "case"
-            } else {
-                ".partial/case"
-            };
-            let tgz = format!("{dir}/case.tar.gz");
-            let out = l.run(&command(&["tar", "-czf", &tgz, "-C", &format!("{dir}/out/{case}/.."), "case"]))?;
-            if out.code == 0 {
-                let mut all = Vec::new();
-                let mut off = 0u64;
-                while let Some(b) = l.read_at(&tgz, off, 16 << 20)? {
-                    if b.is_empty() {
-                        break;
-                    }
-                    off += b.len() as u64;
-                    all.extend_from_slice(&b);
-                }
-                let _ = std::fs::remove_dir_all(to.join("case"));
-                tar::Archive::new(flate2::read::GzDecoder::new(&all[..]))
-                    .unpack(&to)
-                    .map_err(|e| ExecError::Io(format!("unpacking the case: {e}")))?;
+            let packed = to.join(CASE_TGZ);
+            if !packed.exists() {
+                fetch_case(l, &c, &dir, &to)?;
             }
             // The results are here: clean the cluster's scratch.
             l.run(&command(&["rm", "-rf", &dir]))?;
@@ -255,4 +241,78 @@ impl Executor for SlurmExecutor {
         .await?;
         Ok(local)
     }
+}
+
+/// The packed case, on the cluster and (once whole) here.
+const CASE_TGZ: &str = "case.tar.gz";
+
+/// The time a transfer of `bytes` gets: `transfer_base_s` plus the bytes at the slowest
+/// rate still counted as progress (`transfer_min_kib_s`).
+pub fn transfer_limit(c: &ClusterConfig, bytes: u64) -> Duration {
+    Duration::from_secs(c.transfer_base_s.saturating_add(bytes / (c.transfer_min_kib_s.max(1) * 1024)))
+}
+
+/// Packs the run's case on the cluster (once: the archive is written under `.part` and then
+/// renamed, so a whole one is never packed again) and streams it into `to/case.tar.gz`
+/// (through `.part`, resumed where a cut-short try left it). Each step gets a time sized to
+/// the data. A run that left no case directory has no archive.
+fn fetch_case(l: &Link, c: &ClusterConfig, dir: &str, to: &std::path::Path) -> Result<(), ExecError> {
+    let tgz = format!("{dir}/{CASE_TGZ}");
+    let size = match l.size(&tgz)? {
+        Some(n) => n,
+        None => {
+            let Some(case) = ["case", ".partial/case"]
+                .into_iter()
+                .map(|c| format!("{dir}/out/{c}"))
+                .find(|d| l.run(&command(&["test", "-d", d])).is_ok_and(|o| o.code == 0))
+            else {
+                return Ok(());
+            };
+            let du = l.run(&command(&["du", "-sb", &case]))?;
+            let bytes: u64 = du.stdout.split_whitespace().next().and_then(|n| n.parse().ok()).unwrap_or(0);
+            // A part of its own per try, and `timeout` on the cluster too: a try that timed
+            // out here must not leave a packer behind writing into the next try's archive.
+            let part = format!("{tgz}.{}.part", crate::store::new_id());
+            let parent = format!("{case}/..");
+            let limit = transfer_limit(c, bytes);
+            let secs = limit.as_secs().to_string();
+            let line = format!(
+                "{} && {}",
+                command(&["timeout", "-k", "10", &secs, "tar", "-czf", &part, "-C", &parent, "case"]),
+                command(&["mv", &part, &tgz])
+            );
+            let out = l.run_for(&line, limit)?;
+            if out.code == 124 {
+                let _ = l.run(&command(&["rm", "-f", &part]));
+                return Err(ExecError::Timeout(format!(
+                    "packing the case ({bytes} bytes) on the cluster took over {secs} s (transfer_base_s, \
+                     transfer_min_kib_s)"
+                )));
+            }
+            if out.code != 0 {
+                let _ = l.run(&command(&["rm", "-f", &part]));
+                return Err(ExecError::Io(format!("packing the case on the cluster: {}", out.stderr.trim())));
+            }
+            l.size(&tgz)?.ok_or_else(|| ExecError::Io(format!("{tgz} is missing after packing")))?
+        }
+    };
+    let part = to.join(format!("{CASE_TGZ}.part"));
+    l.download(&tgz, &part, size, transfer_limit(c, size))?;
+    std::fs::rename(&part, to.join(CASE_TGZ)).map_err(|e| ExecError::Io(e.to_string()))
+}
+
+/// The Slurm job already submitted under `name` (squeue, which still lists recently ended
+/// jobs with `-t all`), or the one whose batch script started in `dir` (it writes
+/// `slurm_job_id` first): a second submission finds the first instead of starting another.
+fn submitted(l: &Link, name: &str, dir: &str) -> Result<Option<String>, ExecError> {
+    let digits = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+    let out = l.run(&command(&["squeue", "--me", "-h", "-t", "all", "-n", name, "-o", "%i"]))?;
+    if out.code == 0 {
+        if let Some(id) = out.stdout.lines().map(str::trim).find(|s| digits(s)) {
+            return Ok(Some(id.to_string()));
+        }
+    }
+    let recorded = l.read_at(&format!("{dir}/slurm_job_id"), 0, 64)?.unwrap_or_default();
+    let id = String::from_utf8_lossy(&recorded).trim().to_string();
+    Ok(digits(&id).then_some(id))
 }

@@ -34,6 +34,9 @@ pub fn batch_script(c: &ClusterConfig, dir: &str, flowcfd: &str) -> String {
         s.push('\n');
     }
     s.push_str(&format!("cd {} || exit 1\n", quote(dir)));
+    // Which Slurm job this directory belongs to, for a worker that submitted it and died
+    // before recording the id (Slurm forgets finished jobs after a while).
+    s.push_str("echo \"$SLURM_JOB_ID\" > slurm_job_id\n");
     s.push_str(&format!("{} run case.json --out out --force --stream-log\n", quote(flowcfd)));
     s.push_str("code=$?\necho $code > exit_code.part && mv exit_code.part exit_code\nexit $code\n");
     s

@@ -1,0 +1,113 @@
+//! The worker's rooms around a run rather than inside it: keeping the lease alive while a
+//! long step (fetching and archiving results) has no log to poll, packing the case into the
+//! object store, and the crash points that tests of recovery use.
+use super::worker::{WorkerCtx, WorkerError};
+use std::path::Path;
+use std::time::Duration;
+
+/// Runs `work` while renewing the job's lease every third of it. The finishing phase of a
+/// big case (a download, an archive) can take far longer than a lease; without this
+/// another worker would take the job over and finish it a second time.
+pub(super) async fn with_heartbeat<T>(
+    st: &WorkerCtx,
+    me: &str,
+    job: &str,
+    lease_ms: i64,
+    work: impl std::future::Future<Output = T>,
+) -> Result<T, WorkerError> {
+    let every = Duration::from_millis((lease_ms / 3).max(100) as u64);
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            r = &mut work => return Ok(r),
+            _ = tokio::time::sleep(every) => {
+                if !st.store.heartbeat(job, me, lease_ms).await? {
+                    return Err(WorkerError::LeaseLost);
+                }
+            }
+        }
+    }
+}
+
+/// Puts the run's case in the object store as `jobs/ID/case.tar.gz`, so that any replica
+/// can serve it (`GET /api/jobs/{id}/case.tar.gz`): the archive the executor brought back
+/// (`out/case.tar.gz`, streamed as it is), or else the case directory, packed here. Memory
+/// stays at one buffer whatever the size.
+pub(super) async fn archive_case(st: &WorkerCtx, out: &Path, job: &str) -> Result<(), WorkerError> {
+    let packed = out.join("case.tar.gz");
+    if packed.is_file() {
+        return upload(st, &packed, job).await;
+    }
+    let case = [out.join("case"), out.join(".partial/case")]
+        .into_iter()
+        .find(|d| d.is_dir())
+        .ok_or_else(|| WorkerError::Job("no case directory".into()))?;
+    let tmp_dir = st.data_dir.join("tmp");
+    std::fs::create_dir_all(&tmp_dir).map_err(io(tmp_dir.display()))?;
+    let tmp = tmp_dir.join(format!("{job}.tar.gz"));
+    let path = tmp.clone();
+    tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        let gz = flate2::write::GzEncoder::new(std::fs::File::create(&path)?, flate2::Compression::fast());
+        let mut tar = tar::Builder::new(gz);
+        tar.follow_symlinks(false);
+        tar.append_dir_all("case", &case)?;
+        tar.into_inner()?.finish()?.sync_all()
+    })
+    .await
+    .map_err(|e| WorkerError::Io { what: "packing the case".into(), source: std::io::Error::other(e) })?
+    .map_err(io("packing the case"))?;
+    let result = upload(st, &tmp, job).await;
+    let _ = std::fs::remove_file(&tmp);
+    result
+}
+
+/// Streams a local archive to `jobs/ID/case.tar.gz`.
+async fn upload(st: &WorkerCtx, file: &Path, job: &str) -> Result<(), WorkerError> {
+    use tokio::io::AsyncReadExt;
+    let mut f = tokio::fs::File::open(file).await.map_err(io(file.display()))?;
+    let mut w = st.blobs.writer(&format!("jobs/{job}/case.tar.gz")).await?;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = match f.read(&mut buf).await {
+            Ok(n) => n,
+            Err(e) => {
+                w.abort().await;
+                return Err(io(file.display())(e));
+            }
+        };
+        if n == 0 {
+            break;
+        }
+        w.write(&buf[..n]).await?;
+    }
+    w.finish().await?;
+    Ok(())
+}
+
+fn io(what: impl std::fmt::Display) -> impl FnOnce(std::io::Error) -> WorkerError {
+    let what = what.to_string();
+    move |source| WorkerError::Io { what, source }
+}
+
+/// Test builds only: `FLOWCFD_TEST_CRASH_AFTER=claim|intent|submit` aborts the process right
+/// after that point, as `kill -9` would, so that tests can prove a restarted worker neither
+/// loses a job nor runs it twice. Release builds have no such switch.
+#[cfg(debug_assertions)]
+pub(super) fn crash_point(at: &str) {
+    if std::env::var("FLOWCFD_TEST_CRASH_AFTER").is_ok_and(|v| v == at) {
+        eprintln!("FLOWCFD_TEST_CRASH_AFTER={at}: aborting");
+        std::process::abort();
+    }
+}
+
+#[cfg(not(debug_assertions))]
+pub(super) fn crash_point(_: &str) {}
+
+/// Test builds only: `FLOWCFD_TEST_SLOW_FETCH_MS=N` makes fetching a run's results take N ms
+/// longer (a big download, in tests of the finishing phase's heartbeat).
+pub(super) async fn slow_fetch() {
+    #[cfg(debug_assertions)]
+    if let Some(ms) = std::env::var("FLOWCFD_TEST_SLOW_FETCH_MS").ok().and_then(|v| v.parse().ok()) {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+}
