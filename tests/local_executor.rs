@@ -109,7 +109,7 @@ async fn cancel_of_a_hung_run_kills_every_process_group_it_started() {
     // runs the script `run` there (a script, so no executable is written and run at once).
     std::fs::write(job.join("run"), "trap '' TERM\nset -m\nsleep 600 &\nsleep 600 &\ntouch started\nwait\n").unwrap();
     let ex = LocalExecutor::new("/bin/bash".into());
-    let h = ex.submit(&Bundle { dir: job.clone(), cores: 1 }).await.unwrap();
+    let h = ex.submit(&Bundle { dir: job.clone(), cores: 1, job: "hung-test".into(), attempt: 1 }).await.unwrap();
     for _ in 0..100 {
         if job.join("started").exists() {
             break;

@@ -110,7 +110,7 @@ pub(super) async fn orphaned_geometries(db: &Db, idle_ms: i64) -> Result<Vec<(St
                  ORDER BY created_at")
     .bind(now - idle_ms)
     .bind(now);
-    db.all(q, |r| r.get("id")).await
+    db.all(q, |r| Ok((r.get("project_id")?, r.get("id")?))).await
 }
 
 pub(super) async fn geometry_for_worker(db: &Db, id: &str) -> Result<Option<Geometry>> {
