@@ -137,7 +137,11 @@ async fn suite(s: Arc<dyn Store>) {
     assert!(!s.heartbeat_geometry(&g.id, "b", 300).await.unwrap(), "only the holder does");
     assert!(s.orphaned_geometries(60_000).await.unwrap().is_empty(), "a held lease is no orphan");
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
-    assert_eq!(s.orphaned_geometries(60_000).await.unwrap(), vec![(g.project_id.clone(), g.id.clone())], "a lapsed lease is");
+    assert_eq!(
+        s.orphaned_geometries(60_000).await.unwrap(),
+        vec![(g.project_id.clone(), g.id.clone())],
+        "a lapsed lease is"
+    );
     assert!(!s.heartbeat_geometry(&g.id, "a", 300).await.unwrap(), "a lapsed lease is not renewed");
     assert!(s.claim_geometry(&g.id, "b", 300).await.unwrap().is_some(), "a lapsed claim is taken over");
     let r = GeometryResult {

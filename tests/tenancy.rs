@@ -418,3 +418,32 @@ async fn a_cookie_websocket_must_come_from_this_sites_pages() {
     assert_eq!(st, 403);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn an_org_cannot_pile_up_invitations() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = TestServer::start(&db::sqlite_in(dir.path()), |_| {}).await;
+    let a = s.user("admin@example.org").await;
+    let (_, org) = s.call("POST", "/api/orgs", &a, Some(json!({"name": "Busy lab", "slug": "busy-lab"}))).await;
+    let path = format!("/api/orgs/{}/invitations", id(&org));
+    let max = flowcfd::service::invitations::MAX_PENDING_INVITATIONS;
+    for i in 0..max {
+        let (st, v) =
+            s.call("POST", &path, &a, Some(json!({"email": format!("p{i}@example.org"), "role": "viewer"}))).await;
+        assert_eq!(st, 202, "invitation {i}: {v}");
+    }
+    // One more is refused with a message that says what to do, whatever the email.
+    for email in ["admin@example.org", "nobody@example.org"] {
+        let (st, v) = s.call("POST", &path, &a, Some(json!({"email": email, "role": "viewer"}))).await;
+        assert_eq!(st, 409, "{v}");
+        assert!(v["detail"].as_str().unwrap().contains("withdraw some"), "{v}");
+    }
+    // Renewing a pending one is still allowed, and withdrawing one makes room.
+    let (st, renewed) = s.call("POST", &path, &a, Some(json!({"email": "p0@example.org", "role": "member"}))).await;
+    assert_eq!(st, 202, "{renewed}");
+    let (st, _) = s.call("DELETE", &format!("{path}/{}", id(&renewed)), &a, None).await;
+    assert_eq!(st, 204);
+    let (st, v) = s.call("POST", &path, &a, Some(json!({"email": "late@example.org", "role": "viewer"}))).await;
+    assert_eq!(st, 202, "{v}");
+    s.stop().await;
+}

@@ -13,6 +13,10 @@ use serde_json::json;
 /// How long an invitation waits for its invitee.
 pub const INVITATION_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
 
+/// Pending invitations one org may have at once (GitHub allows an org 500 a day), so that
+/// an admin's script cannot fill the table; renewing one already pending is always allowed.
+pub const MAX_PENDING_INVITATIONS: usize = 500;
+
 /// A role someone can be invited to or given: every role but owner.
 fn grantable(role: &str) -> AppResult<Role> {
     match Role::parse(role) {
@@ -29,6 +33,15 @@ pub async fn invite(st: &AppState, caller: &Caller, org_id: &str, email: &str, r
     projects::org(st, caller, org_id, true).await?;
     let email = auth::normalise_email(email).map_err(AppError::Validation)?;
     let role = grantable(role)?;
+    // The cap depends only on the org's own invitations, so it tells nothing about accounts.
+    let pending = st.store.org_invitations(org_id).await?;
+    if pending.len() >= MAX_PENDING_INVITATIONS && !pending.iter().any(|i| i.email == email) {
+        return Err(AppError::Conflict(format!(
+            "this organization has {} pending invitations, the most it may have at once; withdraw some \
+             (DELETE /api/orgs/{org_id}/invitations/ID) or wait for them to be accepted or to expire",
+            pending.len()
+        )));
+    }
     let id = st.store.invite(org_id, &email, role, caller.id(), now_ms() + INVITATION_TTL_MS).await?;
     let detail = json!({"invitation": id, "email": email, "role": role}).to_string();
     st.store.audit(Some(caller.id()), "org.invite", Some(org_id), &detail, None).await?;
