@@ -40,23 +40,7 @@ async fn a_gzip_bomb_is_refused_while_the_server_stays_under_500_mb() {
     let http = reqwest::Client::new();
 
     let result = async {
-        let r = http
-            .post(format!("{url}/api/auth/register"))
-            .json(&json!({"email": "bomb@example.org", "password": common::server::PW, "name": "bomb"}))
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success(), "register: {}", r.status());
-        let login: Value = http
-            .post(format!("{url}/api/auth/login"))
-            .json(&json!({"email": "bomb@example.org", "password": common::server::PW}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let token = login["token"].as_str().unwrap().to_string();
+        let token = common::server::sign_up(&http, &url, "bomb@example.org").await;
         let p: Value = http
             .post(format!("{url}/api/projects"))
             .bearer_auth(&token)

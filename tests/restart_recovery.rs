@@ -57,22 +57,7 @@ async fn a_solve_survives_kill_9_of_the_server() {
     let http = reqwest::Client::new();
     let first = serve(data.path());
     let u = |s: &Server, p: &str| format!("{}{p}", s.url);
-    let pw = common::server::PW;
-    http.post(u(&first, "/api/auth/register"))
-        .json(&json!({"email": "crash@example.org", "password": pw, "name": "Crash"}))
-        .send()
-        .await
-        .unwrap();
-    let login: Value = http
-        .post(u(&first, "/api/auth/login"))
-        .json(&json!({"email": "crash@example.org", "password": pw}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["token"].as_str().unwrap().to_string();
+    let token = common::server::sign_up(&http, &first.url, "crash@example.org").await;
     let p =
         call(&http, reqwest::Method::POST, u(&first, "/api/projects"), &token, Some(json!({"name": "crash"}))).await;
     let pid = p["id"].as_str().unwrap();
@@ -155,19 +140,7 @@ async fn a_solve_survives_kill_9_of_the_server() {
 
 /// Registers and signs in on `s`; the access token.
 async fn token(http: &reqwest::Client, s: &Server, email: &str) -> String {
-    let pw = common::server::PW;
-    let body = json!({"email": email, "password": pw, "name": "Crash"});
-    http.post(format!("{}/api/auth/register", s.url)).json(&body).send().await.unwrap();
-    let login: Value = http
-        .post(format!("{}/api/auth/login", s.url))
-        .json(&json!({"email": email, "password": pw}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    login["token"].as_str().unwrap().to_string()
+    common::server::sign_up(http, &s.url, email).await
 }
 
 #[tokio::test]

@@ -118,23 +118,8 @@ impl Api {
     /// [`Api::submit`] to the executor named `executor`.
     async fn submit_to(s: &Server, executor: &str) -> (Api, String) {
         let http = reqwest::Client::new();
-        let pw = common::server::PW;
-        let u = |p: &str| format!("{}{p}", s.url);
-        http.post(u("/api/auth/register"))
-            .json(&json!({"email": "w@example.org", "password": pw, "name": "W"}))
-            .send()
-            .await
-            .unwrap();
-        let login: Value = http
-            .post(u("/api/auth/login"))
-            .json(&json!({"email": "w@example.org", "password": pw}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let api = Api { http, token: login["token"].as_str().unwrap().to_string() };
+        let token = common::server::sign_up(&http, &s.url, "w@example.org").await;
+        let api = Api { http, token };
         let (_, p) = api.call(s, reqwest::Method::POST, "/api/projects", Some(json!({"name": "w"}))).await;
         let pid = p["id"].as_str().unwrap().to_string();
         let stl = std::fs::read(common::root().join("examples/cube.stl")).unwrap();
@@ -142,7 +127,7 @@ impl Api {
             reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(stl).file_name("cube.stl"));
         let g: Value = api
             .http
-            .post(u(&format!("/api/projects/{pid}/geometries")))
+            .post(format!("{}/api/projects/{pid}/geometries", s.url))
             .bearer_auth(&api.token)
             .multipart(form)
             .send()

@@ -40,15 +40,7 @@ impl TestServer {
 
     /// Registers and signs in; returns the access token.
     pub async fn user(&self, email: &str) -> String {
-        let r = self
-            .http
-            .post(self.u("/api/auth/register"))
-            .json(&json!({"email": email, "password": PW, "name": email.split('@').next().unwrap()}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 202, "register {email}: {}", r.text().await.unwrap());
-        self.login(email).await["token"].as_str().unwrap().to_string()
+        sign_up(&self.http, &self.url, email).await
     }
 
     /// Signs a registered user in through the sign-in form; returns the `cookie` header
@@ -142,4 +134,22 @@ pub fn cookie_of(r: &reqwest::Response, name: &str) -> Option<String> {
         let (k, v) = kv.split_once('=')?;
         (k == name && !v.is_empty()).then(|| v.to_string())
     })
+}
+
+/// Registers `email` (password [`PW`]) on the server at `url` and signs in; returns the
+/// access token. For tests that run `flowcfd serve` as a child process.
+pub async fn sign_up(http: &reqwest::Client, url: &str, email: &str) -> String {
+    let name = email.split('@').next().unwrap();
+    let r = http
+        .post(format!("{url}/api/auth/register"))
+        .json(&json!({"email": email, "password": PW, "name": name}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202, "register {email}: {}", r.text().await.unwrap());
+    let r =
+        http.post(format!("{url}/api/auth/login")).json(&json!({"email": email, "password": PW})).send().await.unwrap();
+    assert_eq!(r.status(), 200, "sign in {email}");
+    let login: Value = r.json().await.unwrap();
+    login["token"].as_str().unwrap().to_string()
 }
