@@ -447,3 +447,24 @@ async fn an_org_cannot_pile_up_invitations() {
     assert_eq!(st, 202, "{v}");
     s.stop().await;
 }
+
+/// Not tenancy, but it needs this file's job helpers: between the worker's intent to submit
+/// and the executor's answer a job's handle is `intent:N`, and its log is empty, not a 503
+/// (the job page fetches the log as soon as it opens; the browser e2e once caught it).
+#[tokio::test]
+async fn a_job_between_intent_and_submission_has_an_empty_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = TestServer::start(&db::sqlite_in(dir.path()), |c| c.jobs.slots = 0).await;
+    let a = s.user("intent@example.org").await;
+    let (_, p) = s.call("POST", "/api/projects", &a, Some(json!({"name": "wing"}))).await;
+    let (_, cid) = cube_case(&s, &a, &id(&p)).await;
+    let job = submit(&s, &a, &cid).await;
+    let st = &s.running.as_ref().unwrap().state;
+    let claimed = st.store.claim_job("test-worker", 60_000).await.unwrap().expect("a queued job");
+    assert!(st.store.set_handle(&claimed.id, "test-worker", "intent:1").await.unwrap());
+    let r = s.http.get(s.u(&format!("/api/jobs/{job}/log?tail=12000"))).bearer_auth(&a).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-log-end"], "0");
+    assert_eq!(r.text().await.unwrap(), "");
+    s.stop().await;
+}

@@ -254,7 +254,12 @@ impl Executor for LocalExecutor {
     async fn read_log(&self, handle: &Handle, offset: u64) -> Result<(Vec<u8>, u64), ExecError> {
         use std::io::{Read, Seek, SeekFrom};
         let (_, dir) = Self::parse(handle)?;
-        let mut f = std::fs::File::open(dir.join(RUN_LOG)).map_err(|e| ExecError::Io(e.to_string()))?;
+        let mut f = match std::fs::File::open(dir.join(RUN_LOG)) {
+            Ok(f) => f,
+            // A run just started has not created its log yet: nothing to read so far.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), offset)),
+            Err(e) => return Err(ExecError::Io(e.to_string())),
+        };
         f.seek(SeekFrom::Start(offset)).map_err(|e| ExecError::Io(e.to_string()))?;
         let mut buf = Vec::new();
         f.take(4 << 20).read_to_end(&mut buf).map_err(|e| ExecError::Io(e.to_string()))?;

@@ -212,6 +212,12 @@ fn status_of(step: &str) -> JobStatus {
 /// `intent:ATTEMPT`, the attempt whose run name the submission uses.
 const INTENT: &str = "intent:";
 
+/// Whether `handle` only records the intent to submit: no run exists for it yet, so it has
+/// no log to read.
+pub fn is_intent(handle: &str) -> bool {
+    handle.starts_with(INTENT)
+}
+
 /// How often the executor is asked where the run stands (and the lease renewed, and
 /// progress stored); the log is read at the executor's own `log_interval`.
 const STATUS_POLL: Duration = Duration::from_millis(500);

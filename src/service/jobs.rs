@@ -157,7 +157,8 @@ pub async fn cancel(st: &AppState, caller: &Caller, id: &str) -> AppResult<Job> 
 /// its length in bytes: live `log` events past that length are new to whoever read this.
 pub async fn log(st: &AppState, caller: &Caller, id: &str) -> AppResult<(String, u64)> {
     let (job, _) = get(st, caller, id).await?;
-    let Some(h) = job.handle else { return Ok((String::new(), 0)) };
+    // No run yet (queued, or between the intent to submit and the executor's answer).
+    let Some(h) = job.handle.filter(|h| !crate::jobs::worker::is_intent(h)) else { return Ok((String::new(), 0)) };
     let text = |b: &[u8]| (String::from_utf8_lossy(b).into_owned(), b.len() as u64);
     if job.status.is_terminal() {
         if let Ok(b) = st.blobs.get(&format!("jobs/{}/run.log", job.id)).await {
