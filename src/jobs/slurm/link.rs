@@ -152,17 +152,7 @@ impl Link {
 
     /// Runs a command line (built with [`quote`]) and collects its output.
     pub fn run(&self, line: &str) -> Result<Output, ExecError> {
-        self.with(|s| {
-            let io = |e: ssh2::Error| ExecError::Io(format!("ssh: {e}"));
-            let mut ch = s.channel_session().map_err(io)?;
-            ch.exec(line).map_err(io)?;
-            let mut stdout = String::new();
-            ch.read_to_string(&mut stdout).map_err(|e| ExecError::Io(e.to_string()))?;
-            let mut stderr = String::new();
-            ch.stderr().read_to_string(&mut stderr).map_err(|e| ExecError::Io(e.to_string()))?;
-            ch.wait_close().map_err(io)?;
-            Ok(Output { code: ch.exit_status().map_err(io)?, stdout, stderr })
-        })
+        self.with(|s| exec(s, line))
     }
 
     /// Runs a command line that may be silent for long (packing a big case): the SSH
@@ -173,17 +163,7 @@ impl Link {
         let start = std::time::Instant::now();
         let out = self.with(|s| {
             s.set_timeout(ms);
-            let io = |e: ssh2::Error| ExecError::Io(format!("ssh: {e}"));
-            let r = (|| {
-                let mut ch = s.channel_session().map_err(io)?;
-                ch.exec(line).map_err(io)?;
-                let mut stdout = String::new();
-                ch.read_to_string(&mut stdout).map_err(|e| ExecError::Io(e.to_string()))?;
-                let mut stderr = String::new();
-                ch.stderr().read_to_string(&mut stderr).map_err(|e| ExecError::Io(e.to_string()))?;
-                ch.wait_close().map_err(io)?;
-                Ok(Output { code: ch.exit_status().map_err(io)?, stdout, stderr })
-            })();
+            let r = exec(s, line);
             s.set_timeout(CALL_TIMEOUT_MS);
             match r {
                 Err(ExecError::Io(e)) if start.elapsed() >= limit => {
@@ -283,4 +263,17 @@ impl Link {
             let _ = s.disconnect(None, "bye", None);
         }
     }
+}
+
+/// Runs one command line on a session's new channel and collects its output.
+fn exec(s: &ssh2::Session, line: &str) -> Result<Output, ExecError> {
+    let io = |e: ssh2::Error| ExecError::Io(format!("ssh: {e}"));
+    let mut ch = s.channel_session().map_err(io)?;
+    ch.exec(line).map_err(io)?;
+    let mut stdout = String::new();
+    ch.read_to_string(&mut stdout).map_err(|e| ExecError::Io(e.to_string()))?;
+    let mut stderr = String::new();
+    ch.stderr().read_to_string(&mut stderr).map_err(|e| ExecError::Io(e.to_string()))?;
+    ch.wait_close().map_err(io)?;
+    Ok(Output { code: ch.exit_status().map_err(io)?, stdout, stderr })
 }
