@@ -10,6 +10,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod billing;
 pub mod blob;
 pub mod config;
 pub mod error;

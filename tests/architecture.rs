@@ -117,8 +117,13 @@ fn rooms_import_only_what_the_map_allows() {
     rules.push(("jobs", server_side.to_vec(), "jobs imports no api, pages or http (the worker knows no HTTP)"));
     rules.push((
         "store",
+        server_side.iter().copied().chain(["jobs", "runner", "billing"]).collect(),
+        "store imports no api, jobs or billing",
+    ));
+    rules.push((
+        "billing",
         server_side.iter().copied().chain(["jobs", "runner"]).collect(),
-        "store imports no api or jobs",
+        "billing sits beside jobs, above store and config",
     ));
     rules.push((
         "pg_listen",

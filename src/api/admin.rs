@@ -1,8 +1,9 @@
-//! `/api/admin`: users, registration and the audit log (server administrators only).
-use crate::error::AppResult;
+//! `/api/admin`: users (and their plans), orgs' plans, registration and the audit log (server administrators only).
+use crate::error::{AppError, AppResult};
 use crate::http::extract::{AdminCaller, ApiJson};
-use crate::service::accounts;
+use crate::service::{accounts, plans};
 use crate::state::AppState;
+use crate::store::{BillingChange, Subject};
 use axum::extract::{Path, State};
 use axum::response::IntoResponse;
 use axum::routing::{get, patch};
@@ -21,6 +22,20 @@ struct Settings {
 struct UserFlags {
     is_admin: Option<bool>,
     disabled: Option<bool>,
+    plan: Option<String>,
+    #[serde(default, deserialize_with = "plans::double_option")]
+    quota_core_hours: Option<Option<f64>>,
+    credit_core_hours: Option<f64>,
+}
+
+/// `PATCH /api/admin/orgs/{id}`: an org's plan, custom quota or credit.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BillingBody {
+    plan: Option<String>,
+    #[serde(default, deserialize_with = "plans::double_option")]
+    quota_core_hours: Option<Option<f64>>,
+    credit_core_hours: Option<f64>,
 }
 
 async fn users(State(st): State<AppState>, _a: AdminCaller) -> AppResult<impl IntoResponse> {
@@ -33,7 +48,38 @@ async fn patch_user(
     Path(id): Path<String>,
     ApiJson(b): ApiJson<UserFlags>,
 ) -> AppResult<impl IntoResponse> {
-    Ok(Json(accounts::set_user_flags(&st, &a, &id, b.is_admin, b.disabled).await?))
+    let change =
+        BillingChange { plan: b.plan, quota_core_hours: b.quota_core_hours, credit_core_hours: b.credit_core_hours };
+    let billing = if plans::is_empty(&change) {
+        None
+    } else {
+        Some(plans::admin_change(&st, &a, &Subject::User(id.clone()), &change).await?)
+    };
+    let user = if b.is_admin.is_some() || b.disabled.is_some() || billing.is_none() {
+        accounts::set_user_flags(&st, &a, &id, b.is_admin, b.disabled).await?
+    } else {
+        st.store.user(&id).await?.ok_or(AppError::NotFound("user"))?
+    };
+    let mut out = serde_json::to_value(&user).map_err(|e| AppError::Internal(e.to_string()))?;
+    if let Some(acc) = billing {
+        out["billing"] = json!(acc);
+    }
+    Ok(Json(out))
+}
+
+async fn patch_org(
+    State(st): State<AppState>,
+    AdminCaller(a): AdminCaller,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<BillingBody>,
+) -> AppResult<impl IntoResponse> {
+    let change =
+        BillingChange { plan: b.plan, quota_core_hours: b.quota_core_hours, credit_core_hours: b.credit_core_hours };
+    if plans::is_empty(&change) {
+        return Err(AppError::Validation("give at least one of plan, quota_core_hours and credit_core_hours".into()));
+    }
+    let acc = plans::admin_change(&st, &a, &Subject::Org(id.clone()), &change).await?;
+    Ok(Json(json!({"id": id, "billing": acc})))
 }
 
 async fn settings(State(st): State<AppState>, _a: AdminCaller) -> AppResult<impl IntoResponse> {
@@ -60,6 +106,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/admin/users", get(users))
         .route("/api/admin/users/{id}", patch(patch_user))
+        .route("/api/admin/orgs/{id}", patch(patch_org))
         .route("/api/admin/settings", get(settings).patch(put_settings))
         .route("/api/admin/audit", get(audit))
 }

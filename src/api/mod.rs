@@ -13,6 +13,7 @@ mod health;
 mod jobs;
 mod openapi;
 mod orgs;
+mod plans;
 mod post;
 mod projects;
 mod ws;
@@ -28,6 +29,7 @@ pub fn routes(st: &AppState) -> Router<AppState> {
         .merge(post::routes())
         .merge(orgs::routes())
         .merge(admin::routes())
+        .merge(plans::routes())
         .merge(openapi::routes())
         .layer(DefaultBodyLimit::max(st.cfg.limits.max_body_bytes))
         .merge(geometries::routes(upload_limit, st.cfg.limits.max_body_bytes))

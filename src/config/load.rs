@@ -43,6 +43,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "cors",
     "log",
     "jobs",
+    "billing",
     "clusters",
 ];
 
@@ -206,6 +207,7 @@ mod tests {
         let full = Config {
             public_url: Some("https://x".into()),
             database_url: Some("sqlite://x".into()),
+            billing: Some(Default::default()),
             ..Default::default()
         };
         let v = toml::Value::try_from(&full).unwrap();

@@ -8,6 +8,7 @@
 //! role: `sections` (the tables under it and their defaults), `load` (the layers),
 //! `validate` (what a loaded configuration must satisfy) and `show` (`flowcfd config show`,
 //! secrets masked) and `private` (the data directory's owner-only files and folders).
+mod billing;
 mod load;
 pub mod private;
 mod proxy;
@@ -15,6 +16,7 @@ mod sections;
 mod show;
 mod validate;
 
+pub use billing::{default_plans, BillingConfig, Plan, StripeConfig};
 pub use load::{ConfigError, Overrides, DEFAULT_FILE};
 pub use proxy::{parse_forwarded, parse_x_forwarded_for, Cidr};
 pub use sections::{
@@ -48,6 +50,9 @@ pub struct Config {
     pub jobs: JobsConfig,
     /// Named clusters jobs can be sent to (`[[clusters]]`), besides `local`.
     pub clusters: Vec<ClusterConfig>,
+    /// Plans, quotas and Stripe (`[billing]`); absent: everyone on `unlimited`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub billing: Option<BillingConfig>,
 }
 
 impl Default for Config {
@@ -66,6 +71,7 @@ impl Default for Config {
             log: LogConfig::default(),
             jobs: JobsConfig::default(),
             clusters: Vec::new(),
+            billing: None,
         }
     }
 }
@@ -84,6 +90,11 @@ impl Config {
     /// The local blob directory in effect.
     pub fn blob_dir(&self) -> PathBuf {
         self.blobs.path.clone().unwrap_or_else(|| self.data_dir.join("blobs"))
+    }
+
+    /// The billing section in effect (without one: the shipped plans, everyone unlimited).
+    pub fn billing(&self) -> BillingConfig {
+        self.billing.clone().unwrap_or_else(BillingConfig::absent)
     }
 
     /// Whether users reach the server over TLS (Secure cookies, HSTS).

@@ -117,6 +117,9 @@ impl Config {
         if self.auth.access_ttl_s == 0 || self.auth.refresh_ttl_s == 0 {
             return Err(ConfigError::Invalid("auth.access_ttl_s and auth.refresh_ttl_s must be positive".into()));
         }
+        if let Some(problem) = self.billing().problems() {
+            return Err(ConfigError::Invalid(problem));
+        }
         Ok(())
     }
 }

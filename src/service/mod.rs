@@ -7,6 +7,7 @@ pub mod healed;
 pub mod invitations;
 pub mod jobs;
 pub mod login_backoff;
+pub mod plans;
 pub mod post;
 pub mod projects;
 

@@ -11,6 +11,7 @@
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
+pub mod billing;
 pub mod cache;
 mod db;
 mod geometries;
@@ -29,6 +30,7 @@ mod sqlite;
 mod usage;
 mod users;
 
+pub use billing::{BillingAccount, BillingChange, BillingStore, Subject};
 pub use invitations::{Invitation, InvitationView};
 pub use jobs::{
     Case, CoreLimits, Job, JobStatus, JobStore, NewCase, NewJob, ProgressUpdate, QuotaExceeded, QuotaKind, Transition,
@@ -351,7 +353,7 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 
 /// Everything the appliance keeps in its database.
 #[async_trait::async_trait]
-pub trait Store: JobStore + Send + Sync + 'static {
+pub trait Store: JobStore + BillingStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn dialect(&self) -> &'static str;
     /// Runs the embedded migrations of this dialect.
