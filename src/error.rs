@@ -6,6 +6,16 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+/// A request a plan's limits refuse: the status, what to do, and the limit's facts as
+/// extra problem+json members (`limit`, `plan`, `upgrade_url`, …).
+#[derive(Debug)]
+pub struct PlanRefusal {
+    pub status: u16,
+    pub detail: String,
+    pub retry_after: Option<u64>,
+    pub extra: serde_json::Value,
+}
+
 /// Everything a request can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -33,6 +43,9 @@ pub enum AppError {
     /// The caller already has as much of this work running as they may (429).
     #[error("{0}")]
     Busy(String),
+    /// A plan's limit: 403 (per-job limits), 429 (jobs at once), 402 (core-hours).
+    #[error("{}", .0.detail)]
+    PlanLimit(Box<PlanRefusal>),
     #[error("{0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
@@ -52,6 +65,7 @@ impl AppError {
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMedia(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::RateLimited(_) | AppError::LoginBackoff(_) | AppError::Busy(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::PlanLimit(r) => StatusCode::from_u16(r.status).unwrap_or(StatusCode::FORBIDDEN),
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -61,6 +75,7 @@ impl AppError {
     pub fn retry_after(&self) -> Option<u64> {
         match self {
             AppError::RateLimited(s) | AppError::LoginBackoff(s) => Some(*s),
+            AppError::PlanLimit(r) => r.retry_after,
             _ => None,
         }
     }
@@ -104,6 +119,9 @@ pub struct Problem {
     pub title: String,
     pub status: u16,
     pub detail: String,
+    /// Extension members (RFC 9457 §3.2), when the error has any.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub extra: Option<serde_json::Value>,
 }
 
 impl IntoResponse for AppError {
@@ -117,6 +135,10 @@ impl IntoResponse for AppError {
             title: status.canonical_reason().unwrap_or("Error").to_string(),
             status: status.as_u16(),
             detail: self.public_detail(),
+            extra: match &self {
+                AppError::PlanLimit(r) if r.extra.is_object() => Some(r.extra.clone()),
+                _ => None,
+            },
         };
         let mut r = (status, axum::Json(body)).into_response();
         r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));

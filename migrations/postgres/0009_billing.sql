@@ -43,3 +43,11 @@ CREATE TABLE billing_outbox (
     UNIQUE (subject, period, seq)
 );
 CREATE INDEX billing_outbox_unsent_idx ON billing_outbox (sent_at, next_at);
+
+-- What a job was submitted under: its plan, who it bills, what it was expected to use
+-- (live jobs reserve the rest of it against the quota) and the Slurm account its plan
+-- charges.
+ALTER TABLE simulation_jobs ADD COLUMN plan TEXT;
+ALTER TABLE simulation_jobs ADD COLUMN billing_subject TEXT;
+ALTER TABLE simulation_jobs ADD COLUMN estimate_core_seconds DOUBLE PRECISION;
+ALTER TABLE simulation_jobs ADD COLUMN charge_account TEXT;

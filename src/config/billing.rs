@@ -64,6 +64,14 @@ impl Plan {
     pub fn has_overage(&self) -> bool {
         self.overage_usd_per_core_hour.is_some()
     }
+    /// The title, or the name when it has none.
+    pub fn title_or_name(&self) -> &str {
+        if self.title.is_empty() {
+            &self.name
+        } else {
+            &self.title
+        }
+    }
 }
 
 /// The plans that ship in the binary (the table).

@@ -6,7 +6,7 @@ use crate::jobs::events::JobEvent;
 use crate::jobs::executor::Handle;
 use crate::jobs::follow::Sample;
 use crate::state::AppState;
-use crate::store::{CoreLimits, Job, JobStatus, NewJob, QuotaExceeded, QuotaKind, Role};
+use crate::store::{CoreLimits, Job, JobStatus, NewJob, Role, Subject};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -73,25 +73,6 @@ pub async fn submit(
     if !case.role.can_write() {
         return Err(AppError::Forbidden("viewers cannot start jobs".into()));
     }
-    let max = match executor {
-        "local" => local_max_cores(),
-        name => match st.cfg.clusters.iter().find(|c| c.name == name) {
-            Some(c) if st.executors.contains_key(name) => cluster_max_cores(c),
-            Some(_) => {
-                return Err(AppError::Unavailable(format!(
-                    "cluster {name:?} is configured but unusable (its key cannot be unsealed; see the server log)"
-                )))
-            }
-            None => {
-                let mut names: Vec<&str> = vec!["local"];
-                names.extend(st.cfg.clusters.iter().map(|c| c.name.as_str()));
-                return Err(AppError::Validation(format!(
-                    "unknown cluster {executor:?}; the clusters here are: {}",
-                    names.join(", ")
-                )));
-            }
-        },
-    };
     let gid = case.geometry_id.clone().unwrap_or_default();
     let g =
         st.store.geometry(caller.id(), &gid).await?.ok_or(AppError::Conflict("the case's geometry is gone".into()))?;
@@ -99,6 +80,12 @@ pub async fn submit(
         return Err(AppError::Conflict(format!("the case's geometry {:?} is {}, not ready", g.name, g.status)));
     }
     let spec: CaseSpec = serde_json::from_str(&case.spec).map_err(|e| AppError::Internal(e.to_string()))?;
+    let project = st.store.project(caller.id(), &case.project_id).await?.ok_or(AppError::NotFound("project"))?;
+    // The plan first: a user asking for more than their plan allows is told so (and where
+    // to upgrade) whatever the executor offers.
+    let subject = Subject::of_project(project.org_id.as_deref(), caller.id());
+    let (standing, plan) = super::limits::check(st, &subject, &spec, cores).await?;
+    let max = executor_max_cores(st, executor)?;
     let cores = match cores {
         Some(0) => return Err(AppError::Validation("cores must be at least 1".into())),
         Some(n) if n > max => {
@@ -107,9 +94,8 @@ pub async fn submit(
             )))
         }
         Some(n) => n,
-        None => cores_for_cells(spec.mesh.target_cells).min(max),
+        None => cores_for_cells(spec.mesh.target_cells).min(max).min(standing.plan.max_cores_per_job.unwrap_or(max)),
     };
-    let project = st.store.project(caller.id(), &case.project_id).await?.ok_or(AppError::NotFound("project"))?;
     let q = &st.cfg.jobs;
     let limits = CoreLimits { per_user: q.max_cores_per_user as i64, per_org: q.max_cores_per_org as i64 };
     let new = NewJob {
@@ -120,18 +106,32 @@ pub async fn submit(
         cores: cores as i64,
         reason: "submitted",
     };
-    // The quota check, the job and its audit entry are one transaction, and the job is the
+    // The quota checks, the job and its audit entry are one transaction, and the job is the
     // last thing this request asks of the database: an error here means nothing was queued.
-    match st.store.submit_job(&new, &limits).await? {
+    match st.store.submit_planned(&new, &limits, Some(&plan)).await? {
         Ok(job) => Ok(job),
-        Err(QuotaExceeded { kind: QuotaKind::User, held, limit }) => Err(AppError::Validation(format!(
-            "your live jobs hold {held} of your {limit} cores (jobs.max_cores_per_user); this job needs {cores}: \
-             wait for one to finish, cancel one, or ask for fewer cores"
-        ))),
-        Err(QuotaExceeded { kind: QuotaKind::Org, held, limit }) => Err(AppError::Validation(format!(
-            "the organization's live jobs hold {held} of its {limit} cores (jobs.max_cores_per_org); this job \
-             needs {cores}: wait for one to finish, or ask for fewer cores"
-        ))),
+        Err(refused) => Err(super::limits::refusal(st, &refused, &standing, &plan, cores)),
+    }
+}
+
+/// The most cores `executor` offers, or why it cannot take jobs.
+fn executor_max_cores(st: &AppState, executor: &str) -> AppResult<u32> {
+    match executor {
+        "local" => Ok(local_max_cores()),
+        name => match st.cfg.clusters.iter().find(|c| c.name == name) {
+            Some(c) if st.executors.contains_key(name) => Ok(cluster_max_cores(c)),
+            Some(_) => Err(AppError::Unavailable(format!(
+                "cluster {name:?} is configured but unusable (its key cannot be unsealed; see the server log)"
+            ))),
+            None => {
+                let mut names: Vec<&str> = vec!["local"];
+                names.extend(st.cfg.clusters.iter().map(|c| c.name.as_str()));
+                Err(AppError::Validation(format!(
+                    "unknown cluster {executor:?}; the clusters here are: {}",
+                    names.join(", ")
+                )))
+            }
+        },
     }
 }
 

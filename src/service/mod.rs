@@ -6,6 +6,7 @@ pub mod geometries;
 pub mod healed;
 pub mod invitations;
 pub mod jobs;
+pub mod limits;
 pub mod login_backoff;
 pub mod plans;
 pub mod post;

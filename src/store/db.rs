@@ -330,6 +330,11 @@ impl Tx<'_> {
         self.target().fetch_optional(&q).await
     }
 
+    /// Every row of `q` in the transaction.
+    pub async fn fetch_all(&mut self, q: Sql<'_>) -> Result<Vec<Row>> {
+        self.target().fetch_all(&q).await
+    }
+
     /// Makes the transaction's writes visible.
     pub async fn commit(self) -> Result<()> {
         match self {

@@ -180,18 +180,31 @@ pub struct CoreLimits {
 }
 
 /// Which quota refused a submission.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum QuotaKind {
+    /// `jobs.max_cores_per_user`: cores a user's live jobs hold.
+    #[default]
     User,
+    /// `jobs.max_cores_per_org`.
     Org,
+    /// The plan's jobs at once.
+    Concurrent,
+    /// The plan's core-hours for the period (used, reserved by live jobs, and the estimate).
+    CoreHours,
 }
 
-/// A submission refused by a quota: the cores live jobs already held under it, its limit.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A submission refused by a quota: for cores and jobs at once, what live jobs already
+/// held under it and its limit (and when one is expected to end); for core-hours, what
+/// was used, what live jobs reserve and what is allowed.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct QuotaExceeded {
     pub kind: QuotaKind,
     pub held: i64,
     pub limit: i64,
+    pub retry_after_s: Option<i64>,
+    pub used_core_seconds: f64,
+    pub reserved_core_seconds: f64,
+    pub allowed_core_seconds: f64,
 }
 
 /// Cases and the job queue.
@@ -207,7 +220,19 @@ pub trait JobStore: Send + Sync {
     /// Queues a job if it fits in the core quotas, in one transaction that also records
     /// the `job.submit` audit entry: parallel submissions are checked one after the other
     /// against what the earlier ones committed, so together they cannot pass a quota.
-    async fn submit_job(&self, j: &NewJob<'_>, limits: &CoreLimits) -> Result<std::result::Result<Job, QuotaExceeded>>;
+    async fn submit_job(&self, j: &NewJob<'_>, limits: &CoreLimits) -> Result<std::result::Result<Job, QuotaExceeded>> {
+        self.submit_planned(j, limits, None).await
+    }
+    /// [`JobStore::submit_job`] with the plan's limits (jobs at once, core-hours) checked in
+    /// the same transaction, and the plan, subject and estimate recorded on the job.
+    async fn submit_planned(
+        &self,
+        j: &NewJob<'_>,
+        limits: &CoreLimits,
+        plan: Option<&super::PlanLimits>,
+    ) -> Result<std::result::Result<Job, QuotaExceeded>>;
+    /// Core-seconds per (cell × iteration) of the latest completed jobs, newest first.
+    async fn estimate_calibration(&self, n: i64) -> Result<Vec<f64>>;
     async fn job(&self, id: &str) -> Result<Option<Job>>;
     /// Claims the next job for `worker` until `now + lease_ms`: a queued one, or a live one
     /// whose lease expired (its worker died; the new one re-attaches). Highest priority,

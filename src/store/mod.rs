@@ -24,6 +24,7 @@ mod pool;
 mod postgres;
 mod projects;
 mod queue;
+mod quota;
 mod settings;
 mod sql;
 mod sqlite;
@@ -37,6 +38,7 @@ pub use jobs::{
 };
 pub use pool::PoolOptions;
 pub use postgres::PgStore;
+pub use quota::PlanLimits;
 pub use sql::SqlStore;
 pub use sqlite::SqliteStore;
 

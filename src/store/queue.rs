@@ -134,7 +134,12 @@ async fn insert_job(tx: &mut Tx<'_>, j: &NewJob<'_>) -> Result<Job> {
     .bind(j.reason)
     .bind(now);
     tx.execute(q).await?;
-    let row = tx.fetch_optional(sql(format!("SELECT {JOB_COLS} FROM simulation_jobs WHERE id = $1")).bind(&id)).await?;
+    job_in(tx, &id).await
+}
+
+/// A job as `tx` sees it.
+async fn job_in(tx: &mut Tx<'_>, id: &str) -> Result<Job> {
+    let row = tx.fetch_optional(sql(format!("SELECT {JOB_COLS} FROM simulation_jobs WHERE id = $1")).bind(id)).await?;
     job_row(&row.ok_or_else(|| StoreError::Other(format!("new job {id} is not there")))?)
 }
 
@@ -164,6 +169,7 @@ pub(super) async fn submit_job(
     db: &Db,
     j: &NewJob<'_>,
     limits: &CoreLimits,
+    plan: Option<&super::PlanLimits>,
 ) -> Result<std::result::Result<Job, QuotaExceeded>> {
     let mut conn = db.conn().await?;
     let mut tx = conn.begin_write().await?;
@@ -180,16 +186,36 @@ pub(super) async fn submit_job(
     let mine = cores_in(&mut tx, usage::USER_CORES, j.user_id).await?;
     if mine + j.cores > limits.per_user {
         tx.rollback().await?;
-        return Ok(Err(QuotaExceeded { kind: QuotaKind::User, held: mine, limit: limits.per_user }));
+        return Ok(Err(QuotaExceeded {
+            kind: QuotaKind::User,
+            held: mine,
+            limit: limits.per_user,
+            ..Default::default()
+        }));
     }
     if let Some(o) = j.org_id {
         let org = cores_in(&mut tx, usage::ORG_CORES, o).await?;
         if org + j.cores > limits.per_org {
             tx.rollback().await?;
-            return Ok(Err(QuotaExceeded { kind: QuotaKind::Org, held: org, limit: limits.per_org }));
+            return Ok(Err(QuotaExceeded {
+                kind: QuotaKind::Org,
+                held: org,
+                limit: limits.per_org,
+                ..Default::default()
+            }));
         }
     }
-    let job = insert_job(&mut tx, j).await?;
+    if let Some(p) = plan {
+        if let Some(refused) = super::quota::check(&mut tx, p).await? {
+            tx.rollback().await?;
+            return Ok(Err(refused));
+        }
+    }
+    let mut job = insert_job(&mut tx, j).await?;
+    if let Some(p) = plan {
+        super::quota::mark_job(&mut tx, &job.id, p).await?;
+        job = job_in(&mut tx, &job.id).await?;
+    }
     tx.execute(settings::audit_sql(Some(j.user_id), "job.submit", Some(job.id.as_str()), "{}", None)).await?;
     tx.commit().await?;
     Ok(Ok(job))

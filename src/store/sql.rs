@@ -321,8 +321,17 @@ impl JobStore for SqlStore {
         queue::create_job(&self.db, case_id, user_id, executor, cores, reason).await
     }
 
-    async fn submit_job(&self, j: &NewJob<'_>, limits: &CoreLimits) -> Result<std::result::Result<Job, QuotaExceeded>> {
-        queue::submit_job(&self.db, j, limits).await
+    async fn submit_planned(
+        &self,
+        j: &NewJob<'_>,
+        limits: &CoreLimits,
+        plan: Option<&super::PlanLimits>,
+    ) -> Result<std::result::Result<Job, QuotaExceeded>> {
+        queue::submit_job(&self.db, j, limits, plan).await
+    }
+
+    async fn estimate_calibration(&self, n: i64) -> Result<Vec<f64>> {
+        super::quota::calibration(&self.db, n).await
     }
 
     async fn job(&self, id: &str) -> Result<Option<Job>> {

@@ -1,0 +1,244 @@
+//! Plans enforced at submit, through the API: a free user asking for 8 cores gets 403
+//! with the limit and where to upgrade; a second job at once 429; a used-up quota 402; an
+//! estimate past what is left 402 with what to lower; an admin's plan change (audited)
+//! lifts the limits. And in the store, on SQLite and PostgreSQL: parallel submissions
+//! cannot pass the jobs-at-once limit or the core-hour quota together, and recorded usage
+//! counts against the quota.
+mod common;
+
+use common::{db, server::TestServer};
+use flowcfd::config::BillingConfig;
+use flowcfd::store::{CoreLimits, JobStatus, NewJob, PlanLimits, QuotaKind};
+use serde_json::{json, Value};
+
+async fn me(s: &TestServer, token: &str) -> String {
+    let (st, m) = s.call("GET", "/api/me", token, None).await;
+    assert_eq!(st, 200, "{m}");
+    m["id"].as_str().or(m["user"]["id"].as_str()).expect("user id").to_string()
+}
+
+/// A project with the cube uploaded and a case of `cells` and `iterations`: (project, case).
+async fn cube_case(s: &TestServer, token: &str, cells: u64, iterations: u32) -> (String, String) {
+    let (_, p) = s.call("POST", "/api/projects", token, Some(json!({"name": "cube"}))).await;
+    let pid = p["id"].as_str().unwrap().to_string();
+    let stl = std::fs::read(common::root().join("examples/cube.stl")).unwrap();
+    let (_, g) = s.upload(token, &pid, "cube.stl", stl).await;
+    let gid = g["id"].as_str().unwrap().to_string();
+    assert_eq!(s.settle(token, &gid).await["status"], "ready");
+    (pid.clone(), case_in(s, token, &pid, &gid, cells, iterations).await)
+}
+
+async fn case_in(s: &TestServer, token: &str, pid: &str, gid: &str, cells: u64, iterations: u32) -> String {
+    let body = json!({"name": "cube", "geometry_id": gid, "flow": {"type": "external", "velocity": [10, 0, 0]},
+                      "mesh": {"target_cells": cells}, "solver": {"iterations": iterations}});
+    let (st, c) = s.call("POST", &format!("/api/projects/{pid}/cases"), token, Some(body)).await;
+    assert_eq!(st, 201, "{c}");
+    c["id"].as_str().unwrap().to_string()
+}
+
+async fn submit(s: &TestServer, token: &str, case: &str, cores: u32) -> (u16, Value) {
+    s.call("POST", &format!("/api/cases/{case}/jobs"), token, Some(json!({"executor": "local", "cores": cores}))).await
+}
+
+#[tokio::test]
+async fn a_free_plan_is_enforced_at_submit_and_an_admin_change_lifts_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = TestServer::start(&db::sqlite_in(dir.path()), |c| {
+        c.jobs.slots = 0; // jobs stay queued: this test is about the door, not the run
+        c.billing = Some(BillingConfig { default_plan: "free".into(), ..BillingConfig::default() });
+    })
+    .await;
+    let admin = s.user("admin@example.org").await; // the first account is the admin
+    let a = s.user("free@example.org").await;
+    let a_id = me(&s, &a).await;
+
+    let (st, plans) = s.call("GET", "/api/billing/plans", &a, None).await;
+    assert_eq!(st, 200, "{plans}");
+    let names: Vec<&str> = plans["plans"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["free", "engineer", "team", "unlimited"]);
+    assert_eq!(plans["current"]["plan"], "free");
+
+    let (pid, case) = cube_case(&s, &a, 20_000, 60).await;
+    // Cores per job: 403, whatever the executor offers, with the limit and the upgrade link.
+    let (st, p) = submit(&s, &a, &case, 8).await;
+    assert_eq!(st, 403, "{p}");
+    assert_eq!((p["limit"].as_str(), p["max_cores_per_job"].as_u64()), (Some("max_cores_per_job"), Some(4)), "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("at most 4 cores"), "{p}");
+    assert!(p["upgrade_url"].as_str().unwrap().ends_with("/billing"), "{p}");
+    // Cells: 403.
+    let gid = {
+        let (_, gs) = s.call("GET", &format!("/api/projects/{pid}/geometries"), &a, None).await;
+        gs.as_array().and_then(|a| a.first()).map(|g| g["id"].as_str().unwrap().to_string()).expect("geometry")
+    };
+    let big = case_in(&s, &a, &pid, &gid, 3_000_000, 100).await;
+    let (st, p) = submit(&s, &a, &big, 1).await;
+    assert_eq!((st, p["limit"].as_str()), (403, Some("max_cells")), "{p}");
+
+    // One job at once: the second is 429.
+    let (st, j) = submit(&s, &a, &case, 1).await;
+    assert_eq!(st, 201, "{j}");
+    assert_eq!(j["status"], "queued");
+    let (st, p) = submit(&s, &a, &case, 1).await;
+    assert_eq!((st, p["limit"].as_str()), (429, Some("concurrent_jobs")), "{p}");
+    let jid = j["id"].as_str().unwrap();
+    assert_eq!(s.call("POST", &format!("/api/jobs/{jid}/cancel"), &a, None).await.0, 202);
+
+    // An admin's quota of 0: 402, used up. Only admins may change it; a bad value is named.
+    let user_path = format!("/api/admin/users/{a_id}");
+    assert_eq!(s.call("PATCH", &user_path, &a, Some(json!({"plan": "team"}))).await.0, 403);
+    let (st, p) = s.call("PATCH", &user_path, &admin, Some(json!({"plan": "gold"}))).await;
+    assert_eq!(st, 422, "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("free, engineer, team, unlimited"), "{p}");
+    let (st, p) = s.call("PATCH", &user_path, &admin, Some(json!({"quota_core_hours": -1}))).await;
+    assert_eq!(st, 422, "{p}");
+    let (st, u) = s.call("PATCH", &user_path, &admin, Some(json!({"quota_core_hours": 0}))).await;
+    assert_eq!((st, u["billing"]["quota_core_hours"].as_f64()), (200, Some(0.0)), "{u}");
+    let (st, p) = submit(&s, &a, &case, 1).await;
+    assert_eq!((st, p["limit"].as_str()), (402, Some("core_hours")), "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("used up"), "{p}");
+
+    // A small quota that the estimate of a large job does not fit: 402 with what to lower.
+    let (st, _) = s.call("PATCH", &user_path, &admin, Some(json!({"quota_core_hours": 0.01}))).await;
+    assert_eq!(st, 200);
+    let large = case_in(&s, &a, &pid, &gid, 1_900_000, 2000).await;
+    let (st, p) = submit(&s, &a, &large, 1).await;
+    assert_eq!((st, p["limit"].as_str()), (402, Some("core_hours")), "{p}");
+    assert!(p["estimate_core_hours"].as_f64().unwrap() > 1.0, "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("lower the target cells or the iterations"), "{p}");
+    // A credit makes room; removing the custom quota returns to the plan's 20 core-hours.
+    let (st, u) =
+        s.call("PATCH", &user_path, &admin, Some(json!({"quota_core_hours": null, "credit_core_hours": 5}))).await;
+    assert_eq!((st, u["billing"]["quota_core_hours"].clone()), (200, Value::Null), "{u}");
+    let (st, j) = submit(&s, &a, &case, 1).await;
+    assert_eq!(st, 201, "{j}");
+    let jid = j["id"].as_str().unwrap();
+    assert_eq!(s.call("POST", &format!("/api/jobs/{jid}/cancel"), &a, None).await.0, 202);
+
+    // Upgraded by an admin: 8 cores pass the plan (the local executor may still have fewer).
+    let (st, _) = s.call("PATCH", &user_path, &admin, Some(json!({"plan": "engineer"}))).await;
+    assert_eq!(st, 200);
+    let (st, p) = submit(&s, &a, &case, 8).await;
+    assert_ne!(st, 403, "{p}");
+    if st == 422 {
+        assert!(
+            p["detail"].as_str().unwrap().contains("\"local\" allows"),
+            "the executor's limit, not the plan's: {p}"
+        );
+    }
+    let (_, plans) = s.call("GET", "/api/billing/plans", &a, None).await;
+    assert_eq!(plans["current"]["plan"], "engineer");
+    // Every change is in the audit log, with who made it.
+    let (_, log) = s.call("GET", "/api/admin/audit", &admin, None).await;
+    let changes: Vec<&Value> = log.as_array().unwrap().iter().filter(|e| e["action"] == "billing.change").collect();
+    assert_eq!(changes.len(), 4, "{log}");
+    assert!(changes.iter().all(|e| e["target"] == format!("user:{a_id}")), "{log}");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn without_a_billing_section_nothing_is_enforced() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = TestServer::start(&db::sqlite_in(dir.path()), |c| c.jobs.slots = 0).await;
+    let a = s.user("lab@example.org").await;
+    let (_, plans) = s.call("GET", "/api/billing/plans", &a, None).await;
+    assert_eq!((plans["current"]["plan"].as_str(), plans["provider"].as_str()), (Some("unlimited"), Some("none")));
+    let (_, case) = cube_case(&s, &a, 3_000_000, 100).await;
+    for _ in 0..3 {
+        let (st, j) = submit(&s, &a, &case, 1).await;
+        assert_eq!(st, 201, "{j}");
+    }
+    s.stop().await;
+}
+
+fn plan(subject: &str, concurrent: Option<i64>, allowed: Option<f64>, estimate: f64) -> PlanLimits {
+    PlanLimits {
+        subject: subject.into(),
+        plan: "free".into(),
+        concurrent_jobs: concurrent,
+        allowed_core_seconds: allowed,
+        periods: vec![flowcfd::billing::month_of(flowcfd::store::now_ms())],
+        estimate_core_seconds: estimate,
+        charge_account: None,
+    }
+}
+
+#[tokio::test]
+async fn parallel_submissions_cannot_pass_a_plan_together() {
+    let dir = tempfile::tempdir().unwrap();
+    for (label, url) in db::backends(dir.path()).await {
+        let s = flowcfd::store::open(&url).await.unwrap();
+        s.migrate().await.unwrap();
+        let (uid, case) = db::user_with_case(&s, &format!("burst-{label}@example.org")).await;
+        let subject = format!("user:{uid}");
+        let cores = CoreLimits { per_user: 1000, per_org: 1000 };
+        // Jobs at once: of 12 parallel submissions under a limit of 3, exactly 3 pass.
+        let p = plan(&subject, Some(3), None, 1.0);
+        let tasks: Vec<_> = (0..12)
+            .map(|_| {
+                let (s, case, uid, p) = (s.clone(), case.clone(), uid.clone(), p.clone());
+                tokio::spawn(async move {
+                    let j = NewJob {
+                        case_id: &case,
+                        user_id: &uid,
+                        org_id: None,
+                        executor: "local",
+                        cores: 1,
+                        reason: "t",
+                    };
+                    s.submit_planned(&j, &cores, Some(&p)).await.unwrap()
+                })
+            })
+            .collect();
+        let mut passed = Vec::new();
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(j) => passed.push(j),
+                Err(q) => assert_eq!((q.kind, q.limit), (QuotaKind::Concurrent, 3), "{label}"),
+            }
+        }
+        assert_eq!(passed.len(), 3, "{label}: the limit holds under a burst");
+        for j in &passed {
+            s.request_cancel(&j.id, "test").await.unwrap();
+            assert_eq!(s.job(&j.id).await.unwrap().unwrap().status, JobStatus::Cancelled);
+        }
+        // Core-hours: 100 core-s allowed, each job expected to use 30: three fit, since live
+        // jobs reserve what they have not yet used.
+        let p = plan(&subject, None, Some(100.0), 30.0);
+        let tasks: Vec<_> = (0..10)
+            .map(|_| {
+                let (s, case, uid, p) = (s.clone(), case.clone(), uid.clone(), p.clone());
+                tokio::spawn(async move {
+                    let j = NewJob {
+                        case_id: &case,
+                        user_id: &uid,
+                        org_id: None,
+                        executor: "local",
+                        cores: 1,
+                        reason: "t",
+                    };
+                    s.submit_planned(&j, &cores, Some(&p)).await.unwrap()
+                })
+            })
+            .collect();
+        let mut ok = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(_) => ok += 1,
+                Err(q) => assert_eq!(q.kind, QuotaKind::CoreHours, "{label}"),
+            }
+        }
+        assert_eq!(ok, 3, "{label}: 3 × 30 core-s reserved of 100");
+        // Recorded usage counts: a job that ran 64 cores for 2 minutes used 7680 core-s.
+        let j = s.claim_job("meter", 60_000).await.unwrap().expect("a queued job");
+        assert!(s.transition(&j.id, "meter", JobStatus::Preparing, "test").await.unwrap());
+        let started = s.job(&j.id).await.unwrap().unwrap().started_at.expect("started");
+        let _ = s.record_usage(&j.id, started + 120_000).await.unwrap();
+        let used = s.subject_usage(&subject, &p.periods).await.unwrap();
+        assert!(used > 0.0, "{label}: usage is recorded under the subject and period");
+        let p = plan(&subject, None, Some(used - 1.0), 0.0);
+        let jn = NewJob { case_id: &case, user_id: &uid, org_id: None, executor: "local", cores: 1, reason: "t" };
+        let refused = s.submit_planned(&jn, &cores, Some(&p)).await.unwrap().unwrap_err();
+        assert_eq!(refused.kind, QuotaKind::CoreHours, "{label}");
+        assert!((refused.used_core_seconds - used).abs() < 1e-6, "{label}");
+    }
+}
