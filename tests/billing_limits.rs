@@ -242,3 +242,41 @@ async fn parallel_submissions_cannot_pass_a_plan_together() {
         assert!((refused.used_core_seconds - used).abs() < 1e-6, "{label}");
     }
 }
+
+#[tokio::test]
+async fn an_org_plan_limits_its_seats_and_an_admin_can_change_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = TestServer::start(&db::sqlite_in(dir.path()), |c| {
+        c.jobs.slots = 0;
+        c.billing = Some(BillingConfig { default_plan: "free".into(), ..BillingConfig::default() });
+    })
+    .await;
+    let admin = s.user("root@example.org").await;
+    let owner = s.user("owner@example.org").await;
+    let b = s.user("b@example.org").await;
+    let (st, o) = s.call("POST", "/api/orgs", &owner, Some(json!({"name": "Wind Lab", "slug": "wind-lab"}))).await;
+    assert_eq!(st, 201, "{o}");
+    let oid = o["id"].as_str().unwrap().to_string();
+    let body = json!({"email": "b@example.org", "role": "member"});
+    let (st, inv) = s.call("POST", &format!("/api/orgs/{oid}/invitations"), &owner, Some(body)).await;
+    assert_eq!(st, 202, "{inv}");
+    let inv = inv["id"].as_str().unwrap().to_string();
+    // The free plan has one seat, taken by the owner.
+    let (st, p) = s.call("POST", &format!("/api/invitations/{inv}/accept"), &b, None).await;
+    assert_eq!((st, p["limit"].as_str(), p["seats"].as_u64()), (402, Some("seats"), Some(1)), "{p}");
+    // An admin puts the org on the team plan: 5 seats, and the member joins.
+    let (st, p) = s.call("PATCH", &format!("/api/admin/orgs/{oid}"), &owner, Some(json!({"plan": "team"}))).await;
+    assert_eq!(st, 403, "{p}");
+    let (st, p) = s.call("PATCH", &format!("/api/admin/orgs/{oid}"), &admin, Some(json!({"plan": "team"}))).await;
+    assert_eq!((st, p["billing"]["plan"].as_str()), (200, Some("team")), "{p}");
+    let (st, p) = s.call("PATCH", "/api/admin/orgs/nope", &admin, Some(json!({"plan": "team"}))).await;
+    assert_eq!(st, 404, "{p}");
+    let (st, p) = s.call("POST", &format!("/api/invitations/{inv}/accept"), &b, None).await;
+    assert_eq!(st, 200, "{p}");
+    let (_, plans) = s.call("GET", &format!("/api/billing/plans?org={oid}"), &b, None).await;
+    assert_eq!(plans["current"]["plan"], "team", "{plans}");
+    // The org's project bills the org: its plan (team, 256 cores per job) applies.
+    let (st, p) = s.call("POST", "/api/projects", &owner, Some(json!({"name": "org", "org_id": oid}))).await;
+    assert_eq!(st, 201, "{p}");
+    s.stop().await;
+}

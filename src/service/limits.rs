@@ -194,3 +194,26 @@ pub fn refusal(st: &AppState, q: &QuotaExceeded, s: &Standing, limits: &PlanLimi
         }
     }
 }
+
+/// Whether an org has a seat for one more member: a plan with `seats` and no price for
+/// extra ones refuses the next member (402); with `extra_seat_usd`, extra seats are billed.
+pub async fn seat_for(st: &AppState, org_id: &str) -> AppResult<()> {
+    let subject = Subject::Org(org_id.to_string());
+    let plan = billing::plan_for(st.store.as_ref(), &st.cfg.billing(), &subject).await?;
+    let (Some(seats), None) = (plan.seats, plan.extra_seat_usd) else { return Ok(()) };
+    let members = st.store.members(org_id).await?.len() as u32;
+    if members < seats {
+        return Ok(());
+    }
+    Err(refuse(
+        402,
+        format!(
+            "the organization's {} plan has {seats} seat{} and all are taken; an owner can upgrade at {} or remove a              member first",
+            plan.title_or_name(),
+            if seats == 1 { "" } else { "s" },
+            upgrade_url(st)
+        ),
+        None,
+        json!({"limit": "seats", "plan": plan.name, "seats": seats, "upgrade_url": upgrade_url(st)}),
+    ))
+}
