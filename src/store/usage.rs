@@ -270,7 +270,8 @@ fn record_row(r: &Row) -> Result<UsageRecord> {
 pub(super) async fn usage_records_of_job(db: &Db, job_id: &str) -> Result<Vec<UsageRecord>> {
     let q = sql("SELECT id, user_id, org_id, project_id, job_id, executor, subject, period, step, plan, source, \
                  quantity, period_start, period_end, created_at FROM usage_records \
-                 WHERE job_id = $1 AND record_type = 'core_seconds' ORDER BY created_at, id")
+                 WHERE job_id = $1 AND record_type = 'core_seconds' \
+                 ORDER BY created_at, CASE WHEN step = 'final' THEN 1 ELSE 0 END, period_end, id")
     .bind(job_id);
     db.all(q, record_row).await
 }
