@@ -1,7 +1,8 @@
 //! The Slurm-over-SSH executor against a real one-node Slurm and a real sshd on loopback,
 //! which `.ci/test` starts with tests/slurm/up.sh (FLOWCFD_TEST_SLURM_* variables):
-//! a real OpenFOAM case through sbatch with its connection dropped twice mid-run, a
-//! cancelled run, and each way a cluster can refuse a job.
+//! a real OpenFOAM case through sbatch with its connection dropped twice mid-run (and its
+//! recorded core-seconds checked against Slurm's own elapsed time × CPUs), a cancelled run,
+//! and each way a cluster can refuse a job.
 mod common;
 
 use common::{db, server::TestServer};
@@ -149,7 +150,56 @@ async fn a_case_runs_through_sbatch_survives_dropped_links_and_comes_back() {
     assert!(tgz.bytes().await.unwrap().len() > 10_000);
     // The cluster's scratch directory is gone.
     assert!(!home().join("flowcfd-jobs").join(&jid).exists(), "remote scratch cleaned");
+    // Metering: the job's core-seconds are Slurm's elapsed time × allocated CPUs, within 1 %
+    // (not the time since the worker handed it over, nor the worker's clock).
+    let store = &s.running.as_ref().unwrap().state.store;
+    let row = store.job(&jid).await.unwrap().unwrap();
+    let slurm_id = row.handle.as_deref().unwrap().split(':').nth(2).unwrap().to_string();
+    let (cpus, elapsed) = slurm_elapsed(&slurm_id);
+    let want = cpus * elapsed;
+    let used = store.usage_of_job(&jid).await.unwrap();
+    assert!(
+        want > 0.0 && (used - want).abs() <= 0.01 * want,
+        "recorded {used} core-seconds, Slurm says {cpus} × {elapsed} s"
+    );
+    let recs = store.usage_records_of_job(&jid).await.unwrap();
+    let fin: Vec<_> = recs.iter().filter(|r| r.step.as_deref() == Some("final")).collect();
+    assert_eq!(fin.len(), 1, "{recs:?}");
+    assert!(matches!(fin[0].source.as_deref(), Some("sacct" | "sacct -c" | "scontrol")), "{recs:?}");
+    assert_eq!(fin[0].executor.as_deref(), Some("campus"));
     s.stop().await;
+}
+
+/// Slurm's own record of a job, read here (as root, beside the cluster): its allocated
+/// CPUs and elapsed seconds, from `scontrol show job` (StartTime to EndTime), checked
+/// against the job-completion log's ElapsedRaw where it has the job.
+fn slurm_elapsed(id: &str) -> (f64, f64) {
+    let out = std::process::Command::new("scontrol")
+        .args(["show", "job", "-o", id])
+        .env("SLURM_TIME_FORMAT", "%s")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let field = |k: &str| -> f64 {
+        let w = text
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix(&format!("{k}=")))
+            .unwrap_or_else(|| panic!("{k} in {text}"));
+        w.parse().unwrap_or_else(|_| panic!("{k}={w} in {text}"))
+    };
+    let (cpus, elapsed) = (field("NumCPUs"), field("EndTime") - field("StartTime"));
+    let sacct = std::process::Command::new("sacct")
+        .args(["-c", "-j", id, "-X", "-n", "-P", "-o", "ElapsedRaw,AllocCPUS"])
+        .output()
+        .unwrap();
+    if let Some((e, c)) = String::from_utf8_lossy(&sacct.stdout).trim().split_once('|') {
+        assert_eq!(
+            (e.parse::<f64>().ok(), c.parse::<f64>().ok()),
+            (Some(elapsed), Some(cpus)),
+            "sacct -c and scontrol agree"
+        );
+    }
+    (cpus, elapsed)
 }
 
 #[tokio::test]
