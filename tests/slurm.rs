@@ -170,6 +170,43 @@ async fn a_case_runs_through_sbatch_survives_dropped_links_and_comes_back() {
     s.stop().await;
 }
 
+#[tokio::test]
+async fn a_graceful_stop_reaches_the_case_on_the_cluster_and_keeps_the_results() {
+    common::require_openfoam();
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let (s, a, pid, gid) = start().await;
+    let cid = case(&s, &a, &pid, &gid, 20000).await;
+    let jid = submit(&s, &a, &cid, "campus").await;
+    let j = until(&s, &a, &jid, Duration::from_secs(600), |j| j["iteration"].as_u64() >= Some(5) || ended(j)).await;
+    assert_eq!(j["status"], "solving", "{j}");
+    // What the quota enforcement does: ask the run through its executor.
+    let state = &s.running.as_ref().unwrap().state;
+    let handle = state.store.job(&jid).await.unwrap().unwrap().handle.unwrap();
+    let ex = state.executors.get("campus").unwrap().clone();
+    let reason = "it's the quota: 20 core-hours; `$(no shell)`";
+    assert!(ex.stop_gracefully(&flowcfd::jobs::executor::Handle(handle), reason).await.unwrap());
+    let done = until(&s, &a, &jid, Duration::from_secs(300), ended).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert!(done["error"].is_null() || done["error"] == "", "{done}");
+    let why = done["transitions"].as_array().unwrap().last().unwrap()["reason"].as_str().unwrap().to_string();
+    assert!(why.contains("stopped early") && why.contains(reason), "{why}");
+    let (st, summary) = s.call("GET", &format!("/api/jobs/{jid}/summary"), &a, None).await;
+    assert_eq!(st, 200);
+    assert_eq!(summary["stopped"]["reason"], reason, "{summary}");
+    let n = summary["solve"]["iterations"].as_u64().unwrap();
+    assert!((5..20000).contains(&n), "{n}");
+    let tgz = s.http.get(s.u(&format!("/api/jobs/{jid}/case.tar.gz"))).bearer_auth(&a).send().await.unwrap();
+    let bytes = tgz.bytes().await.unwrap();
+    let mut names = Vec::new();
+    for e in tar::Archive::new(flate2::read::GzDecoder::new(&bytes[..])).entries().unwrap() {
+        names.push(e.unwrap().path().unwrap().display().to_string());
+    }
+    assert!(names.contains(&format!("case/{n}/U")), "the last iteration is in the archive: {names:?}");
+    let used = state.store.usage_of_job(&jid).await.unwrap();
+    assert!(used > 0.0, "a stopped job's use is recorded");
+    s.stop().await;
+}
+
 /// Slurm's own record of a job, read here (as root, beside the cluster): its allocated
 /// CPUs and elapsed seconds, from `scontrol show job` (StartTime to EndTime), checked
 /// against the job-completion log's ElapsedRaw where it has the job.
