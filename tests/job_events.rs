@@ -80,8 +80,11 @@ async fn final_usage_is_the_executors_wall_time_recorded_once_and_says_whom_it_b
         assert!(s.transition(&id, w, JobStatus::Preparing, "go").await.unwrap());
         let j = s.job(&id).await.unwrap().unwrap();
         let started = j.started_at.unwrap();
-        // Provisional use by the worker's clock, from the hand-over (a Slurm queue wait too).
-        assert_eq!(s.record_usage(&id, started + 10_000).await.unwrap(), 20.0, "{label}");
+        // Provisional use by the worker's clock, from the hand-over; 4 s waiting for the
+        // scheduler are skipped, not counted.
+        assert!(s.skip_usage(&id, started + 4_000).await.unwrap(), "{label}");
+        assert!(!s.skip_usage(&id, started + 2_000).await.unwrap(), "{label}: the mark never goes back");
+        assert_eq!(s.record_usage(&id, started + 10_000).await.unwrap(), 12.0, "{label}");
         assert!(s.transition(&id, w, JobStatus::Meshing, "mesh").await.unwrap());
         assert_eq!(s.record_usage_as(&id, started + 15_000, Some("engineer")).await.unwrap(), 10.0, "{label}");
 
@@ -102,7 +105,7 @@ async fn final_usage_is_the_executors_wall_time_recorded_once_and_says_whom_it_b
         let recs = s.usage_records_of_job(&id).await.unwrap();
         let steps: Vec<&str> = recs.iter().map(|r| r.step.as_deref().unwrap()).collect();
         assert_eq!(steps, ["preparing", "meshing", "final"], "{label}");
-        assert_eq!(recs[2].quantity, -12.0, "{label}: the correction");
+        assert_eq!(recs[2].quantity, -4.0, "{label}: the correction");
         assert_eq!((recs[1].plan.as_deref(), recs[2].plan.as_deref()), (Some("engineer"), None), "{label}");
         assert_eq!((recs[0].source.as_deref(), recs[2].source.as_deref()), (Some("worker"), Some("sacct")));
         let project = s.case_for_worker(&j.case_id).await.unwrap().unwrap().project_id;

@@ -46,7 +46,9 @@ pub struct Handle(pub String);
 /// Where a run stands, as its executor sees it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ExecStatus {
-    /// Running; the pipeline step it is in (`preparing`, `meshing`, `solving`).
+    /// Running; the pipeline step it is in (`preparing`, `meshing`, `solving`), `running`
+    /// where the executor cannot tell, or [`QUEUED`]: waiting for the scheduler, holding no
+    /// cores (metering counts none of that time).
     Running {
         step: &'static str,
     },
@@ -81,6 +83,9 @@ impl From<crate::runner::usage::RunUsage> for ExecUsage {
         ExecUsage { cores: u.cores, started_ms: u.started_at, ended_ms: Some(u.ended_at), source: "usage.json" }
     }
 }
+
+/// The step of a run that waits for its scheduler (a pending Slurm job, an unscheduled pod).
+pub const QUEUED: &str = "queued";
 
 /// Executor failures, each saying what to do.
 #[derive(Debug, thiserror::Error)]

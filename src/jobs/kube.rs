@@ -414,7 +414,7 @@ impl Executor for KubeExecutor {
                 continue;
             }
             let running = pods.iter().any(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"));
-            out.push(ExecStatus::Running { step: if running { "running" } else { "preparing" } });
+            out.push(ExecStatus::Running { step: if running { "running" } else { super::executor::QUEUED } });
         }
         Ok(out)
     }

@@ -9,7 +9,7 @@
 //! `jobs.max_attempts` times fails with the reason its last attempt ended.
 use super::events::{EventBus, JobEvent};
 use super::executor::ExecError;
-use super::executor::{Bundle, ExecStatus, Executor, Handle, LocalExecutor};
+use super::executor::{Bundle, ExecStatus, Executor, Handle, LocalExecutor, QUEUED};
 use super::finish::with_heartbeat;
 use super::finish::{archive_case, crash_point, plan_for, record_final_usage, run_facts, slow_fetch, usage_every};
 use super::follow::{Follower, Forces, Sample};
@@ -375,6 +375,7 @@ async fn drive(st: &WorkerCtx, me: &str, ex: &dyn Executor, job: Job, lease_ms: 
     let mut cancelling: Option<&'static str> = None;
     let mut last_status = std::time::Instant::now();
     let mut last_usage = std::time::Instant::now();
+    let mut queued = false;
     let max_wall_ms = st.jobs.max_wall_s.saturating_mul(1000) as i64;
     loop {
         tokio::time::sleep(ex.log_interval()).await;
@@ -396,14 +397,22 @@ async fn drive(st: &WorkerCtx, me: &str, ex: &dyn Executor, job: Job, lease_ms: 
         }
         // Provisional use while it runs (quotas need it); the end corrects it to the
         // executor's own wall time.
+        // Time the run waits for its scheduler is not counted (skipped, not recorded).
         if last_usage.elapsed() >= usage_every() {
             last_usage = std::time::Instant::now();
-            let plan = plan_for(st, &job).await;
-            st.store.record_usage_as(&job.id, crate::store::now_ms(), plan.as_deref()).await?;
+            if queued {
+                st.store.skip_usage(&job.id, crate::store::now_ms()).await?;
+            } else {
+                let plan = plan_for(st, &job).await;
+                st.store.record_usage_as(&job.id, crate::store::now_ms(), plan.as_deref()).await?;
+            }
         }
         let status = ex.status(std::slice::from_ref(&handle)).await?.remove(0);
         let (to, why) = match status {
             ExecStatus::Running { step } => {
+                if std::mem::replace(&mut queued, step == QUEUED) && step != QUEUED {
+                    st.store.skip_usage(&job.id, crate::store::now_ms()).await?;
+                }
                 let to = status_of(if step == "preparing" { step } else { follower.step().unwrap_or(step) });
                 if to != now.status && now.status.can_become(to) {
                     set_status(st, me, &job.id, to, &format!("{step} started")).await?;

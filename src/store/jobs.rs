@@ -251,6 +251,9 @@ pub trait JobStore: Send + Sync {
     }
     /// [`JobStore::record_usage`] with the plan in force for the job's subject.
     async fn record_usage_as(&self, job_id: &str, until: i64, plan: Option<&str>) -> Result<f64>;
+    /// Moves a running job's usage mark to `until` without recording anything: time the run
+    /// spent waiting for its scheduler, which held no cores. False when nothing moved.
+    async fn skip_usage(&self, job_id: &str, until: i64) -> Result<bool>;
     /// Records a finished job's final use, once: a `final` correction that makes its total
     /// cores × the executor's wall time (or, without the executor's times, the provisional
     /// total counted up to now), with `usage_final`, `mesh_cells` and `iterations`, in one

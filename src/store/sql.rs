@@ -381,6 +381,10 @@ impl JobStore for SqlStore {
         usage::record_usage(&self.db, job_id, until, plan).await
     }
 
+    async fn skip_usage(&self, job_id: &str, until: i64) -> Result<bool> {
+        usage::skip_usage(&self.db, job_id, until).await
+    }
+
     async fn finish_usage(&self, job_id: &str, fin: &super::FinalUsage<'_>) -> Result<Option<f64>> {
         usage::finish_usage(&self.db, job_id, fin).await
     }

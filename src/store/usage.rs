@@ -188,12 +188,33 @@ pub(super) async fn record_usage(db: &Db, job_id: &str, until: i64, plan: Option
     Ok(core_seconds)
 }
 
+pub(super) async fn skip_usage(db: &Db, job_id: &str, until: i64) -> Result<bool> {
+    let q = sql("UPDATE simulation_jobs SET usage_until = $1 WHERE id = $2 AND started_at IS NOT NULL \
+                 AND COALESCE(usage_until, started_at) < $1 AND usage_final IS NULL")
+    .bind(until)
+    .bind(job_id);
+    Ok(db.execute(q).await? == 1)
+}
+
 pub(super) async fn finish_usage(db: &Db, job_id: &str, fin: &FinalUsage<'_>) -> Result<Option<f64>> {
+    // A provisional record (or a skip) that moved the mark meanwhile makes the attempt
+    // start again with what it wrote; a final record by another worker ends it.
+    for _ in 0..5 {
+        if let Some(done) = try_finish(db, job_id, fin).await? {
+            return Ok(done);
+        }
+    }
+    Ok(None)
+}
+
+/// One attempt: `None` when the mark moved under it (try again), `Some(None)` when the use
+/// is already final, `Some(Some(total))` when this call made it final.
+async fn try_finish(db: &Db, job_id: &str, fin: &FinalUsage<'_>) -> Result<Option<Option<f64>>> {
     let mut conn = db.conn().await?;
     let mut tx = conn.begin_write().await?;
-    let Some(f) = facts(&mut tx, job_id).await? else { return Ok(None) };
+    let Some(f) = facts(&mut tx, job_id).await? else { return Ok(Some(None)) };
     if f.usage_final.is_some() {
-        return Ok(None);
+        return Ok(Some(None));
     }
     let q = sql("SELECT CAST(SUM(quantity) AS DOUBLE PRECISION) FROM usage_records \
                  WHERE job_id = $1 AND record_type = 'core_seconds'")
@@ -228,7 +249,7 @@ pub(super) async fn finish_usage(db: &Db, job_id: &str, fin: &FinalUsage<'_>) ->
     .bind(job_id)
     .bind(f.usage_until.unwrap_or(-1));
     if tx.execute(q).await? != 1 {
-        // Another worker finished it, or a provisional record just moved on: not twice.
+        // Another worker finished it, or a provisional record just moved on: never twice.
         tx.rollback().await?;
         return Ok(None);
     }
@@ -236,7 +257,7 @@ pub(super) async fn finish_usage(db: &Db, job_id: &str, fin: &FinalUsage<'_>) ->
         insert(&mut tx, job_id, &f, quantity, span, "final", fin.plan, source).await?;
     }
     tx.commit().await?;
-    Ok(Some(total))
+    Ok(Some(Some(total)))
 }
 
 pub(super) async fn usage_of_job(db: &Db, job_id: &str) -> Result<f64> {
