@@ -115,10 +115,24 @@ async fn submit_follow_cancel_on_real_openfoam() {
     assert_eq!(hist.as_array().unwrap().len() as u64, n);
     let (_, tail) = s.call("GET", &format!("/api/jobs/{jid}/samples?after={}", n - 5), &a, None).await;
     assert_eq!(tail[0]["iteration"].as_u64(), Some(n - 4));
-    // Core-seconds are recorded for billing.
+    // Core-seconds are recorded for billing: cores × the run's own wall time (its
+    // usage.json), within 1 %, however long the worker took to notice the end and finish.
     let store = &s.running.as_ref().unwrap().state.store;
     let used = store.usage_of_job(&jid).await.unwrap();
-    assert!(used > 0.0 && (used - done["core_seconds"].as_f64().unwrap()).abs() < 2.0, "{used} vs {done}");
+    let run = flowcfd::runner::usage::read(&s.dir.path().join("jobs").join(&jid).join("out")).expect("usage.json");
+    let want = run.core_seconds();
+    assert!(want > 0.0 && (used - want).abs() <= 0.01 * want, "recorded {used} core-seconds, the run took {want}");
+    assert!((used - done["core_seconds"].as_f64().unwrap()).abs() < 1.0, "{used} vs {done}");
+    let recs = store.usage_records_of_job(&jid).await.unwrap();
+    assert_eq!(recs.iter().filter(|r| r.step.as_deref() == Some("final")).count(), 1, "{recs:?}");
+    let row = store.job(&jid).await.unwrap().unwrap();
+    let me = format!("user:{}", row.user_id);
+    assert!(
+        recs.iter().all(|r| r.subject.as_deref() == Some(me.as_str())),
+        "a personal project bills its user: {recs:?}"
+    );
+    assert_eq!(row.iterations, Some(n as i64), "iterations from summary.json");
+    assert!(row.mesh_cells.is_some_and(|c| c > 1000), "{row:?}");
     // The exportable case.
     let tgz = s.http.get(s.u(&format!("/api/jobs/{jid}/case.tar.gz"))).bearer_auth(&a).send().await.unwrap();
     assert_eq!(tgz.status(), 200);

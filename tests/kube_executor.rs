@@ -360,6 +360,45 @@ async fn a_second_submission_of_an_attempt_finds_its_job_instead_of_creating_ano
     assert_eq!(b2.run_name(), format!("{NAME}-2"));
 }
 
+#[tokio::test]
+async fn usage_is_the_pods_own_start_and_finish_on_the_cores_it_asked_for() {
+    let (ex, mut h, _moto, _data) = setup(cluster()).await;
+    let handle = Handle(format!("kube:eks:{JOB}:{RUN}"));
+    let pods = |finished: Option<&str>| {
+        let state = match finished {
+            Some(at) => json!({"terminated": {"exitCode": 0, "startedAt": "2026-12-06T10:00:05Z", "finishedAt": at}}),
+            None => json!({"running": {"startedAt": "2026-12-06T10:00:05Z"}}),
+        };
+        json!({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": [{
+            "metadata": {"name": format!("{RUN}-x7k2p"), "namespace": "cfd", "labels": {"flowcfd.io/job": JOB}},
+            "spec": {"containers": [{"name": "solver", "image": "solver",
+                     "resources": {"requests": {"cpu": "4", "memory": "16Gi"}, "limits": {"cpu": "4"}}}]},
+            "status": {"phase": if finished.is_some() { "Succeeded" } else { "Running" },
+                       "startTime": "2026-12-06T10:00:00Z",
+                       "containerStatuses": [{"name": "solver", "image": "solver", "imageID": "", "ready": false,
+                                              "restartCount": 0, "state": state}]}}]})
+    };
+    let (u, sent) = tokio::join!(ex.usage(&handle), async {
+        expect(&mut h, Method::GET, "/api/v1/namespaces/cfd/pods", 200, pods(Some("2026-12-06T10:01:30.5Z"))).await
+    });
+    assert!(sent["query"].as_str().unwrap().contains("flowcfd.io%2Fjob%3D0f1e2d3c"), "{sent}");
+    let u = u.unwrap().expect("the pod's record");
+    assert_eq!((u.cores, u.source), (4, "pod"));
+    assert_eq!(u.core_seconds(), Some(4.0 * 90.5), "from the pod's start to the solver's finish: {u:?}");
+    // Still running: no end yet. No pod left (deleted with the Job): no record.
+    let (u, _) = tokio::join!(ex.usage(&handle), async {
+        expect(&mut h, Method::GET, "/api/v1/namespaces/cfd/pods", 200, pods(None)).await
+    });
+    assert_eq!(u.unwrap().unwrap().ended_ms, None);
+    let (u, _) = tokio::join!(ex.usage(&handle), async {
+        let empty = json!({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": []});
+        expect(&mut h, Method::GET, "/api/v1/namespaces/cfd/pods", 200, empty).await
+    });
+    assert_eq!(u.unwrap(), None);
+    // A graceful stop cannot reach a pod: the caller cancels instead.
+    assert!(!ex.stop_gracefully(&handle, "quota").await.unwrap());
+}
+
 /// Only with a real cluster: KUBECONFIG set, and FLOWCFD_TEST_KUBE_NAMESPACE naming a
 /// namespace to create a Job in. Not run in CI.
 #[tokio::test]

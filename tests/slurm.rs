@@ -1,7 +1,8 @@
 //! The Slurm-over-SSH executor against a real one-node Slurm and a real sshd on loopback,
 //! which `.ci/test` starts with tests/slurm/up.sh (FLOWCFD_TEST_SLURM_* variables):
-//! a real OpenFOAM case through sbatch with its connection dropped twice mid-run, a
-//! cancelled run, and each way a cluster can refuse a job.
+//! a real OpenFOAM case through sbatch with its connection dropped twice mid-run (and its
+//! recorded core-seconds checked against Slurm's own elapsed time × CPUs), a cancelled run,
+//! and each way a cluster can refuse a job.
 mod common;
 
 use common::{db, server::TestServer};
@@ -149,7 +150,93 @@ async fn a_case_runs_through_sbatch_survives_dropped_links_and_comes_back() {
     assert!(tgz.bytes().await.unwrap().len() > 10_000);
     // The cluster's scratch directory is gone.
     assert!(!home().join("flowcfd-jobs").join(&jid).exists(), "remote scratch cleaned");
+    // Metering: the job's core-seconds are Slurm's elapsed time × allocated CPUs, within 1 %
+    // (not the time since the worker handed it over, nor the worker's clock).
+    let store = &s.running.as_ref().unwrap().state.store;
+    let row = store.job(&jid).await.unwrap().unwrap();
+    let slurm_id = row.handle.as_deref().unwrap().split(':').nth(2).unwrap().to_string();
+    let (cpus, elapsed) = slurm_elapsed(&slurm_id);
+    let want = cpus * elapsed;
+    let used = store.usage_of_job(&jid).await.unwrap();
+    assert!(
+        want > 0.0 && (used - want).abs() <= 0.01 * want,
+        "recorded {used} core-seconds, Slurm says {cpus} × {elapsed} s"
+    );
+    let recs = store.usage_records_of_job(&jid).await.unwrap();
+    let fin: Vec<_> = recs.iter().filter(|r| r.step.as_deref() == Some("final")).collect();
+    assert_eq!(fin.len(), 1, "{recs:?}");
+    assert!(matches!(fin[0].source.as_deref(), Some("sacct" | "sacct -c" | "scontrol")), "{recs:?}");
+    assert_eq!(fin[0].executor.as_deref(), Some("campus"));
     s.stop().await;
+}
+
+#[tokio::test]
+async fn a_graceful_stop_reaches_the_case_on_the_cluster_and_keeps_the_results() {
+    common::require_openfoam();
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let (s, a, pid, gid) = start().await;
+    let cid = case(&s, &a, &pid, &gid, 20000).await;
+    let jid = submit(&s, &a, &cid, "campus").await;
+    let j = until(&s, &a, &jid, Duration::from_secs(600), |j| j["iteration"].as_u64() >= Some(5) || ended(j)).await;
+    assert_eq!(j["status"], "solving", "{j}");
+    // What the quota enforcement does: ask the run through its executor.
+    let state = &s.running.as_ref().unwrap().state;
+    let handle = state.store.job(&jid).await.unwrap().unwrap().handle.unwrap();
+    let ex = state.executors.get("campus").unwrap().clone();
+    let reason = "it's the quota: 20 core-hours; `$(no shell)`";
+    assert!(ex.stop_gracefully(&flowcfd::jobs::executor::Handle(handle), reason).await.unwrap());
+    let done = until(&s, &a, &jid, Duration::from_secs(300), ended).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert!(done["error"].is_null() || done["error"] == "", "{done}");
+    let why = done["transitions"].as_array().unwrap().last().unwrap()["reason"].as_str().unwrap().to_string();
+    assert!(why.contains("stopped early") && why.contains(reason), "{why}");
+    let (st, summary) = s.call("GET", &format!("/api/jobs/{jid}/summary"), &a, None).await;
+    assert_eq!(st, 200);
+    assert_eq!(summary["stopped"]["reason"], reason, "{summary}");
+    let n = summary["solve"]["iterations"].as_u64().unwrap();
+    assert!((5..20000).contains(&n), "{n}");
+    let tgz = s.http.get(s.u(&format!("/api/jobs/{jid}/case.tar.gz"))).bearer_auth(&a).send().await.unwrap();
+    let bytes = tgz.bytes().await.unwrap();
+    let mut names = Vec::new();
+    for e in tar::Archive::new(flate2::read::GzDecoder::new(&bytes[..])).entries().unwrap() {
+        names.push(e.unwrap().path().unwrap().display().to_string());
+    }
+    assert!(names.contains(&format!("case/{n}/U")), "the last iteration is in the archive: {names:?}");
+    let used = state.store.usage_of_job(&jid).await.unwrap();
+    assert!(used > 0.0, "a stopped job's use is recorded");
+    s.stop().await;
+}
+
+/// Slurm's own record of a job, read here (as root, beside the cluster): its allocated
+/// CPUs and elapsed seconds, from `scontrol show job` (StartTime to EndTime), checked
+/// against the job-completion log's ElapsedRaw where it has the job.
+fn slurm_elapsed(id: &str) -> (f64, f64) {
+    let out = std::process::Command::new("scontrol")
+        .args(["show", "job", "-o", id])
+        .env("SLURM_TIME_FORMAT", "%s")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let field = |k: &str| -> f64 {
+        let w = text
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix(&format!("{k}=")))
+            .unwrap_or_else(|| panic!("{k} in {text}"));
+        w.parse().unwrap_or_else(|_| panic!("{k}={w} in {text}"))
+    };
+    let (cpus, elapsed) = (field("NumCPUs"), field("EndTime") - field("StartTime"));
+    let sacct = std::process::Command::new("sacct")
+        .args(["-c", "-j", id, "-X", "-n", "-P", "-o", "ElapsedRaw,AllocCPUS"])
+        .output()
+        .unwrap();
+    if let Some((e, c)) = String::from_utf8_lossy(&sacct.stdout).trim().split_once('|') {
+        assert_eq!(
+            (e.parse::<f64>().ok(), c.parse::<f64>().ok()),
+            (Some(elapsed), Some(cpus)),
+            "sacct -c and scontrol agree"
+        );
+    }
+    (cpus, elapsed)
 }
 
 #[tokio::test]

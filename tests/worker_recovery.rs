@@ -2,7 +2,8 @@
 //! build lets them (`FLOWCFD_TEST_CRASH_AFTER`, `FLOWCFD_TEST_SLOW_FETCH_MS`; release builds
 //! have neither): a crash between submitting a run and recording its handle does not start
 //! the run twice, a job whose workers keep dying fails after `jobs.max_attempts` with the
-//! last reason, and a slow finishing phase keeps its lease.
+//! last reason, a slow finishing phase keeps its lease, and a restart mid-run or right after
+//! the final usage record does not count the job's core-seconds twice.
 //!
 //! The local executor starts a stand-in for `flowcfd run` (`jobs.flowcfd_bin`) that counts
 //! its starts, so these tests need no OpenFOAM and take seconds.
@@ -74,14 +75,16 @@ fn serve_with(data: &Path, config: Option<&Path>, env: &[(&str, &str)]) -> Serve
 
 /// The stand-in for `flowcfd run CASE --out OUT …`: appends a line to `DATA/starts` per
 /// start, writes a log line, runs for `FAKE_RUN_S` seconds (default 3), then writes a
-/// summary and a case directory as a real run would.
+/// summary, a case directory and its usage.json (its own start and end) as a real run would.
 fn fake_run(data: &Path) -> PathBuf {
     let path = data.join("fake-flowcfd-run");
     if !path.exists() {
         let script = format!(
-            "#!/bin/sh\necho \"$$ $*\" >> '{starts}'\necho '==> flowcfd step 1/1 blockMesh'\n\
+            "#!/bin/sh\necho \"$$ $*\" >> '{starts}'\nt0=$(date +%s%3N)\necho '==> flowcfd step 1/1 blockMesh'\n\
              sleep \"${{FAKE_RUN_S:-3}}\"\nmkdir -p \"$4/case/system\"\necho FoamFile > \"$4/case/system/controlDict\"\n\
-             echo '{{\"mesh\": {{\"cells\": 1}}}}' > \"$4/summary.json\"\n",
+             echo '{{\"mesh\": {{\"cells\": 1}}}}' > \"$4/summary.json\"\n\
+             echo \"{{\\\"started_at\\\": $t0, \\\"ended_at\\\": $(date +%s%3N), \\\"cores\\\": 1, \\\"steps\\\": []}}\" \
+             > \"$4/usage.json\"\n",
             starts = data.join("starts").display()
         );
         std::fs::write(&path, script).unwrap();
@@ -227,6 +230,50 @@ async fn a_slow_finishing_phase_keeps_its_lease() {
     assert_eq!(workers(&end).len(), 1, "one worker held the job from claim to end: {end}");
     assert_eq!(starts(data.path()), 1);
     drop(a);
+}
+
+/// The server's store (the embedded SQLite in the data directory), opened beside it.
+async fn store_of(data: &Path) -> std::sync::Arc<dyn flowcfd::store::Store> {
+    flowcfd::store::open(&format!("sqlite://{}", data.join("flowcfd.db").display())).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_restart_mid_run_and_a_crash_after_the_final_record_count_the_job_once() {
+    let data = tempfile::tempdir().unwrap();
+    // Provisional use every 300 ms, over a 6 s run.
+    let env = [("FLOWCFD_TEST_USAGE_EVERY_MS", "300"), ("FAKE_RUN_S", "6")];
+    let a = serve(data.path(), &env);
+    let (api, jid) = Api::submit(&a).await;
+    let store = store_of(data.path()).await;
+    let start = Instant::now();
+    while store.usage_records_of_job(&jid).await.unwrap().len() < 2 {
+        assert!(start.elapsed() < Duration::from_secs(30), "no provisional usage recorded");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // kill -9 of the first server mid-run; the next re-attaches, records more, records the
+    // final use and dies before it can say the job ended; the third finishes it.
+    drop(a);
+    let mut b = serve(data.path(), &[env[0], env[1], ("FLOWCFD_TEST_CRASH_AFTER", "usage")]);
+    assert!(b.exits_within(Duration::from_secs(60)), "the second worker crashed after the final usage record");
+    drop(b);
+    let c = serve(data.path(), &env);
+    let end = api.ended(&c, &jid, Duration::from_secs(60)).await;
+    assert_eq!(end["status"], "completed", "{end}");
+    assert_eq!(starts(data.path()), 1, "one run");
+    assert!(workers(&end).len() >= 2, "the job changed hands: {end}");
+
+    let run = flowcfd::runner::usage::read(&data.path().join("jobs").join(&jid).join("out")).expect("usage.json");
+    let want = run.core_seconds();
+    let recs = store.usage_records_of_job(&jid).await.unwrap();
+    let used: f64 = recs.iter().map(|r| r.quantity).sum();
+    assert!((used - want).abs() < 1e-6, "recorded {used} core-seconds, the run's own wall time says {want}: {recs:#?}");
+    assert!((store.usage_of_job(&jid).await.unwrap() - used).abs() < 1e-6);
+    let finals: Vec<_> = recs.iter().filter(|r| r.step.as_deref() == Some("final")).collect();
+    assert_eq!(finals.len(), 1, "one final record: {recs:#?}");
+    assert_eq!(finals[0].source.as_deref(), Some("usage.json"));
+    assert!(recs.len() >= 3, "provisional records before the final one: {recs:#?}");
+    let job = store.job(&jid).await.unwrap().unwrap();
+    assert!(job.usage_final.is_some() && job.mesh_cells == Some(1), "{job:?}");
 }
 
 /// The loopback Slurm cluster that `.ci/test` starts (tests/slurm/up.sh).

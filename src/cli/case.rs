@@ -5,6 +5,7 @@ use clap::Args;
 use flowcfd::foam::spec::CaseSpec;
 use flowcfd::runner::pipeline::{self, Limits, MeshParams, OutDir, PipelineError, Prepared};
 use flowcfd::runner::steps::SIGNALLED;
+use flowcfd::runner::usage::{Meter, USAGE_FILE};
 use std::path::{Path, PathBuf};
 
 /// The arguments of `flowcfd run` and `flowcfd case`.
@@ -153,6 +154,7 @@ fn prepare(a: &CaseArgs) -> Result<Prepared, PipelineError> {
 
 /// Writes the case, and with `run` meshes and solves it.
 pub fn case(a: &CaseArgs, run: bool) -> Result<(), PipelineError> {
+    let started_at = flowcfd::runner::usage::now_ms();
     let p = prepare(a)?;
     let env = if run { Some(pipeline::openfoam_env(a.openfoam_env.as_deref())?) } else { None };
     let out = OutDir::claim(&a.out, a.force)?;
@@ -163,9 +165,26 @@ pub fn case(a: &CaseArgs, run: bool) -> Result<(), PipelineError> {
         return Ok(());
     };
     let mut progress = CliProgress::new(p.spec.solver.iterations).stream_log(a.stream_log);
-    let result = pipeline::run(&p, &out, &env, &mut progress, &SIGNALLED);
+    // The run's own record of its time (out/usage.json), whatever the outcome: metering
+    // counts from it.
+    let mut meter = Meter::new(&mut progress, started_at, p.spec.solver.cores);
+    let result = pipeline::run(&p, &out, &env, &mut meter, &SIGNALLED);
+    let usage = meter.finish();
     progress.finish();
+    if let Err(e) = flowcfd::runner::usage::write(&out.root, &usage) {
+        eprintln!("warning: cannot write {}: {e}", out.root.join(USAGE_FILE).display());
+    }
     let s = result?;
+    if let Some(stop) = s["stopped"].as_object() {
+        println!(
+            "stopped early ({}) after {} iterations; summary in {}, case in {}",
+            stop["reason"].as_str().unwrap_or_default(),
+            s["solve"]["iterations"],
+            out.summary().display(),
+            out.final_case_dir().display()
+        );
+        return Ok(());
+    }
     if p.spec.mesh_only {
         println!(
             "mesh done: {} cells (mesh ok: {}, layer coverage {}); summary in {}, case in {}",

@@ -256,7 +256,18 @@ pub fn fv_solution(spec: &CaseSpec) -> Dict {
         .set("cache", Dict::new().set("grad(U)", Dict::new()))
 }
 
-/// `system/controlDict` with forceCoeffs, solverInfo, yPlus and wallShearStress.
+/// The file whose appearance in the case directory stops the solver gracefully: OpenFOAM's
+/// `abort` function object (in `controlDict`) writes the current iteration and ends the run
+/// normally. It removes the file when the solver starts and when it ends.
+pub const STOP_FILE: &str = "STOP";
+
+/// FlowCFD's own record of a stop request, beside [`STOP_FILE`]: its text is the reason. The
+/// runner watches it (OpenFOAM never removes it) and keeps [`STOP_FILE`] present while the
+/// solver runs, so a request made just before the solver starts is not lost.
+pub const STOP_REQUEST: &str = "flowcfd.stop";
+
+/// `system/controlDict` with forceCoeffs, solverInfo, yPlus, wallShearStress and the
+/// graceful-stop trigger ([`STOP_FILE`]).
 pub fn control_dict(spec: &CaseSpec, r: &Reference) -> Dict {
     let sst = spec.turbulence.model == TurbulenceModel::KOmegaSst;
     let lib = |name: &str| Value::List(vec![Value::Str(name.into())]);
@@ -306,6 +317,16 @@ pub fn control_dict(spec: &CaseSpec, r: &Reference) -> Dict {
             .set("type", w("wallShearStress"))
             .set("libs", lib("libfieldFunctionObjects.so"))
             .set("writeControl", w("writeTime")),
+    );
+    // A graceful stop (a quota reached): the file's appearance makes the solver write the
+    // iteration it is on and end normally, so the results so far are kept.
+    functions.push(
+        "flowcfdStop",
+        Dict::new()
+            .set("type", w("abort"))
+            .set("libs", lib("libutilityFunctionObjects.so"))
+            .set("file", Value::Str(format!("<case>/{STOP_FILE}")))
+            .set("action", w("writeNow")),
     );
     let n = spec.solver.iterations as i64;
     Dict::new()

@@ -5,6 +5,7 @@
 //! process group, writing into the job's directory. Nothing about a run lives only in the
 //! server's memory: the handle (`local:PID:DIR`) and the files in DIR are enough to find
 //! out where it stands, so a restarted server re-attaches instead of starting it again.
+use crate::foam::physics::{STOP_FILE, STOP_REQUEST};
 use crate::runner::process;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -45,7 +46,9 @@ pub struct Handle(pub String);
 /// Where a run stands, as its executor sees it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ExecStatus {
-    /// Running; the pipeline step it is in (`preparing`, `meshing`, `solving`).
+    /// Running; the pipeline step it is in (`preparing`, `meshing`, `solving`), `running`
+    /// where the executor cannot tell, or [`QUEUED`]: waiting for the scheduler, holding no
+    /// cores (metering counts none of that time).
     Running {
         step: &'static str,
     },
@@ -53,6 +56,36 @@ pub enum ExecStatus {
     Failed(String),
     Cancelled,
 }
+
+/// The time a run held its cores, by the executor's own clock (Unix milliseconds): what
+/// metering records as the job's final use.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecUsage {
+    /// The cores it held (Slurm's allocated CPUs, the pod's, the run's own).
+    pub cores: u32,
+    pub started_ms: i64,
+    /// None while it still runs.
+    pub ended_ms: Option<i64>,
+    /// Where the times come from: `usage.json`, `sacct`, `sacct -c`, `scontrol`, `pod`.
+    pub source: &'static str,
+}
+
+impl ExecUsage {
+    /// Cores × wall seconds, once the run has ended.
+    pub fn core_seconds(&self) -> Option<f64> {
+        let end = self.ended_ms?;
+        Some(self.cores as f64 * (end - self.started_ms).max(0) as f64 / 1000.0)
+    }
+}
+
+impl From<crate::runner::usage::RunUsage> for ExecUsage {
+    fn from(u: crate::runner::usage::RunUsage) -> Self {
+        ExecUsage { cores: u.cores, started_ms: u.started_at, ended_ms: Some(u.ended_at), source: "usage.json" }
+    }
+}
+
+/// The step of a run that waits for its scheduler (a pending Slurm job, an unscheduled pod).
+pub const QUEUED: &str = "queued";
 
 /// Executor failures, each saying what to do.
 #[derive(Debug, thiserror::Error)]
@@ -95,8 +128,33 @@ pub trait Executor: Send + Sync {
     /// Stops a run and everything it started.
     async fn cancel(&self, handle: &Handle) -> Result<(), ExecError>;
     /// Makes the results available locally; returns the directory holding `summary.json`
-    /// (or `failure.json`) and `case/`.
+    /// (or `failure.json`), `usage.json` and `case/`.
     async fn fetch_results(&self, handle: &Handle) -> Result<PathBuf, ExecError>;
+    /// When the run started and ended and on how many cores, by the executor's own record
+    /// (after `fetch_results` where the record comes back with the results). None when
+    /// there is no record (a run killed before writing one, and a scheduler that forgot it).
+    async fn usage(&self, _handle: &Handle) -> Result<Option<ExecUsage>, ExecError> {
+        Ok(None)
+    }
+    /// Asks the run to write the iteration it is on and end normally (post-processing and
+    /// `summary.json` with `"stopped": {"reason"}` follow), as a quota that runs out needs.
+    /// False when the request cannot be delivered (the run has no case yet, or the executor
+    /// has no way in): the caller then cancels instead.
+    async fn stop_gracefully(&self, _handle: &Handle, _reason: &str) -> Result<bool, ExecError> {
+        Ok(false)
+    }
+}
+
+/// The text of a stop request: one line, at most 500 characters (it reaches a file the run
+/// reads back into `summary.json`, never a dictionary or a shell unquoted).
+pub fn stop_reason(reason: &str) -> String {
+    let line: String = reason.chars().filter(|c| !c.is_control()).take(500).collect();
+    let line = line.trim();
+    if line.is_empty() {
+        "a stop was requested".into()
+    } else {
+        line.to_string()
+    }
 }
 
 /// Runs jobs as detached `flowcfd run` processes on this machine.
@@ -292,5 +350,24 @@ impl Executor for LocalExecutor {
     async fn fetch_results(&self, handle: &Handle) -> Result<PathBuf, ExecError> {
         let (_, dir) = Self::parse(handle)?;
         Ok(dir.join("out"))
+    }
+
+    async fn usage(&self, handle: &Handle) -> Result<Option<ExecUsage>, ExecError> {
+        let (_, dir) = Self::parse(handle)?;
+        Ok(crate::runner::usage::read(&dir.join("out")).map(ExecUsage::from))
+    }
+
+    /// Writes the request into the case the run is solving (`out/.partial/case`): the
+    /// reason, then OpenFOAM's trigger file.
+    async fn stop_gracefully(&self, handle: &Handle, reason: &str) -> Result<bool, ExecError> {
+        let (pid, dir) = Self::parse(handle)?;
+        let case = dir.join("out/.partial/case");
+        if !Self::alive(pid, &dir) || !case.join("system/controlDict").exists() {
+            return Ok(false);
+        }
+        let io = |e: std::io::Error| ExecError::Io(format!("{}: {e}", case.display()));
+        std::fs::write(case.join(STOP_REQUEST), stop_reason(reason)).map_err(io)?;
+        std::fs::write(case.join(STOP_FILE), b"").map_err(io)?;
+        Ok(true)
     }
 }

@@ -1,9 +1,82 @@
 //! The worker's rooms around a run rather than inside it: keeping the lease alive while a
 //! long step (fetching and archiving results) has no log to poll, packing the case into the
-//! object store, and the crash points that tests of recovery use.
+//! object store, recording the job's final use, and the crash points that tests of
+//! recovery use.
+use super::executor::{ExecUsage, Executor, Handle};
 use super::worker::{WorkerCtx, WorkerError};
+use crate::store::{ExecTimes, FinalUsage, Job};
 use std::path::Path;
 use std::time::Duration;
+
+/// What the end of a run says about it, from its summary.json.
+#[derive(Debug, Default, Clone)]
+pub(super) struct RunFacts {
+    pub mesh_cells: Option<i64>,
+    pub iterations: Option<i64>,
+    /// Why it was stopped early (a graceful stop), if it was.
+    pub stopped: Option<String>,
+}
+
+/// Reads `out/summary.json` (absent or unreadable: nothing known).
+pub(super) fn run_facts(out: &Path) -> RunFacts {
+    let Some(v) =
+        std::fs::read(out.join("summary.json")).ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+    else {
+        return RunFacts::default();
+    };
+    RunFacts {
+        mesh_cells: v["mesh"]["cells"].as_i64(),
+        iterations: v["solve"]["iterations"].as_i64(),
+        stopped: v["stopped"]["reason"].as_str().map(String::from),
+    }
+}
+
+/// The plan in force for the job's billing subject, stored on each usage record. The
+/// billing layer fills this in; without billing it is None (NULL).
+pub(super) async fn plan_for(_st: &WorkerCtx, _job: &Job) -> Option<String> {
+    None
+}
+
+/// Records the job's final use once (see `store::JobStore::finish_usage`): the executor's
+/// own times where it has them (the run's usage.json in `out` when the executor could not
+/// be asked), else the provisional total stands.
+pub(super) async fn record_final_usage(
+    st: &WorkerCtx,
+    ex: &dyn Executor,
+    handle: &Handle,
+    job: &Job,
+    out: Option<&Path>,
+    facts: &RunFacts,
+) -> Result<Option<f64>, WorkerError> {
+    let usage = match ex.usage(handle).await {
+        Ok(Some(u)) if u.ended_ms.is_some() => Some(u),
+        other => {
+            if let Err(e) = other {
+                tracing::warn!(job = %job.id, error = %e, "the executor's usage record is unreadable");
+            }
+            out.and_then(crate::runner::usage::read).map(ExecUsage::from)
+        }
+    };
+    let exec = usage.as_ref().and_then(|u| {
+        Some(ExecTimes { cores: u.cores as i64, started_ms: u.started_ms, ended_ms: u.ended_ms?, source: u.source })
+    });
+    if exec.is_none() {
+        tracing::info!(job = %job.id, "no usage record from the executor; the provisional total stands");
+    }
+    let plan = plan_for(st, job).await;
+    let fin = FinalUsage { exec, mesh_cells: facts.mesh_cells, iterations: facts.iterations, plan: plan.as_deref() };
+    Ok(st.store.finish_usage(&job.id, &fin).await?)
+}
+
+/// How often a running job's provisional use is recorded: every 10 minutes (test builds:
+/// `FLOWCFD_TEST_USAGE_EVERY_MS`).
+pub(super) fn usage_every() -> Duration {
+    #[cfg(debug_assertions)]
+    if let Some(ms) = std::env::var("FLOWCFD_TEST_USAGE_EVERY_MS").ok().and_then(|v| v.parse().ok()) {
+        return Duration::from_millis(ms);
+    }
+    Duration::from_secs(600)
+}
 
 /// Runs `work` while renewing the job's lease every third of it. The finishing phase of a
 /// big case (a download, an archive) can take far longer than a lease; without this
@@ -89,7 +162,7 @@ fn io(what: impl std::fmt::Display) -> impl FnOnce(std::io::Error) -> WorkerErro
     move |source| WorkerError::Io { what, source }
 }
 
-/// Test builds only: `FLOWCFD_TEST_CRASH_AFTER=claim|intent|submit` aborts the process right
+/// Test builds only: `FLOWCFD_TEST_CRASH_AFTER=claim|intent|submit|usage` aborts the process right
 /// after that point, as `kill -9` would, so that tests can prove a restarted worker neither
 /// loses a job nor runs it twice. Release builds have no such switch.
 #[cfg(debug_assertions)]

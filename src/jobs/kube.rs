@@ -8,7 +8,7 @@
 //! `activeDeadlineSeconds` from the wall-time limit, nodeSelector and tolerations from the
 //! cluster's configuration. Progress is read from the pod's log; cancel deletes the Job
 //! and its pods.
-use super::executor::{Bundle, ExecError, ExecStatus, Executor, Handle};
+use super::executor::{Bundle, ExecError, ExecStatus, ExecUsage, Executor, Handle};
 use crate::blob::Blobs;
 use crate::config::ClusterConfig;
 use k8s_openapi::api::batch::v1::Job;
@@ -261,6 +261,44 @@ impl KubeExecutor {
     }
 }
 
+/// The cores a container asked for (`4`, `1.5`, `500m`), rounded up to whole cores.
+fn cpu_cores(q: &str) -> Option<u32> {
+    let q = q.trim();
+    let cores = match q.strip_suffix('m') {
+        Some(milli) => milli.parse::<f64>().ok()? / 1000.0,
+        None => q.parse::<f64>().ok()?,
+    };
+    (cores.is_finite() && cores > 0.0).then(|| cores.ceil() as u32)
+}
+
+/// A run's time by its pods' own record: from the earliest pod's `startTime` to the latest
+/// `finishedAt` of a terminated solver container, on the cores the pods asked for. None
+/// when no pod is left (deleted with a cancelled Job, or by `ttlSecondsAfterFinished`).
+pub fn pod_usage(pods: &[Pod]) -> Option<ExecUsage> {
+    let mut cores = 0u32;
+    let mut started: Option<i64> = None;
+    let mut ended: Option<i64> = Some(i64::MIN);
+    for p in pods {
+        let st = p.status.as_ref()?;
+        let start = st.start_time.as_ref()?.0.as_millisecond();
+        started = Some(started.map_or(start, |s: i64| s.min(start)));
+        let containers = p.spec.as_ref().map(|s| s.containers.as_slice()).unwrap_or_default();
+        cores += containers
+            .iter()
+            .filter_map(|c| cpu_cores(&c.resources.as_ref()?.requests.as_ref()?.get("cpu")?.0))
+            .sum::<u32>();
+        let finished = st.container_statuses.as_ref().and_then(|cs| {
+            cs.iter().find(|c| c.name == "solver")?.state.as_ref()?.terminated.as_ref()?.finished_at.as_ref()
+        });
+        ended = match (ended, finished) {
+            (Some(e), Some(f)) => Some(e.max(f.0.as_millisecond())),
+            _ => None,
+        };
+    }
+    let started_ms = started?;
+    Some(ExecUsage { cores: cores.max(1), started_ms, ended_ms: ended.map(|e| e.max(started_ms)), source: "pod" })
+}
+
 const NEEDS_S3: &str = "the Kubernetes executor needs S3 object storage (blobs.kind = \"s3\"), which its pods \
                         reach through presigned URLs";
 
@@ -376,7 +414,7 @@ impl Executor for KubeExecutor {
                 continue;
             }
             let running = pods.iter().any(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"));
-            out.push(ExecStatus::Running { step: if running { "running" } else { "preparing" } });
+            out.push(ExecStatus::Running { step: if running { "running" } else { super::executor::QUEUED } });
         }
         Ok(out)
     }
@@ -445,4 +483,14 @@ impl Executor for KubeExecutor {
         let _ = self.blobs.delete_prefix(&format!("jobs/{job}/exec")).await;
         Ok(out)
     }
+
+    /// From the pods' status (see [`pod_usage`]).
+    async fn usage(&self, handle: &Handle) -> Result<Option<ExecUsage>, ExecError> {
+        let job = self.parse(handle)?;
+        Ok(pod_usage(&self.pods(job).await?))
+    }
+
+    // stop_gracefully: not delivered (false, so the caller cancels). Reaching the pod's
+    // case would need the exec API (a WebSocket this build of kube has not), and the pod
+    // has no credentials to poll for a request; a Job deleted by cancel keeps no results.
 }

@@ -9,8 +9,9 @@
 //! `jobs.max_attempts` times fails with the reason its last attempt ended.
 use super::events::{EventBus, JobEvent};
 use super::executor::ExecError;
-use super::executor::{Bundle, ExecStatus, Executor, Handle, LocalExecutor};
-use super::finish::{archive_case, crash_point, slow_fetch, with_heartbeat};
+use super::executor::{Bundle, ExecStatus, Executor, Handle, LocalExecutor, QUEUED};
+use super::finish::with_heartbeat;
+use super::finish::{archive_case, crash_point, plan_for, record_final_usage, run_facts, slow_fetch, usage_every};
 use super::follow::{Follower, Forces, Sample};
 use super::slurm::SlurmExecutor;
 use crate::blob::{BlobError, Blobs};
@@ -221,8 +222,6 @@ pub fn is_intent(handle: &str) -> bool {
 /// How often the executor is asked where the run stands (and the lease renewed, and
 /// progress stored); the log is read at the executor's own `log_interval`.
 const STATUS_POLL: Duration = Duration::from_millis(500);
-/// Core-seconds of a long job are recorded this often, not only at its end.
-const USAGE_EVERY: Duration = Duration::from_secs(600);
 /// History compaction: past this many iterations, the older ones are thinned so that about
 /// `KEEP` remain at full resolution and the rest at a stride.
 const KEEP: i64 = 2000;
@@ -376,6 +375,7 @@ async fn drive(st: &WorkerCtx, me: &str, ex: &dyn Executor, job: Job, lease_ms: 
     let mut cancelling: Option<&'static str> = None;
     let mut last_status = std::time::Instant::now();
     let mut last_usage = std::time::Instant::now();
+    let mut queued = false;
     let max_wall_ms = st.jobs.max_wall_s.saturating_mul(1000) as i64;
     loop {
         tokio::time::sleep(ex.log_interval()).await;
@@ -395,13 +395,24 @@ async fn drive(st: &WorkerCtx, me: &str, ex: &dyn Executor, job: Job, lease_ms: 
             cancelling = Some(if now.cancel_requested { "user" } else { "wall time" });
             ex.cancel(&handle).await?;
         }
-        if last_usage.elapsed() >= USAGE_EVERY {
+        // Provisional use while it runs (quotas need it); the end corrects it to the
+        // executor's own wall time.
+        // Time the run waits for its scheduler is not counted (skipped, not recorded).
+        if last_usage.elapsed() >= usage_every() {
             last_usage = std::time::Instant::now();
-            st.store.record_usage(&job.id, crate::store::now_ms()).await?;
+            if queued {
+                st.store.skip_usage(&job.id, crate::store::now_ms()).await?;
+            } else {
+                let plan = plan_for(st, &job).await;
+                st.store.record_usage_as(&job.id, crate::store::now_ms(), plan.as_deref()).await?;
+            }
         }
         let status = ex.status(std::slice::from_ref(&handle)).await?.remove(0);
         let (to, why) = match status {
             ExecStatus::Running { step } => {
+                if std::mem::replace(&mut queued, step == QUEUED) && step != QUEUED {
+                    st.store.skip_usage(&job.id, crate::store::now_ms()).await?;
+                }
                 let to = status_of(if step == "preparing" { step } else { follower.step().unwrap_or(step) });
                 if to != now.status && now.status.can_become(to) {
                     set_status(st, me, &job.id, to, &format!("{step} started")).await?;
@@ -422,7 +433,7 @@ async fn drive(st: &WorkerCtx, me: &str, ex: &dyn Executor, job: Job, lease_ms: 
         };
         // The end: the rest of the log (kept in the object store), the results (which
         // also cleans a cluster's scratch), summary.json, the exportable case, the last
-        // samples, the core-seconds, the state.
+        // samples, the final core-seconds (once), the state.
         let finishing = async {
             read_more(st, ex, &handle, &mut follower, &job.id, true).await;
             if let Ok((log, _)) = ex.read_log(&handle, 0).await {
@@ -431,9 +442,11 @@ async fn drive(st: &WorkerCtx, me: &str, ex: &dyn Executor, job: Job, lease_ms: 
                 }
             }
             let (mut to, mut why) = (to, why);
+            let mut fetched = None;
             slow_fetch().await;
             match ex.fetch_results(&handle).await {
                 Ok(out) => {
+                    fetched = Some(out.clone());
                     if to == JobStatus::Completed {
                         match std::fs::read(out.join("summary.json")) {
                             Ok(s) => st.blobs.put(&format!("jobs/{}/summary.json", job.id), s.into()).await?,
@@ -453,11 +466,17 @@ async fn drive(st: &WorkerCtx, me: &str, ex: &dyn Executor, job: Job, lease_ms: 
                 Err(x) if to == JobStatus::Completed => return Err(WorkerError::Exec(x)),
                 Err(x) => tracing::warn!(job = %job.id, error = %x, "no results to fetch"),
             }
+            let facts = fetched.as_deref().map(run_facts).unwrap_or_default();
+            if let (JobStatus::Completed, Some(reason)) = (to, &facts.stopped) {
+                why = format!("stopped early: {reason}; the results so far are kept");
+            }
+            let used = record_final_usage(st, ex, &handle, &job, fetched.as_deref(), &facts).await?;
+            tracing::info!(job = %job.id, core_seconds = ?used, "final usage");
             Ok::<_, WorkerError>((to, why))
         };
         let (to, why) = with_heartbeat(st, me, &job.id, lease_ms, finishing).await??;
+        crash_point("usage");
         checkpoint(st, me, &job.id, &mut follower, &mut latest).await?;
-        st.store.record_usage(&job.id, crate::store::now_ms()).await?;
         set_status(st, me, &job.id, to, &why).await?;
         return Ok(());
     }

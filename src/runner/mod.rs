@@ -10,3 +10,4 @@ pub mod openfoam;
 pub mod pipeline;
 pub mod process;
 pub mod steps;
+pub mod usage;

@@ -227,8 +227,10 @@ impl OutDir {
             )));
         }
         std::fs::create_dir_all(root).map_err(io_err("cannot create", root))?;
-        // A `.partial` left by a killed run is ours to clear.
+        // A `.partial` left by a killed run is ours to clear, and so is the time record of
+        // an earlier run (a run killed before writing its own must not pass for that one).
         remove(&out.staging)?;
+        remove(&root.join(super::usage::USAGE_FILE))?;
         std::fs::create_dir(&out.staging).map_err(io_err("cannot create", &out.staging))?;
         Ok(out)
     }
@@ -302,7 +304,9 @@ pub fn run(
     let t0 = Instant::now();
     let opts =
         RunOptions { cores: p.spec.solver.cores, step_timeout: Duration::from_secs(p.spec.solver.step_timeout_s) };
-    match local::run(&out.case_dir(), &p.case.steps, env, &opts, observer, cancel) {
+    let result = local::run(&out.case_dir(), &p.case.steps, env, &opts, observer, cancel);
+    local::clear_stop(&out.case_dir());
+    match result {
         Ok(report) => {
             let summary = summary(p, &report, &out.case_dir(), t0.elapsed().as_secs_f64(), env);
             out.commit(Some(&summary))?;
@@ -388,6 +392,8 @@ fn summary(p: &Prepared, r: &RunReport, case_dir: &Path, total_s: f64, env: &Ope
             "CofR": reference.cofr, "patches": reference.patches,
         },
         "timing": timing,
+        // A graceful stop (a quota reached): the run ended early with what it had.
+        "stopped": r.stopped.as_ref().map(|s| json!({"reason": s.reason, "step": s.step, "iteration": r.solver.iteration})),
     })
 }
 

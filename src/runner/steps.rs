@@ -7,6 +7,7 @@ use super::openfoam::{version_from_log, OpenFoamEnv};
 use super::process::GroupGuard;
 use crate::foam::case::Step;
 use crate::foam::log::{CheckMeshReport, LayerReport, LogEvent, LogParser, SolverProgress};
+use crate::foam::physics::{STOP_FILE, STOP_REQUEST};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
@@ -74,6 +75,57 @@ pub struct RunReport {
     pub solver: SolverProgress,
     /// OpenFOAM version from the first log banner.
     pub openfoam_version: Option<String>,
+    /// Set when a graceful stop was asked for (see [`stop_request`]): the run ended early,
+    /// normally, with what it had.
+    pub stopped: Option<Stopped>,
+}
+
+/// A graceful stop: why, and the step it came in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stopped {
+    /// The reason the request gave.
+    pub reason: String,
+    /// The step running (or about to run) when it came.
+    pub step: String,
+}
+
+/// The graceful stop asked for in `case` (the text of its `flowcfd.stop`), if any.
+///
+/// The solver is stopped through OpenFOAM's `abort` function object: it writes the iteration
+/// it is on and ends normally, and the steps after it (reconstructPar) still run, so the
+/// last iteration is kept. A step before the solver (meshing) is stopped at once and the
+/// rest skipped.
+pub fn stop_request(case: &Path) -> Option<String> {
+    let text = std::fs::read(case.join(STOP_REQUEST)).ok()?;
+    let reason: String = String::from_utf8_lossy(&text).trim().chars().take(500).collect();
+    Some(if reason.is_empty() { "a stop was requested".into() } else { reason })
+}
+
+/// Removes the stop request and trigger from a finished case (the archive is the user's).
+pub fn clear_stop(case: &Path) {
+    let _ = std::fs::remove_file(case.join(STOP_REQUEST));
+    let _ = std::fs::remove_file(case.join(STOP_FILE));
+}
+
+/// Whether a step in progress must end now for a graceful stop. The solver is left to its
+/// `abort` function object, whose trigger file is kept present while it runs (the function
+/// object deletes a file it finds at start-up); `post_solve` steps finish.
+fn graceful(case: &Path, step: &str, solver: bool, post_solve: bool, stopped: &mut Option<Stopped>) -> bool {
+    if post_solve {
+        return false;
+    }
+    let Some(reason) = stop_request(case) else { return false };
+    if stopped.is_none() {
+        *stopped = Some(Stopped { reason, step: step.to_string() });
+    }
+    if solver {
+        let trigger = case.join(STOP_FILE);
+        if !trigger.exists() {
+            let _ = std::fs::write(trigger, b"");
+        }
+        return false;
+    }
+    true
 }
 
 /// Why a run stopped.
@@ -190,9 +242,17 @@ pub fn run(
     cancel: &AtomicBool,
 ) -> Result<RunReport, RunError> {
     let mut report = RunReport::default();
+    let mut solved = false;
     for (i, step) in steps.iter().enumerate() {
         if cancel.load(Ordering::Relaxed) {
             return Err(RunError::Cancelled(step.name().to_string()));
+        }
+        let post_solve = solved && step.name() == "reconstructPar";
+        if report.stopped.is_none() {
+            report.stopped = stop_request(case).map(|reason| Stopped { reason, step: step.name().to_string() });
+        }
+        if report.stopped.is_some() && !post_solve {
+            continue;
         }
         observer.step_started(i, steps.len(), step);
         let t = Instant::now();
@@ -201,9 +261,10 @@ pub fn run(
             Some(mut cmd) => {
                 // PWD too: OpenFOAM warns when it disagrees with the working directory.
                 cmd.current_dir(case).env("PWD", case).envs(env.vars.iter().map(|(k, v)| (k, v)));
-                run_one(case, step, cmd, opts, observer, cancel, &mut report)?
+                run_one(case, step, cmd, opts, observer, cancel, &mut report, post_solve)?
             }
         }
+        solved |= matches!(step, Step::App { app: "simpleFoam", .. });
         let secs = t.elapsed().as_secs_f64();
         report.timing.insert(step.name().to_string(), secs);
         observer.step_finished(step, secs);
@@ -224,6 +285,7 @@ fn run_one(
     observer: &mut dyn Observer,
     cancel: &AtomicBool,
     report: &mut RunReport,
+    post_solve: bool,
 ) -> Result<(), RunError> {
     let name = step.name().to_string();
     let log_path = case.join(format!("log.{name}"));
@@ -263,6 +325,8 @@ fn run_one(
     let mut text = String::new();
     let solver = matches!(step, Step::App { app: "simpleFoam", .. });
     let started = Instant::now();
+    let mut stopped = report.stopped.clone();
+    let mut cut_short = false;
     let mut open_pipes = 2;
     let mut handle = |bytes: &[u8], parser_events: Vec<LogEvent>, progress: &mut SolverProgress, text: &mut String| {
         let _ = log.write_all(bytes);
@@ -318,6 +382,15 @@ fn run_one(
             guard.terminate();
             return Err(e);
         }
+        if graceful(case, &name, solver, post_solve, &mut stopped) {
+            guard.terminate();
+            cut_short = true;
+            break;
+        }
+    }
+    if cut_short {
+        report.stopped = stopped;
+        return Ok(());
     }
     let events = parser.finish();
     handle(&[], events, &mut progress, &mut text);
@@ -327,8 +400,14 @@ fn run_one(
             guard.terminate();
             return Err(e);
         }
+        if graceful(case, &name, solver, post_solve, &mut stopped) {
+            guard.terminate();
+            report.stopped = stopped;
+            return Ok(());
+        }
         std::thread::sleep(Duration::from_millis(50));
     }
+    report.stopped = stopped;
     let status = guard.reap().map_err(|e| RunError::Io(format!("waiting for {name}: {e}")))?;
     if solver {
         if let Some(reason) = progress.divergence() {

@@ -106,6 +106,11 @@ pub struct Job {
     pub latest: Option<String>,
     /// Core-seconds are recorded in usage_records up to this time.
     pub usage_until: Option<i64>,
+    /// When the job's final use was recorded (None: not yet; see `finish_usage`).
+    pub usage_final: Option<i64>,
+    /// The mesh's cells and the solver's iterations, from summary.json at the end.
+    pub mesh_cells: Option<i64>,
+    pub iterations: Option<i64>,
 }
 
 /// What a worker stores after reading more of a run's log, in one transaction.
@@ -263,11 +268,27 @@ pub trait JobStore: Send + Sync {
     async fn samples(&self, job_id: &str, after: i64, limit: i64) -> Result<Vec<String>>;
     /// Thins the history of a long run: below iteration `before`, keeps every `stride`-th.
     async fn compact_samples(&self, job_id: &str, before: i64, stride: i64) -> Result<u64>;
-    /// Records the core-seconds of a job from where the last record ended to `until` in
-    /// usage_records; returns them (0 if nothing new, or if another worker just did).
-    async fn record_usage(&self, job_id: &str, until: i64) -> Result<f64>;
+    /// Records the provisional core-seconds of a running job from where the last record
+    /// ended to `until` in usage_records (step from the job's state, no plan); returns them
+    /// (0 if nothing new, if another worker just did, or once the job's use is final).
+    async fn record_usage(&self, job_id: &str, until: i64) -> Result<f64> {
+        self.record_usage_as(job_id, until, None).await
+    }
+    /// [`JobStore::record_usage`] with the plan in force for the job's subject.
+    async fn record_usage_as(&self, job_id: &str, until: i64, plan: Option<&str>) -> Result<f64>;
+    /// Moves a running job's usage mark to `until` without recording anything: time the run
+    /// spent waiting for its scheduler, which held no cores. False when nothing moved.
+    async fn skip_usage(&self, job_id: &str, until: i64) -> Result<bool>;
+    /// Records a finished job's final use, once: a `final` correction that makes its total
+    /// cores × the executor's wall time (or, without the executor's times, the provisional
+    /// total counted up to now), with `usage_final`, `mesh_cells` and `iterations`, in one
+    /// transaction. Returns the job's total, or None when its use was already final (a
+    /// re-attached or second worker) or moved on concurrently.
+    async fn finish_usage(&self, job_id: &str, fin: &super::FinalUsage<'_>) -> Result<Option<f64>>;
     /// Core-seconds recorded for a job.
     async fn usage_of_job(&self, job_id: &str) -> Result<f64>;
+    /// A job's usage records, oldest first.
+    async fn usage_records_of_job(&self, job_id: &str) -> Result<Vec<super::UsageRecord>>;
     /// Cores held by live jobs: the user's, and those in the org's projects.
     async fn active_cores(&self, user_id: &str, org_id: Option<&str>) -> Result<(i64, i64)>;
     /// The worker's unscoped reads: a case and a geometry by id.

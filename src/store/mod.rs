@@ -41,6 +41,7 @@ pub use postgres::PgStore;
 pub use quota::PlanLimits;
 pub use sql::SqlStore;
 pub use sqlite::SqliteStore;
+pub use usage::{period_of, ExecTimes, FinalUsage, UsageRecord};
 
 /// What a caller may do with a project, strongest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

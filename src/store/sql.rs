@@ -386,12 +386,24 @@ impl JobStore for SqlStore {
         queue::compact_samples(&self.db, job_id, before, stride).await
     }
 
-    async fn record_usage(&self, job_id: &str, until: i64) -> Result<f64> {
-        usage::record_usage(&self.db, job_id, until).await
+    async fn record_usage_as(&self, job_id: &str, until: i64, plan: Option<&str>) -> Result<f64> {
+        usage::record_usage(&self.db, job_id, until, plan).await
+    }
+
+    async fn skip_usage(&self, job_id: &str, until: i64) -> Result<bool> {
+        usage::skip_usage(&self.db, job_id, until).await
+    }
+
+    async fn finish_usage(&self, job_id: &str, fin: &super::FinalUsage<'_>) -> Result<Option<f64>> {
+        usage::finish_usage(&self.db, job_id, fin).await
     }
 
     async fn usage_of_job(&self, job_id: &str) -> Result<f64> {
         usage::usage_of_job(&self.db, job_id).await
+    }
+
+    async fn usage_records_of_job(&self, job_id: &str) -> Result<Vec<super::UsageRecord>> {
+        usage::usage_records_of_job(&self.db, job_id).await
     }
 
     async fn active_cores(&self, user_id: &str, org_id: Option<&str>) -> Result<(i64, i64)> {

@@ -12,6 +12,7 @@
 //! re-opened with backoff; the job is not failed for it (`link`). The batch script and the
 //! `sbatch` line are built in `script`; where a run stands (`squeue`, `sacct`, `scontrol`,
 //! then the marker file) is found in `state`. This room is the executor itself.
+pub mod accounting;
 mod link;
 mod script;
 mod shell;
@@ -21,8 +22,9 @@ pub use link::{Link, Output};
 pub use script::batch_script;
 pub use shell::{command, quote};
 
-use super::executor::{Bundle, ExecError, ExecStatus, Executor, Handle};
+use super::executor::{stop_reason, Bundle, ExecError, ExecStatus, ExecUsage, Executor, Handle};
 use crate::config::ClusterConfig;
+use crate::foam::physics::{STOP_FILE, STOP_REQUEST};
 use script::sbatch_words;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -225,7 +227,7 @@ impl Executor for SlurmExecutor {
         let to = local.clone();
         let c = self.cfg.clone();
         self.blocking(move |l| {
-            for f in ["summary.json", "failure.json"] {
+            for f in ["summary.json", "failure.json", crate::runner::usage::USAGE_FILE] {
                 if let Some(b) = l.read_at(&format!("{dir}/out/{f}"), 0, 64 << 20)? {
                     std::fs::write(to.join(f), b).map_err(|e| ExecError::Io(e.to_string()))?;
                 }
@@ -240,6 +242,42 @@ impl Executor for SlurmExecutor {
         })
         .await?;
         Ok(local)
+    }
+
+    /// Slurm's record (see `accounting`), else the run's `usage.json` as fetched with the
+    /// results (or, before that, as it is on the cluster).
+    async fn usage(&self, handle: &Handle) -> Result<Option<ExecUsage>, ExecError> {
+        let (id, dir) = self.parse(handle)?;
+        let job = dir.rsplit('/').next().unwrap_or("job").to_string();
+        let local = self.data_dir.join("jobs").join(job).join("out");
+        self.blocking(move |l| {
+            let fallback = match crate::runner::usage::read(&local) {
+                Some(u) => Some(u),
+                None => l
+                    .read_at(&format!("{dir}/out/{}", crate::runner::usage::USAGE_FILE), 0, 1 << 20)?
+                    .and_then(|b| crate::runner::usage::parse(&b)),
+            };
+            accounting::usage(l, &id, fallback.map(ExecUsage::from))
+        })
+        .await
+    }
+
+    /// Writes the request into the case the run is solving on the cluster, through the
+    /// link, every path quoted.
+    async fn stop_gracefully(&self, handle: &Handle, reason: &str) -> Result<bool, ExecError> {
+        let (_, dir) = self.parse(handle)?;
+        let case = format!("{dir}/out/.partial/case");
+        let reason = stop_reason(reason);
+        self.blocking(move |l| {
+            let out = l.run(&command(&["test", "-f", &format!("{case}/system/controlDict")]))?;
+            if out.code != 0 {
+                return Ok(false);
+            }
+            l.put(&format!("{case}/{STOP_REQUEST}"), reason.as_bytes(), 0o600)?;
+            l.put(&format!("{case}/{STOP_FILE}"), b"", 0o600)?;
+            Ok(true)
+        })
+        .await
     }
 }
 

@@ -3,6 +3,7 @@
 //! accounting; and Slurm's state words mapped onto [`ExecStatus`].
 use super::shell::command;
 use super::{ExecError, ExecStatus, Link};
+use crate::jobs::executor::QUEUED;
 
 /// Where job `id`, working in `dir`, stands. A failure carries the reason the run recorded
 /// in `out/failure.json` when it recorded one, which says more than Slurm's state word.
@@ -18,7 +19,7 @@ pub(super) fn status(l: &Link, id: &str, dir: &str) -> Result<ExecStatus, ExecEr
 fn state_of(word: &str, reason: &str) -> Option<ExecStatus> {
     let w = word.split_whitespace().next().unwrap_or("").trim_end_matches('+');
     Some(match w {
-        "PENDING" | "CONFIGURING" | "REQUEUED" | "RESIZING" | "SUSPENDED" => ExecStatus::Running { step: "preparing" },
+        "PENDING" | "CONFIGURING" | "REQUEUED" | "RESIZING" | "SUSPENDED" => ExecStatus::Running { step: QUEUED },
         "RUNNING" | "COMPLETING" | "STAGE_OUT" => ExecStatus::Running { step: "running" },
         "COMPLETED" => ExecStatus::Completed,
         "CANCELLED" => ExecStatus::Cancelled,
@@ -86,7 +87,7 @@ mod tests {
 
     #[test]
     fn states_map_from_each_source() {
-        assert_eq!(state_of("PENDING", ""), Some(ExecStatus::Running { step: "preparing" }));
+        assert_eq!(state_of("PENDING", ""), Some(ExecStatus::Running { step: QUEUED }));
         assert_eq!(state_of("COMPLETED", ""), Some(ExecStatus::Completed));
         assert_eq!(state_of("CANCELLED by 1001", ""), Some(ExecStatus::Cancelled));
         assert_eq!(state_of("CANCELLED+", ""), Some(ExecStatus::Cancelled));
