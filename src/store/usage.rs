@@ -12,6 +12,11 @@ pub(super) const ORG_CORES: &str = "SELECT CAST(SUM(j.cores_allocated) AS BIGINT
      JOIN simulation_cases c ON c.id = j.case_id JOIN projects p ON p.id = c.project_id \
      WHERE p.org_id = $1 AND j.status IN ('queued', 'preparing', 'meshing', 'solving')";
 
+/// The UTC month (`YYYY-MM`) of Unix milliseconds: the period a usage record counts in.
+fn month_of(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().format("%Y-%m").to_string()
+}
+
 /// Unix milliseconds as RFC 3339 text (usage periods are stored as text).
 fn rfc3339(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
@@ -20,12 +25,15 @@ fn rfc3339(ms: i64) -> String {
 pub(super) async fn record_usage(db: &Db, job_id: &str, until: i64) -> Result<f64> {
     let mut conn = db.conn().await?;
     let mut tx = conn.begin().await?;
-    let q = sql("SELECT j.user_id, j.cores_allocated, j.started_at, j.usage_until, p.org_id FROM simulation_jobs j \
+    let q = sql("SELECT j.user_id, j.cores_allocated, j.started_at, j.usage_until, p.org_id, p.id, j.executor, \
+                 COALESCE(j.log_step, j.step) FROM simulation_jobs j \
                  JOIN simulation_cases c ON c.id = j.case_id JOIN projects p ON p.id = c.project_id WHERE j.id = $1")
     .bind(job_id);
     let Some(row) = tx.fetch_optional(q).await? else { return Ok(0.0) };
     let (user_id, cores, started, usage_until, org_id): (String, i64, Option<i64>, Option<i64>, Option<String>) =
         (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?);
+    let (project_id, executor, step): (String, String, Option<String>) = (row.get(5)?, row.get(6)?, row.get(7)?);
+    let subject = super::Subject::of_project(org_id.as_deref(), &user_id).key();
     let Some(started) = started else { return Ok(0.0) };
     let from = usage_until.unwrap_or(started);
     if until <= from {
@@ -45,7 +53,8 @@ pub(super) async fn record_usage(db: &Db, job_id: &str, until: i64) -> Result<f6
         return Ok(0.0);
     }
     let q = sql("INSERT INTO usage_records (id, user_id, org_id, record_type, quantity, job_id, period_start, \
-                 period_end, created_at) VALUES ($1, $2, $3, 'core_seconds', $4, $5, $6, $7, $8)")
+                 period_end, created_at, project_id, executor, period, step, subject) \
+                 VALUES ($1, $2, $3, 'core_seconds', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
     .bind(new_id())
     .bind(&user_id)
     .bind(&org_id)
@@ -53,7 +62,12 @@ pub(super) async fn record_usage(db: &Db, job_id: &str, until: i64) -> Result<f6
     .bind(job_id)
     .bind(rfc3339(from))
     .bind(rfc3339(until))
-    .bind(now_ms());
+    .bind(now_ms())
+    .bind(&project_id)
+    .bind(&executor)
+    .bind(month_of(until))
+    .bind(&step)
+    .bind(subject);
     tx.execute(q).await?;
     tx.commit().await?;
     Ok(core_seconds)
