@@ -150,52 +150,15 @@ async fn lab_with_usage(s: &TestServer) -> String {
     gid
 }
 
-/// Runs tests/js/usage-flow.mjs in `mode`; its standard output.
-async fn usage_flow(mode: &str, s: &TestServer, gid: &str, stub: &str) -> String {
+/// Starts a server billed by Stripe (the stub) with `lab_with_usage`'s user and runs
+/// tests/js/usage-flow.mjs in `mode`: its standard output, and the requests Stripe saw.
+async fn usage_flow(mode: &str) -> (String, String, Vec<String>) {
     assert!(
         std::path::Path::new("/usr/bin/chromium").exists(),
         "chromium is not installed: run .ci/test (it installs Debian's chromium)"
     );
     let js = common::root().join("tests/js");
     assert!(js.join("node_modules/playwright-core").exists(), "run `npm ci --prefix tests/js` (.ci/test does)");
-    let shots = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    let args: Vec<String> = vec![
-        js.join("usage-flow.mjs").display().to_string(),
-        mode.into(),
-        s.url.clone(),
-        "lab@example.org".into(),
-        common::server::PW.into(),
-        gid.into(),
-        shots.display().to_string(),
-        stub.into(),
-    ];
-    let out = tokio::task::spawn_blocking(move || Command::new("node").args(&args).output().unwrap()).await.unwrap();
-    let (o, e) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "browser flow ({mode}) failed (screenshots in {}):\n{o}\n{e}", shots.display());
-    o.to_string()
-}
-
-#[tokio::test]
-async fn usage_meter_and_chart_billing_plans_and_wizard_limits_in_chromium() {
-    let (stub, _) = stripe_stub().await;
-    let dir = tempfile::tempdir().unwrap();
-    let billing = stripe_billing(&stub);
-    let s = TestServer::start(&db::sqlite_in(dir.path()), move |c| {
-        c.jobs.slots = 0;
-        c.billing = Some(billing);
-    })
-    .await;
-    let gid = lab_with_usage(&s).await;
-    let out = usage_flow("usage", &s, &gid, &stub).await;
-    for want in ["ok: usage", "ok: billing", "ok: wizard"] {
-        assert!(out.contains(want), "{want}: {out}");
-    }
-    s.stop().await;
-}
-
-/// Needs `POST /api/billing/checkout` (the Stripe part of issue 20).
-#[tokio::test]
-async fn the_upgrade_button_goes_to_a_stripe_checkout_url_in_chromium() {
     let (stub, seen) = stripe_stub().await;
     let dir = tempfile::tempdir().unwrap();
     let billing = stripe_billing(&stub);
@@ -205,12 +168,40 @@ async fn the_upgrade_button_goes_to_a_stripe_checkout_url_in_chromium() {
     })
     .await;
     let gid = lab_with_usage(&s).await;
-    let out = usage_flow("checkout", &s, &gid, &stub).await;
-    assert!(out.contains(&format!("ok: checkout {stub}/checkout/cs_test_1")), "{out}");
+    let shots = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let args: Vec<String> = vec![
+        js.join("usage-flow.mjs").display().to_string(),
+        mode.into(),
+        s.url.clone(),
+        "lab@example.org".into(),
+        common::server::PW.into(),
+        gid,
+        shots.display().to_string(),
+        stub.clone(),
+    ];
+    let out = tokio::task::spawn_blocking(move || Command::new("node").args(&args).output().unwrap()).await.unwrap();
+    let (o, e) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "browser flow ({mode}) failed (screenshots in {}):\n{o}\n{e}", shots.display());
+    s.stop().await;
     let seen = seen.lock().unwrap().clone();
+    (o.to_string(), stub, seen)
+}
+
+#[tokio::test]
+async fn usage_meter_and_chart_billing_plans_and_wizard_limits_in_chromium() {
+    let (out, _, _) = usage_flow("usage").await;
+    for want in ["ok: usage", "ok: billing", "ok: wizard"] {
+        assert!(out.contains(want), "{want}: {out}");
+    }
+}
+
+/// Needs `POST /api/billing/checkout` (the Stripe part of issue 20).
+#[tokio::test]
+async fn the_upgrade_button_goes_to_a_stripe_checkout_url_in_chromium() {
+    let (out, stub, seen) = usage_flow("checkout").await;
+    assert!(out.contains(&format!("ok: checkout {stub}/checkout/cs_test_1")), "{out}");
     assert!(
         seen.iter().any(|r| r.starts_with("POST /v1/checkout/sessions ") && r.contains("price_engineer")),
         "{seen:?}"
     );
-    s.stop().await;
 }
