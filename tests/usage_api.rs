@@ -293,3 +293,54 @@ async fn the_wizard_shows_the_plan_limits_before_anything_is_submitted() {
     assert!(html.contains("\"max_cores_per_job\":4") && html.contains("\"max_cells\":2000000"), "the island's data");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_campus_allocation_is_reported_over_its_whole_term() {
+    use flowcfd::config::Plan;
+    let dir = tempfile::tempdir().unwrap();
+    let term = Plan {
+        name: "cfd-group".into(),
+        title: "CFD group".into(),
+        included_core_hours: Some(10_000.0),
+        period_months: 4,
+        ..Plan::default()
+    };
+    let billing = BillingConfig { default_plan: "cfd-group".into(), plans: vec![term], ..BillingConfig::default() };
+    let s = TestServer::start(&db::sqlite_in(dir.path()), move |c| {
+        c.jobs.slots = 0;
+        c.billing = Some(billing);
+    })
+    .await;
+    let t = s.user("group@example.org").await;
+    let me = id(&s.call("GET", "/api/me", &t, None).await.1["user"]);
+    let (_, p) = s.call("POST", "/api/projects", &t, Some(json!({"name": "rotor"}))).await;
+    let (job, end) = ran(&s, &case(&s, &id(&p), "rotor").await, &me, 8, 3.0).await;
+    let months = flowcfd::billing::plan_period(&month(end), 4).unwrap();
+    // Any month of the term reports the whole term: the usage of its last month counts
+    // when the first is asked for, and the chart has every day of the four months.
+    for m in [&months[0], &months[3]] {
+        let (st, r) = s.call("GET", &format!("/api/usage?period={m}"), &t, None).await;
+        assert_eq!(st, 200, "{r}");
+        assert_eq!((r["plan"].as_str(), r["plan_title"].as_str()), (Some("cfd-group"), Some("CFD group")));
+        assert_eq!(r["period_months"], json!(months), "{r}");
+        assert!(close(r["used_core_hours"].as_f64().unwrap(), 24.0), "{r}");
+        assert!(close(r["remaining_core_hours"].as_f64().unwrap(), 9_976.0), "{r}");
+        assert_eq!(r["by_job"][0]["job_id"].as_str(), Some(job.as_str()));
+        let days = r["daily"].as_array().unwrap();
+        assert!((120..=123).contains(&days.len()) && days[0]["date"] == format!("{}-01", months[0]), "{}", days.len());
+    }
+    // The month before the term is another term.
+    let before = {
+        let (y, m) = flowcfd::billing::parse_month(&months[0]).unwrap();
+        if m == 1 {
+            format!("{}-12", y - 1)
+        } else {
+            format!("{y}-{:02}", m - 1)
+        }
+    };
+    let (_, r) = s.call("GET", &format!("/api/usage?period={before}"), &t, None).await;
+    assert!(close(r["used_core_hours"].as_f64().unwrap(), 0.0) && r["period_months"][3] == before.as_str(), "{r}");
+    // `?org=` empty is the caller's own usage.
+    assert_eq!(s.call("GET", &format!("/api/usage?org=&period={}", months[0]), &t, None).await.0, 200);
+    s.stop().await;
+}

@@ -195,6 +195,8 @@ pub async fn build(
 /// (403 for its other members, 404 for everyone else).
 pub async fn report(st: &AppState, caller: &Caller, org: Option<&str>, period: Option<&str>) -> AppResult<UsageReport> {
     let month = month_or_now(period)?;
+    // `?org=` (empty, as a form sends it) is the caller's own usage.
+    let org = org.map(str::trim).filter(|o| !o.is_empty());
     let subject = plans::subject_for(st, caller, org, true).await?;
     Ok(build(st.store.as_ref(), &st.cfg.billing(), &subject, &month).await?)
 }
