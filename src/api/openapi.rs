@@ -86,7 +86,7 @@ pub fn document() -> Value {
                 "requestBody": body(json!({"type": "object", "required": ["executor"], "properties": {"executor": {"type": "string"}, "cores": {"type": "integer"}}})),
                 "responses": ok("201", "{id, status}")}},
             "/api/jobs": {"get": {"summary": "Jobs of a project: ?project=ID", "responses": ok("200", "list")}},
-            "/api/jobs/{id}": {"get": {"summary": "Status, step, iteration, residuals, forces, core_seconds, transitions", "responses": ok("200", "the job")}},
+            "/api/jobs/{id}": {"get": {"summary": "Status, step, iteration, residuals, forces, core_seconds and core_hours (the usage recorded for billing), transitions", "responses": ok("200", "the job")}},
             "/api/jobs/{id}/cancel": {"post": {"summary": "Stop a job and everything it started", "responses": ok("202", "the job")}},
             "/api/jobs/{id}/log": {"get": {"summary": "The run's log (?tail=BYTES: its last whole lines); header x-log-end: its length in bytes", "responses": ok("200", "text")}},
             "/api/jobs/{id}/summary": {"get": {"summary": "The pipeline's summary.json of a completed job", "responses": ok("200", "summary.json")}},
