@@ -238,3 +238,64 @@ async fn unreachable_database_is_a_clear_error() {
     };
     assert!(e.contains("unsupported database URL"), "{e}");
 }
+
+/// Usage read back per billing subject (`UsageReportStore`): each subject sees only its
+/// own records, over the months asked for; a deleted project's usage still counts.
+async fn usage_report_suite(s: Arc<dyn Store>) {
+    use flowcfd::store::{JobStatus, NewCase};
+    s.migrate().await.unwrap();
+    let a = s.create_user(new_user("ann@example.org")).await.unwrap();
+    let b = s.create_user(new_user("ben@example.org")).await.unwrap();
+    let org = s.create_org(&b.id, "Rotor lab", "rotor-lab").await.unwrap();
+    let mut ended = Vec::new();
+    for (user, org_id, name, cores) in
+        [(&a, None, "wing", 2), (&a, None, "duct", 1), (&b, Some(org.id.as_str()), "rotor", 3)]
+    {
+        let p = s.create_project(&user.id, org_id, name, "").await.unwrap();
+        let c =
+            NewCase { project_id: p.id.clone(), geometry_id: None, name: format!("{name} case"), spec: "{}".into() };
+        let c = s.create_case(&c).await.unwrap();
+        let j = s.create_job(&c, &user.id, "local", cores, "test").await.unwrap();
+        assert_eq!(s.claim_job("w", 60_000).await.unwrap().unwrap().id, j.id);
+        assert!(s.transition(&j.id, "w", JobStatus::Preparing, "test").await.unwrap());
+        let started = s.job(&j.id).await.unwrap().unwrap().started_at.unwrap();
+        s.record_usage(&j.id, started + 100_000).await.unwrap();
+        ended.push((p.id, j.id, started + 100_000));
+    }
+    let month = flowcfd::billing::month_of(ended[0].2);
+    let ann = format!("user:{}", a.id);
+    let projects = s.usage_by_project(&ann, &month, &month).await.unwrap();
+    let names: Vec<_> = projects.iter().map(|p| (p.name.as_deref().unwrap(), p.core_seconds)).collect();
+    assert_eq!(names, vec![("wing", 200.0), ("duct", 100.0)], "most first, Ann's only");
+    let jobs = s.usage_by_job(&ann, &month, &month).await.unwrap();
+    assert_eq!(jobs.len(), 2);
+    assert_eq!(
+        (jobs[0].job_id.as_deref(), jobs[0].cores, jobs[0].status.as_deref()),
+        (Some(ended[0].1.as_str()), Some(2), Some("preparing"))
+    );
+    assert_eq!((jobs[0].case_name.as_deref(), jobs[0].executor.as_deref()), (Some("wing case"), Some("local")));
+    let days = s.usage_by_day(&ann, &month, &month).await.unwrap();
+    assert_eq!(days.iter().map(|d| d.core_seconds).sum::<f64>(), 300.0);
+    assert!(days.iter().all(|d| d.date.len() == 10 && d.date.starts_with(&month)), "{days:?}");
+    let rotor = format!("org:{}", org.id);
+    let theirs = s.usage_by_job(&rotor, &month, &month).await.unwrap();
+    assert_eq!((theirs.len(), theirs[0].core_seconds), (1, 300.0));
+    assert!(s.usage_by_project(&ann, "2001-01", "2001-12").await.unwrap().is_empty(), "other months");
+    // Deleting the project deletes its jobs; what they used stays billed.
+    s.delete_project(&ended[0].0).await.unwrap();
+    let projects = s.usage_by_project(&ann, &month, &month).await.unwrap();
+    assert_eq!((projects[0].project_id.as_deref(), projects[0].name.as_deref()), (Some(ended[0].0.as_str()), None));
+    let jobs = s.usage_by_job(&ann, &month, &month).await.unwrap();
+    assert!(jobs.iter().any(|j| j.job_id.is_none() && j.core_seconds == 200.0), "{jobs:?}");
+    let subjects: Vec<String> = s.billing_subjects().await.unwrap().into_iter().map(|x| x.subject).collect();
+    for want in [ann, format!("user:{}", b.id), rotor] {
+        assert!(subjects.contains(&want), "{want} in {subjects:?}");
+    }
+}
+
+#[tokio::test]
+async fn usage_reports_on_sqlite_and_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    usage_report_suite(store::open(&db::sqlite_in(dir.path())).await.unwrap()).await;
+    usage_report_suite(store::open(&db::fresh_postgres().await).await.unwrap()).await;
+}

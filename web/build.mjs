@@ -13,7 +13,7 @@ mkdirSync(join(dist, "vendor"), { recursive: true });
 
 await esbuild.build({
   absWorkingDir: here,
-  entryPoints: ["src/geometry.ts", "src/job.ts", "src/import.ts", "src/results.ts"],
+  entryPoints: ["src/geometry.ts", "src/job.ts", "src/import.ts", "src/results.ts", "src/usage.ts", "src/billing.ts"],
   outdir: "dist",
   bundle: true,
   format: "esm",

@@ -16,6 +16,7 @@ mod orgs;
 mod plans;
 mod post;
 mod projects;
+mod usage;
 mod ws;
 
 /// Every API route, plus health checks.
@@ -30,6 +31,7 @@ pub fn routes(st: &AppState) -> Router<AppState> {
         .merge(orgs::routes())
         .merge(admin::routes())
         .merge(plans::routes())
+        .merge(usage::routes())
         .merge(openapi::routes())
         .layer(DefaultBodyLimit::max(st.cfg.limits.max_body_bytes))
         .merge(geometries::routes(upload_limit, st.cfg.limits.max_body_bytes))

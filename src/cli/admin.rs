@@ -1,4 +1,5 @@
-//! `flowcfd admin`: accounts, sealed cluster keys and cluster checks from the command line.
+//! `flowcfd admin`: accounts, sealed cluster keys, cluster checks and usage reports from the
+//! command line.
 use super::serve::ServerArgs;
 use clap::Subcommand;
 use std::path::PathBuf;
@@ -51,6 +52,9 @@ pub enum AdminCmd {
         #[command(flatten)]
         server: ServerArgs,
     },
+    /// Metered core-hours of a plan period: every user and org (plan, included, used,
+    /// remaining, overage), or one org's or user's jobs; a table, or CSV with --csv.
+    Usage(super::usage::UsageArgs),
 }
 
 fn seal_key(file: &std::path::Path, a: &ServerArgs) -> anyhow::Result<()> {
@@ -191,5 +195,6 @@ pub fn run(cmd: AdminCmd) -> anyhow::Result<()> {
         }
         AdminCmd::SealKey { file, server } => seal_key(&file, &server),
         AdminCmd::CheckCluster { name, server } => check_cluster(&name, &server),
+        AdminCmd::Usage(a) => super::usage::run(a),
     }
 }

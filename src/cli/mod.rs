@@ -8,6 +8,7 @@ pub mod mesh_ai;
 pub mod post;
 pub mod progress;
 pub mod serve;
+pub mod usage;
 
 /// A multi-threaded tokio runtime for the verbs that talk to the store or serve.
 pub fn runtime() -> tokio::runtime::Runtime {

@@ -1,5 +1,5 @@
 //! Server-rendered pages (Askama): sign-in, registration, projects, a project with its
-//! geometries, administration. Forms carry a CSRF token; the session is an HttpOnly cookie.
+//! geometries, usage and billing, administration. Forms carry a CSRF token; the session is an HttpOnly cookie.
 use crate::auth::SESSION_COOKIE;
 use crate::error::AppError;
 use crate::http::extract::cookie;
@@ -18,6 +18,7 @@ use serde::Deserialize;
 
 mod invitations;
 mod sign_in;
+mod usage;
 mod workflow;
 
 fn render<T: Template>(status: StatusCode, t: T) -> Response {
@@ -386,6 +387,7 @@ pub fn routes(upload_limit: usize) -> Router<AppState> {
         .route("/projects/{id}", get(project))
         .route("/projects/{id}/geometries", post(upload).layer(DefaultBodyLimit::max(upload_limit)))
         .merge(invitations::routes())
+        .merge(usage::routes())
         .route("/admin", get(admin))
         .route("/admin/settings", post(admin_settings))
         .route("/admin/users/{id}", post(admin_user))

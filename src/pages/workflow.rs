@@ -102,6 +102,8 @@ struct GeometryPage {
     groups: Vec<GroupRow>,
     targets: Vec<Target>,
     can_write: bool,
+    /// The plan's limits, shown in the mesh and solver steps before anything is submitted.
+    limits: super::usage::WizardLimits,
     /// The set-up wizard's data for its island (JSON in a script element).
     setup_json: String,
 }
@@ -179,7 +181,9 @@ pub(super) async fn geometry(State(st): State<AppState>, pu: PageUser, Path(id):
             Target { name, label, max_cores }
         })
         .collect();
+    let limits = super::usage::wizard_limits(&st, &caller, p.org_id.as_deref()).await?;
     let setup = json!({
+        "plan": limits.json.clone(),
         "project_id": p.id,
         "geometry_id": g.id,
         "name": g.name.rsplit_once('.').map(|(a, _)| a).unwrap_or(&g.name),
@@ -205,6 +209,7 @@ pub(super) async fn geometry(State(st): State<AppState>, pu: PageUser, Path(id):
         watertight,
         groups,
         targets,
+        limits,
         can_write: p.role.can_write(),
         // No `<` at all: nothing in the data can end the script element early.
         setup_json: setup.to_string().replace('<', "\\u003c"),
@@ -254,6 +259,8 @@ struct JobPage {
     mesh_only: bool,
     executor: String,
     cores: i64,
+    /// The core-hours recorded for the job, with the unit.
+    core_hours: String,
     iterations: u32,
     created_at: i64,
     started_at: i64,
@@ -358,6 +365,10 @@ async fn job_page(st: &AppState, pu: &PageUser, id: &str, notice: Option<String>
         mesh_only: spec.mesh_only,
         executor: job.executor.clone(),
         cores: job.cores,
+        core_hours: match st.store.usage_of_job(&job.id).await.map_err(AppError::from)? {
+            _ if job.started_at.is_none() => "none yet (the job has not started)".into(),
+            cs => format!("{} core-hours", num(cs / 3600.0)),
+        },
         iterations: spec.solver.iterations,
         created_at: job.created_at,
         started_at: job.started_at.unwrap_or(0),

@@ -215,8 +215,11 @@ pub struct JobView {
     pub residuals: Value,
     /// `{"Cd", "Cl", "Cs"}`, each null until known.
     pub forces: ForceView,
-    /// Cores × wall seconds so far, rounded.
+    /// The core-seconds (cores × wall seconds) recorded for the job, rounded; null before
+    /// it started.
     pub core_seconds: Option<f64>,
+    /// The same in core-hours, as usage reports and plans count them.
+    pub core_hours: Option<f64>,
     pub error: Option<String>,
     pub cancel_requested: bool,
     pub created_at: i64,
@@ -245,10 +248,10 @@ impl ForceView {
 /// The view of `job` (see [`JobView`]).
 pub async fn view(st: &AppState, job: &Job) -> AppResult<JobView> {
     let transitions = st.store.transitions(&job.id).await?;
-    let core_seconds = job.started_at.map(|a| {
-        let b = job.completed_at.unwrap_or_else(crate::store::now_ms);
-        ((b - a).max(0) as f64 / 1000.0 * job.cores as f64).round()
-    });
+    // What is billed: the usage recorded for the job (while it runs, up to the worker's
+    // latest record).
+    let recorded = st.store.usage_of_job(&job.id).await?;
+    let core_seconds = (job.started_at.is_some() || recorded > 0.0).then_some(recorded.round());
     let summary: Option<Value> = if job.status == JobStatus::Completed {
         match st.blobs.get(&format!("jobs/{}/summary.json", job.id)).await {
             Ok(b) => serde_json::from_slice(&b).ok(),
@@ -279,6 +282,7 @@ pub async fn view(st: &AppState, job: &Job) -> AppResult<JobView> {
         residuals,
         forces,
         core_seconds,
+        core_hours: core_seconds.map(|_| recorded / 3600.0),
         error: job.error_message.clone(),
         cancel_requested: job.cancel_requested,
         created_at: job.created_at,

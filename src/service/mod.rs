@@ -11,6 +11,8 @@ pub mod login_backoff;
 pub mod plans;
 pub mod post;
 pub mod projects;
+pub mod usage;
+pub mod usage_text;
 
 use crate::store::User;
 

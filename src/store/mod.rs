@@ -29,6 +29,7 @@ mod settings;
 mod sql;
 mod sqlite;
 mod usage;
+pub mod usage_report;
 mod users;
 
 pub use billing::{BillingAccount, BillingChange, BillingStore, Subject};
@@ -42,6 +43,7 @@ pub use quota::PlanLimits;
 pub use sql::SqlStore;
 pub use sqlite::SqliteStore;
 pub use usage::{period_of, ExecTimes, FinalUsage, UsageRecord};
+pub use usage_report::{DayUsage, JobUsage, ProjectUsage, SubjectLabel, UsageReportStore};
 
 /// What a caller may do with a project, strongest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -356,7 +358,7 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 
 /// Everything the appliance keeps in its database.
 #[async_trait::async_trait]
-pub trait Store: JobStore + BillingStore + Send + Sync + 'static {
+pub trait Store: JobStore + BillingStore + UsageReportStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn dialect(&self) -> &'static str;
     /// Runs the embedded migrations of this dialect.

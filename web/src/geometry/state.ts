@@ -15,6 +15,8 @@ export interface Setup {
   analysis: { bbox_min: number[]; bbox_max: number[]; characteristic_length: number } | null;
   watertight: boolean;
   targets: { name: string; max_cores: number }[];
+  /** The limits of the plan that bills the project (null: no limit). */
+  plan?: { name: string; title: string; max_cores_per_job: number | null; max_cells: number | null; concurrent_jobs: number | null; remaining_core_hours: number | null; has_overage: boolean };
 }
 
 export const data: Setup = JSON.parse($("setup-data").textContent ?? "{}");

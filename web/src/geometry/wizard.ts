@@ -5,6 +5,7 @@ import { $, showError } from "../api";
 import { renderBcs, wireBoundaries } from "./boundaries";
 import { check } from "./checks";
 import { suggest, wireMesh } from "./mesh";
+import { wirePlan } from "./plan";
 import { review, wireSubmit } from "./review";
 import { createWizard, current, type Wizard } from "./setup";
 import { wireSolver } from "./solver";
@@ -19,6 +20,7 @@ export function wizard(form: HTMLFormElement): void {
   wireBoundaries(w);
   wireMesh(w);
   wireSolver(w);
+  wirePlan(w);
   wireSubmit(w, show);
   renderBcs(w);
   showError($("err-bc"), null);
