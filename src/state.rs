@@ -126,6 +126,7 @@ impl AppState {
             jobs: self.cfg.jobs.clone(),
             data_dir: self.cfg.data_dir.clone(),
             executors: self.executors.clone(),
+            billing: self.cfg.billing(),
         }
     }
 }

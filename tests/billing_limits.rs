@@ -280,3 +280,61 @@ async fn an_org_plan_limits_its_seats_and_an_admin_can_change_it() {
     assert_eq!(st, 201, "{p}");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_free_job_stops_at_its_quota_and_keeps_its_results() {
+    common::require_openfoam();
+    // Meter every second instead of every minute (debug builds only).
+    std::env::set_var("FLOWCFD_TEST_USAGE_EVERY_MS", "1000");
+    let dir = tempfile::tempdir().unwrap();
+    let s = TestServer::start(&db::sqlite_in(dir.path()), |c| {
+        c.billing = Some(BillingConfig { default_plan: "free".into(), ..BillingConfig::default() });
+    })
+    .await;
+    let admin = s.user("quota-admin@example.org").await;
+    let a = s.user("quota@example.org").await;
+    let a_id = me(&s, &a).await;
+    let (_, case) = cube_case(&s, &a, 20_000, 5000).await;
+    let (st, j) = submit(&s, &a, &case, 1).await;
+    assert_eq!(st, 201, "{j}");
+    let jid = j["id"].as_str().unwrap().to_string();
+    let started = std::time::Instant::now();
+    let wait = |pred: fn(&Value) -> bool| {
+        let (s, a, jid) = (&s, &a, &jid);
+        async move {
+            loop {
+                let (st, v) = s.call("GET", &format!("/api/jobs/{jid}"), a, None).await;
+                assert_eq!(st, 200, "{v}");
+                if pred(&v) {
+                    return v;
+                }
+                assert!(started.elapsed().as_secs() < 400, "stuck: {v}");
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            }
+        }
+    };
+    let v = wait(|v| v["status"] == "solving" && v["iteration"].as_i64().unwrap_or(0) >= 3).await;
+    assert_eq!((v["status"].as_str(), v["plan"].as_str()), (Some("solving"), Some("free")), "{v}");
+    // The quota runs out while it solves (an admin sets it to what is already used).
+    let (st, _) =
+        s.call("PATCH", &format!("/api/admin/users/{a_id}"), &admin, Some(json!({"quota_core_hours": 0}))).await;
+    assert_eq!(st, 200);
+    let v = wait(|v| matches!(v["status"].as_str(), Some("completed" | "failed" | "cancelled"))).await;
+    assert_eq!(v["status"], "completed", "{v}");
+    let why = v["status_reason"].as_str().unwrap();
+    assert!(why.contains("used up") && why.contains("results so far are kept"), "{v}");
+    // Its results so far: the summary says where and why it stopped; the case downloads.
+    let (st, sum) = s.call("GET", &format!("/api/jobs/{jid}/summary"), &a, None).await;
+    assert_eq!(st, 200, "{sum}");
+    let stopped_at = sum["stopped"]["iteration"].as_i64().expect("stopped iteration");
+    assert!((3..5000).contains(&stopped_at), "{sum}");
+    assert!(sum["stopped"]["reason"].as_str().unwrap().contains("Free plan"), "{sum}");
+    let r = s.http.get(s.u(&format!("/api/jobs/{jid}/case.tar.gz"))).bearer_auth(&a).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.bytes().await.unwrap().len() > 1000);
+    // It used core-hours, and the next job is refused until the quota is lifted.
+    assert!(v["core_hours"].as_f64().unwrap() > 0.0, "{v}");
+    let (st, p) = submit(&s, &a, &case, 1).await;
+    assert_eq!(st, 402, "{p}");
+    s.stop().await;
+}

@@ -56,7 +56,7 @@ fn bundle(root: &std::path::Path, cores: u32) -> Bundle {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("case.json"), r#"{"name":"cube","geometry":"geometry.stl"}"#).unwrap();
     std::fs::write(dir.join("geometry.stl"), "solid cube\nendsolid cube\n").unwrap();
-    Bundle { dir, cores, job: JOB.into(), attempt: 1 }
+    Bundle { dir, cores, job: JOB.into(), attempt: 1, account: None }
 }
 
 /// Takes the next API call, checks its method and path, and answers with `reply`.

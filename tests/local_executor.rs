@@ -20,7 +20,7 @@ fn bundle_on(dir: &Path, iterations: u32, cores: u32) -> Bundle {
         ),
     )
     .unwrap();
-    Bundle { dir: dir.to_path_buf(), cores, job: "local-test".into(), attempt: 1 }
+    Bundle { dir: dir.to_path_buf(), cores, job: "local-test".into(), attempt: 1, account: None }
 }
 
 fn now_ms() -> i64 {
@@ -172,7 +172,10 @@ async fn cancel_of_a_hung_run_kills_every_process_group_it_started() {
     // runs the script `run` there (a script, so no executable is written and run at once).
     std::fs::write(job.join("run"), "trap '' TERM\nset -m\nsleep 600 &\nsleep 600 &\ntouch started\nwait\n").unwrap();
     let ex = LocalExecutor::new("/bin/bash".into());
-    let h = ex.submit(&Bundle { dir: job.clone(), cores: 1, job: "hung-test".into(), attempt: 1 }).await.unwrap();
+    let h = ex
+        .submit(&Bundle { dir: job.clone(), cores: 1, job: "hung-test".into(), attempt: 1, account: None })
+        .await
+        .unwrap();
     for _ in 0..100 {
         if job.join("started").exists() {
             break;

@@ -25,6 +25,9 @@ pub struct Bundle {
     pub job: String,
     /// The claim that first submitted it (the attempt recorded with the intent).
     pub attempt: u32,
+    /// The account the job's plan charges on a cluster (Slurm `--account`), instead of the
+    /// cluster's own `account`.
+    pub account: Option<String>,
 }
 
 impl Bundle {

@@ -31,10 +31,46 @@ pub(super) fn run_facts(out: &Path) -> RunFacts {
     }
 }
 
-/// The plan in force for the job's billing subject, stored on each usage record. The
-/// billing layer fills this in; without billing it is None (NULL).
-pub(super) async fn plan_for(_st: &WorkerCtx, _job: &Job) -> Option<String> {
-    None
+/// The plan in force for the job's billing subject, stored on each usage record: the one
+/// it was submitted under (None for jobs from before plans).
+pub(super) async fn plan_for(_st: &WorkerCtx, job: &Job) -> Option<String> {
+    job.plan.clone()
+}
+
+/// Whether the job's plan stops jobs at its quota (no overage billed, a finite quota):
+/// such jobs are metered every minute at most, so that they stop close to it.
+pub(super) fn stops_at_quota(st: &WorkerCtx, job: &Job) -> bool {
+    job.plan.as_deref().and_then(|p| st.billing.plan(p)).is_some_and(|p| !p.has_overage())
+        && job.billing_subject.is_some()
+}
+
+/// Why the job must stop now, if its subject has used up a quota that stops jobs: the
+/// reason the run writes into its summary and the job's status shows.
+pub(super) async fn quota_stop(st: &WorkerCtx, job: &Job) -> Result<Option<String>, WorkerError> {
+    if !stops_at_quota(st, job) {
+        return Ok(None);
+    }
+    let Some(subject) = job.billing_subject.as_deref().and_then(crate::store::Subject::parse) else { return Ok(None) };
+    let month = crate::billing::month_of(crate::store::now_ms());
+    let s = crate::billing::standing(st.store.as_ref(), &st.billing, &subject, &month).await?;
+    if !s.out_of_quota() {
+        return Ok(None);
+    }
+    Ok(Some(format!(
+        "the {} plan's {:.2} core-hours for this period are used up ({:.2} used)",
+        s.plan.title_or_name(),
+        s.included_core_hours.unwrap_or(0.0) + s.credit_core_hours,
+        s.used_core_hours
+    )))
+}
+
+/// How often a running job's provisional use is recorded, for this job.
+pub(super) fn usage_every_for(st: &WorkerCtx, job: &Job) -> Duration {
+    if stops_at_quota(st, job) {
+        usage_every().min(Duration::from_secs(60))
+    } else {
+        usage_every()
+    }
 }
 
 /// Records the job's final use once (see `store::JobStore::finish_usage`): the executor's

@@ -10,8 +10,9 @@
 use super::events::{EventBus, JobEvent};
 use super::executor::ExecError;
 use super::executor::{Bundle, ExecStatus, Executor, Handle, LocalExecutor, QUEUED};
+use super::finish::usage_every_for;
 use super::finish::with_heartbeat;
-use super::finish::{archive_case, crash_point, plan_for, record_final_usage, run_facts, slow_fetch, usage_every};
+use super::finish::{archive_case, crash_point, plan_for, quota_stop, record_final_usage, run_facts, slow_fetch};
 use super::follow::{Follower, Forces, Sample};
 use super::slurm::SlurmExecutor;
 use crate::blob::{BlobError, Blobs};
@@ -38,6 +39,8 @@ pub struct WorkerCtx {
     pub data_dir: PathBuf,
     /// Where jobs run, by name.
     pub executors: Arc<Executors>,
+    /// The plans in effect (a job on a plan that stops at its quota is stopped there).
+    pub billing: crate::config::BillingConfig,
 }
 
 /// Why the worker could not go on with a job (the job's own failures are states, not
@@ -194,7 +197,13 @@ async fn bundle(st: &WorkerCtx, job: &Job, attempt: u32) -> Result<Bundle, Worke
     spec.solver.cores = job.cores.max(1) as u32;
     let text = serde_json::to_string_pretty(&spec).map_err(|e| WorkerError::Job(e.to_string()))?;
     std::fs::write(dir.join("case.json"), text).map_err(io("case.json"))?;
-    Ok(Bundle { dir, cores: job.cores.max(1) as u32, job: job.id.clone(), attempt })
+    Ok(Bundle {
+        dir,
+        cores: job.cores.max(1) as u32,
+        job: job.id.clone(),
+        attempt,
+        account: job.charge_account.clone(),
+    })
 }
 
 /// The job state a step means (executor step names, or the OpenFOAM application the log
@@ -373,6 +382,8 @@ async fn drive(st: &WorkerCtx, me: &str, ex: &dyn Executor, job: Job, lease_ms: 
     let mut follower = Follower::resume(job.log_offset.max(0) as u64, job.log_step.clone());
     let mut latest = Latest::from_json(job.latest.as_deref());
     let mut cancelling: Option<&'static str> = None;
+    // Why the run was asked to stop at its plan's quota, once it was.
+    let mut quota_reason: Option<String> = None;
     let mut last_status = std::time::Instant::now();
     let mut last_usage = std::time::Instant::now();
     let mut queued = false;
@@ -398,13 +409,26 @@ async fn drive(st: &WorkerCtx, me: &str, ex: &dyn Executor, job: Job, lease_ms: 
         // Provisional use while it runs (quotas need it); the end corrects it to the
         // executor's own wall time.
         // Time the run waits for its scheduler is not counted (skipped, not recorded).
-        if last_usage.elapsed() >= usage_every() {
+        if last_usage.elapsed() >= usage_every_for(st, &job) {
             last_usage = std::time::Instant::now();
             if queued {
                 st.store.skip_usage(&job.id, crate::store::now_ms()).await?;
             } else {
                 let plan = plan_for(st, &job).await;
                 st.store.record_usage_as(&job.id, crate::store::now_ms(), plan.as_deref()).await?;
+                // A plan that stops jobs at its quota: the run writes the iteration it is
+                // on and ends normally (its results stay); a run that cannot be reached
+                // that way (still meshing on an executor without a way in) is cancelled.
+                if quota_reason.is_none() && cancelling.is_none() {
+                    if let Some(reason) = quota_stop(st, &job).await? {
+                        tracing::info!(job = %job.id, %reason, "stopping at the quota");
+                        if !ex.stop_gracefully(&handle, &reason).await? {
+                            cancelling = Some("quota");
+                            ex.cancel(&handle).await?;
+                        }
+                        quota_reason = Some(reason);
+                    }
+                }
             }
         }
         let status = ex.status(std::slice::from_ref(&handle)).await?.remove(0);
@@ -429,6 +453,9 @@ async fn drive(st: &WorkerCtx, me: &str, ex: &dyn Executor, job: Job, lease_ms: 
                     st.jobs.max_wall_s as f64 / 3600.0
                 ),
             ),
+            ExecStatus::Cancelled if cancelling == Some("quota") => {
+                (JobStatus::Cancelled, format!("stopped at the quota: {}", quota_reason.clone().unwrap_or_default()))
+            }
             ExecStatus::Cancelled => (JobStatus::Cancelled, "cancelled by the user".to_string()),
         };
         // The end: the rest of the log (kept in the object store), the results (which

@@ -226,6 +226,11 @@ pub struct JobView {
     pub started_at: Option<i64>,
     pub completed_at: Option<i64>,
     pub transitions: Vec<crate::store::Transition>,
+    /// Why it is in its state (the last transition's reason): for a job stopped at its
+    /// plan's quota, that it was, and that its results so far are kept.
+    pub status_reason: Option<String>,
+    /// The plan it was submitted under (null without billing data).
+    pub plan: Option<String>,
 }
 
 /// The force coefficients a job view shows (null until the solver writes them).
@@ -288,6 +293,8 @@ pub async fn view(st: &AppState, job: &Job) -> AppResult<JobView> {
         created_at: job.created_at,
         started_at: job.started_at,
         completed_at: job.completed_at,
+        status_reason: transitions.last().map(|t| t.reason.clone()),
+        plan: job.plan.clone(),
         transitions,
     })
 }

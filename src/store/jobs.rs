@@ -111,6 +111,11 @@ pub struct Job {
     /// The mesh's cells and the solver's iterations, from summary.json at the end.
     pub mesh_cells: Option<i64>,
     pub iterations: Option<i64>,
+    /// The plan it was submitted under, who it bills (`user:ID`/`org:ID`), and the Slurm
+    /// account that plan charges (None for jobs from before plans, or without billing).
+    pub plan: Option<String>,
+    pub billing_subject: Option<String>,
+    pub charge_account: Option<String>,
 }
 
 /// What a worker stores after reading more of a run's log, in one transaction.

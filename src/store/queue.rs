@@ -10,7 +10,7 @@ use super::{new_id, now_ms, settings, usage, Result, Role, StoreError};
 
 const JOB_COLS: &str = "id, case_id, user_id, status, step, executor, cores_allocated, priority, handle, \
      lease_owner, lease_expires_at, attempts, error_message, cancel_requested, created_at, started_at, completed_at, \
-     log_offset, log_step, iteration, latest, usage_until, usage_final, mesh_cells, iterations";
+     log_offset, log_step, iteration, latest, usage_until, usage_final, mesh_cells, iterations, plan, billing_subject, charge_account";
 
 const CASE_COLS: &str = "id, project_id, geometry_id, name, spec, created_at";
 
@@ -69,6 +69,9 @@ fn job_row(r: &Row) -> Result<Job> {
         usage_until: r.get("usage_until")?,
         usage_final: r.get("usage_final")?,
         mesh_cells: r.get("mesh_cells")?,
+        plan: r.get("plan")?,
+        billing_subject: r.get("billing_subject")?,
+        charge_account: r.get("charge_account")?,
         iterations: r.get("iterations")?,
     })
 }

@@ -160,7 +160,11 @@ impl Executor for SlurmExecutor {
         }
         let cores = bundle.cores.max(1);
         let max_wall_s = self.max_wall_s;
-        let c = self.cfg.clone();
+        let mut c = self.cfg.clone();
+        // The job's plan may name the account its core-hours are charged to on the cluster.
+        if let Some(a) = bundle.account.as_deref().filter(|a| !a.is_empty()) {
+            c.account = Some(a.to_string());
+        }
         let script = batch_script(&c, &dir, &flowcfd);
         let name = bundle.run_name();
         let id = self
