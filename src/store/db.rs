@@ -58,6 +58,12 @@ impl From<i64> for Arg<'_> {
     }
 }
 
+impl From<Option<i64>> for Arg<'_> {
+    fn from(v: Option<i64>) -> Self {
+        Arg::Int(v)
+    }
+}
+
 impl From<f64> for Arg<'_> {
     fn from(v: f64) -> Self {
         Arg::Float(Some(v))

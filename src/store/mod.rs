@@ -28,6 +28,7 @@ mod quota;
 mod settings;
 mod sql;
 mod sqlite;
+mod stripe;
 mod usage;
 mod users;
 
@@ -41,6 +42,9 @@ pub use postgres::PgStore;
 pub use quota::PlanLimits;
 pub use sql::SqlStore;
 pub use sqlite::SqliteStore;
+pub use stripe::{
+    new_report, AccountChange, EventOutcome, OutboxRow, PastDue, StripeEventRecord, StripeStore, LIVE_STATUSES,
+};
 
 /// What a caller may do with a project, strongest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -355,7 +359,7 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 
 /// Everything the appliance keeps in its database.
 #[async_trait::async_trait]
-pub trait Store: JobStore + BillingStore + Send + Sync + 'static {
+pub trait Store: JobStore + BillingStore + StripeStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn dialect(&self) -> &'static str;
     /// Runs the embedded migrations of this dialect.
