@@ -309,4 +309,35 @@ mod tests {
         let b = BillingConfig { plans: vec![bad], default_plan: "x".into(), ..BillingConfig::default() };
         assert!(b.problems().unwrap().contains("period_months"));
     }
+
+    #[test]
+    fn stripe_keys_come_from_the_environment_masked_and_prices_name_plans() {
+        use crate::config::{Config, Overrides};
+        let env =
+            |pairs: &[(&str, &str)]| pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect::<Vec<_>>();
+        let c = Config::load_from(
+            &Overrides::default(),
+            env(&[
+                ("FLOWCFD_BILLING__PROVIDER", "stripe"),
+                ("FLOWCFD_BILLING__STRIPE__SECRET_KEY", "sk_test_abc"),
+                ("FLOWCFD_BILLING__STRIPE__WEBHOOK_SECRET", "whsec_xyz"),
+                ("FLOWCFD_BILLING__STRIPE__PRICES__ENGINEER", "price_eng"),
+                ("FLOWCFD_BILLING__STRIPE__PRICES__ENGINEER_OVERAGE", "price_eng_over"),
+            ]),
+        )
+        .unwrap();
+        let b = c.billing();
+        assert_eq!(b.stripe.plan_of_price("price_eng"), Some("engineer"));
+        assert_eq!(b.stripe.plan_of_price("price_eng_over"), None, "an overage price is no plan");
+        assert_eq!((b.report_interval_s, b.stripe.timeout_s), (60, 20));
+        let shown = c.show();
+        assert!(!shown.contains("sk_test_abc") && !shown.contains("whsec_xyz"), "{shown}");
+        assert!(shown.contains("price_eng"), "{shown}");
+        let e = Config::load_from(
+            &Overrides::default(),
+            env(&[("FLOWCFD_BILLING__PROVIDER", "stripe"), ("FLOWCFD_BILLING__STRIPE__SECRET_KEY", "sk_test_abc")]),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("webhook_secret"), "{e}");
+    }
 }
