@@ -279,7 +279,7 @@ async fn set_subscription(
 async fn downgrade_overdue(db: &Db, before: i64, plan: &str) -> Result<Vec<(String, String)>> {
     let q = sql(format!(
         "SELECT {ACCOUNT_COLS} FROM billing_accounts WHERE past_due_since IS NOT NULL AND past_due_since <= $1 \
-         AND (plan IS NULL OR plan <> $2)"
+         AND plan IS NOT NULL AND plan <> $2"
     ))
     .bind(before)
     .bind(plan);
@@ -289,7 +289,7 @@ async fn downgrade_overdue(db: &Db, before: i64, plan: &str) -> Result<Vec<(Stri
         let mut tx = conn.begin_write().await?;
         // Only if it is still overdue (a payment may have come in meanwhile).
         let q = sql("UPDATE billing_accounts SET plan = $1, updated_at = $2 WHERE subject = $3 \
-                     AND past_due_since IS NOT NULL AND past_due_since <= $4 AND (plan IS NULL OR plan <> $1)")
+                     AND past_due_since IS NOT NULL AND past_due_since <= $4 AND plan IS NOT NULL AND plan <> $1")
         .bind(plan)
         .bind(now_ms())
         .bind(a.subject.as_str())
@@ -298,7 +298,7 @@ async fn downgrade_overdue(db: &Db, before: i64, plan: &str) -> Result<Vec<(Stri
             let detail = serde_json::json!({"from": a.plan, "to": plan, "past_due_since": a.past_due_since});
             tx.execute(audit_sql(None, "billing.grace_expired", Some(&a.subject), &detail.to_string(), None)).await?;
             tx.commit().await?;
-            moved.push((a.subject, a.plan.unwrap_or_else(|| "(default)".into())));
+            moved.push((a.subject, a.plan.unwrap_or_default()));
         }
     }
     Ok(moved)
