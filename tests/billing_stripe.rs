@@ -371,3 +371,58 @@ async fn billing_off_answers_409_and_the_webhook_is_not_a_session_route() {
     assert_eq!(st, 409);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_report_that_cannot_reach_stripe_waits_longer_each_time_and_says_why() {
+    use flowcfd::store::{new_report, AccountChange, PastDue, StripeEventRecord};
+    // Nothing listens on the API base: every attempt fails to connect.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let s = TestServer::start(&common::db::sqlite_in(dir.path()), |c| {
+        let stripe = flowcfd::config::StripeConfig {
+            secret_key: SECRET_KEY.into(),
+            webhook_secret: WHSEC.into(),
+            api_base: format!("http://{closed}"),
+            timeout_s: 1,
+            ..Default::default()
+        };
+        c.billing = Some(flowcfd::config::BillingConfig {
+            provider: "stripe".into(),
+            report_interval_s: 3600,
+            stripe,
+            ..Default::default()
+        });
+    })
+    .await;
+    let st = &s.running.as_ref().unwrap().state;
+    st.store.link_customer("user:u9", "cus_9").await.unwrap();
+    let live = AccountChange {
+        subject: None,
+        customer_id: Some("cus_9".into()),
+        subscription_id: Some("sub_9".into()),
+        status: Some("active".into()),
+        plan: Some("engineer".into()),
+        past_due: PastDue::Keep,
+        is_state: true,
+        own_subscription_only: false,
+    };
+    let ev = StripeEventRecord { id: "evt_9", kind: "customer.subscription.created", created_ms: 1 };
+    st.store.apply_stripe_event(&ev, &live).await.unwrap();
+    let r = new_report("user:u9", "sub_9", "2026-12", 1, 3.0);
+    assert!(st.store.outbox_add(&r).await.unwrap());
+    let mut waits = Vec::new();
+    for attempt in 1..=3 {
+        // Make the report due now, as time passing would.
+        st.store.outbox_retry(&r.id, 0, "due").await.unwrap();
+        let before = flowcfd::store::now_ms();
+        flowcfd::service::billing_report::send_due(st).await.unwrap();
+        let row = st.store.outbox_of("user:u9").await.unwrap().remove(0);
+        assert_eq!((row.attempts, row.sent_at), (attempt, None));
+        assert!(row.last_error.as_deref().unwrap().contains("cannot reach Stripe"), "{row:?}");
+        waits.push(row.next_at - before);
+    }
+    assert!(waits[0] >= 5_000 && waits[0] < 6_000, "{waits:?}");
+    assert!(waits[1] >= 10_000 && waits[1] < 11_000, "{waits:?}");
+    assert!(waits[2] >= 20_000 && waits[2] < 21_000, "{waits:?}");
+    s.stop().await;
+}

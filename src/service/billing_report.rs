@@ -27,7 +27,8 @@ pub fn spawn(st: AppState) -> Option<tokio::task::JoinHandle<()>> {
         return None;
     }
     Some(tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
+        // The first round one interval after start: the server is up and serving by then.
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
