@@ -196,6 +196,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     if st.cfg.jobs.slots > 0 {
         crate::jobs::worker::spawn(st.worker_ctx());
     }
+    crate::service::billing_report::spawn(st.clone());
     let app = router(st.clone());
     let (tx, stop) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {

@@ -208,6 +208,79 @@ async fn suite(s: Arc<dyn Store>) {
     s.audit(Some(&a.id), "test.action", Some("x"), "{}", Some("127.0.0.1")).await.unwrap();
     assert_eq!(s.audit_log(10).await.unwrap()[0].action, "test.action");
     assert!(s.job_counts().await.unwrap().is_empty());
+    billing(&s).await;
+}
+
+/// Billing accounts, Stripe events (once, in order) and the overage outbox.
+async fn billing(s: &Arc<dyn Store>) {
+    use store::{AccountChange, EventOutcome, PastDue, StripeEventRecord};
+    assert_eq!(s.link_customer("user:u1", "cus_1").await.unwrap(), "cus_1");
+    assert_eq!(s.link_customer("user:u1", "cus_2").await.unwrap(), "cus_1", "the first customer stays");
+    let change = |plan: &str, status: &str, past_due| AccountChange {
+        subject: None,
+        customer_id: Some("cus_1".into()),
+        subscription_id: Some("sub_1".into()),
+        status: Some(status.into()),
+        plan: Some(plan.into()),
+        past_due,
+        is_state: true,
+        own_subscription_only: true,
+    };
+    let ev =
+        |id: &'static str, at: i64| StripeEventRecord { id, kind: "customer.subscription.updated", created_ms: at };
+    let applied = |from: Option<&str>, to: &str| EventOutcome::Applied {
+        subject: "user:u1".into(),
+        from_plan: from.map(str::to_string),
+        to_plan: Some(to.into()),
+    };
+    let stale = EventOutcome::Stale { subject: "user:u1".into() };
+    let c = change("engineer", "active", PastDue::ClearUpTo(2000));
+    assert_eq!(s.apply_stripe_event(&ev("e1", 2000), &c).await.unwrap(), applied(None, "engineer"));
+    assert_eq!(s.apply_stripe_event(&ev("e1", 2000), &c).await.unwrap(), EventOutcome::Duplicate);
+    let older = change("team", "active", PastDue::ClearUpTo(1000));
+    assert_eq!(s.apply_stripe_event(&ev("e0", 1000), &older).await.unwrap(), stale);
+    let failed = change("engineer", "past_due", PastDue::Since(3000));
+    assert_eq!(s.apply_stripe_event(&ev("e3", 3000), &failed).await.unwrap(), applied(Some("engineer"), "engineer"));
+    let again = change("engineer", "past_due", PastDue::Since(4000));
+    s.apply_stripe_event(&ev("e4", 4000), &again).await.unwrap();
+    let a = s.billing_account("user:u1").await.unwrap().unwrap();
+    assert_eq!(
+        (a.past_due_since, a.state_at, a.subscription_status.as_deref()),
+        (Some(3000), Some(4000), Some("past_due"))
+    );
+    let mut unknown = change("team", "active", PastDue::Keep);
+    unknown.customer_id = Some("cus_nobody".into());
+    assert_eq!(s.apply_stripe_event(&ev("e5", 5000), &unknown).await.unwrap(), EventOutcome::Unmatched);
+    assert_eq!(s.apply_stripe_event(&ev("e5", 5000), &unknown).await.unwrap(), EventOutcome::Duplicate);
+    // The grace period: overdue since 3000, so a sweep at 2999 moves nothing, at 3000 it moves.
+    assert!(s.downgrade_overdue(2999, "free").await.unwrap().is_empty());
+    assert_eq!(s.downgrade_overdue(3000, "free").await.unwrap(), vec![("user:u1".to_string(), "engineer".to_string())]);
+    assert_eq!(s.billing_account("user:u1").await.unwrap().unwrap().plan.as_deref(), Some("free"));
+    assert!(s.downgrade_overdue(9999, "free").await.unwrap().is_empty());
+    let paid = change("engineer", "active", PastDue::ClearUpTo(6000));
+    assert_eq!(s.apply_stripe_event(&ev("e6", 6000), &paid).await.unwrap(), applied(Some("free"), "engineer"));
+    assert_eq!(s.billing_account("user:u1").await.unwrap().unwrap().past_due_since, None);
+    assert_eq!(s.live_subscriptions().await.unwrap().len(), 1);
+
+    // The outbox: one row per (subject, period, seq); one claimer per row and lease.
+    assert_eq!(s.outbox_reported("user:u1", "2026-12").await.unwrap(), (0, 0.0));
+    let r1 = store::new_report("user:u1", "sub_1", "2026-12", 1, 100.0);
+    assert_eq!(r1.idempotency_key, "flowcfd-sub_1-2026-12-1");
+    assert!(s.outbox_add(&r1).await.unwrap());
+    assert!(!s.outbox_add(&store::new_report("user:u1", "sub_1", "2026-12", 1, 7.0)).await.unwrap());
+    assert_eq!(s.outbox_reported("user:u1", "2026-12").await.unwrap(), (1, 100.0));
+    let now = store::now_ms() + 10;
+    let got = s.outbox_claim(now, 5000, 10).await.unwrap();
+    assert_eq!((got.len(), got[0].attempts), (1, 0));
+    assert!(s.outbox_claim(now, 5000, 10).await.unwrap().is_empty(), "claimed until the lease ends");
+    let got = s.outbox_claim(now + 5000, 5000, 10).await.unwrap();
+    assert_eq!((got.len(), got[0].attempts), (1, 1), "a lapsed claim is taken over and counted");
+    s.outbox_retry(&r1.id, now + 60_000, "Stripe: 502").await.unwrap();
+    assert!(s.outbox_claim(now + 59_999, 5000, 10).await.unwrap().is_empty());
+    s.outbox_sent(&r1.id, now).await.unwrap();
+    assert!(s.outbox_claim(now + 120_000, 5000, 10).await.unwrap().is_empty(), "sent reports are done");
+    let rows = s.outbox_of("user:u1").await.unwrap();
+    assert_eq!((rows.len(), rows[0].sent_at, rows[0].attempts), (1, Some(now), 2));
 }
 
 #[tokio::test]

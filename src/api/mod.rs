@@ -7,6 +7,7 @@ use axum::Router;
 
 mod admin;
 mod auth;
+mod billing;
 mod cases;
 mod geometries;
 mod health;
@@ -32,6 +33,7 @@ pub fn routes(st: &AppState) -> Router<AppState> {
         .merge(admin::routes())
         .merge(plans::routes())
         .merge(usage::routes())
+        .merge(billing::routes())
         .merge(openapi::routes())
         .layer(DefaultBodyLimit::max(st.cfg.limits.max_body_bytes))
         .merge(geometries::routes(upload_limit, st.cfg.limits.max_body_bytes))

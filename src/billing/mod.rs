@@ -3,6 +3,13 @@
 //! period (the plan's included core-hours, or an admin's custom quota, plus any credit),
 //! and the core-hours used so far. The plans themselves are configuration
 //! (`config::billing`); usage is recorded by the job worker (`store::usage`).
+//!
+//! Stripe, for the hosted instance: its form encoding as a typed value (`form`), a small
+//! typed client (`stripe`), and webhook signatures and events (`webhook`).
+pub mod form;
+pub mod stripe;
+pub mod webhook;
+
 use crate::config::{BillingConfig, Plan};
 use crate::store::{BillingAccount, Store, Subject};
 use serde::Serialize;
@@ -10,6 +17,12 @@ use serde::Serialize;
 /// The UTC month (`YYYY-MM`) of a Unix-millisecond time.
 pub fn month_of(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().format("%Y-%m").to_string()
+}
+
+/// The month before `month` (`2027-01` → `2026-12`).
+pub fn previous_month(month: &str) -> Result<String, String> {
+    let (y, m) = parse_month(month)?;
+    Ok(if m == 1 { format!("{:04}-12", y - 1) } else { format!("{y:04}-{:02}", m - 1) })
 }
 
 /// Reads `YYYY-MM` (a month from 2000 to 2999), or says what is expected.
@@ -135,6 +148,8 @@ mod tests {
     fn months_and_plan_periods() {
         assert_eq!(month_of(1_796_000_000_000), "2026-11");
         assert_eq!(plan_period("2026-12", 1).unwrap(), vec!["2026-12"]);
+        assert_eq!(previous_month("2027-01").unwrap(), "2026-12");
+        assert_eq!(previous_month("2026-12").unwrap(), "2026-11");
         assert_eq!(plan_period("2026-06", 4).unwrap(), vec!["2026-05", "2026-06", "2026-07", "2026-08"]);
         assert_eq!(plan_period("2026-12", 12).unwrap().first().map(String::as_str), Some("2026-01"));
         for bad in ["2026-13", "2026-1", "26-12", "december", "2026-00", ""] {

@@ -1,5 +1,5 @@
-//! `flowcfd admin`: accounts, sealed cluster keys, cluster checks and usage reports from the
-//! command line.
+//! `flowcfd admin`: accounts, sealed cluster keys, cluster checks, usage reports and billing
+//! reconciliation from the command line.
 use super::serve::ServerArgs;
 use clap::Subcommand;
 use std::path::PathBuf;
@@ -55,6 +55,43 @@ pub enum AdminCmd {
     /// Metered core-hours of a plan period: every user and org (plan, included, used,
     /// remaining, overage), or one org's or user's jobs; a table, or CSV with --csv.
     Usage(super::usage::UsageArgs),
+    /// Billing: compare FlowCFD's subscriptions with Stripe's.
+    #[command(subcommand)]
+    Billing(BillingCmd),
+}
+
+/// `flowcfd admin billing` verbs.
+#[derive(Subcommand)]
+pub enum BillingCmd {
+    /// Compare each account's subscription, status and plan with Stripe's and print every
+    /// difference; with --fix, make the accounts agree with Stripe.
+    Reconcile {
+        /// Repair the differences (each repair is written to the audit log).
+        #[arg(long)]
+        fix: bool,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+}
+
+fn reconcile(fix: bool, a: &ServerArgs) -> anyhow::Result<()> {
+    let cfg = a.load()?;
+    if !cfg.billing().stripe_enabled() {
+        return Err(anyhow::anyhow!("billing.provider is not \"stripe\": there is nothing to reconcile"));
+    }
+    super::runtime().block_on(async {
+        let (st, _rx) = flowcfd::state::open(cfg).await?;
+        let drifts = flowcfd::service::billing_report::reconcile(&st, fix).await.map_err(anyhow::Error::msg)?;
+        for d in &drifts {
+            println!("{d}");
+        }
+        match (drifts.len(), fix) {
+            (0, _) => println!("no drift: every account agrees with Stripe"),
+            (n, true) => println!("{n} difference(s) repaired"),
+            (n, false) => println!("{n} difference(s); run with --fix to repair them"),
+        }
+        Ok(())
+    })
 }
 
 fn seal_key(file: &std::path::Path, a: &ServerArgs) -> anyhow::Result<()> {
@@ -196,5 +233,6 @@ pub fn run(cmd: AdminCmd) -> anyhow::Result<()> {
         AdminCmd::SealKey { file, server } => seal_key(&file, &server),
         AdminCmd::CheckCluster { name, server } => check_cluster(&name, &server),
         AdminCmd::Usage(a) => super::usage::run(a),
+        AdminCmd::Billing(BillingCmd::Reconcile { fix, server }) => reconcile(fix, &server),
     }
 }

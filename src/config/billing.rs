@@ -126,8 +126,17 @@ pub struct StripeConfig {
     /// `whsec_…`: signs the webhooks Stripe sends to `/api/billing/webhook`.
     pub webhook_secret: String,
     pub api_base: String,
+    /// Seconds one call to Stripe may take.
+    pub timeout_s: u64,
     /// Price ids by plan name, and `PLAN_overage` for the metered overage price.
     pub prices: BTreeMap<String, String>,
+}
+
+impl StripeConfig {
+    /// The plan a subscription's price stands for (overage prices stand for none).
+    pub fn plan_of_price(&self, price: &str) -> Option<&str> {
+        self.prices.iter().find(|(k, v)| *v == price && !k.ends_with("_overage")).map(|(k, _)| k.as_str())
+    }
 }
 
 impl Default for StripeConfig {
@@ -136,6 +145,7 @@ impl Default for StripeConfig {
             secret_key: String::new(),
             webhook_secret: String::new(),
             api_base: "https://api.stripe.com".into(),
+            timeout_s: 20,
             prices: BTreeMap::new(),
         }
     }
@@ -151,6 +161,9 @@ pub struct BillingConfig {
     pub default_plan: String,
     /// Days a subscription may stay unpaid before the account returns to `default_plan`.
     pub grace_days: u32,
+    /// Seconds between two runs of the billing task (overage reports to Stripe, the
+    /// grace-period sweep).
+    pub report_interval_s: u64,
     pub stripe: StripeConfig,
     /// Replaces the default plans when not empty.
     pub plans: Vec<Plan>,
@@ -162,6 +175,7 @@ impl Default for BillingConfig {
             provider: "none".into(),
             default_plan: "free".into(),
             grace_days: 7,
+            report_interval_s: 60,
             stripe: StripeConfig::default(),
             plans: Vec::new(),
         }
@@ -253,6 +267,9 @@ impl BillingConfig {
                     .into(),
             );
         }
+        if self.report_interval_s == 0 || self.stripe.timeout_s == 0 {
+            return Some("billing.report_interval_s and billing.stripe.timeout_s must be at least 1".into());
+        }
         None
     }
 }
@@ -291,5 +308,36 @@ mod tests {
         let bad = Plan { name: "x".into(), period_months: 5, ..Plan::default() };
         let b = BillingConfig { plans: vec![bad], default_plan: "x".into(), ..BillingConfig::default() };
         assert!(b.problems().unwrap().contains("period_months"));
+    }
+
+    #[test]
+    fn stripe_keys_come_from_the_environment_masked_and_prices_name_plans() {
+        use crate::config::{Config, Overrides};
+        let env =
+            |pairs: &[(&str, &str)]| pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect::<Vec<_>>();
+        let c = Config::load_from(
+            &Overrides::default(),
+            env(&[
+                ("FLOWCFD_BILLING__PROVIDER", "stripe"),
+                ("FLOWCFD_BILLING__STRIPE__SECRET_KEY", "sk_test_abc"),
+                ("FLOWCFD_BILLING__STRIPE__WEBHOOK_SECRET", "whsec_xyz"),
+                ("FLOWCFD_BILLING__STRIPE__PRICES__ENGINEER", "price_eng"),
+                ("FLOWCFD_BILLING__STRIPE__PRICES__ENGINEER_OVERAGE", "price_eng_over"),
+            ]),
+        )
+        .unwrap();
+        let b = c.billing();
+        assert_eq!(b.stripe.plan_of_price("price_eng"), Some("engineer"));
+        assert_eq!(b.stripe.plan_of_price("price_eng_over"), None, "an overage price is no plan");
+        assert_eq!((b.report_interval_s, b.stripe.timeout_s), (60, 20));
+        let shown = c.show();
+        assert!(!shown.contains("sk_test_abc") && !shown.contains("whsec_xyz"), "{shown}");
+        assert!(shown.contains("price_eng"), "{shown}");
+        let e = Config::load_from(
+            &Overrides::default(),
+            env(&[("FLOWCFD_BILLING__PROVIDER", "stripe"), ("FLOWCFD_BILLING__STRIPE__SECRET_KEY", "sk_test_abc")]),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("webhook_secret"), "{e}");
     }
 }

@@ -1,6 +1,8 @@
 //! What the API and the pages do, written once: accounts, projects and orgs, geometries.
 //! Handlers parse and render; these functions authorise and act.
 pub mod accounts;
+pub mod billing;
+pub mod billing_report;
 pub mod cases;
 pub mod geometries;
 pub mod healed;

@@ -28,6 +28,7 @@ mod quota;
 mod settings;
 mod sql;
 mod sqlite;
+mod stripe;
 mod usage;
 pub mod usage_report;
 mod users;
@@ -44,6 +45,9 @@ pub use sql::SqlStore;
 pub use sqlite::SqliteStore;
 pub use usage::{period_of, ExecTimes, FinalUsage, UsageRecord};
 pub use usage_report::{DayUsage, JobUsage, ProjectUsage, SubjectLabel, UsageReportStore};
+pub use stripe::{
+    new_report, AccountChange, EventOutcome, OutboxRow, PastDue, StripeEventRecord, StripeStore, LIVE_STATUSES,
+};
 
 /// What a caller may do with a project, strongest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -358,7 +362,7 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 
 /// Everything the appliance keeps in its database.
 #[async_trait::async_trait]
-pub trait Store: JobStore + BillingStore + UsageReportStore + Send + Sync + 'static {
+pub trait Store: JobStore + BillingStore + StripeStore + UsageReportStore + Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn dialect(&self) -> &'static str;
     /// Runs the embedded migrations of this dialect.

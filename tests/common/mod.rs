@@ -1,16 +1,19 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod child;
 pub mod db;
 pub mod moto;
 pub mod server;
+pub mod stripe;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// The `flowcfd` binary under test.
+/// The `flowcfd` binary under test: cargo's, or FLOWCFD_TEST_BIN (a copy kept apart when
+/// several checkouts share one target directory and its `debug/flowcfd`).
 pub fn flowcfd() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_flowcfd"))
+    Command::new(std::env::var_os("FLOWCFD_TEST_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_flowcfd").into()))
 }
 
 /// The `flowcfd` binary with none of the caller's `FLOWCFD_*` settings, so a test sees
