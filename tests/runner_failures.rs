@@ -167,3 +167,36 @@ fn ctrl_c_stops_the_run_and_leaves_no_process() {
         .collect();
     assert!(survivors.is_empty(), "{} processes survived", survivors.len());
 }
+
+#[test]
+fn a_stop_request_during_meshing_ends_the_run_with_what_it_has() {
+    require_openfoam();
+    use flowcfd::runner::pipeline::OutDir;
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("out");
+    let p = cube_prepared();
+    let out = OutDir::claim(&root, false).unwrap();
+    case::write(&p.case, &out.case_dir()).unwrap();
+    // The request comes while snappyHexMesh runs: that step is stopped, the rest skipped.
+    let case_dir = out.case_dir();
+    let asker = std::thread::spawn(move || {
+        for _ in 0..3000 {
+            if case_dir.join("log.snappyHexMesh").exists() {
+                std::fs::write(case_dir.join("flowcfd.stop"), "quota reached\n").unwrap();
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        false
+    });
+    let env = openfoam::detect(None).unwrap();
+    let summary = pipeline::run(&p, &out, &env, &mut Quiet, &AtomicBool::new(false)).unwrap();
+    assert!(asker.join().unwrap(), "snappyHexMesh started");
+    assert_eq!(summary["stopped"]["reason"], "quota reached", "{summary}");
+    let step = summary["stopped"]["step"].as_str().unwrap();
+    assert!(["snappyHexMesh", "checkMesh", "restore0", "potentialFoam"].contains(&step), "{step}");
+    assert_eq!(summary["solve"]["iterations"], 0, "the solver never ran");
+    assert!(!root.join("case/log.simpleFoam").exists() && root.join("case/log.snappyHexMesh").exists());
+    assert!(!root.join("case/flowcfd.stop").exists(), "the request is not left in the case");
+    assert!(common::processes_under(t.path()).is_empty());
+}
