@@ -73,6 +73,9 @@ async fn usage_is_reported_per_subject_project_job_and_day_as_json_csv_pages_and
         let (alice_id, bob_id) = (me(alice.clone()).await, me(bob.clone()).await);
         let (_, org) = s.call("POST", "/api/orgs", &alice, Some(json!({"name": "Acme", "slug": "acme"}))).await;
         let oid = id(&org);
+        // Members need seats: the org goes on the team plan (an engineer plan has one).
+        let (st, o) = s.call("PATCH", &format!("/api/admin/orgs/{oid}"), &alice, Some(json!({"plan": "team"}))).await;
+        assert_eq!(st, 200, "{o}");
         let (st, inv) = s
             .call(
                 "POST",
@@ -257,7 +260,7 @@ async fn usage_is_reported_per_subject_project_job_and_day_as_json_csv_pages_and
             )
         );
         assert!(
-            out.contains(&format!("org:{oid},Acme,engineer,{p},{p},500.0000,0.0000,2.0000,498.0000,0.0000,0.00")),
+            out.contains(&format!("org:{oid},Acme,team,{p},{p},2000.0000,0.0000,2.0000,1998.0000,0.0000,0.00")),
             "{out}"
         );
         assert!(out.lines().last().unwrap().starts_with("total,,,,,,,644.0000,,42.0000,5.04"), "{out}");

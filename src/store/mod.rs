@@ -43,11 +43,11 @@ pub use postgres::PgStore;
 pub use quota::PlanLimits;
 pub use sql::SqlStore;
 pub use sqlite::SqliteStore;
-pub use usage::{period_of, ExecTimes, FinalUsage, UsageRecord};
-pub use usage_report::{DayUsage, JobUsage, ProjectUsage, SubjectLabel, UsageReportStore};
 pub use stripe::{
     new_report, AccountChange, EventOutcome, OutboxRow, PastDue, StripeEventRecord, StripeStore, LIVE_STATUSES,
 };
+pub use usage::{period_of, ExecTimes, FinalUsage, UsageRecord};
+pub use usage_report::{DayUsage, JobUsage, ProjectUsage, SubjectLabel, UsageReportStore};
 
 /// What a caller may do with a project, strongest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
