@@ -19,13 +19,8 @@ async fn me(s: &TestServer, token: &str) -> String {
 
 /// A project with the cube uploaded and a case of `cells` and `iterations`: (project, case).
 async fn cube_case(s: &TestServer, token: &str, cells: u64, iterations: u32) -> (String, String) {
-    let (_, p) = s.call("POST", "/api/projects", token, Some(json!({"name": "cube"}))).await;
-    let pid = p["id"].as_str().unwrap().to_string();
-    let stl = std::fs::read(common::root().join("examples/cube.stl")).unwrap();
-    let (_, g) = s.upload(token, &pid, "cube.stl", stl).await;
-    let gid = g["id"].as_str().unwrap().to_string();
-    assert_eq!(s.settle(token, &gid).await["status"], "ready");
-    (pid.clone(), case_in(s, token, &pid, &gid, cells, iterations).await)
+    let (pid, _, case) = s.cube_case(token, cells, iterations).await;
+    (pid, case)
 }
 
 async fn case_in(s: &TestServer, token: &str, pid: &str, gid: &str, cells: u64, iterations: u32) -> String {

@@ -25,6 +25,9 @@ async fn prices(peer: &Peer) -> Prices {
 }
 
 fn configure(cfg: &mut flowcfd::config::Config, peer: &Peer, p: &Prices) {
+    // Jobs are only queued (the upgrade test asks for 64 cores, which the plan decides).
+    cfg.jobs.slots = 0;
+    cfg.jobs.local_max_cores = 64;
     let mut stripe = flowcfd::config::StripeConfig {
         secret_key: SECRET_KEY.into(),
         webhook_secret: WHSEC.into(),
@@ -159,6 +162,23 @@ async fn one_backend(label: &str, s: &TestServer, peer: &Peer, p: &Prices) {
     let ps = peer.seen("POST", "/v1/billing_portal/sessions");
     assert_eq!(ps.last().unwrap().form, pairs(&[("customer", &customer), ("return_url", &s.u("/billing"))]));
 
+    // On the free plan, 64 cores are refused by the plan.
+    let (_, _, case) = s.cube_case(&token, 20_000, 50).await;
+    let submit = |cores: u32| {
+        let (s, token, case) = (s, &token, &case);
+        async move {
+            s.call(
+                "POST",
+                &format!("/api/cases/{case}/jobs"),
+                token,
+                Some(json!({"executor": "local", "cores": cores})),
+            )
+            .await
+        }
+    };
+    let (st, v) = submit(64).await;
+    assert_eq!((st, v["limit"].as_str()), (403, Some("max_cores_per_job")), "{label}: {v}");
+
     // The upgrade: localstripe creates the subscription and signs and delivers
     // customer.subscription.created itself.
     peer.deliver_to(&format!("flowcfd-{label}-{}", uuid::Uuid::new_v4().simple()), &s.u("/api/billing/webhook")).await;
@@ -174,6 +194,8 @@ async fn one_backend(label: &str, s: &TestServer, peer: &Peer, p: &Prices) {
     }
     assert_eq!(a["plan"], "engineer", "{label}: the webhook from localstripe upgraded the account: {a}");
     assert_eq!(a["subscription_status"], "active", "{a}");
+    let (st, v) = submit(64).await;
+    assert_eq!((st, v["status"].as_str()), (201, Some("queued")), "{label}: 64 cores on the engineer plan: {v}");
     let (st, v) = s.call("POST", "/api/billing/checkout", &token, Some(json!({"plan": "engineer"}))).await;
     assert_eq!(st, 409, "{label}: a second subscription is refused: {v}");
     assert!(v["detail"].as_str().unwrap().contains("Customer Portal"), "{v}");

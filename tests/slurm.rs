@@ -60,6 +60,17 @@ async fn start() -> (TestServer, String, String, String) {
         c.auth.secret = Some(SECRET.into());
         c.jobs.slots = 4;
         c.clusters = clusters();
+        // A campus allocation: no limits here, but its jobs charge the group's Slurm account.
+        let campus = flowcfd::config::Plan {
+            name: "campus".into(),
+            slurm_account: Some("cfd-group".into()),
+            ..Default::default()
+        };
+        c.billing = Some(flowcfd::config::BillingConfig {
+            default_plan: "campus".into(),
+            plans: vec![campus],
+            ..Default::default()
+        });
     })
     .await;
     let a = s.user("hpc@example.org").await;
@@ -167,6 +178,11 @@ async fn a_case_runs_through_sbatch_survives_dropped_links_and_comes_back() {
     assert_eq!(fin.len(), 1, "{recs:?}");
     assert!(matches!(fin[0].source.as_deref(), Some("sacct" | "sacct -c" | "scontrol")), "{recs:?}");
     assert_eq!(fin[0].executor.as_deref(), Some("campus"));
+    // The plan's Slurm account was charged, and the records name the plan.
+    assert_eq!(fin[0].plan.as_deref(), Some("campus"), "{recs:?}");
+    let show = std::process::Command::new("scontrol").args(["show", "job", "-o", &slurm_id]).output().unwrap();
+    let show = String::from_utf8_lossy(&show.stdout);
+    assert!(show.split_whitespace().any(|w| w == "Account=cfd-group"), "{show}");
     s.stop().await;
 }
 

@@ -110,6 +110,8 @@ pub struct JobsConfig {
     /// Times a job is claimed before it is failed: a job whose worker keeps dying (or
     /// stopping with an error) fails on the next claim past this, with the last reason.
     pub max_attempts: u32,
+    /// Cores one local run may use (0: this machine's).
+    pub local_max_cores: u32,
     /// Cores one user's live jobs may hold together.
     pub max_cores_per_user: u32,
     /// Cores the live jobs in one organization's projects may hold together.
@@ -124,6 +126,7 @@ impl Default for JobsConfig {
             lease_s: 30,
             max_wall_s: 24 * 3600,
             max_attempts: 3,
+            local_max_cores: 0,
             max_cores_per_user: 64,
             max_cores_per_org: 256,
         }

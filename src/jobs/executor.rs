@@ -369,7 +369,10 @@ impl Executor for LocalExecutor {
             return Ok(false);
         }
         let io = |e: std::io::Error| ExecError::Io(format!("{}: {e}", case.display()));
-        std::fs::write(case.join(STOP_REQUEST), stop_reason(reason)).map_err(io)?;
+        // Written aside, then renamed: the run never reads a half-written reason.
+        let part = case.join(format!("{STOP_REQUEST}.part"));
+        std::fs::write(&part, stop_reason(reason)).map_err(io)?;
+        std::fs::rename(&part, case.join(STOP_REQUEST)).map_err(io)?;
         std::fs::write(case.join(STOP_FILE), b"").map_err(io)?;
         Ok(true)
     }

@@ -22,9 +22,12 @@ pub fn cores_for_cells(cells: u64) -> u32 {
     }
 }
 
-/// The most cores the local executor offers: this machine's.
-pub fn local_max_cores() -> u32 {
-    std::thread::available_parallelism().map_or(1, |n| n.get() as u32)
+/// The most cores the local executor offers: `jobs.local_max_cores`, or this machine's.
+pub fn local_max_cores(cfg: &crate::config::JobsConfig) -> u32 {
+    match cfg.local_max_cores {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
+        n => n,
+    }
 }
 
 /// The most cores one job may ask of a cluster: its `max_cores`, and on Kubernetes without
@@ -50,7 +53,12 @@ pub struct ExecutorInfo {
 
 /// Where jobs can run: `local` and the configured clusters.
 pub fn executors(st: &AppState) -> Vec<ExecutorInfo> {
-    let local = ExecutorInfo { name: "local".into(), kind: "local".into(), max_cores: local_max_cores(), usable: true };
+    let local = ExecutorInfo {
+        name: "local".into(),
+        kind: "local".into(),
+        max_cores: local_max_cores(&st.cfg.jobs),
+        usable: true,
+    };
     std::iter::once(local)
         .chain(st.cfg.clusters.iter().map(|c| ExecutorInfo {
             name: c.name.clone(),
@@ -117,7 +125,7 @@ pub async fn submit(
 /// The most cores `executor` offers, or why it cannot take jobs.
 fn executor_max_cores(st: &AppState, executor: &str) -> AppResult<u32> {
     match executor {
-        "local" => Ok(local_max_cores()),
+        "local" => Ok(local_max_cores(&st.cfg.jobs)),
         name => match st.cfg.clusters.iter().find(|c| c.name == name) {
             Some(c) if st.executors.contains_key(name) => Ok(cluster_max_cores(c)),
             Some(_) => Err(AppError::Unavailable(format!(

@@ -120,6 +120,23 @@ impl TestServer {
         panic!("geometry {id} did not finish processing in 60 s");
     }
 
+    /// A project with the cube example uploaded (and ready) and one external-aero case of
+    /// `cells` and `iterations`: (project id, geometry id, case id).
+    pub async fn cube_case(&self, token: &str, cells: u64, iterations: u32) -> (String, String, String) {
+        let (_, p) = self.call("POST", "/api/projects", token, Some(json!({"name": "cube"}))).await;
+        let pid = p["id"].as_str().unwrap().to_string();
+        let stl = std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/cube.stl")).unwrap();
+        let (_, g) = self.upload(token, &pid, "cube.stl", stl).await;
+        let gid = g["id"].as_str().unwrap().to_string();
+        assert_eq!(self.settle(token, &gid).await["status"], "ready");
+        let body = json!({"name": "cube", "geometry_id": gid, "flow": {"type": "external", "velocity": [10, 0, 0]},
+                          "mesh": {"target_cells": cells}, "solver": {"iterations": iterations}});
+        let (st, c) = self.call("POST", &format!("/api/projects/{pid}/cases"), token, Some(body)).await;
+        assert_eq!(st, 201, "{c}");
+        let cid = c["id"].as_str().unwrap().to_string();
+        (pid, gid, cid)
+    }
+
     pub async fn stop(mut self) {
         if let Some(r) = self.running.take() {
             r.stop().await.expect("clean shutdown");

@@ -160,11 +160,7 @@ impl Executor for SlurmExecutor {
         }
         let cores = bundle.cores.max(1);
         let max_wall_s = self.max_wall_s;
-        let mut c = self.cfg.clone();
-        // The job's plan may name the account its core-hours are charged to on the cluster.
-        if let Some(a) = bundle.account.as_deref().filter(|a| !a.is_empty()) {
-            c.account = Some(a.to_string());
-        }
+        let c = script::charging(&self.cfg, bundle.account.as_deref());
         let script = batch_script(&c, &dir, &flowcfd);
         let name = bundle.run_name();
         let id = self
@@ -277,7 +273,11 @@ impl Executor for SlurmExecutor {
             if out.code != 0 {
                 return Ok(false);
             }
-            l.put(&format!("{case}/{STOP_REQUEST}"), reason.as_bytes(), 0o600)?;
+            // The reason goes in whole (written aside, then renamed): the run may look at
+            // the request while it is being written.
+            let part = format!("{case}/{STOP_REQUEST}.part");
+            l.put(&part, reason.as_bytes(), 0o600)?;
+            l.run(&command(&["mv", "-f", &part, &format!("{case}/{STOP_REQUEST}")]))?;
             l.put(&format!("{case}/{STOP_FILE}"), b"", 0o600)?;
             Ok(true)
         })

@@ -24,6 +24,17 @@ pub(super) fn sbatch_words(c: &ClusterConfig, name: &str, cores: u32, dir: &str,
     words
 }
 
+/// The cluster's settings for one job: the account its plan charges (`billing.plans`
+/// `slurm_account`), when it names one, instead of the cluster's own `account`, so that the
+/// site's Slurm accounting agrees with FlowCFD's.
+pub(super) fn charging(c: &ClusterConfig, plan_account: Option<&str>) -> ClusterConfig {
+    let mut c = c.clone();
+    if let Some(a) = plan_account.filter(|a| !a.is_empty()) {
+        c.account = Some(a.to_string());
+    }
+    c
+}
+
 /// The batch script: the cluster's preamble (admin configuration: `module load …`, env
 /// lines), then the run, then the exit-code marker. Paths are quoted; nothing in it comes
 /// from a user.
@@ -45,6 +56,17 @@ pub fn batch_script(c: &ClusterConfig, dir: &str, flowcfd: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_plans_slurm_account_replaces_the_clusters() {
+        let c = ClusterConfig { account: Some("lab".into()), ..Default::default() };
+        let w = sbatch_words(&charging(&c, Some("cfd-group")), "n", 1, "/d", 60);
+        assert!(w.contains(&"--account=cfd-group".to_string()) && !w.contains(&"--account=lab".to_string()), "{w:?}");
+        let w = sbatch_words(&charging(&c, None), "n", 1, "/d", 60);
+        assert!(w.contains(&"--account=lab".to_string()), "{w:?}");
+        let w = sbatch_words(&charging(&c, Some("")), "n", 1, "/d", 60);
+        assert!(w.contains(&"--account=lab".to_string()), "{w:?}");
+    }
 
     #[test]
     fn sbatch_gets_the_set_options_and_a_rounded_up_time_limit() {
