@@ -122,6 +122,11 @@ async fn a_free_plan_is_enforced_at_submit_and_an_admin_change_lifts_it() {
     }
     let (_, plans) = s.call("GET", "/api/billing/plans", &a, None).await;
     assert_eq!(plans["current"]["plan"], "engineer");
+    // The account shows the plan in effect, to the user and to the admin.
+    assert_eq!(s.call("GET", "/api/me", &a, None).await.1["user"]["plan"], "engineer");
+    let (_, users) = s.call("GET", "/api/admin/users", &admin, None).await;
+    let shown = users.as_array().unwrap().iter().find(|u| u["id"] == a_id.as_str()).expect("listed");
+    assert_eq!(shown["plan"], "engineer", "{users}");
     // Every change is in the audit log, with who made it.
     let (_, log) = s.call("GET", "/api/admin/audit", &admin, None).await;
     let changes: Vec<&Value> = log.as_array().unwrap().iter().filter(|e| e["action"] == "billing.change").collect();
@@ -157,6 +162,29 @@ fn plan(subject: &str, concurrent: Option<i64>, allowed: Option<f64>, estimate: 
     }
 }
 
+type Submitted = Result<flowcfd::store::Job, flowcfd::store::QuotaExceeded>;
+
+/// `n` submissions of one core each under plan `p`, all at once.
+fn burst(
+    s: &std::sync::Arc<dyn flowcfd::store::Store>,
+    case: &str,
+    uid: &str,
+    p: &PlanLimits,
+    n: usize,
+) -> Vec<tokio::task::JoinHandle<Submitted>> {
+    let cores = CoreLimits { per_user: 1000, per_org: 1000 };
+    (0..n)
+        .map(|_| {
+            let (s, case, uid, p) = (s.clone(), case.to_string(), uid.to_string(), p.clone());
+            tokio::spawn(async move {
+                let j =
+                    NewJob { case_id: &case, user_id: &uid, org_id: None, executor: "local", cores: 1, reason: "t" };
+                s.submit_planned(&j, &cores, Some(&p)).await.unwrap()
+            })
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn parallel_submissions_cannot_pass_a_plan_together() {
     let dir = tempfile::tempdir().unwrap();
@@ -168,22 +196,7 @@ async fn parallel_submissions_cannot_pass_a_plan_together() {
         let cores = CoreLimits { per_user: 1000, per_org: 1000 };
         // Jobs at once: of 12 parallel submissions under a limit of 3, exactly 3 pass.
         let p = plan(&subject, Some(3), None, 1.0);
-        let tasks: Vec<_> = (0..12)
-            .map(|_| {
-                let (s, case, uid, p) = (s.clone(), case.clone(), uid.clone(), p.clone());
-                tokio::spawn(async move {
-                    let j = NewJob {
-                        case_id: &case,
-                        user_id: &uid,
-                        org_id: None,
-                        executor: "local",
-                        cores: 1,
-                        reason: "t",
-                    };
-                    s.submit_planned(&j, &cores, Some(&p)).await.unwrap()
-                })
-            })
-            .collect();
+        let tasks = burst(&s, &case, &uid, &p, 12);
         let mut passed = Vec::new();
         for t in tasks {
             match t.await.unwrap() {
@@ -199,22 +212,7 @@ async fn parallel_submissions_cannot_pass_a_plan_together() {
         // Core-hours: 100 core-s allowed, each job expected to use 30: three fit, since live
         // jobs reserve what they have not yet used.
         let p = plan(&subject, None, Some(100.0), 30.0);
-        let tasks: Vec<_> = (0..10)
-            .map(|_| {
-                let (s, case, uid, p) = (s.clone(), case.clone(), uid.clone(), p.clone());
-                tokio::spawn(async move {
-                    let j = NewJob {
-                        case_id: &case,
-                        user_id: &uid,
-                        org_id: None,
-                        executor: "local",
-                        cores: 1,
-                        reason: "t",
-                    };
-                    s.submit_planned(&j, &cores, Some(&p)).await.unwrap()
-                })
-            })
-            .collect();
+        let tasks = burst(&s, &case, &uid, &p, 10);
         let mut ok = 0;
         for t in tasks {
             match t.await.unwrap() {

@@ -39,7 +39,18 @@ struct BillingBody {
 }
 
 async fn users(State(st): State<AppState>, _a: AdminCaller) -> AppResult<impl IntoResponse> {
-    Ok(Json(st.store.list_users().await?))
+    let mut out = Vec::new();
+    for u in st.store.list_users().await? {
+        out.push(with_plan(&st, &u).await?);
+    }
+    Ok(Json(out))
+}
+
+/// A user as the admin API shows it: with the plan in effect.
+async fn with_plan(st: &AppState, u: &crate::store::User) -> AppResult<serde_json::Value> {
+    let mut v = serde_json::to_value(u).map_err(|e| AppError::Internal(e.to_string()))?;
+    v["plan"] = json!(plans::user_plan(st, &u.id).await?);
+    Ok(v)
 }
 
 async fn patch_user(
@@ -60,7 +71,7 @@ async fn patch_user(
     } else {
         st.store.user(&id).await?.ok_or(AppError::NotFound("user"))?
     };
-    let mut out = serde_json::to_value(&user).map_err(|e| AppError::Internal(e.to_string()))?;
+    let mut out = with_plan(&st, &user).await?;
     if let Some(acc) = billing {
         out["billing"] = json!(acc);
     }

@@ -76,7 +76,10 @@ async fn logout(State(st): State<AppState>, ApiJson(b): ApiJson<Refresh>) -> App
 
 async fn me(State(st): State<AppState>, c: Caller) -> AppResult<impl IntoResponse> {
     let orgs = st.store.orgs_for(c.id()).await?;
-    Ok(Json(json!({"user": c.user, "orgs": orgs})))
+    let plan = crate::service::plans::user_plan(&st, c.id()).await?;
+    let mut user = serde_json::to_value(&c.user).map_err(|e| crate::error::AppError::Internal(e.to_string()))?;
+    user["plan"] = json!(plan);
+    Ok(Json(json!({"user": user, "orgs": orgs})))
 }
 
 async fn list_tokens(State(st): State<AppState>, c: Caller) -> AppResult<impl IntoResponse> {

@@ -35,6 +35,12 @@ pub async fn subject_for(st: &AppState, caller: &Caller, org: Option<&str>, need
     Ok(Subject::Org(o.id))
 }
 
+/// The name of the plan a user is on personally.
+pub async fn user_plan(st: &AppState, user_id: &str) -> AppResult<String> {
+    let subject = Subject::User(user_id.to_string());
+    Ok(billing::plan_for(st.store.as_ref(), &st.cfg.billing(), &subject).await?.name)
+}
+
 /// Where a subject stands this month.
 pub async fn standing_now(st: &AppState, subject: &Subject) -> AppResult<Standing> {
     let month = billing::month_of(crate::store::now_ms());

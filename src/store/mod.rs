@@ -139,6 +139,9 @@ pub struct User {
     pub auth_provider: String,
     pub is_admin: bool,
     pub disabled: bool,
+    /// The legacy column (always `free`); the plan in effect is the billing account's
+    /// (`billing::plan_for`), which the API shows instead.
+    #[serde(skip)]
     pub plan: String,
     pub created_at: i64,
 }
