@@ -374,6 +374,36 @@ async fn one_backend(label: &str, s: &TestServer, peer: &Peer, p: &Prices) {
     assert_eq!(st, 403, "{v}");
     assert!(v["detail"].as_str().unwrap().contains("owner and admins"), "{v}");
     assert_eq!(s.call("GET", &format!("/api/billing/account?org={org_id}"), &member, None).await.0, 403);
+
+    // Seats: the team plan has 5; a 6th member is one extra seat, reported once a month.
+    let state = &s.running.as_ref().unwrap().state;
+    let seats = |r: &[flowcfd::store::OutboxRow]| {
+        r.iter().filter(|r| r.period.ends_with("/seats")).map(|r| r.quantity).sum::<f64>()
+    };
+    flowcfd::service::billing_report::queue_overage(state).await.unwrap();
+    assert_eq!(seats(&state.store.outbox_of(&org_subject).await.unwrap()), 0.0, "{label}: 2 of 5 seats");
+    for i in 0..4 {
+        let u = state
+            .store
+            .create_user(flowcfd::store::NewUser {
+                email: format!("seat{i}-{label}@example.com"),
+                name: "Seat".into(),
+                password_hash: None,
+                auth_provider: "email".into(),
+                auth_provider_id: None,
+            })
+            .await
+            .unwrap();
+        state.store.set_member(org_id, &u.id, flowcfd::store::Role::Member).await.unwrap();
+    }
+    for _ in 0..2 {
+        flowcfd::service::billing_report::queue_overage(state).await.unwrap();
+    }
+    let rows = state.store.outbox_of(&org_subject).await.unwrap();
+    assert_eq!(seats(&rows), 1.0, "{label}: one extra seat, reported once: {rows:?}");
+    let row = rows.iter().find(|r| r.period.ends_with("/seats")).unwrap();
+    assert_eq!(row.subscription_id, sub_org);
+    assert!(row.idempotency_key.starts_with(&format!("flowcfd-{sub_org}-")), "{row:?}");
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
-//! The billing task: core-hours past a plan's included ones reported to Stripe as invoice
-//! items on the subscription's upcoming invoice, through a durable outbox; the sweep that
+//! The billing task: core-hours past a plan's included ones, and an org's seats past its
+//! plan's, reported to Stripe as invoice items on the subscription's upcoming invoice,
+//! through a durable outbox; the sweep that
 //! moves accounts whose payment stayed outstanding past the grace period to the default
 //! plan; and `flowcfd admin billing reconcile`.
 //!
@@ -63,7 +64,11 @@ pub async fn queue_overage(st: &AppState) -> crate::store::Result<usize> {
         let (Some(sub), Some(subject)) = (a.stripe_subscription_id.as_deref(), Subject::parse(&a.subject)) else {
             continue;
         };
-        if !plan_of(&b, Some(&a)).has_overage() {
+        let plan = plan_of(&b, Some(&a));
+        if let (Subject::Org(org), Some(seats), Some(_)) = (&subject, plan.seats, plan.extra_seat_usd) {
+            added += queue_seats(st, &a.subject, sub, org, seats, &now).await?;
+        }
+        if !plan.has_overage() {
             continue;
         }
         let this = standing(st.store.as_ref(), &b, &subject, &now).await?;
@@ -82,6 +87,31 @@ pub async fn queue_overage(st: &AppState) -> crate::store::Result<usize> {
         }
     }
     Ok(added)
+}
+
+/// The suffix of a report's period for extra seats (`2026-12/seats`): a seat report is
+/// numbered apart from the core-hours of the same month.
+pub const SEATS: &str = "/seats";
+
+/// Reports an org's seats past its plan's for this month: the most members it had so
+/// far this month, less the plan's seats, less what was already reported.
+async fn queue_seats(
+    st: &AppState,
+    subject: &str,
+    sub: &str,
+    org: &str,
+    seats: u32,
+    month: &str,
+) -> crate::store::Result<usize> {
+    let extra = st.store.members(org).await?.len() as f64 - seats as f64;
+    let period = format!("{month}{SEATS}");
+    let (seq, reported) = st.store.outbox_reported(subject, &period).await?;
+    let new = extra - reported;
+    if new >= 1.0 && st.store.outbox_add(&new_report(subject, sub, &period, seq + 1, new)).await? {
+        tracing::info!(%subject, %period, seq = seq + 1, seats = new, "extra seats report queued");
+        return Ok(1);
+    }
+    Ok(0)
 }
 
 /// Sends the due reports; a failure is retried with exponential back-off (5 s, doubling,
@@ -120,15 +150,20 @@ async fn send(st: &AppState, client: &stripe::Client, row: &OutboxRow) -> Result
         }
     }
     let plan = plan_of(&st.cfg.billing(), account.as_ref());
-    let rate =
-        plan.overage_usd_per_core_hour.ok_or_else(|| format!("the plan {:?} has no overage price", plan.name))?;
+    let seats = row.period.ends_with(SEATS);
+    let (rate, what, unit) = if seats {
+        (plan.extra_seat_usd, "seats past the plan's", "flowcfd_seats")
+    } else {
+        (plan.overage_usd_per_core_hour, "core-hours past the plan", "flowcfd_core_hours")
+    };
+    let rate = rate.ok_or_else(|| format!("the plan {:?} has no price for {what}", plan.name))?;
     let cents = (row.quantity * rate * 100.0).round() as i64;
-    let description = format!("FlowCFD {}: {} core-hours past the plan at ${rate} each", row.period, row.quantity);
+    let description = format!("FlowCFD {}: {} {what} at ${rate} each", row.period, row.quantity);
     let metadata = BTreeMap::from([
         (KEY_METADATA.to_string(), row.idempotency_key.clone()),
         ("flowcfd_subject".to_string(), row.subject.clone()),
         ("flowcfd_period".to_string(), row.period.clone()),
-        ("flowcfd_core_hours".to_string(), row.quantity.to_string()),
+        (unit.to_string(), row.quantity.to_string()),
     ]);
     let req = InvoiceItemRequest {
         customer: &customer,
