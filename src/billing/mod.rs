@@ -16,7 +16,8 @@ use serde::Serialize;
 
 /// The UTC month (`YYYY-MM`) of a Unix-millisecond time.
 pub fn month_of(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().format("%Y-%m").to_string()
+    // The period usage records are filed under.
+    crate::store::period_of(ms)
 }
 
 /// The month before `month` (`2027-01` → `2026-12`).

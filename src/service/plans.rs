@@ -27,9 +27,9 @@ pub fn list(st: &AppState) -> PlanList {
 /// bill; members see its limits) or themselves.
 pub async fn subject_for(st: &AppState, caller: &Caller, org: Option<&str>, need_admin: bool) -> AppResult<Subject> {
     let Some(org_id) = org else { return Ok(Subject::User(caller.id().to_string())) };
+    // The org as the caller sees it carries their role in it.
     let o = st.store.org(caller.id(), org_id).await?.ok_or(AppError::NotFound("organization"))?;
-    let role = st.store.members(&o.id).await?.into_iter().find(|m| m.user_id == caller.id()).map(|m| m.role);
-    if need_admin && !matches!(role, Some(Role::Owner | Role::Admin)) {
+    if need_admin && o.role < Role::Admin {
         return Err(AppError::Forbidden("only the organization's owner and admins see its usage and bill".into()));
     }
     Ok(Subject::Org(o.id))

@@ -138,14 +138,15 @@ async fn change_account(db: &Db, subject: &str, c: &BillingChange, actor: &str) 
     Ok(out)
 }
 
+/// The core-seconds recorded for a subject (`$1`) in one period (`$2`).
+pub(super) const SUBJECT_PERIOD_USAGE: &str = "SELECT CAST(SUM(quantity) AS DOUBLE PRECISION) FROM usage_records \
+     WHERE subject = $1 AND period = $2 AND record_type = 'core_seconds'";
+
 /// Core-seconds recorded for `subject` in the given periods (`YYYY-MM`).
 pub(super) async fn subject_usage(db: &Db, subject: &str, periods: &[String]) -> Result<f64> {
     let mut total = 0.0;
     for p in periods {
-        let q = sql("SELECT CAST(SUM(quantity) AS DOUBLE PRECISION) FROM usage_records \
-                     WHERE subject = $1 AND period = $2 AND record_type = 'core_seconds'")
-        .bind(subject)
-        .bind(p.as_str());
+        let q = sql(SUBJECT_PERIOD_USAGE).bind(subject).bind(p.as_str());
         let s: Option<f64> = db.fetch_one(q).await?.get(0)?;
         total += s.unwrap_or(0.0);
     }

@@ -78,10 +78,7 @@ pub(super) async fn check(tx: &mut Tx<'_>, p: &PlanLimits) -> Result<Option<Quot
     let Some(allowed) = p.allowed_core_seconds else { return Ok(None) };
     let mut used = 0.0;
     for period in &p.periods {
-        let q = sql("SELECT CAST(SUM(quantity) AS DOUBLE PRECISION) FROM usage_records \
-                     WHERE subject = $1 AND period = $2 AND record_type = 'core_seconds'")
-        .bind(p.subject.as_str())
-        .bind(period.as_str());
+        let q = sql(super::billing::SUBJECT_PERIOD_USAGE).bind(p.subject.as_str()).bind(period.as_str());
         let s: Option<f64> = tx.fetch_optional(q).await?.map(|r| r.get(0)).transpose()?.flatten();
         used += s.unwrap_or(0.0);
     }
