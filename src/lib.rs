@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod pages;
 pub mod pg_listen;
 pub mod post;
+pub mod report;
 pub mod runner;
 pub mod server;
 pub mod service;

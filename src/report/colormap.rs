@@ -1,0 +1,1 @@
+//! The viewer's colormaps (filled in by the rasterizer work).
