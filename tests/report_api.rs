@@ -3,8 +3,9 @@
 //! admin, refused with the reason); a job's report refused until the job has ended, then
 //! made once (`X-Report-Cache: miss`) and served from the object store (`hit`, the same
 //! bytes), with the org's name on its title block (pdftotext); another tenant gets 404;
-//! concurrent first requests make it once; a failed run still gets a report, and its
-//! failure.json is kept.
+//! concurrent first requests make it once; the job page's button shows that the report is
+//! being made, then downloads it (chromium, on SQLite); a failed run still gets a report,
+//! and its failure.json is kept.
 mod common;
 
 use common::{db, server::TestServer};
@@ -90,7 +91,26 @@ async fn put_logo(s: &TestServer, token: &str, org: &str, body: Vec<u8>) -> (u16
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
-async fn scenario(url: &str) {
+/// The job page's button in chromium: the "preparing" state, then the PDF downloaded.
+async fn in_the_browser(s: &TestServer, email: &str, job: &str) {
+    assert!(
+        std::path::Path::new("/usr/bin/chromium").exists(),
+        "chromium is not installed: run .ci/test (it installs Debian's chromium)"
+    );
+    let js = common::root().join("tests/js");
+    assert!(js.join("node_modules/playwright-core").exists(), "run `npm ci --prefix tests/js` (.ci/test does)");
+    let shots = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let args = [s.url.clone(), email.to_string(), common::server::PW.to_string(), job.to_string()];
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("node").arg(js.join("report-flow.mjs")).args(args).arg(&shots).output().unwrap()
+    })
+    .await
+    .unwrap();
+    let (o, e) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && o.contains("ok: report"), "the report button in chromium:\n{o}\n{e}");
+}
+
+async fn scenario(url: &str, browser: bool) {
     common::require_openfoam();
     let s = TestServer::start(url, |_| {}).await;
     let owner = s.user("owner@example.org").await;
@@ -197,6 +217,9 @@ async fn scenario(url: &str) {
     let metrics = s.http.get(s.u("/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("flowcfd_reports_built_total 2\n"), "{metrics}");
     assert!(metrics.contains("flowcfd_report_cache_hits_total 4\n"), "{metrics}");
+    if browser {
+        in_the_browser(&s, "owner@example.org", &done).await;
+    }
 
     // A failed run still gets its report, from what it left.
     let end = ended(&s, &owner, &failing).await;
@@ -214,10 +237,10 @@ async fn scenario(url: &str) {
 #[tokio::test]
 async fn reports_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
-    scenario(&db::sqlite_in(dir.path())).await;
+    scenario(&db::sqlite_in(dir.path()), true).await;
 }
 
 #[tokio::test]
 async fn reports_on_postgres() {
-    scenario(&db::fresh_postgres().await).await;
+    scenario(&db::fresh_postgres().await, false).await;
 }

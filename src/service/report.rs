@@ -60,30 +60,38 @@ pub async fn pdf(st: &AppState, caller: &Caller, job_id: &str) -> AppResult<Repo
         st.metrics.report(false);
         return Ok(ReportPdf { bytes, filename, cached: true });
     }
-    // One build per job at a time: a request that waited here finds the first one's PDF.
-    let flight = flight(&job.id);
-    let _mine = flight.lock().await;
-    if let Some(bytes) = cached(st, &key).await? {
-        st.metrics.report(false);
-        return Ok(ReportPdf { bytes, filename, cached: true });
-    }
-    if let Some(why) = known_bad(&key) {
-        return Err(AppError::Conflict(why));
-    }
-    let _slot = builds().acquire().await.map_err(|e| AppError::Internal(e.to_string()))?;
-    let started = std::time::Instant::now();
-    let bytes = match build(st, &job, has_case, facts, opts).await {
-        Ok(b) => Bytes::from(b),
-        Err(AppError::Conflict(why)) => {
-            remember_bad(&key, &why);
+    // A task of its own, so that a client who gives up does not waste a build that the
+    // next request would start again.
+    let (st, flight) = (st.clone(), flight(&job.id));
+    let (bytes, cached) = tokio::spawn(async move {
+        // One build per job at a time: a request that waited here finds the first one's PDF.
+        let _mine = flight.lock_owned().await;
+        if let Some(bytes) = cached(&st, &key).await? {
+            st.metrics.report(false);
+            return Ok((bytes, true));
+        }
+        if let Some(why) = known_bad(&key) {
             return Err(AppError::Conflict(why));
         }
-        Err(e) => return Err(e),
-    };
-    tracing::info!(job = %job.id, bytes = bytes.len(), ms = started.elapsed().as_millis() as u64, "report made");
-    st.blobs.put(&key, bytes.clone()).await?;
-    st.metrics.report(true);
-    Ok(ReportPdf { bytes, filename, cached: false })
+        let _slot = builds().acquire().await.map_err(|e| AppError::Internal(e.to_string()))?;
+        let started = std::time::Instant::now();
+        let bytes = match build(&st, &job, has_case, facts, opts).await {
+            Ok(b) => Bytes::from(b),
+            Err(AppError::Conflict(why)) => {
+                remember_bad(&key, &why);
+                return Err(AppError::Conflict(why));
+            }
+            Err(e) => return Err(e),
+        };
+        let ms = started.elapsed().as_millis() as u64;
+        tracing::info!(job = %job.id, bytes = bytes.len(), ms, "report made");
+        st.blobs.put(&key, bytes.clone()).await?;
+        st.metrics.report(true);
+        Ok((bytes, false))
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("the report task: {e}")))??;
+    Ok(ReportPdf { bytes, filename, cached })
 }
 
 /// Whether a job has ended with something to report on: completed and failed jobs do
