@@ -243,6 +243,12 @@ async fn build(st: &AppState, job: &Job, has_case: bool, facts: Facts, opts: rep
             Err(e) => return Err(e.into()),
         }
     }
+    // A job the server failed (the wall-time limit, a worker that kept dying, a run that
+    // ended without its summary) has no failure record from the run: the server's record
+    // stands in for it, in the run's form, so the report has its failure section.
+    if job.status == JobStatus::Failed && !extra.iter().any(|(n, _)| *n == "failure.json") {
+        extra.push(("failure.json", server_failure(job, meta.status_reason.as_deref())));
+    }
     let made = tokio::task::spawn_blocking(move || {
         let made = prepare(&dir, archive.as_deref(), &extra).and_then(|input| {
             report::build(&input, &meta, &opts).map_err(|e| match e {
@@ -259,6 +265,13 @@ async fn build(st: &AppState, job: &Job, has_case: bool, facts: Facts, opts: rep
     .await
     .map_err(|e| AppError::Internal(format!("the report task: {e}")))??;
     Ok(made)
+}
+
+/// `failure.json` as the runner writes it (`{"step", "error"}`), from what the server knows.
+fn server_failure(job: &Job, reason: Option<&str>) -> Bytes {
+    let error = job.error_message.as_deref().or(reason).unwrap_or("the job failed");
+    let step = job.log_step.as_deref().or(job.step.as_deref()).unwrap_or("");
+    Bytes::from(serde_json::json!({"step": step, "error": error}).to_string())
 }
 
 /// Lays out `dir` as `flowcfd run --out` leaves it: `case/` (from the archive; an empty
@@ -374,5 +387,16 @@ mod tests {
         assert_eq!(input.case, dir.join("case"));
         assert!(input.failure.is_some() && input.run_log.is_some() && input.summary.is_none());
         assert!(!dir.join("stale").exists(), "a stale directory is replaced");
+    }
+
+    #[test]
+    fn a_job_failed_by_the_server_before_its_run_made_a_case_still_gets_a_report() {
+        let t = tempfile::tempdir().unwrap();
+        let dir = t.path().join("j");
+        let failure = Bytes::from(serde_json::json!({"step": "", "error": "gave up after 3 attempts"}).to_string());
+        let input = prepare(&dir, None, &[("failure.json", failure)]).unwrap();
+        let meta = report::Meta { status: Some("failed".into()), ..Default::default() };
+        let pdf = report::build(&input, &meta, &report::Options::default()).expect("a report of the failure");
+        assert!(pdf.starts_with(b"%PDF-"));
     }
 }
