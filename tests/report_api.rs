@@ -200,6 +200,8 @@ async fn scenario(url: &str, browser: bool) {
     assert_eq!((st, cache.as_str(), theirs == first), (200, "hit", true), "a member of the org");
     let (st, _, _, body) = report(&s, &other, &done).await;
     assert_eq!(st, 404, "another tenant: {}", String::from_utf8_lossy(&body));
+    // Kept for a look (like the browser tests' screenshots).
+    let _ = std::fs::write(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-api.pdf"), &first);
     let text = pdf_text(&first);
     assert!(text.contains(ORG), "the org's name on the title block:\n{text}");
 

@@ -173,7 +173,10 @@ async fn facts(st: &AppState, caller: &Caller, job: &Job) -> AppResult<Facts> {
         },
         // As the job's view shows it: what is recorded for billing.
         core_hours: (job.started_at.is_some() || recorded > 0.0).then_some(recorded / 3600.0),
-        date: job.completed_at.and_then(chrono::DateTime::from_timestamp_millis).map(|t| t.to_rfc3339()),
+        date: job
+            .completed_at
+            .and_then(chrono::DateTime::from_timestamp_millis)
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
         status: Some(job.status.as_str().to_string()),
         status_reason: reason.or_else(|| job.error_message.clone()),
     };
