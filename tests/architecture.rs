@@ -110,7 +110,7 @@ fn rooms_import_only_what_the_map_allows() {
     let mut rules: Vec<(&str, Vec<&str>, &str)> = Vec::new();
     let pure_forbidden: Vec<&str> =
         server_side.iter().copied().chain(["store", "jobs", "runner", "auth", "blob", "config", "pg_listen"]).collect();
-    for pure in ["geometry", "foam", "meshai", "post"] {
+    for pure in ["geometry", "foam", "meshai", "post", "report"] {
         rules.push((pure, pure_forbidden.clone(), "pure libraries import no server, store or job code"));
     }
     rules.push(("runner", server_side.iter().copied().chain(["store", "jobs"]).collect(), "the runner is below jobs"));

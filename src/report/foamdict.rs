@@ -113,9 +113,7 @@ fn tokens(text: &str) -> Vec<Tok> {
                     }
                     i += 1;
                 }
-                let list = &text[start..i.min(text.len())];
-                let short = list.split_whitespace().collect::<Vec<_>>().join(" ");
-                out.push(Tok::Word(if short.chars().count() > 60 { "(…)".into() } else { short }));
+                out.push(Tok::Word(short(&text[start..i.min(text.len())])));
             }
             c if c.is_ascii_whitespace() => i += 1,
             _ => {
@@ -141,11 +139,24 @@ fn tokens(text: &str) -> Vec<Tok> {
                         i += 1;
                     }
                 }
-                out.push(Tok::Word(text[start..i.min(text.len())].to_string()));
+                out.push(Tok::Word(short(&text[start..i.min(text.len())])));
             }
         }
     }
     out
+}
+
+/// A token as quoted: whitespace collapsed, and a long list (a field's values) cut to
+/// `N(…)`.
+fn short(tok: &str) -> String {
+    let s = tok.split_whitespace().collect::<Vec<_>>().join(" ");
+    if s.chars().count() <= 60 {
+        return s;
+    }
+    match s.find('(') {
+        Some(i) => format!("{}(…)", &s[..i]),
+        None => s.chars().take(60).collect::<String>() + "…",
+    }
 }
 
 /// Parses a dictionary file's text (the `FoamFile` header is an entry like any other).
@@ -201,7 +212,7 @@ boundaryField
 {
     inlet { type fixedValue; value uniform (10 0 0); }
     "(lowerWall|cube)" { type noSlip; }
-    outlet { type inletOutlet; inletValue uniform (0 0 0); value nonuniform List<vector> 3((1 2 3) (4 5 6) (7 8 9) (1 1 1) (2 2 2) (3 3 3) (4 4 4)); }
+    outlet { type inletOutlet; inletValue uniform (0 0 0); value nonuniform List<vector> 9((1 2 3) (4 5 6) (7 8 9) (1 1 1) (2 2 2) (3 3 3) (4 4 4) (5 5 5) (6 6 6)); }
 }
 divSchemes { default none; div(phi,U) bounded Gauss linearUpwind grad(U); }
 "#;

