@@ -543,6 +543,18 @@ pub fn mesh(fonts: &Fonts, f: &Facts, units: Units, width: f32) -> Vec<Block> {
             ),
             ("Estimated cells", json_num(&plan["estimated_cells"])),
         ]));
+        if let Some(why) = plan["why"].as_object().filter(|w| !w.is_empty()) {
+            let rows = why.iter().map(|(k, v)| vec![k.replace('_', " "), v.as_str().unwrap_or("").to_string()]).collect();
+            blocks.push(Block::Note(format!("Why {who} chose these values:")));
+            blocks.push(Block::Table(Table {
+                header: vec!["parameter".into(), "reason".into()],
+                rows,
+                widths: vec![1.0, 3.4],
+                right: vec![],
+                mono: false,
+                small: true,
+            }));
+        }
     }
     blocks
 }
