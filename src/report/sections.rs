@@ -544,7 +544,8 @@ pub fn mesh(fonts: &Fonts, f: &Facts, units: Units, width: f32) -> Vec<Block> {
             ("Estimated cells", json_num(&plan["estimated_cells"])),
         ]));
         if let Some(why) = plan["why"].as_object().filter(|w| !w.is_empty()) {
-            let rows = why.iter().map(|(k, v)| vec![k.replace('_', " "), v.as_str().unwrap_or("").to_string()]).collect();
+            let rows =
+                why.iter().map(|(k, v)| vec![k.replace('_', " "), v.as_str().unwrap_or("").to_string()]).collect();
             blocks.push(Block::Note(format!("Why {who} chose these values:")));
             blocks.push(Block::Table(Table {
                 header: vec!["parameter".into(), "reason".into()],
