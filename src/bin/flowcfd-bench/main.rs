@@ -17,6 +17,7 @@ mod post;
 #[path = "../../cli/progress.rs"]
 #[allow(dead_code)]
 mod progress;
+mod pv;
 mod queue;
 mod solids;
 
