@@ -65,6 +65,8 @@ enum Cmd {
         #[command(subcommand)]
         cmd: PostCmd,
     },
+    /// The PDF report of a result: `flowcfd report --case DIR --out report.pdf`.
+    Report(cli::report::ReportArgs),
 }
 
 fn main() -> ExitCode {
@@ -85,6 +87,7 @@ fn main() -> ExitCode {
             .map_err(anyhow::Error::from),
         Cmd::MeshAi { cmd } => cli::mesh_ai::mesh_ai(&cmd),
         Cmd::Post { cmd } => cli::post::post(cmd),
+        Cmd::Report(a) => cli::report::report(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

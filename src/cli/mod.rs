@@ -7,6 +7,7 @@ pub mod case;
 pub mod mesh_ai;
 pub mod post;
 pub mod progress;
+pub mod report;
 pub mod serve;
 pub mod usage;
 

@@ -7,7 +7,16 @@
 //! A pure library: a result directory in, PDF bytes out. The server and the CLI pass what
 //! only they know (project, author, org, executor, core-hours) in [`Meta`].
 pub mod colormap;
+mod foamdict;
+pub mod forces;
+mod hint;
+pub mod input;
+pub mod layout;
+mod pictures;
+pub mod plot;
 pub mod raster;
+mod results;
+mod sections;
 
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -138,4 +147,138 @@ impl Input {
         };
         Ok(Input { case, summary, failure: in_root("failure.json"), run_log: in_root("run.log") })
     }
+}
+
+/// Opens the solved result when the report has pictures and forces to show: `None` for a
+/// mesh-only run and for a failed run without a usable solution; a clear error when a run
+/// that claims success has no solved time or lacks p or U.
+fn open_result(f: &input::Facts) -> Result<Option<crate::post::Case>, ReportError> {
+    let mesh_only = f.summary.as_ref().and_then(|s| s["mesh_only"].as_bool()).unwrap_or(false);
+    if mesh_only {
+        return Ok(None);
+    }
+    let opened = crate::post::Case::open(&f.case, None, crate::post::Source::Auto);
+    if f.failure.is_some() {
+        return Ok(opened.ok().filter(|c| c.time != "0" && has_fields(c).is_ok()));
+    }
+    let case = opened.map_err(|e| match e {
+        crate::post::PostError::Missing(m) => ReportError::BadInput(format!(
+            "{} has no result to report: {m} was not found. Run the case first (`flowcfd run`, or ./Allrun in the case), \
+             or point --case at the run's output directory",
+            f.case.display()
+        )),
+        other => ReportError::BadInput(format!("the result in {} cannot be read: {other}", f.case.display())),
+    })?;
+    if case.time == "0" {
+        return Err(ReportError::BadInput(format!(
+            "{} holds only the initial time 0: the solver wrote no result. Run the solver (./Allrun) first",
+            f.case.display()
+        )));
+    }
+    has_fields(&case)?;
+    Ok(Some(case))
+}
+
+/// The report's pictures and forces need p and U at the result's time.
+fn has_fields(case: &crate::post::Case) -> Result<(), ReportError> {
+    let names: Vec<String> = case.field_names().into_iter().map(|(n, _)| n).collect();
+    let missing: Vec<&str> = ["p", "U"].into_iter().filter(|f| !names.iter().any(|n| n == f)).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(ReportError::BadInput(format!(
+        "the result at time {} in {} has no field {} (fields there: {}); the report needs p and U. Was the time \
+         directory cut short? Rerun the solver, or remove the incomplete time directory",
+        case.time,
+        case.root.display(),
+        missing.join(" or "),
+        if names.is_empty() { "none".into() } else { names.join(", ") }
+    )))
+}
+
+/// Makes the PDF report of a located result.
+pub fn build(input: &Input, meta: &Meta, opts: &Options) -> Result<Vec<u8>, ReportError> {
+    use layout::{Block, Doc, Fonts, PageSize};
+    let facts = input::gather(input)?;
+    let result = open_result(&facts)?;
+    let fonts = Fonts::load()?;
+    let page = PageSize::of(opts.paper);
+    let width = page.text_width();
+    let logo = match &meta.org_logo_png {
+        Some(bytes) => Some(
+            krilla::image::Image::from_png(bytes.clone().into(), true)
+                .or_else(|_| krilla::image::Image::from_jpeg(bytes.clone().into(), true))
+                .map_err(|e| {
+                    ReportError::BadInput(format!(
+                        "the org's logo is not a readable PNG or JPEG ({e}); upload it again"
+                    ))
+                })?,
+        ),
+        None => None,
+    };
+    let mut blocks = sections::title(&fonts, &facts, meta, width, logo);
+    blocks.extend(sections::summary_box(&facts, meta, opts.units, width));
+    blocks.extend(results::failure(&fonts, &facts, width));
+    blocks.push(Block::PageBreak);
+    blocks.push(Block::Heading(1, "Geometry".into()));
+    blocks.extend(pictures::geometry(&facts, result.as_ref(), width));
+    blocks.extend(sections::geometry(&facts));
+    blocks.push(Block::Heading(1, "Set-up".into()));
+    blocks.extend(sections::setup(&facts, opts.units));
+    blocks.push(Block::Heading(1, "Mesh".into()));
+    blocks.extend(sections::mesh(&fonts, &facts, opts.units, width));
+    blocks.extend(pictures::mesh_cut(&facts, result.as_ref(), width));
+    blocks.push(Block::Heading(1, "Convergence".into()));
+    blocks.extend(results::convergence(&fonts, &facts, width));
+    match &result {
+        Some(case) => {
+            blocks.push(Block::Heading(1, "Results".into()));
+            blocks.extend(pictures::results(&facts, case, opts.units, width)?);
+            blocks.push(Block::Heading(1, "Forces by patch".into()));
+            match force_reference(&facts) {
+                Some(r) => blocks.extend(results::forces_by_patch(&forces::by_patch(case, &r)?)),
+                None => blocks.push(Block::Para(
+                    "The force reference (directions, speed, area) is neither in system/controlDict nor in the \
+                     summary, so forces by patch are not shown."
+                        .into(),
+                )),
+            }
+        }
+        None => blocks.push(Block::Para(
+            "There is no solved result to show: the results pictures and the forces by patch are left out.".into(),
+        )),
+    }
+    blocks.push(Block::Heading(1, "Reproducibility".into()));
+    blocks.extend(results::reproducibility(&facts));
+    let mut doc = Doc::new(&fonts, page);
+    doc.add(blocks);
+    let name = sections::case_name(&facts, meta);
+    let header =
+        format!("FlowCFD report · {}{}", meta.project.as_ref().map(|p| format!("{p} · ")).unwrap_or_default(), name);
+    let mut md = krilla::metadata::Metadata::new()
+        .title(format!("FlowCFD report: {name}"))
+        .creator(format!("FlowCFD {}", env!("CARGO_PKG_VERSION")))
+        .producer("FlowCFD (krilla)".into());
+    if let Some(a) = &meta.author {
+        md = md.authors(vec![a.clone()]);
+    }
+    let footer = format!(
+        "FlowCFD {} · OpenFOAM {}",
+        env!("CARGO_PKG_VERSION"),
+        facts.openfoam_version.as_deref().unwrap_or("?")
+    );
+    doc.finish(&header, &footer, md)
+}
+
+/// The forces' reference: the case's forceCoeffs, else the summary's spec and reference.
+fn force_reference(f: &input::Facts) -> Option<forces::Reference> {
+    if let Some(r) =
+        std::fs::read_to_string(f.case.join("system/controlDict")).ok().and_then(|t| forces::from_control_dict(&t))
+    {
+        return Some(r);
+    }
+    let s = f.summary.as_ref()?;
+    let v: Vec<f64> = s["spec"]["flow"]["velocity"].as_array()?.iter().filter_map(serde_json::Value::as_f64).collect();
+    let aref = s["forces"]["Aref"].as_f64()?;
+    (v.len() == 3).then(|| forces::Reference::from_velocity([v[0], v[1], v[2]], aref))
 }

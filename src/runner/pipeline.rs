@@ -355,6 +355,13 @@ pub fn summary(p: &Prepared, r: &RunReport, case_dir: &Path, total_s: f64, env: 
     // The mean of the last 10 % of iterations smooths the bluff-body wobble.
     let n = ((history.len() as f64 * 0.1).ceil() as usize).max(1);
     let f = mean_tail(&history, n).unwrap_or_default();
+    let window = &history[history.len().saturating_sub(n)..];
+    let std = |pick: fn(&ForceCoeffSample) -> Option<f64>, mean: Option<f64>| -> Value {
+        let (Some(m), false) = (mean, window.is_empty()) else { return Value::Null };
+        let vals: Vec<f64> = window.iter().filter_map(|(_, s)| pick(s)).collect();
+        let var = vals.iter().map(|v| (v - m).powi(2)).sum::<f64>() / vals.len().max(1) as f64;
+        json!(round_sig(var.sqrt()))
+    };
     let mut timing: serde_json::Map<String, Value> =
         r.timing.iter().map(|(k, v)| (k.clone(), json!(round3(*v)))).collect();
     timing.insert("total".into(), json!(round3(total_s)));
@@ -362,6 +369,9 @@ pub fn summary(p: &Prepared, r: &RunReport, case_dir: &Path, total_s: f64, env: 
     json!({
         "flowcfd_version": env!("CARGO_PKG_VERSION"),
         "name": p.spec.name,
+        // The case specification as applied (defaults filled in), for the report's
+        // reproducibility section and a rerun.
+        "spec": p.spec,
         "mesh_only": p.spec.mesh_only,
         "input_sha256": p.input_sha256,
         "openfoam_version": r.openfoam_version,
@@ -388,7 +398,12 @@ pub fn summary(p: &Prepared, r: &RunReport, case_dir: &Path, total_s: f64, env: 
             "inlet_turbulence": p.case.turbulence,
         },
         "forces": {
-            "Cd": f.cd, "Cl": f.cl, "Cs": f.cs, "CmPitch": f.cm_pitch, "samples_averaged": n.min(history.len()),
+            // Rounded to 4 decimals: the report and the pages show these digits exactly.
+            "Cd": f.cd.map(round4), "Cl": f.cl.map(round4), "Cs": f.cs.map(round4), "CmPitch": f.cm_pitch.map(round4),
+            "samples_averaged": n.min(history.len()),
+            "std": {"Cd": std(|s| s.cd, f.cd), "Cl": std(|s| s.cl, f.cl), "Cs": std(|s| s.cs, f.cs),
+                    "CmPitch": std(|s| s.cm_pitch, f.cm_pitch)},
+            "window": window.first().zip(window.last()).map(|(a, b)| json!([a.0, b.0])),
             "Aref": reference.aref, "lRef": reference.lref, "magUInf": reference.mag_u_inf,
             "CofR": reference.cofr, "patches": reference.patches,
         },
@@ -400,6 +415,19 @@ pub fn summary(p: &Prepared, r: &RunReport, case_dir: &Path, total_s: f64, env: 
 
 fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
+}
+
+fn round4(x: f64) -> f64 {
+    (x * 1e4).round() / 1e4
+}
+
+/// Three significant digits (a spread).
+fn round_sig(x: f64) -> f64 {
+    if x == 0.0 || !x.is_finite() {
+        return x;
+    }
+    let scale = 10f64.powi(2 - x.abs().log10().floor() as i32);
+    (x * scale).round() / scale
 }
 
 /// Finds OpenFOAM (see [`openfoam::detect`]).
