@@ -125,6 +125,16 @@ impl Blobs {
         Ok(self.store.head(&Self::path(key)?).await?.size)
     }
 
+    /// A word that changes whenever the object does (its ETag, else its size and time of
+    /// change), for cache keys derived from it.
+    pub async fn version(&self, key: &str) -> Result<String, BlobError> {
+        let m = self.store.head(&Self::path(key)?).await?;
+        Ok(match m.e_tag {
+            Some(t) => format!("{}-{t}", m.size),
+            None => format!("{}-{}", m.size, m.last_modified.timestamp_nanos_opt().unwrap_or_default()),
+        })
+    }
+
     /// Deletes an object; a missing one is not an error.
     pub async fn delete(&self, key: &str) -> Result<(), BlobError> {
         match self.store.delete(&Self::path(key)?).await {

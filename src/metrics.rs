@@ -1,8 +1,9 @@
 //! Prometheus metrics: requests by route and status, request durations as a histogram,
-//! jobs by state (from the database, so every replica reports the same). `server` serves
-//! them at `/metrics`.
+//! jobs by state (from the database, so every replica reports the same), PDF reports made
+//! and served from the cache. `server` serves them at `/metrics`.
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// Histogram bucket upper bounds, milliseconds.
@@ -20,6 +21,8 @@ struct Series {
 pub struct Metrics {
     requests: Mutex<BTreeMap<(String, String, u16), u64>>,
     durations: Mutex<BTreeMap<String, Series>>,
+    reports_built: AtomicU64,
+    report_cache_hits: AtomicU64,
 }
 
 impl Metrics {
@@ -35,6 +38,12 @@ impl Metrics {
                 s.buckets[i] += 1;
             }
         }
+    }
+
+    /// Counts a PDF report: made now (`built`), or served from the object store.
+    pub fn report(&self, built: bool) {
+        let c = if built { &self.reports_built } else { &self.report_cache_hits };
+        c.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The text exposition.
@@ -69,6 +78,12 @@ impl Metrics {
             let n = jobs.iter().find(|(s, _)| s == state).map_or(0, |(_, n)| *n);
             let _ = writeln!(out, "flowcfd_jobs{{state=\"{state}\"}} {n}");
         }
+        out.push_str("# HELP flowcfd_reports_built_total PDF reports made by this process.\n");
+        out.push_str("# TYPE flowcfd_reports_built_total counter\n");
+        let _ = writeln!(out, "flowcfd_reports_built_total {}", self.reports_built.load(Ordering::Relaxed));
+        out.push_str("# HELP flowcfd_report_cache_hits_total PDF reports served from the object store.\n");
+        out.push_str("# TYPE flowcfd_report_cache_hits_total counter\n");
+        let _ = writeln!(out, "flowcfd_report_cache_hits_total {}", self.report_cache_hits.load(Ordering::Relaxed));
         out
     }
 }
@@ -83,6 +98,9 @@ mod tests {
         m.observe("GET", "/api/projects", 200, 3.0);
         m.observe("GET", "/api/projects", 200, 30.0);
         m.observe("POST", "/api/auth/login", 401, 80.0);
+        m.report(true);
+        m.report(false);
+        m.report(false);
         let t = m.render(&[("queued".into(), 2)]);
         assert!(
             t.contains("flowcfd_http_requests_total{method=\"GET\",route=\"/api/projects\",status=\"200\"} 2"),
@@ -95,6 +113,10 @@ mod tests {
         assert!(t.contains("flowcfd_http_request_duration_seconds_count{route=\"/api/projects\"} 2"), "{t}");
         assert!(
             t.contains("flowcfd_jobs{state=\"queued\"} 2") && t.contains("flowcfd_jobs{state=\"failed\"} 0"),
+            "{t}"
+        );
+        assert!(
+            t.contains("flowcfd_reports_built_total 1\n") && t.contains("flowcfd_report_cache_hits_total 2\n"),
             "{t}"
         );
     }

@@ -17,6 +17,7 @@ mod orgs;
 mod plans;
 mod post;
 mod projects;
+mod report;
 mod usage;
 mod ws;
 
@@ -30,6 +31,7 @@ pub fn routes(st: &AppState) -> Router<AppState> {
         .merge(jobs::routes())
         .merge(post::routes())
         .merge(orgs::routes())
+        .merge(report::routes())
         .merge(admin::routes())
         .merge(plans::routes())
         .merge(usage::routes())

@@ -92,6 +92,7 @@ pub fn document() -> Value {
             "/api/jobs/{id}/summary": {"get": {"summary": "The pipeline's summary.json of a completed job", "responses": ok("200", "summary.json")}},
             "/api/jobs/{id}/samples": {"get": {"summary": "Residual and force history, one sample per iteration: ?after=N", "responses": ok("200", "samples")}},
             "/api/jobs/{id}/case.tar.gz": {"get": {"summary": "The exportable OpenFOAM case of an ended job", "responses": ok("200", "application/gzip")}},
+            "/api/jobs/{id}/report.pdf": {"get": {"summary": "The PDF report of an ended job (completed, failed, or cancelled with its case kept; 409 before it ends): made on the first request, then served from the object store; header X-Report-Cache: miss|hit; [report] paper and units set its layout", "responses": ok("200", "application/pdf (Content-Disposition: attachment)")}},
             "/api/clusters": {"get": {"summary": "Where jobs can run: local and the configured clusters, with their core limits", "responses": ok("200", "list")}},
             "/api/jobs/{id}/ws": {"get": {"summary": "WebSocket: a snapshot, then live sample, residuals, step, log (bytes offset..end of the log) and status events; ?after=N resumes", "responses": ok("101", "switching protocols")}},
             "/api/orgs": {
@@ -99,6 +100,12 @@ pub fn document() -> Value {
                 "post": {"summary": "Create an organization", "requestBody": body(obj(&[("name", "string"), ("slug", "string")], &["name", "slug"])),
                     "responses": ok("201", "the organization")}},
             "/api/orgs/{id}": {"get": {"summary": "An organization and its members", "responses": ok("200", "{org, members}")}},
+            "/api/orgs/{id}/logo": {
+                "get": {"summary": "The organization's logo (members)", "responses": ok("200", "image/png")},
+                "put": {"summary": "Set the logo printed on the title block of the org's reports (owners and admins): the body is a PNG of at most 512 KB and 4096 pixels a side; anything else is refused with 415 (413 when larger)",
+                    "requestBody": {"required": true, "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}},
+                    "responses": ok("200", "{org_id, bytes, width, height}")},
+                "delete": {"summary": "Remove the organization's logo (owners and admins)", "responses": ok("204", "removed")}},
             "/api/orgs/{id}/members/{user}": {
                 "patch": {"summary": "Change a member's role (admin, member, viewer; owners and admins)",
                     "requestBody": body(obj(&[("role", "string")], &["role"])), "responses": ok("200", "members")},

@@ -1,8 +1,10 @@
 //! `/api/orgs` and `/api/invitations`: organizations, their members, and invitations to
-//! join them (an invitee accepts before becoming a member).
+//! join them (an invitee accepts before becoming a member), and the org's logo (a PNG for
+//! the title block of its reports).
+use crate::error::AppError;
 use crate::error::AppResult;
 use crate::http::extract::ApiJson;
-use crate::service::{invitations, projects, Caller};
+use crate::service::{invitations, org_logo, projects, Caller};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -105,11 +107,43 @@ async fn decline(State(st): State<AppState>, c: Caller, Path(id): Path<String>) 
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `PUT /api/orgs/{id}/logo`: the body is the PNG itself. The caller's right is checked
+/// before the body is read, and no more than the largest logo is read.
+async fn put_logo(
+    State(st): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    body: axum::body::Body,
+) -> AppResult<impl IntoResponse> {
+    org_logo::may_change(&st, &c, &id).await?;
+    let data = axum::body::to_bytes(body, org_logo::MAX_BYTES)
+        .await
+        .map_err(|_| AppError::TooLarge(format!("the logo is larger than 512 KB; {}", org_logo::WHAT_TO_SEND)))?;
+    if data.is_empty() {
+        return Err(AppError::BadRequest(format!("the body is empty; {}", org_logo::WHAT_TO_SEND)));
+    }
+    Ok(Json(org_logo::put(&st, &c, &id, data).await?))
+}
+
+async fn get_logo(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> AppResult<impl IntoResponse> {
+    let png = org_logo::get(&st, &c, &id).await?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "image/png"), (axum::http::header::CACHE_CONTROL, "private, no-cache")],
+        png,
+    ))
+}
+
+async fn delete_logo(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> AppResult<StatusCode> {
+    org_logo::delete(&st, &c, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// `/api/orgs`, their members and invitations, and `/api/invitations`.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/orgs", get(list).post(create))
         .route("/api/orgs/{id}", get(show))
+        .route("/api/orgs/{id}/logo", get(get_logo).put(put_logo).delete(delete_logo))
         .route("/api/orgs/{id}/members/{user}", delete(remove_member).patch(set_role))
         .route("/api/orgs/{id}/invitations", get(org_invitations).post(invite))
         .route("/api/orgs/{id}/invitations/{invitation}", delete(revoke))

@@ -43,6 +43,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "cors",
     "log",
     "jobs",
+    "report",
     "billing",
     "clusters",
 ];

@@ -21,7 +21,7 @@ pub use load::{ConfigError, Overrides, DEFAULT_FILE};
 pub use proxy::{parse_forwarded, parse_x_forwarded_for, Cidr};
 pub use sections::{
     AuthConfig, BlobConfig, ClusterConfig, CorsConfig, DatabaseConfig, JobsConfig, LimitsConfig, LogConfig,
-    ProviderConfig, S3Config, ServerConfig, MIN_SECRET_BYTES,
+    ProviderConfig, ReportConfig, S3Config, ServerConfig, MIN_SECRET_BYTES,
 };
 pub use show::mask_url;
 
@@ -48,6 +48,8 @@ pub struct Config {
     pub cors: CorsConfig,
     pub log: LogConfig,
     pub jobs: JobsConfig,
+    /// PDF reports: paper size and unit system (`[report]`).
+    pub report: ReportConfig,
     /// Named clusters jobs can be sent to (`[[clusters]]`), besides `local`.
     pub clusters: Vec<ClusterConfig>,
     /// Plans, quotas and Stripe (`[billing]`); absent: everyone on `unlimited`.
@@ -70,6 +72,7 @@ impl Default for Config {
             cors: CorsConfig::default(),
             log: LogConfig::default(),
             jobs: JobsConfig::default(),
+            report: ReportConfig::default(),
             clusters: Vec::new(),
             billing: None,
         }

@@ -300,6 +300,24 @@ impl Default for LogConfig {
     }
 }
 
+/// PDF reports of ended jobs (`[report]`). Kept as words here (configuration does not know
+/// the report library); the report service parses them into `report::Paper` and
+/// `report::Units`, and `validate` refuses any other word at start-up.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReportConfig {
+    /// `a4` or `letter`.
+    pub paper: String,
+    /// `si`, or `automotive` (SI with angles in degrees and speeds in km/h).
+    pub units: String,
+}
+
+impl Default for ReportConfig {
+    fn default() -> Self {
+        ReportConfig { paper: "a4".into(), units: "si".into() }
+    }
+}
+
 /// The database connection pool (`[database]`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

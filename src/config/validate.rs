@@ -117,9 +117,45 @@ impl Config {
         if self.auth.access_ttl_s == 0 || self.auth.refresh_ttl_s == 0 {
             return Err(ConfigError::Invalid("auth.access_ttl_s and auth.refresh_ttl_s must be positive".into()));
         }
+        // The report service parses these with report::Paper and report::Units; the words
+        // are checked here so that a typo stops the start, not the first report.
+        if !matches!(self.report.paper.as_str(), "a4" | "letter") {
+            return Err(ConfigError::Invalid(format!(
+                "report.paper = {:?}: expected \"a4\" or \"letter\"",
+                self.report.paper
+            )));
+        }
+        if !matches!(self.report.units.as_str(), "si" | "automotive") {
+            return Err(ConfigError::Invalid(format!(
+                "report.units = {:?}: expected \"si\" or \"automotive\" (SI with degrees and km/h)",
+                self.report.units
+            )));
+        }
         if let Some(problem) = self.billing().problems() {
             return Err(ConfigError::Invalid(problem));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::tests::env;
+    use crate::config::{Config, Overrides};
+
+    #[test]
+    fn report_paper_and_units_are_checked_words() {
+        let c = Config::load_from(&Overrides::default(), env(&[])).unwrap();
+        assert_eq!((c.report.paper.as_str(), c.report.units.as_str()), ("a4", "si"));
+        let c = Config::load_from(
+            &Overrides::default(),
+            env(&[("FLOWCFD_REPORT__PAPER", "letter"), ("FLOWCFD_REPORT__UNITS", "automotive")]),
+        )
+        .unwrap();
+        assert_eq!((c.report.paper.as_str(), c.report.units.as_str()), ("letter", "automotive"));
+        let e = Config::load_from(&Overrides::default(), env(&[("FLOWCFD_REPORT__PAPER", "A3")])).unwrap_err();
+        assert!(e.to_string().contains("report.paper = \"A3\"") && e.to_string().contains("\"letter\""), "{e}");
+        let e = Config::load_from(&Overrides::default(), env(&[("FLOWCFD_REPORT__UNITS", "imperial")])).unwrap_err();
+        assert!(e.to_string().contains("report.units = \"imperial\""), "{e}");
     }
 }

@@ -482,6 +482,15 @@ async fn drive(st: &WorkerCtx, me: &str, ex: &dyn Executor, job: Job, lease_ms: 
                             }
                         }
                     }
+                    // What the run recorded about its failure (the step, the log lines
+                    // quoted): the report of a failed job shows it.
+                    if to == JobStatus::Failed {
+                        if let Ok(f) = std::fs::read(out.join("failure.json")) {
+                            if let Err(x) = st.blobs.put(&format!("jobs/{}/failure.json", job.id), f.into()).await {
+                                tracing::warn!(job = %job.id, error = %x, "cannot keep failure.json");
+                            }
+                        }
+                    }
                     if to != JobStatus::Cancelled {
                         if let Err(x) = archive_case(st, &out, &job.id).await {
                             tracing::warn!(job = %job.id, error = %x, "no case archive");

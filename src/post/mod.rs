@@ -1,12 +1,14 @@
 //! Post-processing without ParaView: read an OpenFOAM result (`reader`), derive the mesh
 //! geometry (`geom`), interpolate cell values to points (`interp`), and extract what people
-//! look at: boundary surfaces, exact cut planes and isosurfaces (`extract`), streamlines and
-//! probes through a BVH point locator (`stream`), decimated to a triangle budget (`lod`),
-//! written as VTK `.vtp` (`vtp`) or as the viewer's chunked binary stream (`chunk`).
+//! look at: boundary surfaces, exact cut planes and isosurfaces (`extract`), the mesh's cell
+//! outlines on a plane (`cut`), streamlines and probes through a BVH point locator
+//! (`stream`), decimated to a triangle budget (`lod`), written as VTK `.vtp` (`vtp`) or as
+//! the viewer's chunked binary stream (`chunk`).
 //! Little-endian binary numbers, in OpenFOAM's files and VTK's, are decoded in `le`.
 //!
 //! A pure library: paths in, values out; it knows nothing of HTTP or databases.
 pub mod chunk;
+pub mod cut;
 pub mod extract;
 pub mod geom;
 pub mod interp;

@@ -13,13 +13,15 @@ pub struct Reference {
     pub side: V3,
     pub mag_u: f64,
     pub aref: f64,
+    /// The density forces are scaled by, kg/m³ (p is kinematic).
+    pub rho: f64,
 }
 
 impl Reference {
     /// Drag along the velocity, lift the part of +z across it (as the case's forceCoeffs).
-    pub fn from_velocity(velocity: V3, aref: f64) -> Reference {
+    pub fn from_velocity(velocity: V3, aref: f64, rho: f64) -> Reference {
         let (drag, lift, side) = crate::foam::physics::directions(velocity);
-        Reference { drag, lift, side, mag_u: norm(velocity), aref }
+        Reference { drag, lift, side, mag_u: norm(velocity), aref, rho }
     }
 }
 
@@ -88,7 +90,8 @@ pub fn from_control_dict(text: &str) -> Option<Reference> {
     };
     let scalar = |k: &str| fc.text(k)?.split_whitespace().last()?.parse::<f64>().ok();
     let (drag, lift) = (vec3("dragDir")?, vec3("liftDir")?);
-    Some(Reference { drag, lift, side: cross(lift, drag), mag_u: scalar("magUInf")?, aref: scalar("Aref")? })
+    let rho = scalar("rhoInf").unwrap_or(1.0);
+    Some(Reference { drag, lift, side: cross(lift, drag), mag_u: scalar("magUInf")?, aref: scalar("Aref")?, rho })
 }
 
 #[cfg(test)]
@@ -98,10 +101,10 @@ mod tests {
     #[test]
     fn reads_the_force_reference_from_control_dict() {
         let t = "functions { forceCoeffs1 { type forceCoeffs; libs (\"libforces.so\"); patches (cube); \
-                 liftDir (0 0 1); dragDir (1 0 0); CofR (0 0 0); pitchAxis (0 1 0); magUInf 10; lRef 1; Aref 0.75; } }";
+                 liftDir (0 0 1); dragDir (1 0 0); CofR (0 0 0); pitchAxis (0 1 0); magUInf 10; lRef 1; Aref 0.75; rhoInf 1.225; } }";
         let r = from_control_dict(t).unwrap();
         assert_eq!((r.drag, r.lift, r.mag_u, r.aref), ([1.0, 0.0, 0.0], [0.0, 0.0, 1.0], 10.0, 0.75));
-        assert_eq!(r.side, [0.0, 1.0, 0.0]);
+        assert_eq!((r.side, r.rho), ([0.0, 1.0, 0.0], 1.225));
         assert!(from_control_dict("functions { }").is_none());
     }
 }

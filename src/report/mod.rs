@@ -12,7 +12,7 @@ pub mod forces;
 mod hint;
 pub mod input;
 pub mod layout;
-mod pictures;
+pub mod pictures;
 pub mod plot;
 pub mod raster;
 mod results;
@@ -196,6 +196,36 @@ fn has_fields(case: &crate::post::Case) -> Result<(), ReportError> {
     )))
 }
 
+/// Renders the report's pictures in the order the PDF shows them: the geometry, the mesh
+/// cut, then the results (each present when its inputs are).
+pub fn pictures(input: &Input, opts: &Options) -> Result<Vec<pictures::Picture>, ReportError> {
+    let facts = input::gather(input)?;
+    let result = open_result(&facts)?;
+    render_pictures(&facts, result.as_ref(), opts, picture_width(opts))
+}
+
+/// Pictures are 16 cm wide (1890 pixels at 300 dpi), or the text width if narrower.
+fn picture_width(opts: &Options) -> f32 {
+    layout::PageSize::of(opts.paper).text_width().min(16.0 / 2.54 * 72.0)
+}
+
+fn render_pictures(
+    facts: &input::Facts,
+    result: Option<&crate::post::Case>,
+    opts: &Options,
+    width: f32,
+) -> Result<Vec<pictures::Picture>, ReportError> {
+    let mut out: Vec<pictures::Picture> = pictures::geometry_picture(facts, width).into_iter().collect();
+    if let Some(case) = result {
+        out.push(pictures::mesh_cut_picture(facts, case, width)?);
+        let r = force_reference(facts);
+        let mag_u = r.map(|r| r.mag_u).filter(|u| *u > 0.0).unwrap_or(1.0);
+        let rho = r.map(|r| r.rho).unwrap_or(1.0);
+        out.extend(pictures::result_pictures(facts, case, mag_u, rho, opts.units, width)?);
+    }
+    Ok(out)
+}
+
 /// Makes the PDF report of a located result.
 pub fn build(input: &Input, meta: &Meta, opts: &Options) -> Result<Vec<u8>, ReportError> {
     use layout::{Block, Doc, Fonts, PageSize};
@@ -216,24 +246,32 @@ pub fn build(input: &Input, meta: &Meta, opts: &Options) -> Result<Vec<u8>, Repo
         ),
         None => None,
     };
+    let pics = render_pictures(&facts, result.as_ref(), opts, picture_width(opts))?;
+    let named = |n: &str| pics.iter().filter(|p| p.name == n).collect::<Vec<_>>();
+    let results: Vec<&pictures::Picture> = pics.iter().filter(|p| !matches!(p.name, "geometry" | "mesh_cut")).collect();
     let mut blocks = sections::title(&fonts, &facts, meta, width, logo);
     blocks.extend(sections::summary_box(&facts, meta, opts.units, width));
     blocks.extend(results::failure(&fonts, &facts, width));
     blocks.push(Block::PageBreak);
     blocks.push(Block::Heading(1, "Geometry".into()));
-    blocks.extend(pictures::geometry(&facts, result.as_ref(), width));
+    for p in named("geometry") {
+        blocks.push(Block::Canvas(pictures::canvas(&fonts, p)));
+    }
     blocks.extend(sections::geometry(&facts));
     blocks.push(Block::Heading(1, "Set-up".into()));
     blocks.extend(sections::setup(&facts, opts.units));
     blocks.push(Block::Heading(1, "Mesh".into()));
     blocks.extend(sections::mesh(&fonts, &facts, opts.units, width));
-    blocks.extend(pictures::mesh_cut(&facts, result.as_ref(), width));
+    for p in named("mesh_cut") {
+        blocks.push(Block::Heading(2, "A cut through the mesh".into()));
+        blocks.push(Block::Canvas(pictures::canvas(&fonts, p)));
+    }
     blocks.push(Block::Heading(1, "Convergence".into()));
     blocks.extend(results::convergence(&fonts, &facts, width));
     match &result {
         Some(case) => {
             blocks.push(Block::Heading(1, "Results".into()));
-            blocks.extend(pictures::results(&facts, case, opts.units, width)?);
+            blocks.extend(pictures::blocks(&fonts, &results, width));
             blocks.push(Block::Heading(1, "Forces by patch".into()));
             match force_reference(&facts) {
                 Some(r) => blocks.extend(results::forces_by_patch(&forces::by_patch(case, &r)?)),
@@ -280,5 +318,6 @@ fn force_reference(f: &input::Facts) -> Option<forces::Reference> {
     let s = f.summary.as_ref()?;
     let v: Vec<f64> = s["spec"]["flow"]["velocity"].as_array()?.iter().filter_map(serde_json::Value::as_f64).collect();
     let aref = s["forces"]["Aref"].as_f64()?;
-    (v.len() == 3).then(|| forces::Reference::from_velocity([v[0], v[1], v[2]], aref))
+    let rho = s["spec"]["fluid"]["rho"].as_f64().unwrap_or(1.225);
+    (v.len() == 3).then(|| forces::Reference::from_velocity([v[0], v[1], v[2]], aref, rho))
 }

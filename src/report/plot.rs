@@ -228,18 +228,26 @@ pub fn colour_bar(colour: &dyn Fn(f64) -> Rgb, lo: f64, hi: f64, label: &str, w:
         c.rect(x, 0.0, bw / steps as f32 + 0.3, bh, Some(colour(t)), None);
     }
     c.rect(x0, 0.0, bw, bh, None, Some((INK, 0.4)));
-    for k in 0..=4 {
-        let t = k as f32 / 4.0;
+    // Round values where they fall, and the two ends.
+    let span = (hi - lo).max(1e-300);
+    let mut ticks: Vec<(f64, f32)> = vec![(lo, 0.0), (hi, 1.0)];
+    for v in nice_ticks(lo, hi, 5) {
+        let t = ((v - lo) / span) as f32;
+        if t > 0.08 && t < 0.92 {
+            ticks.push((v, t));
+        }
+    }
+    for (v, t) in ticks {
         let x = x0 + bw * t;
         c.line(vec![(x, bh), (x, bh + 3.0)], 0.5, INK);
-        let anchor = if k == 0 {
+        let anchor = if t <= 0.0 {
             0.0
-        } else if k == 4 {
+        } else if t >= 1.0 {
             1.0
         } else {
             0.5
         };
-        c.text(x, bh + 11.0, Face::Regular, 7.0, fmt_num(lo + (hi - lo) * f64::from(t)), anchor);
+        c.text(x, bh + 11.0, Face::Regular, 7.0, fmt_num(v), anchor);
     }
     c.text(w / 2.0, bh + 22.0, Face::Regular, 7.5, label.to_string(), 0.5);
     c

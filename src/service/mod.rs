@@ -10,9 +10,11 @@ pub mod invitations;
 pub mod jobs;
 pub mod limits;
 pub mod login_backoff;
+pub mod org_logo;
 pub mod plans;
 pub mod post;
 pub mod projects;
+pub mod report;
 pub mod usage;
 pub mod usage_text;
 

@@ -5,6 +5,7 @@
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { $, duration, fmt } from "./api";
+import { reportButton } from "./report";
 
 interface Sample { iteration: number; residuals: Record<string, number>; forces?: Record<string, number> }
 interface JobJson { status: string; step: string | null; iteration: number | null; started_at: number | null; completed_at: number | null; error: string | null }
@@ -270,6 +271,7 @@ setInterval(() => {
 }, 2000);
 
 // ------------------------------------------------------------------ start
+reportButton();
 if (root.dataset.terminal === "true") {
   // An ended job: plot its whole history once (no socket needed).
   conn("not needed (the job has ended)");

@@ -1,14 +1,11 @@
 // How a result's field looks on screen: the colormaps (as lookup tables the viewer colours
 // vertices from), the legend drawn under the view, and the units a field is labelled with.
 import { fmt } from "../api";
+import maps from "./colormaps.json";
 
-// Colormaps as evenly spaced RGB stops.
-const MAPS: Record<string, number[][]> = {
-  viridis: [[0.267, 0.005, 0.329], [0.283, 0.141, 0.458], [0.254, 0.265, 0.530], [0.207, 0.372, 0.553], [0.164, 0.471, 0.558], [0.128, 0.567, 0.551], [0.135, 0.659, 0.518], [0.267, 0.749, 0.441], [0.478, 0.821, 0.318], [0.741, 0.873, 0.150], [0.993, 0.906, 0.144]],
-  coolwarm: [[0.230, 0.299, 0.754], [0.406, 0.537, 0.934], [0.603, 0.732, 0.999], [0.788, 0.845, 0.939], [0.930, 0.820, 0.761], [0.967, 0.657, 0.537], [0.887, 0.413, 0.324], [0.706, 0.016, 0.150]],
-  jet: [[0, 0, 0.5], [0, 0, 1], [0, 0.5, 1], [0, 1, 1], [0.5, 1, 0.5], [1, 1, 0], [1, 0.5, 0], [1, 0, 0], [0.5, 0, 0]],
-  grayscale: [[0, 0, 0], [1, 1, 1]],
-};
+// Colormaps as evenly spaced RGB stops, shared with the server's report rasterizer
+// (src/report/colormap.rs reads the same file).
+const MAPS: Record<string, number[][]> = maps;
 
 /** A colormap as 256 RGB triples (unknown names fall back to viridis). */
 export function lut(name: string): Float32Array {
