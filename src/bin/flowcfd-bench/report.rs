@@ -22,8 +22,9 @@ pub struct ReportArgs {
     /// The pvpython to compare with (Debian's paraview package).
     #[arg(long, default_value = "pvpython")]
     pub pvpython: PathBuf,
-    /// Streamline count of pvpython's streamline view (seeded on a line upstream).
-    #[arg(long, default_value_t = 300)]
+    /// Streamline count of pvpython's streamline view (a square rake upstream, as the
+    /// report's: 256 = 16 x 16, the report's own count).
+    #[arg(long, default_value_t = 256)]
     pub streamlines: usize,
     /// Where the 1M-cell case is made (shared with `flowcfd-bench post`).
     #[arg(long, default_value = "/var/tmp/flowcfd-bench-post-1m")]
@@ -129,9 +130,11 @@ def slice_u():
     d = Show(s, view); shown.append(s); colour(d, "POINTS", "U", "Magnitude", "|U| [m/s]")
     camera([-x for x in P["normal"]], [0, 0, 1], 2 * diag)
 def streamlines():
-    st = StreamTracer(Input=vol, SeedType="Line")
+    # The report's rake: a square of n x n seeds across the flow, upstream of the body.
+    n = max(2, int(round(math.sqrt(P["count"]))))
+    rake = Plane(Origin=P["rake_origin"], Point1=P["rake_p1"], Point2=P["rake_p2"], XResolution=n - 1, YResolution=n - 1)
+    st = StreamTracerWithCustomSource(Input=vol, SeedSource=rake)
     st.Vectors = ["POINTS", "U"]
-    st.SeedType.Point1 = P["seed_from"]; st.SeedType.Point2 = P["seed_to"]; st.SeedType.Resolution = P["count"] - 1
     st.IntegrationDirection = "FORWARD"; st.IntegratorType = "Runge-Kutta 4-5"
     st.MaximumStreamlineLength = P["max_length"]
     d = Show(st, view); shown.append(st); colour(d, "POINTS", "U", "Magnitude", "|U| [m/s]")
@@ -191,18 +194,22 @@ fn params(input: &Input, count: usize) -> Result<Value, String> {
     }
     let l = [hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2]];
     let mid = |k: usize| 0.5 * (lo[k] + hi[k]);
-    // Flow along +x (both benchmark cases): seeds on a rake across the body's frontal area,
-    // a third of its length upstream; the slice's normal across the flow, horizontal.
-    let x0 = lo[0] - l[0] / 3.0;
+    // Flow along +x (both benchmark cases); the slice's normal across the flow, horizontal.
+    // The streamlines' rake as the report's: a square 1.2 times the body's larger cross
+    // extent, centred on its axis, a quarter of its length upstream of its front.
+    let x0 = lo[0] - 0.25 * l[0];
+    let s = 1.2 * l[1].max(l[2]);
+    let o = [x0, mid(1) - 0.5 * s, mid(2) - 0.5 * s];
     Ok(json!({
         "walls": walls,
         "body_min": lo,
         "body_max": hi,
         "normal": [0.0, 1.0, 0.0],
-        "seed_from": [x0, mid(1) - 0.6 * l[1], lo[2] + 0.05 * l[2]],
-        "seed_to": [x0, mid(1) + 0.6 * l[1], hi[2] + 0.1 * l[2]],
+        "rake_origin": o,
+        "rake_p1": [x0, o[1] + s, o[2]],
+        "rake_p2": [x0, o[1], o[2] + s],
         "count": count,
-        "max_length": 4.0 * l[0],
+        "max_length": 8.0 * l[0],
         "size": [WIDTH, HEIGHT],
         "u_inf": u_inf,
         "cells": c.mesh.n_cells,
