@@ -142,9 +142,14 @@ pub fn geometry_picture(f: &Facts, width_pt: f32) -> Option<Picture> {
     })
 }
 
-/// The wall patches as one surface, with a field.
+/// The body's wall patches as one surface, with a field: every wall but the moving ground
+/// of an external flow (framing on the ground shrinks the body to a speck and puts the
+/// streamlines' rake outside the domain).
 fn walls(case: &Case, field: Option<&str>) -> Result<PolyData, ReportError> {
-    let ps = case.select_patches(&[])?;
+    let mut ps = case.select_patches(&[])?;
+    if ps.iter().any(|&i| case.mesh.patches[i].name != crate::foam::patches::GROUND) {
+        ps.retain(|&i| case.mesh.patches[i].name != crate::foam::patches::GROUND);
+    }
     let sel = field.map(FieldSel::parse).transpose()?;
     Ok(extract::surface(case, &ps, sel.as_ref())?)
 }

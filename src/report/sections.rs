@@ -152,7 +152,10 @@ pub fn summary_box(f: &Facts, meta: &Meta, units: Units, width: f32) -> Vec<Bloc
     for (i, (k, what)) in coeffs.iter().enumerate() {
         let x = col * i as f32 + 12.0;
         c.text(x, 18.0, Face::Regular, 8.0, format!("{k} ({what})"), 0.0);
-        c.text(x, 40.0, Face::Bold, 17.0, json_num(&fc[*k]), 0.0);
+        // Summaries written before the coefficients were rounded hold 17 digits, which
+        // run into the next column: those are shown to 4 decimals as new ones store them.
+        let v = fc[*k].as_f64().map_or(Value::Null, |v| serde_json::json!((v * 1e4).round() / 1e4));
+        c.text(x, 40.0, Face::Bold, 17.0, json_num(&v), 0.0);
         let sd = &fc["std"][*k];
         if sd.is_number() {
             c.text(x, 54.0, Face::Regular, 7.5, format!("± {} (std)", json_num(sd)), 0.0);

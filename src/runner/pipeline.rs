@@ -340,7 +340,8 @@ pub fn force_history(case_dir: &Path, report: &RunReport) -> Vec<(f64, ForceCoef
     }
 }
 
-fn summary(p: &Prepared, r: &RunReport, case_dir: &Path, total_s: f64, env: &OpenFoamEnv) -> Value {
+/// The `summary.json` of a finished run of `p` (its run report, case and wall time).
+pub fn summary(p: &Prepared, r: &RunReport, case_dir: &Path, total_s: f64, env: &OpenFoamEnv) -> Value {
     // A report that never appeared is `null`, not a misleading zero.
     let cm = r.check_mesh.as_ref();
     let cmv = |f: fn(&crate::foam::log::CheckMeshReport) -> Value| cm.map_or(Value::Null, f);

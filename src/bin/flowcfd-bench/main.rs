@@ -6,6 +6,7 @@
 //! - `queue`: the durable job queue, one worker against several;
 //! - `events`: residual latency from a solver's log line to a WebSocket client;
 //! - `post`: post-processing against ParaView's pvpython;
+//! - `report`: a whole PDF report against pvpython's four result screenshots;
 //! - `solids`: 100,000 solids with one name, read, healed and analysed.
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -17,7 +18,9 @@ mod post;
 #[path = "../../cli/progress.rs"]
 #[allow(dead_code)]
 mod progress;
+mod pv;
 mod queue;
+mod report;
 mod solids;
 
 #[derive(Parser)]
@@ -39,6 +42,9 @@ enum Bench {
     /// Post-processing (surface, slice, isosurface, 1,000 streamlines) against ParaView's
     /// pvpython on the same results.
     Post(post::PostArgs),
+    /// A whole PDF report (reading, ~8 pictures, typesetting) against ParaView's pvpython
+    /// saving four result screenshots, on the motorBike result and the 1M-cell case.
+    Report(report::ReportArgs),
     /// 100,000 solids with the same name through reading, healing and analysis (bounded
     /// at 3 s), against one solid with the same triangles.
     Solids(solids::SolidsArgs),
@@ -52,6 +58,7 @@ fn main() -> ExitCode {
         Bench::Queue(a) => queue::queue(&a),
         Bench::Events(a) => events::main(&a),
         Bench::Post(a) => post::main(&a),
+        Bench::Report(a) => report::main(&a),
         Bench::Solids(a) => solids::main(&a),
     };
     match result {

@@ -7,10 +7,14 @@ use flowcfd::foam::case::Step;
 use flowcfd::foam::log::mean_tail;
 use flowcfd::foam::spec::CaseSpec;
 use flowcfd::runner::pipeline::{self, Limits, OutDir, PipelineError};
-use flowcfd::runner::steps::{self as local, RunOptions};
+use flowcfd::runner::steps::{self as local, RunOptions, RunReport};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+/// Where the benchmark works by default; FlowCFD's result is left in its `flowcfd/` (an
+/// out directory with `summary.json` and `case/`), the tutorial's in `tutorial/`.
+pub const WORK: &str = "/var/tmp/flowcfd-bench-motorbike";
 
 /// Options of the motorBike benchmark.
 #[derive(Debug, clap::Args)]
@@ -19,7 +23,7 @@ pub struct MotorbikeArgs {
     #[arg(long, default_value = "/usr/share/doc/openfoam-examples/examples")]
     pub examples: PathBuf,
     /// Scratch directory (replaced).
-    #[arg(long, default_value = "/var/tmp/flowcfd-bench-motorbike")]
+    #[arg(long, default_value = WORK)]
     pub work: PathBuf,
     /// Solver iterations for both runs (the tutorial's own is 500).
     #[arg(long, default_value_t = 500)]
@@ -80,7 +84,7 @@ fn tutorial(args: &MotorbikeArgs, env: &flowcfd::runner::openfoam::OpenFoamEnv) 
         app("checkMesh", &[], true),
     ];
     let solve_steps = [Step::Restore0, app("potentialFoam", &["-writephi"], false), app("simpleFoam", &[], false)];
-    run_timed(&case, &mesh_steps, &solve_steps, env, args.iterations, 0.75)
+    Ok(run_timed(&case, &mesh_steps, &solve_steps, env, args.iterations, 0.75)?.0)
 }
 
 /// Sets `endTime` in the tutorial's controlDict (a fixed number: no user text involved).
@@ -102,12 +106,12 @@ fn run_timed(
     env: &flowcfd::runner::openfoam::OpenFoamEnv,
     iterations: u32,
     aref: f64,
-) -> Result<Value, PipelineError> {
+) -> Result<(Value, RunReport), PipelineError> {
     let opts = RunOptions { cores: 1, step_timeout: Duration::from_secs(6 * 3600) };
     let cancel = &flowcfd::runner::steps::SIGNALLED;
     let t0 = Instant::now();
     let mut progress = CliProgress::new(iterations);
-    let mesh = local::run(case, mesh_steps, env, &opts, &mut progress, cancel)?;
+    let mut mesh = local::run(case, mesh_steps, env, &opts, &mut progress, cancel)?;
     let mesh_s = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
     let solve = local::run(case, solve_steps, env, &opts, &mut progress, cancel)?;
@@ -115,9 +119,13 @@ fn run_timed(
     let solve_s = t1.elapsed().as_secs_f64();
     let f = mean_tail(&pipeline::force_history(case, &solve), 100).unwrap_or_default();
     let (cd, cl) = (f.cd, f.cl);
-    Ok(
-        json!({"cells": mesh.check_mesh.as_ref().map_or(0, |c| c.cells), "Cd": cd, "Cl": cl, "Aref": aref, "mesh_s": r1(mesh_s), "solve_s": r1(solve_s), "wall_s": r1(mesh_s + solve_s)}),
-    )
+    let v = json!({"cells": mesh.check_mesh.as_ref().map_or(0, |c| c.cells), "Cd": cd, "Cl": cl, "Aref": aref, "mesh_s": r1(mesh_s), "solve_s": r1(solve_s), "wall_s": r1(mesh_s + solve_s)});
+    // One report of both halves, as one `flowcfd run` would have it.
+    mesh.timing.extend(solve.timing);
+    mesh.solver = solve.solver;
+    mesh.openfoam_version = mesh.openfoam_version.or(solve.openfoam_version);
+    mesh.stopped = solve.stopped;
+    Ok((v, mesh))
 }
 
 fn r1(x: f64) -> f64 {
@@ -157,11 +165,15 @@ CofR = [0.72, 0.0, 0.0]
         p.case.steps.iter().filter(|s| matches!(s, Step::App { meshing: true, .. })).cloned().collect();
     let solve_steps: Vec<Step> =
         p.case.steps.iter().filter(|s| !matches!(s, Step::App { meshing: true, .. })).cloned().collect();
-    let mut v = run_timed(&out.case_dir(), &mesh_steps, &solve_steps, env, args.iterations, p.case.reference.aref)?;
+    let (mut v, report) =
+        run_timed(&out.case_dir(), &mesh_steps, &solve_steps, env, args.iterations, p.case.reference.aref)?;
     // Reading, healing and planning count as meshing time.
     v["mesh_s"] = json!(r1(v["mesh_s"].as_f64().unwrap_or(0.0) + prep_s));
     v["wall_s"] = json!(r1(v["wall_s"].as_f64().unwrap_or(0.0) + prep_s));
-    out.commit(None)?;
+    // The same summary.json as `flowcfd run` writes, so `flowcfd-bench report` (and
+    // `flowcfd report`) can read this result whole.
+    let total_s = t0.elapsed().as_secs_f64();
+    out.commit(Some(&pipeline::summary(&p, &report, &out.case_dir(), total_s, env)))?;
     Ok(v)
 }
 

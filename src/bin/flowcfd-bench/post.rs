@@ -117,31 +117,6 @@ out["time"] = t
 print(json.dumps(out))
 "#;
 
-fn run_pvpython(pv: &Path, case: &Path, params: &Value) -> Result<Value, String> {
-    let dir = std::env::temp_dir().join(format!("flowcfd-bench-post-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let script = dir.join("bench.py");
-    std::fs::write(&script, PVPYTHON).map_err(|e| e.to_string())?;
-    let t = Instant::now();
-    let out = std::process::Command::new(pv)
-        .arg("--force-offscreen-rendering")
-        .arg(&script)
-        .arg(case)
-        .arg(params.to_string())
-        .output()
-        .map_err(|e| format!("{}: {e} (apt-get install paraview gives pvpython)", pv.display()))?;
-    let wall = t.elapsed().as_secs_f64();
-    let _ = std::fs::remove_dir_all(&dir);
-    let text = String::from_utf8_lossy(&out.stdout);
-    let line =
-        text.lines().rev().find(|l| l.trim_start().starts_with('{')).ok_or_else(|| {
-            format!("pvpython printed no result:\n{}\n{}", text, String::from_utf8_lossy(&out.stderr))
-        })?;
-    let mut v: Value = serde_json::from_str(line).map_err(|e| format!("pvpython's line: {e}"))?;
-    v["process_s"] = wall.into();
-    Ok(v)
-}
-
 fn ours(case: &Path, params: &Value, patches: &[String]) -> Result<Value, String> {
     let e = |x: flowcfd::post::PostError| x.to_string();
     let mut out = json!({});
@@ -224,8 +199,8 @@ fn params(case: &Path, iso: Option<f64>, count: usize) -> Result<(Value, Vec<Str
 }
 
 /// Makes (once) a result of about a million cells: the cube example meshed for 1.1M cells
-/// and solved for 200 iterations on every core.
-fn large_case(dir: &Path) -> Result<PathBuf, String> {
+/// and solved for 200 iterations on every core. `flowcfd-bench report` reuses it.
+pub fn large_case(dir: &Path) -> Result<PathBuf, String> {
     let case = dir.join("out/case");
     if case.join("case.foam").is_file()
         && std::fs::read_dir(&case).map(|r| r.flatten().any(|e| e.file_name() == "200")).unwrap_or(false)
@@ -245,12 +220,16 @@ fn large_case(dir: &Path) -> Result<PathBuf, String> {
     );
     std::fs::write(dir.join("large.toml"), toml).map_err(|e| e.to_string())?;
     eprintln!("making the 1M-cell case in {} (once; about 20 minutes on 2 cores)…", dir.display());
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let st = std::process::Command::new(exe)
+    // The `flowcfd` command built beside this binary (`cargo build` makes both).
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?.with_file_name("flowcfd");
+    if !exe.is_file() {
+        return Err(format!("{} not found: build it with `cargo build --release --bin flowcfd`", exe.display()));
+    }
+    let st = std::process::Command::new(&exe)
         .args(["run", "large.toml", "--mesh-params", "rules", "--out", "out"])
         .current_dir(dir)
         .status()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| format!("{}: {e}", exe.display()))?;
     if !st.success() {
         return Err("the 1M-cell run failed".into());
     }
@@ -261,7 +240,7 @@ fn large_case(dir: &Path) -> Result<PathBuf, String> {
 pub fn main(a: &PostArgs) -> Result<(), String> {
     let mut cases = a.cases.clone();
     if cases.is_empty() {
-        let mb = PathBuf::from("/var/tmp/flowcfd-bench-motorbike/tutorial");
+        let mb = Path::new(crate::motorbike::WORK).join("tutorial");
         if !mb.join("constant/polyMesh").is_dir() {
             return Err(format!(
                 "no --case given and no motorBike result at {}: run `flowcfd-bench motorbike` first",
@@ -273,6 +252,7 @@ pub fn main(a: &PostArgs) -> Result<(), String> {
             cases.push(large_case(&a.large)?);
         }
     }
+    let pv = crate::pv::Pvpython::detect(&a.pvpython)?;
     let mut all = Vec::new();
     for case in &cases {
         if !case.join("case.foam").exists() {
@@ -280,7 +260,7 @@ pub fn main(a: &PostArgs) -> Result<(), String> {
         }
         let (p, patches) = params(case, a.iso, a.streamlines)?;
         eprintln!("{}: pvpython…", case.display());
-        let pv = run_pvpython(&a.pvpython, case, &p)?;
+        let pv = pv.run(PVPYTHON, &[case.display().to_string(), p.to_string()])?;
         eprintln!("{}: flowcfd…", case.display());
         let us = ours(case, &p, &patches)?;
         print_case(case, &pv, &us);
