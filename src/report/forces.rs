@@ -49,7 +49,11 @@ pub fn by_patch(case: &Case, r: &Reference) -> Result<Vec<PatchForces>, crate::p
     let q = 0.5 * r.mag_u * r.mag_u * r.aref;
     let ni = m.n_internal();
     let mut out = Vec::new();
-    for patch in m.patches.iter().filter(|p| p.kind == "wall" && p.size > 0) {
+    // The body's walls: the tunnel's moving ground is not part of the body's forces.
+    let walls = m.patches.iter().filter(|p| p.kind == "wall" && p.size > 0);
+    let body: Vec<_> = walls.clone().filter(|p| p.name != crate::foam::patches::GROUND).collect();
+    let chosen = if body.is_empty() { walls.collect() } else { body };
+    for patch in chosen {
         let (mut fp, mut fv) = ([0.0; 3], [0.0; 3]);
         for f in patch.start..patch.start + patch.size {
             let s = case.geom.face_areas[f];

@@ -126,6 +126,24 @@ pub fn forces_by_patch(rows: &[PatchForces]) -> Vec<Block> {
     if rows.is_empty() {
         return vec![Block::Para("The result has no wall patches to integrate.".into())];
     }
+    // The largest drag first; past a dozen patches, the rest summed in one row.
+    let mut rows: Vec<PatchForces> = rows.to_vec();
+    let all = rows.clone();
+    let total = |p: &PatchForces| p.pressure[0] + p.viscous.map(|v| v[0]).unwrap_or(0.0);
+    rows.sort_by(|a, b| total(b).abs().total_cmp(&total(a).abs()));
+    let rest = rows.split_off(rows.len().min(super::sections::MAX_ROWS));
+    if !rest.is_empty() {
+        let sum = |g: &dyn Fn(&PatchForces) -> [f64; 3]| -> [f64; 3] {
+            rest.iter().map(g).fold([0.0; 3], |a, b| [a[0] + b[0], a[1] + b[1], a[2] + b[2]])
+        };
+        let viscous = rest.iter().all(|p| p.viscous.is_some()).then(|| sum(&|p| p.viscous.unwrap_or_default()));
+        rows.push(PatchForces {
+            patch: format!("{} other patches", rest.len()),
+            pressure: sum(&|p| p.pressure),
+            viscous,
+        });
+    }
+    let rows = &rows[..];
     let cell = |v: f64| format!("{v:.4}");
     let visc = |p: &PatchForces, k: usize| p.viscous.map(|v| cell(v[k])).unwrap_or_else(|| "—".into());
     let total = |p: &PatchForces, k: usize| cell(p.pressure[k] + p.viscous.map(|v| v[k]).unwrap_or(0.0));
@@ -139,9 +157,9 @@ pub fn forces_by_patch(rows: &[PatchForces]) -> Vec<Block> {
             r
         })
         .collect();
-    if rows.len() > 1 {
+    if all.len() > 1 {
         let sum = |k: usize, visc: bool| -> f64 {
-            rows.iter().map(|p| if visc { p.viscous.map(|v| v[k]).unwrap_or(0.0) } else { p.pressure[k] }).sum()
+            all.iter().map(|p| if visc { p.viscous.map(|v| v[k]).unwrap_or(0.0) } else { p.pressure[k] }).sum()
         };
         let mut r = vec!["all walls".to_string()];
         for k in 0..3 {

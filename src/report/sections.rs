@@ -338,21 +338,33 @@ pub fn setup(f: &Facts, units: Units) -> Vec<Block> {
         };
         let mut header = vec!["patch".to_string(), "type".to_string()];
         header.extend(fields.iter().cloned());
-        let rows = f
-            .bcs
-            .iter()
-            .map(|p| {
-                let mut r = vec![p.patch.clone(), p.kind.clone()];
-                for name in &fields {
-                    r.push(match p.fields.iter().find(|(n, _, _)| n == name) {
-                        Some((_, ty, Some(v))) if v.len() < 22 && ty.contains("ixed") => {
-                            format!("{ty} {}", v.trim_start_matches("uniform "))
-                        }
-                        Some((_, ty, _)) => ty.clone(),
-                        None => "—".into(),
-                    });
-                }
-                r
+        // Patches with the same conditions share a row (a vehicle's 60 parts are one).
+        let mut groups: Vec<(Vec<String>, Vec<String>)> = Vec::new();
+        for p in &f.bcs {
+            let mut r = vec![p.kind.clone()];
+            for name in &fields {
+                r.push(match p.fields.iter().find(|(n, _, _)| n == name) {
+                    Some((_, ty, Some(v))) if v.len() < 22 && ty.contains("ixed") => {
+                        format!("{ty} {}", v.trim_start_matches("uniform "))
+                    }
+                    Some((_, ty, _)) => ty.clone(),
+                    None => "—".into(),
+                });
+            }
+            match groups.iter_mut().find(|(_, cells)| *cells == r) {
+                Some((names, _)) => names.push(p.patch.clone()),
+                None => groups.push((vec![p.patch.clone()], r)),
+            }
+        }
+        let rows = groups
+            .into_iter()
+            .map(|(names, cells)| {
+                let name = if names.len() <= 3 {
+                    names.join(", ")
+                } else {
+                    format!("{}, {} and {} more ({} patches)", names[0], names[1], names.len() - 2, names.len())
+                };
+                std::iter::once(name).chain(cells).collect()
             })
             .collect();
         let mut widths = vec![1.1, 0.55];
@@ -376,6 +388,9 @@ pub fn setup(f: &Facts, units: Units) -> Vec<Block> {
     }
     blocks
 }
+
+/// Per-patch tables list this many patches and sum up the rest in one row.
+pub const MAX_ROWS: usize = 12;
 
 /// checkMesh's limits: (label, key in the summary or the report, limit, higher is worse).
 const LIMITS: &[(&str, &str, f64)] = &[
@@ -454,8 +469,24 @@ pub fn mesh(fonts: &Fonts, f: &Facts, units: Units, width: f32) -> Vec<Block> {
     blocks.push(Block::Heading(2, "Boundary layers".into()));
     match (&f.layers, target) {
         (Some(l), Some(n)) if !l.patches.is_empty() => {
-            let rows = l
-                .patches
+            // The least covered first; past a dozen, the rest in one row.
+            let mut ps = l.patches.clone();
+            ps.sort_by(|a, b| a.layers.total_cmp(&b.layers));
+            let rest = ps.split_off(ps.len().min(MAX_ROWS));
+            if !rest.is_empty() {
+                let faces: u64 = rest.iter().map(|p| p.faces).sum();
+                let w = |g: fn(&crate::foam::log::LayerPatch) -> f64| {
+                    rest.iter().map(|p| g(p) * p.faces as f64).sum::<f64>() / faces.max(1) as f64
+                };
+                ps.push(crate::foam::log::LayerPatch {
+                    name: format!("{} other patches (face-weighted)", rest.len()),
+                    faces,
+                    layers: w(|p| p.layers),
+                    thickness_m: w(|p| p.thickness_m),
+                    thickness_pct: w(|p| p.thickness_pct),
+                });
+            }
+            let rows = ps
                 .iter()
                 .map(|p| {
                     vec![
@@ -482,7 +513,7 @@ pub fn mesh(fonts: &Fonts, f: &Facts, units: Units, width: f32) -> Vec<Block> {
                 small: false,
             }));
             let bars: Vec<(String, f64)> =
-                l.patches.iter().map(|p| (p.name.clone(), (p.layers / n * 100.0).clamp(0.0, 100.0))).collect();
+                ps.iter().map(|p| (p.name.clone(), (p.layers / n * 100.0).clamp(0.0, 100.0))).collect();
             blocks.push(Block::Note(format!(
                 "Layer coverage per wall patch: mean layers as a share of the {} asked for.",
                 n
@@ -497,8 +528,19 @@ pub fn mesh(fonts: &Fonts, f: &Facts, units: Units, width: f32) -> Vec<Block> {
         blocks.push(Block::Para("No y+ was recorded (the yPlus function object wrote nothing).".into()));
     } else {
         let est = m.and_then(|m| m["plan"]["layers"]["estimated_yplus"].as_f64());
-        let rows = f
-            .yplus
+        // The highest first; past a dozen, the rest in one row.
+        let mut ys = f.yplus.clone();
+        ys.sort_by(|a, b| b.max.total_cmp(&a.max));
+        let rest = ys.split_off(ys.len().min(MAX_ROWS));
+        if !rest.is_empty() {
+            ys.push(super::input::YPlus {
+                patch: format!("{} other patches", rest.len()),
+                min: rest.iter().map(|y| y.min).fold(f64::INFINITY, f64::min),
+                max: rest.iter().map(|y| y.max).fold(f64::NEG_INFINITY, f64::max),
+                mean: rest.iter().map(|y| y.mean).sum::<f64>() / rest.len() as f64,
+            });
+        }
+        let rows = ys
             .iter()
             .map(|y| {
                 let band = if y.mean < 1.0 {
