@@ -98,22 +98,9 @@ fn tokens(text: &str) -> Vec<Tok> {
                 out.push(Tok::Word(text[start..i].to_string()));
             }
             b'(' => {
-                let (start, mut depth) = (i, 0usize);
-                while i < b.len() {
-                    match b[i] {
-                        b'(' => depth += 1,
-                        b')' => {
-                            depth -= 1;
-                            if depth == 0 {
-                                i += 1;
-                                break;
-                            }
-                        }
-                        _ => {}
-                    }
-                    i += 1;
-                }
-                out.push(Tok::Word(short(&text[start..i.min(text.len())])));
+                let start = i;
+                i = past_parens(b, i);
+                out.push(Tok::Word(short(&text[start..i])));
             }
             c if c.is_ascii_whitespace() => i += 1,
             _ => {
@@ -123,27 +110,33 @@ fn tokens(text: &str) -> Vec<Tok> {
                 }
                 // A word such as `div(phi,U)` carries its parentheses.
                 if i < b.len() && b[i] == b'(' && i > start {
-                    let mut depth = 0usize;
-                    while i < b.len() {
-                        match b[i] {
-                            b'(' => depth += 1,
-                            b')' => {
-                                depth -= 1;
-                                if depth == 0 {
-                                    i += 1;
-                                    break;
-                                }
-                            }
-                            _ => {}
-                        }
-                        i += 1;
-                    }
+                    i = past_parens(b, i);
                 }
-                out.push(Tok::Word(short(&text[start..i.min(text.len())])));
+                out.push(Tok::Word(short(&text[start..i])));
             }
         }
     }
     out
+}
+
+/// The index just past the `)` that closes the `(` at `i` (the end of the text when none
+/// does).
+fn past_parens(b: &[u8], mut i: usize) -> usize {
+    let mut depth = 0usize;
+    while i < b.len() {
+        match b[i] {
+            b'(' => depth += 1,
+            b')' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return i + 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    b.len()
 }
 
 /// A token as quoted: whitespace collapsed, and a long list (a field's values) cut to

@@ -12,6 +12,7 @@ pub mod forces;
 mod hint;
 pub mod input;
 pub mod layout;
+mod mesh;
 pub mod pictures;
 pub mod plot;
 pub mod raster;
@@ -265,7 +266,7 @@ pub fn build(input: &Input, meta: &Meta, opts: &Options) -> Result<Vec<u8>, Repo
     blocks.push(Block::Heading(1, "Set-up".into()));
     blocks.extend(sections::setup(&facts, opts.units));
     blocks.push(Block::Heading(1, "Mesh".into()));
-    blocks.extend(sections::mesh(&fonts, &facts, opts.units, width));
+    blocks.extend(mesh::mesh(&fonts, &facts, opts.units, width));
     for p in named("mesh_cut") {
         blocks.push(Block::Heading(2, "A cut through the mesh".into()));
         blocks.push(Block::Canvas(pictures::canvas(&fonts, p)));

@@ -35,28 +35,28 @@ pub fn stop_reason(f: &Facts) -> String {
     }
 }
 
+/// The initial residuals against iteration, on a log scale.
+fn residual_plot(fonts: &Fonts, f: &Facts, width: f32, height: f32) -> super::layout::Canvas {
+    let series = f
+        .residuals
+        .fields
+        .iter()
+        .enumerate()
+        .map(|(i, (name, pts))| Series { name: name.clone(), pts: pts.clone(), color: PALETTE[i % PALETTE.len()] })
+        .collect();
+    let plot =
+        LinePlot { x_label: "iteration".into(), y_label: "initial residual".into(), log_y: true, series, shade: None };
+    line_plot(fonts, &plot, width, height)
+}
+
 /// Residuals (log scale) and force coefficients (averaging window shaded).
 pub fn convergence(fonts: &Fonts, f: &Facts, width: f32) -> Vec<Block> {
     let mut blocks = Vec::new();
     if f.residuals.fields.is_empty() {
         blocks.push(Block::Para("The solver's log holds no residuals: the solver did not run.".into()));
     } else {
-        let series = f
-            .residuals
-            .fields
-            .iter()
-            .enumerate()
-            .map(|(i, (name, pts))| Series { name: name.clone(), pts: pts.clone(), color: PALETTE[i % PALETTE.len()] })
-            .collect();
-        let plot = LinePlot {
-            x_label: "iteration".into(),
-            y_label: "initial residual".into(),
-            log_y: true,
-            series,
-            shade: None,
-        };
         blocks.push(Block::Heading(2, "Residuals".into()));
-        blocks.push(Block::Canvas(line_plot(fonts, &plot, width, 230.0)));
+        blocks.push(Block::Canvas(residual_plot(fonts, f, width, 230.0)));
     }
     if !f.forces.is_empty() {
         let pick: [(&str, fn(&crate::foam::log::ForceCoeffSample) -> Option<f64>); 3] =
@@ -131,7 +131,7 @@ pub fn forces_by_patch(rows: &[PatchForces]) -> Vec<Block> {
     let all = rows.clone();
     let total = |p: &PatchForces| p.pressure[0] + p.viscous.map(|v| v[0]).unwrap_or(0.0);
     rows.sort_by(|a, b| total(b).abs().total_cmp(&total(a).abs()));
-    let rest = rows.split_off(rows.len().min(super::sections::MAX_ROWS));
+    let rest = rows.split_off(rows.len().min(super::mesh::MAX_ROWS));
     if !rest.is_empty() {
         let sum = |g: &dyn Fn(&PatchForces) -> [f64; 3]| -> [f64; 3] {
             rest.iter().map(g).fold([0.0; 3], |a, b| [a[0] + b[0], a[1] + b[1], a[2] + b[2]])
@@ -255,21 +255,7 @@ pub fn failure(fonts: &Fonts, f: &Facts, width: f32) -> Vec<Block> {
     }
     if !f.residuals.fields.is_empty() {
         blocks.push(Block::Heading(2, "Residuals up to the failure".into()));
-        let series = f
-            .residuals
-            .fields
-            .iter()
-            .enumerate()
-            .map(|(i, (name, pts))| Series { name: name.clone(), pts: pts.clone(), color: PALETTE[i % PALETTE.len()] })
-            .collect();
-        let plot = LinePlot {
-            x_label: "iteration".into(),
-            y_label: "initial residual".into(),
-            log_y: true,
-            series,
-            shade: None,
-        };
-        blocks.push(Block::Canvas(line_plot(fonts, &plot, width, 210.0)));
+        blocks.push(Block::Canvas(residual_plot(fonts, f, width, 210.0)));
     }
     blocks
 }
