@@ -226,3 +226,34 @@ fn pictures_are_drawn(out: &Path, pdf: &Path, tmp: &Path) {
     assert!(dist < 12.0, "the stagnation pixel is the colormap's colour (distance {dist})");
     assert!(cp > 0.8, "Cp at the stagnation point is {cp}");
 }
+
+/// With a moving ground (a vehicle), the pictures frame the body, not the tunnel floor:
+/// the front Cp picture is mostly body, and the streamlines' rake lies in the domain.
+#[test]
+fn a_body_on_a_moving_ground_is_framed_without_the_floor() {
+    require_openfoam();
+    let t = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(root().join("examples/cube.toml")).unwrap();
+    let stl = root().join("examples/cube.stl");
+    let text = text
+        .replace("geometry = \"cube.stl\"", &format!("geometry = {:?}", stl.display().to_string()))
+        .replace("[flow]", "[flow]\nground = true")
+        .replace("target_cells = 40000", "target_cells = 15000")
+        .replace("iterations = 300", "iterations = 60");
+    let toml = t.path().join("ground.toml");
+    std::fs::write(&toml, text).unwrap();
+    let out = t.path().join("out");
+    let (ok, _, err) = run(flowcfd().arg("run").arg(&toml).arg("--out").arg(&out));
+    assert!(ok, "the cube on a moving ground runs: {err}");
+    let input = flowcfd::report::Input::locate(&out, None).unwrap();
+    let pics = flowcfd::report::pictures(&input, &flowcfd::report::Options::default()).unwrap();
+    let front = pics.iter().find(|p| p.name == "cp_front").unwrap();
+    let body = front.image.rgb.chunks_exact(3).filter(|p| p.iter().any(|&c| c < 235)).count();
+    let share = body as f64 / f64::from(front.image.width * front.image.height);
+    assert!(share > 0.3, "the body fills {:.0} % of the front picture", share * 100.0);
+    let lines = pics.iter().find(|p| p.name == "streamlines").unwrap();
+    assert!(!lines.caption.starts_with("0 "), "{}", lines.caption);
+    let pdf = t.path().join("ground.pdf");
+    assert!(report(&out, &pdf, &[]).0);
+    assert!(text_of(&pdf).contains("Forces by patch"));
+}
