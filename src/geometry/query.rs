@@ -146,7 +146,8 @@ impl Locator {
     }
 }
 
-fn bounds(pts: impl Iterator<Item = [f64; 3]>) -> ([f64; 3], [f64; 3]) {
+/// The box around the points (inverted, +inf..-inf, when there are none).
+pub fn bounds(pts: impl Iterator<Item = [f64; 3]>) -> ([f64; 3], [f64; 3]) {
     let mut lo = [f64::INFINITY; 3];
     let mut hi = [f64::NEG_INFINITY; 3];
     for p in pts {

@@ -74,14 +74,7 @@ impl Frame {
 }
 
 fn bounds(pts: &[V3]) -> Option<(V3, V3)> {
-    let mut lo = [f64::INFINITY; 3];
-    let mut hi = [f64::NEG_INFINITY; 3];
-    for p in pts {
-        for k in 0..3 {
-            lo[k] = lo[k].min(p[k]);
-            hi[k] = hi[k].max(p[k]);
-        }
-    }
+    let (lo, hi) = crate::geometry::query::bounds(pts.iter().copied());
     (lo[0] <= hi[0]).then_some((lo, hi))
 }
 
@@ -318,8 +311,9 @@ pub fn result_pictures(
         lo: 0.0,
         hi: u_hi,
     };
-    let body = walls(case, None)?;
-    let edge = outline(&body, c, fr.side);
+    // The Cp surface is the body's geometry too: no second extraction.
+    let body = &cp;
+    let edge = outline(body, c, fr.side);
     let (rlo, rhi) = fr.region(1.2, 3.0, 1.0);
     let cam = Camera::looking(fr.side, fr.up, rlo, rhi, px(width_pt), px(width_pt * 0.5), 0.0);
     let mut scene = Scene::new();

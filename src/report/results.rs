@@ -211,18 +211,15 @@ pub fn reproducibility(f: &Facts) -> Vec<Block> {
     ));
     if let Some(spec) = f.summary.as_ref().map(|s| &s["spec"]).filter(|s| s.is_object()) {
         blocks.push(Block::Heading(2, "Case specification as applied".into()));
-        let text = serde_json::to_string_pretty(spec).unwrap_or_default();
-        let rows = text.lines().map(|l| vec![l.replace(' ', "\u{a0}")]).collect();
-        blocks.push(Block::Table(Table {
-            header: vec![],
-            rows,
-            widths: vec![1.0],
-            right: vec![],
-            mono: true,
-            small: false,
-        }));
+        blocks.push(verbatim(serde_json::to_string_pretty(spec).unwrap_or_default().lines()));
     }
     blocks
+}
+
+/// Lines set as they are (monospace, spaces kept), breaking across pages.
+fn verbatim<'a>(lines: impl Iterator<Item = &'a str>) -> Block {
+    let rows = lines.map(|l| vec![l.replace(' ', "\u{a0}")]).collect();
+    Block::Table(Table { header: vec![], rows, widths: vec![1.0], right: vec![], mono: true, small: false })
 }
 
 /// What failed, the last log lines, the residuals up to the failure, and a hint.
@@ -243,15 +240,7 @@ pub fn failure(fonts: &Fonts, f: &Facts, width: f32) -> Vec<Block> {
     }
     if !f.last_lines.is_empty() {
         blocks.push(Block::Heading(2, format!("The last lines of the log of {step}")));
-        let rows = f.last_lines.iter().map(|l| vec![l.replace(' ', "\u{a0}")]).collect();
-        blocks.push(Block::Table(Table {
-            header: vec![],
-            rows,
-            widths: vec![1.0],
-            right: vec![],
-            mono: true,
-            small: false,
-        }));
+        blocks.push(verbatim(f.last_lines.iter().map(String::as_str)));
     }
     if !f.residuals.fields.is_empty() {
         blocks.push(Block::Heading(2, "Residuals up to the failure".into()));
