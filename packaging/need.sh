@@ -45,6 +45,8 @@ flowcfd_need() {
         [ -x /usr/bin/chromium ] || echo chromium
         # pdftotext, pdfinfo, pdfimages: the report tests read the PDFs they get.
         command -v pdftotext >/dev/null || echo poppler-utils
+        # dpkg-shlibdeps: packaging/build-deb.sh computes Depends with it.
+        command -v dpkg-shlibdeps >/dev/null || echo dpkg-dev
         # A real Slurm and sshd for the Slurm-over-SSH executor (libpmix-dev: without it
         # srun --mpi=pmix hangs slurmd).
         for p in slurmctld slurmd slurm-client munge openssh-server libpmix-dev; do
