@@ -4,6 +4,7 @@
 # cube at 10 m/s, about 40k cells, a minute or two) and print its drag coefficient.
 #   packaging/quickstart.sh [OUT_DIR]     (default: demo)
 #   packaging/quickstart.sh --dry-run     print what would be installed, change nothing
+#   packaging/quickstart.sh --bin PATH    use a flowcfd binary already built (no cargo build)
 # Only what is missing is installed (packaging/need.sh): a Node.js or OpenFOAM that came
 # from elsewhere is used as it is.
 set -euo pipefail
@@ -13,18 +14,24 @@ cd "$(dirname "$0")/.."
 
 dry=0
 out=demo
-for a in "$@"; do
-  case "$a" in
+bin=""
+while [ $# -gt 0 ]; do
+  case "$1" in
     --dry-run|--print-install) dry=1 ;;
+    --bin) bin=${2:?--bin needs the path of a flowcfd binary}; shift ;;
     -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
-    -*) echo "quickstart.sh: unknown option $a (see --help)" >&2; exit 2 ;;
-    *) out=$a ;;
+    -*) echo "quickstart.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+    *) out=$1 ;;
   esac
+  shift
 done
+[ -z "$bin" ] || [ -x "$bin" ] || { echo "quickstart.sh: --bin $bin is not an executable" >&2; exit 2; }
 
-mapfile -t need < <(flowcfd_need run build)
+# With --bin, nothing is compiled: only what running cases needs.
+if [ -n "$bin" ]; then kinds=(run); else kinds=(run build); fi
+mapfile -t need < <(flowcfd_need "${kinds[@]}")
 have_cargo=1
-command -v cargo >/dev/null || [ -x "$HOME/.cargo/bin/cargo" ] || have_cargo=0
+[ -n "$bin" ] || command -v cargo >/dev/null || [ -x "$HOME/.cargo/bin/cargo" ] || have_cargo=0
 if [ $dry = 1 ]; then
   echo "would install (apt): ${need[*]:-nothing}"
   if [ $have_cargo = 0 ]; then echo "would install (rustup): Rust"; else echo "would install (rustup): nothing"; fi
@@ -44,8 +51,10 @@ if [ $have_cargo = 0 ]; then
 fi
 [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
 
-cargo build --release --locked --bin flowcfd
-bin="${CARGO_TARGET_DIR:-target}/release/flowcfd"
+if [ -z "$bin" ]; then
+  cargo build --release --locked --bin flowcfd
+  bin="${CARGO_TARGET_DIR:-target}/release/flowcfd"
+fi
 "$bin" run examples/cube.toml --out "$out" --force
 if command -v python3 >/dev/null; then
   cd_value=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["forces"]["Cd"])' "$out/summary.json")
