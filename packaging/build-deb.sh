@@ -87,9 +87,22 @@ grep -q '^ExecStart=/usr/bin/flowcfd worker$' "$root/lib/systemd/system/flowcfd-
   || die "could not derive flowcfd-worker.service from flowcfd.service"
 install -m 0644 packaging/debian/flowcfd.toml "$root/etc/flowcfd/flowcfd.toml"
 install -m 0644 packaging/debian/README.Debian flowcfd.example.toml "$root/usr/share/doc/flowcfd/"
-printf 'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\nUpstream-Name: flowcfd\n\nFiles: *\nLicense: %s\n' \
-  "$(sed -n '/^\[package\]/,/^\[/s/^license *= *"\(.*\)"/\1/p' Cargo.toml | head -n 1)" \
-  >"$root/usr/share/doc/flowcfd/copyright"
+license=$(sed -n '/^\[package\]/,/^\[/s/^license *= *"\(.*\)"/\1/p' Cargo.toml | head -n 1)
+{
+  printf 'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n'
+  printf 'Upstream-Name: flowcfd\n\nFiles: *\nCopyright: %s FlowCFD contributors\nLicense: %s\n' "$(date +%Y)" "$license"
+  if [ -f "/usr/share/common-licenses/$license" ]; then
+    printf ' On Debian systems, the full text of the license is in\n /usr/share/common-licenses/%s.\n' "$license"
+  fi
+} >"$root/usr/share/doc/flowcfd/copyright"
+# A native package's changelog: this version, from the commit it was built from.
+{
+  printf 'flowcfd (%s) unstable; urgency=medium\n\n  * Built from %s.\n\n' "$version" \
+    "$(git rev-parse --short HEAD 2>/dev/null || echo 'a source tree')"
+  printf ' -- FlowCFD maintainers <maintainers@flowcfd.org>  %s\n' "$(date -R)"
+} | gzip -9n >"$root/usr/share/doc/flowcfd/changelog.gz"
+install -d "$root/usr/share/lintian/overrides"
+install -m 0644 packaging/debian/lintian-overrides "$root/usr/share/lintian/overrides/flowcfd"
 for s in postinst prerm postrm; do
   install -m 0755 "packaging/debian/$s" "$root/DEBIAN/$s"
 done
@@ -114,10 +127,11 @@ Section: science
 Priority: optional
 Homepage: https://github.com/flowcfd/flowcfd
 Description: CFD appliance: geometry to drag coefficient with OpenFOAM
- FlowCFD turns a geometry upload into an OpenFOAM case, meshes and solves it on this
- machine or on a Slurm or Kubernetes cluster, and reports forces, pictures and a PDF.
- The package runs it as a systemd service (flowcfd.service) under its own user, with
- settings in /etc/flowcfd/flowcfd.toml and data in /var/lib/flowcfd.
+ FlowCFD turns a geometry upload into an OpenFOAM case, meshes and solves it
+ on this machine or on a Slurm or Kubernetes cluster, and reports forces,
+ pictures and a PDF. The package runs it as a systemd service (flowcfd.service)
+ under its own user, with settings in /etc/flowcfd/flowcfd.toml and data in
+ /var/lib/flowcfd.
 EOF
 
 mkdir -p "$out"

@@ -10,7 +10,7 @@
 #     run    OpenFOAM and Open MPI, to run cases
 #     build  compiler, pkg-config, OpenSSL headers, Node.js and npm (web UI), curl
 #     test   what .ci/test's tests use besides: OpenFOAM tutorials, PostgreSQL, Python,
-#            chromium, poppler, Slurm, munge, sshd, PMIx
+#            chromium, poppler, dpkg-dev and lintian (the .deb), Slurm, munge, sshd, PMIx
 
 # An OpenFOAM the runner finds (src/runner/openfoam.rs): on PATH, named by
 # FLOWCFD_OPENFOAM_ENV, or an openfoam.com install under /usr/lib/openfoam or /opt.
@@ -47,6 +47,7 @@ flowcfd_need() {
         command -v pdftotext >/dev/null || echo poppler-utils
         # dpkg-shlibdeps: packaging/build-deb.sh computes Depends with it.
         command -v dpkg-shlibdeps >/dev/null || echo dpkg-dev
+        command -v lintian >/dev/null || echo lintian
         # A real Slurm and sshd for the Slurm-over-SSH executor (libpmix-dev: without it
         # srun --mpi=pmix hangs slurmd).
         for p in slurmctld slurmd slurm-client munge openssh-server libpmix-dev; do

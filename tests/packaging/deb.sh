@@ -58,6 +58,12 @@ for want in User=flowcfd ProtectSystem=strict PrivateTmp=yes NoNewPrivileges=yes
   grep -qx "$want" <<<"$unit" || fail "flowcfd.service lacks $want"
 done
 
+# Debian's own package checks (the overrides are justified in packaging/debian/).
+if command -v lintian >/dev/null; then
+  lintian --tag-display-limit 0 --fail-on error,warning "$deb" >"$work/lintian" 2>&1 \
+    || { cat "$work/lintian"; fail "lintian"; }
+fi
+
 dpkg -i "$deb" >"$work/install.log" 2>&1 || { cat "$work/install.log"; fail "dpkg -i"; }
 getent passwd flowcfd >/dev/null || fail "postinst made no flowcfd user"
 [ "$(stat -c '%U %a' /var/lib/flowcfd)" = "flowcfd 700" ] || fail "/var/lib/flowcfd: $(stat -c '%U %a' /var/lib/flowcfd)"
