@@ -60,6 +60,11 @@ echo "appVersion $app_version"
 step "values.yaml documents every value"
 "$PY" "$INSPECT" documented "$CHART/values.yaml"
 
+step "values.schema.json is tests/helm/gen_schema.py's output"
+python3 tests/helm/gen_schema.py | diff -u "$CHART/values.schema.json" - \
+  || die "values.schema.json differs from tests/helm/gen_schema.py: regenerate it"
+echo "up to date"
+
 step "helm lint --strict (default values, all-on values)"
 helm lint --strict "$CHART" | tail -n 1
 helm lint --strict "$CHART" -f tests/helm/all-on.yaml | tail -n 1
@@ -83,6 +88,14 @@ for r in default all-on; do
     echo "$r: $(grep -c passed <<<"$out") resources pass against $k"
   done
 done
+
+# The validator can fail: a misspelt field in a real Deployment of the render is refused.
+dep=$(grep -l '^kind: Deployment' "$WORK/split-default/builtin/"*.yaml | head -n 1)
+sed 's/^  replicas:/  replicaz:/' "$dep" >"$WORK/misspelt.yaml"
+if "$PYENV_DIR/bin/kubernetes-validate" --strict -k 1.29.0 "$WORK/misspelt.yaml" >/dev/null 2>&1; then
+  die "kubernetes-validate --strict accepted a Deployment with spec.replicaz"
+fi
+echo "a Deployment with spec.replicaz is refused (the strict validation has teeth)"
 
 step "custom resources by structure; Karpenter pool wired to the executor"
 "$PY" "$INSPECT" crds "$WORK/all-on.yaml"
