@@ -75,6 +75,11 @@ helm template flowcfd "$CHART" -n flowcfd -f tests/helm/all-on.yaml >"$WORK/all-
 for r in default all-on; do
   echo "$r: $(grep -c '^kind:' "$WORK/$r.yaml") resources"
 done
+helm template flowcfd "$CHART" -n flowcfd --kube-version 1.29.0 >/dev/null
+if helm template flowcfd "$CHART" -n flowcfd --kube-version 1.28.9 >/dev/null 2>&1; then
+  die "the chart installs on Kubernetes 1.28 (kubeVersion says >=1.29)"
+fi
+echo "kubeVersion: 1.29 accepted, 1.28 refused"
 
 step "kubernetes-validate --strict (Kubernetes 1.29 and 1.35 schemas)"
 for r in default all-on; do
