@@ -130,6 +130,7 @@ refuse "missing required: an OIDC provider without issuer" \
 refuse "unknown key (a typo)" --set executr.name=eks
 refuse "bundled PostgreSQL without the chart's Secret" --set postgresql.enabled=true,postgresql.password=abcdefghijklmnop12
 refuse "executor named local" --set executor.name=local
+refuse "no worker Deployment and no job slots in the API pods" --set worker.enabled=false
 if helm lint "$CHART" --set mpi.mode=nfs >/dev/null 2>&1; then die "helm lint accepted mpi.mode=nfs"; fi
 echo "refused by helm lint too: mpi.mode=nfs"
 

@@ -114,6 +114,9 @@ schema = {"$schema": "http://json-schema.org/draft-07/schema#", "title": "FlowCF
              "then": {"properties": {"secrets": {"properties": {"create": {"const": True}}}}}},
             {"if": {"properties": {"minio": {"properties": {"enabled": {"const": True}}}}},
              "then": {"properties": {"secrets": {"properties": {"create": {"const": True}}}}}},
+            # Somebody must run the jobs: without the worker Deployment, the API pods do.
+            {"if": {"properties": {"worker": {"properties": {"enabled": {"const": False}}}}},
+             "then": {"properties": {"server": {"properties": {"slots": {"minimum": 1}}}}}},
             # The Kubernetes executor's pods exchange files through S3 presigned URLs; an HPA
             # replaces server.replicas and needs a sane range.
             {"if": {"properties": {"autoscaling": {"properties": {"enabled": {"const": True}}}}},
