@@ -6,6 +6,7 @@
 //! starts `flowcfd run` as a process, the Slurm and Kubernetes executors run the same
 //! command remotely, and the CLI calls it directly.
 pub mod meshai_eval;
+pub mod mpi;
 pub mod openfoam;
 pub mod pipeline;
 pub mod process;
