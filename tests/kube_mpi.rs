@@ -225,20 +225,15 @@ async fn an_mpijob_is_followed_through_its_conditions() {
     assert!(matches!(&st.unwrap()[0], ExecStatus::Failed(why) if why.contains("gone")));
 }
 
-/// The launcher's side through the runner itself: a parallel step with the MPIJob's
-/// environment runs the stage-in hook, a real `mpirun --hostfile` with the rank script,
-/// and the stage-out hook (the "worker" is this machine, so the ranks find the case).
-#[tokio::test]
-async fn the_runner_stages_around_a_real_mpirun_on_a_hostfile() {
-    use flowcfd::runner::openfoam::OpenFoamEnv;
-    use flowcfd::runner::steps::{run, Quiet, RunOptions};
+/// A staging table of `ranks` ranks in a fresh moto, and its GET URL: what submit makes.
+async fn staging_table(ranks: u32) -> (common::moto::Moto, String) {
     let m = common::moto::start("flowcfd-kube").await;
     let mut c = flowcfd::config::Config::default();
     common::moto::configure(&m, &mut c, "flowcfd-kube");
     let blobs = flowcfd::blob::Blobs::from_config(&c).unwrap();
-    let ttl = std::time::Duration::from_secs(600);
+    let ttl = std::time::Duration::from_secs(3600);
     let mut table = String::new();
-    for part in ["common", "processor0", "processor1"] {
+    for part in std::iter::once("common".to_string()).chain((0..ranks).map(|r| format!("processor{r}"))) {
         let k = format!("jobs/j/exec/stage/{part}.tar.gz");
         let get = blobs.presigned_get(&k, ttl).await.unwrap().unwrap();
         let put = blobs.presigned_put(&k, ttl).await.unwrap().unwrap();
@@ -246,7 +241,17 @@ async fn the_runner_stages_around_a_real_mpirun_on_a_hostfile() {
     }
     blobs.put("jobs/j/exec/stage.urls", table.into_bytes().into()).await.unwrap();
     let urls = blobs.presigned_get("jobs/j/exec/stage.urls", ttl).await.unwrap().unwrap();
+    (m, urls.to_string())
+}
 
+/// The launcher's side through the runner itself: a parallel step with the MPIJob's
+/// environment runs the stage-in hook, a real `mpirun --hostfile` with the rank script,
+/// and the stage-out hook (the "worker" is this machine, so the ranks find the case).
+#[tokio::test]
+async fn the_runner_stages_around_a_real_mpirun_on_a_hostfile() {
+    use flowcfd::runner::openfoam::OpenFoamEnv;
+    use flowcfd::runner::steps::{run, Quiet, RunOptions};
+    let (_moto, urls) = staging_table(2).await;
     let dir = tempfile::tempdir().unwrap();
     let case = dir.path().join("out/.partial/case");
     fake_decomposed_case(&case, 2);
@@ -255,7 +260,7 @@ async fn the_runner_stages_around_a_real_mpirun_on_a_hostfile() {
     // Only this test in this binary reads the process environment (through the runner).
     for (k, v) in [
         (mpi::HOSTFILE, hostfile.display().to_string()),
-        (STAGE_URLS, urls.to_string()),
+        (STAGE_URLS, urls.clone()),
         (mpi::EXPORT, STAGE_URLS.to_string()),
         (mpi::RANK_SCRIPT, RANK.to_string()),
         (mpi::BEFORE_PARALLEL, PUSH.to_string()),
@@ -282,4 +287,43 @@ async fn the_runner_stages_around_a_real_mpirun_on_a_hostfile() {
         let u = std::fs::read_to_string(case.join(format!("processor{r}/100/U"))).unwrap();
         assert_eq!(u, format!("solved by rank {r} next to its own mesh\n"));
     }
+}
+
+/// Real OpenFOAM: `flowcfd run` of the cube on 2 ranks with the launcher's staging
+/// environment, so simpleFoam's ranks start through the rank script on a hostfile and the
+/// solution comes back through the object store before reconstructPar.
+#[tokio::test]
+async fn real_openfoam_solves_through_the_staged_ranks() {
+    common::require_openfoam();
+    let (_moto, urls) = staging_table(2).await;
+    let dir = tempfile::tempdir().unwrap();
+    let hostfile = dir.path().join("hostfile");
+    std::fs::write(&hostfile, "localhost slots=2\n").unwrap();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/cube.toml");
+    let out = dir.path().join("out");
+    let run = common::flowcfd_clean()
+        .arg("run")
+        .arg(&example)
+        .args(["--mesh-params", "rules", "--cores", "2", "--out"])
+        .arg(&out)
+        .envs([
+            (mpi::HOSTFILE, hostfile.display().to_string()),
+            (STAGE_URLS, urls),
+            (mpi::EXPORT, STAGE_URLS.to_string()),
+            (mpi::RANK_SCRIPT, RANK.to_string()),
+            (mpi::BEFORE_PARALLEL, PUSH.to_string()),
+            (mpi::AFTER_PARALLEL, PULL.to_string()),
+        ])
+        .output()
+        .unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).to_string();
+    assert!(run.status.success(), "{}\n{}", text(&run.stdout), text(&run.stderr));
+    let case = out.join("case");
+    let log = |n: &str| std::fs::read_to_string(case.join(format!("log.{n}"))).unwrap();
+    assert!(log("stageIn").contains("2 processor directories"), "{}", log("stageIn"));
+    assert!(log("stageOut").contains("gathered 2 processor directories"), "{}", log("stageOut"));
+    assert!(log("simpleFoam").contains("nProcs : 2"));
+    let summary: Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let cd = summary["forces"]["Cd"].as_f64().unwrap();
+    assert!((0.9..1.35).contains(&cd), "Cd {cd} implausible for a cube");
 }

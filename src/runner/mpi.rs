@@ -64,9 +64,17 @@ impl MpiLaunch {
         if hostfile.is_some() {
             let set = |n: &str| env.iter().any(|(k, _)| k == n) || openfoam.iter().any(|(k, _)| k == n);
             let extra = get(EXPORT).unwrap_or_default();
+            // OpenFOAM's own variables may already be in this process's environment (an
+            // image's ENV), where the sourced script leaves them out of `openfoam`.
+            let foam = env.iter().map(|(k, _)| k).filter(|k| {
+                k.starts_with("WM_")
+                    || k.starts_with("FOAM_")
+                    || ["MPI_ARCH_PATH", "MPI_BUFFER_SIZE"].contains(&k.as_str())
+            });
             let names = ["PATH", "LD_LIBRARY_PATH"]
                 .into_iter()
                 .map(String::from)
+                .chain(foam.cloned())
                 .chain(openfoam.iter().map(|(k, _)| k.clone()))
                 .chain(extra.split(',').map(|s| s.trim().to_string()));
             export = names.filter(|n| exportable(n) && set(n)).collect();
@@ -201,6 +209,11 @@ mod tests {
                 "-parallel",
             ]
         );
+        // OpenFOAM set up by the image's environment rather than a sourced script.
+        let mut image = process.clone();
+        image.push(("WM_PROJECT_DIR".into(), "/opt/of".into()));
+        let from_image = MpiLaunch::from_env(&image, &[], false);
+        assert!(from_image.export.contains(&"WM_PROJECT_DIR".to_string()), "{:?}", from_image.export);
         let c = m.command(20, "simpleFoam", &[], Path::new("/w/out/.partial/case"));
         let dir = c.get_envs().find(|(k, _)| *k == CASE_DIR).and_then(|(_, v)| v).unwrap();
         assert_eq!(dir, "/w/out/.partial/case");
