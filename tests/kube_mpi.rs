@@ -1,8 +1,9 @@
 //! Runs wider than a node on Kubernetes: the MPIJob of each `mpi_mode` (volumes, mounts,
 //! the launcher's size, slots and workers, and the `mpirun` its runner will call), its
 //! status, and object-store staging for real: the manifest's own scripts and presigned
-//! URLs against moto, with a fake two-rank solve, both with the scripts alone (ranks on a
-//! "worker" that has no case yet) and through the runner with a real `mpirun --hostfile`.
+//! URLs against moto: the scripts alone with a fake two-rank solve (ranks on a "worker"
+//! that has no case yet), and `flowcfd run` with real OpenFOAM ranks started through the
+//! rank script by a real `mpirun --hostfile`.
 mod common;
 
 use common::kube::*;
@@ -244,51 +245,6 @@ async fn staging_table(ranks: u32) -> (common::moto::Moto, String) {
     (m, urls.to_string())
 }
 
-/// The launcher's side through the runner itself: a parallel step with the MPIJob's
-/// environment runs the stage-in hook, a real `mpirun --hostfile` with the rank script,
-/// and the stage-out hook (the "worker" is this machine, so the ranks find the case).
-#[tokio::test]
-async fn the_runner_stages_around_a_real_mpirun_on_a_hostfile() {
-    use flowcfd::runner::openfoam::OpenFoamEnv;
-    use flowcfd::runner::steps::{run, Quiet, RunOptions};
-    let (_moto, urls) = staging_table(2).await;
-    let dir = tempfile::tempdir().unwrap();
-    let case = dir.path().join("out/.partial/case");
-    fake_decomposed_case(&case, 2);
-    let hostfile = dir.path().join("hostfile");
-    std::fs::write(&hostfile, "localhost slots=2\n").unwrap();
-    // Only this test in this binary reads the process environment (through the runner).
-    for (k, v) in [
-        (mpi::HOSTFILE, hostfile.display().to_string()),
-        (STAGE_URLS, urls.clone()),
-        (mpi::EXPORT, STAGE_URLS.to_string()),
-        (mpi::RANK_SCRIPT, RANK.to_string()),
-        (mpi::BEFORE_PARALLEL, PUSH.to_string()),
-        (mpi::AFTER_PARALLEL, PULL.to_string()),
-    ] {
-        std::env::set_var(k, v);
-    }
-    let step = flowcfd::foam::case::Step::App {
-        app: "sh",
-        args: vec!["-c".into(), FAKE_SOLVER.into()],
-        parallel: true,
-        meshing: false,
-    };
-    let env = OpenFoamEnv { vars: Vec::new(), source: "test".into() };
-    let opts = RunOptions { cores: 2, step_timeout: std::time::Duration::from_secs(120) };
-    let cancel = std::sync::atomic::AtomicBool::new(false);
-    let case2 = case.clone();
-    let r = tokio::task::spawn_blocking(move || run(&case2, &[step], &env, &opts, &mut Quiet, &cancel)).await.unwrap();
-    let log = |n: &str| std::fs::read_to_string(case.join(format!("log.{n}"))).unwrap_or_default();
-    assert!(r.is_ok(), "{r:?}\nstageIn: {}\nsh: {}\nstageOut: {}", log("stageIn"), log("sh"), log("stageOut"));
-    assert!(log("stageIn").contains("staged the case and 2 processor directories"), "{}", log("stageIn"));
-    assert!(log("stageOut").contains("gathered 2 processor directories"), "{}", log("stageOut"));
-    for r in 0..2 {
-        let u = std::fs::read_to_string(case.join(format!("processor{r}/100/U"))).unwrap();
-        assert_eq!(u, format!("solved by rank {r} next to its own mesh\n"));
-    }
-}
-
 /// Real OpenFOAM: `flowcfd run` of the cube on 2 ranks with the launcher's staging
 /// environment, so simpleFoam's ranks start through the rank script on a hostfile and the
 /// solution comes back through the object store before reconstructPar.
@@ -296,6 +252,7 @@ async fn the_runner_stages_around_a_real_mpirun_on_a_hostfile() {
 async fn real_openfoam_solves_through_the_staged_ranks() {
     common::require_openfoam();
     let (_moto, urls) = staging_table(2).await;
+    let table = reqwest::get(&urls).await.unwrap().text().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let hostfile = dir.path().join("hostfile");
     std::fs::write(&hostfile, "localhost slots=2\n").unwrap();
@@ -323,6 +280,16 @@ async fn real_openfoam_solves_through_the_staged_ranks() {
     assert!(log("stageIn").contains("2 processor directories"), "{}", log("stageIn"));
     assert!(log("stageOut").contains("gathered 2 processor directories"), "{}", log("stageOut"));
     assert!(log("simpleFoam").contains("nProcs : 2"));
+    // What rank 1 sent back: its solution without its mesh (the launcher keeps that).
+    let get = table.lines().find(|l| l.starts_with("processor1 ")).unwrap().split(' ').nth(1).unwrap();
+    let tgz = reqwest::get(get).await.unwrap().bytes().await.unwrap();
+    let mut names = Vec::new();
+    for e in tar::Archive::new(flate2::read::GzDecoder::new(&tgz[..])).entries().unwrap() {
+        names.push(e.unwrap().path().unwrap().display().to_string());
+    }
+    let solved = |n: &String| n.starts_with("processor1/") && n.ends_with("/U") && !n.starts_with("processor1/0/");
+    assert!(names.iter().any(solved), "{names:?}");
+    assert!(!names.iter().any(|n| n.starts_with("processor1/constant")), "{names:?}");
     let summary: Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
     let cd = summary["forces"]["Cd"].as_f64().unwrap();
     assert!((0.9..1.35).contains(&cd), "Cd {cd} implausible for a cube");
