@@ -20,7 +20,7 @@ pub use billing::{default_plans, BillingConfig, Plan, StripeConfig};
 pub use load::{ConfigError, Overrides, DEFAULT_FILE};
 pub use proxy::{parse_forwarded, parse_x_forwarded_for, Cidr};
 pub use sections::{
-    AuthConfig, BlobConfig, ClusterConfig, CorsConfig, DatabaseConfig, JobsConfig, LimitsConfig, LogConfig,
+    AuthConfig, BlobConfig, ClusterConfig, CorsConfig, DatabaseConfig, JobsConfig, LimitsConfig, LogConfig, MpiMode,
     ProviderConfig, ReportConfig, S3Config, ServerConfig, MIN_SECRET_BYTES,
 };
 pub use show::mask_url;

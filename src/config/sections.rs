@@ -37,7 +37,8 @@ pub struct ClusterConfig {
     pub flowcfd_path: Option<String>,
     /// Kubernetes: the namespace jobs run in (default `flowcfd`).
     pub namespace: Option<String>,
-    /// Kubernetes: the solver image (default `ghcr.io/flowcfd/solver:v2312`).
+    /// Kubernetes: the solver image (default `ghcr.io/flowcfd/solver:of2312-flowcfdVERSION`,
+    /// from solver-images/openfoam).
     pub image: Option<String>,
     /// Kubernetes: the kubeconfig file (default: KUBECONFIG, or the in-cluster account).
     pub kubeconfig: Option<PathBuf>,
@@ -52,6 +53,16 @@ pub struct ClusterConfig {
     pub cores_per_node: u32,
     /// Kubernetes: memory requested per core, GiB.
     pub memory_per_core_gib: u32,
+    /// Kubernetes: how the ranks of an MPIJob on several nodes see the decomposed case (see
+    /// [`MpiMode`]; default `object_store`).
+    pub mpi_mode: MpiMode,
+    /// Kubernetes: the ReadWriteMany PersistentVolumeClaim (EFS, FSx for Lustre) in
+    /// `namespace` that `mpi_mode = "shared_volume"` mounts at `/work` in the launcher and
+    /// every worker. Required with that mode.
+    pub shared_volume_claim: Option<String>,
+    /// Kubernetes: the ServiceAccount the solver pods run as (`serviceAccountName`), for
+    /// example one with an IAM role (IRSA); default: the namespace's `default`.
+    pub service_account: Option<String>,
     /// Slurm: seconds every transfer of results (packing on the cluster, then the download)
     /// may take besides its size-bound share; see `transfer_min_kib_s`.
     pub transfer_base_s: u64,
@@ -88,10 +99,27 @@ impl Default for ClusterConfig {
             mpi_operator: false,
             cores_per_node: 64,
             memory_per_core_gib: 2,
+            mpi_mode: MpiMode::ObjectStore,
+            shared_volume_claim: None,
+            service_account: None,
             transfer_base_s: 300,
             transfer_min_kib_s: 1024,
         }
     }
+}
+
+/// How the ranks of a Kubernetes MPIJob on several nodes reach the decomposed case.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum MpiMode {
+    /// Per-pod staging through the object store (presigned URLs, no credentials in the
+    /// pods): the launcher meshes and decomposes, uploads each `processor*` directory, and
+    /// every rank downloads its own before the solve and uploads it after.
+    #[default]
+    ObjectStore,
+    /// A ReadWriteMany volume (`shared_volume_claim`) mounted at `/work` everywhere: the
+    /// launcher works in a per-run directory of it, which the ranks read directly.
+    SharedVolume,
 }
 
 /// The job worker that `flowcfd serve` runs.

@@ -1,6 +1,6 @@
 //! What a loaded configuration must satisfy, checked once after the last layer so that the
 //! server refuses to start with a message that says what to change.
-use super::{mask_url, Config, ConfigError};
+use super::{mask_url, ClusterConfig, Config, ConfigError, MpiMode};
 
 impl Config {
     /// Refuses what cannot work, naming the key and what to change.
@@ -57,7 +57,7 @@ impl Config {
                 return Err(ConfigError::Invalid(format!("clusters: the name {:?} is used twice", c.name)));
             }
             match c.kind.as_str() {
-                "slurm" => {}
+                "slurm" => slurm_cluster(c)?,
                 // Its pods exchange files through presigned URLs, which only S3 gives.
                 "kubernetes" if self.blobs.kind != "s3" => {
                     return Err(ConfigError::Invalid(format!(
@@ -66,37 +66,13 @@ impl Config {
                         c.name
                     )));
                 }
-                "kubernetes" if c.cores_per_node == 0 || c.memory_per_core_gib == 0 || c.max_cores == 0 => {
-                    return Err(ConfigError::Invalid(format!(
-                        "clusters {:?}: cores_per_node, memory_per_core_gib and max_cores must be at least 1",
-                        c.name
-                    )));
-                }
-                "kubernetes" => continue,
+                "kubernetes" => kubernetes_cluster(c)?,
                 other => {
                     return Err(ConfigError::Invalid(format!(
                         "clusters {:?}: kind {other:?}, expected \"slurm\" or \"kubernetes\"",
                         c.name
-                    )));
+                    )))
                 }
-            }
-            if c.host.is_empty() || c.user.is_empty() || c.key_sealed.is_none() {
-                return Err(ConfigError::Invalid(format!(
-                    "clusters {:?}: needs host, user and key_sealed (from `flowcfd admin seal-key KEYFILE`)",
-                    c.name
-                )));
-            }
-            if c.transfer_min_kib_s == 0 {
-                return Err(ConfigError::Invalid(format!(
-                    "clusters {:?}: transfer_min_kib_s must be at least 1 (KiB/s)",
-                    c.name
-                )));
-            }
-            if c.remote_dir.is_empty() || c.remote_dir.contains("..") || c.max_cores == 0 {
-                return Err(ConfigError::Invalid(format!(
-                    "clusters {:?}: remote_dir must be a plain directory and max_cores at least 1",
-                    c.name
-                )));
             }
         }
         if self.jobs.max_attempts == 0 {
@@ -156,10 +132,67 @@ impl Config {
     }
 }
 
+fn slurm_cluster(c: &ClusterConfig) -> Result<(), ConfigError> {
+    if c.host.is_empty() || c.user.is_empty() || c.key_sealed.is_none() {
+        return Err(ConfigError::Invalid(format!(
+            "clusters {:?}: needs host, user and key_sealed (from `flowcfd admin seal-key KEYFILE`)",
+            c.name
+        )));
+    }
+    if c.transfer_min_kib_s == 0 {
+        return Err(ConfigError::Invalid(format!(
+            "clusters {:?}: transfer_min_kib_s must be at least 1 (KiB/s)",
+            c.name
+        )));
+    }
+    if c.remote_dir.is_empty() || c.remote_dir.contains("..") || c.max_cores == 0 {
+        return Err(ConfigError::Invalid(format!(
+            "clusters {:?}: remote_dir must be a plain directory and max_cores at least 1",
+            c.name
+        )));
+    }
+    Ok(())
+}
+
+/// A Kubernetes object name (RFC 1123 subdomain, as PVC and ServiceAccount names are).
+fn k8s_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && s.ends_with(|c: char| c.is_ascii_alphanumeric())
+}
+
+fn kubernetes_cluster(c: &ClusterConfig) -> Result<(), ConfigError> {
+    let bad = |msg: String| Err(ConfigError::Invalid(format!("clusters {:?}: {msg}", c.name)));
+    if c.cores_per_node == 0 || c.memory_per_core_gib == 0 || c.max_cores == 0 {
+        return bad("cores_per_node, memory_per_core_gib and max_cores must be at least 1".into());
+    }
+    if c.mpi_mode == MpiMode::SharedVolume && c.shared_volume_claim.is_none() {
+        return bad("mpi_mode = \"shared_volume\" needs shared_volume_claim, the name of a ReadWriteMany \
+             PersistentVolumeClaim (EFS, FSx for Lustre) in the solver namespace; or use mpi_mode = \
+             \"object_store\", which needs no shared volume"
+            .into());
+    }
+    if c.shared_volume_claim.is_some() && c.mpi_mode != MpiMode::SharedVolume {
+        return bad("shared_volume_claim is set but mpi_mode is not \"shared_volume\"; set both or neither".into());
+    }
+    for (key, value) in [
+        ("shared_volume_claim", &c.shared_volume_claim),
+        ("service_account", &c.service_account),
+        ("namespace", &c.namespace),
+    ] {
+        if let Some(v) = value.as_deref().filter(|v| !k8s_name(v)) {
+            return bad(format!("{key} = {v:?} is not a Kubernetes name (lower-case letters, digits, - and .)"));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use crate::config::tests::env;
-    use crate::config::{Config, Overrides};
+    use crate::config::{Config, MpiMode, Overrides};
 
     #[test]
     fn report_paper_and_units_are_checked_words() {
@@ -178,22 +211,63 @@ mod tests {
     }
 
     #[test]
-    fn a_kubernetes_cluster_loads_with_s3_and_is_refused_without_it() {
+    fn kubernetes_clusters_are_accepted_and_their_mpi_mode_checked() {
         let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("f.toml");
-        let cluster = "[[clusters]]\nname = \"eks\"\nkind = \"kubernetes\"\nnamespace = \"cfd\"\n\
-                       node_selector = { \"karpenter.sh/nodepool\" = \"solver\" }\n\
-                       tolerations = [{ key = \"flowcfd.io/solver\", operator = \"Exists\", effect = \"NoSchedule\" }]\n";
-        std::fs::write(&file, format!("[blobs]\nkind = \"s3\"\n[blobs.s3]\nbucket = \"b\"\nregion = \"r\"\n{cluster}"))
+        let load = |extra: &str| {
+            let path = dir.path().join("flowcfd.toml");
+            let text = format!(
+                "[blobs]\nkind = \"s3\"\n[blobs.s3]\nbucket = \"b\"\nregion = \"r\"\n\
+                 [[clusters]]\nname = \"eks\"\nkind = \"kubernetes\"\nmpi_operator = true\ncores_per_node = 8\n{extra}"
+            );
+            std::fs::write(&path, text).unwrap();
+            Config::load_from(&Overrides { config_file: Some(path), ..Default::default() }, env(&[]))
+        };
+        // The defaults: object-store staging, no claim, no service account.
+        let c = load("").unwrap();
+        let k = &c.clusters[0];
+        assert_eq!((k.mpi_mode, &k.shared_volume_claim, &k.service_account), (MpiMode::ObjectStore, &None, &None));
+        let c =
+            load("mpi_mode = \"shared_volume\"\nshared_volume_claim = \"cfd-scratch\"\nservice_account = \"solver\"")
+                .unwrap();
+        let k = &c.clusters[0];
+        assert_eq!(k.mpi_mode, MpiMode::SharedVolume);
+        assert_eq!(
+            (k.shared_volume_claim.as_deref(), k.service_account.as_deref()),
+            (Some("cfd-scratch"), Some("solver"))
+        );
+
+        let e = load("mpi_mode = \"shared_volume\"").unwrap_err().to_string();
+        assert!(
+            e.contains("clusters \"eks\"") && e.contains("needs shared_volume_claim") && e.contains("ReadWriteMany"),
+            "{e}"
+        );
+        let e = load("shared_volume_claim = \"cfd-scratch\"").unwrap_err().to_string();
+        assert!(e.contains("mpi_mode is not \"shared_volume\""), "{e}");
+        let e = load("mpi_mode = \"nfs\"").unwrap_err().to_string();
+        assert!(e.contains("object_store") && e.contains("shared_volume"), "{e}");
+        let e = load("mpi_mode = \"shared_volume\"\nshared_volume_claim = \"Scratch_1\"").unwrap_err().to_string();
+        assert!(e.contains("shared_volume_claim = \"Scratch_1\" is not a Kubernetes name"), "{e}");
+        let e = load("cores_per_node = 0").unwrap_err().to_string();
+        assert!(e.contains("cores_per_node"), "{e}");
+        // Without S3 there are no presigned URLs for the pods.
+        std::fs::write(dir.path().join("flowcfd.toml"), "[[clusters]]\nname = \"eks\"\nkind = \"kubernetes\"\n")
             .unwrap();
-        let over = Overrides { config_file: Some(file.clone()), ..Default::default() };
-        let c = Config::load_from(&over, env(&[])).unwrap();
-        assert_eq!((c.clusters[0].kind.as_str(), c.clusters[0].namespace.as_deref()), ("kubernetes", Some("cfd")));
-        std::fs::write(&file, cluster).unwrap();
-        let e = Config::load_from(&over, env(&[])).unwrap_err();
+        let e = Config::load_from(
+            &Overrides { config_file: Some(dir.path().join("flowcfd.toml")), ..Default::default() },
+            env(&[]),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("needs blobs.kind = \"s3\""), "{e}");
-        std::fs::write(&file, cluster.replace("kubernetes", "nomad")).unwrap();
-        let e = Config::load_from(&over, env(&[])).unwrap_err();
-        assert!(e.to_string().contains("expected \"slurm\" or \"kubernetes\""), "{e}");
+        // Slurm clusters keep their own checks; an unknown kind names both.
+        let e = load("").map(|_| ()).and_then(|_| {
+            std::fs::write(dir.path().join("flowcfd.toml"), "[[clusters]]\nname = \"x\"\nkind = \"nomad\"\n").unwrap();
+            Config::load_from(
+                &Overrides { config_file: Some(dir.path().join("flowcfd.toml")), ..Default::default() },
+                env(&[]),
+            )
+            .map(|_| ())
+        });
+        let e = e.unwrap_err().to_string();
+        assert!(e.contains("\"slurm\" or \"kubernetes\""), "{e}");
     }
 }

@@ -7,6 +7,7 @@
 //! command remotely, and the CLI calls it directly.
 pub mod marker;
 pub mod meshai_eval;
+pub mod mpi;
 pub mod openfoam;
 pub mod pipeline;
 pub mod process;

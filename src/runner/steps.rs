@@ -3,6 +3,7 @@
 //!
 //! The Executor trait of the jobs layer wraps this runner; the CLI drives it directly.
 
+use super::mpi;
 use super::openfoam::{version_from_log, OpenFoamEnv};
 use super::process::GroupGuard;
 use crate::foam::case::Step;
@@ -192,19 +193,14 @@ fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
-fn command(step: &Step, cores: u32) -> Option<Command> {
+fn command(step: &Step, cores: u32, env: &OpenFoamEnv, case: &Path) -> Option<Command> {
     let Step::App { app, args, parallel, .. } = step else { return None };
-    let mut c = if *parallel {
-        let mut c = Command::new("mpirun");
-        c.arg("-np").arg(cores.to_string());
-        if is_root() {
-            c.arg("--allow-run-as-root");
-        }
-        c.arg("--oversubscribe").arg(app);
-        c
-    } else {
-        Command::new(app)
-    };
+    if *parallel {
+        // On this machine, or across a hostfile's hosts: see runner::mpi.
+        let launch = mpi::MpiLaunch::from_env(&mpi::process_env(), &env.vars, is_root());
+        return Some(launch.command(cores, app, args, case));
+    }
+    let mut c = Command::new(app);
     c.args(args);
     Some(c)
 }
@@ -256,12 +252,26 @@ pub fn run(
         }
         observer.step_started(i, steps.len(), step);
         let t = Instant::now();
-        match command(step, opts.cores) {
+        match command(step, opts.cores, env, case) {
             None => restore0(case)?,
             Some(mut cmd) => {
                 // PWD too: OpenFOAM warns when it disagrees with the working directory.
-                cmd.current_dir(case).env("PWD", case).envs(env.vars.iter().map(|(k, v)| (k, v)));
-                run_one(case, step, cmd, opts, observer, cancel, &mut report, post_solve)?
+                let prepare = |cmd: &mut Command| {
+                    cmd.current_dir(case).env("PWD", case).envs(env.vars.iter().map(|(k, v)| (k, v)));
+                };
+                prepare(&mut cmd);
+                let parallel = matches!(step, Step::App { parallel: true, .. });
+                // Staging hooks of an MPIJob (runner::mpi); a graceful stop never cuts them short.
+                let hook = |h| if parallel { mpi::hook(h, &mpi::process_env(), case) } else { None };
+                if let Some((s, mut c)) = hook(mpi::Hook::Before) {
+                    prepare(&mut c);
+                    run_one(case, &s, c, opts, observer, cancel, &mut report, true)?;
+                }
+                run_one(case, step, cmd, opts, observer, cancel, &mut report, post_solve)?;
+                if let Some((s, mut c)) = hook(mpi::Hook::After) {
+                    prepare(&mut c);
+                    run_one(case, &s, c, opts, observer, cancel, &mut report, true)?;
+                }
             }
         }
         solved |= matches!(step, Step::App { app: "simpleFoam", .. });

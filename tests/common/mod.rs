@@ -3,6 +3,7 @@
 
 pub mod child;
 pub mod db;
+pub mod kube;
 pub mod moto;
 pub mod server;
 pub mod stripe;

@@ -1,13 +1,21 @@
 //! The Kubernetes executor: one Job per run (or an MPIJob across nodes when the Kubeflow
 //! MPI Operator is installed), on nodes that Karpenter provisions for it.
 //!
-//! The pod runs the solver image (`solver-images/openfoam/Dockerfile`: OpenFOAM and `flowcfd`).
-//! It downloads the bundle through presigned GET URLs, runs `flowcfd run --stream-log`, and
-//! uploads `summary.json` (or `failure.json`) and the case through presigned PUT URLs, so
-//! it needs no credentials. Requests and limits come from the job's cores,
-//! `activeDeadlineSeconds` from the wall-time limit, nodeSelector and tolerations from the
-//! cluster's configuration. Progress is read from the pod's log; cancel deletes the Job
-//! and its pods.
+//! The pod runs the solver image (`solver-images/openfoam/Dockerfile`: OpenFOAM and
+//! `flowcfd`). It downloads the bundle through presigned GET URLs, runs `flowcfd run
+//! --stream-log`, and uploads `summary.json` (or `failure.json`) and the case through
+//! presigned PUT URLs, so it needs no credentials. Requests and limits come from the job's
+//! cores, `activeDeadlineSeconds` from the wall-time limit, nodeSelector, tolerations and
+//! the ServiceAccount from the cluster's configuration. Progress is read from the pod's (the
+//! launcher's) log; cancel deletes the Job or MPIJob and its pods.
+//!
+//! `manifest` builds the objects; `staging` gives an MPIJob's ranks the decomposed case
+//! (per-rank object-store staging, or a ReadWriteMany volume), by `mpi_mode`.
+mod manifest;
+pub mod staging;
+
+pub use manifest::{DEFAULT_IMAGE, POD_SCRIPT, SSH_DIR, WORKER_COMMAND, WORK_DIR};
+
 use super::executor::{Bundle, ExecError, ExecStatus, ExecUsage, Executor, Handle};
 use crate::blob::Blobs;
 use crate::config::ClusterConfig;
@@ -15,7 +23,7 @@ use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, LogParams, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -25,27 +33,6 @@ use std::time::Duration;
 fn url_ttl(max_wall_s: u64) -> Duration {
     Duration::from_secs(max_wall_s + 3600)
 }
-
-/// What the pod runs. URLs come in through the environment, so nothing here varies.
-pub const POD_SCRIPT: &str = r#"set -u
-mkdir -p /work && cd /work
-curl -fsS --retry 5 -o case.json "$FLOWCFD_CASE_URL" || exit 90
-curl -fsS --retry 5 -o "$FLOWCFD_GEOMETRY_FILE" "$FLOWCFD_GEOMETRY_URL" || exit 90
-code=0
-flowcfd run case.json --out out --force --stream-log || code=$?
-for f in summary failure; do
-  if [ -f "out/$f.json" ]; then
-    eval "url=\$FLOWCFD_$(echo $f | tr a-z A-Z)_URL"
-    curl -fsS --retry 5 -X PUT --upload-file "out/$f.json" "$url" || code=91
-  fi
-done
-if [ -d out/case ]; then tar -czf case.tar.gz -C out case; else tar -czf case.tar.gz -C out/.partial case; fi \
-  && curl -fsS --retry 5 -X PUT --upload-file case.tar.gz "$FLOWCFD_CASE_TGZ_URL"
-exit $code
-"#;
-
-/// The default solver image.
-pub const DEFAULT_IMAGE: &str = "ghcr.io/flowcfd/solver:v2312";
 
 /// Runs jobs as Kubernetes Jobs.
 pub struct KubeExecutor {
@@ -160,68 +147,6 @@ impl KubeExecutor {
         self.cfg.mpi_operator && cores > self.cfg.cores_per_node
     }
 
-    /// The pod template of one rank (the whole run for a Job, the launcher of an MPIJob).
-    fn pod_spec(&self, job: &str, cores: u32, env: &[(String, String)]) -> Value {
-        let mem = format!("{}Gi", cores * self.cfg.memory_per_core_gib);
-        let res = json!({"cpu": cores.to_string(), "memory": mem});
-        let env: Vec<Value> = env.iter().map(|(k, v)| json!({"name": k, "value": v})).collect();
-        let mut spec = json!({
-            "restartPolicy": "Never",
-            "containers": [{
-                "name": "solver",
-                "image": self.cfg.image.as_deref().unwrap_or(DEFAULT_IMAGE),
-                "command": ["/bin/sh", "-c", POD_SCRIPT],
-                "env": env,
-                "resources": {"requests": res, "limits": res},
-            }],
-        });
-        if !self.cfg.node_selector.is_empty() {
-            spec["nodeSelector"] = json!(self.cfg.node_selector);
-        }
-        if !self.cfg.tolerations.is_empty() {
-            spec["tolerations"] = json!(self.cfg.tolerations);
-        }
-        json!({"metadata": {"labels": labels(job)}, "spec": spec})
-    }
-
-    /// The batch/v1 Job of a run on one node.
-    pub fn job_manifest(&self, job: &str, name: &str, cores: u32, env: &[(String, String)]) -> Value {
-        json!({
-            "apiVersion": "batch/v1",
-            "kind": "Job",
-            "metadata": {"name": name, "namespace": self.namespace(), "labels": labels(job)},
-            "spec": {
-                "backoffLimit": 0,
-                "activeDeadlineSeconds": self.max_wall_s,
-                "ttlSecondsAfterFinished": 86400,
-                "template": self.pod_spec(job, cores, env),
-            },
-        })
-    }
-
-    /// The kubeflow.org/v2beta1 MPIJob of a run across nodes: a launcher that runs the
-    /// script (flowcfd's mpirun reaches the workers through the operator's hostfile), and
-    /// workers of `cores_per_node` each.
-    pub fn mpijob_manifest(&self, job: &str, name: &str, cores: u32, env: &[(String, String)]) -> Value {
-        let per = self.cfg.cores_per_node.max(1);
-        let workers = cores.div_ceil(per);
-        let mut worker = self.pod_spec(job, per, &[]);
-        worker["spec"]["containers"][0]["command"] = json!(["/usr/sbin/sshd", "-De"]);
-        json!({
-            "apiVersion": "kubeflow.org/v2beta1",
-            "kind": "MPIJob",
-            "metadata": {"name": name, "namespace": self.namespace(), "labels": labels(job)},
-            "spec": {
-                "slotsPerWorker": per,
-                "runPolicy": {"backoffLimit": 0, "activeDeadlineSeconds": self.max_wall_s, "cleanPodPolicy": "Running"},
-                "mpiReplicaSpecs": {
-                    "Launcher": {"replicas": 1, "template": self.pod_spec(job, 1, env)},
-                    "Worker": {"replicas": workers, "template": worker},
-                },
-            },
-        })
-    }
-
     fn mpijob_api(&self, client: kube::Client) -> Api<DynamicObject> {
         let gvk = GroupVersionKind::gvk("kubeflow.org", "v2beta1", "MPIJob");
         Api::namespaced_with(client, self.namespace(), &ApiResource::from_gvk(&gvk))
@@ -251,6 +176,34 @@ impl KubeExecutor {
         })
     }
 
+    /// Where the run `name` stands: its Job's status, or, with the MPI Operator, its
+    /// MPIJob's conditions. None when neither exists.
+    async fn phase(&self, name: &str) -> Result<Option<Phase>, ExecError> {
+        let client = self.client().await?;
+        let k8s = match Api::<Job>::namespaced(client.clone(), self.namespace()).get(name).await {
+            Ok(j) => j,
+            Err(e) if not_found(&e) && self.cfg.mpi_operator => {
+                return match self.mpijob_api(client).get(name).await {
+                    Ok(m) => Ok(Some(mpijob_phase(&m.data["status"]))),
+                    Err(e) if not_found(&e) => Ok(None),
+                    Err(e) => Err(kerr(e)),
+                };
+            }
+            Err(e) if not_found(&e) => return Ok(None),
+            Err(e) => return Err(kerr(e)),
+        };
+        let st = k8s.status.unwrap_or_default();
+        if st.succeeded.unwrap_or(0) > 0 {
+            return Ok(Some(Phase::Succeeded));
+        }
+        if st.failed.unwrap_or(0) > 0 {
+            let cond = st.conditions.unwrap_or_default().into_iter().find(|c| c.type_ == "Failed");
+            let (reason, message) = cond.map(|c| (c.reason, c.message)).unwrap_or_default();
+            return Ok(Some(Phase::Failed { reason, message }));
+        }
+        Ok(Some(Phase::Active))
+    }
+
     async fn blob_put_url(&self, key: &str) -> Result<String, ExecError> {
         self.blobs
             .presigned_put(key, url_ttl(self.max_wall_s))
@@ -258,6 +211,31 @@ impl KubeExecutor {
             .map_err(|e| ExecError::Submit(e.to_string()))?
             .map(|u| u.to_string())
             .ok_or_else(|| ExecError::Submit(NEEDS_S3.into()))
+    }
+}
+
+/// Where a run stands, from its Job or MPIJob.
+#[derive(Debug, PartialEq)]
+enum Phase {
+    Active,
+    Succeeded,
+    Failed { reason: Option<String>, message: Option<String> },
+}
+
+/// An MPIJob's phase from its `status.conditions` (`Succeeded` or `Failed` once true; the
+/// operator copies the launcher Job's reason, such as `DeadlineExceeded`).
+fn mpijob_phase(status: &Value) -> Phase {
+    let conditions = status["conditions"].as_array().cloned().unwrap_or_default();
+    let holds = |t: &str| conditions.iter().find(|c| c["type"] == t && c["status"] == "True");
+    if holds("Succeeded").is_some() {
+        return Phase::Succeeded;
+    }
+    match holds("Failed") {
+        Some(c) => Phase::Failed {
+            reason: c["reason"].as_str().map(String::from),
+            message: c["message"].as_str().map(String::from),
+        },
+        None => Phase::Active,
     }
 }
 
@@ -301,10 +279,6 @@ pub fn pod_usage(pods: &[Pod]) -> Option<ExecUsage> {
 
 const NEEDS_S3: &str = "the Kubernetes executor needs S3 object storage (blobs.kind = \"s3\"), which its pods \
                         reach through presigned URLs";
-
-fn labels(job: &str) -> Value {
-    json!({"app.kubernetes.io/managed-by": "flowcfd", "flowcfd.io/job": job})
-}
 
 /// Object-store keys of a run's exchange with its pod.
 fn key(job: &str, file: &str) -> String {
@@ -355,6 +329,7 @@ impl Executor for KubeExecutor {
         let client = self.client().await?;
         let pp = PostParams::default();
         if mpijob {
+            env.extend(self.mpi_env(&job, &name, bundle.cores).await?);
             let m = self.mpijob_manifest(&job, &name, bundle.cores, &env);
             let obj: DynamicObject = serde_json::from_value(m).map_err(|e| ExecError::Submit(e.to_string()))?;
             self.mpijob_api(client).create(&pp, &obj).await.map_err(|e| ExecError::Submit(kerr(e).to_string()))?;
@@ -368,13 +343,12 @@ impl Executor for KubeExecutor {
     }
 
     async fn status(&self, handles: &[Handle]) -> Result<Vec<ExecStatus>, ExecError> {
-        let jobs: Api<Job> = Api::namespaced(self.client().await?, self.namespace());
         let mut out = Vec::new();
         for h in handles {
             let job = self.parse(h)?;
-            let k8s = match jobs.get(&Self::name_of(h)).await {
-                Ok(j) => j,
-                Err(e) if not_found(&e) => {
+            let phase = match self.phase(&Self::name_of(h)).await? {
+                Some(p) => p,
+                None => {
                     let ours = self.cancelled.lock().unwrap_or_else(|p| p.into_inner()).contains(job);
                     out.push(if ours {
                         ExecStatus::Cancelled
@@ -383,38 +357,35 @@ impl Executor for KubeExecutor {
                     });
                     continue;
                 }
-                Err(e) => return Err(kerr(e)),
             };
-            let st = k8s.status.unwrap_or_default();
-            if st.succeeded.unwrap_or(0) > 0 {
-                out.push(ExecStatus::Completed);
-                continue;
-            }
-            if st.failed.unwrap_or(0) > 0 {
-                let cond = st.conditions.unwrap_or_default().into_iter().find(|c| c.type_ == "Failed");
-                let why = match cond.as_ref().and_then(|c| c.reason.as_deref()) {
-                    Some("DeadlineExceeded") => "stopped at the wall-time limit (activeDeadlineSeconds)".to_string(),
-                    _ => format!(
-                        "the solver pod failed{}",
-                        cond.and_then(|c| c.message).map(|m| format!(": {m}")).unwrap_or_default()
-                    ),
-                };
-                let recorded = match self.blobs.get(&key(job, "failure.json")).await {
-                    Ok(b) => {
-                        serde_json::from_slice::<Value>(&b).ok().and_then(|v| v["error"].as_str().map(String::from))
+            match phase {
+                Phase::Succeeded => out.push(ExecStatus::Completed),
+                Phase::Failed { reason, message } => {
+                    let why = match reason.as_deref() {
+                        Some(r) if r.contains("DeadlineExceeded") => {
+                            "stopped at the wall-time limit (activeDeadlineSeconds)".to_string()
+                        }
+                        _ => format!("the solver pod failed{}", message.map(|m| format!(": {m}")).unwrap_or_default()),
+                    };
+                    let recorded = match self.blobs.get(&key(job, "failure.json")).await {
+                        Ok(b) => {
+                            serde_json::from_slice::<Value>(&b).ok().and_then(|v| v["error"].as_str().map(String::from))
+                        }
+                        Err(_) => None,
+                    };
+                    out.push(ExecStatus::Failed(recorded.unwrap_or(why)));
+                }
+                Phase::Active => {
+                    let pods = self.pods(job).await?;
+                    if let Some(why) = Self::image_problem(&pods) {
+                        out.push(ExecStatus::Failed(why));
+                        continue;
                     }
-                    Err(_) => None,
-                };
-                out.push(ExecStatus::Failed(recorded.unwrap_or(why)));
-                continue;
+                    let running =
+                        pods.iter().any(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"));
+                    out.push(ExecStatus::Running { step: if running { "running" } else { super::executor::QUEUED } });
+                }
             }
-            let pods = self.pods(job).await?;
-            if let Some(why) = Self::image_problem(&pods) {
-                out.push(ExecStatus::Failed(why));
-                continue;
-            }
-            let running = pods.iter().any(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"));
-            out.push(ExecStatus::Running { step: if running { "running" } else { super::executor::QUEUED } });
         }
         Ok(out)
     }
