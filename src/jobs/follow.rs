@@ -20,7 +20,7 @@ pub const STEP_MARKER: &str = "==> flowcfd step ";
 
 /// Steps whose `Time =` lines are solver iterations.
 pub fn is_solver(step: &str) -> bool {
-    step == "simpleFoam"
+    crate::foam::case::is_solver_step(step)
 }
 
 /// The marker line for step `index` (from 0) of `total`.
