@@ -184,6 +184,8 @@ pub fn case(a: &CaseArgs, run: bool) -> Result<(), PipelineError> {
         eprintln!("case written to {}; run it with ./Allrun there", out.final_case_dir().display());
         return Ok(());
     };
+    // Which OpenFOAM, and how it was found, heads the run's log (a batch job's run.log).
+    eprintln!("OpenFOAM: {}; the case is written for {}", env.source, p.case.flavour.describe());
     let mut progress = CliProgress::new(p.spec.solver.iterations).stream_log(a.stream_log);
     // The run's own record of its time (out/usage.json), whatever the outcome: metering
     // counts from it.

@@ -44,6 +44,11 @@ impl OpenFoamEnv {
                     .or_else(|| project_dir.map(str::to_string))?;
                 version_from_bashrc(&std::fs::read_to_string(Path::new(&dir).join("etc/bashrc")).ok()?)
             });
+        // A `module load openfoam/...` (a Slurm preamble) is worth naming in the record.
+        let source = match std::env::var("LOADEDMODULES").ok().filter(|m| !m.is_empty()) {
+            Some(modules) => format!("{source}; modules loaded: {modules}"),
+            None => source,
+        };
         OpenFoamEnv { vars, source, project_version }
     }
 }
