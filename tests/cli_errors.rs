@@ -123,28 +123,16 @@ fn openfoam_flavour_flag_is_checked_and_chooses_the_dictionaries() {
     let t = tempfile::tempdir().unwrap();
     let d = t.path();
     std::fs::copy(root().join("examples/cube.stl"), d.join("cube.stl")).unwrap();
+    let case_for = |flavour: &str| {
+        let args = ["case", "--geometry", "cube.stl", "--out", "o", "--openfoam-flavour", flavour];
+        run(flowcfd().current_dir(d).args(args))
+    };
     for (flavour, expect) in [("foundation:9", "11 and later"), ("openfoam11", "foundation:VERSION")] {
-        let (ok, _, err) = run(flowcfd().current_dir(d).args([
-            "case",
-            "--geometry",
-            "cube.stl",
-            "--out",
-            "o",
-            "--openfoam-flavour",
-            flavour,
-        ]));
+        let (ok, _, err) = case_for(flavour);
         assert!(!ok && err.contains(expect), "{flavour}: {err}");
         assert!(!d.join("o").exists());
     }
-    let (ok, _, err) = run(flowcfd().current_dir(d).args([
-        "case",
-        "--geometry",
-        "cube.stl",
-        "--out",
-        "o",
-        "--openfoam-flavour",
-        "foundation:11",
-    ]));
+    let (ok, _, err) = case_for("foundation:11");
     assert!(ok, "{err}");
     let control = std::fs::read_to_string(d.join("o/case/system/controlDict")).unwrap();
     assert!(control.contains("application     foamRun;"), "{control}");
