@@ -1,7 +1,7 @@
 //! Builds the browser islands (`web/src/*.ts` → `web/dist/`) before the binary embeds
 //! them: `npm ci` when `web/node_modules` is missing or older than the lock file, then
 //! `node web/build.mjs` (esbuild). Set FLOWCFD_SKIP_WEB_BUILD=1 to use a `web/dist` built
-//! by other means.
+//! by other means. The runner build (without the `server` feature) skips it.
 //!
 //! It also embeds the trained mesh model when `mesh-ai/model/` holds one (cfg
 //! `flowcfd_model`, see `src/meshai/mod.rs`).
@@ -44,6 +44,10 @@ fn main() {
     }
     if Path::new("mesh-ai/model/mesh_ai.onnx").is_file() && Path::new("mesh-ai/model/model.json").is_file() {
         println!("cargo:rustc-cfg=flowcfd_model");
+    }
+    // The runner (no `server` feature) embeds no web UI.
+    if std::env::var_os("CARGO_FEATURE_SERVER").is_none() {
+        return;
     }
     let web = Path::new("web");
     let stamp = web.join("dist/.stamp");

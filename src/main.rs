@@ -1,11 +1,14 @@
 //! The `flowcfd` command line: parses the verb and hands it to its module in `cli/`.
-//! Benchmarks are a separate binary, `flowcfd-bench`.
+//! Benchmarks are a separate binary, `flowcfd-bench`. Built without the `server` feature it is
+//! the runner (`run`, `case`, `geometry`, `mesh-ai`, `post`), which clusters and pods run.
 
 use clap::{Parser, Subcommand};
+#[cfg(feature = "server")]
 use cli::admin::AdminCmd;
 use cli::case::CaseArgs;
 use cli::mesh_ai::MeshAiCmd;
 use cli::post::PostCmd;
+#[cfg(feature = "server")]
 use cli::serve::{ConfigCmd, ServerArgs};
 use flowcfd::runner::steps::cancel_on_signals;
 use std::path::PathBuf;
@@ -37,17 +40,22 @@ enum Cmd {
         #[arg(long, value_parser = flowcfd::post::parse_vec3, default_value = "1,0,0")]
         flow_dir: [f64; 3],
     },
+    #[cfg(feature = "server")]
     /// Run the web appliance: API, pages, background processing.
     Serve(ServerArgs),
+    #[cfg(feature = "server")]
     /// Run jobs from the shared database without serving HTTP (several may share one PostgreSQL).
     Worker(ServerArgs),
+    #[cfg(feature = "server")]
     /// Run the database migrations and exit.
     Migrate(ServerArgs),
+    #[cfg(feature = "server")]
     /// Administration from the command line.
     Admin {
         #[command(subcommand)]
         cmd: AdminCmd,
     },
+    #[cfg(feature = "server")]
     /// Configuration.
     Config {
         #[command(subcommand)]
@@ -65,6 +73,7 @@ enum Cmd {
         #[command(subcommand)]
         cmd: PostCmd,
     },
+    #[cfg(feature = "server")]
     /// The PDF report of a result: `flowcfd report --case DIR --out report.pdf`.
     Report(cli::report::ReportArgs),
 }
@@ -75,10 +84,15 @@ fn main() -> ExitCode {
         cancel_on_signals();
     }
     let result = match cli.cmd {
+        #[cfg(feature = "server")]
         Cmd::Serve(a) => cli::serve::serve(&a),
+        #[cfg(feature = "server")]
         Cmd::Worker(a) => cli::serve::worker(&a),
+        #[cfg(feature = "server")]
         Cmd::Migrate(a) => cli::serve::migrate(&a),
+        #[cfg(feature = "server")]
         Cmd::Admin { cmd } => cli::admin::run(cmd),
+        #[cfg(feature = "server")]
         Cmd::Config { cmd } => cli::serve::config(&cmd),
         Cmd::Run(a) => cli::case::case(&a, true).map_err(anyhow::Error::from),
         Cmd::Case(a) => cli::case::case(&a, false).map_err(anyhow::Error::from),
@@ -87,6 +101,7 @@ fn main() -> ExitCode {
             .map_err(anyhow::Error::from),
         Cmd::MeshAi { cmd } => cli::mesh_ai::mesh_ai(&cmd),
         Cmd::Post { cmd } => cli::post::post(cmd),
+        #[cfg(feature = "server")]
         Cmd::Report(a) => cli::report::report(&a),
     };
     match result {

@@ -1,6 +1,6 @@
 //! The Slurm-over-SSH executor against a real one-node Slurm and a real sshd on loopback,
-//! which `.ci/test` starts with tests/slurm/up.sh (FLOWCFD_TEST_SLURM_* variables):
-//! a real OpenFOAM case through sbatch with its connection dropped twice mid-run (and its
+//! which `.ci/test` starts with tests/slurm/up.sh (FLOWCFD_TEST_SLURM_* variables), with the
+//! static musl runner it builds (FLOWCFD_TEST_RUNNER): a real OpenFOAM case through sbatch with its connection dropped twice mid-run (and its
 //! recorded core-seconds checked against Slurm's own elapsed time × CPUs), a cancelled run,
 //! and each way a cluster can refuse a job.
 mod common;
@@ -66,6 +66,8 @@ async fn start() -> (TestServer, String, String, String) {
         c.auth.secret = Some(SECRET.into());
         c.jobs.slots = 4;
         c.clusters = clusters();
+        // The static runner .ci/test builds (musl): what a packaged server uploads.
+        c.jobs.runner_bin = Some(env("FLOWCFD_TEST_RUNNER").into());
         // A campus allocation: no limits here, but its jobs charge the group's Slurm account.
         let campus = flowcfd::config::Plan {
             name: "campus".into(),
@@ -178,6 +180,18 @@ async fn a_case_runs_through_sbatch_survives_dropped_links_and_comes_back() {
     assert!(tgz.bytes().await.unwrap().len() > 10_000);
     // The cluster's scratch directory is gone.
     assert!(!home().join("flowcfd-jobs").join(&jid).exists(), "remote scratch cleaned");
+    // The run used the static runner, uploaded under its version.
+    let runner = std::fs::read(env("FLOWCFD_TEST_RUNNER")).unwrap();
+    let want = format!("flowcfd-runner-{}-", env!("CARGO_PKG_VERSION"));
+    let uploaded = std::fs::read_dir(home().join("flowcfd-jobs/bin"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(&want) && std::fs::read(p).unwrap() == runner)
+        .expect("the static runner is on the cluster under its version");
+    let ldd = std::process::Command::new("ldd").arg(&uploaded).output().unwrap();
+    let ldd = String::from_utf8_lossy(&ldd.stdout).to_string() + &String::from_utf8_lossy(&ldd.stderr);
+    assert!(ldd.contains("statically linked") || ldd.contains("not a dynamic executable"), "ldd: {ldd}");
     // Metering: the job's core-seconds are Slurm's elapsed time × allocated CPUs, within 1 %
     // (not the time since the worker handed it over, nor the worker's clock).
     let store = &s.running.as_ref().unwrap().state.store;

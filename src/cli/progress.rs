@@ -25,7 +25,7 @@ impl CliProgress {
         CliProgress { bar, iterations, last_draw: std::time::Instant::now(), stream: false, at_line_start: true }
     }
     /// With `on`, every step's output goes to stdout after its marker line
-    /// (`jobs::follow::marker`), and the periodic status lines stay out of the log.
+    /// (`runner::marker`), and the periodic status lines stay out of the log.
     pub fn stream_log(mut self, on: bool) -> Self {
         self.stream = on;
         self
@@ -66,7 +66,7 @@ impl Observer for CliProgress {
         self.bar.set_message("");
         if self.stream {
             let mut m = if self.at_line_start { String::new() } else { "\n".to_string() };
-            m.push_str(&flowcfd::jobs::follow::marker(index, total, step.name()));
+            m.push_str(&flowcfd::runner::marker::marker(index, total, step.name()));
             self.write_out(m.as_bytes());
             return;
         }

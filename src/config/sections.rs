@@ -102,6 +102,10 @@ pub struct JobsConfig {
     pub slots: usize,
     /// The `flowcfd` binary the local executor starts for each run (default: this one).
     pub flowcfd_bin: Option<PathBuf>,
+    /// The static runner uploaded to Slurm clusters (default: `flowcfd-runner` beside this
+    /// executable, then `../lib/flowcfd/flowcfd-runner` relative to it, as packaged; else
+    /// this executable, with a warning).
+    pub runner_bin: Option<PathBuf>,
     /// Seconds a worker's claim on a job lasts without a heartbeat; after a crash, another
     /// worker takes the job over this long after the last heartbeat.
     pub lease_s: u64,
@@ -123,6 +127,7 @@ impl Default for JobsConfig {
         JobsConfig {
             slots: 1,
             flowcfd_bin: None,
+            runner_bin: None,
             lease_s: 30,
             max_wall_s: 24 * 3600,
             max_attempts: 3,

@@ -56,11 +56,29 @@ impl Config {
             if !names.insert(c.name.clone()) {
                 return Err(ConfigError::Invalid(format!("clusters: the name {:?} is used twice", c.name)));
             }
-            if c.kind != "slurm" {
-                return Err(ConfigError::Invalid(format!(
-                    "clusters {:?}: kind {:?}, expected \"slurm\"",
-                    c.name, c.kind
-                )));
+            match c.kind.as_str() {
+                "slurm" => {}
+                // Its pods exchange files through presigned URLs, which only S3 gives.
+                "kubernetes" if self.blobs.kind != "s3" => {
+                    return Err(ConfigError::Invalid(format!(
+                        "clusters {:?}: kind \"kubernetes\" needs blobs.kind = \"s3\" (its pods fetch and return files \
+                         through presigned URLs)",
+                        c.name
+                    )));
+                }
+                "kubernetes" if c.cores_per_node == 0 || c.memory_per_core_gib == 0 || c.max_cores == 0 => {
+                    return Err(ConfigError::Invalid(format!(
+                        "clusters {:?}: cores_per_node, memory_per_core_gib and max_cores must be at least 1",
+                        c.name
+                    )));
+                }
+                "kubernetes" => continue,
+                other => {
+                    return Err(ConfigError::Invalid(format!(
+                        "clusters {:?}: kind {other:?}, expected \"slurm\" or \"kubernetes\"",
+                        c.name
+                    )));
+                }
             }
             if c.host.is_empty() || c.user.is_empty() || c.key_sealed.is_none() {
                 return Err(ConfigError::Invalid(format!(
@@ -157,5 +175,25 @@ mod tests {
         assert!(e.to_string().contains("report.paper = \"A3\"") && e.to_string().contains("\"letter\""), "{e}");
         let e = Config::load_from(&Overrides::default(), env(&[("FLOWCFD_REPORT__UNITS", "imperial")])).unwrap_err();
         assert!(e.to_string().contains("report.units = \"imperial\""), "{e}");
+    }
+
+    #[test]
+    fn a_kubernetes_cluster_loads_with_s3_and_is_refused_without_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f.toml");
+        let cluster = "[[clusters]]\nname = \"eks\"\nkind = \"kubernetes\"\nnamespace = \"cfd\"\n\
+                       node_selector = { \"karpenter.sh/nodepool\" = \"solver\" }\n\
+                       tolerations = [{ key = \"flowcfd.io/solver\", operator = \"Exists\", effect = \"NoSchedule\" }]\n";
+        std::fs::write(&file, format!("[blobs]\nkind = \"s3\"\n[blobs.s3]\nbucket = \"b\"\nregion = \"r\"\n{cluster}"))
+            .unwrap();
+        let over = Overrides { config_file: Some(file.clone()), ..Default::default() };
+        let c = Config::load_from(&over, env(&[])).unwrap();
+        assert_eq!((c.clusters[0].kind.as_str(), c.clusters[0].namespace.as_deref()), ("kubernetes", Some("cfd")));
+        std::fs::write(&file, cluster).unwrap();
+        let e = Config::load_from(&over, env(&[])).unwrap_err();
+        assert!(e.to_string().contains("needs blobs.kind = \"s3\""), "{e}");
+        std::fs::write(&file, cluster.replace("kubernetes", "nomad")).unwrap();
+        let e = Config::load_from(&over, env(&[])).unwrap_err();
+        assert!(e.to_string().contains("expected \"slurm\" or \"kubernetes\""), "{e}");
     }
 }

@@ -15,17 +15,11 @@ use crate::foam::log::{ForceCoeffSample, LogEvent, LogParser};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// The prefix of a step marker line.
-pub const STEP_MARKER: &str = "==> flowcfd step ";
+pub use crate::runner::marker::{marker, STEP_MARKER};
 
 /// Steps whose `Time =` lines are solver iterations.
 pub fn is_solver(step: &str) -> bool {
     crate::foam::case::is_solver_step(step)
-}
-
-/// The marker line for step `index` (from 0) of `total`.
-pub fn marker(index: usize, total: usize, name: &str) -> String {
-    format!("{STEP_MARKER}{}/{total} {name}\n", index + 1)
 }
 
 /// One solver iteration: the initial residual of each field's first solve, and the force

@@ -1,7 +1,7 @@
 //! The Kubernetes executor: one Job per run (or an MPIJob across nodes when the Kubeflow
 //! MPI Operator is installed), on nodes that Karpenter provisions for it.
 //!
-//! The pod runs the solver image (`packaging/solver.Dockerfile`: OpenFOAM and `flowcfd`).
+//! The pod runs the solver image (`solver-images/openfoam/Dockerfile`: OpenFOAM and `flowcfd`).
 //! It downloads the bundle through presigned GET URLs, runs `flowcfd run --stream-log`, and
 //! uploads `summary.json` (or `failure.json`) and the case through presigned PUT URLs, so
 //! it needs no credentials. Requests and limits come from the job's cores,

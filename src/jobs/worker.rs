@@ -88,7 +88,7 @@ pub fn executors(cfg: &crate::config::Config, keys: &crate::auth::Keys, blobs: &
                 let ex = SlurmExecutor::new(
                     c.clone(),
                     String::from_utf8_lossy(&k).into_owned(),
-                    cfg.flowcfd_bin(),
+                    super::slurm::runner::locate(cfg.jobs.runner_bin.as_deref(), &cfg.flowcfd_bin()),
                     cfg.data_dir.clone(),
                     cfg.jobs.max_wall_s,
                 );

@@ -5,6 +5,7 @@
 //! It knows nothing of the job queue, the store or HTTP: the local executor (`jobs`)
 //! starts `flowcfd run` as a process, the Slurm and Kubernetes executors run the same
 //! command remotely, and the CLI calls it directly.
+pub mod marker;
 pub mod meshai_eval;
 pub mod openfoam;
 pub mod pipeline;

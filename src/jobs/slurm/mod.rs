@@ -3,9 +3,9 @@
 //! Per job, in `REMOTE_DIR/JOB` on the cluster: the bundle (`case.json` and the geometry)
 //! uploaded over SFTP, `job.sh`, the run's log `run.log` (Slurm's output file), `out/`, and
 //! an `exit_code` marker the batch script writes last. The batch script runs
-//! `flowcfd run case.json --stream-log` (FlowCFD's own binary, uploaded once per version
-//! and cached, unless the cluster has one at `flowcfd_path`), so the log has the same step
-//! markers as a local run and the same `summary.json` comes back.
+//! `flowcfd run case.json --stream-log` (the static runner build, uploaded once per version
+//! and checked to run there, unless the cluster has one at `flowcfd_path`: `runner`), so the
+//! log has the same step markers as a local run and the same `summary.json` comes back.
 //!
 //! Every word that reaches the remote shell goes through [`quote`] (`shell`). The host key
 //! is checked against the pinned key before authenticating, and a dropped connection is
@@ -14,6 +14,7 @@
 //! then the marker file) is found in `state`. This room is the executor itself.
 pub mod accounting;
 mod link;
+pub mod runner;
 mod script;
 mod shell;
 mod state;
@@ -34,7 +35,7 @@ use std::time::Duration;
 pub struct SlurmExecutor {
     cfg: ClusterConfig,
     link: Arc<Link>,
-    /// The local `flowcfd` binary, uploaded to clusters without `flowcfd_path`.
+    /// The runner (`runner::locate`), uploaded to clusters without `flowcfd_path`.
     exe: PathBuf,
     /// The remote path of the uploaded binary, once uploaded this process.
     uploaded: Mutex<Option<String>>,
@@ -50,8 +51,8 @@ pub struct SlurmExecutor {
 const LOG_CHUNK: usize = 4 << 20;
 
 impl SlurmExecutor {
-    /// An executor for `cfg`, signing in with `key`; `exe` is uploaded when the cluster has
-    /// no `flowcfd_path`.
+    /// An executor for `cfg`, signing in with `key`; the runner `exe` is uploaded when the
+    /// cluster has no `flowcfd_path`.
     pub fn new(cfg: ClusterConfig, key: String, exe: PathBuf, data_dir: PathBuf, max_wall_s: u64) -> SlurmExecutor {
         let link = Arc::new(Link::new(cfg.clone(), key));
         SlurmExecutor { cfg, link, exe, uploaded: Mutex::new(None), data_dir, base: Mutex::new(None), max_wall_s }
@@ -105,7 +106,8 @@ impl SlurmExecutor {
         tokio::task::spawn_blocking(move || f(&link)).await.map_err(|e| ExecError::Io(e.to_string()))?
     }
 
-    /// The remote flowcfd: the configured one, or this binary uploaded once per version.
+    /// The remote flowcfd: the configured one, or the runner uploaded once per version
+    /// (`runner`), checked to run on the cluster before the first job uses it.
     async fn remote_flowcfd(&self) -> Result<String, ExecError> {
         if let Some(p) = &self.cfg.flowcfd_path {
             return Ok(p.clone());
@@ -115,11 +117,20 @@ impl SlurmExecutor {
         }
         let exe = self.exe.clone();
         let dir = self.base().await?;
+        let cluster = self.cfg.name.clone();
         let path = self
             .blocking(move |l| {
                 let bytes = std::fs::read(&exe).map_err(|e| ExecError::Submit(format!("{}: {e}", exe.display())))?;
-                let digest = crate::auth::sha256_hex(&bytes);
-                let path = format!("{dir}/bin/flowcfd-{}", &digest[..16]);
+                if runner::is_static(&bytes) != Some(true) {
+                    tracing::warn!(
+                        cluster = %cluster, runner = %exe.display(),
+                        "uploading a dynamically linked flowcfd: it fails where the cluster's glibc is older than \
+                         this machine's; install the static runner (flowcfd-runner, see the README) or set \
+                         [jobs] runner_bin"
+                    );
+                }
+                let version = runner::local_version(&exe);
+                let path = format!("{dir}/bin/{}", runner::remote_name(&version, &crate::auth::sha256_hex(&bytes)));
                 let have = l.run(&format!("test -x {} && echo yes", quote(&path)))?;
                 if have.stdout.trim() != "yes" {
                     l.run(&command(&["mkdir", "-p", &format!("{dir}/bin")]))?;
@@ -127,6 +138,17 @@ impl SlurmExecutor {
                     l.put(&tmp, &bytes, 0o700)?;
                     l.run(&command(&["mv", &tmp, &path]))?;
                 }
+                let out = l.run(&command(&[&path, "--version"]))?;
+                if out.code != 0 {
+                    return Err(ExecError::Submit(format!(
+                        "the runner {} does not run on the cluster (exit {}: {}); it must be the static build \
+                         (cargo build --release --no-default-features --target x86_64-unknown-linux-musl)",
+                        exe.display(),
+                        out.code,
+                        out.stderr.trim().lines().last().unwrap_or("no message")
+                    )));
+                }
+                tracing::info!(cluster = %cluster, runner = %path, version = %out.stdout.trim(), "runner in place");
                 Ok(path)
             })
             .await?;
