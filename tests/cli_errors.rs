@@ -117,3 +117,70 @@ fn missing_openfoam_says_how_to_install_it() {
     assert!(err.contains("apt-get install openfoam"), "{err}");
     assert!(!d.join("o").exists(), "nothing is written before OpenFOAM is found");
 }
+
+#[test]
+fn openfoam_flavour_flag_is_checked_and_chooses_the_dictionaries() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    std::fs::copy(root().join("examples/cube.stl"), d.join("cube.stl")).unwrap();
+    let case_for = |flavour: &str| {
+        let args = ["case", "--geometry", "cube.stl", "--out", "o", "--openfoam-flavour", flavour];
+        run(flowcfd().current_dir(d).args(args))
+    };
+    for (flavour, expect) in [("foundation:9", "11 and later"), ("openfoam11", "foundation:VERSION")] {
+        let (ok, _, err) = case_for(flavour);
+        assert!(!ok && err.contains(expect), "{flavour}: {err}");
+        assert!(!d.join("o").exists());
+    }
+    let (ok, _, err) = case_for("foundation:11");
+    assert!(ok, "{err}");
+    let control = std::fs::read_to_string(d.join("o/case/system/controlDict")).unwrap();
+    assert!(control.contains("application     foamRun;"), "{control}");
+    assert!(
+        d.join("o/case/constant/momentumTransport").exists() && d.join("o/case/system/surfaceFeaturesDict").exists()
+    );
+    // The case key does the same, and the flag wins over it.
+    std::fs::write(
+        d.join("c.toml"),
+        "geometry = \"cube.stl\"\n[flow]\ntype = \"external\"\nvelocity = [10, 0, 0]\n[solver]\nopenfoam = \"foundation:12\"\n",
+    )
+    .unwrap();
+    let (ok, _, err) = run(flowcfd().current_dir(d).args(["case", "c.toml", "--out", "k"]));
+    assert!(ok, "{err}");
+    assert!(std::fs::read_to_string(d.join("k/case/Allrun")).unwrap().contains("OpenFOAM 12 (Foundation"));
+    let (ok, _, err) =
+        run(flowcfd().current_dir(d).args(["case", "c.toml", "--out", "f", "--openfoam-flavour", "esi:2312"]));
+    assert!(ok, "{err}");
+    assert!(std::fs::read_to_string(d.join("f/case/system/controlDict")).unwrap().contains("simpleFoam"));
+}
+
+#[test]
+fn an_openfoam_whose_flavour_cannot_be_told_is_refused_before_anything_is_written() {
+    require_openfoam();
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    std::fs::copy(root().join("examples/cube.stl"), d.join("cube.stl")).unwrap();
+    let dev = |cmd: &mut std::process::Command| {
+        cmd.current_dir(d)
+            .env("WM_PROJECT_DIR", "/usr/share/openfoam")
+            .env("WM_PROJECT_VERSION", "dev")
+            .env_remove("FLOWCFD_OPENFOAM_ENV")
+            .env_remove("FLOWCFD_OPENFOAM_FLAVOUR");
+    };
+    let mut cmd = flowcfd();
+    dev(&mut cmd);
+    let err = fails_with(cmd.args(["run", "--geometry", "cube.stl", "--out", "o"]));
+    assert!(err.contains("WM_PROJECT_VERSION=\"dev\"") && err.contains("--openfoam-flavour"), "{err}");
+    assert!(!d.join("o").exists(), "nothing is written");
+    // `flowcfd case` writes for ESI v2312 then, and says so.
+    let mut cmd = flowcfd();
+    dev(&mut cmd);
+    let (ok, _, err) = run(cmd.args(["case", "--geometry", "cube.stl", "--out", "c"]));
+    assert!(ok && err.contains("writing the case for OpenFOAM v2312"), "{err}");
+}
+
+fn fails_with(cmd: &mut std::process::Command) -> String {
+    let (ok, _, err) = run(cmd);
+    assert!(!ok, "expected failure");
+    err.lines().find(|l| l.starts_with("error:")).unwrap_or_else(|| panic!("no error line in {err}")).to_string()
+}

@@ -35,7 +35,13 @@ fn clusters() -> Vec<ClusterConfig> {
         host_key: Some(host_key.trim().to_string()),
         partition: Some("debug".into()),
         time_limit_min: Some(30),
-        preamble: vec!["export WM_PROJECT_DIR=/usr/share/openfoam".into()],
+        // What a campus cluster's admin writes: Environment Modules, then OpenFOAM's module
+        // (tests/slurm/up.sh writes the modulefile).
+        preamble: vec![
+            ". /etc/profile.d/modules.sh".into(),
+            format!("module use {}", env("FLOWCFD_TEST_SLURM_MODULES")),
+            "module load openfoam/1912".into(),
+        ],
         max_cores: 2,
         ..Default::default()
     };
@@ -158,6 +164,17 @@ async fn a_case_runs_through_sbatch_survives_dropped_links_and_comes_back() {
     let log =
         s.http.get(s.u(&format!("/api/jobs/{jid}/log"))).bearer_auth(&a).send().await.unwrap().text().await.unwrap();
     assert!(log.contains("==> flowcfd step") && log.contains("simpleFoam"), "{log}");
+    // The preamble's `module load openfoam/1912` is what the runner found OpenFOAM through:
+    // the module's own WM_PROJECT_DIR, the module itself, and its WM_PROJECT_VERSION's flavour.
+    let modules = std::path::Path::new(&env("FLOWCFD_TEST_SLURM_MODULES")).parent().unwrap().join("openfoam-v1912");
+    let found =
+        log.lines().find(|l| l.starts_with("OpenFOAM: ")).unwrap_or_else(|| panic!("no OpenFOAM line in {log}"));
+    assert!(
+        found.contains(&format!("WM_PROJECT_DIR={} (already set)", modules.display()))
+            && found.contains("modules loaded: openfoam/1912")
+            && found.contains("OpenFOAM v1912 (ESI"),
+        "{found}"
+    );
     let tgz = s.http.get(s.u(&format!("/api/jobs/{jid}/case.tar.gz"))).bearer_auth(&a).send().await.unwrap();
     assert_eq!(tgz.status(), 200);
     assert!(tgz.bytes().await.unwrap().len() > 10_000);

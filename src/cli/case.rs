@@ -2,7 +2,9 @@
 //! geometry and flags, written, meshed and solved on this machine with live progress.
 use super::progress::CliProgress;
 use clap::Args;
+use flowcfd::foam::flavour::Flavour;
 use flowcfd::foam::spec::CaseSpec;
+use flowcfd::runner::openfoam::OpenFoamEnv;
 use flowcfd::runner::pipeline::{self, Limits, MeshParams, OutDir, PipelineError, Prepared};
 use flowcfd::runner::steps::SIGNALLED;
 use flowcfd::runner::usage::{Meter, USAGE_FILE};
@@ -50,6 +52,11 @@ pub struct CaseArgs {
     /// OpenFOAM environment script (etc/bashrc) when OpenFOAM is not the Debian package.
     #[arg(long, env = "FLOWCFD_OPENFOAM_ENV")]
     pub openfoam_env: Option<PathBuf>,
+    /// The OpenFOAM to write the case for: esi:VERSION (esi:2312) or foundation:VERSION
+    /// (foundation:11). Overrides the case file's solver.openfoam; without either, the
+    /// OpenFOAM found decides, and esi:2312 when none is found (`flowcfd case`).
+    #[arg(long, env = "FLOWCFD_OPENFOAM_FLAVOUR")]
+    pub openfoam_flavour: Option<Flavour>,
     /// Largest accepted geometry file, MiB.
     #[arg(long, default_value_t = 1024)]
     pub max_geometry_mib: u64,
@@ -100,6 +107,9 @@ fn load(a: &CaseArgs) -> Result<(CaseSpec, PathBuf), PipelineError> {
         spec.scale = s;
     }
     spec.mesh_only |= a.mesh_only;
+    if let Some(f) = a.openfoam_flavour {
+        spec.solver.openfoam = Some(f);
+    }
     spec.validate()?;
     let geometry = match (&a.geometry, &spec.geometry) {
         (Some(g), _) => g.clone(),
@@ -113,8 +123,11 @@ fn load(a: &CaseArgs) -> Result<(CaseSpec, PathBuf), PipelineError> {
     Ok((spec, geometry))
 }
 
-fn prepare(a: &CaseArgs) -> Result<Prepared, PipelineError> {
-    let (spec, geometry) = load(a)?;
+fn prepare(a: &CaseArgs, env: Option<&OpenFoamEnv>, run: bool) -> Result<Prepared, PipelineError> {
+    let (mut spec, geometry) = load(a)?;
+    if let Some(w) = pipeline::choose_flavour(&mut spec, env, run)? {
+        eprintln!("warning: {w}");
+    }
     let limits =
         Limits { max_geometry_bytes: a.max_geometry_mib.saturating_mul(1 << 20), max_triangles: a.max_triangles };
     let (model, load_error) = match a.mesh_params.as_str() {
@@ -155,8 +168,15 @@ fn prepare(a: &CaseArgs) -> Result<Prepared, PipelineError> {
 /// Writes the case, and with `run` meshes and solves it.
 pub fn case(a: &CaseArgs, run: bool) -> Result<(), PipelineError> {
     let started_at = flowcfd::runner::usage::now_ms();
-    let p = prepare(a)?;
-    let env = if run { Some(pipeline::openfoam_env(a.openfoam_env.as_deref())?) } else { None };
+    // The OpenFOAM found decides the case's dictionaries (unless the case names one), so it
+    // is looked for first; `flowcfd case` writes for ESI v2312 when there is none.
+    let env = if run {
+        Some(pipeline::openfoam_env(a.openfoam_env.as_deref())?)
+    } else {
+        pipeline::openfoam_env(a.openfoam_env.as_deref()).ok()
+    };
+    let p = prepare(a, env.as_ref(), run)?;
+    let env = if run { env } else { None };
     let out = OutDir::claim(&a.out, a.force)?;
     flowcfd::foam::case::write(&p.case, &out.case_dir())?;
     let Some(env) = env else {
@@ -164,6 +184,8 @@ pub fn case(a: &CaseArgs, run: bool) -> Result<(), PipelineError> {
         eprintln!("case written to {}; run it with ./Allrun there", out.final_case_dir().display());
         return Ok(());
     };
+    // Which OpenFOAM, and how it was found, heads the run's log (a batch job's run.log).
+    eprintln!("OpenFOAM: {}; the case is written for {}", env.source, p.case.flavour.describe());
     let mut progress = CliProgress::new(p.spec.solver.iterations).stream_log(a.stream_log);
     // The run's own record of its time (out/usage.json), whatever the outcome: metering
     // counts from it.

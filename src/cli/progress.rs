@@ -51,7 +51,7 @@ fn fmt_residuals(p: &SolverProgress) -> String {
 
 impl Observer for CliProgress {
     fn step_started(&mut self, index: usize, total: usize, step: &Step) {
-        let solving = matches!(step, Step::App { app: "simpleFoam", .. });
+        let solving = step.is_solver();
         let style = if solving {
             ProgressStyle::with_template("[{elapsed_precise}] {prefix} [{bar:30}] {pos}/{len} {msg}")
         } else {
@@ -85,7 +85,7 @@ impl Observer for CliProgress {
 
     fn event(&mut self, step: &Step, event: &LogEvent, progress: &SolverProgress) {
         match event {
-            LogEvent::Time { .. } if matches!(step, Step::App { app: "simpleFoam", .. }) => {
+            LogEvent::Time { .. } if step.is_solver() => {
                 self.bar.set_position(progress.iteration);
                 let cd =
                     progress.forces.last().and_then(|(_, s)| s.cd).map_or(String::new(), |cd| format!(" | Cd {cd:.4}"));

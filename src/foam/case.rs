@@ -1,7 +1,9 @@
 //! Case assembly: from a spec, a healed surface and its analysis to a complete OpenFOAM
-//! case directory (system/, constant/, 0.orig/, Allrun, Allclean).
+//! case directory (system/, constant/, 0.orig/, Allrun, Allclean), for the OpenFOAM
+//! flavour the spec names (`solver.openfoam`, default ESI v2312; see [`super::flavour`]).
 
 use super::dict::{write_file, DictError, Word};
+use super::flavour::Flavour;
 use super::mesh::{self, SURFACE_FILE};
 use super::patches::{self, BcError, BcKind, Patch};
 use super::physics::{self, InletTurbulence, Reference};
@@ -67,6 +69,20 @@ impl Step {
             Step::Restore0 => "restore0",
         }
     }
+
+    /// True for the step that solves the flow (simpleFoam, or foamRun for the Foundation).
+    pub fn is_solver(&self) -> bool {
+        is_solver_step(self.name())
+    }
+}
+
+/// The solver applications of every flavour, which are also their steps' names.
+pub const SOLVER_APPS: [&str; 2] = ["simpleFoam", "foamRun"];
+
+/// True when a step named `name` (as in `log.<name>` and the run log's step lines) is the
+/// flow solver.
+pub fn is_solver_step(name: &str) -> bool {
+    SOLVER_APPS.contains(&name)
 }
 
 /// The assembled case, ready to be written.
@@ -88,6 +104,8 @@ pub struct Case {
     pub location_in_mesh: [f64; 3],
     /// MPI ranks.
     pub cores: u32,
+    /// The OpenFOAM the files are written for.
+    pub flavour: Flavour,
 }
 
 /// Builds the case in memory; `plan` overrides the rule-based mesh parameters (mesh AI).
@@ -112,6 +130,8 @@ pub fn build(spec: &CaseSpec, surface: &Surface, a: &Analysis, plan: Option<Mesh
     });
     let turb = InletTurbulence::new(spec.speed(), spec.turbulence.intensity, l_turb.max(1e-6));
     let u_init = if spec.flow.kind == FlowKind::External { spec.flow.velocity } else { [0.0; 3] };
+    let flavour = spec.solver.openfoam.unwrap_or_default();
+    let org = flavour.is_foundation();
 
     let mut files = Vec::new();
     let mut dict = |dir: &str, class: &str, object: &str, body: super::dict::Dict| -> Result<(), CaseError> {
@@ -119,23 +139,33 @@ pub fn build(spec: &CaseSpec, surface: &Surface, a: &Analysis, plan: Option<Mesh
         files.push((Path::new(dir).join(object), text));
         Ok(())
     };
-    dict("system", "dictionary", "blockMeshDict", mesh::block_mesh_dict(spec, &plan))?;
-    dict("system", "dictionary", "surfaceFeatureExtractDict", mesh::surface_feature_extract_dict())?;
-    dict("system", "dictionary", "snappyHexMeshDict", mesh::snappy_dict(&plan, &patches, location, max_cells))?;
+    dict("system", "dictionary", "blockMeshDict", mesh::block_mesh_dict(spec, &plan, flavour))?;
+    if org {
+        dict("system", "dictionary", "surfaceFeaturesDict", mesh::surface_features_dict())?;
+    } else {
+        dict("system", "dictionary", "surfaceFeatureExtractDict", mesh::surface_feature_extract_dict())?;
+    }
+    let snappy = mesh::snappy_dict(&plan, &patches, location, max_cells, flavour);
+    dict("system", "dictionary", "snappyHexMeshDict", snappy)?;
     dict("system", "dictionary", "meshQualityDict", mesh::mesh_quality_dict())?;
-    dict("system", "dictionary", "decomposeParDict", mesh::decompose_dict(spec.solver.cores))?;
-    dict("system", "dictionary", "controlDict", physics::control_dict(spec, &reference))?;
+    dict("system", "dictionary", "decomposeParDict", mesh::decompose_dict(spec.solver.cores, flavour))?;
+    dict("system", "dictionary", "controlDict", physics::control_dict(spec, &reference, flavour))?;
     dict("system", "dictionary", "fvSchemes", physics::fv_schemes())?;
-    dict("system", "dictionary", "fvSolution", physics::fv_solution(spec))?;
-    dict("constant", "dictionary", "transportProperties", physics::transport_properties(spec))?;
-    dict("constant", "dictionary", "turbulenceProperties", physics::turbulence_properties(spec))?;
+    dict("system", "dictionary", "fvSolution", physics::fv_solution(spec, flavour))?;
+    if org {
+        dict("constant", "dictionary", "physicalProperties", physics::physical_properties(spec))?;
+        dict("constant", "dictionary", "momentumTransport", physics::turbulence_properties(spec, flavour))?;
+    } else {
+        dict("constant", "dictionary", "transportProperties", physics::transport_properties(spec))?;
+        dict("constant", "dictionary", "turbulenceProperties", physics::turbulence_properties(spec, flavour))?;
+    }
     for (name, class, body) in physics::initial_fields(spec, &patches, turb, u_init) {
         dict("0.orig", &class, name, body)?;
     }
-    files.push((Path::new("constant/triSurface").join(SURFACE_FILE), to_obj(surface)));
-    let steps = steps(spec.solver.cores, spec.mesh_only);
-    files.push(("Allrun".into(), allrun(&steps, spec.solver.cores)));
-    files.push(("Allclean".into(), ALLCLEAN.to_string()));
+    files.push((Path::new("constant").join(flavour.surface_dir()).join(SURFACE_FILE), to_obj(surface)));
+    let steps = steps(spec.solver.cores, spec.mesh_only, flavour);
+    files.push(("Allrun".into(), allrun(&steps, spec.solver.cores, flavour)));
+    files.push(("Allclean".into(), allclean(flavour)));
     // The empty marker ParaView opens the case by (File > Open > case.foam).
     files.push(("case.foam".into(), String::new()));
     Ok(Case {
@@ -147,6 +177,7 @@ pub fn build(spec: &CaseSpec, surface: &Surface, a: &Analysis, plan: Option<Mesh
         turbulence: turb,
         location_in_mesh: location,
         cores: spec.solver.cores,
+        flavour,
     })
 }
 
@@ -293,7 +324,11 @@ pub fn location_in_mesh(spec: &CaseSpec, surface: &Surface, plan: &MeshPlan) -> 
 }
 
 /// The run's steps for `cores` ranks; a mesh-only run stops after checkMesh.
-pub fn steps(cores: u32, mesh_only: bool) -> Vec<Step> {
+///
+/// The Foundation's potentialFoam writes `phi` unasked (its `-writePhi` writes the
+/// potential `Phi` instead, unlike ESI's `-writephi`, which writes the flux), and its
+/// foamRun finds `solver incompressibleFluid` in controlDict.
+pub fn steps(cores: u32, mesh_only: bool, flavour: Flavour) -> Vec<Step> {
     let app = |app: &'static str, args: &[&str], meshing: bool| Step::App {
         app,
         args: args.iter().map(|s| s.to_string()).collect(),
@@ -302,33 +337,47 @@ pub fn steps(cores: u32, mesh_only: bool) -> Vec<Step> {
     };
     let mut s = vec![
         app("blockMesh", &[], true),
-        app("surfaceFeatureExtract", &[], true),
+        app(flavour.feature_app(), &[], true),
         app("snappyHexMesh", &["-overwrite"], true),
         app("checkMesh", &[], true),
     ];
     if mesh_only {
         return s;
     }
-    s.extend([Step::Restore0, app("potentialFoam", &["-writephi"], false)]);
+    let potential: &[&str] = if flavour.is_foundation() { &[] } else { &["-writephi"] };
+    s.extend([Step::Restore0, app("potentialFoam", potential, false)]);
+    let solver = flavour.solver_app();
     if cores > 1 {
         s.push(app("decomposePar", &["-force"], false));
-        s.push(Step::App { app: "simpleFoam", args: vec!["-parallel".into()], parallel: true, meshing: false });
+        s.push(Step::App { app: solver, args: vec!["-parallel".into()], parallel: true, meshing: false });
         s.push(app("reconstructPar", &["-latestTime"], false));
     } else {
-        s.push(app("simpleFoam", &[], false));
+        s.push(app(solver, &[], false));
     }
     s
 }
 
-fn allrun(steps: &[Step], cores: u32) -> String {
-    let mut out = String::from(
-        "#!/bin/sh\n# Reproduces FlowCFD's run with plain OpenFOAM (ESI v1912 or later).\n\
-         cd \"${0%/*}\" || exit 1\n\
-         # Debian's openfoam package needs only this; elsewhere source your OpenFOAM etc/bashrc first.\n\
-         [ -n \"$WM_PROJECT_DIR\" ] || export WM_PROJECT_DIR=/usr/share/openfoam\n\
-         MPI_ROOT_FLAG=\"\"\n[ \"$(id -u)\" = 0 ] && MPI_ROOT_FLAG=\"--allow-run-as-root\"\n\
-         run() { app=$1; shift; echo \"Running $app\"; \"$@\" > \"log.$app\" 2>&1 || { echo \"$app failed: see log.$app\"; exit 1; }; }\n\n",
-    );
+fn allrun(steps: &[Step], cores: u32, flavour: Flavour) -> String {
+    let mut out = if flavour.is_foundation() {
+        format!(
+            "#!/bin/sh\n# Reproduces FlowCFD's run with plain {}, or later.\n\
+             cd \"${{0%/*}}\" || exit 1\n\
+             # Source your OpenFOAM etc/bashrc (or `module load` it) first.\n\
+             command -v foamRun >/dev/null || {{ echo \"foamRun not found: source OpenFOAM's etc/bashrc first\"; exit 1; }}\n\
+             MPI_ROOT_FLAG=\"\"\n[ \"$(id -u)\" = 0 ] && MPI_ROOT_FLAG=\"--allow-run-as-root\"\n\
+             run() {{ app=$1; shift; echo \"Running $app\"; \"$@\" > \"log.$app\" 2>&1 || {{ echo \"$app failed: see log.$app\"; exit 1; }}; }}\n\n",
+            flavour.describe()
+        )
+    } else {
+        String::from(
+            "#!/bin/sh\n# Reproduces FlowCFD's run with plain OpenFOAM (ESI v1912 or later).\n\
+             cd \"${0%/*}\" || exit 1\n\
+             # Debian's openfoam package needs only this; elsewhere source your OpenFOAM etc/bashrc first.\n\
+             [ -n \"$WM_PROJECT_DIR\" ] || export WM_PROJECT_DIR=/usr/share/openfoam\n\
+             MPI_ROOT_FLAG=\"\"\n[ \"$(id -u)\" = 0 ] && MPI_ROOT_FLAG=\"--allow-run-as-root\"\n\
+             run() { app=$1; shift; echo \"Running $app\"; \"$@\" > \"log.$app\" 2>&1 || { echo \"$app failed: see log.$app\"; exit 1; }; }\n\n",
+        )
+    };
     for s in steps {
         match s {
             Step::Restore0 => out.push_str("rm -rf 0 && cp -r 0.orig 0\n"),
@@ -350,8 +399,13 @@ fn allrun(steps: &[Step], cores: u32) -> String {
     out
 }
 
-const ALLCLEAN: &str = "#!/bin/sh\ncd \"${0%/*}\" || exit 1\n\
-rm -rf 0 [1-9]* processor* postProcessing log.* constant/polyMesh constant/extendedFeatureEdgeMesh constant/triSurface/*.eMesh\n";
+fn allclean(flavour: Flavour) -> String {
+    format!(
+        "#!/bin/sh\ncd \"${{0%/*}}\" || exit 1\n\
+         rm -rf 0 [1-9]* processor* postProcessing log.* constant/polyMesh constant/extendedFeatureEdgeMesh constant/{}/*.eMesh\n",
+        flavour.surface_dir()
+    )
+}
 
 /// Writes the case into `dir` (created; must not exist), via a temporary sibling directory
 /// renamed at the end so that a half-written case never appears under `dir`.
@@ -427,7 +481,8 @@ mod tests {
 
     #[test]
     fn allrun_mirrors_the_steps() {
-        let text = allrun(&steps(4, false), 4);
+        let esi = Flavour::default();
+        let text = allrun(&steps(4, false, esi), 4, esi);
         let order = [
             "blockMesh",
             "surfaceFeatureExtract",
@@ -444,6 +499,16 @@ mod tests {
             let i = text[at..].find(s).unwrap_or_else(|| panic!("{s} missing or out of order in:\n{text}"));
             at += i;
         }
-        assert!(!allrun(&steps(1, false), 1).contains("mpirun -np"));
+        assert!(!allrun(&steps(1, false, esi), 1, esi).contains("mpirun -np"));
+        let org = Flavour::Foundation { version: 11 };
+        let text = allrun(&steps(4, false, org), 4, org);
+        for s in [
+            "run surfaceFeatures surfaceFeatures\n",
+            "run potentialFoam potentialFoam\n",
+            "--oversubscribe foamRun -parallel",
+        ] {
+            assert!(text.contains(s), "{s} missing in:\n{text}");
+        }
+        assert!(!text.contains("simpleFoam") && !text.contains("surfaceFeatureExtract"), "{text}");
     }
 }

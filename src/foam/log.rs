@@ -1,17 +1,26 @@
-//! Incremental parsing of OpenFOAM (ESI v1912) solver and utility logs.
+//! Incremental parsing of OpenFOAM (ESI v1912 and later, Foundation 11 and later) solver
+//! and utility logs.
 //!
 //! [`LogParser`] turns a byte stream (a growing `log.simpleFoam`, a pipe from a child process)
 //! into [`LogEvent`]s line by line, so a run can be monitored while it is still going.
 //! [`SolverProgress`] folds those events into residual histories, force coefficients and a
 //! divergence verdict. [`parse_coefficient_dat`] reads forceCoeffs' `coefficient.dat`.
 //!
-//! Formats were checked against real v1912 output kept in `tests/fixtures/logs/`.
+//! Formats were checked against real v1912 output kept in `tests/fixtures/logs/`; the
+//! Foundation's forms (`Time = 12s`, forceCoeffs' `Cd    = 0.4` lines, `forceCoeffs.dat`) against
+//! its sources only.
 
 mod progress;
 #[cfg(test)]
 mod tests;
 
 pub use progress::{mean_tail, parse_coefficient_dat, DivergenceOptions, SolverProgress};
+
+/// Where the case's forceCoeffs function object writes, relative to the case: ESI's
+/// `coefficient.dat`, then the Foundation's `forceCoeffs.dat` (both read by
+/// [`parse_coefficient_dat`], which takes the columns from the header).
+pub const FORCE_COEFF_FILES: [&str; 2] =
+    ["postProcessing/forceCoeffs1/0/coefficient.dat", "postProcessing/forceCoeffs1/0/forceCoeffs.dat"];
 
 use serde::Serialize;
 
@@ -352,7 +361,8 @@ impl LogParser {
             Block::None => {}
             Block::Forces(sample) => {
                 if line.starts_with(char::is_whitespace) && !line.trim().is_empty() {
-                    if let Some((name, value)) = line.split_once(':') {
+                    // ESI: `    Cd       : 0.1 (pressure: ...)`; Foundation: `    Cd    = 0.1`.
+                    if let Some((name, value)) = line.split_once(':').or_else(|| line.split_once('=')) {
                         if let Some(v) = value.split_whitespace().next().and_then(parse_f64) {
                             sample.set(name.trim(), v);
                         }
@@ -403,7 +413,9 @@ impl LogParser {
             return;
         }
         if let Some(rest) = line.strip_prefix("Time = ") {
-            if let Some(time) = parse_f64(rest.trim()) {
+            // Foundation 11 and later print the time with its unit (`Time = 12s`).
+            let token = rest.split_whitespace().next().unwrap_or_default();
+            if let Some(time) = parse_f64(token.trim_end_matches(|c: char| c.is_ascii_alphabetic())) {
                 self.times_seen += 1;
                 out.push(LogEvent::Time { time });
             }
@@ -465,6 +477,7 @@ impl LogParser {
             }
             return;
         }
+        // ESI: `forceCoeffs forceCoeffs1 execute:`; Foundation: `forceCoeffs forceCoeffs1 write:`.
         if t.starts_with("forceCoeffs ") && t.ends_with(':') {
             self.block = Block::Forces(ForceCoeffSample::default());
             return;

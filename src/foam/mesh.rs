@@ -1,7 +1,13 @@
-//! Meshing dictionaries: blockMesh, surfaceFeatureExtract, snappyHexMesh, mesh quality,
-//! decomposePar.
+//! Meshing dictionaries: blockMesh, surfaceFeatureExtract (ESI) or surfaceFeatures
+//! (Foundation), snappyHexMesh, mesh quality, decomposePar.
+//!
+//! Where the Foundation's snappyHexMesh reads other keys, it gets the spelling of its
+//! OpenFOAM-11 tutorials (incompressibleFluid/motorBike): geometry entries named by the
+//! surface with a `file`, `insidePoint`, `level` for an `inside` refinement region,
+//! `minMedianAxisAngle`, `decomposer`, `convertToMeters`.
 
 use super::dict::{w, Dict, Value, Word};
+use super::flavour::Flavour;
 use super::patches::{Patch, BACKGROUND, GROUND};
 use super::rules::{flow_axis, MeshPlan, CELLS_BETWEEN_LEVELS};
 use super::spec::{CaseSpec, FlowKind};
@@ -20,7 +26,7 @@ fn ints(xs: &[i64]) -> Value {
 }
 
 /// `system/blockMeshDict`: one hex block over the plan's domain.
-pub fn block_mesh_dict(spec: &CaseSpec, plan: &MeshPlan) -> Dict {
+pub fn block_mesh_dict(spec: &CaseSpec, plan: &MeshPlan, flavour: Flavour) -> Dict {
     let (lo, hi) = (plan.domain_min, plan.domain_max);
     let vertices = list(
         [
@@ -66,7 +72,7 @@ pub fn block_mesh_dict(spec: &CaseSpec, plan: &MeshPlan) -> Dict {
         Value::NamedDict(Word::new(name).expect("literal patch name"), body)
     }));
     Dict::new()
-        .set("scale", 1i64)
+        .set(if flavour.is_foundation() { "convertToMeters" } else { "scale" }, 1i64)
         .set("vertices", vertices)
         .set("blocks", list([block]))
         .set("edges", list([]))
@@ -74,7 +80,17 @@ pub fn block_mesh_dict(spec: &CaseSpec, plan: &MeshPlan) -> Dict {
         .set("mergePatchPairs", list([]))
 }
 
-/// `system/surfaceFeatureExtractDict`.
+/// `system/surfaceFeaturesDict` (Foundation): the same extraction as
+/// [`surface_feature_extract_dict`], as one top-level list of surfaces.
+pub fn surface_features_dict() -> Dict {
+    Dict::new()
+        .set("surfaces", list([Value::Str(SURFACE_FILE.into())]))
+        .set("includedAngle", 150i64)
+        .set("subsetFeatures", Dict::new().set("nonManifoldEdges", false).set("openEdges", true))
+        .set("writeObj", false)
+}
+
+/// `system/surfaceFeatureExtractDict` (ESI).
 pub fn surface_feature_extract_dict() -> Dict {
     let mut d = Dict::new();
     d.push(
@@ -114,7 +130,14 @@ fn levels(l: [u32; 2]) -> Value {
 }
 
 /// `system/snappyHexMeshDict`.
-pub fn snappy_dict(plan: &MeshPlan, patches: &[Patch], location: [f64; 3], max_global_cells: u64) -> Dict {
+pub fn snappy_dict(
+    plan: &MeshPlan,
+    patches: &[Patch],
+    location: [f64; 3],
+    max_global_cells: u64,
+    flavour: Flavour,
+) -> Dict {
+    let org = flavour.is_foundation();
     let surf: Vec<&Patch> = patches.iter().filter(|p| p.from_surface).collect();
     let mut regions = Dict::new();
     let mut ref_regions = Dict::new();
@@ -134,21 +157,32 @@ pub fn snappy_dict(plan: &MeshPlan, patches: &[Patch], location: [f64; 3], max_g
         .min()
         .unwrap_or([plan.feature_level, plan.feature_level]);
     let mut geometry = Dict::new();
-    geometry.push(
-        SURFACE_FILE,
-        Dict::new().set("type", w("triSurfaceMesh")).set("name", w(SURFACE_NAME)).set("regions", regions),
-    );
+    if org {
+        geometry.push(
+            SURFACE_NAME,
+            Dict::new()
+                .set("type", w("triSurfaceMesh"))
+                .set("file", Value::Str(SURFACE_FILE.into()))
+                .set("regions", regions),
+        );
+    } else {
+        geometry.push(
+            SURFACE_FILE,
+            Dict::new().set("type", w("triSurfaceMesh")).set("name", w(SURFACE_NAME)).set("regions", regions),
+        );
+    }
     let mut refinement_regions = Dict::new();
     for (i, b) in plan.boxes.iter().enumerate() {
         let name = Word::new(format!("box{i}")).expect("generated name");
         geometry
             .insert_word(name.clone(), Dict::new().set("type", w("searchableBox")).set("min", b.min).set("max", b.max));
-        refinement_regions.insert_word(
-            name,
-            Dict::new()
-                .set("mode", w("inside"))
-                .set("levels", list([list([Value::Float(1e15), Value::Int(b.level as i64)])])),
-        );
+        let region = Dict::new().set("mode", w("inside"));
+        let region = if org {
+            region.set("level", Value::Int(b.level as i64))
+        } else {
+            region.set("levels", list([list([Value::Float(1e15), Value::Int(b.level as i64)])]))
+        };
+        refinement_regions.insert_word(name, region);
     }
     let mut surfaces = Dict::new();
     surfaces.push(
@@ -173,7 +207,7 @@ pub fn snappy_dict(plan: &MeshPlan, patches: &[Patch], location: [f64; 3], max_g
         .set("refinementSurfaces", surfaces)
         .set("resolveFeatureAngle", 30i64)
         .set("refinementRegions", refinement_regions)
-        .set("locationInMesh", location)
+        .set(if org { "insidePoint" } else { "locationInMesh" }, location)
         .set("allowFreeStandingZoneFaces", true);
     let snap = Dict::new()
         .set("nSmoothPatch", 3i64)
@@ -206,7 +240,7 @@ pub fn snappy_dict(plan: &MeshPlan, patches: &[Patch], location: [f64; 3], max_g
         .set("nSmoothThickness", 10i64)
         .set("maxFaceThicknessRatio", 0.5)
         .set("maxThicknessToMedialRatio", 0.3)
-        .set("minMedialAxisAngle", 90i64)
+        .set(if org { "minMedianAxisAngle" } else { "minMedialAxisAngle" }, 90i64)
         .set("nBufferCellsNoExtrude", 0i64)
         .set("nLayerIter", 50i64)
         .set("nRelaxedIter", 0i64);
@@ -237,11 +271,11 @@ pub fn snappy_dict(plan: &MeshPlan, patches: &[Patch], location: [f64; 3], max_g
 }
 
 /// `system/decomposeParDict` for `n` ranks (Debian's scotch is a stub, so hierarchical).
-pub fn decompose_dict(n: u32) -> Dict {
+pub fn decompose_dict(n: u32, flavour: Flavour) -> Dict {
     let (a, b) = split(n);
     Dict::new()
         .set("numberOfSubdomains", n)
-        .set("method", w("hierarchical"))
+        .set(if flavour.is_foundation() { "decomposer" } else { "method" }, w("hierarchical"))
         .set("hierarchicalCoeffs", Dict::new().set("n", ints(&[a as i64, b as i64, 1])).set("order", w("xyz")))
 }
 

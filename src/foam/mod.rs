@@ -1,6 +1,7 @@
 //! OpenFOAM knowledge: typed dictionaries, case assembly, log parsing. No I/O except writing a case.
 pub mod case;
 pub mod dict;
+pub mod flavour;
 pub mod limits;
 pub mod log;
 pub mod mesh;

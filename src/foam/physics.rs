@@ -1,6 +1,7 @@
 //! Physics dictionaries: initial fields, transport, turbulence, schemes, solution, control.
 
 use super::dict::{dimensions, uniform, w, Dict, Value};
+use super::flavour::Flavour;
 use super::patches::{BcKind, Patch};
 use super::spec::{CaseSpec, TurbulenceModel};
 use serde::Serialize;
@@ -165,13 +166,23 @@ pub fn transport_properties(spec: &CaseSpec) -> Dict {
     Dict::new().set("transportModel", w("Newtonian")).set("nu", spec.fluid.nu())
 }
 
-/// `constant/turbulenceProperties`.
-pub fn turbulence_properties(spec: &CaseSpec) -> Dict {
+/// `constant/physicalProperties`: the Foundation's name for the transport properties (a
+/// constant-viscosity fluid, `nu` dimensioned as in its tutorials).
+pub fn physical_properties(spec: &CaseSpec) -> Dict {
+    Dict::new()
+        .set("viscosityModel", w("constant"))
+        .set("nu", Value::Seq(vec![dimensions([0, 2, -1, 0, 0, 0, 0]), Value::Float(spec.fluid.nu())]))
+}
+
+/// `constant/turbulenceProperties` (ESI) or `constant/momentumTransport` (Foundation, whose
+/// RAS sub-dictionary names the model `model`, not `RASModel`).
+pub fn turbulence_properties(spec: &CaseSpec, flavour: Flavour) -> Dict {
+    let key = if flavour.is_foundation() { "model" } else { "RASModel" };
     match spec.turbulence.model {
         TurbulenceModel::Laminar => Dict::new().set("simulationType", w("laminar")),
         TurbulenceModel::KOmegaSst => Dict::new()
             .set("simulationType", w("RAS"))
-            .set("RAS", Dict::new().set("RASModel", w("kOmegaSST")).set("turbulence", true).set("printCoeffs", true)),
+            .set("RAS", Dict::new().set(key, w("kOmegaSST")).set("turbulence", true).set("printCoeffs", true)),
     }
 }
 
@@ -217,7 +228,12 @@ fn smooth_solver() -> Dict {
 }
 
 /// `system/fvSolution` with SIMPLEC, residual control and relaxation from the spec.
-pub fn fv_solution(spec: &CaseSpec) -> Dict {
+///
+/// For the Foundation, every solved field also gets a `<field>Final` solver: foamRun runs a
+/// steady case as one PIMPLE-style outer iteration per step, and its tutorials
+/// (incompressibleFluid/motorBike, pipeCyclic) carry `pFinal` and `(U|k|epsilon)Final`.
+/// They repeat the non-final settings, so a step solves the same way whichever is read.
+pub fn fv_solution(spec: &CaseSpec, flavour: Flavour) -> Dict {
     let gamg = Dict::new()
         .set("solver", w("GAMG"))
         .set("smoother", w("GaussSeidel"))
@@ -240,10 +256,16 @@ pub fn fv_solution(spec: &CaseSpec) -> Dict {
             equations.push(name, *x);
         }
     }
-    let mut solvers = Dict::new().set("p", gamg.clone()).set("Phi", gamg).set("U", smooth_solver());
+    let mut solvers = Dict::new().set("p", gamg.clone()).set("Phi", gamg.clone()).set("U", smooth_solver());
     if sst {
         solvers.push("k", smooth_solver());
         solvers.push("omega", smooth_solver());
+    }
+    if flavour.is_foundation() {
+        solvers.push("pFinal", gamg);
+        for f in fields.iter().filter(|f| **f != "p") {
+            solvers.push(&format!("{f}Final"), smooth_solver());
+        }
     }
     Dict::new()
         .set("solvers", solvers)
@@ -268,7 +290,13 @@ pub const STOP_REQUEST: &str = "flowcfd.stop";
 
 /// `system/controlDict` with forceCoeffs, solverInfo, yPlus, wallShearStress and the
 /// graceful-stop trigger ([`STOP_FILE`]).
-pub fn control_dict(spec: &CaseSpec, r: &Reference) -> Dict {
+///
+/// The Foundation differs in three places: `application foamRun; solver
+/// incompressibleFluid;`, `residuals` for ESI's `solverInfo`, and `stopAtFile` for ESI's
+/// `abort`. The stop function object is named after [`STOP_FILE`] there because
+/// `stopAtFile` watches `$FOAM_CASE/<its name>` by default, which keeps `$` (which the
+/// dictionary writer refuses in strings) out of the file.
+pub fn control_dict(spec: &CaseSpec, r: &Reference, flavour: Flavour) -> Dict {
     let sst = spec.turbulence.model == TurbulenceModel::KOmegaSst;
     let lib = |name: &str| Value::List(vec![Value::Str(name.into())]);
     let patch_words: Vec<Value> = r.patches.iter().map(|p| w(p)).collect();
@@ -294,44 +322,61 @@ pub fn control_dict(spec: &CaseSpec, r: &Reference) -> Dict {
     );
     let names: &[&str] = if sst { &["U", "p", "k", "omega"] } else { &["U", "p"] };
     let fields: Vec<Value> = names.iter().map(|f| w(f)).collect();
-    functions.push(
-        "solverInfo1",
-        Dict::new()
-            .set("type", w("solverInfo"))
-            .set("libs", lib("libutilityFunctionObjects.so"))
-            .set("fields", Value::List(fields))
-            .set("writeResidualFields", false),
-    );
-    if sst {
+    if flavour.is_foundation() {
         functions.push(
-            "yPlus1",
+            "residuals1",
             Dict::new()
-                .set("type", w("yPlus"))
-                .set("libs", lib("libfieldFunctionObjects.so"))
-                .set("writeControl", w("writeTime")),
+                .set("type", w("residuals"))
+                .set("libs", lib("libutilityFunctionObjects.so"))
+                .set("fields", Value::List(fields)),
+        );
+    } else {
+        functions.push(
+            "solverInfo1",
+            Dict::new()
+                .set("type", w("solverInfo"))
+                .set("libs", lib("libutilityFunctionObjects.so"))
+                .set("fields", Value::List(fields))
+                .set("writeResidualFields", false),
         );
     }
-    functions.push(
-        "wallShearStress1",
-        Dict::new()
-            .set("type", w("wallShearStress"))
-            .set("libs", lib("libfieldFunctionObjects.so"))
-            .set("writeControl", w("writeTime")),
-    );
+    // At write times only (the Foundation's etc/caseDicts say so for both; ESI's files
+    // keep the form they have always had).
+    let at_writes = |ty: &str| {
+        let d = Dict::new().set("type", w(ty)).set("libs", lib("libfieldFunctionObjects.so"));
+        let d = if flavour.is_foundation() { d.set("executeControl", w("writeTime")) } else { d };
+        d.set("writeControl", w("writeTime"))
+    };
+    if sst {
+        functions.push("yPlus1", at_writes("yPlus"));
+    }
+    functions.push("wallShearStress1", at_writes("wallShearStress"));
     // A graceful stop (a quota reached): the file's appearance makes the solver write the
     // iteration it is on and end normally, so the results so far are kept.
-    functions.push(
-        "flowcfdStop",
-        Dict::new()
-            .set("type", w("abort"))
-            .set("libs", lib("libutilityFunctionObjects.so"))
-            .set("file", Value::Str(format!("<case>/{STOP_FILE}")))
-            .set("action", w("writeNow")),
-    );
+    if flavour.is_foundation() {
+        functions.push(
+            STOP_FILE,
+            Dict::new()
+                .set("type", w("stopAtFile"))
+                .set("libs", lib("libutilityFunctionObjects.so"))
+                .set("action", w("writeNow")),
+        );
+    } else {
+        functions.push(
+            "flowcfdStop",
+            Dict::new()
+                .set("type", w("abort"))
+                .set("libs", lib("libutilityFunctionObjects.so"))
+                .set("file", Value::Str(format!("<case>/{STOP_FILE}")))
+                .set("action", w("writeNow")),
+        );
+    }
     let n = spec.solver.iterations as i64;
-    Dict::new()
-        .set("application", w("simpleFoam"))
-        .set("startFrom", w("startTime"))
+    let mut head = Dict::new().set("application", w(flavour.solver_app()));
+    if flavour.is_foundation() {
+        head.push("solver", w("incompressibleFluid"));
+    }
+    head.set("startFrom", w("startTime"))
         .set("startTime", 0i64)
         .set("stopAt", w("endTime"))
         .set("endTime", n)

@@ -283,6 +283,10 @@ pub struct SolverSpec {
     pub relaxation: BTreeMap<String, f64>,
     /// Wall-clock limit for each step, seconds.
     pub step_timeout_s: u64,
+    /// The OpenFOAM the case is written for (`esi:2312`, `foundation:11`). Unset: the one
+    /// the runner finds, or ESI v2312 when it finds none (`flowcfd case`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub openfoam: Option<super::flavour::Flavour>,
 }
 
 impl Default for SolverSpec {
@@ -296,6 +300,7 @@ impl Default for SolverSpec {
                 .collect(),
             relaxation: [("U", 0.9), ("k", 0.7), ("omega", 0.7)].into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
             step_timeout_s: 6 * 3600,
+            openfoam: None,
         }
     }
 }

@@ -223,7 +223,8 @@ impl LocalExecutor {
 
     fn step(dir: &Path) -> &'static str {
         let case = dir.join("out/.partial/case");
-        if case.join("log.simpleFoam").exists() || case.join("log.potentialFoam").exists() {
+        let solving = ["simpleFoam", "foamRun", "potentialFoam"].iter().any(|s| case.join(format!("log.{s}")).exists());
+        if solving {
             "solving"
         } else if case.join("log.blockMesh").exists() {
             "meshing"

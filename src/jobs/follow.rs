@@ -19,7 +19,7 @@ pub use crate::runner::marker::{marker, STEP_MARKER};
 
 /// Steps whose `Time =` lines are solver iterations.
 pub fn is_solver(step: &str) -> bool {
-    step == "simpleFoam"
+    crate::foam::case::is_solver_step(step)
 }
 
 /// One solver iteration: the initial residual of each field's first solve, and the force

@@ -210,10 +210,14 @@ async fn bundle(st: &WorkerCtx, job: &Job, attempt: u32) -> Result<Bundle, Worke
 /// is in).
 fn status_of(step: &str) -> JobStatus {
     match step {
-        "meshing" | "blockMesh" | "surfaceFeatureExtract" | "snappyHexMesh" | "checkMesh" | "decomposePar" => {
-            JobStatus::Meshing
-        }
-        "solving" | "potentialFoam" | "simpleFoam" | "reconstructPar" | "postProcess" => JobStatus::Solving,
+        "meshing"
+        | "blockMesh"
+        | "surfaceFeatureExtract"
+        | "surfaceFeatures"
+        | "snappyHexMesh"
+        | "checkMesh"
+        | "decomposePar" => JobStatus::Meshing,
+        "solving" | "potentialFoam" | "simpleFoam" | "foamRun" | "reconstructPar" | "postProcess" => JobStatus::Solving,
         _ => JobStatus::Preparing,
     }
 }

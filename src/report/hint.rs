@@ -63,7 +63,7 @@ pub fn hint(f: &Facts) -> String {
         "blockMesh" => "blockMesh could not build the background mesh: the domain or its divisions are out of range. \
                         Check the geometry's scale (millimetres need scale = 0.001) and the tunnel sizes."
             .into(),
-        "surfaceFeatureExtract" | "snappyHexMesh" => {
+        "surfaceFeatureExtract" | "surfaceFeatures" | "snappyHexMesh" => {
             let fatal = f.fatal.as_ref().map(|(_, m)| m.clone()).unwrap_or_default();
             if fatal.contains("locationInMesh") || fatal.contains("inside") {
                 "snappyHexMesh could not place the fluid region: the point it keeps is inside the body or the \
@@ -91,7 +91,7 @@ pub fn hint(f: &Facts) -> String {
         "potentialFoam" => "potentialFoam, which gives the solver its first flow field, failed: the boundary \
                             conditions are usually at fault (an inlet with no outlet, a missing field)."
             .into(),
-        "simpleFoam" => format!(
+        "simpleFoam" | "foamRun" => format!(
             "the solver stopped with an error{}. Read the last lines of its log below; a floating point exception \
              means the solution blew up.",
             if last_iteration > 0.0 { format!(" at iteration {}", fmt_num(last_iteration)) } else { String::new() }

@@ -6,7 +6,7 @@ use super::foamdict::{self, Value as DictValue};
 use super::{Input, ReportError};
 use crate::foam::log::{
     parse_coefficient_dat, CheckMeshReport, DivergenceOptions, ForceCoeffSample, LayerReport, LogEvent, LogParser,
-    SolverProgress,
+    SolverProgress, FORCE_COEFF_FILES,
 };
 use serde_json::Value;
 use sha2::Digest;
@@ -14,8 +14,17 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The steps in the order the pipeline runs them (their logs are `log.<step>`).
-pub const STEPS: &[&str] =
-    &["blockMesh", "surfaceFeatureExtract", "snappyHexMesh", "checkMesh", "potentialFoam", "simpleFoam"];
+/// ESI and Foundation names both (a case has one or the other).
+pub const STEPS: &[&str] = &[
+    "blockMesh",
+    "surfaceFeatureExtract",
+    "surfaceFeatures",
+    "snappyHexMesh",
+    "checkMesh",
+    "potentialFoam",
+    "simpleFoam",
+    "foamRun",
+];
 
 /// The initial residual of each field against iteration.
 #[derive(Debug, Clone, Default)]
@@ -111,7 +120,9 @@ pub fn gather(input: &Input) -> Result<Facts, ReportError> {
         }
     }
     read_logs(&mut f, input.run_log.as_deref());
-    f.forces = read_text(&case.join("postProcessing/forceCoeffs1/0/coefficient.dat"))
+    f.forces = FORCE_COEFF_FILES
+        .iter()
+        .find_map(|name| read_text(&case.join(name)))
         .map(|t| parse_coefficient_dat(&t))
         .unwrap_or_default();
     f.yplus = read_text(&case.join("postProcessing/yPlus1/0/yPlus.dat")).map(|t| parse_yplus(&t)).unwrap_or_default();
@@ -135,7 +146,7 @@ fn read_logs(f: &mut Facts, run_log: Option<&Path>) {
         let mut parser = LogParser::new();
         let mut events = parser.feed(text.as_bytes());
         events.extend(parser.finish());
-        let solver = *step == "simpleFoam";
+        let solver = crate::foam::case::is_solver_step(step);
         let mut progress = SolverProgress::new(DivergenceOptions::default());
         let (mut time, mut seen): (Option<f64>, Vec<String>) = (None, Vec::new());
         for ev in &events {
@@ -369,10 +380,13 @@ fn read_numerics(f: &mut Facts) {
         }
     }
     let constant = |name: &str| read_text(&f.case.join("constant").join(name)).map(|t| foamdict::parse(&t));
-    f.nu = constant("transportProperties").and_then(|d| d.text("nu")).and_then(|t| {
-        // `nu [0 2 -1 0 0 0 0] 1.5e-05;` or `nu 1.5e-05;`
-        t.split_whitespace().last().and_then(|x| x.parse::<f64>().ok())
-    });
+    f.nu = constant("transportProperties")
+        .or_else(|| constant("physicalProperties"))
+        .and_then(|d| d.text("nu"))
+        .and_then(|t| {
+            // `nu [0 2 -1 0 0 0 0] 1.5e-05;` or `nu 1.5e-05;`
+            t.split_whitespace().last().and_then(|x| x.parse::<f64>().ok())
+        });
     let turb = constant("turbulenceProperties").or_else(|| constant("momentumTransport"));
     f.turbulence_model = turb.and_then(|d| match d.text("simulationType").as_deref() {
         Some("laminar") => Some("laminar".to_string()),

@@ -4,7 +4,8 @@
 use super::openfoam::{self, EnvError, OpenFoamEnv};
 use super::steps::{self as local, Observer, RunError, RunOptions, RunReport};
 use crate::foam::case::{self, Case, CaseError};
-use crate::foam::log::{mean_tail, parse_coefficient_dat, ForceCoeffSample};
+use crate::foam::flavour::Flavour;
+use crate::foam::log::{mean_tail, parse_coefficient_dat, ForceCoeffSample, FORCE_COEFF_FILES};
 use crate::foam::spec::{CaseSpec, FlowKind, SpecError};
 use crate::geometry::{
     analyse::{analyse, Analysis},
@@ -328,9 +329,12 @@ pub fn run(
     }
 }
 
-/// The force history: `coefficient.dat` when present, else the samples parsed from the log.
+/// The force history: forceCoeffs' file (ESI's `coefficient.dat`, the Foundation's
+/// `forceCoeffs.dat`) when present, else the samples parsed from the log.
 pub fn force_history(case_dir: &Path, report: &RunReport) -> Vec<(f64, ForceCoeffSample)> {
-    let samples = std::fs::read_to_string(case_dir.join("postProcessing/forceCoeffs1/0/coefficient.dat"))
+    let samples = FORCE_COEFF_FILES
+        .iter()
+        .find_map(|name| std::fs::read_to_string(case_dir.join(name)).ok())
         .map(|t| parse_coefficient_dat(&t))
         .unwrap_or_default();
     if samples.is_empty() {
@@ -433,6 +437,36 @@ fn round_sig(x: f64) -> f64 {
 /// Finds OpenFOAM (see [`openfoam::detect`]).
 pub fn openfoam_env(script: Option<&Path>) -> Result<OpenFoamEnv, PipelineError> {
     Ok(openfoam::detect(script)?)
+}
+
+/// Settles which OpenFOAM the case is written for, in `spec.solver.openfoam`: the spec's
+/// own choice (the case key or the CLI flag) first, else the flavour of `env`, the OpenFOAM
+/// found. With no `env` the spec keeps `None`, which the case writer reads as ESI v2312.
+///
+/// `run` says the case will run on `env`: then an OpenFOAM whose flavour cannot be told
+/// (`WM_PROJECT_VERSION=dev`) is refused unless the spec names one. Returns a warning when
+/// the spec's choice differs from what `env` is.
+pub fn choose_flavour(
+    spec: &mut CaseSpec,
+    env: Option<&OpenFoamEnv>,
+    run: bool,
+) -> Result<Option<String>, PipelineError> {
+    let found = env.map(|e| e.flavour());
+    match (spec.solver.openfoam, found) {
+        (Some(chosen), Some(Ok(found))) if chosen != found => Ok(Some(format!(
+            "the case is written for {} (solver.openfoam / --openfoam-flavour) but the OpenFOAM found is {} ({})",
+            chosen.describe(),
+            found.describe(),
+            env.map(|e| e.source.as_str()).unwrap_or_default()
+        ))),
+        (Some(_), _) | (None, None) => Ok(None),
+        (None, Some(Ok(found))) => {
+            spec.solver.openfoam = Some(found);
+            Ok(None)
+        }
+        (None, Some(Err(e))) if run => Err(PipelineError::Refused(e.to_string())),
+        (None, Some(Err(e))) => Ok(Some(format!("{e}; writing the case for {}", Flavour::default().describe()))),
+    }
 }
 
 /// `flowcfd geometry FILE`: the healing report and the analysis of a surface.

@@ -274,7 +274,7 @@ pub fn run(
                 }
             }
         }
-        solved |= matches!(step, Step::App { app: "simpleFoam", .. });
+        solved |= step.is_solver();
         let secs = t.elapsed().as_secs_f64();
         report.timing.insert(step.name().to_string(), secs);
         observer.step_finished(step, secs);
@@ -333,7 +333,7 @@ fn run_one(
     let mut parser = LogParser::new();
     let mut progress = SolverProgress::default();
     let mut text = String::new();
-    let solver = matches!(step, Step::App { app: "simpleFoam", .. });
+    let solver = step.is_solver();
     let started = Instant::now();
     let mut stopped = report.stopped.clone();
     let mut cut_short = false;

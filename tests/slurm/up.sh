@@ -89,11 +89,29 @@ CONF
 /usr/sbin/sshd -f "$DIR/sshd_config" -E "$DIR/sshd.log"
 for _ in $(seq 50); do [ -s "$DIR/sshd.pid" ] && break; sleep 0.1; done
 
+# Environment Modules (Debian's environment-modules): an openfoam/1912 modulefile, as a
+# campus cluster has, that points WM_PROJECT_DIR at its own view of Debian's OpenFOAM
+# ($DIR/openfoam-v1912, whose etc/ is the package's). The Slurm tests' preamble loads it
+# with `module load openfoam/1912`, and the runner's record of where it found OpenFOAM
+# names that directory and the loaded module, which only the preamble can have set.
+mkdir -p "$DIR/modulefiles/openfoam" "$DIR/openfoam-v1912"
+ln -sfn /usr/share/openfoam/etc "$DIR/openfoam-v1912/etc"
+cat > "$DIR/modulefiles/openfoam/1912" <<MOD
+#%Module1.0
+module-whatis "OpenFOAM v1912 (ESI; Debian's openfoam package), for FlowCFD's Slurm tests"
+conflict openfoam
+setenv WM_PROJECT OpenFOAM
+setenv WM_PROJECT_VERSION v1912
+setenv WM_PROJECT_DIR $DIR/openfoam-v1912
+MOD
+chmod -R a+rX "$DIR/modulefiles" "$DIR/openfoam-v1912"
+
 cat > "$DIR/env.sh" <<ENV
 export FLOWCFD_TEST_SLURM_HOST=127.0.0.1
 export FLOWCFD_TEST_SLURM_PORT=$SSH_PORT
 export FLOWCFD_TEST_SLURM_USER=$HPC_USER
 export FLOWCFD_TEST_SLURM_KEY=$DIR/id_ed25519
 export FLOWCFD_TEST_SLURM_HOST_KEY=$DIR/ssh_host_ed25519_key.pub
+export FLOWCFD_TEST_SLURM_MODULES=$DIR/modulefiles
 ENV
 echo "Slurm and sshd are up (state in $DIR)"

@@ -506,3 +506,52 @@ fn overlong_line_is_cut_consistently() {
     assert_eq!(whole, vec![LogEvent::End]);
     assert_eq!(parse_chunked(&bytes, &[1000, 7]), whole);
 }
+
+fn times(events: &[LogEvent]) -> Vec<f64> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            LogEvent::Time { time } => Some(*time),
+            _ => None,
+        })
+        .collect()
+}
+
+/// foamRun (Foundation 11) output, written from the format strings of its sources (no
+/// Foundation OpenFOAM runs on this machine): the time carries its unit, forceCoeffs
+/// writes `name = value` lines under `forceCoeffs NAME write:`, and forceCoeffs.dat has
+/// `# Time Cm Cd Cl Cl(f) Cl(r)`.
+#[test]
+fn foundation_foam_run_log() {
+    let log = "Starting time loop\n\n\
+        Time = 1s\n\n\
+        smoothSolver:  Solving for Ux, Initial residual = 1, Final residual = 0.0538101, No Iterations 1\n\
+        GAMG:  Solving for p, Initial residual = 1, Final residual = 0.00719, No Iterations 2\n\
+        time step continuity errors : sum local = 0.0011, global = 1e-05, cumulative = 1e-05\n\
+        forceCoeffs forceCoeffs1 write:\n    Cm    = 0.0123\n    Cd    = 0.456\n    Cl    = -0.0789\n    Cl(f) = -0.027\n    Cl(r) = -0.051\n\n\
+        ExecutionTime = 0.52 s  ClockTime = 1 s\n\n\
+        Time = 2s\n\n\
+        smoothSolver:  Solving for Ux, Initial residual = 0.25, Final residual = 0.01, No Iterations 2\n\
+        forceCoeffs forceCoeffs1 write:\n    Cm    = 0.01\n    Cd    = 0.5\n    Cl    = -0.08\n    Cl(f) = -0.03\n    Cl(r) = -0.05\n\n\
+        ExecutionTime = 1.04 s  ClockTime = 1 s\n\nEnd\n";
+    for ev in [parse_all(log.as_bytes()), parse_chunked(log.as_bytes(), &[7, 13, 1])] {
+        assert_eq!(times(&ev), [1.0, 2.0]);
+        assert_eq!(residuals(&ev, "Ux"), [(1.0, 0.0538101, 1), (0.25, 0.01, 2)]);
+        let f = forces(&ev);
+        assert_eq!(f.len(), 2);
+        assert_eq!(
+            (f[0].cd, f[0].cl, f[0].cm_pitch, f[0].cl_r),
+            (Some(0.456), Some(-0.0789), Some(0.0123), Some(-0.051))
+        );
+        let pr = progress_of(&ev);
+        assert_eq!(pr.iteration, 2);
+        assert_eq!(pr.forces.last().unwrap().1.cd, Some(0.5));
+    }
+    // Transient times with units, a unit after a space, and checkMesh's `constant`.
+    let ev = parse_all(b"Time = 0.005s\n\nTime = 1e-05s\n\nTime = 7\n\nTime = 8 s\n\nTime = constant\n");
+    assert_eq!(times(&ev), [0.005, 1e-05, 7.0, 8.0]);
+    let dat = "# Force coefficients\n# liftDir     : (0 0 1)\n# Time\tCm\tCd\tCl\tCl(f)\tCl(r)\n1\t0.0123\t0.456\t-0.0789\t-0.027\t-0.051\n";
+    let rows = parse_coefficient_dat(dat);
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0].1.cd, rows[0].1.cm_pitch, rows[0].1.cl_f), (Some(0.456), Some(0.0123), Some(-0.027)));
+}
