@@ -11,12 +11,15 @@
 #     build  compiler, pkg-config, OpenSSL headers, Node.js and npm (web UI), curl
 #     test   what .ci/test's tests use besides: OpenFOAM tutorials, PostgreSQL, Python,
 #            chromium, poppler, dpkg-dev and lintian (the .deb), musl-tools (the static
-#            runner), Slurm, munge, sshd, PMIx
+#            runner), Slurm, munge, sshd, PMIx,
+#            Environment Modules
 
 # An OpenFOAM the runner finds (src/runner/openfoam.rs): on PATH, named by
 # FLOWCFD_OPENFOAM_ENV, or an openfoam.com install under /usr/lib/openfoam or /opt.
 flowcfd_have_openfoam() {
   command -v simpleFoam >/dev/null && return 0
+  # A Foundation install (OpenFOAM 11+) has foamRun instead.
+  command -v foamRun >/dev/null && return 0
   [ -n "${FLOWCFD_OPENFOAM_ENV:-}" ] && [ -f "$FLOWCFD_OPENFOAM_ENV" ] && return 0
   compgen -G '/usr/lib/openfoam/openfoam*/etc/bashrc' >/dev/null && return 0
   compgen -G '/opt/[Oo]pen[Ff][Oo][Aa][Mm]*/etc/bashrc' >/dev/null
@@ -53,7 +56,9 @@ flowcfd_need() {
         command -v musl-gcc >/dev/null || echo musl-tools
         # A real Slurm and sshd for the Slurm-over-SSH executor (libpmix-dev: without it
         # srun --mpi=pmix hangs slurmd).
-        for p in slurmctld slurmd slurm-client munge openssh-server libpmix-dev; do
+        # environment-modules: the Slurm tests' preamble runs `module load openfoam/1912`
+        # (tests/slurm/up.sh writes that modulefile).
+        for p in slurmctld slurmd slurm-client munge openssh-server libpmix-dev environment-modules; do
           dpkg -s "$p" >/dev/null 2>&1 || echo "$p"
         done
         ;;
