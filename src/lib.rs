@@ -11,42 +11,17 @@
 // The OpenAPI document is one `json!` literal; it needs more macro depth than the default.
 #![recursion_limit = "512"]
 
-#[cfg(feature = "server")]
-pub mod api;
-#[cfg(feature = "server")]
-pub mod auth;
-#[cfg(feature = "server")]
-pub mod billing;
-#[cfg(feature = "server")]
-pub mod blob;
-#[cfg(feature = "server")]
-pub mod config;
-#[cfg(feature = "server")]
-pub mod error;
+/// The appliance's rooms, built with the `server` feature only.
+macro_rules! server_modules {
+    ($($name:ident),* $(,)?) => { $( #[cfg(feature = "server")] pub mod $name; )* };
+}
+
 pub mod foam;
 pub mod geometry;
-#[cfg(feature = "server")]
-pub mod http;
-#[cfg(feature = "server")]
-pub mod jobs;
 pub mod meshai;
-#[cfg(feature = "server")]
-pub mod metrics;
-#[cfg(feature = "server")]
-pub mod pages;
-#[cfg(feature = "server")]
-pub mod pg_listen;
 pub mod post;
-#[cfg(feature = "server")]
-pub mod report;
 pub mod runner;
-#[cfg(feature = "server")]
-pub mod server;
-#[cfg(feature = "server")]
-pub mod service;
-#[cfg(feature = "server")]
-pub mod state;
-#[cfg(feature = "server")]
-pub mod store;
-#[cfg(feature = "server")]
-pub mod web;
+server_modules!(
+    api, auth, billing, blob, config, error, http, jobs, metrics, pages, pg_listen, report, server, service, state,
+    store, web,
+);
