@@ -141,12 +141,6 @@ if [ ! -x "$BIN" ]; then
 fi
 for r in default all-on; do
   "$PY" "$INSPECT" config "$WORK/$r.yaml" "$WORK/config-$r"
-  # mpi_mode / shared_volume_claim / service_account come with the multi-node MPI work
-  # (issue 22); a tree whose ClusterConfig lacks them loads the rest without them.
-  if ! grep -q 'mpi_mode' src/config/sections.rs; then
-    sed -i '/^\(mpi_mode\|shared_volume_claim\|service_account\) = /d' "$WORK/config-$r/flowcfd.toml"
-    echo "$r: NOTE: this tree's ClusterConfig has no mpi_mode yet: loading without mpi_mode, shared_volume_claim, service_account"
-  fi
   mapfile -d '' -t envs <"$WORK/config-$r/env"
   shown=$(env -i PATH="$PATH" HOME="$WORK" "${envs[@]}" "$BIN" config show 2>&1) \
     || { echo "$shown"; die "flowcfd refused the $r render's configuration"; }
