@@ -180,9 +180,9 @@ pub fn turbulence_properties(spec: &CaseSpec, flavour: Flavour) -> Dict {
     let key = if flavour.is_foundation() { "model" } else { "RASModel" };
     match spec.turbulence.model {
         TurbulenceModel::Laminar => Dict::new().set("simulationType", w("laminar")),
-        TurbulenceModel::KOmegaSst => Dict::new()
+        m => Dict::new()
             .set("simulationType", w("RAS"))
-            .set("RAS", Dict::new().set(key, w("kOmegaSST")).set("turbulence", true).set("printCoeffs", true)),
+            .set("RAS", Dict::new().set(key, w(m.of_name())).set("turbulence", true).set("printCoeffs", true)),
     }
 }
 

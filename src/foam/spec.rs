@@ -79,6 +79,10 @@ pub struct Flow {
     /// the geometry and moves with the free stream.
     #[serde(default)]
     pub ground: bool,
+    /// 2D mode: the geometry is a profile extruded along z; the mesh is one cell thick
+    /// along z with `empty` front and back patches, and the flow lies in the x-y plane.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub two_dimensional: bool,
 }
 
 /// Wind-tunnel distances, in multiples of the body's characteristic length (largest extent).
@@ -150,30 +154,131 @@ impl Fluid {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Turbulence {
-    /// `kOmegaSST` or `laminar`.
+    /// `kOmegaSST`, `realizableKE`, `kEpsilon`, `SpalartAllmaras` or `laminar`.
     pub model: TurbulenceModel,
     /// Inlet turbulence intensity as a fraction (0.01 = 1 %).
     pub intensity: f64,
     /// Inlet turbulence length scale, m; default 10 % of the characteristic length
     /// (external) or 7 % of the smallest inlet extent (internal).
     pub length_scale: Option<f64>,
+    /// Inlet eddy-viscosity ratio νt/ν; when set, it replaces the length scale in the
+    /// inlet values (k from the intensity, the dissipation from νt).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub viscosity_ratio: Option<f64>,
+    /// Near-wall treatment: `auto` (from the first layer's expected y+), `wall_functions`
+    /// or `low_re` (resolved to y+ ≈ 1, for the models that support it).
+    #[serde(skip_serializing_if = "WallTreatment::is_auto")]
+    pub wall_treatment: WallTreatment,
 }
 
 impl Default for Turbulence {
     fn default() -> Self {
-        Turbulence { model: TurbulenceModel::KOmegaSst, intensity: 0.01, length_scale: None }
+        Turbulence {
+            model: TurbulenceModel::KOmegaSst,
+            intensity: 0.01,
+            length_scale: None,
+            viscosity_ratio: None,
+            wall_treatment: WallTreatment::Auto,
+        }
     }
 }
 
 /// Turbulence models.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TurbulenceModel {
-    /// Menter's k-ω SST with wall functions.
+    /// Menter's k-ω SST.
     #[serde(rename = "kOmegaSST", alias = "sst", alias = "k-omega-sst")]
     KOmegaSst,
+    /// Shih's realizable k-ε.
+    #[serde(rename = "realizableKE")]
+    RealizableKe,
+    /// Standard k-ε (Launder and Spalding).
+    #[serde(rename = "kEpsilon")]
+    KEpsilon,
+    /// One-equation Spalart-Allmaras.
+    #[serde(rename = "SpalartAllmaras")]
+    SpalartAllmaras,
     /// No turbulence model.
     #[serde(rename = "laminar")]
     Laminar,
+}
+
+impl TurbulenceModel {
+    /// Every model, in the order the wizard lists them.
+    pub const ALL: [TurbulenceModel; 5] = [
+        TurbulenceModel::KOmegaSst,
+        TurbulenceModel::RealizableKe,
+        TurbulenceModel::KEpsilon,
+        TurbulenceModel::SpalartAllmaras,
+        TurbulenceModel::Laminar,
+    ];
+
+    /// OpenFOAM's name of the model (`RASModel`, or the case key).
+    pub fn of_name(self) -> &'static str {
+        match self {
+            TurbulenceModel::KOmegaSst => "kOmegaSST",
+            TurbulenceModel::RealizableKe => "realizableKE",
+            TurbulenceModel::KEpsilon => "kEpsilon",
+            TurbulenceModel::SpalartAllmaras => "SpalartAllmaras",
+            TurbulenceModel::Laminar => "laminar",
+        }
+    }
+
+    /// The model's name for people (pages, reports).
+    pub fn label(self) -> &'static str {
+        match self {
+            TurbulenceModel::KOmegaSst => "k-ω SST",
+            TurbulenceModel::RealizableKe => "realizable k-ε",
+            TurbulenceModel::KEpsilon => "k-ε",
+            TurbulenceModel::SpalartAllmaras => "Spalart-Allmaras",
+            TurbulenceModel::Laminar => "laminar",
+        }
+    }
+
+    /// The transported turbulence fields the model solves for (none for laminar flow).
+    pub fn fields(self) -> &'static [&'static str] {
+        match self {
+            TurbulenceModel::KOmegaSst => &["k", "omega"],
+            TurbulenceModel::RealizableKe | TurbulenceModel::KEpsilon => &["k", "epsilon"],
+            TurbulenceModel::SpalartAllmaras => &["nuTilda"],
+            TurbulenceModel::Laminar => &[],
+        }
+    }
+
+    /// True for laminar flow (no turbulence model).
+    pub fn is_laminar(self) -> bool {
+        self == TurbulenceModel::Laminar
+    }
+}
+
+/// Near-wall treatment of a turbulence model.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WallTreatment {
+    /// Chosen from the first layer's expected y+ (wall functions above about 11).
+    #[default]
+    Auto,
+    /// Log-law wall functions (y+ 30-300).
+    WallFunctions,
+    /// The viscous sublayer resolved (y+ about 1).
+    LowRe,
+}
+
+impl WallTreatment {
+    fn is_auto(&self) -> bool {
+        *self == WallTreatment::Auto
+    }
+}
+
+/// Steady (SIMPLE) or transient (PIMPLE) flow.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SolverKind {
+    /// simpleFoam (Foundation: foamRun with steadyState).
+    #[default]
+    Steady,
+    /// pimpleFoam (Foundation: foamRun with a time derivative).
+    Transient,
 }
 
 /// Boundary condition on a surface group.
@@ -273,8 +378,29 @@ impl Default for LayerSpec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SolverSpec {
-    /// Maximum SIMPLE iterations.
+    /// `steady` (SIMPLE iterations) or `transient` (PIMPLE in time).
+    #[serde(rename = "type", skip_serializing_if = "SolverKind::is_steady")]
+    pub kind: SolverKind,
+    /// Maximum SIMPLE iterations (steady runs).
     pub iterations: u32,
+    /// Transient: the simulated end time, s.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<f64>,
+    /// Transient: the first time step, s; default from the mesh and `max_co`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delta_t: Option<f64>,
+    /// Transient: the Courant number the adjustable time step keeps to (default 1; up to 5
+    /// with `outer_correctors` above 1).
+    pub max_co: f64,
+    /// Transient: PIMPLE outer correctors per time step.
+    pub outer_correctors: u32,
+    /// Transient: simulated time between written results, s; default a tenth of `end_time`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub write_interval: Option<f64>,
+    /// Transient: time-averaged fields (fieldAverage) start at this simulated time, s;
+    /// default half of `end_time`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub average_from: Option<f64>,
     /// MPI ranks (1 = serial).
     pub cores: u32,
     /// Initial-residual targets that end the run early (OpenFOAM residualControl).
@@ -292,7 +418,14 @@ pub struct SolverSpec {
 impl Default for SolverSpec {
     fn default() -> Self {
         SolverSpec {
+            kind: SolverKind::Steady,
             iterations: 500,
+            end_time: None,
+            delta_t: None,
+            max_co: 1.0,
+            outer_correctors: 1,
+            write_interval: None,
+            average_from: None,
             cores: 1,
             residual_targets: [("p", 1e-4), ("U", 1e-5), ("k", 1e-5), ("omega", 1e-5)]
                 .into_iter()
@@ -302,6 +435,12 @@ impl Default for SolverSpec {
             step_timeout_s: 6 * 3600,
             openfoam: None,
         }
+    }
+}
+
+impl SolverKind {
+    fn is_steady(&self) -> bool {
+        *self == SolverKind::Steady
     }
 }
 
@@ -323,7 +462,7 @@ pub struct ReferenceSpec {
 }
 
 /// Fields that residual targets and relaxation factors may name.
-pub const KNOWN_FIELDS: [&str; 4] = ["p", "U", "k", "omega"];
+pub const KNOWN_FIELDS: [&str; 6] = ["p", "U", "k", "omega", "epsilon", "nuTilda"];
 
 /// Why a specification cannot be used.
 #[derive(Debug, thiserror::Error)]

@@ -307,10 +307,8 @@ fn setup_summary(spec: &CaseSpec) -> Vec<ResultRow> {
         ResultRow {
             label: "Turbulence".into(),
             value: match spec.turbulence.model {
-                crate::foam::spec::TurbulenceModel::Laminar => "laminar".into(),
-                crate::foam::spec::TurbulenceModel::KOmegaSst => {
-                    format!("k-ω SST, {} % intensity", num(spec.turbulence.intensity * 100.0))
-                }
+                m if m.is_laminar() => m.label().into(),
+                m => format!("{}, {} % intensity", m.label(), num(spec.turbulence.intensity * 100.0)),
             },
         },
         ResultRow { label: "Target cells".into(), value: group_digits(spec.mesh.target_cells as i64) },
