@@ -400,6 +400,7 @@ pub fn summary(p: &Prepared, r: &RunReport, case_dir: &Path, total_s: f64, env: 
             "orders_dropped": r.solver.orders_dropped(),
             "execution_s": r.solver.execution_s,
             "inlet_turbulence": p.case.turbulence,
+            "wall_treatment": p.case.wall_treatment,
         },
         "forces": {
             // Rounded to 4 decimals: the report and the pages show these digits exactly.
