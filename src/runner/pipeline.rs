@@ -177,6 +177,7 @@ pub fn prepare_surface(
     };
     let mut case = case::build(&meshed, &surface, &analysis, None)?;
     mesh_choice.correct_estimate(&mut case.plan);
+    warnings.extend(crate::foam::turbulence::near_wall_warning(&spec, &case.plan.layers, case.wall_treatment));
     Ok(Prepared { spec, surface, heal: heal_report, analysis, case, input_sha256, warnings, mesh_choice })
 }
 

@@ -110,6 +110,19 @@ fn wall_treatment_follows_the_first_layer() {
 }
 
 #[test]
+fn a_first_layer_that_does_not_suit_the_wall_treatment_is_named() {
+    let s = spec("wall_treatment = \"low_re\"").unwrap();
+    let w = near_wall_warning(&s, &layers(5, 391.0), NearWall::LowRe).unwrap();
+    assert!(w.contains("y+ ≈ 391") && w.contains("mesh.layers.count"), "{w}");
+    assert_eq!(near_wall_warning(&s, &layers(5, 1.1), NearWall::LowRe), None);
+    let s = spec("wall_treatment = \"wall_functions\"").unwrap();
+    let w = near_wall_warning(&s, &layers(5, 2.0), NearWall::WallFunctions).unwrap();
+    assert!(w.contains("y+ ≈ 2.0") && w.contains("target_yplus"), "{w}");
+    assert_eq!(near_wall_warning(&s, &layers(5, 60.0), NearWall::WallFunctions), None);
+    assert_eq!(near_wall_warning(&spec("").unwrap(), &layers(5, 60.0), NearWall::WallFunctions), None);
+}
+
+#[test]
 fn low_re_aims_the_layers_at_yplus_one() {
     assert_eq!(layer_target_yplus(&spec("").unwrap()), 50.0);
     assert_eq!(layer_target_yplus(&spec("wall_treatment = \"low_re\"").unwrap()), LOW_RE_YPLUS);
