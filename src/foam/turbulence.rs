@@ -23,24 +23,6 @@ pub const SA_CV1: f64 = 7.1;
 /// wall functions stop being valid.
 pub const YPLUS_LAM: f64 = 11.0;
 
-/// A warning when the mesh's first layer does not suit the near-wall treatment written: a
-/// resolved wall (low-Re) needs y+ of a few units at most, wall functions want y+ above
-/// [`YPLUS_LAM`]. The layer plan thickens the first layer when its layer count cannot grow
-/// from y+ 1 to the surface cell, so an explicit `low_re` can end up on a coarse first layer.
-pub fn near_wall_warning(spec: &CaseSpec, layers: &LayerPlan, wall: NearWall) -> Option<String> {
-    let y = layers.estimated_yplus;
-    let explicit = spec.turbulence.wall_treatment != WallTreatment::Auto;
-    match wall {
-        NearWall::LowRe if layers.count == 0 || y > 5.0 => Some(format!(
-            "turbulence.wall_treatment: the wall is resolved (low-Re conditions) but the first cell is expected at y+ ≈ {y:.0}, not ≈ 1; give more layers (mesh.layers.count) or a thinner first layer (mesh.layers.first_layer_thickness), or use wall_treatment = \"wall_functions\""
-        )),
-        NearWall::WallFunctions if explicit && layers.count > 0 && y < YPLUS_LAM => Some(format!(
-            "turbulence.wall_treatment: wall functions assume a first cell in the log layer (y+ 30-300), but it is expected at y+ ≈ {y:.1}; raise mesh.layers.target_yplus or use wall_treatment = \"auto\""
-        )),
-        _ => None,
-    }
-}
-
 /// The first-layer y+ the layer plan aims at when the wall treatment is low-Re.
 pub const LOW_RE_YPLUS: f64 = 1.0;
 
