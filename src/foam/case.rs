@@ -100,6 +100,8 @@ pub struct Case {
     pub reference: Reference,
     /// Inlet turbulence.
     pub turbulence: InletTurbulence,
+    /// The near-wall treatment written (`turbulence.wall_treatment` with `auto` resolved).
+    pub wall_treatment: super::turbulence::NearWall,
     /// snappyHexMesh's locationInMesh.
     pub location_in_mesh: [f64; 3],
     /// MPI ranks.
@@ -128,7 +130,8 @@ pub fn build(spec: &CaseSpec, surface: &Surface, a: &Analysis, plan: Option<Mesh
         FlowKind::External => 0.1 * a.characteristic_length,
         FlowKind::Internal => 0.07 * inlet_extent(a),
     });
-    let turb = InletTurbulence::new(spec.speed(), spec.turbulence.intensity, l_turb.max(1e-6));
+    let turb = InletTurbulence::for_spec(spec, l_turb.max(1e-6));
+    let wall_treatment = super::turbulence::near_wall(spec, &plan.layers);
     let u_init = if spec.flow.kind == FlowKind::External { spec.flow.velocity } else { [0.0; 3] };
     let flavour = spec.solver.openfoam.unwrap_or_default();
     let org = flavour.is_foundation();
@@ -150,7 +153,7 @@ pub fn build(spec: &CaseSpec, surface: &Surface, a: &Analysis, plan: Option<Mesh
     dict("system", "dictionary", "meshQualityDict", mesh::mesh_quality_dict())?;
     dict("system", "dictionary", "decomposeParDict", mesh::decompose_dict(spec.solver.cores, flavour))?;
     dict("system", "dictionary", "controlDict", physics::control_dict(spec, &reference, flavour))?;
-    dict("system", "dictionary", "fvSchemes", physics::fv_schemes())?;
+    dict("system", "dictionary", "fvSchemes", physics::fv_schemes(spec))?;
     dict("system", "dictionary", "fvSolution", physics::fv_solution(spec, flavour))?;
     if org {
         dict("constant", "dictionary", "physicalProperties", physics::physical_properties(spec))?;
@@ -159,7 +162,7 @@ pub fn build(spec: &CaseSpec, surface: &Surface, a: &Analysis, plan: Option<Mesh
         dict("constant", "dictionary", "transportProperties", physics::transport_properties(spec))?;
         dict("constant", "dictionary", "turbulenceProperties", physics::turbulence_properties(spec, flavour))?;
     }
-    for (name, class, body) in physics::initial_fields(spec, &patches, turb, u_init) {
+    for (name, class, body) in physics::initial_fields(spec, &patches, turb, wall_treatment, u_init) {
         dict("0.orig", &class, name, body)?;
     }
     files.push((Path::new("constant").join(flavour.surface_dir()).join(SURFACE_FILE), to_obj(surface)));
@@ -175,6 +178,7 @@ pub fn build(spec: &CaseSpec, surface: &Surface, a: &Analysis, plan: Option<Mesh
         patches,
         reference,
         turbulence: turb,
+        wall_treatment,
         location_in_mesh: location,
         cores: spec.solver.cores,
         flavour,

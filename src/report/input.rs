@@ -70,7 +70,7 @@ pub struct Facts {
     pub controls: Vec<(String, String)>,
     /// Kinematic viscosity, m²/s (constant/transportProperties).
     pub nu: Option<f64>,
-    /// `kOmegaSST`, `laminar`, …
+    /// "k-ω SST (kOmegaSST)", "laminar", … (`TurbulenceModel::label` and OpenFOAM's name).
     pub turbulence_model: Option<String>,
     /// "v1912" from the summary or a log header.
     pub openfoam_version: Option<String>,
@@ -390,7 +390,11 @@ fn read_numerics(f: &mut Facts) {
     let turb = constant("turbulenceProperties").or_else(|| constant("momentumTransport"));
     f.turbulence_model = turb.and_then(|d| match d.text("simulationType").as_deref() {
         Some("laminar") => Some("laminar".to_string()),
-        Some(_) => d.dict("RAS").and_then(|r| r.text("RASModel").or_else(|| r.text("model"))),
+        Some(_) => d.dict("RAS").and_then(|r| r.text("RASModel").or_else(|| r.text("model"))).map(|name| {
+            // The model's name for people, with OpenFOAM's beside it.
+            let known = crate::foam::spec::TurbulenceModel::ALL.into_iter().find(|m| m.of_name() == name);
+            known.map_or(name.clone(), |m| format!("{} ({name})", m.label()))
+        }),
         None => None,
     });
 }
