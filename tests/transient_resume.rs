@@ -8,7 +8,7 @@ use flowcfd::jobs::executor::{Bundle, ExecStatus, Executor, LocalExecutor};
 use flowcfd::jobs::resume::{self, RESUMES_FILE};
 use std::time::{Duration, Instant};
 
-const END_TIME: f64 = 0.4;
+const END_TIME: f64 = 1.0;
 
 #[tokio::test]
 async fn a_killed_transient_run_resumes_from_its_latest_written_time() {
@@ -19,8 +19,8 @@ async fn a_killed_transient_run_resumes_from_its_latest_written_time() {
         dir.path().join("case.toml"),
         format!(
             "geometry = \"cube.stl\"\n[flow]\ntype = \"external\"\nvelocity = [10.0, 0.0, 0.0]\n\
-             [turbulence]\nmodel = \"laminar\"\n[mesh]\ntarget_cells = 3000\n\
-             [solver]\ntype = \"transient\"\nend_time = {END_TIME}\nwrite_interval = 0.05\n"
+             [turbulence]\nmodel = \"laminar\"\n[mesh]\ntarget_cells = 15000\n\
+             [solver]\ntype = \"transient\"\nend_time = {END_TIME}\nwrite_interval = 0.1\n"
         ),
     )
     .unwrap();
