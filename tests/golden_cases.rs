@@ -20,7 +20,12 @@ use std::process::Command;
 /// The cube example's case files for `flavour` (rule-based mesh parameters, so nothing
 /// depends on the mesh AI's model).
 fn cube_case(flavour: Option<Flavour>) -> BTreeMap<PathBuf, String> {
-    let text = std::fs::read_to_string(root().join("examples/cube.toml")).unwrap();
+    cube_case_with(flavour, "")
+}
+
+/// As [`cube_case`], with `more` appended to the case file (whose last section is `[solver]`).
+fn cube_case_with(flavour: Option<Flavour>, more: &str) -> BTreeMap<PathBuf, String> {
+    let text = std::fs::read_to_string(root().join("examples/cube.toml")).unwrap() + more;
     let mut spec = CaseSpec::from_toml(&text, "cube.toml").unwrap();
     spec.solver.openfoam = flavour;
     let p = pipeline::prepare(spec, &root().join("examples/cube.stl"), &Default::default()).unwrap();
@@ -30,6 +35,13 @@ fn cube_case(flavour: Option<Flavour>) -> BTreeMap<PathBuf, String> {
 
 fn golden_dir(flavour: Flavour) -> PathBuf {
     root().join("tests/fixtures/golden").join(flavour.to_string().replace(':', "-"))
+}
+
+/// The cube as a transient run with two outer correctors (so relaxation is written too).
+const TRANSIENT: &str = "type = \"transient\"\nend_time = 2.0\nmax_co = 2.0\nouter_correctors = 2\n";
+
+fn transient_golden_dir(flavour: Flavour) -> PathBuf {
+    root().join("tests/fixtures/golden").join(flavour.to_string().replace(':', "-") + "-transient")
 }
 
 fn files_under(dir: &Path) -> Vec<PathBuf> {
@@ -70,6 +82,39 @@ fn check_golden(flavour: Flavour) {
             rel.display()
         );
     }
+}
+
+/// The transient case's files that differ from the steady one's, against
+/// `tests/fixtures/golden/<flavour>-transient/` (every other file is the steady golden's).
+fn check_transient_golden(flavour: Flavour) {
+    let steady = cube_case(Some(flavour));
+    let case = cube_case_with(Some(flavour), TRANSIENT);
+    assert_eq!(case.keys().collect::<Vec<_>>(), steady.keys().collect::<Vec<_>>(), "the same files");
+    let changed: BTreeMap<&PathBuf, &String> = case.iter().filter(|(k, v)| steady[*k] != **v).collect();
+    let dir = transient_golden_dir(flavour);
+    if std::env::var_os("FLOWCFD_REGENERATE").is_some() {
+        let _ = std::fs::remove_dir_all(&dir);
+        for (rel, text) in &changed {
+            let path = dir.join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+    }
+    let names: Vec<PathBuf> = changed.keys().map(|p| (*p).clone()).collect();
+    assert_eq!(files_under(&dir), names, "{flavour}: the transient case changes other files than {}", dir.display());
+    for (rel, text) in changed {
+        let golden = std::fs::read_to_string(dir.join(rel)).unwrap();
+        assert!(&golden == text, "{flavour} transient: {} differs from its golden file:\n{text}", rel.display());
+    }
+}
+
+#[test]
+fn transient_cases_match_their_golden_files() {
+    check_transient_golden(Flavour::Esi { version: 2312 });
+    check_transient_golden(Flavour::Foundation { version: 11 });
+    let org = cube_case_with(Some(Flavour::Foundation { version: 11 }), TRANSIENT);
+    let control = &org[Path::new("system/controlDict")];
+    assert!(control.contains("application     foamRun;") && !control.contains("pimpleFoam"), "{control}");
 }
 
 #[test]
@@ -124,8 +169,9 @@ fn foundation_case_uses_the_foundation_names() {
 #[test]
 fn golden_dictionaries_parse_with_foam_dictionary() {
     require_openfoam();
-    for flavour in [Flavour::Esi { version: 2312 }, Flavour::Foundation { version: 11 }] {
-        let dir = golden_dir(flavour);
+    let flavours = [Flavour::Esi { version: 2312 }, Flavour::Foundation { version: 11 }];
+    let dirs = flavours.iter().flat_map(|f| [(*f, golden_dir(*f)), (*f, transient_golden_dir(*f))]);
+    for (flavour, dir) in dirs {
         for rel in files_under(&dir) {
             let top = rel.components().next().unwrap().as_os_str().to_string_lossy().to_string();
             if !["system", "constant", "0.orig"].contains(&top.as_str()) || rel.extension().is_some() {

@@ -204,7 +204,7 @@ pub fn fv_solution(mut d: Dict, spec: &CaseSpec) -> Dict {
     let s = &spec.solver;
     let mut fields = vec!["U"];
     fields.extend(spec.turbulence.model.fields());
-    if let Some(Value::Dict(solvers)) = d.remove("solvers") {
+    if let Some(Value::Dict(solvers)) = d.get("solvers").cloned() {
         let mut solvers = solvers;
         let with = |v: Option<&Value>, key: &str, x: f64| match v {
             Some(Value::Dict(sd)) => {
