@@ -253,18 +253,11 @@ pub enum LogEvent {
     CheckMesh(CheckMeshReport),
     /// snappyHexMesh final layer table.
     Layers(LayerReport),
-    /// `deltaT = 0.0012` (transient solvers with an adjustable step): the step about to run.
-    DeltaT {
-        /// The step, s.
-        dt: f64,
-    },
-    /// `Courant Number mean: 0.01 max: 0.85` (transient solvers).
-    Courant {
-        /// Mean over the cells.
-        mean: f64,
-        /// Largest in any cell.
-        max: f64,
-    },
+    /// `deltaT = 0.0012` (transient solvers): the step about to run, s.
+    DeltaT { dt: f64 },
+    /// `Courant Number mean: 0.01 max: 0.85` (transient solvers): over the cells, the mean
+    /// and the largest.
+    Courant { mean: f64, max: f64 },
 }
 
 /// Longest line kept; a longer run of bytes without a newline is cut into pieces of this size.

@@ -253,6 +253,21 @@ mod tests {
     }
 
     #[test]
+    fn a_real_short_history_gives_its_means_and_says_why_there_is_no_strouhal_number() {
+        // pimpleFoam on the cube for 1 s (10 body lengths): the wake has not settled into
+        // shedding, which the analysis must say rather than invent a frequency.
+        let text = include_str!("../../tests/fixtures/logs/transient_cube_coefficient.dat");
+        let h = crate::foam::log::parse_coefficient_dat(text);
+        assert_eq!(h.len(), 690);
+        let s = analyse(&h, 0.5, 1.0, 10.0);
+        assert!((s.cd_mean.unwrap() - 0.998).abs() < 0.002, "{s:?}");
+        assert!(s.cl_rms.unwrap() > 0.01 && s.cl_rms.unwrap() < 0.1, "{s:?}");
+        assert!(s.dt_min.unwrap() < 1e-4 && (s.dt_max.unwrap() - 0.0016).abs() < 1e-4, "{s:?}");
+        assert_eq!(s.strouhal, None);
+        assert!(s.reason.as_deref().unwrap().contains("raise end_time"), "{s:?}");
+    }
+
+    #[test]
     fn a_steady_lift_has_no_strouhal_number_and_says_why() {
         let h: Vec<_> = (0..200).map(|i| (i as f64 * 0.01, sample(1.0, 0.1))).collect();
         let s = analyse(&h, 0.5, 1.0, 1.0);
