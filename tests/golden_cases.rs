@@ -24,12 +24,13 @@ use std::process::Command;
 /// The cube example's case files for `flavour` (rule-based mesh parameters, so nothing
 /// depends on the mesh AI's model).
 fn cube_case(flavour: Option<Flavour>) -> BTreeMap<PathBuf, String> {
-    model_case(flavour, TurbulenceModel::KOmegaSst)
+    model_case(flavour, TurbulenceModel::KOmegaSst, "")
 }
 
-/// The cube example's case files with another turbulence model.
-fn model_case(flavour: Option<Flavour>, model: TurbulenceModel) -> BTreeMap<PathBuf, String> {
-    let text = std::fs::read_to_string(root().join("examples/cube.toml")).unwrap();
+/// The cube example's case files with another turbulence model, and `more` appended to the
+/// case file (whose last section is `[solver]`).
+fn model_case(flavour: Option<Flavour>, model: TurbulenceModel, more: &str) -> BTreeMap<PathBuf, String> {
+    let text = std::fs::read_to_string(root().join("examples/cube.toml")).unwrap() + more;
     let mut spec = CaseSpec::from_toml(&text, "cube.toml").unwrap();
     spec.solver.openfoam = flavour;
     spec.turbulence.model = model;
@@ -60,7 +61,7 @@ fn model_file(rel: &Path) -> bool {
 
 fn check_model_golden(flavour: Flavour, model: TurbulenceModel) {
     let base = cube_case(Some(flavour));
-    let case = model_case(Some(flavour), model);
+    let case = model_case(Some(flavour), model, "");
     assert_eq!(
         base.keys().filter(|r| !model_file(r)).collect::<Vec<_>>(),
         case.keys().filter(|r| !model_file(r)).collect::<Vec<_>>()
@@ -110,7 +111,7 @@ fn foundation_other_turbulence_models_match_their_golden_files() {
 fn each_model_writes_only_its_own_fields() {
     for flavour in [Flavour::Esi { version: 2312 }, Flavour::Foundation { version: 11 }] {
         for m in TurbulenceModel::ALL {
-            let case = model_case(Some(flavour), m);
+            let case = model_case(Some(flavour), m, "");
             let mut want = vec!["U", "p"];
             want.extend(m.fields());
             if !m.is_laminar() {
@@ -138,6 +139,13 @@ fn each_model_writes_only_its_own_fields() {
             assert_eq!(control.contains("yPlus1"), !m.is_laminar(), "{flavour} {m:?} yPlus");
         }
     }
+}
+
+/// The cube as a transient run with two outer correctors (so relaxation is written too).
+const TRANSIENT: &str = "type = \"transient\"\nend_time = 2.0\nmax_co = 2.0\nouter_correctors = 2\n";
+
+fn transient_golden_dir(flavour: Flavour) -> PathBuf {
+    root().join("tests/fixtures/golden").join(flavour.to_string().replace(':', "-") + "-transient")
 }
 
 fn files_under(dir: &Path) -> Vec<PathBuf> {
@@ -178,6 +186,39 @@ fn check_golden(flavour: Flavour) {
             rel.display()
         );
     }
+}
+
+/// The transient case's files that differ from the steady one's, against
+/// `tests/fixtures/golden/<flavour>-transient/` (every other file is the steady golden's).
+fn check_transient_golden(flavour: Flavour) {
+    let steady = cube_case(Some(flavour));
+    let case = model_case(Some(flavour), TurbulenceModel::KOmegaSst, TRANSIENT);
+    assert_eq!(case.keys().collect::<Vec<_>>(), steady.keys().collect::<Vec<_>>(), "the same files");
+    let changed: BTreeMap<&PathBuf, &String> = case.iter().filter(|(k, v)| steady[*k] != **v).collect();
+    let dir = transient_golden_dir(flavour);
+    if std::env::var_os("FLOWCFD_REGENERATE").is_some() {
+        let _ = std::fs::remove_dir_all(&dir);
+        for (rel, text) in &changed {
+            let path = dir.join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+    }
+    let names: Vec<PathBuf> = changed.keys().map(|p| (*p).clone()).collect();
+    assert_eq!(files_under(&dir), names, "{flavour}: the transient case changes other files than {}", dir.display());
+    for (rel, text) in changed {
+        let golden = std::fs::read_to_string(dir.join(rel)).unwrap();
+        assert!(&golden == text, "{flavour} transient: {} differs from its golden file:\n{text}", rel.display());
+    }
+}
+
+#[test]
+fn transient_cases_match_their_golden_files() {
+    check_transient_golden(Flavour::Esi { version: 2312 });
+    check_transient_golden(Flavour::Foundation { version: 11 });
+    let org = model_case(Some(Flavour::Foundation { version: 11 }), TurbulenceModel::KOmegaSst, TRANSIENT);
+    let control = &org[Path::new("system/controlDict")];
+    assert!(control.contains("application     foamRun;") && !control.contains("pimpleFoam"), "{control}");
 }
 
 #[test]
@@ -234,7 +275,9 @@ fn golden_dictionaries_parse_with_foam_dictionary() {
     require_openfoam();
     let flavours = [Flavour::Esi { version: 2312 }, Flavour::Foundation { version: 11 }];
     let dirs = flavours.iter().flat_map(|f| {
-        std::iter::once((*f, golden_dir(*f))).chain(OTHER_MODELS.iter().map(|m| (*f, model_golden_dir(*f, *m))))
+        [(*f, golden_dir(*f)), (*f, transient_golden_dir(*f))]
+            .into_iter()
+            .chain(OTHER_MODELS.iter().map(|m| (*f, model_golden_dir(*f, *m))))
     });
     for (flavour, dir) in dirs {
         for rel in files_under(&dir) {

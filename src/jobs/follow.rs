@@ -24,12 +24,28 @@ pub fn is_solver(step: &str) -> bool {
 
 /// One solver iteration: the initial residual of each field's first solve, and the force
 /// coefficients written in it.
+///
+/// For a transient run (pimpleFoam, or foamRun printing `deltaT =` or fractional times) a
+/// sample is a time step: `time` is the simulated time, `dt` the step that reached it, and
+/// the key `iteration` is the simulated time in microseconds, which needs no counter a
+/// resumed follower (or a resumed run) would have to recover, and still orders the samples.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Sample {
     pub iteration: u64,
     pub residuals: BTreeMap<String, f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forces: Option<Forces>,
+    /// Transient runs: the simulated time, s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<f64>,
+    /// Transient runs: the time step, s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dt: Option<f64>,
+}
+
+/// The sample key of a transient time step: the simulated time in microseconds.
+pub fn transient_key(time: f64) -> u64 {
+    (time * 1e6).round().max(0.0) as u64
 }
 
 /// The force coefficients kept per iteration.
@@ -106,6 +122,9 @@ pub struct Follower {
     safe: u64,
     current: Option<Sample>,
     completed: Vec<Sample>,
+    /// The `deltaT =` line just read (it precedes its `Time =` line); sticky `transient`.
+    dt: Option<f64>,
+    transient: bool,
 }
 
 impl Follower {
@@ -121,6 +140,8 @@ impl Follower {
             safe: offset,
             current: None,
             completed: Vec::new(),
+            dt: None,
+            transient: false,
         }
     }
 
@@ -199,6 +220,7 @@ impl Follower {
             self.complete(live);
             let name = rest.split_whitespace().nth(1).unwrap_or("").to_string();
             self.parser = LogParser::new();
+            (self.dt, self.transient) = (None, false);
             self.step = Some(name.clone());
             self.safe = self.offset;
             live.push(JobEvent::Step { step: name });
@@ -227,9 +249,15 @@ impl Follower {
         match ev {
             LogEvent::Time { time } => {
                 self.complete(live);
-                self.current =
-                    Some(Sample { iteration: time.round() as u64, residuals: BTreeMap::new(), forces: None });
+                self.transient |= self.dt.is_some() || self.step.as_deref() == Some("pimpleFoam") || time.fract() != 0.0;
+                let (iteration, t, dt) = if self.transient {
+                    (transient_key(time), Some(time), self.dt.take())
+                } else {
+                    (time.round() as u64, None, None)
+                };
+                self.current = Some(Sample { iteration, residuals: BTreeMap::new(), forces: None, time: t, dt });
             }
+            LogEvent::DeltaT { dt } => self.dt = Some(dt),
             LogEvent::Residual { field, initial, .. } => {
                 if let Some(cur) = &mut self.current {
                     if !cur.residuals.contains_key(&field) {
@@ -314,6 +342,24 @@ ExecutionTime = 0.2 s  ClockTime = 0 s\n\nEnd\n";
             got.extend(b.checkpoint().1);
             assert_eq!(got, all(&mut Follower::resume(0, None), bytes), "cut at {cut}");
         }
+    }
+
+    #[test]
+    fn transient_samples_are_time_steps_keyed_by_simulated_time() {
+        let log = "==> flowcfd step 7/7 pimpleFoam\nCourant Number mean: 0.1 max: 0.5\ndeltaT = 0.0012\nTime = 0.0012\n\n\
+smoothSolver:  Solving for Ux, Initial residual = 1, Final residual = 0.05, No Iterations 3\n\
+Courant Number mean: 0.1 max: 0.6\ndeltaT = 0.0014\nTime = 0.0026\n\n\
+smoothSolver:  Solving for Ux, Initial residual = 0.5, Final residual = 0.05, No Iterations 3\nEnd\n";
+        let s = all(&mut Follower::resume(0, None), log.as_bytes());
+        assert_eq!(s.iter().map(|s| (s.iteration, s.time, s.dt)).collect::<Vec<_>>(), [
+            (1200, Some(0.0012), Some(0.0012)),
+            (2600, Some(0.0026), Some(0.0014))
+        ]);
+        let json = serde_json::to_value(&s[1]).unwrap();
+        assert_eq!((json["time"].as_f64(), json["dt"].as_f64()), (Some(0.0026), Some(0.0014)));
+        // Steady samples carry neither.
+        let steady = serde_json::to_value(&all(&mut Follower::resume(0, None), LOG.as_bytes())[0]).unwrap();
+        assert!(steady.get("time").is_none() && steady.get("dt").is_none(), "{steady}");
     }
 
     #[test]

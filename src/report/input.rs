@@ -23,6 +23,7 @@ pub const STEPS: &[&str] = &[
     "checkMesh",
     "potentialFoam",
     "simpleFoam",
+    "pimpleFoam",
     "foamRun",
 ];
 

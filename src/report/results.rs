@@ -25,6 +25,9 @@ pub fn stop_reason(f: &Facts) -> String {
     if s["mesh_only"].as_bool() == Some(true) {
         return "a mesh-only run: no solver ran".into();
     }
+    if s.get("transient").is_some() {
+        return format!("it reached the end time, {} s", json_num(&s["transient"]["end_time"]));
+    }
     if s["solve"]["converged"].as_bool() == Some(true) {
         format!("the residual targets were met at iteration {}", json_num(&s["solve"]["iterations"]))
     } else {
@@ -35,7 +38,21 @@ pub fn stop_reason(f: &Facts) -> String {
     }
 }
 
-/// The initial residuals against iteration, on a log scale.
+/// True for a transient run: its summary says so, or (without one) its solver's times are
+/// not whole numbers.
+fn transient(f: &Facts) -> bool {
+    match &f.summary {
+        Some(s) => s.get("transient").is_some(),
+        None => f.residuals.fields.iter().flat_map(|(_, v)| v.iter()).any(|p| p.0.fract() != 0.0),
+    }
+}
+
+/// The x axis of the convergence plots: iterations, or simulated time.
+fn x_label(f: &Facts) -> String {
+    if transient(f) { "time (s)" } else { "iteration" }.into()
+}
+
+/// The initial residuals against iteration (or simulated time), on a log scale.
 fn residual_plot(fonts: &Fonts, f: &Facts, width: f32, height: f32) -> super::layout::Canvas {
     let series = f
         .residuals
@@ -45,7 +62,7 @@ fn residual_plot(fonts: &Fonts, f: &Facts, width: f32, height: f32) -> super::la
         .map(|(i, (name, pts))| Series { name: name.clone(), pts: pts.clone(), color: PALETTE[i % PALETTE.len()] })
         .collect();
     let plot =
-        LinePlot { x_label: "iteration".into(), y_label: "initial residual".into(), log_y: true, series, shade: None };
+        LinePlot { x_label: x_label(f), y_label: "initial residual".into(), log_y: true, series, shade: None };
     line_plot(fonts, &plot, width, height)
 }
 
@@ -80,7 +97,7 @@ pub fn convergence(fonts: &Fonts, f: &Facts, width: f32) -> Vec<Block> {
         // The first iterations' transient would flatten the converged part: start the
         // axis where the values have settled to within the final range's span × 10.
         let plot = LinePlot {
-            x_label: "iteration".into(),
+            x_label: x_label(f),
             y_label: "coefficient".into(),
             log_y: false,
             series: settle(series),
@@ -90,6 +107,25 @@ pub fn convergence(fonts: &Fonts, f: &Facts, width: f32) -> Vec<Block> {
         blocks.push(Block::Canvas(line_plot(fonts, &plot, width, 200.0)));
     }
     let iterations = f.residuals.fields.iter().filter_map(|(_, v)| v.last()).map(|p| p.0).fold(0.0, f64::max);
+    if let Some(t) = f.summary.as_ref().map(|s| &s["transient"]).filter(|t| t.is_object()) {
+        let st = f.summary.as_ref().map(|s| &s["strouhal"]).filter(|v| v.is_number());
+        blocks.push(Block::Para(format!(
+            "Time steps: {} (from {} s to {} s), up to {} s of simulated time. The run ended because {}. Mean Cd {} and Cl {} from {} s on; Strouhal number {}.",
+            json_num(&t["time_steps"]),
+            json_num(&t["dt_min"]),
+            json_num(&t["dt_max"]),
+            json_num(&t["end_time"]),
+            stop_reason(f),
+            json_num(&t["Cd_mean"]),
+            json_num(&t["Cl_mean"]),
+            json_num(&t["average_from"]),
+            st.map(json_num).unwrap_or_else(|| {
+                let why = f.summary.as_ref().and_then(|s| s["strouhal_reason"].as_str()).unwrap_or("no reason given");
+                format!("not found ({why})")
+            })
+        )));
+        return blocks;
+    }
     blocks.push(Block::Para(format!(
         "Iterations: {}. The run ended because {}.",
         f.summary.as_ref().map(|s| json_num(&s["solve"]["iterations"])).unwrap_or_else(|| fmt_num(iterations)),

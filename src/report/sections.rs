@@ -164,7 +164,10 @@ pub fn summary_box(f: &Facts, meta: &Meta, units: Units, width: f32) -> Vec<Bloc
     let orders = num_map(Some(s), &["solve", "orders_dropped"]);
     let min_orders = orders.values().cloned().fold(f64::INFINITY, f64::min);
     let converged = s["solve"]["converged"].as_bool().unwrap_or(false);
-    let conv = if s["stopped"].is_object() {
+    let conv = if s["transient"].is_object() && !s["stopped"].is_object() {
+        // A transient run does not converge; it reaches its end time.
+        format!("transient run to {} s; Strouhal number {}", json_num(&s["transient"]["end_time"]), json_num(&s["strouhal"]))
+    } else if s["stopped"].is_object() {
         format!("stopped early: {}", s["stopped"]["reason"].as_str().unwrap_or("a stop was requested"))
     } else if converged {
         format!("converged (residual control met), residuals down ≥ {} orders", fmt_num(min_orders))

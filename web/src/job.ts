@@ -7,7 +7,9 @@ import "uplot/dist/uPlot.min.css";
 import { $, duration, fmt } from "./api";
 import { reportButton } from "./report";
 
-interface Sample { iteration: number; residuals: Record<string, number>; forces?: Record<string, number> }
+// A transient run's samples are time steps: `time` (s) and `dt` (s) are set, and the key
+// `iteration` is the simulated time in microseconds.
+interface Sample { iteration: number; residuals: Record<string, number>; forces?: Record<string, number>; time?: number; dt?: number }
 interface JobJson { status: string; step: string | null; iteration: number | null; started_at: number | null; completed_at: number | null; error: string | null }
 
 const root = $("live");
@@ -20,7 +22,7 @@ let completed = Number(root.dataset.completed) || 0;
 const TERMINAL = ["completed", "failed", "cancelled"];
 
 const FIELD_COLORS: Record<string, string> = {
-  p: "#1f77b4", Ux: "#d62728", Uy: "#2ca02c", Uz: "#9467bd", k: "#ff7f0e", omega: "#8c564b", epsilon: "#e377c2", nuTilda: "#7f7f7f",
+  "Δt": "#000000", p: "#1f77b4", Ux: "#d62728", Uy: "#2ca02c", Uz: "#9467bd", k: "#ff7f0e", omega: "#8c564b", epsilon: "#e377c2", nuTilda: "#7f7f7f",
 };
 const FORCE_COLORS: Record<string, string> = { Cd: "#d62728", Cl: "#1f77b4", Cs: "#2ca02c" };
 
@@ -30,6 +32,8 @@ class Plot {
   private names: string[] = [];
   private x: number[] = [];
   private cols = new Map<string, (number | null)[]>();
+  /** The x axis: iterations, or simulated time for a transient run. */
+  xLabel = "iteration";
   constructor(private el: HTMLElement, private log: boolean, private palette: Record<string, string>, private yLabel: string) {
     new ResizeObserver(() => this.plot?.setSize(this.size())).observe(el);
   }
@@ -65,20 +69,23 @@ class Plot {
     this.el.querySelector(".empty")?.remove();
     const opts: uPlot.Options = {
       ...this.size(),
-      scales: { x: { time: false }, y: this.log ? { distr: 3 } : { auto: true } },
+      // The time step of a transient run (series "Δt") has its own log scale, on the right.
+      scales: { x: { time: false }, y: this.log ? { distr: 3 } : { auto: true }, dt: { distr: 3 } },
       axes: [
-        { label: "iteration" },
+        { label: this.xLabel },
         { label: this.yLabel, size: 70, values: (_u, vals) => vals.map((v) => (v == null ? "" : this.log ? v.toExponential(0) : fmt(v, 3))) },
+        ...(this.names.includes("Δt") ? [{ scale: "dt", side: 1, label: "time step (s)", size: 70, grid: { show: false }, values: (_u: uPlot, vals: number[]) => vals.map((v) => (v == null ? "" : v.toExponential(0))) }] : []),
       ],
       series: [
-        { label: "iteration" },
-        ...this.names.map((n) => ({ label: n === "omega" ? "ω" : n, stroke: this.palette[n] ?? "#444", width: 1.5, spanGaps: true })),
+        { label: this.xLabel },
+        ...this.names.map((n) => ({ label: n === "omega" ? "ω" : n, stroke: this.palette[n] ?? "#444", width: 1.5, spanGaps: true, ...(n === "Δt" ? { scale: "dt", dash: [4, 3] } : {}) })),
       ],
       legend: { live: true },
       cursor: { drag: { x: true, y: false } },
     };
     this.plot = new uPlot(opts, data, this.el);
     this.el.dataset.points = String(this.x.length);
+    this.el.dataset.x = this.xLabel;
   }
   /** Exposes the plotted history's size and last iteration (for tests and tooling). */
   mark(): void {
@@ -90,17 +97,31 @@ class Plot {
 const residualPlot = meshOnly ? null : new Plot($("plot-residuals"), true, FIELD_COLORS, "initial residual");
 const forcePlot = meshOnly ? null : new Plot($("plot-forces"), false, FORCE_COLORS, "coefficient");
 let last = 0;
+let transientRun = false;
 
 function addSamples(samples: Sample[]): void {
   const fresh = samples.filter((s) => s.iteration > last).sort((a, b) => a.iteration - b.iteration);
   if (!fresh.length) return;
   last = fresh[fresh.length - 1].iteration;
-  residualPlot?.add(fresh.map((s) => ({ x: s.iteration, values: s.residuals })));
+  // Transient: plotted against simulated time, with the time step on the residual plot.
+  const transient = fresh.some((s) => s.time !== undefined);
+  transientRun ||= transient;
+  if (transient) for (const p of [residualPlot, forcePlot]) if (p) p.xLabel = "time (s)";
+  const xOf = (s: Sample) => s.time ?? s.iteration;
+  const withDt = (s: Sample) => (s.dt !== undefined ? { ...s.residuals, "Δt": s.dt } : s.residuals);
+  residualPlot?.add(fresh.map((s) => ({ x: xOf(s), values: withDt(s) })));
   const withForces = fresh.filter((s) => s.forces && Object.keys(s.forces).length);
-  if (withForces.length) forcePlot?.add(withForces.map((s) => ({ x: s.iteration, values: s.forces! })));
+  if (withForces.length) forcePlot?.add(withForces.map((s) => ({ x: xOf(s), values: s.forces! })));
   residualPlot?.mark();
   forcePlot?.mark();
-  setIteration(last);
+  const lastSample = fresh[fresh.length - 1];
+  if (lastSample.time !== undefined) setTime(lastSample.time);
+  else setIteration(last);
+}
+
+function setTime(t: number): void {
+  const el = document.getElementById("live-iter");
+  if (el) el.textContent = `t = ${fmt(t, 4)} s`;
 }
 
 function setIteration(n: number): void {
@@ -170,7 +191,8 @@ function connect(): void {
         addSamples([v]);
         break;
       case "residuals":
-        if (v.iteration > last) setIteration(v.iteration - 1);
+        // A transient run's key is its time in µs, not a count: its samples say the time.
+        if (v.iteration > last && !transientRun) setIteration(v.iteration - 1);
         break;
       case "step":
         setStatus(status, v.step);
