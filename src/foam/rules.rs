@@ -200,8 +200,15 @@ pub(crate) fn fit_base_size(target: f64, f: impl Fn(f64) -> f64, h_max: f64) -> 
 /// under-predicted Cd by 4 %.
 pub(crate) const WAKE_LENGTH: f64 = 3.5;
 
-fn wake_box(spec: &CaseSpec, a: &Analysis, min: [f64; 3], max: [f64; 3], level: u32) -> RefinementBox {
-    let l = a.characteristic_length;
+/// The wake box behind a body of length `l`, within the domain `min`..`max`.
+pub(crate) fn wake_box(
+    spec: &CaseSpec,
+    a: &Analysis,
+    l: f64,
+    min: [f64; 3],
+    max: [f64; 3],
+    level: u32,
+) -> RefinementBox {
     let (ax, sign) = flow_axis(spec.flow.velocity);
     let lat = 1 - ax;
     let (mut bmin, mut bmax) = (a.bbox_min, a.bbox_max);
@@ -316,7 +323,7 @@ pub fn suggest(spec: &CaseSpec, a: &Analysis, wall_area: f64) -> MeshPlan {
     let plan_boxes = |lv: u32| -> Vec<RefinementBox> {
         let mut b = m.refinement_boxes.clone();
         if external && m.wake_box && b.is_empty() && lv > 0 {
-            b.push(wake_box(spec, a, dmin, dmax, box_level(lv)));
+            b.push(wake_box(spec, a, a.characteristic_length, dmin, dmax, box_level(lv)));
         }
         b
     };

@@ -19,7 +19,7 @@ use super::case::Step;
 use super::dict::{w, Dict, Key, Value};
 use super::physics::Reference;
 use super::rules::{
-    fit_base_size, flow_axis, layer_count, layers_for, MeshPlan, CELLS_BETWEEN_LEVELS, WAKE_LENGTH, WALL_FACTOR,
+    fit_base_size, flow_axis, layer_count, layers_for, wake_box, MeshPlan, CELLS_BETWEEN_LEVELS, WALL_FACTOR,
 };
 use super::spec::{CaseSpec, FlowKind, RefinementBox, SpecError};
 use crate::geometry::{analyse::Analysis, Surface};
@@ -139,21 +139,8 @@ pub fn suggest(spec: &CaseSpec, a: &Analysis, wall_area: f64) -> MeshPlan {
     let wake = |lv: u32| -> Vec<RefinementBox> {
         let mut b = m.refinement_boxes.clone();
         if m.wake_box && b.is_empty() && lv > 0 {
-            let (mut bmin, mut bmax) = (lo, hi);
-            if sign >= 0.0 {
-                bmin[ax] -= 0.1 * l;
-                bmax[ax] += WAKE_LENGTH * l;
-            } else {
-                bmin[ax] -= WAKE_LENGTH * l;
-                bmax[ax] += 0.1 * l;
-            }
-            bmin[lat] -= 0.5 * l;
-            bmax[lat] += 0.5 * l;
-            for i in 0..2 {
-                bmin[i] = bmin[i].max(dmin[i]);
-                bmax[i] = bmax[i].min(dmax[i]);
-            }
-            b.push(RefinementBox { min: bmin, max: bmax, level: box_level(lv) });
+            // z is set once the slab is known.
+            b.push(wake_box(spec, a, l, dmin, dmax, box_level(lv)));
         }
         b
     };
@@ -263,7 +250,8 @@ fn unit2(v: [f64; 3]) -> [f64; 3] {
 /// Drag along the flow, lift ẑ × drag (toward +y for a flow along +x), pitch axis +z.
 pub fn directions(velocity: [f64; 3]) -> ([f64; 3], [f64; 3], [f64; 3]) {
     let d = unit2(velocity);
-    (d, [-d[1], d[0], 0.0], [0.0, 0.0, 1.0])
+    // `+ 0.0` turns −0 into 0, which summary.json would print as -0.0.
+    (d, [-d[1] + 0.0, d[0] + 0.0, 0.0], [0.0, 0.0, 1.0])
 }
 
 /// 2D reference values: the 2D directions, `Aref` = chord × the mesh thickness and `lRef`
