@@ -402,6 +402,19 @@ mod tests {
     }
 
     #[test]
+    fn sides_hold_the_free_stream_at_an_angle_of_attack() {
+        use super::super::patches::{resolve, BcKind};
+        let s = extruded_profile(&naca4("0012", 1.0, 30).unwrap(), 0.0, 0.5, "wing");
+        let a = crate::geometry::analyse::analyse(&s, [1.0, 0.0, 0.0]);
+        let sides = |v: &str| {
+            let spec = spec(&format!("velocity = {v}\n")).unwrap();
+            resolve(&spec, &a).unwrap().into_iter().find(|p| p.name.as_str() == "sides").unwrap().kind
+        };
+        assert_eq!(sides("[10, 1, 0]"), BcKind::Inlet([10.0, 1.0, 0.0]));
+        assert_eq!(sides("[10, 0, 0]"), BcKind::Slip, "along x the sides stay slip walls");
+    }
+
+    #[test]
     fn empty_front_and_back_join_every_field() {
         let body = Dict::new()
             .set("dimensions", w("x"))
