@@ -139,6 +139,10 @@ fn an_airfoil_at_an_angle_of_attack_gets_2d_files_and_directions() {
     assert!(block.contains("symFront") && block.contains("symmetryPlane"), "{block}");
     let extrude = std::fs::read_to_string(case.join("system/extrudeMeshDict")).unwrap();
     assert!(extrude.contains("nLayers         1;") && extrude.contains("exposedPatchName symBack;"), "{extrude}");
+    // At an angle of attack the tunnel sides hold the free stream (slip would turn it along x).
+    let u = std::fs::read_to_string(case.join("0.orig/U")).unwrap();
+    let sides = &u[u.find("    sides").expect("sides in U")..];
+    assert!(sides[..sides.find('}').unwrap()].contains("fixedValue"), "{u}");
     for field in ["U", "p"] {
         let text = std::fs::read_to_string(case.join("0.orig").join(field)).unwrap();
         assert!(text.contains("front") && text.contains("back") && text.contains("empty"), "{field}:\n{text}");
