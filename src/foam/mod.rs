@@ -12,3 +12,4 @@ pub mod shedding;
 pub mod spec;
 pub mod transient;
 pub mod turbulence;
+pub mod twod;
