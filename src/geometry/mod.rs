@@ -4,6 +4,7 @@
 //! [`query::Locator`] → [`write`](mod@write). Readers never weld vertices; healing does, so every
 //! reader stays a thin, testable translation of its format.
 
+pub mod ahmed;
 pub mod analyse;
 pub mod heal;
 pub mod names;
