@@ -9,6 +9,7 @@ use super::patches::{self, BcError, BcKind, Patch};
 use super::physics::{self, InletTurbulence, Reference};
 use super::rules::{self, flow_axis, MeshPlan};
 use super::spec::{CaseSpec, FlowKind};
+use super::twod;
 use crate::geometry::{analyse::Analysis, query::Locator, write::to_obj, Surface};
 use std::path::{Path, PathBuf};
 
@@ -33,6 +34,9 @@ pub enum CaseError {
     /// The mesh would be far too large.
     #[error("{0}")]
     TooManyCells(String),
+    /// 2D mode on a geometry that is not a profile extruded along z.
+    #[error("{0}")]
+    NotAProfile(String),
     /// Writing the case failed.
     #[error("cannot write the case to {path}: {source}")]
     Io {
@@ -111,6 +115,10 @@ pub struct Case {
 /// Builds the case in memory; `plan` overrides the rule-based mesh parameters (mesh AI).
 pub fn build(spec: &CaseSpec, surface: &Surface, a: &Analysis, plan: Option<MeshPlan>) -> Result<Case, CaseError> {
     let patches = patches::resolve(spec, a)?;
+    let two_d = spec.flow.two_dimensional;
+    if two_d {
+        twod::profile(surface).map_err(CaseError::NotAProfile)?;
+    }
     let plan = plan.unwrap_or_else(|| rules::suggest(spec, a, wall_area(a, &patches)));
     let max_cells = (spec.mesh.target_cells * 20).max(2_000_000);
     // Saturating: a tunnel billions of body lengths long gives divisions whose product
@@ -123,7 +131,10 @@ pub fn build(spec: &CaseSpec, surface: &Surface, a: &Analysis, plan: Option<Mesh
         )));
     }
     let location = location_in_mesh(spec, surface, &plan)?;
-    let reference = reference(spec, a, &patches)?;
+    let mut reference = reference(spec, a, &patches)?;
+    if two_d {
+        reference = twod::reference(spec, a, &plan, reference);
+    }
     let l_turb = spec.turbulence.length_scale.unwrap_or(match spec.flow.kind {
         FlowKind::External => 0.1 * a.characteristic_length,
         FlowKind::Internal => 0.07 * inlet_extent(a),
@@ -148,6 +159,11 @@ pub fn build(spec: &CaseSpec, surface: &Surface, a: &Analysis, plan: Option<Mesh
     let snappy = mesh::snappy_dict(&plan, &patches, location, max_cells, flavour);
     dict("system", "dictionary", "snappyHexMeshDict", snappy)?;
     dict("system", "dictionary", "meshQualityDict", mesh::mesh_quality_dict())?;
+    if two_d {
+        let thickness = plan.domain_max[2] - plan.domain_min[2];
+        dict("system", "dictionary", "extrudeMeshDict", twod::extrude_mesh_dict(thickness))?;
+        dict("system", "dictionary", "createPatchDict", twod::create_patch_dict())?;
+    }
     dict("system", "dictionary", "decomposeParDict", mesh::decompose_dict(spec.solver.cores, flavour))?;
     dict("system", "dictionary", "controlDict", physics::control_dict(spec, &reference, flavour))?;
     dict("system", "dictionary", "fvSchemes", physics::fv_schemes())?;
@@ -160,10 +176,13 @@ pub fn build(spec: &CaseSpec, surface: &Surface, a: &Analysis, plan: Option<Mesh
         dict("constant", "dictionary", "turbulenceProperties", physics::turbulence_properties(spec, flavour))?;
     }
     for (name, class, body) in physics::initial_fields(spec, &patches, turb, u_init) {
-        dict("0.orig", &class, name, body)?;
+        dict("0.orig", &class, name, if two_d { twod::with_empty(body) } else { body })?;
     }
     files.push((Path::new("constant").join(flavour.surface_dir()).join(SURFACE_FILE), to_obj(surface)));
-    let steps = steps(spec.solver.cores, spec.mesh_only, flavour);
+    let mut steps = steps(spec.solver.cores, spec.mesh_only, flavour);
+    if two_d {
+        twod::add_steps(&mut steps);
+    }
     files.push(("Allrun".into(), allrun(&steps, spec.solver.cores, flavour)));
     files.push(("Allclean".into(), allclean(flavour)));
     // The empty marker ParaView opens the case by (File > Open > case.foam).
@@ -276,7 +295,10 @@ pub fn location_in_mesh(spec: &CaseSpec, surface: &Surface, plan: &MeshPlan) -> 
             };
             p[lat] = 0.5 * (plan.domain_min[lat] + bmin[lat]);
             p[2] = (0.5 * (bmin[2] + bmax[2])).max(plan.domain_min[2] + 0.5 * h);
-            let q = off_faces(p, plan);
+            let mut q = off_faces(p, plan);
+            if spec.flow.two_dimensional {
+                q[2] = twod::location_z(plan);
+            }
             let outside_bbox = (0..3).any(|i| q[i] < bmin[i] || q[i] > bmax[i]);
             let inside_domain = (0..3).all(|i| q[i] > plan.domain_min[i] && q[i] < plan.domain_max[i]);
             if outside_bbox && inside_domain {

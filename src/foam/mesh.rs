@@ -11,6 +11,7 @@ use super::flavour::Flavour;
 use super::patches::{Patch, BACKGROUND, GROUND};
 use super::rules::{flow_axis, MeshPlan, CELLS_BETWEEN_LEVELS};
 use super::spec::{CaseSpec, FlowKind};
+use super::twod::{SYM_BACK, SYM_FRONT};
 
 /// File name of the healed surface under `constant/triSurface`.
 pub const SURFACE_FILE: &str = "body.obj";
@@ -58,11 +59,18 @@ pub fn block_mesh_dict(spec: &CaseSpec, plan: &MeshPlan, flavour: Flavour) -> Di
             let (up, down) = if sign >= 0.0 { (2 * ax, 2 * ax + 1) } else { (2 * ax + 1, 2 * ax) };
             let lat = 1 - ax;
             let bottom = if spec.flow.ground { (GROUND, "wall") } else { ("bottom", "patch") };
+            // 2D: the z faces are the slab's planes, symmetryPlane until createPatch makes
+            // them the empty front and back (see `twod`).
+            let (top, bottom) = if spec.flow.two_dimensional {
+                ((SYM_BACK, "symmetryPlane"), (SYM_FRONT, "symmetryPlane"))
+            } else {
+                (("top", "patch"), bottom)
+            };
             vec![
                 ("inlet".into(), "patch", vec![up]),
                 ("outlet".into(), "patch", vec![down]),
                 ("sides".into(), "patch", vec![2 * lat, 2 * lat + 1]),
-                ("top".into(), "patch", vec![5]),
+                (top.0.into(), top.1, vec![5]),
                 (bottom.0.into(), bottom.1, vec![4]),
             ]
         }

@@ -9,3 +9,4 @@ pub mod patches;
 pub mod physics;
 pub mod rules;
 pub mod spec;
+pub mod twod;

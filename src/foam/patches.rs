@@ -169,7 +169,9 @@ mod rename_tests {
     /// Every patch the case generates is a name healing keeps users' groups away from.
     #[test]
     fn generated_patch_names_are_reserved_for_groups() {
-        for name in ["inlet", "outlet", "sides", "top", "bottom", GROUND, BACKGROUND] {
+        for name in
+            ["inlet", "outlet", "sides", "top", "bottom", GROUND, BACKGROUND, "front", "back", "symFront", "symBack"]
+        {
             assert!(is_reserved(name), "{name} is generated but not in geometry::RESERVED_GROUP_NAMES");
         }
     }

@@ -163,7 +163,7 @@ fn volume(min: [f64; 3], max: [f64; 3]) -> f64 {
 /// Surface cells per unit of flat area at a level, relative to (area / cell size²): edges
 /// and curvature refined to the max level add faces. Measured 1.0 on the cube at level 3
 /// and 2.5 at level 2 (edges went to level 3); the motorBike calibrates the middle.
-const WALL_FACTOR: f64 = 1.5;
+pub(crate) const WALL_FACTOR: f64 = 1.5;
 
 /// Expected snappyHexMesh cell count for background size `h` (see the module docs).
 fn estimate_cells(fluid_volume: f64, wall_area: f64, h: f64, level: u32, boxes: &[RefinementBox], layers: u32) -> f64 {
@@ -182,7 +182,7 @@ fn estimate_cells(fluid_volume: f64, wall_area: f64, h: f64, level: u32, boxes: 
 }
 
 /// Background size `h` for which the estimate meets `target` (bisection on a monotone model).
-fn fit_base_size(target: f64, f: impl Fn(f64) -> f64, h_max: f64) -> f64 {
+pub(crate) fn fit_base_size(target: f64, f: impl Fn(f64) -> f64, h_max: f64) -> f64 {
     let (mut lo, mut hi) = (h_max * 1e-4, h_max);
     for _ in 0..80 {
         let mid = (lo * hi).sqrt();
@@ -198,7 +198,7 @@ fn fit_base_size(target: f64, f: impl Fn(f64) -> f64, h_max: f64) -> f64 {
 /// Wake box length behind the body, in characteristic lengths. OpenFOAM's motorBike box
 /// runs about four bike lengths downstream; 1.5 L under-resolved the recirculation and
 /// under-predicted Cd by 4 %.
-const WAKE_LENGTH: f64 = 3.5;
+pub(crate) const WAKE_LENGTH: f64 = 3.5;
 
 fn wake_box(spec: &CaseSpec, a: &Analysis, min: [f64; 3], max: [f64; 3], level: u32) -> RefinementBox {
     let l = a.characteristic_length;
@@ -223,8 +223,80 @@ fn wake_box(spec: &CaseSpec, a: &Analysis, min: [f64; 3], max: [f64; 3], level: 
     RefinementBox { min: bmin, max: bmax, level }
 }
 
+/// The layers the cell estimate counts: none for laminar flow unless asked for.
+pub(crate) fn layer_count(spec: &CaseSpec) -> u32 {
+    let laminar = spec.turbulence.model == super::spec::TurbulenceModel::Laminar;
+    let m = &spec.mesh;
+    if laminar && m.layers.count.is_none() {
+        0
+    } else {
+        m.layers.count.unwrap_or(MAX_AUTO_LAYERS)
+    }
+}
+
+/// The layer plan for surface cells of size `hs` and `count` layers (0 for none): none,
+/// one conservative layer on open or multi-part surfaces, or [`layer_plan`]; with its reason.
+pub(crate) fn layers_for(
+    spec: &CaseSpec,
+    a: &Analysis,
+    count: u32,
+    hs: f64,
+    l: f64,
+    why: &mut BTreeMap<String, String>,
+) -> LayerPlan {
+    let m = &spec.mesh;
+    let u = spec.speed();
+    let nu = spec.fluid.nu();
+    let lref = spec.reference.lref.unwrap_or(l);
+    let user_layers = m.layers.count.is_some() || m.layers.first_layer_thickness.is_some();
+    let layers = if count == 0 {
+        LayerPlan {
+            count: 0,
+            expansion_ratio: 1.0,
+            first_layer_thickness: 0.0,
+            estimated_yplus: 0.0,
+            surface_cell_size: hs,
+            feature_angle: 130,
+            tet_check: false,
+        }
+    } else if !a.watertight && !user_layers {
+        // Open sheets and multi-part assemblies: several layers wrapped round sheet edges
+        // made skewed cells that blew SIMPLE up on the motorBike, so one layer of 30 % of
+        // the cell, stopping at edges sharper than 60° (OpenFOAM's own motorBike settings).
+        let y1 = 0.3 * hs;
+        let u_tau = u * (skin_friction(u * lref / nu) / 2.0).sqrt();
+        why.insert("layers_open_surface".into(), "the surface is open or multi-part: one conservative layer".into());
+        LayerPlan {
+            count: 1,
+            expansion_ratio: 1.0,
+            first_layer_thickness: y1,
+            estimated_yplus: y1 * u_tau / nu,
+            surface_cell_size: hs,
+            feature_angle: 60,
+            tet_check: true,
+        }
+    } else {
+        LayerPlan { tet_check: !a.watertight, ..layer_plan(&m.layers, u, lref, nu, hs) }
+    };
+    let re = u * lref / nu;
+    let delta = 0.37 * lref * re.max(1e3).powf(-0.2);
+    let total =
+        layers.first_layer_thickness * (0..layers.count).map(|i| layers.expansion_ratio.powi(i as i32)).sum::<f64>();
+    why.insert(
+        "layers".into(),
+        format!(
+            "{} layers growing ×{:.2} from {:.3e} m (y+ ≈ {:.0} at Re {re:.2e}); {:.3e} m in all, {:.0} % of the {delta:.2e} m boundary layer; the last layer is 40 % of the {hs:.3e} m surface cell so the solver sees no volume jump",
+            layers.count, layers.expansion_ratio, layers.first_layer_thickness, layers.estimated_yplus, total, 100.0 * total / delta
+        ),
+    );
+    layers
+}
+
 /// Proposes mesh parameters from the geometry and the spec; explicit spec values win.
 pub fn suggest(spec: &CaseSpec, a: &Analysis, wall_area: f64) -> MeshPlan {
+    if spec.flow.two_dimensional {
+        return super::twod::suggest(spec, a, wall_area);
+    }
     let m = &spec.mesh;
     let mut why = BTreeMap::new();
     let (dmin, dmax) = raw_domain(spec, a);
@@ -237,11 +309,7 @@ pub fn suggest(spec: &CaseSpec, a: &Analysis, wall_area: f64) -> MeshPlan {
 
     // Layers: their count feeds the cell estimate; the layer plan is final once the
     // surface cell size is known (see `layer_plan`).
-    let u = spec.speed();
-    let nu = spec.fluid.nu();
-    let lref = spec.reference.lref.unwrap_or(l);
-    let laminar = spec.turbulence.model == super::spec::TurbulenceModel::Laminar;
-    let count = if laminar && m.layers.count.is_none() { 0 } else { m.layers.count.unwrap_or(MAX_AUTO_LAYERS) };
+    let count = layer_count(spec);
 
     // Surface level: the finest that keeps wall bands and layers under ~55 % of the budget.
     let box_level = |lv: u32| lv.saturating_sub(1).max(1);
@@ -331,47 +399,7 @@ pub fn suggest(spec: &CaseSpec, a: &Analysis, wall_area: f64) -> MeshPlan {
         );
     }
     let hs = h / 2f64.powi(surf_level[0] as i32);
-    let user_layers = m.layers.count.is_some() || m.layers.first_layer_thickness.is_some();
-    let layers = if count == 0 {
-        LayerPlan {
-            count: 0,
-            expansion_ratio: 1.0,
-            first_layer_thickness: 0.0,
-            estimated_yplus: 0.0,
-            surface_cell_size: hs,
-            feature_angle: 130,
-            tet_check: false,
-        }
-    } else if !a.watertight && !user_layers {
-        // Open sheets and multi-part assemblies: several layers wrapped round sheet edges
-        // made skewed cells that blew SIMPLE up on the motorBike, so one layer of 30 % of
-        // the cell, stopping at edges sharper than 60° (OpenFOAM's own motorBike settings).
-        let y1 = 0.3 * hs;
-        let u_tau = u * (skin_friction(u * lref / nu) / 2.0).sqrt();
-        why.insert("layers_open_surface".into(), "the surface is open or multi-part: one conservative layer".into());
-        LayerPlan {
-            count: 1,
-            expansion_ratio: 1.0,
-            first_layer_thickness: y1,
-            estimated_yplus: y1 * u_tau / nu,
-            surface_cell_size: hs,
-            feature_angle: 60,
-            tet_check: true,
-        }
-    } else {
-        LayerPlan { tet_check: !a.watertight, ..layer_plan(&m.layers, u, lref, nu, hs) }
-    };
-    let re = u * lref / nu;
-    let delta = 0.37 * lref * re.max(1e3).powf(-0.2);
-    let total =
-        layers.first_layer_thickness * (0..layers.count).map(|i| layers.expansion_ratio.powi(i as i32)).sum::<f64>();
-    why.insert(
-        "layers".into(),
-        format!(
-            "{} layers growing ×{:.2} from {:.3e} m (y+ ≈ {:.0} at Re {re:.2e}); {:.3e} m in all, {:.0} % of the {delta:.2e} m boundary layer; the last layer is 40 % of the {hs:.3e} m surface cell so the solver sees no volume jump",
-            layers.count, layers.expansion_ratio, layers.first_layer_thickness, layers.estimated_yplus, total, 100.0 * total / delta
-        ),
-    );
+    let layers = layers_for(spec, a, count, hs, l, &mut why);
     let count = layers.count;
     let estimated_cells = estimate_cells(fluid_volume, wall_area, h, surf_level[0], &boxes, count) as u64;
     MeshPlan {

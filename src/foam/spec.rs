@@ -507,6 +507,7 @@ impl CaseSpec {
         if v.iter().any(|x| !x.is_finite()) || v.iter().map(|x| x * x).sum::<f64>() <= 0.0 {
             return bad("flow.velocity must be a non-zero vector of finite numbers, in m/s".into());
         }
+        super::twod::validate(self)?;
         super::limits::check(self)?;
         if self.flow.kind == FlowKind::External && v[2].abs() > v[0].hypot(v[1]) {
             return bad(

@@ -10,6 +10,7 @@ pub mod heal;
 pub mod names;
 pub mod obj;
 pub mod primitives;
+pub mod profile;
 pub mod query;
 pub mod read;
 pub mod stl;

@@ -7,9 +7,11 @@
 use std::collections::{HashMap, HashSet};
 
 /// Names of the patches FlowCFD generates itself: the wind tunnel's faces (external flow),
-/// the moving ground, and the background box of internal flows. A surface group with one
+/// the moving ground, the background box of internal flows, and 2D mode's `empty` front and
+/// back (with `symFront`/`symBack`, their names while snappyHexMesh runs). A surface group with one
 /// of these names would clash with them, so healing renames it (see [`rename_reserved`]).
-pub const RESERVED_GROUP_NAMES: &[&str] = &["inlet", "outlet", "sides", "top", "bottom", "ground", "background"];
+pub const RESERVED_GROUP_NAMES: &[&str] =
+    &["inlet", "outlet", "sides", "top", "bottom", "ground", "background", "front", "back", "symFront", "symBack"];
 
 /// The prefix a reserved group name gets (`bottom` becomes `body_bottom`).
 pub const RENAME_PREFIX: &str = "body_";

@@ -215,6 +215,8 @@ fn status_of(step: &str) -> JobStatus {
         | "surfaceFeatureExtract"
         | "surfaceFeatures"
         | "snappyHexMesh"
+        | "extrudeMesh"
+        | "createPatch"
         | "checkMesh"
         | "decomposePar" => JobStatus::Meshing,
         "solving" | "potentialFoam" | "simpleFoam" | "foamRun" | "reconstructPar" | "postProcess" => JobStatus::Solving,

@@ -20,6 +20,8 @@ pub const STEPS: &[&str] = &[
     "surfaceFeatureExtract",
     "surfaceFeatures",
     "snappyHexMesh",
+    "extrudeMesh",
+    "createPatch",
     "checkMesh",
     "potentialFoam",
     "simpleFoam",

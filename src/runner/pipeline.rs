@@ -410,7 +410,12 @@ pub fn summary(p: &Prepared, r: &RunReport, case_dir: &Path, total_s: f64, env: 
             "window": window.first().zip(window.last()).map(|(a, b)| json!([a.0, b.0])),
             "Aref": reference.aref, "lRef": reference.lref, "magUInf": reference.mag_u_inf,
             "CofR": reference.cofr, "patches": reference.patches,
+            "drag_dir": reference.drag_dir, "lift_dir": reference.lift_dir, "pitch_axis": reference.pitch_axis,
+            "two_dimensional": p.spec.flow.two_dimensional,
         },
+        // The reference values the coefficients were made with (Aref, lRef, magUInf, CofR,
+        // drag_dir, lift_dir, pitch_axis, patches).
+        "reference": reference,
         "timing": timing,
         // A graceful stop (a quota reached): the run ended early with what it had.
         "stopped": r.stopped.as_ref().map(|s| json!({"reason": s.reason, "step": s.step, "iteration": r.solver.iteration})),
