@@ -49,6 +49,10 @@ pub struct CaseArgs {
     /// Replace an earlier result in --out.
     #[arg(long)]
     pub force: bool,
+    /// Continue the transient run a killed `flowcfd run` left in --out, from its latest
+    /// written time (meshing and potentialFoam are skipped).
+    #[arg(long, conflicts_with_all = ["force", "mesh_only"])]
+    pub resume: bool,
     /// OpenFOAM environment script (etc/bashrc) when OpenFOAM is not the Debian package.
     #[arg(long, env = "FLOWCFD_OPENFOAM_ENV")]
     pub openfoam_env: Option<PathBuf>,
@@ -177,8 +181,13 @@ pub fn case(a: &CaseArgs, run: bool) -> Result<(), PipelineError> {
     };
     let p = prepare(a, env.as_ref(), run)?;
     let env = if run { env } else { None };
-    let out = OutDir::claim(&a.out, a.force)?;
-    flowcfd::foam::case::write(&p.case, &out.case_dir())?;
+    let out = if a.resume && run {
+        OutDir::reopen(&a.out)?
+    } else {
+        let out = OutDir::claim(&a.out, a.force)?;
+        flowcfd::foam::case::write(&p.case, &out.case_dir())?;
+        out
+    };
     let Some(env) = env else {
         out.commit(None)?;
         eprintln!("case written to {}; run it with ./Allrun there", out.final_case_dir().display());
@@ -190,7 +199,13 @@ pub fn case(a: &CaseArgs, run: bool) -> Result<(), PipelineError> {
     // The run's own record of its time (out/usage.json), whatever the outcome: metering
     // counts from it.
     let mut meter = Meter::new(&mut progress, started_at, p.spec.solver.cores);
-    let result = pipeline::run(&p, &out, &env, &mut meter, &SIGNALLED);
+    let result = if a.resume {
+        let (t, _) = flowcfd::foam::transient::latest_time(&out.case_dir()).unwrap_or_default();
+        eprintln!("resuming the run in {} from its latest written time, {t} s", out.case_dir().display());
+        pipeline::resume(&p, &out, &env, &mut meter, &SIGNALLED)
+    } else {
+        pipeline::run(&p, &out, &env, &mut meter, &SIGNALLED)
+    };
     let usage = meter.finish();
     progress.finish();
     if let Err(e) = flowcfd::runner::usage::write(&out.root, &usage) {

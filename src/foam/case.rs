@@ -8,7 +8,8 @@ use super::mesh::{self, SURFACE_FILE};
 use super::patches::{self, BcError, BcKind, Patch};
 use super::physics::{self, InletTurbulence, Reference};
 use super::rules::{self, flow_axis, MeshPlan};
-use super::spec::{CaseSpec, FlowKind};
+use super::spec::{CaseSpec, FlowKind, SolverKind};
+use super::transient;
 use super::twod;
 use crate::geometry::{analyse::Analysis, query::Locator, write::to_obj, Surface};
 use std::path::{Path, PathBuf};
@@ -74,14 +75,15 @@ impl Step {
         }
     }
 
-    /// True for the step that solves the flow (simpleFoam, or foamRun for the Foundation).
+    /// True for the step that solves the flow (simpleFoam or pimpleFoam, or foamRun for the
+    /// Foundation).
     pub fn is_solver(&self) -> bool {
         is_solver_step(self.name())
     }
 }
 
 /// The solver applications of every flavour, which are also their steps' names.
-pub const SOLVER_APPS: [&str; 2] = ["simpleFoam", "foamRun"];
+pub const SOLVER_APPS: [&str; 3] = ["simpleFoam", "pimpleFoam", "foamRun"];
 
 /// True when a step named `name` (as in `log.<name>` and the run log's step lines) is the
 /// flow solver.
@@ -165,9 +167,11 @@ pub fn build(spec: &CaseSpec, surface: &Surface, a: &Analysis, plan: Option<Mesh
         dict("system", "dictionary", "createPatchDict", twod::create_patch_dict())?;
     }
     dict("system", "dictionary", "decomposeParDict", mesh::decompose_dict(spec.solver.cores, flavour))?;
-    dict("system", "dictionary", "controlDict", physics::control_dict(spec, &reference, flavour))?;
-    dict("system", "dictionary", "fvSchemes", physics::fv_schemes())?;
-    dict("system", "dictionary", "fvSolution", physics::fv_solution(spec, flavour))?;
+    // Transient specs: the steady dictionaries made PIMPLE ones (see super::transient).
+    let control = transient::control_dict(physics::control_dict(spec, &reference, flavour), spec, &plan, flavour);
+    dict("system", "dictionary", "controlDict", control)?;
+    dict("system", "dictionary", "fvSchemes", transient::fv_schemes(physics::fv_schemes(), spec))?;
+    dict("system", "dictionary", "fvSolution", transient::fv_solution(physics::fv_solution(spec, flavour), spec))?;
     if org {
         dict("constant", "dictionary", "physicalProperties", physics::physical_properties(spec))?;
         dict("constant", "dictionary", "momentumTransport", physics::turbulence_properties(spec, flavour))?;
@@ -179,7 +183,7 @@ pub fn build(spec: &CaseSpec, surface: &Surface, a: &Analysis, plan: Option<Mesh
         dict("0.orig", &class, name, if two_d { twod::with_empty(body) } else { body })?;
     }
     files.push((Path::new("constant").join(flavour.surface_dir()).join(SURFACE_FILE), to_obj(surface)));
-    let mut steps = steps(spec.solver.cores, spec.mesh_only, flavour);
+    let mut steps = steps(spec.solver.cores, spec.mesh_only, flavour, spec.solver.kind);
     if two_d {
         twod::add_steps(&mut steps);
     }
@@ -350,7 +354,7 @@ pub fn location_in_mesh(spec: &CaseSpec, surface: &Surface, plan: &MeshPlan) -> 
 /// The Foundation's potentialFoam writes `phi` unasked (its `-writePhi` writes the
 /// potential `Phi` instead, unlike ESI's `-writephi`, which writes the flux), and its
 /// foamRun finds `solver incompressibleFluid` in controlDict.
-pub fn steps(cores: u32, mesh_only: bool, flavour: Flavour) -> Vec<Step> {
+pub fn steps(cores: u32, mesh_only: bool, flavour: Flavour, kind: SolverKind) -> Vec<Step> {
     let app = |app: &'static str, args: &[&str], meshing: bool| Step::App {
         app,
         args: args.iter().map(|s| s.to_string()).collect(),
@@ -368,7 +372,7 @@ pub fn steps(cores: u32, mesh_only: bool, flavour: Flavour) -> Vec<Step> {
     }
     let potential: &[&str] = if flavour.is_foundation() { &[] } else { &["-writephi"] };
     s.extend([Step::Restore0, app("potentialFoam", potential, false)]);
-    let solver = flavour.solver_app();
+    let solver = transient::solver_app(kind, flavour);
     if cores > 1 {
         s.push(app("decomposePar", &["-force"], false));
         s.push(Step::App { app: solver, args: vec!["-parallel".into()], parallel: true, meshing: false });
@@ -504,7 +508,7 @@ mod tests {
     #[test]
     fn allrun_mirrors_the_steps() {
         let esi = Flavour::default();
-        let text = allrun(&steps(4, false, esi), 4, esi);
+        let text = allrun(&steps(4, false, esi, SolverKind::Steady), 4, esi);
         let order = [
             "blockMesh",
             "surfaceFeatureExtract",
@@ -521,9 +525,9 @@ mod tests {
             let i = text[at..].find(s).unwrap_or_else(|| panic!("{s} missing or out of order in:\n{text}"));
             at += i;
         }
-        assert!(!allrun(&steps(1, false, esi), 1, esi).contains("mpirun -np"));
+        assert!(!allrun(&steps(1, false, esi, SolverKind::Steady), 1, esi).contains("mpirun -np"));
         let org = Flavour::Foundation { version: 11 };
-        let text = allrun(&steps(4, false, org), 4, org);
+        let text = allrun(&steps(4, false, org, SolverKind::Steady), 4, org);
         for s in [
             "run surfaceFeatures surfaceFeatures\n",
             "run potentialFoam potentialFoam\n",

@@ -152,6 +152,20 @@ impl Dict {
         &self.entries
     }
 
+    /// Sets `key` in place when present (keeping its position), else appends it.
+    pub fn replace(&mut self, key: &str, value: impl Into<Value>) {
+        match self.entries.iter_mut().find(|(k, _)| matches!(k, Key::Word(w) if w.as_str() == key)) {
+            Some((_, v)) => *v = value.into(),
+            None => self.push(key, value),
+        }
+    }
+
+    /// Removes a plain key; returns its value.
+    pub fn remove(&mut self, key: &str) -> Option<Value> {
+        let i = self.entries.iter().position(|(k, _)| matches!(k, Key::Word(w) if w.as_str() == key))?;
+        Some(self.entries.remove(i).1)
+    }
+
     /// Looks a plain key up.
     pub fn get(&self, key: &str) -> Option<&Value> {
         self.entries.iter().find_map(|(k, v)| match k {

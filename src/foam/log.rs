@@ -13,6 +13,7 @@
 mod progress;
 #[cfg(test)]
 mod tests;
+mod time_step;
 
 pub use progress::{mean_tail, parse_coefficient_dat, DivergenceOptions, SolverProgress};
 
@@ -252,6 +253,18 @@ pub enum LogEvent {
     CheckMesh(CheckMeshReport),
     /// snappyHexMesh final layer table.
     Layers(LayerReport),
+    /// `deltaT = 0.0012` (transient solvers with an adjustable step): the step about to run.
+    DeltaT {
+        /// The step, s.
+        dt: f64,
+    },
+    /// `Courant Number mean: 0.01 max: 0.85` (transient solvers).
+    Courant {
+        /// Mean over the cells.
+        mean: f64,
+        /// Largest in any cell.
+        max: f64,
+    },
 }
 
 /// Longest line kept; a longer run of bytes without a newline is cut into pieces of this size.
@@ -419,6 +432,10 @@ impl LogParser {
                 self.times_seen += 1;
                 out.push(LogEvent::Time { time });
             }
+            return;
+        }
+        if let Some(ev) = time_step::parse(t) {
+            out.push(ev);
             return;
         }
         if line.contains("Solving for ") {

@@ -8,5 +8,7 @@ pub mod mesh;
 pub mod patches;
 pub mod physics;
 pub mod rules;
+pub mod shedding;
 pub mod spec;
+pub mod transient;
 pub mod twod;

@@ -628,7 +628,7 @@ impl CaseSpec {
                 return bad("reference.lRef must be positive, in m".into());
             }
         }
-        Ok(())
+        super::transient::validate(self).map_err(SpecError::Invalid)
     }
 
     /// Density, viscosity and speed in one place.

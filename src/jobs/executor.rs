@@ -212,6 +212,69 @@ impl LocalExecutor {
         }
     }
 
+    /// The live `flowcfd run` of `dir`: `pid`, or the run restarted with `--resume` after
+    /// it was killed (see [`super::resume`]).
+    fn live(pid: i32, dir: &Path) -> Option<i32> {
+        if Self::alive(pid, dir) {
+            return Some(pid);
+        }
+        super::resume::read(dir).map(|r| r.pid).filter(|p| *p > 0 && Self::alive(*p, dir))
+    }
+
+    /// Starts `flowcfd run` of `dir` in its own session: a new run (`--force`), or one
+    /// that continues the killed run there (`--resume`). Returns its pid.
+    fn spawn(&self, dir: &Path, resume: bool) -> Result<i32, ExecError> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(RUN_LOG))
+            .map_err(|e| ExecError::Submit(e.to_string()))?;
+        let err = log.try_clone().map_err(|e| ExecError::Submit(e.to_string()))?;
+        let mut cmd = std::process::Command::new(&self.exe);
+        cmd.arg("run")
+            .arg(Self::case_file(dir))
+            .arg("--out")
+            .arg(dir.join("out"))
+            .arg(if resume { "--resume" } else { "--force" })
+            .arg("--stream-log")
+            .current_dir(dir)
+            .stdin(std::process::Stdio::null())
+            .stdout(log)
+            .stderr(err);
+        crate::runner::process::own_session(&mut cmd);
+        let mut child = cmd.spawn().map_err(|e| ExecError::Submit(format!("{}: {e}", self.exe.display())))?;
+        let pid = child.id() as i32;
+        // Reap it when it ends (after a restart, init does).
+        std::thread::spawn(move || child.wait());
+        Ok(pid)
+    }
+
+    /// Restarts the dead run of `dir` with `--resume` when [`super::resume::resumable`]
+    /// says so, after stopping whatever the dead run left running there. True when it did.
+    fn resume_dead(&self, pid: i32, dir: &Path) -> bool {
+        let Some(from) = super::resume::resumable(dir, &dir.join(CANCELLED_MARKER)) else { return false };
+        let mut record = super::resume::read(dir).unwrap_or_default();
+        for sid in [pid, record.pid].into_iter().filter(|p| *p > 0) {
+            process::kill_session(sid, Some(dir));
+        }
+        match self.spawn(dir, true) {
+            Ok(new) => {
+                record.count += 1;
+                record.pid = new;
+                record.from_times.push(from);
+                if let Err(e) = super::resume::write(dir, &record) {
+                    tracing::warn!(dir = %dir.display(), error = %e, "cannot record the restart");
+                }
+                tracing::warn!(dir = %dir.display(), from, restart = record.count, "the run was killed; resuming it");
+                true
+            }
+            Err(e) => {
+                tracing::warn!(dir = %dir.display(), error = %e, "cannot resume the killed run");
+                false
+            }
+        }
+    }
+
     fn case_file(dir: &Path) -> PathBuf {
         let json = dir.join("case.json");
         if json.exists() {
@@ -223,7 +286,7 @@ impl LocalExecutor {
 
     fn step(dir: &Path) -> &'static str {
         let case = dir.join("out/.partial/case");
-        let solving = ["simpleFoam", "foamRun", "potentialFoam"].iter().any(|s| case.join(format!("log.{s}")).exists());
+        let solving = crate::foam::case::SOLVER_APPS.iter().chain(&["potentialFoam"]).any(|s| case.join(format!("log.{s}")).exists());
         if solving {
             "solving"
         } else if case.join("log.blockMesh").exists() {
@@ -274,28 +337,7 @@ impl Executor for LocalExecutor {
             tracing::info!(handle = %h.0, "the run was already started; re-attaching");
             return Ok(h);
         }
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(dir.join(RUN_LOG))
-            .map_err(|e| ExecError::Submit(e.to_string()))?;
-        let err = log.try_clone().map_err(|e| ExecError::Submit(e.to_string()))?;
-        let mut cmd = std::process::Command::new(&self.exe);
-        cmd.arg("run")
-            .arg(Self::case_file(&dir))
-            .arg("--out")
-            .arg(dir.join("out"))
-            .arg("--force")
-            .arg("--stream-log")
-            .current_dir(&dir)
-            .stdin(std::process::Stdio::null())
-            .stdout(log)
-            .stderr(err);
-        crate::runner::process::own_session(&mut cmd);
-        let mut child = cmd.spawn().map_err(|e| ExecError::Submit(format!("{}: {e}", self.exe.display())))?;
-        let pid = child.id() as i32;
-        // Reap it when it ends (after a restart, init does).
-        std::thread::spawn(move || child.wait());
+        let pid = self.spawn(&dir, false)?;
         Ok(Handle(format!("local:{pid}:{}", dir.display())))
     }
 
@@ -304,7 +346,7 @@ impl Executor for LocalExecutor {
             .iter()
             .map(|h| {
                 let (pid, dir) = Self::parse(h)?;
-                Ok(if Self::alive(pid, &dir) {
+                Ok(if Self::live(pid, &dir).is_some() || self.resume_dead(pid, &dir) {
                     ExecStatus::Running { step: Self::step(&dir) }
                 } else {
                     Self::settled(&dir)
@@ -332,6 +374,7 @@ impl Executor for LocalExecutor {
     async fn cancel(&self, handle: &Handle) -> Result<(), ExecError> {
         let (pid, dir) = Self::parse(handle)?;
         std::fs::write(dir.join(CANCELLED_MARKER), b"").map_err(|e| ExecError::Io(e.to_string()))?;
+        let pid = Self::live(pid, &dir).unwrap_or(pid);
         tokio::task::spawn_blocking(move || {
             if Self::alive(pid, &dir) {
                 // `flowcfd run` stops its OpenFOAM process groups on SIGTERM; give it time.
@@ -366,7 +409,7 @@ impl Executor for LocalExecutor {
     async fn stop_gracefully(&self, handle: &Handle, reason: &str) -> Result<bool, ExecError> {
         let (pid, dir) = Self::parse(handle)?;
         let case = dir.join("out/.partial/case");
-        if !Self::alive(pid, &dir) || !case.join("system/controlDict").exists() {
+        if Self::live(pid, &dir).is_none() || !case.join("system/controlDict").exists() {
             return Ok(false);
         }
         let io = |e: std::io::Error| ExecError::Io(format!("{}: {e}", case.display()));

@@ -8,5 +8,6 @@ pub mod executor;
 mod finish;
 pub mod follow;
 pub mod kube;
+pub mod resume;
 pub mod slurm;
 pub mod worker;

@@ -219,7 +219,8 @@ fn status_of(step: &str) -> JobStatus {
         | "createPatch"
         | "checkMesh"
         | "decomposePar" => JobStatus::Meshing,
-        "solving" | "potentialFoam" | "simpleFoam" | "foamRun" | "reconstructPar" | "postProcess" => JobStatus::Solving,
+        "solving" | "potentialFoam" | "reconstructPar" | "postProcess" => JobStatus::Solving,
+        s if crate::foam::case::is_solver_step(s) => JobStatus::Solving,
         _ => JobStatus::Preparing,
     }
 }

@@ -91,7 +91,7 @@ pub fn hint(f: &Facts) -> String {
         "potentialFoam" => "potentialFoam, which gives the solver its first flow field, failed: the boundary \
                             conditions are usually at fault (an inlet with no outlet, a missing field)."
             .into(),
-        "simpleFoam" | "foamRun" => format!(
+        "simpleFoam" | "pimpleFoam" | "foamRun" => format!(
             "the solver stopped with an error{}. Read the last lines of its log below; a floating point exception \
              means the solution blew up.",
             if last_iteration > 0.0 { format!(" at iteration {}", fmt_num(last_iteration)) } else { String::new() }

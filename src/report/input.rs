@@ -25,6 +25,7 @@ pub const STEPS: &[&str] = &[
     "checkMesh",
     "potentialFoam",
     "simpleFoam",
+    "pimpleFoam",
     "foamRun",
 ];
 

@@ -235,6 +235,19 @@ impl OutDir {
         std::fs::create_dir(&out.staging).map_err(io_err("cannot create", &out.staging))?;
         Ok(out)
     }
+    /// Reopens `root` to continue the run a killed `flowcfd run` left in it
+    /// (`DIR/.partial/case` with a time written past 0; see [`resume`]).
+    pub fn reopen(root: &Path) -> Result<Self, PipelineError> {
+        let out = OutDir { root: root.to_path_buf(), staging: root.join(".partial") };
+        if crate::foam::transient::latest_time(&out.case_dir()).is_none() {
+            return Err(PipelineError::Refused(format!(
+                "--resume: {} holds no interrupted run with a written time past 0 to continue; run without --resume",
+                out.case_dir().display()
+            )));
+        }
+        remove(&root.join(super::usage::USAGE_FILE))?;
+        Ok(out)
+    }
     fn existing(&self) -> Vec<PathBuf> {
         [self.root.join("case"), self.summary(), self.root.join("failure.json")]
             .into_iter()
@@ -302,10 +315,59 @@ pub fn run(
     observer: &mut dyn Observer,
     cancel: &AtomicBool,
 ) -> Result<Value, PipelineError> {
+    run_steps(p, out, env, observer, cancel, &p.case.steps, RunReport::default())
+}
+
+/// Continues the transient run a killed `flowcfd run` left in `out` (see
+/// [`OutDir::reopen`]): the solver starts from the latest written time (its controlDict
+/// says `startFrom latestTime`), meshing and potentialFoam are skipped, and the mesh's
+/// checks and layers are read back from their logs for `summary.json`.
+pub fn resume(
+    p: &Prepared,
+    out: &OutDir,
+    env: &OpenFoamEnv,
+    observer: &mut dyn Observer,
+    cancel: &AtomicBool,
+) -> Result<Value, PipelineError> {
+    if !crate::foam::transient::is_transient(&p.spec) {
+        return Err(PipelineError::Refused(
+            "--resume continues transient runs only (solver.type = \"transient\"); a steady run starts again".into(),
+        ));
+    }
+    let case = out.case_dir();
+    let mut earlier = RunReport::default();
+    for log in ["log.snappyHexMesh", "log.checkMesh"] {
+        let text = std::fs::read(case.join(log)).unwrap_or_default();
+        let mut parser = crate::foam::log::LogParser::new();
+        for ev in parser.feed(&text).into_iter().chain(parser.finish()) {
+            match ev {
+                crate::foam::log::LogEvent::CheckMesh(c) => earlier.check_mesh = Some(c),
+                crate::foam::log::LogEvent::Layers(l) => earlier.layers = Some(l),
+                _ => {}
+            }
+        }
+    }
+    let steps = crate::foam::transient::resume_steps(&p.case.steps, &case);
+    run_steps(p, out, env, observer, cancel, &steps, earlier)
+}
+
+fn run_steps(
+    p: &Prepared,
+    out: &OutDir,
+    env: &OpenFoamEnv,
+    observer: &mut dyn Observer,
+    cancel: &AtomicBool,
+    steps: &[crate::foam::case::Step],
+    earlier: RunReport,
+) -> Result<Value, PipelineError> {
     let t0 = Instant::now();
     let opts =
         RunOptions { cores: p.spec.solver.cores, step_timeout: Duration::from_secs(p.spec.solver.step_timeout_s) };
-    let result = local::run(&out.case_dir(), &p.case.steps, env, &opts, observer, cancel);
+    let result = local::run(&out.case_dir(), steps, env, &opts, observer, cancel).map(|mut r| {
+        r.check_mesh = r.check_mesh.or(earlier.check_mesh);
+        r.layers = r.layers.or(earlier.layers);
+        r
+    });
     local::clear_stop(&out.case_dir());
     match result {
         Ok(report) => {
@@ -331,12 +393,28 @@ pub fn run(
 
 /// The force history: forceCoeffs' file (ESI's `coefficient.dat`, the Foundation's
 /// `forceCoeffs.dat`) when present, else the samples parsed from the log.
+///
+/// A resumed run writes its own file under `forceCoeffs1/<its start time>/`: the files are
+/// joined in start-time order, each cut where the next one starts.
 pub fn force_history(case_dir: &Path, report: &RunReport) -> Vec<(f64, ForceCoeffSample)> {
-    let samples = FORCE_COEFF_FILES
-        .iter()
-        .find_map(|name| std::fs::read_to_string(case_dir.join(name)).ok())
-        .map(|t| parse_coefficient_dat(&t))
+    let mut starts: Vec<(f64, String)> = std::fs::read_dir(case_dir.join("postProcessing/forceCoeffs1"))
+        .map(|rd| {
+            rd.flatten()
+                .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<f64>().ok().map(|t| (t, n.to_string()))))
+                .collect()
+        })
         .unwrap_or_default();
+    starts.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut samples: Vec<(f64, ForceCoeffSample)> = Vec::new();
+    for (start, name) in starts {
+        let text = FORCE_COEFF_FILES
+            .iter()
+            .find_map(|f| std::fs::read_to_string(case_dir.join(f.replace("/0/", &format!("/{name}/")))).ok());
+        samples.retain(|(t, _)| *t <= start);
+        samples.extend(
+            text.map(|t| parse_coefficient_dat(&t)).unwrap_or_default().into_iter().filter(|(t, _)| *t > start),
+        );
+    }
     if samples.is_empty() {
         report.solver.forces.clone()
     } else {
@@ -370,7 +448,7 @@ pub fn summary(p: &Prepared, r: &RunReport, case_dir: &Path, total_s: f64, env: 
         r.timing.iter().map(|(k, v)| (k.clone(), json!(round3(*v)))).collect();
     timing.insert("total".into(), json!(round3(total_s)));
     let reference = &p.case.reference;
-    json!({
+    let mut out = json!({
         "flowcfd_version": env!("CARGO_PKG_VERSION"),
         "name": p.spec.name,
         // The case specification as applied (defaults filled in), for the report's
@@ -419,7 +497,11 @@ pub fn summary(p: &Prepared, r: &RunReport, case_dir: &Path, total_s: f64, env: 
         "timing": timing,
         // A graceful stop (a quota reached): the run ended early with what it had.
         "stopped": r.stopped.as_ref().map(|s| json!({"reason": s.reason, "step": s.step, "iteration": r.solver.iteration})),
-    })
+    });
+    if let Some(t) = crate::foam::transient::time_controls(&p.spec, &p.case.plan) {
+        crate::foam::shedding::add_to_summary(&mut out, &t, &history, reference.lref, reference.mag_u_inf);
+    }
+    out
 }
 
 fn round3(x: f64) -> f64 {

@@ -55,6 +55,10 @@ pub struct SolverProgress {
     pub fatal_error: Option<String>,
     /// Line of the first floating point exception trap, if any.
     pub floating_point_exception: Option<String>,
+    /// Transient solvers: the latest time step, s.
+    pub delta_t: Option<f64>,
+    /// Transient solvers: the largest cell Courant number seen.
+    pub courant_max: Option<f64>,
     #[serde(skip)]
     opts: DivergenceOptions,
     /// Smallest finite first-solve initial residual seen per field.
@@ -89,6 +93,8 @@ impl SolverProgress {
             ended: false,
             fatal_error: None,
             floating_point_exception: None,
+            delta_t: None,
+            courant_max: None,
             opts,
             min_residual: BTreeMap::new(),
             bounding: BTreeMap::new(),
@@ -131,6 +137,8 @@ impl SolverProgress {
                 // A trapped FPE in a solver is the terminal stage of divergence.
                 self.diverge(format!("floating point exception at iteration {}: {message}", self.iteration));
             }
+            LogEvent::DeltaT { dt } => self.delta_t = Some(*dt),
+            LogEvent::Courant { max, .. } => self.courant_max = Some(self.courant_max.map_or(*max, |m| m.max(*max))),
             LogEvent::CheckMesh(_) | LogEvent::Layers(_) => {}
         }
     }
