@@ -144,7 +144,11 @@ fn an_airfoil_at_an_angle_of_attack_gets_2d_files_and_directions() {
     }
     let control = std::fs::read_to_string(case.join("system/controlDict")).unwrap();
     let (s, c) = (alpha.sin(), alpha.cos());
-    for want in [format!("dragDir         ({c} {s} 0)"), format!("liftDir         ({} {c} 0)", -s), "pitchAxis       (0 0 1)".into()] {
+    for want in [
+        format!("dragDir         ({c} {s} 0)"),
+        format!("liftDir         ({} {c} 0)", -s),
+        "pitchAxis       (0 0 1)".into(),
+    ] {
         assert!(control.contains(&want), "{want} missing:\n{control}");
     }
 }

@@ -171,8 +171,7 @@ mod tests {
         let want = FRONTAL_AREA + 4.0 * STILT_DIAMETER * CLEARANCE;
         assert!((a.frontal_area - want).abs() / want < 0.03, "frontal area {} against {want}", a.frontal_area);
         // The slant lowers the base: at 25° the rear face is 0.094 m lower than the roof.
-        let rear_top =
-            s.points.iter().filter(|p| (p[0] - LENGTH).abs() < 1e-12).map(|p| p[2]).fold(f64::MIN, f64::max);
+        let rear_top = s.points.iter().filter(|p| (p[0] - LENGTH).abs() < 1e-12).map(|p| p[2]).fold(f64::MIN, f64::max);
         let drop = CLEARANCE + HEIGHT - rear_top;
         assert!((drop - SLANT_LENGTH * 25f64.to_radians().sin()).abs() < 1e-9, "{drop}");
     }
