@@ -112,7 +112,6 @@ velocity = [40, 0, 0]
 ground = true
 [turbulence]
 model = "kOmegaSST"
-intensity = 0.005
 [mesh]
 target_cells = 300000
 [solver]
@@ -132,7 +131,6 @@ pub fn ahmed(ctx: &Ctx) -> Result<Measured, String> {
     let mut spec = CaseSpec::from_toml(AHMED_SPEC, "ahmed-25").map_err(|e| e.to_string())?;
     spec.reference.aref = Some(ahmed::FRONTAL_AREA);
     spec.reference.lref = Some(ahmed::LENGTH);
-    spec.solver.cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32).min(16);
     let (summary, history) = run_pipeline(ctx, spec, &ahmed::ahmed_body(25.0))?;
     let cd = summary["forces"]["Cd"].as_f64().ok_or("summary.json has no Cd")?;
     let mut m = Measured { pass: rel_err(cd, cd_ref) <= 0.15, ..Measured::default() };
