@@ -5,13 +5,17 @@
 //! of every file against the OpenFOAM-11 tutorials (incompressibleFluid/motorBike and
 //! pipeCyclic) and the OpenFOAM-11 sources; each dictionary is also read back by the ESI
 //! installation's `foamDictionary`, which checks the syntax (not the keywords).
+//! The other turbulence models (k-ε, realizable k-ε, Spalart-Allmaras) are pinned per flavour
+//! in `tests/fixtures/golden/<flavour>-<model>/`, holding only the files a model changes
+//! (`0.orig/`, fvSchemes, fvSolution, controlDict, the turbulence properties); every other
+//! file must equal the cube case's.
 //! Set FLOWCFD_REGENERATE=1 to rewrite the golden files after a deliberate change, and
 //! review the diff.
 
 mod common;
 use common::{require_openfoam, root};
 use flowcfd::foam::flavour::Flavour;
-use flowcfd::foam::spec::CaseSpec;
+use flowcfd::foam::spec::{CaseSpec, TurbulenceModel};
 use flowcfd::runner::pipeline;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -20,9 +24,15 @@ use std::process::Command;
 /// The cube example's case files for `flavour` (rule-based mesh parameters, so nothing
 /// depends on the mesh AI's model).
 fn cube_case(flavour: Option<Flavour>) -> BTreeMap<PathBuf, String> {
+    model_case(flavour, TurbulenceModel::KOmegaSst)
+}
+
+/// The cube example's case files with another turbulence model.
+fn model_case(flavour: Option<Flavour>, model: TurbulenceModel) -> BTreeMap<PathBuf, String> {
     let text = std::fs::read_to_string(root().join("examples/cube.toml")).unwrap();
     let mut spec = CaseSpec::from_toml(&text, "cube.toml").unwrap();
     spec.solver.openfoam = flavour;
+    spec.turbulence.model = model;
     let p = pipeline::prepare(spec, &root().join("examples/cube.stl"), &Default::default()).unwrap();
     assert_eq!(p.case.flavour, flavour.unwrap_or_default());
     p.case.files.into_iter().collect()
@@ -30,6 +40,104 @@ fn cube_case(flavour: Option<Flavour>) -> BTreeMap<PathBuf, String> {
 
 fn golden_dir(flavour: Flavour) -> PathBuf {
     root().join("tests/fixtures/golden").join(flavour.to_string().replace(':', "-"))
+}
+
+/// The models pinned beside the cube's k-ω SST.
+const OTHER_MODELS: [TurbulenceModel; 3] =
+    [TurbulenceModel::KEpsilon, TurbulenceModel::RealizableKe, TurbulenceModel::SpalartAllmaras];
+
+fn model_golden_dir(flavour: Flavour, model: TurbulenceModel) -> PathBuf {
+    let base = golden_dir(flavour);
+    base.with_file_name(format!("{}-{}", base.file_name().unwrap().to_string_lossy(), model.of_name()))
+}
+
+/// Whether a file depends on the turbulence model.
+fn model_file(rel: &Path) -> bool {
+    rel.starts_with("0.orig")
+        || ["system/fvSchemes", "system/fvSolution", "system/controlDict"].iter().any(|p| rel == Path::new(p))
+        || ["constant/turbulenceProperties", "constant/momentumTransport"].iter().any(|p| rel == Path::new(p))
+}
+
+fn check_model_golden(flavour: Flavour, model: TurbulenceModel) {
+    let base = cube_case(Some(flavour));
+    let case = model_case(Some(flavour), model);
+    assert_eq!(
+        base.keys().filter(|r| !model_file(r)).collect::<Vec<_>>(),
+        case.keys().filter(|r| !model_file(r)).collect::<Vec<_>>()
+    );
+    for (rel, text) in case.iter().filter(|(r, _)| !model_file(r)) {
+        assert!(&base[rel] == text, "{flavour} {model:?}: {} differs from the k-ω SST case's", rel.display());
+    }
+    let case: BTreeMap<_, _> = case.into_iter().filter(|(r, _)| model_file(r)).collect();
+    let dir = model_golden_dir(flavour, model);
+    if std::env::var_os("FLOWCFD_REGENERATE").is_some() {
+        let _ = std::fs::remove_dir_all(&dir);
+        for (rel, text) in &case {
+            let path = dir.join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+    }
+    let written: Vec<PathBuf> = case.keys().cloned().collect();
+    assert_eq!(files_under(&dir), written, "{flavour} {model:?}: the file list differs from {}", dir.display());
+    for (rel, text) in &case {
+        let golden = std::fs::read_to_string(dir.join(rel)).unwrap();
+        assert!(
+            &golden == text,
+            "{flavour} {model:?}: {} differs from its golden file (FLOWCFD_REGENERATE=1 rewrites it):\n{text}",
+            rel.display()
+        );
+    }
+}
+
+#[test]
+fn esi_other_turbulence_models_match_their_golden_files() {
+    for m in OTHER_MODELS {
+        check_model_golden(Flavour::Esi { version: 2312 }, m);
+    }
+}
+
+#[test]
+fn foundation_other_turbulence_models_match_their_golden_files() {
+    for m in OTHER_MODELS {
+        check_model_golden(Flavour::Foundation { version: 11 }, m);
+    }
+}
+
+/// Each model's own fields, schemes, solvers and residual fields are present, and no other
+/// model's.
+#[test]
+fn each_model_writes_only_its_own_fields() {
+    for flavour in [Flavour::Esi { version: 2312 }, Flavour::Foundation { version: 11 }] {
+        for m in TurbulenceModel::ALL {
+            let case = model_case(Some(flavour), m);
+            let mut want = vec!["U", "p"];
+            want.extend(m.fields());
+            if !m.is_laminar() {
+                want.push("nut");
+            }
+            want.sort();
+            let mut got: Vec<String> = case
+                .keys()
+                .filter(|r| r.starts_with("0.orig"))
+                .map(|r| r.file_name().unwrap().to_string_lossy().to_string())
+                .collect();
+            got.sort();
+            assert_eq!(got, want, "{flavour} {m:?}");
+            let schemes = &case[Path::new("system/fvSchemes")];
+            let solution = &case[Path::new("system/fvSolution")];
+            let control = &case[Path::new("system/controlDict")];
+            for f in ["k", "omega", "epsilon", "nuTilda"] {
+                let own = m.fields().contains(&f);
+                assert_eq!(schemes.contains(&format!("div(phi,{f})")), own, "{flavour} {m:?} fvSchemes {f}");
+                let solver = solution.contains(&format!("\n    {f}\n    {{"));
+                assert_eq!(solver, own, "{flavour} {m:?} fvSolution solver {f}:\n{solution}");
+                let final_solver = solution.contains(&format!("\n    {f}Final\n"));
+                assert_eq!(final_solver, own && flavour.is_foundation(), "{flavour} {m:?} {f}Final");
+            }
+            assert_eq!(control.contains("yPlus1"), !m.is_laminar(), "{flavour} {m:?} yPlus");
+        }
+    }
 }
 
 fn files_under(dir: &Path) -> Vec<PathBuf> {
@@ -124,8 +232,11 @@ fn foundation_case_uses_the_foundation_names() {
 #[test]
 fn golden_dictionaries_parse_with_foam_dictionary() {
     require_openfoam();
-    for flavour in [Flavour::Esi { version: 2312 }, Flavour::Foundation { version: 11 }] {
-        let dir = golden_dir(flavour);
+    let flavours = [Flavour::Esi { version: 2312 }, Flavour::Foundation { version: 11 }];
+    let dirs = flavours.iter().flat_map(|f| {
+        std::iter::once((*f, golden_dir(*f))).chain(OTHER_MODELS.iter().map(|m| (*f, model_golden_dir(*f, *m))))
+    });
+    for (flavour, dir) in dirs {
         for rel in files_under(&dir) {
             let top = rel.components().next().unwrap().as_os_str().to_string_lossy().to_string();
             if !["system", "constant", "0.orig"].contains(&top.as_str()) || rel.extension().is_some() {

@@ -106,6 +106,8 @@ pub struct Case {
     pub reference: Reference,
     /// Inlet turbulence.
     pub turbulence: InletTurbulence,
+    /// The near-wall treatment written (`turbulence.wall_treatment` with `auto` resolved).
+    pub wall_treatment: super::turbulence::NearWall,
     /// snappyHexMesh's locationInMesh.
     pub location_in_mesh: [f64; 3],
     /// MPI ranks.
@@ -141,7 +143,8 @@ pub fn build(spec: &CaseSpec, surface: &Surface, a: &Analysis, plan: Option<Mesh
         FlowKind::External => 0.1 * a.characteristic_length,
         FlowKind::Internal => 0.07 * inlet_extent(a),
     });
-    let turb = InletTurbulence::new(spec.speed(), spec.turbulence.intensity, l_turb.max(1e-6));
+    let turb = InletTurbulence::for_spec(spec, l_turb.max(1e-6));
+    let wall_treatment = super::turbulence::near_wall(spec, &plan.layers);
     let u_init = if spec.flow.kind == FlowKind::External { spec.flow.velocity } else { [0.0; 3] };
     let flavour = spec.solver.openfoam.unwrap_or_default();
     let org = flavour.is_foundation();
@@ -170,7 +173,7 @@ pub fn build(spec: &CaseSpec, surface: &Surface, a: &Analysis, plan: Option<Mesh
     // Transient specs: the steady dictionaries made PIMPLE ones (see super::transient).
     let control = transient::control_dict(physics::control_dict(spec, &reference, flavour), spec, &plan, flavour);
     dict("system", "dictionary", "controlDict", control)?;
-    dict("system", "dictionary", "fvSchemes", transient::fv_schemes(physics::fv_schemes(), spec))?;
+    dict("system", "dictionary", "fvSchemes", transient::fv_schemes(physics::fv_schemes(spec), spec))?;
     dict("system", "dictionary", "fvSolution", transient::fv_solution(physics::fv_solution(spec, flavour), spec))?;
     if org {
         dict("constant", "dictionary", "physicalProperties", physics::physical_properties(spec))?;
@@ -179,7 +182,7 @@ pub fn build(spec: &CaseSpec, surface: &Surface, a: &Analysis, plan: Option<Mesh
         dict("constant", "dictionary", "transportProperties", physics::transport_properties(spec))?;
         dict("constant", "dictionary", "turbulenceProperties", physics::turbulence_properties(spec, flavour))?;
     }
-    for (name, class, body) in physics::initial_fields(spec, &patches, turb, u_init) {
+    for (name, class, body) in physics::initial_fields(spec, &patches, turb, wall_treatment, u_init) {
         dict("0.orig", &class, name, if two_d { twod::with_empty(body) } else { body })?;
     }
     files.push((Path::new("constant").join(flavour.surface_dir()).join(SURFACE_FILE), to_obj(surface)));
@@ -198,6 +201,7 @@ pub fn build(spec: &CaseSpec, surface: &Surface, a: &Analysis, plan: Option<Mesh
         patches,
         reference,
         turbulence: turb,
+        wall_treatment,
         location_in_mesh: location,
         cores: spec.solver.cores,
         flavour,

@@ -11,4 +11,5 @@ pub mod rules;
 pub mod shedding;
 pub mod spec;
 pub mod transient;
+pub mod turbulence;
 pub mod twod;

@@ -3,31 +3,11 @@
 use super::dict::{dimensions, uniform, w, Dict, Value};
 use super::flavour::Flavour;
 use super::patches::{BcKind, Patch};
-use super::spec::{CaseSpec, TurbulenceModel};
+use super::spec::CaseSpec;
+use super::turbulence;
 use serde::Serialize;
 
-/// Cμ of the k-ω SST model (β* in Menter's notation).
-pub const C_MU: f64 = 0.09;
-
-/// Inlet turbulence from intensity `i`, speed `u` and length scale `l`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct InletTurbulence {
-    /// Turbulent kinetic energy, m²/s².
-    pub k: f64,
-    /// Specific dissipation rate, 1/s.
-    pub omega: f64,
-    /// Eddy viscosity k/ω, m²/s.
-    pub nut: f64,
-}
-
-impl InletTurbulence {
-    /// k = 1.5 (U I)², ω = √k / (Cμ^¼ l).
-    pub fn new(u: f64, i: f64, l: f64) -> Self {
-        let k = 1.5 * (u * i).powi(2);
-        let omega = k.sqrt() / (C_MU.powf(0.25) * l);
-        InletTurbulence { k, omega, nut: k / omega }
-    }
-}
+pub use super::turbulence::{InletTurbulence, NearWall, C_MU};
 
 /// Force-coefficient reference values as used in `controlDict` and `summary.json`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -79,19 +59,17 @@ fn field_file(class: &str, dims: [i32; 7], internal: Value, bfield: Dict) -> (St
     )
 }
 
-/// The `0/` fields: (file name, class, body). k, omega and nut only for SST.
+/// The `0/` fields: (file name, class, body): U, p and the turbulence model's own
+/// (see [`turbulence::initial_fields`]).
 pub fn initial_fields(
     spec: &CaseSpec,
     patches: &[Patch],
     turb: InletTurbulence,
+    wall: NearWall,
     u_init: [f64; 3],
 ) -> Vec<(&'static str, String, Dict)> {
-    let sst = spec.turbulence.model == TurbulenceModel::KOmegaSst;
     let mut u = Dict::new();
     let mut p = Dict::new();
-    let mut k = Dict::new();
-    let mut om = Dict::new();
-    let mut nut = Dict::new();
     let zero = [0.0; 3];
     for patch in patches {
         let n = patch.name.clone();
@@ -118,46 +96,13 @@ pub fn initial_fields(
         };
         u.insert_word(n.clone(), bu);
         p.insert_word(n.clone(), bp);
-        let scalar = |value: f64, wall_fn: &str| -> Dict {
-            match &patch.kind {
-                BcKind::Inlet(_) | BcKind::InletNormal(_) => {
-                    Dict::new().set("type", w("fixedValue")).set("value", uniform(value))
-                }
-                BcKind::Outlet(_) => Dict::new()
-                    .set("type", w("inletOutlet"))
-                    .set("inletValue", uniform(value))
-                    .set("value", uniform(value)),
-                BcKind::Wall | BcKind::MovingWall(_) => {
-                    Dict::new().set("type", w(wall_fn)).set("value", uniform(value))
-                }
-                BcKind::Slip => Dict::new().set("type", w("slip")),
-                BcKind::Symmetry => Dict::new().set("type", w("symmetry")),
-            }
-        };
-        k.insert_word(n.clone(), scalar(turb.k, "kqRWallFunction"));
-        om.insert_word(n.clone(), scalar(turb.omega, "omegaWallFunction"));
-        let bn = match &patch.kind {
-            BcKind::Wall | BcKind::MovingWall(_) => {
-                Dict::new().set("type", w("nutkWallFunction")).set("value", uniform(0.0))
-            }
-            BcKind::Symmetry => Dict::new().set("type", w("symmetry")),
-            _ => Dict::new().set("type", w("calculated")).set("value", uniform(turb.nut)),
-        };
-        nut.insert_word(n, bn);
     }
     let mut out = vec![];
     let (c, d) = field_file("volVectorField", [0, 1, -1, 0, 0, 0, 0], uniform(u_init), u);
     out.push(("U", c, d));
     let (c, d) = field_file("volScalarField", [0, 2, -2, 0, 0, 0, 0], uniform(0.0), p);
     out.push(("p", c, d));
-    if sst {
-        let (c, d) = field_file("volScalarField", [0, 2, -2, 0, 0, 0, 0], uniform(turb.k), k);
-        out.push(("k", c, d));
-        let (c, d) = field_file("volScalarField", [0, 0, -1, 0, 0, 0, 0], uniform(turb.omega), om);
-        out.push(("omega", c, d));
-        let (c, d) = field_file("volScalarField", [0, 2, -1, 0, 0, 0, 0], uniform(turb.nut), nut);
-        out.push(("nut", c, d));
-    }
+    out.extend(turbulence::initial_fields(spec, patches, turb, wall));
     out
 }
 
@@ -174,16 +119,9 @@ pub fn physical_properties(spec: &CaseSpec) -> Dict {
         .set("nu", Value::Seq(vec![dimensions([0, 2, -1, 0, 0, 0, 0]), Value::Float(spec.fluid.nu())]))
 }
 
-/// `constant/turbulenceProperties` (ESI) or `constant/momentumTransport` (Foundation, whose
-/// RAS sub-dictionary names the model `model`, not `RASModel`).
+/// `constant/turbulenceProperties` (ESI) or `constant/momentumTransport` (Foundation).
 pub fn turbulence_properties(spec: &CaseSpec, flavour: Flavour) -> Dict {
-    let key = if flavour.is_foundation() { "model" } else { "RASModel" };
-    match spec.turbulence.model {
-        TurbulenceModel::Laminar => Dict::new().set("simulationType", w("laminar")),
-        m => Dict::new()
-            .set("simulationType", w("RAS"))
-            .set("RAS", Dict::new().set(key, w(m.of_name())).set("turbulence", true).set("printCoeffs", true)),
-    }
+    turbulence::turbulence_properties(spec, flavour)
 }
 
 fn seq(words: &[&str]) -> Value {
@@ -192,7 +130,13 @@ fn seq(words: &[&str]) -> Value {
 
 /// `system/fvSchemes`: OpenFOAM's motorBike set: second-order upwind for U, first-order for
 /// turbulence, full non-orthogonal correction.
-pub fn fv_schemes() -> Dict {
+pub fn fv_schemes(spec: &CaseSpec) -> Dict {
+    let mut div =
+        Dict::new().set("default", w("none")).set("div(phi,U)", seq(&["bounded", "Gauss", "linearUpwindV", "grad(U)"]));
+    for (key, scheme) in turbulence::div_schemes(spec.turbulence.model) {
+        div.push(&key, scheme);
+    }
+    div.push("div((nuEff*dev2(T(grad(U)))))", seq(&["Gauss", "linear"]));
     Dict::new()
         .set("ddtSchemes", Dict::new().set("default", w("steadyState")))
         .set(
@@ -201,15 +145,7 @@ pub fn fv_schemes() -> Dict {
                 .set("default", seq(&["Gauss", "linear"]))
                 .set("grad(U)", Value::Seq(vec![w("cellLimited"), w("Gauss"), w("linear"), Value::Int(1)])),
         )
-        .set(
-            "divSchemes",
-            Dict::new()
-                .set("default", w("none"))
-                .set("div(phi,U)", seq(&["bounded", "Gauss", "linearUpwindV", "grad(U)"]))
-                .set("div(phi,k)", seq(&["bounded", "Gauss", "upwind"]))
-                .set("div(phi,omega)", seq(&["bounded", "Gauss", "upwind"]))
-                .set("div((nuEff*dev2(T(grad(U)))))", seq(&["Gauss", "linear"])),
-        )
+        .set("divSchemes", div)
         // Full non-orthogonal correction, as OpenFOAM's motorBike: `limited 0.33` let the
         // pressure blow up within 15 iterations on the same mesh.
         .set("laplacianSchemes", Dict::new().set("default", seq(&["Gauss", "linear", "corrected"])))
@@ -239,10 +175,10 @@ pub fn fv_solution(spec: &CaseSpec, flavour: Flavour) -> Dict {
         .set("smoother", w("GaussSeidel"))
         .set("tolerance", 1e-7)
         .set("relTol", 0.01);
-    let sst = spec.turbulence.model == TurbulenceModel::KOmegaSst;
-    let fields: &[&str] = if sst { &["p", "U", "k", "omega"] } else { &["p", "U"] };
+    let model = spec.turbulence.model;
+    let fields = turbulence::solved_fields(model);
     let mut residual = Dict::new();
-    for f in fields {
+    for f in &fields {
         if let Some(x) = spec.solver.residual_targets.get(*f) {
             residual.push(f, *x);
         }
@@ -257,9 +193,8 @@ pub fn fv_solution(spec: &CaseSpec, flavour: Flavour) -> Dict {
         }
     }
     let mut solvers = Dict::new().set("p", gamg.clone()).set("Phi", gamg.clone()).set("U", smooth_solver());
-    if sst {
-        solvers.push("k", smooth_solver());
-        solvers.push("omega", smooth_solver());
+    for f in model.fields() {
+        solvers.push(f, smooth_solver());
     }
     if flavour.is_foundation() {
         solvers.push("pFinal", gamg);
@@ -297,7 +232,7 @@ pub const STOP_REQUEST: &str = "flowcfd.stop";
 /// `stopAtFile` watches `$FOAM_CASE/<its name>` by default, which keeps `$` (which the
 /// dictionary writer refuses in strings) out of the file.
 pub fn control_dict(spec: &CaseSpec, r: &Reference, flavour: Flavour) -> Dict {
-    let sst = spec.turbulence.model == TurbulenceModel::KOmegaSst;
+    let model = spec.turbulence.model;
     let lib = |name: &str| Value::List(vec![Value::Str(name.into())]);
     let patch_words: Vec<Value> = r.patches.iter().map(|p| w(p)).collect();
     let mut functions = Dict::new();
@@ -320,8 +255,8 @@ pub fn control_dict(spec: &CaseSpec, r: &Reference, flavour: Flavour) -> Dict {
             .set("lRef", r.lref)
             .set("Aref", r.aref),
     );
-    let names: &[&str] = if sst { &["U", "p", "k", "omega"] } else { &["U", "p"] };
-    let fields: Vec<Value> = names.iter().map(|f| w(f)).collect();
+    let names = ["U", "p"].iter().chain(model.fields());
+    let fields: Vec<Value> = names.map(|f| w(f)).collect();
     if flavour.is_foundation() {
         functions.push(
             "residuals1",
@@ -347,7 +282,7 @@ pub fn control_dict(spec: &CaseSpec, r: &Reference, flavour: Flavour) -> Dict {
         let d = if flavour.is_foundation() { d.set("executeControl", w("writeTime")) } else { d };
         d.set("writeControl", w("writeTime"))
     };
-    if sst {
+    if !model.is_laminar() {
         functions.push("yPlus1", at_writes("yPlus"));
     }
     functions.push("wallShearStress1", at_writes("wallShearStress"));
@@ -396,14 +331,6 @@ pub fn control_dict(spec: &CaseSpec, r: &Reference, flavour: Flavour) -> Dict {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn inlet_turbulence_matches_hand_values() {
-        // motorBike tutorial: U 20, k 0.24 → I = 2 %; ω 1.78 → l ≈ 0.503 m.
-        let t = InletTurbulence::new(20.0, 0.02, 0.5025);
-        assert!((t.k - 0.24).abs() < 1e-12);
-        assert!((t.omega - 1.78).abs() < 0.01, "{}", t.omega);
-    }
 
     #[test]
     fn directions_are_orthonormal() {

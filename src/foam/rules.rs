@@ -276,7 +276,10 @@ pub(crate) fn layers_for(
             tet_check: true,
         }
     } else {
-        LayerPlan { tet_check: !a.watertight, ..layer_plan(&m.layers, u, lref, nu, hs) }
+        // The first layer aims at y+ ≈ 1 when the wall is resolved (turbulence::layer_target_yplus).
+        let target =
+            super::spec::LayerSpec { target_yplus: super::turbulence::layer_target_yplus(spec), ..m.layers.clone() };
+        LayerPlan { tet_check: !a.watertight, ..layer_plan(&target, u, lref, nu, hs) }
     };
     let re = u * lref / nu;
     let delta = 0.37 * lref * re.max(1e3).powf(-0.2);

@@ -427,11 +427,21 @@ impl Default for SolverSpec {
             write_interval: None,
             average_from: None,
             cores: 1,
-            residual_targets: [("p", 1e-4), ("U", 1e-5), ("k", 1e-5), ("omega", 1e-5)]
+            residual_targets: [
+                ("p", 1e-4),
+                ("U", 1e-5),
+                ("k", 1e-5),
+                ("omega", 1e-5),
+                ("epsilon", 1e-5),
+                ("nuTilda", 1e-5),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+            relaxation: [("U", 0.9), ("k", 0.7), ("omega", 0.7), ("epsilon", 0.7), ("nuTilda", 0.7)]
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), v))
                 .collect(),
-            relaxation: [("U", 0.9), ("k", 0.7), ("omega", 0.7)].into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
             step_timeout_s: 6 * 3600,
             openfoam: None,
         }
@@ -509,6 +519,7 @@ impl CaseSpec {
         }
         super::twod::validate(self)?;
         super::limits::check(self)?;
+        super::turbulence::validate(self).map_err(SpecError::Invalid)?;
         if self.flow.kind == FlowKind::External && v[2].abs() > v[0].hypot(v[1]) {
             return bad(
                 "external flow must be mostly horizontal (z is up): rotate the geometry so that the flow runs along x or y"

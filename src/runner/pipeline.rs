@@ -177,6 +177,7 @@ pub fn prepare_surface(
     };
     let mut case = case::build(&meshed, &surface, &analysis, None)?;
     mesh_choice.correct_estimate(&mut case.plan);
+    warnings.extend(crate::foam::turbulence::near_wall_warning(&spec, &case.plan.layers, case.wall_treatment));
     Ok(Prepared { spec, surface, heal: heal_report, analysis, case, input_sha256, warnings, mesh_choice })
 }
 
@@ -478,6 +479,7 @@ pub fn summary(p: &Prepared, r: &RunReport, case_dir: &Path, total_s: f64, env: 
             "orders_dropped": r.solver.orders_dropped(),
             "execution_s": r.solver.execution_s,
             "inlet_turbulence": p.case.turbulence,
+            "wall_treatment": p.case.wall_treatment,
         },
         "forces": {
             // Rounded to 4 decimals: the report and the pages show these digits exactly.

@@ -10,7 +10,6 @@ use super::svg::{Plot, Series, Style};
 use super::{data, r4, run_block, sample, spec, Ctx, Measured};
 use crate::foam::dict::Value;
 use crate::foam::patches::BcKind;
-use crate::foam::physics::InletTurbulence;
 use crate::foam::spec::TurbulenceModel;
 use serde_json::json;
 
@@ -60,7 +59,7 @@ pub fn run(ctx: &Ctx) -> Result<Measured, String> {
         ],
     );
     // The tutorial's inlet turbulence: k 1.09e-3 m²/s² (0.061 %), ω 181 728 1/s.
-    let turb = InletTurbulence { k: 1.09e-3, omega: 181_728.0, nut: 1.09e-3 / 181_728.0 };
+    let turb = block::turbulence(1.09e-3, 181_728.0);
     let reference = block::reference(&["lowerWall"], U, H, H * H);
     let case = block::build(&s, &mesh, turb, [U, 0.0, 0.0], &reference, false).map_err(|e| e.to_string())?;
     let solved = run_block(ctx, &case, 900)?;

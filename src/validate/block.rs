@@ -8,6 +8,7 @@ use crate::foam::flavour::Flavour;
 use crate::foam::patches::{BcKind, Patch};
 use crate::foam::physics::{self, InletTurbulence, Reference};
 use crate::foam::spec::CaseSpec;
+use crate::foam::turbulence::NearWall;
 use std::path::{Path, PathBuf};
 
 /// One hex block: its 8 vertices, cells per direction, and grading (`simpleGrading`'s
@@ -154,7 +155,7 @@ pub fn build(
     };
     put("system", "dictionary", "blockMeshDict", &mesh.dict())?;
     put("system", "dictionary", "controlDict", &physics::control_dict(spec, reference, flavour))?;
-    put("system", "dictionary", "fvSchemes", &physics::fv_schemes())?;
+    put("system", "dictionary", "fvSchemes", &physics::fv_schemes(spec))?;
     let mut solution = physics::fv_solution(spec, flavour);
     if closed {
         // A closed domain fixes the pressure level at one cell.
@@ -169,7 +170,9 @@ pub fn build(
         put("constant", "dictionary", "turbulenceProperties", &physics::turbulence_properties(spec, flavour))?;
     }
     let patches: Vec<Patch> = mesh.patches.iter().map(|p| p.patch.clone()).collect();
-    for (name, class, body) in physics::initial_fields(spec, &patches, turb, u_init) {
+    // The validation block meshes resolve the wall (first cell at y+ ≈ 1).
+    let wall = if spec.turbulence.model.is_laminar() { NearWall::Laminar } else { NearWall::LowRe };
+    for (name, class, body) in physics::initial_fields(spec, &patches, turb, wall, u_init) {
         let body = if mesh.empty.is_empty() {
             body
         } else {
@@ -210,6 +213,12 @@ pub fn reference(patches: &[&str], u: f64, lref: f64, aref: f64) -> Reference {
         pitch_axis: if l[2] != 0.0 { [0.0, 0.0, 1.0] } else { p },
         patches: patches.iter().map(|s| s.to_string()).collect(),
     }
+}
+
+/// Inlet and initial turbulence from k and ω (νt = k/ω, ε = Cμ k ω, ν̃ = νt); a laminar case
+/// passes `(0, 1)`.
+pub fn turbulence(k: f64, omega: f64) -> InletTurbulence {
+    InletTurbulence { k, omega, nut: k / omega, epsilon: physics::C_MU * k * omega, nu_tilda: k / omega }
 }
 
 /// A patch of a block mesh.

@@ -9,7 +9,6 @@ use super::svg::{Plot, Series, Style};
 use super::{data, r4, run_block, sample, spec, Ctx, Measured};
 use crate::foam::dict::Value;
 use crate::foam::patches::BcKind;
-use crate::foam::physics::InletTurbulence;
 use crate::foam::spec::TurbulenceModel;
 use serde_json::json;
 
@@ -50,7 +49,7 @@ fn run(ctx: &Ctx, re: u32, n: usize, iterations: u32, tol: f64) -> Result<Measur
             ("fixedWalls", BcKind::Wall, vec![Side::Left(0, 0), Side::Right(0, 0), Side::Bottom(0, 0)]),
         ],
     );
-    let none = InletTurbulence { k: 0.0, omega: 1.0, nut: 0.0 };
+    let none = block::turbulence(0.0, 1.0);
     let reference = block::reference(&["fixedWalls"], U, L, L * L * 0.1);
     let case = block::build(&s, &mesh, none, [0.0; 3], &reference, true).map_err(|e| e.to_string())?;
     let solved = run_block(ctx, &case, 900)?;

@@ -8,7 +8,6 @@ use super::svg::{Plot, Series, Style};
 use super::{r4, run_block, sample, spec, Ctx, Measured};
 use crate::foam::dict::Value;
 use crate::foam::patches::BcKind;
-use crate::foam::physics::InletTurbulence;
 use crate::foam::spec::TurbulenceModel;
 use serde_json::json;
 
@@ -16,7 +15,7 @@ fn all(_: usize, _: usize) -> bool {
     true
 }
 
-const LAMINAR: InletTurbulence = InletTurbulence { k: 0.0, omega: 1.0, nut: 0.0 };
+
 
 fn targets(s: &mut crate::foam::spec::CaseSpec, p: f64, u: f64) {
     s.solver.residual_targets = [("p", p), ("U", u)].into_iter().map(|(k, v)| (k.to_string(), v)).collect();
@@ -51,7 +50,7 @@ pub fn poiseuille(ctx: &Ctx) -> Result<Measured, String> {
         ],
     );
     let reference = block::reference(&["walls"], U, length, H * 0.01);
-    let case = block::build(&s, &mesh, LAMINAR, [U, 0.0, 0.0], &reference, false).map_err(|e| e.to_string())?;
+    let case = block::build(&s, &mesh, block::turbulence(0.0, 1.0), [U, 0.0, 0.0], &reference, false).map_err(|e| e.to_string())?;
     let solved = run_block(ctx, &case, 600)?;
     let x_profile = 12.0 * dh;
     let profile = sample::line(&solved, "U", 0, 0, x_profile, 1, H)?;
@@ -123,7 +122,7 @@ pub fn blasius(ctx: &Ctx) -> Result<Measured, String> {
         ],
     );
     let reference = block::reference(&["plate"], U, L, L * 0.01);
-    let case = block::build(&s, &mesh, LAMINAR, [U, 0.0, 0.0], &reference, false).map_err(|e| e.to_string())?;
+    let case = block::build(&s, &mesh, block::turbulence(0.0, 1.0), [U, 0.0, 0.0], &reference, false).map_err(|e| e.to_string())?;
     let solved = run_block(ctx, &case, 600)?;
     let tau = sample::wall(&solved, "plate", "wallShearStress")?;
     let cf: Vec<(f64, f64)> = tau.iter().map(|(c, t)| (c[0] / L, -t[0] / (0.5 * U * U))).collect();

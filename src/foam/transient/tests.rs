@@ -91,7 +91,7 @@ fn the_dictionaries_become_pimple_ones() {
     ] {
         assert!(c.contains(want), "{want} missing in\n{c}");
     }
-    let sch = write_entries_string(&fv_schemes(physics::fv_schemes(), &s)).unwrap();
+    let sch = write_entries_string(&fv_schemes(physics::fv_schemes(&s), &s)).unwrap();
     assert!(sch.contains("default         backward;") && !sch.contains("bounded"), "{sch}");
     let sol = write_entries_string(&fv_solution(physics::fv_solution(&s, esi), &s)).unwrap();
     assert!(sol.contains("PIMPLE") && !sol.contains("SIMPLE"), "{sol}");
@@ -106,7 +106,7 @@ fn the_dictionaries_become_pimple_ones() {
     assert!(sol.contains("UFinal          1;") && sol.contains("pFinal          1;"), "{sol}");
     // A steady spec's dictionaries pass through unchanged.
     let steady = CaseSpec::from_toml("[flow]\ntype = \"external\"\nvelocity = [10, 0, 0]\n", "t").unwrap();
-    assert_eq!(fv_schemes(physics::fv_schemes(), &steady), physics::fv_schemes());
+    assert_eq!(fv_schemes(physics::fv_schemes(&steady), &steady), physics::fv_schemes(&steady));
     assert_eq!(fv_solution(physics::fv_solution(&steady, esi), &steady), physics::fv_solution(&steady, esi));
 }
 

@@ -2,6 +2,7 @@
 // marks the fields it finds wrong with aria-invalid.
 import { $, input, showError } from "../api";
 import { maxCores, velocity, type Wizard } from "./setup";
+import { turbulenceFields } from "./solver";
 import { data } from "./state";
 
 /** Patch names the wind tunnel uses in external flow. */
@@ -100,11 +101,11 @@ function solverProblems(w: Wizard): string[] {
   const okIt = Number.isInteger(it) && it >= 1 && it <= 100000;
   input("iterations").setAttribute("aria-invalid", String(!okIt));
   if (!okIt) msgs.push("iterations must be a whole number from 1 to 100 000");
-  for (const f of ["p", "U", "k", "omega"]) {
+  for (const f of ["p", "U", ...turbulenceFields(w.turbulence.value)]) {
     const v = Number(input(`res-${f}`).value);
     const ok = v > 0 && v < 1;
     input(`res-${f}`).setAttribute("aria-invalid", String(!ok));
-    if (!ok) msgs.push(`the ${f === "omega" ? "ω" : f} residual target must be between 0 and 1 (e.g. 1e-4)`);
+    if (!ok) msgs.push(`the ${({ omega: "ω", epsilon: "ε", nuTilda: "ν̃" } as Record<string, string>)[f] ?? f} residual target must be between 0 and 1 (e.g. 1e-4)`);
   }
   const cores = Number(input("cores").value);
   const max = maxCores(w);

@@ -3,6 +3,7 @@
 import { $, api, ApiError, fmt, groupDigits, input, showError } from "../api";
 import { check } from "./checks";
 import { BC_LABEL, targetCells, velocity, type Wizard } from "./setup";
+import { TURBULENCE_LABEL } from "./solver";
 import { buildSpec } from "./spec";
 import { data } from "./state";
 
@@ -22,7 +23,8 @@ export function review(w: Wizard): void {
   row("Geometry", `${data.name} · ${data.groups.length} surface groups`);
   row("Flow", `${ext ? "external (wind tunnel)" : "internal"}, |U| = ${fmt(Math.hypot(...u))} m/s (${u.map((x) => fmt(x)).join(", ")})${ext && ground.checked ? ", moving ground" : ""}`);
   row("Fluid", ($("fluid") as HTMLSelectElement).selectedOptions[0].textContent ?? "");
-  row("Turbulence", turbulence.value === "laminar" ? "laminar" : `k-ω SST, ${fmt(Number(input("intensity").value))} % intensity`);
+  const label = TURBULENCE_LABEL[turbulence.value] ?? turbulence.value;
+  row("Turbulence", turbulence.value === "laminar" ? label : `${label}, ${fmt(Number(input("intensity").value))} % intensity`);
   const byType = new Map<string, string[]>();
   for (const [n, b] of w.bcs) byType.set(BC_LABEL[b.type], [...(byType.get(BC_LABEL[b.type]) ?? []), n]);
   row("Boundaries", [...byType].map(([t, ns]) => `${t}: ${ns.join(", ")}`).join(" · ") + (ext ? " · tunnel: inlet, outlet, slip sides and top" : ""));

@@ -3,6 +3,7 @@
 // server chooses the rest.
 import { $, input } from "../api";
 import { targetCells, velocity, type Wizard } from "./setup";
+import { turbulenceFields } from "./solver";
 import { data } from "./state";
 
 function meshSpec(w: Wizard): Record<string, unknown> {
@@ -28,7 +29,8 @@ function meshSpec(w: Wizard): Record<string, unknown> {
 
 export function buildSpec(w: Wizard, meshOnly: boolean): Record<string, unknown> {
   const { flowType } = w;
-  const lam = w.turbulence.value === "laminar";
+  const model = w.turbulence.value;
+  const fields = turbulenceFields(model);
   const boundaries: Record<string, unknown> = {};
   for (const [name, bc] of w.bcs) {
     const b: Record<string, unknown> = { type: bc.type };
@@ -37,16 +39,13 @@ export function buildSpec(w: Wizard, meshOnly: boolean): Record<string, unknown>
     boundaries[name] = b;
   }
   const targets: Record<string, number> = { p: Number(input("res-p").value), U: Number(input("res-U").value) };
-  if (!lam) {
-    targets.k = Number(input("res-k").value);
-    targets.omega = Number(input("res-omega").value);
-  }
+  for (const f of fields) targets[f] = Number(input(`res-${f}`).value);
   const spec: Record<string, unknown> = {
     name: input("case-name").value.trim() || data.name,
     geometry_id: data.geometry_id,
     flow: { type: flowType.value, velocity: velocity(), ground: flowType.value === "external" && w.ground.checked },
     fluid: { preset: ($("fluid") as HTMLSelectElement).value },
-    turbulence: lam ? { model: "laminar" } : { model: "kOmegaSST", intensity: Number(input("intensity").value) / 100 },
+    turbulence: fields.length ? { model, intensity: Number(input("intensity").value) / 100 } : { model },
     boundaries,
     mesh: meshSpec(w),
     solver: { iterations: Number(input("iterations").value), residual_targets: targets },
