@@ -427,7 +427,7 @@ mod tests {
 
     #[test]
     fn the_collapse_steps_follow_snappy() {
-        let mut s = super::super::case::steps(1, false, Default::default());
+        let mut s = super::super::case::steps(1, false, Default::default(), super::super::spec::SolverKind::Steady);
         add_steps(&mut s);
         let names: Vec<&str> = s.iter().map(|s| s.name()).collect();
         let i = names.iter().position(|n| *n == "snappyHexMesh").unwrap();
