@@ -77,7 +77,7 @@ pub fn poiseuille(ctx: &Ctx) -> Result<Measured, String> {
     let exact_curve: Vec<(f64, f64)> = (0..=50).map(|i| i as f64 / 50.0).map(|t| (exact(t * H) / U, t)).collect();
     m.plots.push(Plot {
         file: "velocity_profile".into(),
-        title: format!("Plane Poiseuille, Re_Dh 100: u(y) at x = {} Dh", x_profile / dh),
+        title: format!("Plane Poiseuille, Re_Dh 100: u(y) at x = {:.0} Dh", x_profile / dh),
         x_label: "u / U_mean (-)".into(),
         y_label: "y / h (-)".into(),
         series: vec![

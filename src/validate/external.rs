@@ -72,6 +72,8 @@ pub fn cylinder(ctx: &Ctx) -> Result<Measured, String> {
     let (summary, history) = run_pipeline(ctx, spec, &surface)?;
     let cl: Vec<(f64, f64)> = history.iter().map(|h| (h.0, h.2)).collect();
     let cd: Vec<(f64, f64)> = history.iter().map(|h| (h.0, h.1)).collect();
+    // Every time step is in the history; a plot needs a few points per shedding period.
+    let thin = |v: &[(f64, f64)]| -> Vec<(f64, f64)> { v.iter().step_by(v.len() / 1500 + 1).copied().collect() };
     let st = summary["strouhal"]
         .as_f64()
         .or_else(|| frequency(&cl, from).map(|p| p.frequency * D / U))
@@ -96,8 +98,8 @@ pub fn cylinder(ctx: &Ctx) -> Result<Measured, String> {
         x_label: "t U / D (-)".into(),
         y_label: "C_d, C_l (-)".into(),
         series: vec![
-            Series { label: "C_d".into(), points: cd, style: Style::Line },
-            Series { label: "C_l".into(), points: cl, style: Style::Line },
+            Series { label: "C_d".into(), points: thin(&cd), style: Style::Line },
+            Series { label: "C_l".into(), points: thin(&cl), style: Style::Line },
             Series { label: "mean C_d 1.33 (reference)".into(), points: vec![(from, cd_ref), (end, cd_ref)], style: Style::Dashed },
         ],
     });
