@@ -23,5 +23,5 @@ pub mod post;
 pub mod runner;
 server_modules!(
     api, auth, billing, blob, config, error, http, jobs, metrics, pages, pg_listen, report, server, service, state,
-    store, web,
+    store, validate, web,
 );

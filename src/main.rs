@@ -76,6 +76,10 @@ enum Cmd {
     #[cfg(feature = "server")]
     /// The PDF report of a result: `flowcfd report --case DIR --out report.pdf`.
     Report(cli::report::ReportArgs),
+    #[cfg(feature = "server")]
+    /// The validation suite: published cases run through FlowCFD and compared with
+    /// reference data (`flowcfd validate --list` names them).
+    Validate(cli::validate::ValidateArgs),
 }
 
 fn main() -> ExitCode {
@@ -103,6 +107,8 @@ fn main() -> ExitCode {
         Cmd::Post { cmd } => cli::post::post(cmd),
         #[cfg(feature = "server")]
         Cmd::Report(a) => cli::report::report(&a),
+        #[cfg(feature = "server")]
+        Cmd::Validate(a) => cli::validate::validate(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -19,6 +19,7 @@ mod post;
 mod projects;
 mod report;
 mod usage;
+mod validation;
 mod ws;
 
 /// Every API route, plus health checks.
@@ -36,6 +37,7 @@ pub fn routes(st: &AppState) -> Router<AppState> {
         .merge(plans::routes())
         .merge(usage::routes())
         .merge(billing::routes())
+        .merge(validation::routes())
         .merge(openapi::routes())
         .layer(DefaultBodyLimit::max(st.cfg.limits.max_body_bytes))
         .merge(geometries::routes(upload_limit, st.cfg.limits.max_body_bytes))

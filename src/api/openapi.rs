@@ -121,6 +121,10 @@ pub fn document() -> Value {
             "/api/invitations/{id}/decline": {"post": {"summary": "Decline an invitation (the invitee only)", "responses": ok("204", "declined")}},
             "/api/usage": {"get": {"summary": "Metered use in a plan period: ?period=YYYY-MM (this month by default; 400 naming the format otherwise), ?org=ID for an org's owner and admins (403 for other members, 404 for others). {period, period_months, subject, plan, plan_title, included_core_hours, credit_core_hours, used_core_hours, remaining_core_hours, overage_core_hours, overage_usd, overage_usd_per_core_hour, by_project [{project_id, name, core_hours}], by_job [{job_id, project_id, project, case_name, executor, cores, status, core_hours}], daily [{date, core_hours}]}",
                 "responses": ok("200", "the usage report")}},
+            "/api/validation": {
+                "get": {"summary": "The latest validation run (null when none): {run, status running|passed|failed|interrupted, started, finished, pass, exit_code, cases [{name, metrics, reference, tolerance, pass, wall_s, plots, plot_urls, error}]}", "responses": ok("200", "the latest run")},
+                "post": {"summary": "Start a validation run (server administrators; 403 otherwise): `flowcfd validate` in the background; body optional, {\"cases\": [names]} narrows it (400 for an unknown name); 409 while a run is in progress", "responses": ok("202", "{run, status, cases}")}},
+            "/api/validation/{run}/{case}/{file}": {"get": {"summary": "A plot of a run (SVG), as listed in its cases' plot_urls", "responses": ok("200", "image/svg+xml")}},
             "/api/usage.csv": {"get": {"summary": "The same report as CSV: one row per job (job_id, project_id, project, case, executor, cores, status, core_hours), then a total line; same parameters",
                 "responses": ok("200", "text/csv, as an attachment named flowcfd-usage-[ORG-]YYYY-MM.csv")}},
             "/api/admin/users": {"get": {"summary": "All users (admins)", "responses": ok("200", "list")}},

@@ -14,6 +14,8 @@ pub mod report;
 pub mod serve;
 #[cfg(feature = "server")]
 pub mod usage;
+#[cfg(feature = "server")]
+pub mod validate;
 
 #[cfg(feature = "server")]
 /// A multi-threaded tokio runtime for the verbs that talk to the store or serve.

@@ -19,6 +19,7 @@ use serde::Deserialize;
 mod invitations;
 mod sign_in;
 mod usage;
+mod validation;
 mod workflow;
 
 fn render<T: Template>(status: StatusCode, t: T) -> Response {
@@ -388,6 +389,7 @@ pub fn routes(upload_limit: usize) -> Router<AppState> {
         .route("/projects/{id}/geometries", post(upload).layer(DefaultBodyLimit::max(upload_limit)))
         .merge(invitations::routes())
         .merge(usage::routes())
+        .merge(validation::routes())
         .route("/admin", get(admin))
         .route("/admin/settings", post(admin_settings))
         .route("/admin/users/{id}", post(admin_user))

@@ -17,6 +17,7 @@ pub mod projects;
 pub mod report;
 pub mod usage;
 pub mod usage_text;
+pub mod validation;
 
 use crate::store::User;
 
