@@ -130,6 +130,11 @@ fn rooms_import_only_what_the_map_allows() {
         server_side.iter().copied().chain(["store", "jobs", "runner"]).collect(),
         "pg_listen is infrastructure below store and jobs",
     ));
+    rules.push((
+        "validate",
+        server_side.iter().copied().chain(["store", "jobs", "billing", "auth", "blob", "pg_listen"]).collect(),
+        "validate drives the runner like the CLI does; it knows no server, store or jobs",
+    ));
     rules.push(("pages", vec!["api"], "pages imports no api"));
     rules.push(("api", vec!["pages"], "api imports no pages"));
     rules.push(("http", vec!["api", "pages", "server"], "http plumbing sits below api and pages"));

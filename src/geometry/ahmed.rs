@@ -11,6 +11,7 @@
 //! plus the stilts'.
 
 use super::primitives::merge;
+use super::profile::{circle, extruded_profile};
 use super::Surface;
 
 /// Body length, m.
@@ -63,7 +64,7 @@ pub fn ahmed_body(slant_deg: f64) -> Surface {
     for x in [0.2015, 0.6715] {
         for y in [-0.1635, 0.1635] {
             // Into the underside by 5 mm, so that body and stilt overlap instead of touching.
-            body = merge(body, vertical_cylinder([x, y], 0.5 * STILT_DIAMETER, 0.0, zb + 0.005, 16, "stilts"));
+            body = merge(body, extruded_profile(&circle([x, y], STILT_DIAMETER, 16), 0.0, zb + 0.005, "stilts"));
         }
     }
     body
@@ -116,42 +117,10 @@ fn loft(sections: &[[f64; 4]], ny: usize, nz: usize, group: &str) -> Surface {
     Surface { points, tris, tri_group: vec![0; n], groups: vec![group.to_string()] }
 }
 
-/// A closed vertical cylinder of radius `r` from `z0` to `z1`, `n` segments, outward-facing.
-fn vertical_cylinder(c: [f64; 2], r: f64, z0: f64, z1: f64, n: usize, group: &str) -> Surface {
-    let mut points = Vec::new();
-    for z in [z0, z1] {
-        for j in 0..n {
-            let a = 2.0 * std::f64::consts::PI * j as f64 / n as f64;
-            points.push([c[0] + r * a.cos(), c[1] + r * a.sin(), z]);
-        }
-    }
-    points.push([c[0], c[1], z0]);
-    points.push([c[0], c[1], z1]);
-    let (bot, top) = ((2 * n) as u32, (2 * n + 1) as u32);
-    let mut tris = Vec::new();
-    for j in 0..n {
-        let (a, b) = (j as u32, ((j + 1) % n) as u32);
-        let (c2, d) = (b + n as u32, a + n as u32);
-        tris.push([a, b, c2]);
-        tris.push([a, c2, d]);
-        tris.push([bot, b, a]);
-        tris.push([top, d, c2]);
-    }
-    let k = tris.len();
-    Surface { points, tris, tri_group: vec![0; k], groups: vec![group.to_string()] }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::geometry::analyse::{analyse, signed_volume};
-
-    #[test]
-    fn stilts_face_outward() {
-        let c = vertical_cylinder([0.0, 0.0], 1.0, 0.0, 1.0, 64, "c");
-        let v = signed_volume(&c);
-        assert!((v - std::f64::consts::PI).abs() < 0.01, "{v}");
-    }
 
     #[test]
     fn ahmed_body_is_closed_outward_and_the_right_size() {

@@ -256,6 +256,10 @@ async fn project_page(st: &AppState, pu: &PageUser, id: &str, error: Option<Stri
             let spec: Option<crate::foam::spec::CaseSpec> = case.and_then(|c| serde_json::from_str(&c.spec).ok());
             let mesh_only = spec.as_ref().is_some_and(|s| s.mesh_only);
             let progress = match (mesh_only, &spec) {
+                // A transient run's progress key is its simulated time in µs.
+                (false, Some(s)) if j.iteration > 0 && crate::foam::transient::is_transient(s) => {
+                    format!("t = {} / {} s", j.iteration as f64 * 1e-6, s.solver.end_time.unwrap_or(1.0))
+                }
                 (false, Some(s)) if j.iteration > 0 => format!("{} / {} iterations", j.iteration, s.solver.iterations),
                 _ => j.log_step.clone().or(j.step.clone()).unwrap_or_default(),
             };

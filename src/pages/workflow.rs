@@ -262,6 +262,8 @@ struct JobPage {
     /// The core-hours recorded for the job, with the unit.
     core_hours: String,
     iterations: u32,
+    /// A transient run's simulated end time, s (its progress is in time, not iterations).
+    end_time: Option<f64>,
     created_at: i64,
     started_at: i64,
     completed_at: i64,
@@ -368,6 +370,7 @@ async fn job_page(st: &AppState, pu: &PageUser, id: &str, notice: Option<String>
             cs => format!("{} core-hours", num(cs / 3600.0)),
         },
         iterations: spec.solver.iterations,
+        end_time: crate::foam::transient::is_transient(&spec).then(|| spec.solver.end_time.unwrap_or(1.0)),
         created_at: job.created_at,
         started_at: job.started_at.unwrap_or(0),
         completed_at: job.completed_at.unwrap_or(0),

@@ -1,20 +1,20 @@
-//! The reference data, embedded from `data/validation/` (copies of the shared reference
+//! The reference data, embedded from `src/validate/reference/` (copies of the shared reference
 //! files, each keeping its `#` source header): a small CSV reader for them.
 
 /// Ghia, Ghia & Shin 1982, Table I: u on the vertical centre-line.
-pub const GHIA_U: &str = include_str!("../../data/validation/ghia1982_cavity_u_vertical_centerline.csv");
+pub const GHIA_U: &str = include_str!("reference/ghia1982_cavity_u_vertical_centerline.csv");
 /// Ghia, Ghia & Shin 1982, Table II: v on the horizontal centre-line.
-pub const GHIA_V: &str = include_str!("../../data/validation/ghia1982_cavity_v_horizontal_centerline.csv");
+pub const GHIA_V: &str = include_str!("reference/ghia1982_cavity_v_horizontal_centerline.csv");
 /// Blasius similarity solution: cf(Re_x).
-pub const BLASIUS: &str = include_str!("../../data/validation/laminar_flatplate_blasius.csv");
+pub const BLASIUS: &str = include_str!("reference/laminar_flatplate_blasius.csv");
 /// Hagen-Poiseuille / plane Poiseuille formulas.
-pub const POISEUILLE: &str = include_str!("../../data/validation/laminar_pipe_poiseuille.csv");
+pub const POISEUILLE: &str = include_str!("reference/laminar_pipe_poiseuille.csv");
 /// Driver & Seegmiller 1985: lower-wall cf.
-pub const BFS_CF: &str = include_str!("../../data/validation/driver_seegmiller1985_bfs_cf_exp.csv");
+pub const BFS_CF: &str = include_str!("reference/driver_seegmiller1985_bfs_cf_exp.csv");
 /// Driver & Seegmiller 1985: wall Cp.
-pub const BFS_CP: &str = include_str!("../../data/validation/driver_seegmiller1985_bfs_cp_exp.csv");
+pub const BFS_CP: &str = include_str!("reference/driver_seegmiller1985_bfs_cp_exp.csv");
 /// Ahmed, Ramm & Faltin 1984: drag by slant angle.
-pub const AHMED: &str = include_str!("../../data/validation/ahmed1984_drag.csv");
+pub const AHMED: &str = include_str!("reference/ahmed1984_drag.csv");
 
 /// The rows of a reference CSV (after its `#` lines and header), as text cells, with the header.
 pub fn rows(text: &str) -> (Vec<&str>, Vec<Vec<&str>>) {

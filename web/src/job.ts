@@ -16,6 +16,8 @@ const root = $("live");
 const id = root.dataset.job!;
 const meshOnly = root.dataset.meshOnly === "true";
 const maxIter = Number(root.dataset.iterations ?? 0);
+// A transient run's simulated end time (s): its progress is in time.
+const endTime = Number(root.dataset.endTime ?? 0);
 let status = root.dataset.status!;
 let started = Number(root.dataset.started) || 0;
 let completed = Number(root.dataset.completed) || 0;
@@ -121,7 +123,9 @@ function addSamples(samples: Sample[]): void {
 
 function setTime(t: number): void {
   const el = document.getElementById("live-iter");
-  if (el) el.textContent = `t = ${fmt(t, 4)} s`;
+  if (el) el.textContent = fmt(t, 4);
+  const bar = document.getElementById("live-progress") as HTMLProgressElement | null;
+  if (bar && endTime > 0) bar.value = Math.min(t, endTime);
 }
 
 function setIteration(n: number): void {
