@@ -383,19 +383,21 @@ pub struct SolverSpec {
     pub kind: SolverKind,
     /// Maximum SIMPLE iterations (steady runs).
     pub iterations: u32,
-    /// Transient: the simulated end time, s.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Transient: the simulated end time, s (OpenFOAM's `endTime` is accepted too).
+    #[serde(alias = "endTime", skip_serializing_if = "Option::is_none")]
     pub end_time: Option<f64>,
     /// Transient: the first time step, s; default from the mesh and `max_co`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(alias = "deltaT", skip_serializing_if = "Option::is_none")]
     pub delta_t: Option<f64>,
     /// Transient: the Courant number the adjustable time step keeps to (default 1; up to 5
     /// with `outer_correctors` above 1).
+    #[serde(alias = "maxCo")]
     pub max_co: f64,
     /// Transient: PIMPLE outer correctors per time step.
+    #[serde(alias = "nOuterCorrectors")]
     pub outer_correctors: u32,
     /// Transient: simulated time between written results, s; default a tenth of `end_time`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(alias = "writeInterval", skip_serializing_if = "Option::is_none")]
     pub write_interval: Option<f64>,
     /// Transient: time-averaged fields (fieldAverage) start at this simulated time, s;
     /// default half of `end_time`.

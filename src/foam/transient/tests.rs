@@ -132,3 +132,15 @@ fn the_latest_written_time_is_found_and_resume_skips_meshing() {
     assert_eq!(names(resume_steps(&serial, &dir)), ["pimpleFoam"]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn openfoam_spellings_of_the_time_keys_are_accepted() {
+    let text = "[flow]\ntype = \"external\"\nvelocity = [10, 0, 0]\n[solver]\ntype = \"transient\"\n\
+                endTime = 3.0\nmaxCo = 2.0\nnOuterCorrectors = 2\nwriteInterval = 0.5\ndeltaT = 1e-3\n";
+    let s = CaseSpec::from_toml(text, "t").unwrap();
+    assert_eq!(s.solver.end_time, Some(3.0));
+    assert_eq!(s.solver.max_co, 2.0);
+    assert_eq!(s.solver.outer_correctors, 2);
+    assert_eq!(s.solver.write_interval, Some(0.5));
+    assert_eq!(s.solver.delta_t, Some(1e-3));
+}
