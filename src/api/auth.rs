@@ -1,7 +1,7 @@
-//! `/api/auth/*`, `/api/me` and `/api/tokens`.
+//! `/api/auth/*` (with the password reset), `/api/me` and `/api/tokens`.
 use crate::error::{AppError, AppResult};
 use crate::http::extract::{ApiJson, ClientIp};
-use crate::service::{accounts, Caller};
+use crate::service::{accounts, recovery, Caller};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -30,6 +30,19 @@ struct Login {
 #[serde(deny_unknown_fields)]
 struct Refresh {
     refresh_token: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResetRequest {
+    email: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResetConfirm {
+    token: String,
+    password: String,
 }
 
 #[derive(Deserialize)]
@@ -74,6 +87,26 @@ async fn logout(State(st): State<AppState>, ApiJson(b): ApiJson<Refresh>) -> App
     Ok(StatusCode::NO_CONTENT)
 }
 
+async fn password_reset(
+    State(st): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(b): ApiJson<ResetRequest>,
+) -> AppResult<impl IntoResponse> {
+    crate::http::auth_limit(&st, ip.as_deref(), "reset")?;
+    recovery::request_reset(&st, &b.email, ip.as_deref()).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({"detail": recovery::REQUESTED}))))
+}
+
+async fn password_reset_confirm(
+    State(st): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(b): ApiJson<ResetConfirm>,
+) -> AppResult<StatusCode> {
+    crate::http::auth_limit(&st, ip.as_deref(), "reset")?;
+    recovery::confirm_reset(&st, &b.token, &b.password, ip.as_deref()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 async fn me(State(st): State<AppState>, c: Caller) -> AppResult<impl IntoResponse> {
     let orgs = st.store.orgs_for(c.id()).await?;
     let plan = crate::service::plans::user_plan(&st, c.id()).await?;
@@ -109,6 +142,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/auth/login", post(login))
         .route("/api/auth/refresh", post(refresh))
         .route("/api/auth/logout", post(logout))
+        .route("/api/auth/password-reset", post(password_reset))
+        .route("/api/auth/password-reset/confirm", post(password_reset_confirm))
         .route("/api/me", get(me))
         .route("/api/tokens", get(list_tokens).post(create_token))
         .route("/api/tokens/{id}", delete(revoke_token))

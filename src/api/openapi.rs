@@ -48,6 +48,12 @@ pub fn document() -> Value {
             "/api/auth/logout": {"post": {"summary": "Revoke a refresh token and its family", "security": [],
                 "requestBody": body(obj(&[("refresh_token", "string")], &["refresh_token"])),
                 "responses": ok("204", "revoked")}},
+            "/api/auth/password-reset": {"post": {"summary": "Ask for a password reset link (the same answer whether or not the email has an account)", "security": [],
+                "requestBody": body(obj(&[("email", "string")], &["email"])),
+                "responses": ok("202", "{detail}")}},
+            "/api/auth/password-reset/confirm": {"post": {"summary": "Set a new password with a reset link's token (works once, for 30 minutes)", "security": [],
+                "requestBody": body(obj(&[("token", "string"), ("password", "string")], &["token", "password"])),
+                "responses": ok("204", "the password is set; every session and refresh token is revoked")}},
             "/api/me": {"get": {"summary": "The caller and their organizations", "responses": ok("200", "{user, orgs}")}},
             "/api/tokens": {
                 "get": {"summary": "The caller's API tokens", "responses": ok("200", "list")},

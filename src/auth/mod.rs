@@ -34,6 +34,10 @@ pub struct Claims {
     pub exp: i64,
     /// Always `access`.
     pub typ: String,
+    /// When it was issued, in ms (`iat` is whole seconds): a password reset ends the
+    /// tokens issued before it, and not those of a sign-in in the same second after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat_ms: Option<i64>,
 }
 
 /// The server secret and what is derived from it.
@@ -150,8 +154,10 @@ impl Keys {
 
     /// Signs an access token for `user_id`, valid `ttl_s` seconds.
     pub fn access_token(&self, user_id: &str, ttl_s: u64) -> String {
-        let now = crate::store::now_ms() / 1000;
-        let c = Claims { sub: user_id.into(), iat: now, exp: now + ttl_s as i64, typ: "access".into() };
+        let now_ms = crate::store::now_ms();
+        let now = now_ms / 1000;
+        let c =
+            Claims { sub: user_id.into(), iat: now, exp: now + ttl_s as i64, typ: "access".into(), iat_ms: Some(now_ms) };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &c, &self.enc).expect("HS256 signing cannot fail")
     }
 
@@ -320,7 +326,7 @@ mod tests {
         assert_eq!(other.verify_access(&t).unwrap_err(), TokenError::Invalid);
         // Expired: issued with a lifetime in the past.
         let now = crate::store::now_ms() / 1000;
-        let c = Claims { sub: "u1".into(), iat: now - 100, exp: now - 60, typ: "access".into() };
+        let c = Claims { sub: "u1".into(), iat: now - 100, exp: now - 60, typ: "access".into(), iat_ms: None };
         let old = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &c, &k.enc).unwrap();
         assert_eq!(k.verify_access(&old).unwrap_err(), TokenError::Expired);
         // alg=none and garbage.

@@ -1,4 +1,4 @@
-//! `flowcfd admin`: accounts, sealed cluster keys, cluster checks, usage reports and billing
+//! `flowcfd admin`: accounts (and their password reset links), sealed cluster keys, cluster checks, usage reports and billing
 //! reconciliation from the command line.
 use super::serve::ServerArgs;
 use clap::Subcommand;
@@ -49,6 +49,14 @@ pub enum AdminCmd {
     /// and whether signing in and Slurm work.
     CheckCluster {
         name: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Print a password reset link for an account (it works once, for 30 minutes), to pass
+    /// on to its owner when the server has no mail delivery.
+    ResetLink {
+        /// The account's email.
+        email: String,
         #[command(flatten)]
         server: ServerArgs,
     },
@@ -130,6 +138,23 @@ struct NewAccount {
     password: String,
     admin: bool,
     close_registration: bool,
+}
+
+fn reset_link(email: &str, a: &ServerArgs) -> anyhow::Result<()> {
+    let cfg = a.load()?;
+    super::runtime().block_on(async {
+        let (st, _rx) = flowcfd::state::open(cfg).await?;
+        match flowcfd::service::recovery::reset_link(&st, None, email).await.map_err(|e| anyhow::anyhow!("{e}"))? {
+            Some(link) => {
+                println!("{link}");
+                eprintln!("works once, for 30 minutes; pass it on to {email} only");
+                Ok(())
+            }
+            None => Err(anyhow::anyhow!(
+                "no password account has the email {email}: check the address (flowcfd admin create-user makes one)"
+            )),
+        }
+    })
 }
 
 fn create_user(n: NewAccount, a: &ServerArgs) -> anyhow::Result<()> {
@@ -232,6 +257,7 @@ pub fn run(cmd: AdminCmd) -> anyhow::Result<()> {
         }
         AdminCmd::SealKey { file, server } => seal_key(&file, &server),
         AdminCmd::CheckCluster { name, server } => check_cluster(&name, &server),
+        AdminCmd::ResetLink { email, server } => reset_link(&email, &server),
         AdminCmd::Usage(a) => super::usage::run(a),
         AdminCmd::Billing(BillingCmd::Reconcile { fix, server }) => reconcile(fix, &server),
     }

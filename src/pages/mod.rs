@@ -17,6 +17,7 @@ use axum::{Form, Router};
 use serde::Deserialize;
 
 mod invitations;
+mod recovery;
 mod sign_in;
 mod usage;
 mod validation;
@@ -316,6 +317,8 @@ struct AdminPage {
     registration_open: bool,
     users: Vec<User>,
     audit: Vec<AuditEntry>,
+    /// Reset links waiting to be passed on (no mail delivery is configured).
+    held: Vec<crate::service::recovery::HeldLink>,
     error: Option<String>,
 }
 
@@ -329,6 +332,7 @@ async fn admin_page(st: &AppState, pu: &PageUser, error: Option<String>, status:
         registration_open: accounts::registration_open(st).await?,
         users: st.store.list_users().await.map_err(AppError::from)?,
         audit: st.store.audit_log(100).await.map_err(AppError::from)?,
+        held: crate::service::recovery::held_links(st, &pu.caller()).await?,
         error,
     };
     Ok(render(status, page))
@@ -366,6 +370,17 @@ async fn admin_user(
     if !pu.user.is_admin {
         return Err(AppError::Forbidden("only server administrators can change users".into()).into());
     }
+    if f.action == "reset-link" {
+        let Some(target) = st.store.user(&id).await.map_err(AppError::from)? else {
+            return Err(AppError::NotFound("user").into());
+        };
+        let made = crate::service::recovery::reset_link(&st, Some(pu.user.id.as_str()), &target.email).await?;
+        if made.is_none() {
+            let msg = format!("{} signs in through a provider and has no password to reset", target.email);
+            return admin_page(&st, &pu, Some(msg), StatusCode::BAD_REQUEST).await;
+        }
+        return Ok(Redirect::to("/admin#held-links").into_response());
+    }
     let (a, d) = match f.action.as_str() {
         "make-admin" => (Some(true), None),
         "revoke-admin" => (Some(false), None),
@@ -384,6 +399,7 @@ async fn admin_user(
 pub fn routes(upload_limit: usize) -> Router<AppState> {
     Router::new()
         .merge(sign_in::routes())
+        .merge(recovery::routes())
         .route("/", get(dashboard))
         .route("/geometries/{id}", get(workflow::geometry))
         .route("/jobs/{id}", get(workflow::job))

@@ -67,7 +67,7 @@ struct RegisterPage {
 }
 
 /// Renders a public form page with a fresh pre-session CSRF cookie.
-fn with_pre(st: &AppState, status: StatusCode, pre: String, page: Response) -> Response {
+pub(super) fn with_pre(st: &AppState, status: StatusCode, pre: String, page: Response) -> Response {
     let mut r = page;
     *r.status_mut() = status;
     r.headers_mut().append(header::SET_COOKIE, cookie_header(st, PRE_COOKIE, &pre, 3600).parse().expect("cookie"));
@@ -93,7 +93,7 @@ struct LoginForm {
     password: String,
 }
 
-fn pre_ok(headers: &HeaderMap, given: &str) -> bool {
+pub(super) fn pre_ok(headers: &HeaderMap, given: &str) -> bool {
     cookie(headers, PRE_COOKIE).is_some_and(|c| !c.is_empty() && c == given)
 }
 

@@ -130,7 +130,7 @@ pub async fn login(st: &AppState, email: &str, password: &str, ip: Option<&str>)
 }
 
 /// Runs password hashing on the blocking pool, at most one per core at a time.
-async fn hashing<T: Send + 'static>(st: &AppState, f: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
+pub(super) async fn hashing<T: Send + 'static>(st: &AppState, f: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
     let _permit = st.hashing.acquire().await.map_err(|e| AppError::Internal(e.to_string()))?;
     tokio::task::spawn_blocking(f).await.map_err(|e| AppError::Internal(e.to_string()))
 }
@@ -258,6 +258,11 @@ pub async fn bearer(st: &AppState, token: &str) -> AppResult<Caller> {
     };
     let user =
         user.filter(|u| !u.disabled).ok_or_else(|| AppError::Unauthorized("the account is gone or disabled".into()))?;
+    // A password reset ends the access tokens issued before it.
+    let issued_ms = claims.iat_ms.unwrap_or(claims.iat * 1000);
+    if user.tokens_valid_after.is_some_and(|after| issued_ms < after) {
+        return Err(AppError::Unauthorized("the password was reset after this token was issued; sign in again".into()));
+    }
     Ok(Caller { user, via: Via::Access })
 }
 

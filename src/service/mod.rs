@@ -14,6 +14,7 @@ pub mod org_logo;
 pub mod plans;
 pub mod post;
 pub mod projects;
+pub mod recovery;
 pub mod report;
 pub mod usage;
 pub mod usage_text;

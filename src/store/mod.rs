@@ -25,6 +25,7 @@ mod postgres;
 mod projects;
 mod queue;
 mod quota;
+mod recovery;
 mod settings;
 mod sql;
 mod sqlite;
@@ -41,6 +42,7 @@ pub use jobs::{
 pub use pool::PoolOptions;
 pub use postgres::PgStore;
 pub use quota::PlanLimits;
+pub use recovery::{OutboxMail, RecoveryStore};
 pub use sql::SqlStore;
 pub use sqlite::SqliteStore;
 pub use stripe::{
@@ -144,6 +146,9 @@ pub struct User {
     #[serde(skip)]
     pub plan: String,
     pub created_at: i64,
+    /// Access tokens issued before this time (ms) are refused (set by a password reset).
+    #[serde(skip)]
+    pub tokens_valid_after: Option<i64>,
 }
 
 /// A new user row.
@@ -365,7 +370,9 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 
 /// Everything the appliance keeps in its database.
 #[async_trait::async_trait]
-pub trait Store: JobStore + BillingStore + StripeStore + UsageReportStore + Send + Sync + 'static {
+pub trait Store:
+    JobStore + BillingStore + StripeStore + UsageReportStore + RecoveryStore + Send + Sync + 'static
+{
     /// `sqlite` or `postgres`.
     fn dialect(&self) -> &'static str;
     /// Runs the embedded migrations of this dialect.

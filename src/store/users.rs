@@ -3,7 +3,8 @@ use super::db::{sql, Db, Row, Sql};
 use super::migrate::Dialect;
 use super::{new_id, now_ms, ApiToken, NewUser, RefreshRow, Result, User};
 
-const USER_COLS: &str = "id, email, name, password_hash, auth_provider, is_admin, disabled, plan, created_at";
+const USER_COLS: &str =
+    "id, email, name, password_hash, auth_provider, is_admin, disabled, plan, created_at, tokens_valid_after";
 
 fn user_row(r: &Row) -> Result<User> {
     Ok(User {
@@ -16,6 +17,7 @@ fn user_row(r: &Row) -> Result<User> {
         disabled: r.get("disabled")?,
         plan: r.get("plan")?,
         created_at: r.get("created_at")?,
+        tokens_valid_after: r.get("tokens_valid_after")?,
     })
 }
 
