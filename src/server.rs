@@ -197,6 +197,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         crate::jobs::worker::spawn(st.worker_ctx());
     }
     crate::service::billing_report::spawn(st.clone());
+    crate::service::mail::spawn(st.clone());
     let app = router(st.clone());
     let (tx, stop) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {

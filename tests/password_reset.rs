@@ -161,6 +161,8 @@ async fn reset_on(label: &'static str, url: String) {
         held: true,
         expires_at: Some(expires),
         created_at: now,
+        attempts: 0,
+        last_error: None,
     };
     store.issue_user_token("reset", "expired-hash", &mail(now - 1)).await.unwrap();
     assert_eq!(store.use_user_token("expired-hash", "reset", now).await.unwrap(), None, "{label}");

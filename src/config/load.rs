@@ -45,6 +45,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "jobs",
     "report",
     "billing",
+    "email",
     "clusters",
 ];
 
@@ -209,6 +210,11 @@ mod tests {
             public_url: Some("https://x".into()),
             database_url: Some("sqlite://x".into()),
             billing: Some(Default::default()),
+            email: Some(crate::config::EmailConfig {
+                smtp_url: "smtp://127.0.0.1".into(),
+                from: "cfd@example.com".into(),
+                retry_base_s: 30,
+            }),
             ..Default::default()
         };
         let v = toml::Value::try_from(&full).unwrap();

@@ -9,6 +9,7 @@
 //! `validate` (what a loaded configuration must satisfy) and `show` (`flowcfd config show`,
 //! secrets masked) and `private` (the data directory's owner-only files and folders).
 mod billing;
+mod email;
 mod load;
 pub mod private;
 mod proxy;
@@ -17,6 +18,7 @@ mod show;
 mod validate;
 
 pub use billing::{default_plans, BillingConfig, Plan, StripeConfig};
+pub use email::{EmailConfig, SmtpTarget, SmtpTls};
 pub use load::{ConfigError, Overrides, DEFAULT_FILE};
 pub use proxy::{parse_forwarded, parse_x_forwarded_for, Cidr};
 pub use sections::{
@@ -55,6 +57,9 @@ pub struct Config {
     /// Plans, quotas and Stripe (`[billing]`); absent: everyone on `unlimited`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub billing: Option<BillingConfig>,
+    /// SMTP delivery of the mail outbox (`[email]`); absent: links are held for admins.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<EmailConfig>,
 }
 
 impl Default for Config {
@@ -75,6 +80,7 @@ impl Default for Config {
             report: ReportConfig::default(),
             clusters: Vec::new(),
             billing: None,
+            email: None,
         }
     }
 }

@@ -272,11 +272,17 @@ pub struct ServerConfig {
     /// The header the proxies set: `x-forwarded-for` (nginx, HAProxy, Caddy, Traefik) or
     /// `forwarded` (RFC 7239).
     pub forwarded_header: String,
+    /// The instance's name in mail ("FlowCFD at Example Lab").
+    pub instance_name: String,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { trusted_proxies: Vec::new(), forwarded_header: "x-forwarded-for".into() }
+        ServerConfig {
+            trusted_proxies: Vec::new(),
+            forwarded_header: "x-forwarded-for".into(),
+            instance_name: "FlowCFD".into(),
+        }
     }
 }
 

@@ -24,7 +24,7 @@ fn mask(v: &mut toml::Value, key: &str) {
         }
         toml::Value::Array(a) => a.iter_mut().for_each(|v| mask(v, key)),
         toml::Value::String(s) if is_secret_key(key) && !s.is_empty() => *s = "********".into(),
-        toml::Value::String(s) if key == "database_url" => *s = mask_url(s),
+        toml::Value::String(s) if key == "database_url" || key == "smtp_url" => *s = mask_url(s),
         _ => {}
     }
 }
@@ -54,11 +54,14 @@ mod tests {
                 ("FLOWCFD_AUTH__SECRET", "hunter2hunter2hunter2hunter2hunter2"),
                 ("FLOWCFD_DATABASE_URL", "postgres://app:pw123@db/flowcfd"),
                 ("FLOWCFD_BLOBS__S3__SECRET_ACCESS_KEY", "AKIAsecret"),
+                ("FLOWCFD_EMAIL__SMTP_URL", "smtps://cfd:mailpw9@mail.example.com"),
+                ("FLOWCFD_EMAIL__FROM", "cfd@example.com"),
             ]),
         )
         .unwrap();
         let shown = c.show();
         assert!(!shown.contains("hunter2") && !shown.contains("pw123") && !shown.contains("AKIAsecret"), "{shown}");
+        assert!(shown.contains("smtps://cfd:********@mail.example.com") && !shown.contains("mailpw9"), "{shown}");
         assert!(shown.contains("postgres://app:********@db/flowcfd"), "{shown}");
     }
 }

@@ -128,6 +128,9 @@ impl Config {
         if let Some(problem) = self.billing().problems() {
             return Err(ConfigError::Invalid(problem));
         }
+        if let Some(problem) = self.email.as_ref().and_then(|e| e.problems()) {
+            return Err(ConfigError::Invalid(problem));
+        }
         Ok(())
     }
 }

@@ -10,6 +10,7 @@ pub mod invitations;
 pub mod jobs;
 pub mod limits;
 pub mod login_backoff;
+pub mod mail;
 pub mod org_logo;
 pub mod plans;
 pub mod post;

@@ -45,11 +45,14 @@ async fn issue(st: &AppState, user: &User) -> AppResult<String> {
         kind: RESET.into(),
         user_id: Some(user.id.clone()),
         to_addr: user.email.clone(),
-        subject: "Reset your FlowCFD password".into(),
+        subject: format!("Reset your {} password", st.cfg.server.instance_name),
         link_sealed: Some(st.keys.seal(link.as_bytes())),
-        held: true,
+        // Without mail delivery the link waits for an administrator.
+        held: st.cfg.email.is_none(),
         expires_at: Some(now + RESET_TTL_MS),
         created_at: now,
+        attempts: 0,
+        last_error: None,
     };
     st.store.issue_user_token(RESET, &auth::token_hash(&token), &mail).await?;
     Ok(link)

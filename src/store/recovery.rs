@@ -1,7 +1,8 @@
 //! Password reset in the database: single-use account tokens (only their SHA-256 hashes are
-//! kept), the mail outbox that carries their links (held for an administrator to pass on
-//! while no mail server is configured), and the reset itself (new hash, older access tokens
-//! refused, every refresh token and session revoked) in one transaction.
+//! kept), the mail outbox that carries their links (claimed with a lease by the sender and
+//! retried with back-off, or held for an administrator to pass on while no mail server is
+//! configured), and the reset itself (new hash, older access tokens refused, every refresh
+//! token and session revoked) in one transaction.
 use super::db::{sql, Row};
 use super::settings::audit_sql;
 use super::sql::SqlStore;
@@ -25,9 +26,14 @@ pub struct OutboxMail {
     /// When the link stops working, ms.
     pub expires_at: Option<i64>,
     pub created_at: i64,
+    /// Delivery attempts so far (a claim counts one).
+    pub attempts: i64,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
 }
 
-const MAIL_COLS: &str = "id, kind, user_id, to_addr, subject, link_sealed, held, expires_at, created_at";
+const MAIL_COLS: &str =
+    "id, kind, user_id, to_addr, subject, link_sealed, held, expires_at, created_at, attempts, last_error";
 
 fn mail_row(r: &Row) -> Result<OutboxMail> {
     Ok(OutboxMail {
@@ -40,6 +46,8 @@ fn mail_row(r: &Row) -> Result<OutboxMail> {
         held: r.get("held")?,
         expires_at: r.get("expires_at")?,
         created_at: r.get("created_at")?,
+        attempts: r.get("attempts")?,
+        last_error: r.get("last_error")?,
     })
 }
 
@@ -48,7 +56,7 @@ fn mail_row(r: &Row) -> Result<OutboxMail> {
 pub trait RecoveryStore: Send + Sync {
     /// Stores the hash of a new `purpose` token of `user_id` valid until `expires_at`, and
     /// the mail that carries its link, in one transaction. The user's earlier unused tokens
-    /// of that purpose are spent, and their held mail dropped: only the newest link works.
+    /// of that purpose are spent, and their unsent mail dropped: only the newest link works.
     async fn issue_user_token(&self, purpose: &str, token_hash: &str, mail: &OutboxMail) -> Result<()>;
     /// Spends a token: the user it belongs to when it was unused and unexpired at `now`.
     /// One statement, so of two racing uses exactly one succeeds.
@@ -61,6 +69,15 @@ pub trait RecoveryStore: Send + Sync {
     /// revokes its refresh tokens and sessions and drops its held reset mail, with an audit
     /// entry, in one transaction.
     async fn reset_password(&self, user_id: &str, hash: &str, now: i64, ip: Option<&str>) -> Result<()>;
+    /// Claims up to `limit` unsent, unheld messages that are due at `now`, each until
+    /// `now + lease_ms` (exactly one claimer wins a message).
+    async fn mail_claim(&self, now: i64, lease_ms: i64, limit: i64) -> Result<Vec<OutboxMail>>;
+    /// Marks a message sent and forgets its link.
+    async fn mail_sent(&self, id: &str, now: i64) -> Result<()>;
+    /// Schedules a message's next attempt after a failure.
+    async fn mail_retry(&self, id: &str, next_at: i64, error: &str) -> Result<()>;
+    /// Gives up delivering a message: it is held for an administrator, with the reason.
+    async fn mail_hold(&self, id: &str, error: &str) -> Result<()>;
 }
 
 #[async_trait::async_trait]
@@ -75,7 +92,9 @@ impl RecoveryStore for SqlStore {
             .bind(user_id)
             .bind(purpose);
         tx.execute(spend).await?;
-        let drop = sql("DELETE FROM mail_outbox WHERE user_id = $1 AND kind = $2 AND held = $3").bind(user_id).bind(purpose).bind(true);
+        let drop = sql("DELETE FROM mail_outbox WHERE user_id = $1 AND kind = $2 AND sent_at IS NULL")
+            .bind(user_id)
+            .bind(purpose);
         tx.execute(drop).await?;
         let q = sql("INSERT INTO user_tokens (id, user_id, purpose, token_hash, expires_at, created_at) \
                      VALUES ($1, $2, $3, $4, $5, $6)")
@@ -86,9 +105,8 @@ impl RecoveryStore for SqlStore {
         .bind(mail.expires_at.unwrap_or(now))
         .bind(now);
         tx.execute(q).await?;
-        let q = sql(format!(
-            "INSERT INTO mail_outbox ({MAIL_COLS}, attempts, next_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10)"
-        ))
+        let q = sql("INSERT INTO mail_outbox (id, kind, user_id, to_addr, subject, link_sealed, held, expires_at, \
+                     created_at, attempts, next_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10)")
         .bind(mail.id.as_str())
         .bind(mail.kind.as_str())
         .bind(mail.user_id.as_deref())
@@ -151,5 +169,57 @@ impl RecoveryStore for SqlStore {
         tx.execute(sql("DELETE FROM mail_outbox WHERE user_id = $1 AND kind = 'reset'").bind(user_id)).await?;
         tx.execute(audit_sql(Some(user_id), "user.password_reset", Some(user_id), "{}", ip)).await?;
         tx.commit().await
+    }
+
+    async fn mail_claim(&self, now: i64, lease_ms: i64, limit: i64) -> Result<Vec<OutboxMail>> {
+        let q = sql(format!(
+            "SELECT {MAIL_COLS}, next_at FROM mail_outbox WHERE held = $1 AND sent_at IS NULL AND next_at <= $2 \
+             ORDER BY next_at, id LIMIT $3"
+        ))
+        .bind(false)
+        .bind(now)
+        .bind(limit);
+        let rows = self.db.all(q, |r| Ok((mail_row(r)?, r.get::<i64>("next_at")?))).await?;
+        let mut claimed = Vec::new();
+        for (mut m, next_at) in rows {
+            // Exactly one claimer wins a message: the one whose update still sees its next_at.
+            let q = sql("UPDATE mail_outbox SET attempts = attempts + 1, next_at = $1 \
+                         WHERE id = $2 AND next_at = $3 AND sent_at IS NULL AND held = $4")
+            .bind(now + lease_ms)
+            .bind(m.id.as_str())
+            .bind(next_at)
+            .bind(false);
+            if self.db.execute(q).await? == 1 {
+                m.attempts += 1;
+                claimed.push(m);
+            }
+        }
+        Ok(claimed)
+    }
+
+    async fn mail_sent(&self, id: &str, now: i64) -> Result<()> {
+        let q = sql("UPDATE mail_outbox SET sent_at = $1, link_sealed = NULL, last_error = NULL WHERE id = $2")
+            .bind(now)
+            .bind(id);
+        self.db.execute(q).await?;
+        Ok(())
+    }
+
+    async fn mail_retry(&self, id: &str, next_at: i64, error: &str) -> Result<()> {
+        let q = sql("UPDATE mail_outbox SET next_at = $1, last_error = $2 WHERE id = $3 AND sent_at IS NULL")
+            .bind(next_at)
+            .bind(error)
+            .bind(id);
+        self.db.execute(q).await?;
+        Ok(())
+    }
+
+    async fn mail_hold(&self, id: &str, error: &str) -> Result<()> {
+        let q = sql("UPDATE mail_outbox SET held = $1, last_error = $2 WHERE id = $3 AND sent_at IS NULL")
+            .bind(true)
+            .bind(error)
+            .bind(id);
+        self.db.execute(q).await?;
+        Ok(())
     }
 }
