@@ -216,6 +216,7 @@ pub async fn serve(cfg: Config) -> Result<(), StartError> {
     init_logging(&cfg);
     let shown = cfg.public_url.clone();
     let running = start(cfg).await?;
+    let stop = shutdown_signal();
     let url = shown.unwrap_or_else(|| format!("http://{}", running.addr));
     println!(
         "FlowCFD is running at {url}  (database: {}, blobs: {})",
@@ -223,7 +224,7 @@ pub async fn serve(cfg: Config) -> Result<(), StartError> {
         running.state.blobs.kind()
     );
     tracing::info!(addr = %running.addr, "listening");
-    shutdown_signal().await;
+    stop.await;
     tracing::info!("shutting down: draining in-flight requests");
     running.stop().await
 }
@@ -235,24 +236,32 @@ pub async fn worker(cfg: Config) -> Result<(), StartError> {
     let slots = cfg.jobs.slots.max(1);
     let (st, _geometry_queue) = crate::state::open(cfg).await?;
     let task = crate::jobs::worker::spawn(st.worker_ctx());
+    let stop = shutdown_signal();
     println!("FlowCFD worker running {slots} job(s) at a time (database: {})", st.store.dialect());
-    shutdown_signal().await;
+    stop.await;
     // Runs are detached: they go on, and the next worker re-attaches to them.
     task.abort();
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+/// SIGTERM or SIGINT. The handlers are installed when this is called, not when the future
+/// is first polled: a signal sent as soon as the server has said it is running must reach
+/// them, not the default action (which kills the process without draining).
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (term, int) = (signal(SignalKind::terminate()).ok(), signal(SignalKind::interrupt()).ok());
+    async move {
+        let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+            match s {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        tokio::select! {
+            _ = wait(term) => {},
+            _ = wait(int) => {},
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {},
-        _ = term => {},
     }
 }

@@ -1,7 +1,8 @@
 //! Issue 24, mail delivery through a real SMTP server: aiosmtpd (PyPI, started by the test
 //! on loopback, saving to a Maildir; `.ci/test` installs it and sets FLOWCFD_TEST_AIOSMTPD).
 //! A reset link requested while the SMTP server is down is retried, arrives once it is up
-//! (plain text and HTML, with the instance's name), and works once.
+//! (plain text and HTML, with the instance's name), and works once. A new account verifies
+//! its address by the mailed link before it submits jobs or accepts invitations.
 mod common;
 
 use common::db;
@@ -87,8 +88,12 @@ async fn a_reset_link_mailed_during_an_smtp_outage_arrives_afterwards_and_works_
     let maildir = dir.path().join("maildir");
     let _smtp = start_smtp(smtp_port, &maildir);
     let t0 = Instant::now();
+    // (The two accounts' verification mails arrive too.)
+    let resets = |dir: &Path| -> Vec<String> {
+        messages(dir).into_iter().filter(|m| m.contains("Subject: Reset your")).collect()
+    };
     let mail = loop {
-        if let Some(m) = messages(&maildir).into_iter().next() {
+        if let Some(m) = resets(&maildir).into_iter().next() {
             break m;
         }
         assert!(t0.elapsed() < Duration::from_secs(30), "no mail arrived after the SMTP server came back");
@@ -128,6 +133,101 @@ async fn a_reset_link_mailed_during_an_smtp_outage_arrives_afterwards_and_works_
         .unwrap();
     assert_eq!(r.status(), 200);
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(messages(&maildir).len(), 1, "the message is sent once");
+    assert_eq!(resets(&maildir).len(), 1, "the message is sent once");
+    s.stop().await;
+}
+
+/// The first link to `page` in `mail` (quoted-printable undone): its token.
+fn token_in(mail: &str, page: &str) -> String {
+    let body = unqp(mail);
+    let key = format!("/{page}?token=");
+    let at = body.find(&key).unwrap_or_else(|| panic!("no {key} link in {body}"));
+    body[at + key.len()..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_new_account_verifies_its_address_before_it_submits_jobs_or_joins_an_org() {
+    let dir = tempfile::tempdir().unwrap();
+    let (smtp_port, port) = (free_port(), free_port());
+    let maildir = dir.path().join("maildir");
+    let _smtp = start_smtp(smtp_port, &maildir);
+    let s = TestServer::start(&db::sqlite_in(dir.path()), |c| {
+        c.bind = format!("127.0.0.1:{port}");
+        c.public_url = Some(format!("http://127.0.0.1:{port}"));
+        c.email = Some(flowcfd::config::EmailConfig {
+            smtp_url: format!("smtp://127.0.0.1:{smtp_port}"),
+            from: "cfd@example.org".into(),
+            retry_base_s: 1,
+        });
+    })
+    .await;
+    let wait_mails = |n: usize| {
+        let maildir = maildir.clone();
+        async move {
+            let t0 = Instant::now();
+            loop {
+                let m = messages(&maildir);
+                if m.len() >= n {
+                    return m;
+                }
+                assert!(t0.elapsed() < Duration::from_secs(30), "{} of {n} mails arrived", m.len());
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    };
+    let owner = s.user("owner@example.org").await;
+    let carol = s.user("carol@example.org").await;
+    let mails = wait_mails(2).await;
+    let carols = mails.iter().find(|m| m.contains("To: carol@example.org")).expect("carol's verification mail");
+    assert!(carols.contains("Subject: Verify your email address for FlowCFD"), "{carols}");
+    let (_, me) = s.call("GET", "/api/me", &carol, None).await;
+    assert_eq!(me["user"]["email_verified"], false, "{me}");
+
+    // Signed in, but no job and no org until the address is shown to be hers.
+    let (st, body) = s.call("POST", "/api/cases/no-such-case/jobs", &carol, Some(json!({"executor": "local"}))).await;
+    assert_eq!(st, 403, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("verify your email address"), "{body}");
+    let cookie = s.session("carol@example.org").await;
+    let (_, dash) = s.page("/", &cookie).await;
+    assert!(dash.contains("id=\"verify-banner\""), "the dashboard says what to do");
+    // The owner verifies first (their own mail), then invites carol.
+    let owners = mails.iter().find(|m| m.contains("To: owner@example.org")).unwrap();
+    let r = s.http.post(s.u("/api/auth/verify")).json(&json!({"token": token_in(owners, "verify-email")})).send().await;
+    assert_eq!(r.unwrap().status(), 204);
+    let (st, org) = s.call("POST", "/api/orgs", &owner, Some(json!({"name": "Wake lab", "slug": "wake-lab"}))).await;
+    assert_eq!(st, 201, "{org}");
+    let oid = org["id"].as_str().unwrap().to_string();
+    let (st, inv) = s
+        .call(
+            "POST",
+            &format!("/api/orgs/{oid}/invitations"),
+            &owner,
+            Some(json!({"email": "carol@example.org", "role": "viewer"})),
+        )
+        .await;
+    assert_eq!(st, 202, "{inv}");
+    let accept = format!("/api/invitations/{}/accept", inv["id"].as_str().unwrap());
+    let (st, body) = s.call("POST", &accept, &carol, None).await;
+    assert_eq!(st, 403, "an unverified account cannot take an invitation sent to the address: {body}");
+
+    // A new link at once is refused (one a minute); the mailed one works, once.
+    let (st, _) = s.call("POST", "/api/auth/verify/resend", &carol, None).await;
+    assert_eq!(st, 429);
+    let token = token_in(carols, "verify-email");
+    let page = s.http.get(s.u(&format!("/verify-email?token={token}"))).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("id=\"verify-done\""));
+    let again = s.http.get(s.u(&format!("/verify-email?token={token}"))).send().await.unwrap();
+    assert_eq!(again.status(), 400, "a verification link works once");
+    let (_, me) = s.call("GET", "/api/me", &carol, None).await;
+    assert_eq!(me["user"]["email_verified"], true, "{me}");
+    let (st, body) = s.call("POST", &accept, &carol, None).await;
+    assert_eq!(st, 200, "{body}");
+    let (st, body) = s.call("POST", "/api/cases/no-such-case/jobs", &carol, Some(json!({"executor": "local"}))).await;
+    assert_eq!(st, 404, "past the gate, the case is looked up: {body}");
+    let (st, body) = s.call("POST", "/api/auth/verify/resend", &carol, None).await;
+    assert_eq!(st, 409, "{body}");
+    let (_, dash) = s.page("/", &cookie).await;
+    assert!(!dash.contains("id=\"verify-banner\""));
     s.stop().await;
 }

@@ -47,6 +47,12 @@ struct ResetConfirm {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct VerifyToken {
+    token: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct NewToken {
     name: String,
 }
@@ -107,11 +113,27 @@ async fn password_reset_confirm(
     Ok(StatusCode::NO_CONTENT)
 }
 
+async fn verify(
+    State(st): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(b): ApiJson<VerifyToken>,
+) -> AppResult<StatusCode> {
+    crate::http::auth_limit(&st, ip.as_deref(), "verify")?;
+    recovery::verify_email(&st, &b.token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn verify_resend(State(st): State<AppState>, c: Caller) -> AppResult<impl IntoResponse> {
+    recovery::resend_verification(&st, &c).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({"detail": format!("a new verification link is on its way to {}", c.user.email)}))))
+}
+
 async fn me(State(st): State<AppState>, c: Caller) -> AppResult<impl IntoResponse> {
     let orgs = st.store.orgs_for(c.id()).await?;
     let plan = crate::service::plans::user_plan(&st, c.id()).await?;
     let mut user = serde_json::to_value(&c.user).map_err(|e| crate::error::AppError::Internal(e.to_string()))?;
     user["plan"] = json!(plan);
+    user["email_verified"] = json!(!recovery::needs_verification(&st, &c.user));
     Ok(Json(json!({"user": user, "orgs": orgs})))
 }
 
@@ -144,6 +166,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/auth/logout", post(logout))
         .route("/api/auth/password-reset", post(password_reset))
         .route("/api/auth/password-reset/confirm", post(password_reset_confirm))
+        .route("/api/auth/verify", post(verify))
+        .route("/api/auth/verify/resend", post(verify_resend))
         .route("/api/me", get(me))
         .route("/api/tokens", get(list_tokens).post(create_token))
         .route("/api/tokens/{id}", delete(revoke_token))

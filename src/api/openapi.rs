@@ -54,6 +54,11 @@ pub fn document() -> Value {
             "/api/auth/password-reset/confirm": {"post": {"summary": "Set a new password with a reset link's token (works once, for 30 minutes)", "security": [],
                 "requestBody": body(obj(&[("token", "string"), ("password", "string")], &["token", "password"])),
                 "responses": ok("204", "the password is set; every session and refresh token is revoked")}},
+            "/api/auth/verify": {"post": {"summary": "Verify the account's email address with the mailed link's token", "security": [],
+                "requestBody": body(obj(&[("token", "string")], &["token"])),
+                "responses": ok("204", "verified")}},
+            "/api/auth/verify/resend": {"post": {"summary": "Mail a new verification link (one a minute, five a day)",
+                "responses": ok("202", "{detail}")}},
             "/api/me": {"get": {"summary": "The caller and their organizations", "responses": ok("200", "{user, orgs}")}},
             "/api/tokens": {
                 "get": {"summary": "The caller's API tokens", "responses": ok("200", "list")},

@@ -120,6 +120,8 @@ struct DashboardPage {
     projects: Vec<ProjectRow>,
     orgs: Vec<(String, String)>,
     invitations: Vec<invitations::InvitationRow>,
+    /// The address still to verify (mail is configured and its link not yet opened).
+    verify_email: Option<String>,
     error: Option<String>,
 }
 
@@ -142,7 +144,10 @@ async fn dashboard_page(st: &AppState, pu: &PageUser, error: Option<String>, sta
         .collect();
     let orgs = orgs.iter().filter(|o| o.role.can_write()).map(|o| (o.id.clone(), o.name.clone())).collect();
     let invitations = invitations::rows(st, pu).await?;
-    let page = DashboardPage { user: pu.user.clone(), csrf: pu.csrf.clone(), projects, orgs, invitations, error };
+    let verify_email =
+        crate::service::recovery::needs_verification(st, &pu.user).then(|| pu.user.email.clone());
+    let page =
+        DashboardPage { user: pu.user.clone(), csrf: pu.csrf.clone(), projects, orgs, invitations, verify_email, error };
     Ok(render(status, page))
 }
 

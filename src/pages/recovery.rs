@@ -1,8 +1,9 @@
 //! The password reset pages: `/forgot-password` (ask for a link; the same answer whether or
 //! not the address has an account) and `/reset-password?token=…` (the link: choose a new
-//! password), with the sign-in forms' pre-session CSRF cookie.
+//! password), with the sign-in forms' pre-session CSRF cookie; and the email verification
+//! link's page `/verify-email?token=…`, with the dashboard's "send a new link" form.
 use super::sign_in::{pre_ok, with_pre};
-use super::{render, PageResult};
+use super::{render, PageResult, PageUser};
 use crate::auth::random_b64;
 use crate::http::extract::ClientIp;
 use crate::service::recovery;
@@ -10,6 +11,7 @@ use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect};
 use axum::Form;
 use serde::Deserialize;
 
@@ -118,9 +120,47 @@ async fn reset_submit(
     }
 }
 
+#[derive(Template)]
+#[template(path = "verify.html")]
+struct VerifyPage {
+    /// The verified address, or None with `error`.
+    email: Option<String>,
+    error: Option<String>,
+}
+
+/// The mailed link: verifies at once (the token is the proof; no form to fill).
+async fn verify_page(State(st): State<AppState>, Query(q): Query<TokenQuery>) -> PageResult {
+    match recovery::verify_email(&st, &q.token).await {
+        Ok(email) => Ok(render(StatusCode::OK, VerifyPage { email: Some(email), error: None })),
+        Err(e) if e.status().is_client_error() => {
+            Ok(render(e.status(), VerifyPage { email: None, error: Some(e.public_detail()) }))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+/// The dashboard's "send a new link" button.
+async fn verify_resend(State(st): State<AppState>, pu: PageUser, Form(f): Form<CsrfForm>) -> PageResult {
+    pu.check(&st, &f.csrf)?;
+    match recovery::resend_verification(&st, &pu.caller()).await {
+        Ok(()) => Ok(Redirect::to("/?verification=sent").into_response()),
+        Err(e) if e.status().is_client_error() => {
+            super::dashboard_page(&st, &pu, Some(e.public_detail()), e.status()).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 pub(super) fn routes() -> axum::Router<AppState> {
-    use axum::routing::get;
+    use axum::routing::{get, post};
     axum::Router::new()
         .route("/forgot-password", get(forgot_page).post(forgot_submit))
         .route("/reset-password", get(reset_page).post(reset_submit))
+        .route("/verify-email", get(verify_page))
+        .route("/verify-email/resend", post(verify_resend))
 }

@@ -99,6 +99,7 @@ pub async fn register(
         Err(e) => return Err(e.into()),
     };
     st.store.audit(Some(&user.id), "user.register", Some(&user.id), "{}", ip).await?;
+    super::recovery::send_verification(st, &user).await?;
     Ok(Registration::Created(user))
 }
 
@@ -320,7 +321,10 @@ pub async fn sso_user(st: &AppState, provider: &str, id: &Identity) -> AppResult
         })
         .await?;
     st.store.audit(Some(&user.id), "user.register_sso", Some(provider), "{}", None).await?;
-    Ok(user)
+    // The provider vouches for the address: no verification mail.
+    let now = now_ms();
+    st.store.set_email_verified(&user.id, now).await?;
+    Ok(User { email_verified_at: Some(now), ..user })
 }
 
 /// Changes a user's admin or disabled flag. Admins cannot lock themselves out.

@@ -74,6 +74,8 @@ pub async fn pending(st: &AppState, caller: &Caller) -> AppResult<Vec<Invitation
 /// Accepts one of the caller's invitations: they become a member with the invited role.
 /// Anyone else's invitation, or an expired one, is "not found".
 pub async fn accept(st: &AppState, caller: &Caller, id: &str) -> AppResult<Org> {
+    // An invitation goes to an address: only its proven owner may take it.
+    super::recovery::require_verified(st, caller, "join an organization")?;
     let pending = st.store.invitations_for(&caller.user.email).await?;
     if let Some(inv) = pending.iter().find(|i| i.id == id) {
         super::limits::seat_for(st, &inv.org_id).await?;

@@ -77,6 +77,7 @@ pub async fn submit(
     executor: &str,
     cores: Option<u32>,
 ) -> AppResult<Job> {
+    super::recovery::require_verified(st, caller, "submit jobs")?;
     let case = super::cases::get(st, caller, case_id).await?;
     if !case.role.can_write() {
         return Err(AppError::Forbidden("viewers cannot start jobs".into()));

@@ -44,6 +44,26 @@ struct ResetHtml<'a> {
     minutes: i64,
 }
 
+#[derive(Template)]
+#[template(path = "email/verify.txt")]
+struct VerifyText<'a> {
+    instance: &'a str,
+    base: &'a str,
+    to: &'a str,
+    link: &'a str,
+    hours: i64,
+}
+
+#[derive(Template)]
+#[template(path = "email/verify.html")]
+struct VerifyHtml<'a> {
+    instance: &'a str,
+    base: &'a str,
+    to: &'a str,
+    link: &'a str,
+    hours: i64,
+}
+
 /// Starts the sender when `[email]` is configured.
 pub fn spawn(st: AppState) -> Option<tokio::task::JoinHandle<()>> {
     let cfg = st.cfg.email.clone()?;
@@ -97,15 +117,21 @@ pub async fn send_due(st: &AppState, cfg: &EmailConfig) -> Result<usize, String>
 fn bodies(st: &AppState, m: &OutboxMail, link: &str) -> Result<(String, String), String> {
     let instance = st.cfg.server.instance_name.as_str();
     let base = super::recovery::base_url(st);
-    let minutes = super::recovery::RESET_TTL_MS / 60_000;
-    match m.kind.as_str() {
+    let (to, base) = (m.to_addr.as_str(), base.as_str());
+    let rendered = match m.kind.as_str() {
         "reset" => {
-            let (to, link, base) = (m.to_addr.as_str(), link, base.as_str());
-            let text = ResetText { instance, base, to, link, minutes }.render().map_err(|e| e.to_string())?;
-            let html = ResetHtml { instance, base, to, link, minutes }.render().map_err(|e| e.to_string())?;
-            Ok((text, html))
+            let minutes = super::recovery::RESET_TTL_MS / 60_000;
+            (ResetText { instance, base, to, link, minutes }.render(), ResetHtml { instance, base, to, link, minutes }.render())
         }
-        other => Err(format!("no template for mail of kind {other:?}")),
+        "verify" => {
+            let hours = super::recovery::VERIFY_TTL_MS / 3_600_000;
+            (VerifyText { instance, base, to, link, hours }.render(), VerifyHtml { instance, base, to, link, hours }.render())
+        }
+        other => return Err(format!("no template for mail of kind {other:?}")),
+    };
+    match rendered {
+        (Ok(text), Ok(html)) => Ok((text, html)),
+        (Err(e), _) | (_, Err(e)) => Err(e.to_string()),
     }
 }
 

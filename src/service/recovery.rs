@@ -7,6 +7,10 @@
 //! Until mail delivery is configured, the link is held in the outbox, sealed with the server
 //! key, and listed for server administrators on the admin page, who pass it on; `flowcfd
 //! admin reset-link EMAIL` prints one for the operator.
+//!
+//! Email verification works the same way, with a 48-hour link to `/verify-email?token=…`:
+//! when mail is configured, an account registered with a password can sign in at once but
+//! submits no job and accepts no invitation until it has opened the link (`require_verified`).
 use super::accounts::hashing;
 use super::Caller;
 use crate::auth;
@@ -25,6 +29,12 @@ pub const REQUESTED: &str = "if an account has this email address, a reset link 
      once, for 30 minutes";
 /// The outbox kind and token purpose of a reset.
 const RESET: &str = "reset";
+/// The outbox kind and token purpose of an email verification.
+const VERIFY: &str = "verify";
+/// How long a verification link works.
+pub const VERIFY_TTL_MS: i64 = 48 * 3600 * 1000;
+/// Verification links one account may ask for in a day.
+pub const VERIFY_RESENDS_PER_DAY: i64 = 5;
 
 /// The URL people reach the server at (`public_url`, else the bind address).
 pub fn base_url(st: &AppState) -> String {
@@ -34,27 +44,32 @@ pub fn base_url(st: &AppState) -> String {
     }
 }
 
-/// Makes a reset token for `user`, stores its hash and the held mail that carries its link,
-/// and returns the link.
-async fn issue(st: &AppState, user: &User) -> AppResult<String> {
+/// Makes a `purpose` token for `user`, stores its hash and the mail that carries its link
+/// (mailed, or held for administrators without `[email]`), and returns the link.
+async fn issue(st: &AppState, user: &User, purpose: &str) -> AppResult<String> {
     let token = auth::new_token("");
-    let link = format!("{}/reset-password?token={token}", base_url(st));
+    let name = &st.cfg.server.instance_name;
+    let (page, subject, ttl) = match purpose {
+        VERIFY => ("verify-email", format!("Verify your email address for {name}"), VERIFY_TTL_MS),
+        _ => ("reset-password", format!("Reset your {name} password"), RESET_TTL_MS),
+    };
+    let link = format!("{}/{page}?token={token}", base_url(st));
     let now = now_ms();
     let mail = OutboxMail {
         id: new_id(),
-        kind: RESET.into(),
+        kind: purpose.into(),
         user_id: Some(user.id.clone()),
         to_addr: user.email.clone(),
-        subject: format!("Reset your {} password", st.cfg.server.instance_name),
+        subject,
         link_sealed: Some(st.keys.seal(link.as_bytes())),
         // Without mail delivery the link waits for an administrator.
         held: st.cfg.email.is_none(),
-        expires_at: Some(now + RESET_TTL_MS),
+        expires_at: Some(now + ttl),
         created_at: now,
         attempts: 0,
         last_error: None,
     };
-    st.store.issue_user_token(RESET, &auth::token_hash(&token), &mail).await?;
+    st.store.issue_user_token(purpose, &auth::token_hash(&token), &mail).await?;
     Ok(link)
 }
 
@@ -75,7 +90,7 @@ pub async fn request_reset(st: &AppState, email: &str, ip: Option<&str>) -> AppR
         st.store.audit(Some(&user.id), "user.reset_refused", Some(&user.id), "{}", ip).await?;
         return Ok(());
     }
-    issue(st, &user).await?;
+    issue(st, &user, RESET).await?;
     st.store.audit(Some(&user.id), "user.reset_requested", Some(&user.id), "{}", ip).await?;
     Ok(())
 }
@@ -120,9 +135,78 @@ pub async fn reset_link(st: &AppState, actor: Option<&str>, email: &str) -> AppR
     let Some(user) = st.store.user_by_email(&email).await?.filter(|u| u.password_hash.is_some()) else {
         return Ok(None);
     };
-    let link = issue(st, &user).await?;
+    let link = issue(st, &user, RESET).await?;
     st.store.audit(actor, "admin.reset_link", Some(&user.id), "{}", None).await?;
     Ok(Some(link))
+}
+
+/// Whether `user` still has to show that the address is theirs: only when mail is configured
+/// and the account has not opened its link.
+pub fn needs_verification(st: &AppState, user: &User) -> bool {
+    st.cfg.email.is_some() && user.email_verified_at.is_none()
+}
+
+/// The gate of job submission and invitation acceptance.
+pub fn require_verified(st: &AppState, caller: &Caller, what: &str) -> AppResult<()> {
+    if needs_verification(st, &caller.user) {
+        return Err(AppError::Forbidden(format!(
+            "verify your email address before you {what}: open the link mailed to {}, or ask for a new one \
+             (the dashboard's button, or POST /api/auth/verify/resend)",
+            caller.user.email
+        )));
+    }
+    Ok(())
+}
+
+/// Mails a new account its verification link (nothing without `[email]`).
+pub async fn send_verification(st: &AppState, user: &User) -> AppResult<()> {
+    if needs_verification(st, user) {
+        issue(st, user, VERIFY).await?;
+    }
+    Ok(())
+}
+
+/// `POST /api/auth/verify/resend`: a new link, at most one a minute and
+/// [`VERIFY_RESENDS_PER_DAY`] a day.
+pub async fn resend_verification(st: &AppState, caller: &Caller) -> AppResult<()> {
+    if st.cfg.email.is_none() {
+        return Err(AppError::Conflict("this server sends no mail, so there is nothing to verify".into()));
+    }
+    if caller.user.email_verified_at.is_some() {
+        return Err(AppError::Conflict(format!("{} is verified already", caller.user.email)));
+    }
+    let now = now_ms();
+    if st.store.user_tokens_since(caller.id(), VERIFY, now - 60_000).await? > 0 {
+        return Err(AppError::RateLimited(60));
+    }
+    if st.store.user_tokens_since(caller.id(), VERIFY, now - 24 * 3600 * 1000).await? >= VERIFY_RESENDS_PER_DAY {
+        return Err(AppError::RateLimited(3600));
+    }
+    issue(st, &caller.user, VERIFY).await?;
+    st.store.audit(Some(caller.id()), "user.verify_resent", Some(caller.id()), "{}", None).await?;
+    Ok(())
+}
+
+/// `POST /api/auth/verify` and the mailed link's page: spends the token and records the
+/// address as verified; the account's email.
+pub async fn verify_email(st: &AppState, token: &str) -> AppResult<String> {
+    let dead = || {
+        AppError::BadRequest(
+            "this verification link is unknown, already used or expired (links work for 48 hours): sign in and ask for a new one"
+                .into(),
+        )
+    };
+    let token = token.trim();
+    if token.is_empty() || token.len() > 200 {
+        return Err(dead());
+    }
+    let now = now_ms();
+    let user_id = st.store.use_user_token(&auth::token_hash(token), VERIFY, now).await?.ok_or_else(dead)?;
+    let user = st.store.user(&user_id).await?.ok_or_else(dead)?;
+    st.store.set_email_verified(&user_id, now).await?;
+    st.user_cache.forget(&user_id);
+    st.store.audit(Some(&user_id), "user.email_verified", Some(&user_id), "{}", None).await?;
+    Ok(user.email)
 }
 
 /// A held message as a server administrator sees it: the link unsealed.

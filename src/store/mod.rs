@@ -149,6 +149,8 @@ pub struct User {
     /// Access tokens issued before this time (ms) are refused (set by a password reset).
     #[serde(skip)]
     pub tokens_valid_after: Option<i64>,
+    /// When the address was shown to be the user's (the mailed link opened), ms.
+    pub email_verified_at: Option<i64>,
 }
 
 /// A new user row.

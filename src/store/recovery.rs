@@ -78,6 +78,8 @@ pub trait RecoveryStore: Send + Sync {
     async fn mail_retry(&self, id: &str, next_at: i64, error: &str) -> Result<()>;
     /// Gives up delivering a message: it is held for an administrator, with the reason.
     async fn mail_hold(&self, id: &str, error: &str) -> Result<()>;
+    /// Records that `user_id` owns its address (at `now`, unless it was already).
+    async fn set_email_verified(&self, user_id: &str, now: i64) -> Result<()>;
 }
 
 #[async_trait::async_trait]
@@ -210,6 +212,14 @@ impl RecoveryStore for SqlStore {
             .bind(next_at)
             .bind(error)
             .bind(id);
+        self.db.execute(q).await?;
+        Ok(())
+    }
+
+    async fn set_email_verified(&self, user_id: &str, now: i64) -> Result<()> {
+        let q = sql("UPDATE users SET email_verified_at = $1 WHERE id = $2 AND email_verified_at IS NULL")
+            .bind(now)
+            .bind(user_id);
         self.db.execute(q).await?;
         Ok(())
     }

@@ -4,7 +4,8 @@ use super::migrate::Dialect;
 use super::{new_id, now_ms, ApiToken, NewUser, RefreshRow, Result, User};
 
 const USER_COLS: &str =
-    "id, email, name, password_hash, auth_provider, is_admin, disabled, plan, created_at, tokens_valid_after";
+    "id, email, name, password_hash, auth_provider, is_admin, disabled, plan, created_at, tokens_valid_after, \
+     email_verified_at";
 
 fn user_row(r: &Row) -> Result<User> {
     Ok(User {
@@ -18,6 +19,7 @@ fn user_row(r: &Row) -> Result<User> {
         plan: r.get("plan")?,
         created_at: r.get("created_at")?,
         tokens_valid_after: r.get("tokens_valid_after")?,
+        email_verified_at: r.get("email_verified_at")?,
     })
 }
 
