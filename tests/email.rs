@@ -206,6 +206,20 @@ async fn a_new_account_verifies_its_address_before_it_submits_jobs_or_joins_an_o
         )
         .await;
     assert_eq!(st, 202, "{inv}");
+    // The invitation is mailed to the address, with the org, the inviter and the role.
+    let t0 = Instant::now();
+    let invite = loop {
+        if let Some(m) = messages(&maildir).into_iter().find(|m| m.contains("invited you to Wake lab")) {
+            break m;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(30), "no invitation mail");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(invite.contains("To: carol@example.org"), "{invite}");
+    assert!(
+        unqp(&invite).contains("as viewer") && unqp(&invite).contains(&format!("http://127.0.0.1:{port}/")),
+        "{invite}"
+    );
     let accept = format!("/api/invitations/{}/accept", inv["id"].as_str().unwrap());
     let (st, body) = s.call("POST", &accept, &carol, None).await;
     assert_eq!(st, 403, "an unverified account cannot take an invitation sent to the address: {body}");

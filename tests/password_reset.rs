@@ -158,6 +158,7 @@ async fn reset_on(label: &'static str, url: String) {
         to_addr: user.email.clone(),
         subject: "Reset".into(),
         link_sealed: None,
+        detail: None,
         held: true,
         expires_at: Some(expires),
         created_at: now,

@@ -1,7 +1,8 @@
 -- Password reset. Single-use account tokens, stored as SHA-256 hashes only (`purpose`
 -- leaves room for email verification), and the mail outbox: what would be mailed, with its
--- link sealed by the server key. While no [email] section is configured every message is
--- held there for an administrator to pass on (the admin page lists the live ones).
+-- link sealed by the server key and, in `detail`, what else its text needs (JSON). While no
+-- [email] section is configured every message is held there for an administrator to pass
+-- on (the admin page lists the live ones).
 CREATE TABLE user_tokens (
     id TEXT PRIMARY KEY,
     user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
@@ -20,6 +21,7 @@ CREATE TABLE mail_outbox (
     to_addr TEXT NOT NULL,
     subject TEXT NOT NULL,
     link_sealed TEXT,
+    detail TEXT,
     held BOOLEAN NOT NULL DEFAULT FALSE,
     expires_at BIGINT,
     attempts BIGINT NOT NULL DEFAULT 0,

@@ -30,7 +30,7 @@ fn grantable(role: &str) -> AppResult<Role> {
 /// Invites `email` to the org as `role` (owners and admins only); returns the invitation's
 /// id. Whether the email has an account, or is already a member, changes nothing here.
 pub async fn invite(st: &AppState, caller: &Caller, org_id: &str, email: &str, role: &str) -> AppResult<String> {
-    projects::org(st, caller, org_id, true).await?;
+    let org = projects::org(st, caller, org_id, true).await?;
     let email = auth::normalise_email(email).map_err(AppError::Validation)?;
     let role = grantable(role)?;
     // The cap depends only on the org's own invitations, so it tells nothing about accounts.
@@ -42,7 +42,10 @@ pub async fn invite(st: &AppState, caller: &Caller, org_id: &str, email: &str, r
             pending.len()
         )));
     }
-    let id = st.store.invite(org_id, &email, role, caller.id(), now_ms() + INVITATION_TTL_MS).await?;
+    let expires_at = now_ms() + INVITATION_TTL_MS;
+    let id = st.store.invite(org_id, &email, role, caller.id(), expires_at).await?;
+    let inviter = &caller.user.name;
+    super::recovery::mail_invitation(st, &email, &org.name, inviter, role.as_str(), expires_at).await?;
     let detail = json!({"invitation": id, "email": email, "role": role}).to_string();
     st.store.audit(Some(caller.id()), "org.invite", Some(org_id), &detail, None).await?;
     Ok(id)

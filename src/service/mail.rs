@@ -1,4 +1,5 @@
-//! Mail delivery: `serve`'s background task sends the outbox over SMTP (`[email]`, lettre),
+//! Mail delivery: `serve`'s background task sends the outbox (password resets, email
+//! verification, org invitations) over SMTP (`[email]`, lettre),
 //! so no request waits on a mail server and an SMTP outage loses nothing. A message is
 //! claimed with a lease, rendered from its kind's Askama templates (plain text and HTML,
 //! with the instance's name and public URL) and the link unsealed, and sent. A failure is
@@ -64,6 +65,32 @@ struct VerifyHtml<'a> {
     hours: i64,
 }
 
+#[derive(Template)]
+#[template(path = "email/invite.txt")]
+struct InviteText<'a> {
+    instance: &'a str,
+    base: &'a str,
+    to: &'a str,
+    link: &'a str,
+    org: &'a str,
+    inviter: &'a str,
+    role: &'a str,
+    days: i64,
+}
+
+#[derive(Template)]
+#[template(path = "email/invite.html")]
+struct InviteHtml<'a> {
+    instance: &'a str,
+    base: &'a str,
+    to: &'a str,
+    link: &'a str,
+    org: &'a str,
+    inviter: &'a str,
+    role: &'a str,
+    days: i64,
+}
+
 /// Starts the sender when `[email]` is configured.
 pub fn spawn(st: AppState) -> Option<tokio::task::JoinHandle<()>> {
     let cfg = st.cfg.email.clone()?;
@@ -126,6 +153,18 @@ fn bodies(st: &AppState, m: &OutboxMail, link: &str) -> Result<(String, String),
         "verify" => {
             let hours = super::recovery::VERIFY_TTL_MS / 3_600_000;
             (VerifyText { instance, base, to, link, hours }.render(), VerifyHtml { instance, base, to, link, hours }.render())
+        }
+        "invite" => {
+            let d: serde_json::Value = serde_json::from_str(m.detail.as_deref().unwrap_or("{}"))
+                .map_err(|e| format!("the invitation's detail: {e}"))?;
+            let field = |k: &str| d[k].as_str().unwrap_or_default().to_string();
+            let (org, inviter, role) = (field("org"), field("inviter"), field("role"));
+            let (org, inviter, role) = (org.as_str(), inviter.as_str(), role.as_str());
+            let days = super::invitations::INVITATION_TTL_MS / 86_400_000;
+            (
+                InviteText { instance, base, to, link, org, inviter, role, days }.render(),
+                InviteHtml { instance, base, to, link, org, inviter, role, days }.render(),
+            )
         }
         other => return Err(format!("no template for mail of kind {other:?}")),
     };

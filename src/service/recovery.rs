@@ -62,6 +62,7 @@ async fn issue(st: &AppState, user: &User, purpose: &str) -> AppResult<String> {
         to_addr: user.email.clone(),
         subject,
         link_sealed: Some(st.keys.seal(link.as_bytes())),
+        detail: None,
         // Without mail delivery the link waits for an administrator.
         held: st.cfg.email.is_none(),
         expires_at: Some(now + ttl),
@@ -207,6 +208,38 @@ pub async fn verify_email(st: &AppState, token: &str) -> AppResult<String> {
     st.user_cache.forget(&user_id);
     st.store.audit(Some(&user_id), "user.email_verified", Some(&user_id), "{}", None).await?;
     Ok(user.email)
+}
+
+/// Mails `email` its invitation to `org_name` as `role` from `inviter` (held for
+/// administrators without `[email]`). The link leads to sign-in or registration with that
+/// address, after which the dashboard offers to accept or decline.
+pub async fn mail_invitation(
+    st: &AppState,
+    email: &str,
+    org_name: &str,
+    inviter: &str,
+    role: &str,
+    expires_at: i64,
+) -> AppResult<()> {
+    let base = base_url(st);
+    let now = now_ms();
+    let detail = serde_json::json!({"org": org_name, "inviter": inviter, "role": role, "base": base});
+    let mail = OutboxMail {
+        id: new_id(),
+        kind: "invite".into(),
+        user_id: None,
+        to_addr: email.to_string(),
+        subject: format!("{inviter} invited you to {org_name} on {}", st.cfg.server.instance_name),
+        link_sealed: Some(st.keys.seal(format!("{base}/").as_bytes())),
+        detail: Some(detail.to_string()),
+        held: st.cfg.email.is_none(),
+        expires_at: Some(expires_at),
+        created_at: now,
+        attempts: 0,
+        last_error: None,
+    };
+    st.store.mail_add(&mail).await?;
+    Ok(())
 }
 
 /// A held message as a server administrator sees it: the link unsealed.

@@ -21,6 +21,8 @@ pub struct OutboxMail {
     /// The link, sealed (`Keys::seal`); never shown as it is stored.
     #[serde(skip)]
     pub link_sealed: Option<String>,
+    /// What else the message's text needs (the org and inviter of an invitation), as JSON.
+    pub detail: Option<String>,
     /// Kept for an administrator to pass on (no mail server is configured).
     pub held: bool,
     /// When the link stops working, ms.
@@ -33,7 +35,7 @@ pub struct OutboxMail {
 }
 
 const MAIL_COLS: &str =
-    "id, kind, user_id, to_addr, subject, link_sealed, held, expires_at, created_at, attempts, last_error";
+    "id, kind, user_id, to_addr, subject, link_sealed, detail, held, expires_at, created_at, attempts, last_error";
 
 fn mail_row(r: &Row) -> Result<OutboxMail> {
     Ok(OutboxMail {
@@ -43,12 +45,30 @@ fn mail_row(r: &Row) -> Result<OutboxMail> {
         to_addr: r.get("to_addr")?,
         subject: r.get("subject")?,
         link_sealed: r.get("link_sealed")?,
+        detail: r.get("detail")?,
         held: r.get("held")?,
         expires_at: r.get("expires_at")?,
         created_at: r.get("created_at")?,
         attempts: r.get("attempts")?,
         last_error: r.get("last_error")?,
     })
+}
+
+/// The insert of an outbox message, due at `now`.
+fn insert_mail(mail: &OutboxMail, now: i64) -> super::db::Sql<'_> {
+    sql("INSERT INTO mail_outbox (id, kind, user_id, to_addr, subject, link_sealed, detail, held, expires_at, \
+         created_at, attempts, next_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11)")
+    .bind(mail.id.as_str())
+    .bind(mail.kind.as_str())
+    .bind(mail.user_id.as_deref())
+    .bind(mail.to_addr.as_str())
+    .bind(mail.subject.as_str())
+    .bind(mail.link_sealed.as_deref())
+    .bind(mail.detail.as_deref())
+    .bind(mail.held)
+    .bind(mail.expires_at)
+    .bind(mail.created_at)
+    .bind(now)
 }
 
 /// Account tokens, the mail that carries them, and the password reset.
@@ -58,6 +78,8 @@ pub trait RecoveryStore: Send + Sync {
     /// the mail that carries its link, in one transaction. The user's earlier unused tokens
     /// of that purpose are spent, and their unsent mail dropped: only the newest link works.
     async fn issue_user_token(&self, purpose: &str, token_hash: &str, mail: &OutboxMail) -> Result<()>;
+    /// Queues a message that carries no token (an invitation).
+    async fn mail_add(&self, mail: &OutboxMail) -> Result<()>;
     /// Spends a token: the user it belongs to when it was unused and unexpired at `now`.
     /// One statement, so of two racing uses exactly one succeeds.
     async fn use_user_token(&self, token_hash: &str, purpose: &str, now: i64) -> Result<Option<String>>;
@@ -107,20 +129,13 @@ impl RecoveryStore for SqlStore {
         .bind(mail.expires_at.unwrap_or(now))
         .bind(now);
         tx.execute(q).await?;
-        let q = sql("INSERT INTO mail_outbox (id, kind, user_id, to_addr, subject, link_sealed, held, expires_at, \
-                     created_at, attempts, next_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10)")
-        .bind(mail.id.as_str())
-        .bind(mail.kind.as_str())
-        .bind(mail.user_id.as_deref())
-        .bind(mail.to_addr.as_str())
-        .bind(mail.subject.as_str())
-        .bind(mail.link_sealed.as_deref())
-        .bind(mail.held)
-        .bind(mail.expires_at)
-        .bind(mail.created_at)
-        .bind(now);
-        tx.execute(q).await?;
+        tx.execute(insert_mail(mail, now)).await?;
         tx.commit().await
+    }
+
+    async fn mail_add(&self, mail: &OutboxMail) -> Result<()> {
+        self.db.execute(insert_mail(mail, now_ms())).await?;
+        Ok(())
     }
 
     async fn use_user_token(&self, token_hash: &str, purpose: &str, now: i64) -> Result<Option<String>> {
