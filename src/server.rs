@@ -198,6 +198,8 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     }
     crate::service::billing_report::spawn(st.clone());
     crate::service::mail::spawn(st.clone());
+    crate::service::notify::spawn(st.clone());
+    crate::service::webhooks::spawn(st.clone());
     let app = router(st.clone());
     let (tx, stop) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {

@@ -394,7 +394,7 @@ async fn one_backend(label: &str, s: &TestServer, peer: &Peer, p: &Prices) {
             })
             .await
             .unwrap();
-        state.store.set_member(org_id, &u.id, flowcfd::store::Role::Member).await.unwrap();
+        state.store.set_member(org_id, &u.id, flowcfd::store::Role::Editor).await.unwrap();
     }
     for _ in 0..2 {
         flowcfd::service::billing_report::queue_overage(state).await.unwrap();

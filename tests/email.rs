@@ -2,7 +2,8 @@
 //! on loopback, saving to a Maildir; `.ci/test` installs it and sets FLOWCFD_TEST_AIOSMTPD).
 //! A reset link requested while the SMTP server is down is retried, arrives once it is up
 //! (plain text and HTML, with the instance's name), and works once. A new account verifies
-//! its address by the mailed link before it submits jobs or accepts invitations.
+//! its address by the mailed link before it submits jobs or accepts invitations. A job that
+//! ends mails its submitter Cd, Cl and a link, unless they turned job mail off.
 mod common;
 
 use common::db;
@@ -145,13 +146,13 @@ fn token_in(mail: &str, page: &str) -> String {
     body[at + key.len()..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_new_account_verifies_its_address_before_it_submits_jobs_or_joins_an_org() {
-    let dir = tempfile::tempdir().unwrap();
+/// aiosmtpd on a free port delivering into DIR/maildir, and a server (SQLite in `dir`)
+/// that mails through it: (server, SMTP process, maildir, the server's port).
+async fn mailing_server(dir: &Path) -> (TestServer, Smtp, std::path::PathBuf, u16) {
     let (smtp_port, port) = (free_port(), free_port());
-    let maildir = dir.path().join("maildir");
-    let _smtp = start_smtp(smtp_port, &maildir);
-    let s = TestServer::start(&db::sqlite_in(dir.path()), |c| {
+    let maildir = dir.join("maildir");
+    let smtp = start_smtp(smtp_port, &maildir);
+    let s = TestServer::start(&db::sqlite_in(dir), |c| {
         c.bind = format!("127.0.0.1:{port}");
         c.public_url = Some(format!("http://127.0.0.1:{port}"));
         c.email = Some(flowcfd::config::EmailConfig {
@@ -161,6 +162,13 @@ async fn a_new_account_verifies_its_address_before_it_submits_jobs_or_joins_an_o
         });
     })
     .await;
+    (s, smtp, maildir, port)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_new_account_verifies_its_address_before_it_submits_jobs_or_joins_an_org() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, _smtp, maildir, port) = mailing_server(dir.path()).await;
     let wait_mails = |n: usize| {
         let maildir = maildir.clone();
         async move {
@@ -243,5 +251,68 @@ async fn a_new_account_verifies_its_address_before_it_submits_jobs_or_joins_an_o
     assert_eq!(st, 409, "{body}");
     let (_, dash) = s.page("/", &cookie).await;
     assert!(!dash.contains("id=\"verify-banner\""));
+    s.stop().await;
+}
+
+/// Polls a job until it ends (at most 5 minutes): its view.
+async fn ended(s: &TestServer, token: &str, job: &str) -> Value {
+    for _ in 0..1500 {
+        let (_, j) = s.call("GET", &format!("/api/jobs/{job}"), token, None).await;
+        if ["completed", "failed", "cancelled"].contains(&j["status"].as_str().unwrap_or("")) {
+            return j;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("job {job} did not end in 5 minutes");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_job_that_ends_mails_its_submitter_cd_cl_and_a_link_unless_turned_off() {
+    common::require_openfoam();
+    let dir = tempfile::tempdir().unwrap();
+    let (s, _smtp, maildir, port) = mailing_server(dir.path()).await;
+    let wait_for = |what: &'static str| {
+        let maildir = maildir.clone();
+        async move {
+            let t0 = Instant::now();
+            loop {
+                if let Some(m) = messages(&maildir).into_iter().find(|m| m.contains(what)) {
+                    return m;
+                }
+                assert!(t0.elapsed() < Duration::from_secs(60), "no mail with {what:?}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    };
+    let dana = s.user("dana@example.org").await;
+    let verify = wait_for("To: dana@example.org").await;
+    let r =
+        s.http.post(s.u("/api/auth/verify")).json(&json!({"token": token_in(&verify, "verify-email")})).send().await;
+    assert_eq!(r.unwrap().status(), 204);
+    let (st, me) = s.call("GET", "/api/me", &dana, None).await;
+    assert_eq!((st, me["user"]["notify_jobs"].as_bool()), (200, Some(true)), "on by default: {me}");
+
+    let (_, _, case) = s.cube_case(&dana, 3_000, 5).await;
+    let (st, job) = s.call("POST", &format!("/api/cases/{case}/jobs"), &dana, Some(json!({"executor": "local"}))).await;
+    assert_eq!(st, 201, "{job}");
+    let jid = job["id"].as_str().unwrap().to_string();
+    let j = ended(&s, &dana, &jid).await;
+    assert_eq!(j["status"], "completed", "{j}");
+    let mail = unqp(&wait_for("Subject: cube completed").await);
+    let cd = j["forces"]["Cd"].as_f64().expect("Cd");
+    assert!(mail.contains(&format!("{cd:.4}")), "Cd {cd:.4} in the mail: {mail}");
+    assert!(mail.contains(&format!("http://127.0.0.1:{port}/jobs/{jid}")), "the job's link: {mail}");
+    assert!(mail.contains("text/html"), "{mail}");
+
+    // Turned off: the next job ends without a mail.
+    let (st, me) = s.call("PATCH", "/api/me", &dana, Some(json!({"notify_jobs": false}))).await;
+    assert_eq!((st, me["notify_jobs"].as_bool()), (200, Some(false)), "{me}");
+    let (st, job) = s.call("POST", &format!("/api/cases/{case}/jobs"), &dana, Some(json!({"executor": "local"}))).await;
+    assert_eq!(st, 201, "{job}");
+    let second = job["id"].as_str().unwrap().to_string();
+    assert_eq!(ended(&s, &dana, &second).await["status"], "completed");
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let about = messages(&maildir).into_iter().filter(|m| m.contains("Subject: cube completed")).count();
+    assert_eq!(about, 1, "no mail for the second job");
     s.stop().await;
 }

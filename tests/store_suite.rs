@@ -53,19 +53,19 @@ async fn suite(s: Arc<dyn Store>) {
     let op = s.create_project(&a.id, Some(&org.id), "car", "").await.unwrap();
     assert_eq!(s.project(&b.id, &op.id).await.unwrap().unwrap().role, Role::Viewer);
     assert!(s.project(&c.id, &op.id).await.unwrap().is_none());
-    s.set_member(&org.id, &b.id, Role::Member).await.unwrap();
-    assert_eq!(s.project(&b.id, &op.id).await.unwrap().unwrap().role, Role::Member);
+    s.set_member(&org.id, &b.id, Role::Editor).await.unwrap();
+    assert_eq!(s.project(&b.id, &op.id).await.unwrap().unwrap().role, Role::Editor);
     assert_eq!(s.members(&org.id).await.unwrap().len(), 2);
-    assert_eq!(s.orgs_for(&b.id).await.unwrap()[0].role, Role::Member);
+    assert_eq!(s.orgs_for(&b.id).await.unwrap()[0].role, Role::Editor);
     assert!(s.org(&c.id, &org.id).await.unwrap().is_none());
     assert!(!s.remove_member(&org.id, &a.id).await.unwrap(), "the owner cannot be removed");
     assert!(s.remove_member(&org.id, &b.id).await.unwrap());
     assert!(s.project(&b.id, &op.id).await.unwrap().is_none());
 
     // An org project's role comes from the membership alone: creating it gives nothing.
-    s.set_member(&org.id, &c.id, Role::Member).await.unwrap();
+    s.set_member(&org.id, &c.id, Role::Editor).await.unwrap();
     let cp = s.create_project(&c.id, Some(&org.id), "carol's", "").await.unwrap();
-    assert_eq!((cp.owner_id.as_str(), cp.role), (c.id.as_str(), Role::Member), "the creator is recorded");
+    assert_eq!((cp.owner_id.as_str(), cp.role), (c.id.as_str(), Role::Editor), "the creator is recorded");
     let cc = s
         .create_case(&store::NewCase {
             project_id: cp.id.clone(),
@@ -113,13 +113,13 @@ async fn suite(s: Arc<dyn Store>) {
     assert!(s.accept_invitation(&a.id, "alice@example.org", &i2).await.unwrap().is_some());
     assert_eq!(s.org(&a.id, &org.id).await.unwrap().unwrap().role, Role::Owner);
     // Declined, withdrawn and expired invitations cannot be used.
-    let i3 = s.invite(&org.id, "carol@example.org", Role::Member, &a.id, exp).await.unwrap();
+    let i3 = s.invite(&org.id, "carol@example.org", Role::Editor, &a.id, exp).await.unwrap();
     assert!(s.decline_invitation("carol@example.org", &i3).await.unwrap());
     assert!(s.accept_invitation(&c.id, "carol@example.org", &i3).await.unwrap().is_none());
-    let i4 = s.invite(&org.id, "dan@example.org", Role::Member, &a.id, exp).await.unwrap();
+    let i4 = s.invite(&org.id, "dan@example.org", Role::Editor, &a.id, exp).await.unwrap();
     assert!(!s.revoke_invitation("another-org", &i4).await.unwrap());
     assert!(s.revoke_invitation(&org.id, &i4).await.unwrap());
-    let i5 = s.invite(&org.id, "carol@example.org", Role::Member, &a.id, store::now_ms() - 1).await.unwrap();
+    let i5 = s.invite(&org.id, "carol@example.org", Role::Editor, &a.id, store::now_ms() - 1).await.unwrap();
     assert!(s.invitations_for("carol@example.org").await.unwrap().is_empty());
     assert!(s.accept_invitation(&c.id, "carol@example.org", &i5).await.unwrap().is_none(), "expired");
     assert!(s.org(&c.id, &org.id).await.unwrap().is_none());

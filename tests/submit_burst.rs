@@ -171,7 +171,7 @@ async fn parallel_submissions_never_pass_a_quota(s: Arc<dyn Store>) {
     let mut members = Vec::new();
     for i in 0..3 {
         let (m, _) = db::user_with_case(&s, &format!("m{i}@example.org")).await;
-        s.set_member(&org.id, &m, flowcfd::store::Role::Member).await.unwrap();
+        s.set_member(&org.id, &m, flowcfd::store::Role::Editor).await.unwrap();
         members.push(m);
     }
     let limits = CoreLimits { per_user: 1000, per_org: 25 };

@@ -40,7 +40,9 @@ async fn join(s: &TestServer, owner: &str, org: &str, email: &str, token: &str, 
     let (st, inv) = s.call("POST", &format!("/api/orgs/{org}/invitations"), owner, Some(body)).await;
     assert_eq!(st, 202, "{inv}");
     let (st, o) = s.call("POST", &format!("/api/invitations/{}/accept", id(&inv)), token, None).await;
-    assert_eq!((st, o["role"].as_str()), (200, Some(role)), "{o}");
+    // "member" is the old name of "editor", still taken as input.
+    let expect = if role == "member" { "editor" } else { role };
+    assert_eq!((st, o["role"].as_str()), (200, Some(expect)), "{o}");
 }
 
 /// A ready cube in project `pid` with one case: (geometry id, case id).
@@ -91,7 +93,7 @@ async fn an_org_projects_role_comes_from_membership_not_from_creating_it() {
         // a result, and a queued one.
         let (st, p) = s.call("POST", "/api/projects", &b, Some(json!({"name": "bracket", "org_id": oid}))).await;
         assert_eq!(st, 201, "{backend}: {p}");
-        assert_eq!((p["owner_id"].as_str(), p["role"].as_str()), (Some(b_id.as_str()), Some("member")), "{p}");
+        assert_eq!((p["owner_id"].as_str(), p["role"].as_str()), (Some(b_id.as_str()), Some("editor")), "{p}");
         let pid = id(&p);
         let (gid, cid) = cube_case(&s, &b, &pid).await;
         let done = submit(&s, &b, &cid).await;
@@ -223,8 +225,8 @@ async fn org_membership_is_by_consent_and_tells_nothing_about_accounts() {
         // Input errors that do not depend on who has an account.
         for (email, role, says) in [
             ("not-an-email", "member", "not an email address"),
-            ("x@example.org", "owner", "expected admin, member or viewer"),
-            ("x@example.org", "boss", "expected admin, member or viewer"),
+            ("x@example.org", "owner", "expected admin, editor or viewer"),
+            ("x@example.org", "boss", "expected admin, editor or viewer"),
         ] {
             let (st, p) = invite(&a, email, role).await;
             assert_eq!(st, 422, "{p}");
@@ -251,7 +253,7 @@ async fn org_membership_is_by_consent_and_tells_nothing_about_accounts() {
         let inv = &mine[0];
         assert_eq!(
             (inv["org_name"].as_str(), inv["role"].as_str(), inv["inviter"].as_str()),
-            (Some("Wind lab"), Some("member"), Some("owner"))
+            (Some("Wind lab"), Some("editor"), Some("owner"))
         );
         let ttl = inv["expires_at"].as_i64().unwrap() - inv["created_at"].as_i64().unwrap();
         assert_eq!(ttl, 7 * 24 * 3600 * 1000, "invitations expire after 7 days");
@@ -272,10 +274,10 @@ async fn org_membership_is_by_consent_and_tells_nothing_about_accounts() {
 
         // Accepting makes a member with the invited role, once.
         let (st, o) = s.call("POST", &format!("/api/invitations/{inv_id}/accept"), &b, None).await;
-        assert_eq!((st, o["id"].as_str(), o["role"].as_str()), (200, Some(oid.as_str()), Some("member")), "{o}");
+        assert_eq!((st, o["id"].as_str(), o["role"].as_str()), (200, Some(oid.as_str()), Some("editor")), "{o}");
         assert_eq!(s.call("POST", &format!("/api/invitations/{inv_id}/accept"), &b, None).await.0, 404);
         let (st, p) = s.call("GET", &format!("/api/projects/{opid}"), &b, None).await;
-        assert_eq!((st, p["role"].as_str()), (200, Some("member")));
+        assert_eq!((st, p["role"].as_str()), (200, Some("editor")));
         assert_eq!(s.call("GET", "/api/invitations", &b, None).await.1, json!([]));
 
         // Roles change through PATCH; the owner's stays; members cannot change roles.
@@ -311,7 +313,7 @@ async fn org_membership_is_by_consent_and_tells_nothing_about_accounts() {
         // An expired invitation is neither listed nor usable.
         let store = &s.running.as_ref().unwrap().state.store;
         let old = store
-            .invite(&oid, "other@example.org", flowcfd::store::Role::Member, &a_id, flowcfd::store::now_ms() - 1)
+            .invite(&oid, "other@example.org", flowcfd::store::Role::Editor, &a_id, flowcfd::store::now_ms() - 1)
             .await
             .unwrap();
         assert_eq!(s.call("GET", "/api/invitations", &c, None).await.1, json!([]));

@@ -168,7 +168,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/auth/password-reset/confirm", post(password_reset_confirm))
         .route("/api/auth/verify", post(verify))
         .route("/api/auth/verify/resend", post(verify_resend))
-        .route("/api/me", get(me))
+        .route("/api/me", get(me).patch(super::account::patch_me))
         .route("/api/tokens", get(list_tokens).post(create_token))
         .route("/api/tokens/{id}", delete(revoke_token))
 }

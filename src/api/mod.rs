@@ -5,6 +5,7 @@ use crate::state::AppState;
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
 
+mod account;
 mod admin;
 mod auth;
 mod billing;
@@ -20,6 +21,7 @@ mod projects;
 mod report;
 mod usage;
 mod validation;
+mod webhooks;
 mod ws;
 
 /// Every API route, plus health checks.
@@ -27,6 +29,8 @@ pub fn routes(st: &AppState) -> Router<AppState> {
     let upload_limit = upload_limit(&st.cfg);
     Router::new()
         .merge(auth::routes())
+        .merge(account::routes())
+        .merge(webhooks::routes())
         .merge(projects::routes())
         .merge(cases::routes())
         .merge(jobs::routes())

@@ -142,7 +142,7 @@ async fn delete_logo(State(st): State<AppState>, c: Caller, Path(id): Path<Strin
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/orgs", get(list).post(create))
-        .route("/api/orgs/{id}", get(show))
+        .route("/api/orgs/{id}", get(show).patch(super::account::rename_org).delete(super::account::delete_org))
         .route("/api/orgs/{id}/logo", get(get_logo).put(put_logo).delete(delete_logo))
         .route("/api/orgs/{id}/members/{user}", delete(remove_member).patch(set_role))
         .route("/api/orgs/{id}/invitations", get(org_invitations).post(invite))

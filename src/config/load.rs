@@ -46,6 +46,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "report",
     "billing",
     "email",
+    "webhooks",
     "clusters",
 ];
 

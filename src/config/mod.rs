@@ -23,7 +23,7 @@ pub use load::{ConfigError, Overrides, DEFAULT_FILE};
 pub use proxy::{parse_forwarded, parse_x_forwarded_for, Cidr};
 pub use sections::{
     AuthConfig, BlobConfig, ClusterConfig, CorsConfig, DatabaseConfig, JobsConfig, LimitsConfig, LogConfig, MpiMode,
-    ProviderConfig, ReportConfig, S3Config, ServerConfig, MIN_SECRET_BYTES,
+    ProviderConfig, ReportConfig, S3Config, ServerConfig, WebhooksConfig, MIN_SECRET_BYTES,
 };
 pub use show::mask_url;
 
@@ -60,6 +60,8 @@ pub struct Config {
     /// SMTP delivery of the mail outbox (`[email]`); absent: links are held for admins.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<EmailConfig>,
+    /// Outbound webhooks: private addresses, retries, timeout (`[webhooks]`).
+    pub webhooks: WebhooksConfig,
 }
 
 impl Default for Config {
@@ -81,6 +83,7 @@ impl Default for Config {
             clusters: Vec::new(),
             billing: None,
             email: None,
+            webhooks: WebhooksConfig::default(),
         }
     }
 }

@@ -286,6 +286,29 @@ impl Default for ServerConfig {
     }
 }
 
+/// Outbound webhooks (`[webhooks]`): projects' event deliveries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhooksConfig {
+    /// Deliver to private, loopback and link-local addresses too (an appliance whose
+    /// receivers live on the same network). Off: such URLs are refused, when a webhook is
+    /// created and again at each delivery (after resolving the name), so that a webhook
+    /// cannot reach the server's own network (SSRF).
+    pub allow_private: bool,
+    /// The first retry waits this long (s); each later one twice as long, at most an hour.
+    pub retry_base_s: u64,
+    /// Attempts before a delivery is given up (shown as failed in the delivery log).
+    pub max_attempts: i64,
+    /// How long a receiver may take to answer (s).
+    pub timeout_s: u64,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        WebhooksConfig { allow_private: false, retry_base_s: 30, max_attempts: 8, timeout_s: 10 }
+    }
+}
+
 /// Cross-origin requests to the API.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

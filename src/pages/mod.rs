@@ -17,10 +17,13 @@ use axum::{Form, Router};
 use serde::Deserialize;
 
 mod invitations;
+mod account;
+mod org;
 mod recovery;
 mod sign_in;
 mod usage;
 mod validation;
+mod webhooks;
 mod workflow;
 
 fn render<T: Template>(status: StatusCode, t: T) -> Response {
@@ -119,6 +122,8 @@ struct DashboardPage {
     csrf: String,
     projects: Vec<ProjectRow>,
     orgs: Vec<(String, String)>,
+    /// Every org the user belongs to, with their role (links to the org pages).
+    all_orgs: Vec<(String, String, &'static str)>,
     invitations: Vec<invitations::InvitationRow>,
     /// The address still to verify (mail is configured and its link not yet opened).
     verify_email: Option<String>,
@@ -142,12 +147,13 @@ async fn dashboard_page(st: &AppState, pu: &PageUser, error: Option<String>, sta
             updated_at: when(p.updated_at),
         })
         .collect();
+    let all_orgs = orgs.iter().map(|o| (o.id.clone(), o.name.clone(), o.role.as_str())).collect();
     let orgs = orgs.iter().filter(|o| o.role.can_write()).map(|o| (o.id.clone(), o.name.clone())).collect();
     let invitations = invitations::rows(st, pu).await?;
     let verify_email =
         crate::service::recovery::needs_verification(st, &pu.user).then(|| pu.user.email.clone());
     let page =
-        DashboardPage { user: pu.user.clone(), csrf: pu.csrf.clone(), projects, orgs, invitations, verify_email, error };
+        DashboardPage { user: pu.user.clone(), csrf: pu.csrf.clone(), projects, orgs, all_orgs, invitations, verify_email, error };
     Ok(render(status, page))
 }
 
@@ -212,6 +218,9 @@ struct ProjectPage {
     geometries: Vec<GeoRow>,
     jobs: Vec<JobRow>,
     can_write: bool,
+    /// The project's webhooks with their latest deliveries (editors and up).
+    hooks: Vec<webhooks::HookRow>,
+    notice: Option<String>,
     error: Option<String>,
 }
 
@@ -225,6 +234,18 @@ fn human_bytes(n: i64) -> String {
 }
 
 async fn project_page(st: &AppState, pu: &PageUser, id: &str, error: Option<String>, status: StatusCode) -> PageResult {
+    project_page_with(st, pu, id, error, None, status).await
+}
+
+/// The project page, with a notice (a new webhook's secret, shown once).
+async fn project_page_with(
+    st: &AppState,
+    pu: &PageUser,
+    id: &str,
+    error: Option<String>,
+    notice: Option<String>,
+    status: StatusCode,
+) -> PageResult {
     let p = projects::get(st, &pu.caller(), id, false).await?;
     let geometries = st
         .store
@@ -281,7 +302,10 @@ async fn project_page(st: &AppState, pu: &PageUser, id: &str, error: Option<Stri
         })
         .collect();
     jobs.sort_by_key(|j| std::cmp::Reverse(j.created_at));
+    let hooks = if p.role.can_write() { webhooks::rows(st, pu, &p.id).await? } else { Vec::new() };
     let page = ProjectPage {
+        hooks,
+        notice,
         user: pu.user.clone(),
         csrf: pu.csrf.clone(),
         jobs,
@@ -413,6 +437,9 @@ pub fn routes(upload_limit: usize) -> Router<AppState> {
         .route("/projects/{id}", get(project))
         .route("/projects/{id}/geometries", post(upload).layer(DefaultBodyLimit::max(upload_limit)))
         .merge(invitations::routes())
+        .merge(account::routes())
+        .merge(org::routes())
+        .merge(webhooks::routes())
         .merge(usage::routes())
         .merge(validation::routes())
         .route("/admin", get(admin))

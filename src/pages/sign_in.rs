@@ -22,7 +22,7 @@ fn cookie_header(st: &AppState, name: &str, value: &str, max_age: i64) -> String
     format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
 }
 
-fn session_response(st: &AppState, token: &str, to: &str) -> Response {
+pub(super) fn session_response(st: &AppState, token: &str, to: &str) -> Response {
     let mut r = Redirect::to(to).into_response();
     let c = cookie_header(st, SESSION_COOKIE, token, st.cfg.auth.refresh_ttl_s as i64);
     r.headers_mut().append(header::SET_COOKIE, c.parse().expect("cookie header"));

@@ -387,7 +387,7 @@ pub fn view(g: &Geometry) -> GeometryView {
         analysis: parse(&g.analysis),
         cad_name: g.cad_name.clone(),
         created_at: g.created_at,
-        can_write: g.role >= Role::Member,
+        can_write: g.role >= Role::Editor,
     }
 }
 

@@ -21,7 +21,7 @@ pub const MAX_PENDING_INVITATIONS: usize = 500;
 fn grantable(role: &str) -> AppResult<Role> {
     match Role::parse(role) {
         Some(Role::Owner) | None => {
-            Err(AppError::Validation(format!("role {role:?}: expected admin, member or viewer")))
+            Err(AppError::Validation(format!("role {role:?}: expected admin, editor or viewer (\"member\" is accepted for editor)")))
         }
         Some(r) => Ok(r),
     }

@@ -1,5 +1,5 @@
 //! Mail delivery: `serve`'s background task sends the outbox (password resets, email
-//! verification, org invitations) over SMTP (`[email]`, lettre),
+//! verification, org invitations, job notifications) over SMTP (`[email]`, lettre),
 //! so no request waits on a mail server and an SMTP outage loses nothing. A message is
 //! claimed with a lease, rendered from its kind's Askama templates (plain text and HTML,
 //! with the instance's name and public URL) and the link unsealed, and sent. A failure is
@@ -91,6 +91,41 @@ struct InviteHtml<'a> {
     days: i64,
 }
 
+/// The fields of a job notification (`service::notify`), from the message's detail.
+#[derive(Template)]
+#[template(path = "email/job.txt")]
+struct JobText<'a> {
+    instance: &'a str,
+    base: &'a str,
+    link: &'a str,
+    case: &'a str,
+    project: &'a str,
+    outcome: &'a str,
+    reason: Option<&'a str>,
+    cd: &'a str,
+    cl: &'a str,
+    cells: &'a str,
+    iterations: &'a str,
+    core_hours: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/job.html")]
+struct JobHtml<'a> {
+    instance: &'a str,
+    base: &'a str,
+    link: &'a str,
+    case: &'a str,
+    project: &'a str,
+    outcome: &'a str,
+    reason: Option<&'a str>,
+    cd: &'a str,
+    cl: &'a str,
+    cells: &'a str,
+    iterations: &'a str,
+    core_hours: &'a str,
+}
+
 /// Starts the sender when `[email]` is configured.
 pub fn spawn(st: AppState) -> Option<tokio::task::JoinHandle<()>> {
     let cfg = st.cfg.email.clone()?;
@@ -155,8 +190,7 @@ fn bodies(st: &AppState, m: &OutboxMail, link: &str) -> Result<(String, String),
             (VerifyText { instance, base, to, link, hours }.render(), VerifyHtml { instance, base, to, link, hours }.render())
         }
         "invite" => {
-            let d: serde_json::Value = serde_json::from_str(m.detail.as_deref().unwrap_or("{}"))
-                .map_err(|e| format!("the invitation's detail: {e}"))?;
+            let d = detail(m)?;
             let field = |k: &str| d[k].as_str().unwrap_or_default().to_string();
             let (org, inviter, role) = (field("org"), field("inviter"), field("role"));
             let (org, inviter, role) = (org.as_str(), inviter.as_str(), role.as_str());
@@ -166,12 +200,29 @@ fn bodies(st: &AppState, m: &OutboxMail, link: &str) -> Result<(String, String),
                 InviteHtml { instance, base, to, link, org, inviter, role, days }.render(),
             )
         }
+        "job" => {
+            let d = detail(m)?;
+            let f = |k: &str| d[k].as_str().unwrap_or("—");
+            let (case, project, outcome, reason) = (f("case"), f("project"), f("outcome"), d["reason"].as_str());
+            let (cd, cl, cells, iterations, core_hours) = (f("cd"), f("cl"), f("cells"), f("iterations"), f("core_hours"));
+            (
+                JobText { instance, base, link, case, project, outcome, reason, cd, cl, cells, iterations, core_hours }
+                    .render(),
+                JobHtml { instance, base, link, case, project, outcome, reason, cd, cl, cells, iterations, core_hours }
+                    .render(),
+            )
+        }
         other => return Err(format!("no template for mail of kind {other:?}")),
     };
     match rendered {
         (Ok(text), Ok(html)) => Ok((text, html)),
         (Err(e), _) | (_, Err(e)) => Err(e.to_string()),
     }
+}
+
+/// What else a message's text needs (its JSON detail).
+fn detail(m: &OutboxMail) -> Result<serde_json::Value, String> {
+    serde_json::from_str(m.detail.as_deref().unwrap_or("{}")).map_err(|e| format!("the {} message's detail: {e}", m.kind))
 }
 
 /// The SMTP transport for `t`.

@@ -1,5 +1,6 @@
 //! What the API and the pages do, written once: accounts, projects and orgs, geometries.
 //! Handlers parse and render; these functions authorise and act.
+pub mod account;
 pub mod accounts;
 pub mod billing;
 pub mod billing_report;
@@ -11,6 +12,7 @@ pub mod jobs;
 pub mod limits;
 pub mod login_backoff;
 pub mod mail;
+pub mod notify;
 pub mod org_logo;
 pub mod plans;
 pub mod post;
@@ -20,6 +22,7 @@ pub mod report;
 pub mod usage;
 pub mod usage_text;
 pub mod validation;
+pub mod webhooks;
 
 use crate::store::User;
 

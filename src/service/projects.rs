@@ -129,3 +129,43 @@ pub async fn remove_member(st: &AppState, caller: &Caller, org_id: &str, user_id
     }
     Ok(())
 }
+
+/// Renames an org (owner or admins).
+pub async fn rename_org(st: &AppState, caller: &Caller, id: &str, name: &str) -> AppResult<Org> {
+    org(st, caller, id, true).await?;
+    let name = check_name(name, "organization")?;
+    st.store.rename_org(id, &name).await?;
+    st.store.audit(Some(caller.id()), "org.rename", Some(id), &serde_json::json!({"name": name}).to_string(), None).await?;
+    org(st, caller, id, false).await
+}
+
+/// Deletes an org with its projects, their files and the memberships (the owner only, who
+/// confirms by typing the org's name; refused while any of its jobs is queued or running).
+/// Usage records stay, for billing, without the org.
+pub async fn delete_org(st: &AppState, caller: &Caller, id: &str, confirm: &str) -> AppResult<()> {
+    let o = org(st, caller, id, false).await?;
+    if o.role != Role::Owner {
+        return Err(AppError::Forbidden("only the organization's owner can delete it".into()));
+    }
+    if confirm.trim() != o.name {
+        return Err(AppError::Validation(format!(
+            "to delete the organization, confirm with its name exactly ({:?}); nothing was deleted",
+            o.name
+        )));
+    }
+    let active = st.store.org_active_jobs(id).await?;
+    if active > 0 {
+        return Err(AppError::Conflict(format!(
+            "{active} of the organization's jobs are queued or running; cancel them or let them end, then delete it"
+        )));
+    }
+    let projects = st.store.org_project_ids(id).await?;
+    st.store.delete_org(id).await?;
+    for p in projects {
+        if let Err(e) = st.blobs.delete_prefix(&format!("projects/{p}")).await {
+            tracing::warn!(project = p, error = %e, "org deleted, a project's files were not");
+        }
+    }
+    st.store.audit(Some(caller.id()), "org.delete", Some(id), &serde_json::json!({"name": o.name}).to_string(), None).await?;
+    Ok(())
+}

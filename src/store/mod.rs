@@ -11,6 +11,7 @@
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
+mod account;
 pub mod billing;
 pub mod cache;
 mod db;
@@ -19,6 +20,7 @@ mod invitations;
 pub mod jobs;
 mod logins;
 mod migrate;
+mod notify;
 mod orgs;
 mod pool;
 mod postgres;
@@ -34,11 +36,13 @@ mod usage;
 pub mod usage_report;
 mod users;
 
+pub use account::{AccountStore, SignIn};
 pub use billing::{BillingAccount, BillingChange, BillingStore, Subject};
 pub use invitations::{Invitation, InvitationView};
 pub use jobs::{
     Case, CoreLimits, Job, JobStatus, JobStore, NewCase, NewJob, ProgressUpdate, QuotaExceeded, QuotaKind, Transition,
 };
+pub use notify::{Attempt, Delivery, EndedGeometry, EndedJob, NotifyStore, Notified, Webhook};
 pub use pool::PoolOptions;
 pub use postgres::PgStore;
 pub use quota::PlanLimits;
@@ -56,7 +60,9 @@ pub use usage_report::{DayUsage, JobUsage, ProjectUsage, SubjectLabel, UsageRepo
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Viewer,
-    Member,
+    /// Changes project content (called "member" before issue 24; still accepted as input).
+    #[serde(alias = "member")]
+    Editor,
     Admin,
     Owner,
 }
@@ -67,7 +73,7 @@ impl Role {
         Some(match s {
             "owner" => Role::Owner,
             "admin" => Role::Admin,
-            "member" => Role::Member,
+            "editor" | "member" => Role::Editor,
             "viewer" => Role::Viewer,
             _ => return None,
         })
@@ -77,13 +83,13 @@ impl Role {
         match self {
             Role::Owner => "owner",
             Role::Admin => "admin",
-            Role::Member => "member",
+            Role::Editor => "editor",
             Role::Viewer => "viewer",
         }
     }
     /// Whether the role may change project content.
     pub fn can_write(self) -> bool {
-        self >= Role::Member
+        self >= Role::Editor
     }
 }
 
@@ -151,6 +157,8 @@ pub struct User {
     pub tokens_valid_after: Option<i64>,
     /// When the address was shown to be the user's (the mailed link opened), ms.
     pub email_verified_at: Option<i64>,
+    /// Mail when a job the user submitted ends (the account page's setting).
+    pub notify_jobs: bool,
 }
 
 /// A new user row.
@@ -373,7 +381,7 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 /// Everything the appliance keeps in its database.
 #[async_trait::async_trait]
 pub trait Store:
-    JobStore + BillingStore + StripeStore + UsageReportStore + RecoveryStore + Send + Sync + 'static
+    JobStore + BillingStore + StripeStore + UsageReportStore + RecoveryStore + NotifyStore + AccountStore + Send + Sync + 'static
 {
     /// `sqlite` or `postgres`.
     fn dialect(&self) -> &'static str;

@@ -55,7 +55,7 @@ fn mail_row(r: &Row) -> Result<OutboxMail> {
 }
 
 /// The insert of an outbox message, due at `now`.
-fn insert_mail(mail: &OutboxMail, now: i64) -> super::db::Sql<'_> {
+pub(super) fn insert_mail(mail: &OutboxMail, now: i64) -> super::db::Sql<'_> {
     sql("INSERT INTO mail_outbox (id, kind, user_id, to_addr, subject, link_sealed, detail, held, expires_at, \
          created_at, attempts, next_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11)")
     .bind(mail.id.as_str())

@@ -5,7 +5,7 @@ use super::{new_id, now_ms, ApiToken, NewUser, RefreshRow, Result, User};
 
 const USER_COLS: &str =
     "id, email, name, password_hash, auth_provider, is_admin, disabled, plan, created_at, tokens_valid_after, \
-     email_verified_at";
+     email_verified_at, notify_jobs";
 
 fn user_row(r: &Row) -> Result<User> {
     Ok(User {
@@ -20,6 +20,7 @@ fn user_row(r: &Row) -> Result<User> {
         created_at: r.get("created_at")?,
         tokens_valid_after: r.get("tokens_valid_after")?,
         email_verified_at: r.get("email_verified_at")?,
+        notify_jobs: r.get("notify_jobs")?,
     })
 }
 
