@@ -166,3 +166,77 @@ async fn an_org_is_renamed_its_roles_changed_and_deleted_by_its_owner_only() {
         s.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_see_the_clusters_health_and_every_job_but_no_one_else_does() {
+    common::require_openfoam();
+    let dir = tempfile::tempdir().unwrap();
+    // A Kubernetes cluster whose API server is not there.
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: gone\n  cluster:\n    server: https://127.0.0.1:1\n\
+         contexts:\n- name: gone\n  context:\n    cluster: gone\n    user: u\ncurrent-context: gone\n\
+         users:\n- name: u\n  user:\n    token: t\n",
+    )
+    .unwrap();
+    for (backend, url) in db::backends(dir.path()).await {
+        let kubeconfig = kubeconfig.clone();
+        let s = TestServer::start(&url, |c| {
+            c.clusters = vec![flowcfd::config::ClusterConfig {
+                name: "eks".into(),
+                kind: "kubernetes".into(),
+                kubeconfig: Some(kubeconfig.clone()),
+                image: Some("registry.example.com/flowcfd/solver:v2312".into()),
+                cores_per_node: 8,
+                max_cores: 64,
+                ..Default::default()
+            }];
+        })
+        .await;
+        let admin = s.user("root@example.org").await;
+        let ann = s.user("ann@example.org").await;
+        let (_, _, case) = s.cube_case(&ann, 3_000, 2).await;
+        let (st, job) =
+            s.call("POST", &format!("/api/cases/{case}/jobs"), &ann, Some(json!({"executor": "local"}))).await;
+        assert_eq!(st, 201, "{job}");
+
+        let (st, health) = s.call("GET", "/api/admin/clusters", &admin, None).await;
+        assert_eq!(st, 200, "{health}");
+        let local = &health[0];
+        assert_eq!((local["name"].as_str(), local["ok"].as_bool()), (Some("local"), Some(true)), "{health}");
+        assert!(local["detail"].as_str().unwrap().contains("cores"), "{local}");
+        let eks = &health[1];
+        assert_eq!((eks["name"].as_str(), eks["ok"].as_bool()), (Some("eks"), Some(false)), "{health}");
+        assert!(!eks["detail"].as_str().unwrap().is_empty(), "says what failed: {eks}");
+
+        let (st, jobs) = s.call("GET", "/api/admin/jobs?user=ANN&executor=local", &admin, None).await;
+        assert_eq!(st, 200);
+        assert_eq!(jobs[0]["id"], job["id"], "{jobs}");
+        assert_eq!(jobs[0]["user_email"], "ann@example.org");
+        let (_, none) = s.call("GET", "/api/admin/jobs?user=nobody", &admin, None).await;
+        assert_eq!(none, json!([]));
+        let (_, none) = s.call("GET", "/api/admin/jobs?status=failed&user=ann", &admin, None).await;
+        assert!(none.as_array().unwrap().iter().all(|j| j["status"] == "failed"), "{none}");
+
+        for path in ["/api/admin/clusters", "/api/admin/jobs"] {
+            let (st, _) = s.call("GET", path, &ann, None).await;
+            assert_eq!(st, 403, "{path}");
+        }
+        let cookie = s.session("root@example.org").await;
+        let (st, html) = s.page("/admin?check=clusters", &cookie).await;
+        assert_eq!(st, 200);
+        assert!(
+            html.contains("data-cluster=\"eks\" data-ok=\"false\"")
+                && html.contains("data-cluster=\"local\" data-ok=\"true\""),
+            "{html}"
+        );
+        assert!(
+            html.contains(&format!("data-job=\"{}\"", job["id"].as_str().unwrap()))
+                && html.contains("no impersonation")
+        );
+        let (st, _) = s.page("/admin", &s.session("ann@example.org").await).await;
+        assert_eq!(st, 403, "{backend}");
+        s.stop().await;
+    }
+}

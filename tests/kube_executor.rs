@@ -320,3 +320,23 @@ async fn against_a_live_cluster() {
     let pods: kube::Api<k8s_openapi::api::core::v1::Pod> = kube::Api::namespaced(client, &ns);
     pods.list(&Default::default()).await.expect("list pods in the namespace");
 }
+
+/// The admin page's health check asks the API server its version (kube's mock transport
+/// stands in for the API server; a refusal is reported, not a panic).
+#[tokio::test]
+async fn health_is_the_api_servers_version() {
+    let (ex, mut h, _moto, _data) = setup(cluster()).await;
+    let (health, _) = tokio::join!(ex.health(), async {
+        let version = json!({"major": "1", "minor": "31", "gitVersion": "v1.31.2-eks-7f9249a", "gitCommit": "x",
+            "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.22", "compiler": "gc",
+            "platform": "linux/amd64"});
+        expect(&mut h, Method::GET, "/version", 200, version).await
+    });
+    let health = health.unwrap();
+    assert!(health.contains("v1.31.2-eks") && health.contains("namespace cfd"), "{health}");
+    let (health, _) = tokio::join!(ex.health(), async {
+        expect(&mut h, Method::GET, "/version", 401, json!({"kind": "Status", "message": "Unauthorized", "code": 401}))
+            .await
+    });
+    assert!(health.is_err(), "{health:?}");
+}

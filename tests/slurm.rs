@@ -298,6 +298,13 @@ async fn a_cancelled_slurm_job_leaves_nothing_running_and_refusals_are_clear() {
         (campus["kind"].as_str(), campus["max_cores"].as_u64(), campus["usable"].as_bool()),
         (Some("slurm"), Some(2), Some(true))
     );
+    // The admin page's health check reaches the cluster over SSH and reads sinfo.
+    let (st, health) = s.call("GET", "/api/admin/clusters", &a, None).await;
+    assert_eq!(st, 200, "{health}");
+    let campus = health.as_array().unwrap().iter().find(|c| c["name"] == "campus").unwrap();
+    assert_eq!(campus["ok"], true, "{campus}");
+    assert!(campus["detail"].as_str().unwrap().contains("sinfo"), "{campus}");
+    assert!(campus["detail"].as_str().unwrap().contains(" up "), "a partition that is up: {campus}");
     assert!(!cl.to_string().contains("sealed1:"), "no secrets in the listing");
     let long = case(&s, &a, &pid, &gid, 20000).await;
     let jid = submit(&s, &a, &long, "campus").await;

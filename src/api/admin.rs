@@ -1,4 +1,5 @@
-//! `/api/admin`: users (and their plans), orgs' plans, registration and the audit log (server administrators only).
+//! `/api/admin`: users (and their plans), orgs' plans, registration, the audit log, the executors' health and every
+//! job (server administrators only). There is no impersonation: an administrator acts as themself, audited.
 use crate::error::{AppError, AppResult};
 use crate::http::extract::{AdminCaller, ApiJson};
 use crate::service::{accounts, plans};
@@ -112,7 +113,20 @@ async fn audit(State(st): State<AppState>, _a: AdminCaller) -> AppResult<impl In
     Ok(Json(st.store.audit_log(200).await?))
 }
 
-/// `/api/admin/users`, `/api/admin/settings` and `/api/admin/audit`.
+async fn clusters(State(st): State<AppState>, AdminCaller(c): AdminCaller) -> AppResult<impl IntoResponse> {
+    Ok(Json(crate::service::admin::clusters(&st, &c).await?))
+}
+
+async fn jobs(
+    State(st): State<AppState>,
+    AdminCaller(c): AdminCaller,
+    axum::extract::Query(f): axum::extract::Query<crate::store::JobFilter>,
+) -> AppResult<impl IntoResponse> {
+    Ok(Json(crate::service::admin::jobs(&st, &c, &f).await?))
+}
+
+/// `/api/admin/users`, `/api/admin/settings`, `/api/admin/audit`, and the executors' health
+/// and every job (`/api/admin/clusters`, `/api/admin/jobs?status=&executor=&user=`).
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/admin/users", get(users))
@@ -120,4 +134,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/admin/orgs/{id}", patch(patch_org))
         .route("/api/admin/settings", get(settings).patch(put_settings))
         .route("/api/admin/audit", get(audit))
+        .route("/api/admin/clusters", get(clusters))
+        .route("/api/admin/jobs", get(jobs))
 }

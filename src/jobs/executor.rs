@@ -146,6 +146,10 @@ pub trait Executor: Send + Sync {
     async fn stop_gracefully(&self, _handle: &Handle, _reason: &str) -> Result<bool, ExecError> {
         Ok(false)
     }
+    /// Whether it can take work now, in one line for administrators: this machine's cores
+    /// and the runner, a Slurm cluster's partitions (`sinfo` over SSH), the Kubernetes API
+    /// server's version. An error says what is unreachable.
+    async fn health(&self) -> Result<String, ExecError>;
 }
 
 /// The text of a stop request: one line, at most 500 characters (it reaches a file the run
@@ -325,6 +329,28 @@ impl LocalExecutor {
 impl Executor for LocalExecutor {
     fn name(&self) -> &str {
         "local"
+    }
+
+    async fn health(&self) -> Result<String, ExecError> {
+        let exe = self.exe.clone();
+        let run = exe.clone();
+        let out = tokio::task::spawn_blocking(move || std::process::Command::new(&run).arg("--version").output())
+            .await
+            .map_err(|e| ExecError::Io(e.to_string()))?
+            .map_err(|e| ExecError::Io(format!("the runner {}: {e}", exe.display())))?;
+        let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let on_path = std::env::var_os("PATH")
+            .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("simpleFoam").is_file()));
+        let foam = match (on_path, std::env::var("WM_PROJECT_DIR")) {
+            (true, _) => "OpenFOAM on PATH".to_string(),
+            (false, Ok(dir)) => format!("OpenFOAM at {dir}"),
+            (false, Err(_)) => return Err(ExecError::Io("no OpenFOAM: simpleFoam is not on PATH and WM_PROJECT_DIR is unset".into())),
+        };
+        if !out.status.success() {
+            return Err(ExecError::Io(format!("the runner {} does not start", exe.display())));
+        }
+        Ok(format!("{cores} cores; {version}; {foam}"))
     }
 
     fn log_interval(&self) -> Duration {

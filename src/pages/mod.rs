@@ -8,7 +8,7 @@ use crate::state::AppState;
 use crate::store::{AuditEntry, User};
 use askama::Template;
 use axum::extract::multipart::Multipart;
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -348,10 +348,33 @@ struct AdminPage {
     audit: Vec<AuditEntry>,
     /// Reset links waiting to be passed on (no mail delivery is configured).
     held: Vec<crate::service::recovery::HeldLink>,
+    /// The executors, with their health when it was asked for (`?check=clusters`).
+    clusters: Vec<crate::service::jobs::ExecutorInfo>,
+    health: Option<Vec<crate::service::admin::ClusterHealth>>,
+    /// Every tenant's jobs under the filter.
+    jobs: Vec<crate::store::AdminJob>,
+    filter: AdminQuery,
     error: Option<String>,
 }
 
+/// The administration page's query: the job filter, and whether to check the executors.
+#[derive(Debug, Clone, Default, Deserialize)]
+struct AdminQuery {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    executor: String,
+    #[serde(default)]
+    user: String,
+    #[serde(default)]
+    check: String,
+}
+
 async fn admin_page(st: &AppState, pu: &PageUser, error: Option<String>, status: StatusCode) -> PageResult {
+    admin_page_with(st, pu, AdminQuery::default(), error, status).await
+}
+
+async fn admin_page_with(st: &AppState, pu: &PageUser, q: AdminQuery, error: Option<String>, status: StatusCode) -> PageResult {
     if !pu.user.is_admin {
         return Err(AppError::Forbidden("only server administrators can open this page".into()).into());
     }
@@ -362,13 +385,21 @@ async fn admin_page(st: &AppState, pu: &PageUser, error: Option<String>, status:
         users: st.store.list_users().await.map_err(AppError::from)?,
         audit: st.store.audit_log(100).await.map_err(AppError::from)?,
         held: crate::service::recovery::held_links(st, &pu.caller()).await?,
+        clusters: crate::service::jobs::executors(st),
+        health: if q.check == "clusters" { Some(crate::service::admin::clusters(st, &pu.caller()).await?) } else { None },
+        jobs: {
+            let some = |s: &str| Some(s.to_string()).filter(|s| !s.trim().is_empty());
+            let f = crate::store::JobFilter { status: some(&q.status), executor: some(&q.executor), user: some(&q.user) };
+            crate::service::admin::jobs(st, &pu.caller(), &f).await?
+        },
+        filter: q,
         error,
     };
     Ok(render(status, page))
 }
 
-async fn admin(State(st): State<AppState>, pu: PageUser) -> PageResult {
-    admin_page(&st, &pu, None, StatusCode::OK).await
+async fn admin(State(st): State<AppState>, pu: PageUser, Query(q): Query<AdminQuery>) -> PageResult {
+    admin_page_with(&st, &pu, q, None, StatusCode::OK).await
 }
 
 #[derive(Deserialize)]

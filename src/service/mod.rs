@@ -1,6 +1,7 @@
 //! What the API and the pages do, written once: accounts, projects and orgs, geometries.
 //! Handlers parse and render; these functions authorise and act.
 pub mod account;
+pub mod admin;
 pub mod accounts;
 pub mod billing;
 pub mod billing_report;

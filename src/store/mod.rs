@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 mod account;
+mod admin;
 pub mod billing;
 pub mod cache;
 mod db;
@@ -37,6 +38,7 @@ pub mod usage_report;
 mod users;
 
 pub use account::{AccountStore, SignIn};
+pub use admin::{AdminJob, AdminStore, JobFilter};
 pub use billing::{BillingAccount, BillingChange, BillingStore, Subject};
 pub use invitations::{Invitation, InvitationView};
 pub use jobs::{
@@ -381,7 +383,7 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 /// Everything the appliance keeps in its database.
 #[async_trait::async_trait]
 pub trait Store:
-    JobStore + BillingStore + StripeStore + UsageReportStore + RecoveryStore + NotifyStore + AccountStore + Send + Sync + 'static
+    JobStore + BillingStore + StripeStore + UsageReportStore + RecoveryStore + NotifyStore + AccountStore + AdminStore + Send + Sync + 'static
 {
     /// `sqlite` or `postgres`.
     fn dialect(&self) -> &'static str;

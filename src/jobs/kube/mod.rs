@@ -291,6 +291,11 @@ impl Executor for KubeExecutor {
         &self.cfg.name
     }
 
+    async fn health(&self) -> Result<String, ExecError> {
+        let v = self.client().await?.apiserver_version().await.map_err(kerr)?;
+        Ok(format!("Kubernetes API {} ({}); namespace {}", v.git_version, v.platform, self.cfg.namespace.as_deref().unwrap_or("flowcfd")))
+    }
+
     /// The pod-log API returns the whole log each time: ask less often.
     fn log_interval(&self) -> Duration {
         Duration::from_secs(2)

@@ -163,6 +163,17 @@ impl Executor for SlurmExecutor {
         &self.cfg.name
     }
 
+    async fn health(&self) -> Result<String, ExecError> {
+        let out = self
+            .blocking(|link| link.run_for(&command(&["sinfo", "-h", "-o", "%P %a %D %T"]), Duration::from_secs(20)))
+            .await?;
+        if out.code != 0 {
+            return Err(ExecError::Io(format!("sinfo exited with {}: {}", out.code, out.stderr.trim())));
+        }
+        let parts: Vec<String> = out.stdout.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
+        Ok(format!("SSH {}@{}:{} ok; sinfo (partition, availability, nodes, state): {}", self.cfg.user, self.cfg.host, self.cfg.port, parts.join("; ")))
+    }
+
     /// An SFTP read over the one SSH connection.
     fn log_interval(&self) -> Duration {
         Duration::from_millis(200)
