@@ -252,20 +252,25 @@ impl Display {
         self.draw(false);
     }
 
-    /// `iteration 42 | Ux 1.0e-3 p 2.0e-2 | Cd 0.8123 Cl 0.0012`.
+    /// `iteration 42 | Ux 1.0e-3 p 2.0e-2 | Cd 0.8123 Cl 0.0012`; empty before the first
+    /// iteration.
     fn values(&self) -> String {
-        let at = match self.time {
+        if self.iteration == 0 && self.residuals.is_empty() {
+            return String::new();
+        }
+        let mut parts = vec![match self.time {
             Some(t) => format!("t {t:.4} s"),
             None => format!("iteration {}", self.iteration),
-        };
-        let mut s = format!("{at} | {}", fmt_residuals(&self.residuals));
-        if let Some(cd) = self.cd {
-            s.push_str(&format!(" | Cd {cd:.4}"));
+        }];
+        if !self.residuals.is_empty() {
+            parts.push(fmt_residuals(&self.residuals));
         }
-        if let Some(cl) = self.cl {
-            s.push_str(&format!(" Cl {cl:.4}"));
+        let forces: Vec<String> =
+            [("Cd", self.cd), ("Cl", self.cl)].iter().filter_map(|(k, v)| v.map(|v| format!("{k} {v:.4}"))).collect();
+        if !forces.is_empty() {
+            parts.push(forces.join(" "));
         }
-        s
+        parts.join(" | ")
     }
 
     fn draw(&mut self, sample: bool) {
@@ -308,11 +313,16 @@ impl Display {
         }
     }
 
-    /// The last values and the outcome; the exit code.
+    /// The outcome and the last values (the reason below a job that did not complete);
+    /// the exit code.
     fn finish(&mut self, status: JobStatus, reason: Option<String>) -> u8 {
         self.clear();
-        let why = reason.map_or(String::new(), |r| format!(" ({r})"));
-        println!("job {} {}{why}: {}", self.job, status.as_str(), self.values());
+        let values = self.values();
+        let sep = if values.is_empty() { "" } else { ": " };
+        println!("job {} {}{sep}{values}", self.job, status.as_str());
+        if let Some(r) = reason.filter(|_| status != JobStatus::Completed) {
+            println!("reason: {}", r.trim_end());
+        }
         match status {
             JobStatus::Completed => exit::COMPLETED,
             JobStatus::Failed => exit::FAILED,
