@@ -234,9 +234,12 @@ impl Display {
     }
 
     fn sample(&mut self, s: &Sample) {
-        self.iteration = s.iteration;
-        self.time = s.time;
-        self.residuals = s.residuals.clone();
+        // Live partial residuals may already be ahead of the stored samples: keep the newest.
+        if s.iteration >= self.iteration || s.time.is_some() {
+            self.iteration = s.iteration;
+            self.time = s.time;
+            self.residuals = s.residuals.clone();
+        }
         if let Some(f) = &s.forces {
             self.cd = f.cd.or(self.cd);
             self.cl = f.cl.or(self.cl);
@@ -246,7 +249,7 @@ impl Display {
 
     fn residuals(&mut self, iteration: u64, r: BTreeMap<String, f64>) {
         if self.time.is_none() {
-            self.iteration = iteration;
+            self.iteration = self.iteration.max(iteration);
         }
         self.residuals.extend(r);
         self.draw(false);
