@@ -77,6 +77,13 @@ enum Cmd {
     /// The PDF report of a result: `flowcfd report --case DIR --out report.pdf`.
     Report(cli::report::ReportArgs),
     #[cfg(feature = "server")]
+    /// Use a FlowCFD server from the terminal: sign in, upload, submit, watch, download
+    /// (`flowcfd remote login URL`, then `flowcfd remote --help`).
+    Remote {
+        #[command(subcommand)]
+        cmd: cli::remote::RemoteCmd,
+    },
+    #[cfg(feature = "server")]
     /// The validation suite: published cases run through FlowCFD and compared with
     /// reference data (`flowcfd validate --list` names them).
     Validate(cli::validate::ValidateArgs),
@@ -109,6 +116,9 @@ fn main() -> ExitCode {
         Cmd::Report(a) => cli::report::report(&a),
         #[cfg(feature = "server")]
         Cmd::Validate(a) => cli::validate::validate(&a),
+        // Its own exit codes: a watched job's outcome (see `cli::remote::exit`).
+        #[cfg(feature = "server")]
+        Cmd::Remote { cmd } => return cli::remote::main(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -9,6 +9,8 @@ pub mod mesh_ai;
 pub mod post;
 pub mod progress;
 #[cfg(feature = "server")]
+pub mod remote;
+#[cfg(feature = "server")]
 pub mod report;
 #[cfg(feature = "server")]
 pub mod serve;

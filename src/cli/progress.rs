@@ -45,8 +45,9 @@ impl CliProgress {
     }
 }
 
-fn fmt_residuals(p: &SolverProgress) -> String {
-    p.latest_residuals().iter().map(|(k, v)| format!("{k} {v:.1e}")).collect::<Vec<_>>().join(" ")
+/// Initial residuals as `Ux 1.2e-3 p 4.0e-2` (`flowcfd run` and `flowcfd remote watch`).
+pub fn fmt_residuals(r: &std::collections::BTreeMap<String, f64>) -> String {
+    r.iter().map(|(k, v)| format!("{k} {v:.1e}")).collect::<Vec<_>>().join(" ")
 }
 
 impl Observer for CliProgress {
@@ -89,10 +90,14 @@ impl Observer for CliProgress {
                 self.bar.set_position(progress.iteration);
                 let cd =
                     progress.forces.last().and_then(|(_, s)| s.cd).map_or(String::new(), |cd| format!(" | Cd {cd:.4}"));
-                self.bar.set_message(format!("{}{cd}", fmt_residuals(progress)));
+                self.bar.set_message(format!("{}{cd}", fmt_residuals(&progress.latest_residuals())));
                 if self.bar.is_hidden() && !self.stream && self.last_draw.elapsed() > Duration::from_secs(30) {
                     self.last_draw = std::time::Instant::now();
-                    eprintln!("    iteration {} {}{cd}", progress.iteration, fmt_residuals(progress));
+                    eprintln!(
+                        "    iteration {} {}{cd}",
+                        progress.iteration,
+                        fmt_residuals(&progress.latest_residuals())
+                    );
                 }
             }
             LogEvent::CheckMesh(c) => self.bar.set_message(format!(
