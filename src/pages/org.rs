@@ -109,6 +109,25 @@ async fn submit(State(st): State<AppState>, pu: PageUser, Path(org): Path<String
     }
 }
 
+#[derive(Deserialize)]
+struct NewOrgForm {
+    csrf: String,
+    name: String,
+    slug: String,
+}
+
+/// `POST /orgs` (the dashboard's form): creates an org owned by the user and opens it.
+async fn create(State(st): State<AppState>, pu: PageUser, Form(f): Form<NewOrgForm>) -> PageResult {
+    pu.check(&st, &f.csrf)?;
+    match projects::create_org(&st, &pu.caller(), &f.name, &f.slug).await {
+        Ok(o) => Ok(Redirect::to(&format!("/orgs/{}", o.id)).into_response()),
+        Err(e) if e.status().is_client_error() => {
+            super::dashboard_page(&st, &pu, Some(e.public_detail()), e.status()).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 pub(super) fn routes() -> Router<AppState> {
-    Router::new().route("/orgs/{id}", get(show).post(submit))
+    Router::new().route("/orgs", axum::routing::post(create)).route("/orgs/{id}", get(show).post(submit))
 }

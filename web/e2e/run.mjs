@@ -12,6 +12,10 @@
 //    a probe by click, colormap and fixed range, camera presets, PNG screenshot.
 // 2. step: import a STEP fixture in the browser (OpenCASCADE WASM) and check that its
 //    faces arrive at the server as surface groups, with the original kept.
+// 3. pages: the account page (name, job mail, an API token shown once and revoked, password
+//    change, sign-ins), an org made on the dashboard (invite, revoke, rename, delete with its
+//    name typed), a project's webhook refused for a loopback URL, and the admin page
+//    (clusters' health, jobs filtered).
 //
 // Screenshots go to web/e2e-artifacts/ (or $FLOWCFD_E2E_ARTIFACTS).
 import { chromium } from "playwright-core";
@@ -402,6 +406,104 @@ async function stepImport(browser, url) {
   }
 }
 
+async function signIn(page, url, email, password = "laminar-flow-2026") {
+  await page.goto(`${url}/login`);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await Promise.all([page.waitForURL(`${url}/`), page.click("button[type=submit]")]);
+}
+
+async function accountOrgAdmin(browser, url, adminEmail) {
+  const page = await newPage(browser, "pages");
+  const confirmAll = () => page.on("dialog", (d) => d.accept());
+  try {
+    if (adminEmail === "admin@example.org") await register(page, url, adminEmail);
+    const ctx2 = await newPage(browser, "owner");
+    await register(ctx2, url, "owner@example.org");
+    await ctx2.close();
+    await signIn(page, url, "owner@example.org");
+    confirmAll();
+
+    // The account page, from the name in the top bar.
+    await Promise.all([page.waitForURL(`${url}/account`), page.click("nav a.who")]);
+    check(await page.isVisible("text=(this browser)"), "the current browser is not marked among the sign-ins");
+    await page.fill("#profile input[name=name]", "Olivia Owner");
+    await page.uncheck("#profile input[name=notify_jobs]");
+    await page.click("#profile button[type=submit]");
+    await page.waitForSelector("p.notice");
+    check(!(await page.isChecked("#profile input[name=notify_jobs]")), "job mail stayed on");
+    check((await page.textContent("nav a.who")).includes("Olivia Owner"), "the new name is not in the top bar");
+    await page.fill("#create-token input[name=name]", "lab pipeline");
+    await page.click("#create-token button[type=submit]");
+    const token = await page.inputValue("#new-token");
+    check(token.startsWith("fcfd_"), `no token shown: ${token}`);
+    const me = await (await fetch(`${url}/api/me`, { headers: { authorization: `Bearer ${token}` } })).json();
+    check(me.user.email === "owner@example.org", "the new token does not sign in");
+    await page.click("tr[data-token] button");
+    await page.waitForSelector("text=Token revoked.");
+    check((await page.locator("tr[data-token]").count()) === 0, "the revoked token is still listed");
+    const gone = await fetch(`${url}/api/me`, { headers: { authorization: `Bearer ${token}` } });
+    check(gone.status === 401, `a revoked token still works (${gone.status})`);
+    await page.fill("#password input[name=current_password]", "laminar-flow-2026");
+    await page.fill("#password input[name=new_password]", "turbulent-wake-2027");
+    await Promise.all([page.waitForURL(/\/account\?changed=password/), page.click("#password button[type=submit]")]);
+    check(await page.isVisible("#profile"), "signed out by one's own password change");
+    await page.screenshot({ path: join(artifacts, "account.png"), fullPage: true });
+    log("account: name, job mail, token shown once and revoked, password changed");
+
+    // An org from the dashboard: invite, revoke, rename, delete confirmed by its name.
+    await page.goto(`${url}/`);
+    await page.fill("#new-org input[name=name]", "Wake lab");
+    await page.fill("#new-org input[name=slug]", "wake-lab");
+    await Promise.all([page.waitForURL(/\/orgs\/[^/]+$/), page.click("#new-org button[type=submit]")]);
+    const org = page.url();
+    await page.fill("#invite input[name=email]", "ed@example.org");
+    await page.selectOption("#invite select[name=role]", "viewer");
+    await page.click("#invite button[type=submit]");
+    await page.waitForSelector("tr[data-invitation]");
+    check((await page.textContent("tr[data-invitation]")).includes("viewer"), "the invitation's role is not shown");
+    await page.click("tr[data-invitation] button");
+    await page.waitForSelector("text=Invitation revoked.");
+    await page.fill("#rename input[name=name]", "Wake and wing lab");
+    await page.click("#rename button[type=submit]");
+    await page.waitForSelector("h1:has-text('Wake and wing lab')");
+    await page.fill("#delete input[name=confirm]", "Wake lab");
+    await page.click("#delete button[type=submit]");
+    await page.waitForSelector("p.error:has-text('nothing was deleted')");
+    check(page.url() === org, "a wrong confirmation left the page");
+    await page.screenshot({ path: join(artifacts, "org.png"), fullPage: true });
+    await page.fill("#delete input[name=confirm]", "Wake and wing lab");
+    await Promise.all([page.waitForURL(`${url}/`), page.click("#delete button[type=submit]")]);
+    check(!(await page.isVisible("#orgs")), "the deleted org is still listed");
+    log("org: invitation made and revoked, renamed, deleted after typing its name");
+
+    // A webhook to a loopback address is refused, saying why.
+    await createProject(page, url, "Webhooks e2e");
+    await page.fill("#add-webhook input[name=url]", "http://127.0.0.1:9/hook");
+    await page.click("#add-webhook button[type=submit]");
+    await page.waitForSelector("p.error:has-text('loopback')");
+    log("webhook to a loopback URL refused:", (await page.textContent("p.error")).trim());
+
+    // The admin page: clusters' health and every job.
+    await page.context().clearCookies();
+    await signIn(page, url, adminEmail);
+    await page.goto(`${url}/admin`);
+    await Promise.all([page.waitForURL(/check=clusters/), page.click("#check-clusters")]);
+    await page.waitForSelector("tr[data-cluster=local][data-ok=true]");
+    await page.fill("#all-jobs input[name=user]", "no-such-user");
+    await Promise.all([page.waitForURL(/user=no-such-user/), page.click("#all-jobs button[type=submit]")]);
+    await page.waitForSelector("#all-jobs td:has-text('No job matches.')");
+    await page.screenshot({ path: join(artifacts, "admin.png"), fullPage: true });
+    log("admin: local executor healthy, job filter applied");
+    // The refusals above answer 422 on purpose; anything else is an error.
+    const errors = page.errors.filter((e) => !e.includes("status of 422"));
+    check(errors.length === 0, `browser errors: ${errors.join("; ")}`);
+  } catch (e) {
+    await page.screenshot({ path: join(artifacts, "pages-failed.png"), fullPage: true }).catch(() => {});
+    throw e;
+  }
+}
+
 const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
 if (!existsSync(chromiumPath)) {
   console.error(`chromium not found at ${chromiumPath}: apt-get install chromium (or set CHROMIUM)`);
@@ -419,6 +521,8 @@ let failed = false;
 try {
   if (!only || only === "step") await stepImport(browser, server.url);
   if (!only || only === "workflow") await workflow(browser, server);
+  // The first account is the server's administrator: the STEP test's, or this test's own.
+  if (!only || only === "pages") await accountOrgAdmin(browser, server.url, only ? "admin@example.org" : "step@example.org");
   log(`all passed; screenshots in ${artifacts}`);
 } catch (e) {
   failed = true;
