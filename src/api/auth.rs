@@ -16,8 +16,12 @@ use utoipa_axum::routes;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Register {
+    #[schema(format = Email)]
     email: String,
+    /// At least 10 characters, not a common password.
+    #[schema(min_length = 10)]
     password: String,
+    #[schema(min_length = 1, max_length = 100)]
     name: String,
 }
 
@@ -56,6 +60,7 @@ struct VerifyToken {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewToken {
+    #[schema(min_length = 1, max_length = 100)]
     name: String,
 }
 

@@ -62,11 +62,13 @@ async fn checkout(
 #[utoipa::path(post, path = "/api/billing/portal", tag = "billing", request_body(content = Option<ForOrg>),
     responses((status = 200, description = "where to send the browser", body = Redirect)))]
 async fn portal(State(st): State<AppState>, c: Caller, h: HeaderMap, body: Bytes) -> AppResult<impl IntoResponse> {
+    // No body, or JSON `null`, is the caller's own portal.
     let b: ForOrg = if body.iter().all(u8::is_ascii_whitespace) {
         ForOrg::default()
     } else {
-        serde_json::from_slice(&body)
+        serde_json::from_slice::<Option<ForOrg>>(&body)
             .map_err(|e| AppError::BadRequest(format!("the body is not {{\"org\": ID}}: {e}")))?
+            .unwrap_or_default()
     };
     let origin = origin(&st, &h)?;
     Ok(Json(billing::portal(&st, &c, b.org.as_deref(), &origin).await?))
@@ -86,8 +88,11 @@ async fn account(State(st): State<AppState>, c: Caller, Query(q): Query<ForOrg>)
     request_body(content = Object, description = "a Stripe event"),
     responses((status = 200, description = "what the event did", body = WebhookResult)))]
 async fn webhook(State(st): State<AppState>, h: HeaderMap, body: Bytes) -> AppResult<impl IntoResponse> {
-    let sig = h.get("stripe-signature").and_then(|v| v.to_str().ok());
-    Ok(Json(billing::webhook(&st, &body, sig).await?))
+    // Without its signature a request is not Stripe's, whatever this server's billing.
+    let Some(sig) = h.get("stripe-signature") else {
+        return Err(AppError::BadRequest("no Stripe-Signature header: only Stripe sends webhooks".into()));
+    };
+    Ok(Json(billing::webhook(&st, &body, sig.to_str().ok()).await?))
 }
 
 /// `/api/billing/checkout`, `/api/billing/portal`, `/api/billing/account` and

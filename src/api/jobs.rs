@@ -34,7 +34,8 @@ struct Submitted {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 struct ListQuery {
-    /// The project whose jobs to list (required).
+    /// The project whose jobs to list.
+    #[param(required)]
     project: Option<String>,
 }
 
@@ -85,7 +86,8 @@ async fn cancel(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -
 #[into_params(parameter_in = Query)]
 struct LogQuery {
     /// Only the last this many bytes (whole lines).
-    tail: Option<usize>,
+    #[param(maximum = 4294967295_u64)]
+    tail: Option<u32>,
 }
 
 /// The log's length in bytes, on `GET /api/jobs/{id}/log`: where live `log` events take over.
@@ -102,7 +104,7 @@ async fn log(
     Query(q): Query<LogQuery>,
 ) -> AppResult<impl IntoResponse> {
     let (mut text, end) = jobs::log(&st, &c, &id).await?;
-    if let Some(n) = q.tail {
+    if let Some(n) = q.tail.map(|n| n as usize) {
         if text.len() > n {
             let mut cut = text.len() - n;
             while !text.is_char_boundary(cut) {

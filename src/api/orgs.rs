@@ -33,6 +33,7 @@ struct Invited {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewOrg {
+    #[schema(min_length = 1, max_length = 120)]
     name: String,
     /// Lower-case letters, digits and dashes.
     slug: String,

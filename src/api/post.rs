@@ -95,7 +95,7 @@ async fn index(State(st): State<AppState>, c: Caller, Path(id): Path<String>) ->
 /// (`application/vnd.flowcfd.post`); `probe` (values at points) and `range` (a field's
 /// range, for sliders) answer JSON.
 #[utoipa::path(get, path = "/api/jobs/{id}/post/{kind}", tag = "post",
-    params(("id" = String, Path), ("kind" = Kind, Path), ExtractionQuery),
+    params(("id" = String, Path), ("kind" = inline(Kind), Path), ExtractionQuery),
     responses((status = 200, description = "the extraction", content(
         (Vec<u8> = "application/vnd.flowcfd.post"),
         (JsonExtraction = "application/json"),

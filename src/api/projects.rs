@@ -16,6 +16,7 @@ use utoipa_axum::routes;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewProject {
+    #[schema(min_length = 1, max_length = 120)]
     name: String,
     #[serde(default)]
     description: String,

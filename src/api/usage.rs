@@ -19,7 +19,8 @@ use utoipa_axum::routes;
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 struct Which {
-    /// `YYYY-MM`, this month by default.
+    /// `YYYY-MM` (2000 to 2999); this month when empty or left out.
+    #[param(pattern = r"^(2[0-9]{3}-(0[1-9]|1[0-2]))?$")]
     period: Option<String>,
     /// An organization (its owner and admins).
     org: Option<String>,

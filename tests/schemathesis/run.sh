@@ -5,19 +5,21 @@
 # that the document does not allow (errors must be application/problem+json), and on bad
 # input that is accepted. Every failure it found is a regression test in tests/openapi.rs.
 #
-#   tests/schemathesis/run.sh FLOWCFD_BIN [ST]
+#   tests/schemathesis/run.sh FLOWCFD_BIN [PYTHON]
 #
 # FLOWCFD_BIN is the debug binary `cargo test` builds (.ci/test passes it): CI builds no
 # release binary (that would add many minutes), and the debug build's overflow checks
-# turn arithmetic slips into 5xx that schemathesis reports. ST is schemathesis's `st`
-# (4.32.5, installed by .ci/test). The server gets a throw-away data directory and SQLite
+# turn arithmetic slips into 5xx that schemathesis reports. PYTHON is the interpreter of
+# the environment schemathesis 4.32.5 is installed in (.ci/test's); it runs `st` through
+# st.py (a workaround for a CPython bug, see there). The server gets a throw-away data directory and SQLite
 # database on a free loopback port and is stopped by its PID. Bounded: at most 50 examples
 # per operation, 10 s per request, and 5 minutes for the whole run. Reproduce one failure
 # with the `curl` line schemathesis prints, or rerun with `--seed` from its summary.
 set -euo pipefail
-BIN=${1:?usage: tests/schemathesis/run.sh FLOWCFD_BIN [ST]}
-ST=${2:-st}
+BIN=${1:?usage: tests/schemathesis/run.sh FLOWCFD_BIN [PYTHON]}
+PY=${2:-python3}
 BIN=$(realpath "$BIN")
+HERE=$(cd "$(dirname "$0")" && pwd)
 DIR=$(mktemp -d /tmp/flowcfd-schemathesis.XXXXXX)
 PID=""
 cleanup() {
@@ -57,13 +59,20 @@ APITOKEN=$(curl -fsS -H "authorization: Bearer $TOKEN" -H 'content-type: applica
   -d '{"name":"schemathesis"}' "$URL/api/tokens" | python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')
 
 start=$(date +%s)
+# Every check but positive_data_acceptance: the document states types, required members
+# and the bounds the server keeps, not every domain rule (a name's characters, whether an
+# email address is one, a reset link that exists, a case spec's physics). Schema-valid
+# input that breaks one is refused with a 4xx problem+json whose detail says what to fix,
+# which the other checks hold it to.
 # Left out: GET /api/jobs/{id}/ws, a WebSocket handshake, which schemathesis does not
 # speak (tests/job_events.rs covers it). Nothing else is: with random ids, logout,
 # password-reset confirmation and token revocation touch nothing of this user's.
 status=0
-timeout 300 "$ST" run "$URL/api/openapi.json" \
+# From the throw-away directory: st and Hypothesis keep nothing in the checkout.
+(cd "$DIR" && timeout 300 "$PY" "$HERE/st.py" run "$URL/api/openapi.json" \
   -H "Authorization: Bearer $APITOKEN" \
   --checks all \
+  --exclude-checks positive_data_acceptance \
   --phases examples,coverage,fuzzing \
   --max-examples 50 \
   --request-timeout 10 \
@@ -71,8 +80,9 @@ timeout 300 "$ST" run "$URL/api/openapi.json" \
   --seed 24 \
   --exclude-path '/api/jobs/{id}/ws' \
   --suppress-health-check all \
+  --generation-database none \
   --no-color \
-  --report junit --report-dir "${SCHEMATHESIS_REPORT_DIR:-$DIR/report}" || status=$?
+  --report junit --report-dir "${SCHEMATHESIS_REPORT_DIR:-$DIR/report}") || status=$?
 echo "schemathesis: $(($(date +%s) - start)) s, exit $status"
 if [ "$status" -ne 0 ]; then
   echo "--- the server's log (5xx are logged with their detail):"
