@@ -194,6 +194,7 @@ async fn the_reference_renders_every_operation() {
     }
     for name in ["Problem", "JobView", "GeometryView", "UsageReport"] {
         assert!(html.contains(&format!("id=\"schema-{name}\"")), "schema {name}");
+        assert!(html.contains(&format!("<a href=\"#schema-{name}\">{name}</a>")), "a link to {name}");
     }
     for external in ["src=\"http", "href=\"http", "src=\"//", "href=\"//", "<script>"] {
         assert!(!html.contains(external), "nothing from elsewhere, no inline script: {external}");

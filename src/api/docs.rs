@@ -7,6 +7,7 @@ use crate::state::AppState;
 use askama::Template;
 use axum::response::{Html, IntoResponse, Response};
 use serde_json::Value;
+use std::collections::BTreeSet;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -179,9 +180,53 @@ fn reference(doc: &Value) -> Reference {
         }
     }
     sections.retain(|s| !s.ops.is_empty());
-    let schemas =
+    let mut schemas: Vec<SchemaDoc> =
         doc["components"]["schemas"].as_object().into_iter().flatten().map(|(n, s)| schema(n, s)).collect();
+    // The types become HTML (the template does not escape them again) with links to the
+    // schemas they name.
+    let names: BTreeSet<String> = schemas.iter().map(|s| s.name.clone()).collect();
+    let link = |t: &mut String| *t = linked(t, &names);
+    for o in sections.iter_mut().flat_map(|s| s.ops.iter_mut()) {
+        o.params.iter_mut().for_each(|p| link(&mut p.ty));
+        o.body.iter_mut().for_each(link);
+        o.responses.iter_mut().for_each(|r| link(&mut r.content));
+    }
+    for s in &mut schemas {
+        link(&mut s.ty);
+        s.fields.iter_mut().for_each(|f| link(&mut f.ty));
+    }
     Reference { version: text(&doc["info"]["version"]), intro: text(&doc["info"]["description"]), sections, schemas }
+}
+
+/// `t` as HTML: escaped, each word that names a schema a link to it.
+fn linked(t: &str, names: &BTreeSet<String>) -> String {
+    let mut out = String::new();
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if names.contains(word.as_str()) {
+            out.push_str(&format!("<a href=\"#schema-{word}\">{word}</a>"));
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for c in t.chars() {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            word.push(c);
+            continue;
+        }
+        flush(&mut word, &mut out);
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    flush(&mut word, &mut out);
+    out
 }
 
 /// The API reference (this page), rendered from /api/openapi.json
