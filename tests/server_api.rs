@@ -346,7 +346,7 @@ fn walk(dir: &std::path::Path) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn operations_health_metrics_headers_openapi_rate_limit() {
+async fn operations_health_metrics_headers_rate_limit() {
     let dir = tempfile::tempdir().unwrap();
     let s = TestServer::start(&db::sqlite_in(dir.path()), |c| {
         c.limits.auth_per_minute = 5;
@@ -394,23 +394,7 @@ async fn operations_health_metrics_headers_openapi_rate_limit() {
     }
     assert_eq!(codes, vec![401, 401, 401, 401, 401, 429, 429]);
 
-    // Every path in the OpenAPI document is routed.
-    let doc: Value = s.http.get(s.u("/api/openapi.json")).send().await.unwrap().json().await.unwrap();
-    assert_eq!(doc["openapi"], "3.1.0");
-    for (path, ops) in doc["paths"].as_object().unwrap() {
-        let concrete = path.replace("{id}", "00000000-0000-0000-0000-000000000000").replace("{user}", "u");
-        for m in ops.as_object().unwrap().keys() {
-            let r = s
-                .http
-                .request(reqwest::Method::from_bytes(m.to_uppercase().as_bytes()).unwrap(), s.u(&concrete))
-                .send()
-                .await
-                .unwrap();
-            let st = r.status().as_u16();
-            let body = r.text().await.unwrap();
-            assert!(!(st == 404 && body.contains("API route not found")) && st != 405, "{m} {path}: {st} {body}");
-        }
-    }
+    // The OpenAPI document against the router: tests/openapi.rs.
 
     let m = s.http.get(s.u("/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(

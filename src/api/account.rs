@@ -1,34 +1,28 @@
-//! The caller's account: `PATCH /api/me` (name, job mail), `POST /api/me/password`, and
-//! the live sign-ins under `/api/me/sessions`; an org's rename and deletion.
+//! The caller's account: `POST /api/me/password` and the live sign-ins under
+//! `/api/me/sessions` (`PATCH /api/me` is routed with `GET /api/me` in `auth`).
 use crate::error::AppResult;
 use crate::http::extract::{ApiJson, ClientIp};
 use crate::service::{account, Caller};
 use crate::state::AppState;
+use crate::store::SignIn;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::json;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// `PATCH /api/me` (routed with `GET /api/me` in `auth`).
-pub(super) async fn patch_me(
-    State(st): State<AppState>,
-    c: Caller,
-    ApiJson(b): ApiJson<account::MePatch>,
-) -> AppResult<impl IntoResponse> {
-    let u = account::update(&st, &c, &b).await?;
-    Ok(Json(json!({"id": u.id, "email": u.email, "name": u.name, "notify_jobs": u.notify_jobs})))
-}
-
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PasswordChange {
     current_password: String,
     new_password: String,
 }
 
+/// Change the password (the current one first); every sign-in ends, API tokens stay
+#[utoipa::path(post, path = "/api/me/password", tag = "auth", request_body = PasswordChange,
+    responses((status = 204, description = "changed; sign in again with the new password")))]
 async fn password(
     State(st): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -39,63 +33,35 @@ async fn password(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn sessions(State(st): State<AppState>, c: Caller) -> AppResult<impl IntoResponse> {
+/// A live sign-in, and whether it is the browser session the request came with.
+#[derive(Serialize, ToSchema)]
+struct SignInView {
+    #[serde(flatten)]
+    sign_in: SignIn,
+    current: bool,
+}
+
+/// Where the caller is signed in: browser sessions and API clients' refresh-token families
+#[utoipa::path(get, path = "/api/me/sessions", tag = "auth",
+    responses((status = 200, description = "the live sign-ins, latest first", body = Vec<SignInView>)))]
+async fn sessions(State(st): State<AppState>, c: Caller) -> AppResult<Json<Vec<SignInView>>> {
     let current = account::current_sign_in(&st, &c).await?;
-    let list: Vec<_> = account::sign_ins(&st, &c)
+    let list = account::sign_ins(&st, &c)
         .await?
         .into_iter()
-        .map(|s| {
-            let this = current.as_deref() == Some(s.id.as_str());
-            let mut v = serde_json::to_value(&s).unwrap_or_default();
-            v["current"] = json!(this);
-            v
-        })
+        .map(|s| SignInView { current: current.as_deref() == Some(s.id.as_str()), sign_in: s })
         .collect();
     Ok(Json(list))
 }
 
+/// Sign out one of the caller's sign-ins
+#[utoipa::path(delete, path = "/api/me/sessions/{id}", tag = "auth", params(("id" = String, Path, description = "the sign-in")),
+    responses((status = 204, description = "signed out")))]
 async fn revoke(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> AppResult<StatusCode> {
     account::revoke_sign_in(&st, &c, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct OrgRename {
-    name: String,
-}
-
-/// `PATCH /api/orgs/{id}` (routed in `orgs`): renames the org.
-pub(super) async fn rename_org(
-    State(st): State<AppState>,
-    c: Caller,
-    Path(id): Path<String>,
-    ApiJson(b): ApiJson<OrgRename>,
-) -> AppResult<impl IntoResponse> {
-    Ok(Json(crate::service::projects::rename_org(&st, &c, &id, &b.name).await?))
-}
-
-#[derive(Deserialize)]
-pub(super) struct OrgDelete {
-    /// The org's name, typed again.
-    #[serde(default)]
-    confirm: String,
-}
-
-/// `DELETE /api/orgs/{id}?confirm=NAME` (routed in `orgs`).
-pub(super) async fn delete_org(
-    State(st): State<AppState>,
-    c: Caller,
-    Path(id): Path<String>,
-    axum::extract::Query(q): axum::extract::Query<OrgDelete>,
-) -> AppResult<StatusCode> {
-    crate::service::projects::delete_org(&st, &c, &id, &q.confirm).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/me/password", post(password))
-        .route("/api/me/sessions", get(sessions))
-        .route("/api/me/sessions/{id}", delete(revoke))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(password)).routes(routes!(sessions)).routes(routes!(revoke))
 }

@@ -7,17 +7,36 @@ use axum::extract::multipart::{Multipart, MultipartRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
+use geometries::{GeometryView, SuggestionRequest};
 use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
-#[derive(Deserialize)]
+/// The multipart form of an upload.
+#[derive(ToSchema)]
+#[allow(dead_code)] // a request body's schema: `upload_multipart` reads the stream
+struct UploadForm {
+    /// The STL or OBJ file (optionally `.gz`), or a STEP/IGES file's tessellation.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    /// Factor to metres, as the query's `scale`.
+    scale: Option<f64>,
+}
+
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct UploadQuery {
     /// Factor to metres (0.001 for a model drawn in millimetres).
     scale: Option<f64>,
 }
 
+/// Upload STL/OBJ (multipart field `file`; optional `scale` field or query)
+#[utoipa::path(post, path = "/api/projects/{id}/geometries", tag = "projects", params(("id" = String, Path), UploadQuery),
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    responses((status = 202, description = "stored; processing follows (status pending)", body = GeometryView)))]
 async fn upload(
     State(st): State<AppState>,
     c: Caller,
@@ -30,7 +49,10 @@ async fn upload(
     Ok((StatusCode::ACCEPTED, Json(geometries::view(&g))))
 }
 
-async fn list(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> AppResult<impl IntoResponse> {
+/// The project's geometries
+#[utoipa::path(get, path = "/api/projects/{id}/geometries", tag = "projects", params(("id" = String, Path)),
+    responses((status = 200, description = "the geometries", body = Vec<GeometryView>)))]
+async fn list(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> AppResult<Json<Vec<GeometryView>>> {
     let p = projects::get(&st, &c, &id, false).await?;
     let list: Vec<_> = st
         .store
@@ -45,21 +67,34 @@ async fn list(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> 
     Ok(Json(list))
 }
 
-async fn show(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> AppResult<impl IntoResponse> {
+/// Status, surface_groups [{name, area, triangles}], bounding_box, healing
+#[utoipa::path(get, path = "/api/geometries/{id}", tag = "geometries", params(("id" = String, Path)),
+    responses((status = 200, description = "the geometry", body = GeometryView)))]
+async fn show(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> AppResult<Json<GeometryView>> {
     Ok(Json(geometries::view(&geometries::get(&st, &c, &id, false).await?)))
 }
 
+/// Binary surface for the viewer (FCS1: positions, indices, group ids)
+#[utoipa::path(get, path = "/api/geometries/{id}/surface", tag = "geometries", params(("id" = String, Path)),
+    responses((status = 200, description = "the surface", content_type = "application/octet-stream", body = Vec<u8>)))]
 async fn surface(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> AppResult<impl IntoResponse> {
     let b = geometries::surface(&st, &c, &id).await?;
     Ok(([(header::CONTENT_TYPE, "application/octet-stream"), (header::CACHE_CONTROL, "private, max-age=3600")], b))
 }
 
+/// The uploaded file (a presigned redirect on S3)
+#[utoipa::path(get, path = "/api/geometries/{id}/original", tag = "geometries", params(("id" = String, Path)),
+    responses((status = 200, description = "the file", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 307, description = "a presigned URL of the object store")))]
 async fn original(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> AppResult<impl IntoResponse> {
     let g = geometries::get(&st, &c, &id, false).await?;
     download(&st, &g.original_key, &g.name).await
 }
 
-/// The STEP or IGES file the surface was tessellated from.
+/// The STEP or IGES file the surface was tessellated from (404 for an STL or OBJ upload)
+#[utoipa::path(get, path = "/api/geometries/{id}/cad", tag = "geometries", params(("id" = String, Path)),
+    responses((status = 200, description = "the file", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 307, description = "a presigned URL of the object store")))]
 async fn cad(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> AppResult<impl IntoResponse> {
     let g = geometries::get(&st, &c, &id, false).await?;
     match (&g.cad_key, &g.cad_name) {
@@ -68,11 +103,14 @@ async fn cad(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> A
     }
 }
 
+/// Mesh parameters for a ready geometry, exactly as a run of the same spec would use them, with a one-line reason for each
+#[utoipa::path(post, path = "/api/geometries/{id}/mesh-suggestion", tag = "geometries", params(("id" = String, Path)),
+    request_body = SuggestionRequest, responses((status = 200, description = "what the mesh wizard shows", body = Object)))]
 async fn mesh_suggestion(
     State(st): State<AppState>,
     c: Caller,
     Path(id): Path<String>,
-    crate::http::extract::ApiJson(req): crate::http::extract::ApiJson<geometries::SuggestionRequest>,
+    crate::http::extract::ApiJson(req): crate::http::extract::ApiJson<SuggestionRequest>,
 ) -> AppResult<impl IntoResponse> {
     Ok(Json(geometries::mesh_suggestion(&st, &c, &id, req).await?))
 }
@@ -91,27 +129,34 @@ async fn download(st: &AppState, key: &str, name: &str) -> AppResult<axum::respo
         .into_response())
 }
 
+/// Process a failed geometry again
+#[utoipa::path(post, path = "/api/geometries/{id}/retry", tag = "geometries", params(("id" = String, Path)),
+    responses((status = 202, description = "the geometry, pending again", body = GeometryView)))]
 async fn retry(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> AppResult<impl IntoResponse> {
     Ok((StatusCode::ACCEPTED, Json(geometries::view(&geometries::retry(&st, &c, &id).await?))))
 }
 
+/// Delete a geometry and its files
+#[utoipa::path(delete, path = "/api/geometries/{id}", tag = "geometries", params(("id" = String, Path)),
+    responses((status = 204, description = "deleted")))]
 async fn remove(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> AppResult<StatusCode> {
     geometries::delete(&st, &c, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Geometry routes; uploads get `upload_limit`, the rest `body_limit`.
-pub fn routes(upload_limit: usize, body_limit: usize) -> Router<AppState> {
-    Router::new()
-        .route(
-            "/api/projects/{id}/geometries",
-            get(list).merge(post(upload).layer(DefaultBodyLimit::max(upload_limit))),
+pub fn routes(upload_limit: usize, body_limit: usize) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(upload).layer(DefaultBodyLimit::max(upload_limit)))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(list))
+                .routes(routes!(show, remove))
+                .routes(routes!(surface))
+                .routes(routes!(original))
+                .routes(routes!(cad))
+                .routes(routes!(mesh_suggestion))
+                .routes(routes!(retry))
+                .layer(DefaultBodyLimit::max(body_limit)),
         )
-        .route("/api/geometries/{id}", get(show).delete(remove))
-        .route("/api/geometries/{id}/surface", get(surface))
-        .route("/api/geometries/{id}/original", get(original))
-        .route("/api/geometries/{id}/cad", get(cad))
-        .route("/api/geometries/{id}/mesh-suggestion", post(mesh_suggestion))
-        .route("/api/geometries/{id}/retry", post(retry))
-        .layer(DefaultBodyLimit::max(body_limit))
 }

@@ -9,45 +9,115 @@ use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::json;
+use crate::service::org_logo::LogoView;
+use crate::store::{Invitation, InvitationView, Member, Org};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-#[derive(Deserialize)]
+/// An organization and its members.
+#[derive(Serialize, ToSchema)]
+struct OrgWithMembers {
+    org: Org,
+    members: Vec<Member>,
+}
+
+/// A new invitation.
+#[derive(Serialize, ToSchema)]
+struct Invited {
+    id: String,
+}
+
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewOrg {
+    #[schema(min_length = 1, max_length = 120)]
     name: String,
+    /// Lower-case letters, digits and dashes.
     slug: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Invite {
     email: String,
+    /// `admin`, `member` or `viewer`.
     role: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SetRole {
+    /// `admin`, `member` or `viewer`.
     role: String,
 }
 
-async fn list(State(st): State<AppState>, c: Caller) -> AppResult<impl IntoResponse> {
+/// The caller's organizations
+#[utoipa::path(get, path = "/api/orgs", tag = "orgs", responses((status = 200, description = "the organizations", body = Vec<Org>)))]
+async fn list(State(st): State<AppState>, c: Caller) -> AppResult<Json<Vec<Org>>> {
     Ok(Json(st.store.orgs_for(c.id()).await?))
 }
 
+/// Create an organization
+#[utoipa::path(post, path = "/api/orgs", tag = "orgs", request_body = NewOrg,
+    responses((status = 201, description = "the organization", body = Org)))]
 async fn create(State(st): State<AppState>, c: Caller, ApiJson(b): ApiJson<NewOrg>) -> AppResult<impl IntoResponse> {
     Ok((StatusCode::CREATED, Json(projects::create_org(&st, &c, &b.name, &b.slug).await?)))
 }
 
-async fn show(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> AppResult<impl IntoResponse> {
+/// An organization and its members
+#[utoipa::path(get, path = "/api/orgs/{id}", tag = "orgs", params(("id" = String, Path, description = "the organization")),
+    responses((status = 200, description = "the organization", body = OrgWithMembers)))]
+async fn show(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> AppResult<Json<OrgWithMembers>> {
     let o = projects::org(&st, &c, &id, false).await?;
     let members = st.store.members(&o.id).await?;
-    Ok(Json(json!({"org": o, "members": members})))
+    Ok(Json(OrgWithMembers { org: o, members }))
 }
 
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct OrgRename {
+    name: String,
+}
+
+/// Rename an organization (owners and admins)
+#[utoipa::path(patch, path = "/api/orgs/{id}", tag = "orgs", params(("id" = String, Path, description = "the organization")),
+    request_body = OrgRename, responses((status = 200, description = "the organization", body = Org)))]
+async fn rename_org(
+    State(st): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<OrgRename>,
+) -> AppResult<Json<Org>> {
+    Ok(Json(projects::rename_org(&st, &c, &id, &b.name).await?))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct OrgDelete {
+    /// The organization's name, typed again
+    #[serde(default)]
+    confirm: String,
+}
+
+/// Delete an organization with its projects (the owner, confirming with its name; refused while its jobs run)
+#[utoipa::path(delete, path = "/api/orgs/{id}", tag = "orgs", params(("id" = String, Path, description = "the organization"), OrgDelete),
+    responses((status = 204, description = "deleted")))]
+async fn delete_org(
+    State(st): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<OrgDelete>,
+) -> AppResult<StatusCode> {
+    projects::delete_org(&st, &c, &id, &q.confirm).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Change a member's role (admin, member, viewer; owners and admins)
+#[utoipa::path(patch, path = "/api/orgs/{id}/members/{user}", tag = "orgs", params(("id" = String, Path, description = "the organization"), ("user" = String, Path)),
+    request_body = SetRole, responses((status = 200, description = "the members", body = Vec<Member>)))]
 async fn set_role(
     State(st): State<AppState>,
     c: Caller,
@@ -57,6 +127,9 @@ async fn set_role(
     Ok(Json(invitations::set_role(&st, &c, &id, &user, &b.role).await?))
 }
 
+/// Remove a member
+#[utoipa::path(delete, path = "/api/orgs/{id}/members/{user}", tag = "orgs", params(("id" = String, Path, description = "the organization"), ("user" = String, Path)),
+    responses((status = 204, description = "removed")))]
 async fn remove_member(
     State(st): State<AppState>,
     c: Caller,
@@ -66,7 +139,9 @@ async fn remove_member(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// 202 and the invitation's id, whatever the email: the answer says nothing about accounts.
+/// Invite an email as admin, member or viewer (owners and admins); the same answer whether or not the email has an account
+#[utoipa::path(post, path = "/api/orgs/{id}/invitations", tag = "orgs", params(("id" = String, Path, description = "the organization")), request_body = Invite,
+    responses((status = 202, description = "invited", body = Invited)))]
 async fn invite(
     State(st): State<AppState>,
     c: Caller,
@@ -74,9 +149,12 @@ async fn invite(
     ApiJson(b): ApiJson<Invite>,
 ) -> AppResult<impl IntoResponse> {
     let inv = invitations::invite(&st, &c, &id, &b.email, &b.role).await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({"id": inv}))))
+    Ok((StatusCode::ACCEPTED, Json(Invited { id: inv })))
 }
 
+/// The org's pending invitations (owners and admins)
+#[utoipa::path(get, path = "/api/orgs/{id}/invitations", tag = "orgs", params(("id" = String, Path, description = "the organization")),
+    responses((status = 200, description = "the invitations", body = Vec<Invitation>)))]
 async fn org_invitations(
     State(st): State<AppState>,
     c: Caller,
@@ -85,6 +163,9 @@ async fn org_invitations(
     Ok(Json(invitations::org_invitations(&st, &c, &id).await?))
 }
 
+/// Withdraw a pending invitation
+#[utoipa::path(delete, path = "/api/orgs/{id}/invitations/{invitation}", tag = "orgs", params(("id" = String, Path, description = "the organization"), ("invitation" = String, Path)),
+    responses((status = 204, description = "withdrawn")))]
 async fn revoke(
     State(st): State<AppState>,
     c: Caller,
@@ -94,21 +175,36 @@ async fn revoke(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn mine(State(st): State<AppState>, c: Caller) -> AppResult<impl IntoResponse> {
+/// The caller's pending invitations
+#[utoipa::path(get, path = "/api/invitations", tag = "orgs",
+    responses((status = 200, description = "the invitations", body = Vec<InvitationView>)))]
+async fn mine(State(st): State<AppState>, c: Caller) -> AppResult<Json<Vec<InvitationView>>> {
     Ok(Json(invitations::pending(&st, &c).await?))
 }
 
-async fn accept(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> AppResult<impl IntoResponse> {
+/// Join the org with the invited role (the invitee only)
+#[utoipa::path(post, path = "/api/invitations/{id}/accept", tag = "orgs", params(("id" = String, Path, description = "the invitation")),
+    responses((status = 200, description = "the organization", body = Org)))]
+async fn accept(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> AppResult<Json<Org>> {
     Ok(Json(invitations::accept(&st, &c, &id).await?))
 }
 
+/// Decline an invitation (the invitee only)
+#[utoipa::path(post, path = "/api/invitations/{id}/decline", tag = "orgs", params(("id" = String, Path, description = "the invitation")),
+    responses((status = 204, description = "declined")))]
 async fn decline(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> AppResult<StatusCode> {
     invitations::decline(&st, &c, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `PUT /api/orgs/{id}/logo`: the body is the PNG itself. The caller's right is checked
-/// before the body is read, and no more than the largest logo is read.
+/// Set the logo printed on the title block of the org's reports (owners and admins)
+///
+/// The body is a PNG of at most 512 KB and 4096 pixels a side; anything else is refused
+/// with 415 (413 when larger). The caller's right is checked before the body is read, and
+/// no more than the largest logo is read.
+#[utoipa::path(put, path = "/api/orgs/{id}/logo", tag = "orgs", params(("id" = String, Path, description = "the organization")),
+    request_body(content = Vec<u8>, content_type = "image/png"),
+    responses((status = 200, description = "stored", body = LogoView)))]
 async fn put_logo(
     State(st): State<AppState>,
     c: Caller,
@@ -125,6 +221,9 @@ async fn put_logo(
     Ok(Json(org_logo::put(&st, &c, &id, data).await?))
 }
 
+/// The organization's logo (members)
+#[utoipa::path(get, path = "/api/orgs/{id}/logo", tag = "orgs", params(("id" = String, Path, description = "the organization")),
+    responses((status = 200, description = "the logo", content_type = "image/png", body = Vec<u8>)))]
 async fn get_logo(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> AppResult<impl IntoResponse> {
     let png = org_logo::get(&st, &c, &id).await?;
     Ok((
@@ -133,21 +232,23 @@ async fn get_logo(State(st): State<AppState>, c: Caller, Path(id): Path<String>)
     ))
 }
 
+/// Remove the organization's logo (owners and admins)
+#[utoipa::path(delete, path = "/api/orgs/{id}/logo", tag = "orgs", params(("id" = String, Path, description = "the organization")), responses((status = 204, description = "removed")))]
 async fn delete_logo(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> AppResult<StatusCode> {
     org_logo::delete(&st, &c, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `/api/orgs`, their members and invitations, and `/api/invitations`.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/orgs", get(list).post(create))
-        .route("/api/orgs/{id}", get(show).patch(super::account::rename_org).delete(super::account::delete_org))
-        .route("/api/orgs/{id}/logo", get(get_logo).put(put_logo).delete(delete_logo))
-        .route("/api/orgs/{id}/members/{user}", delete(remove_member).patch(set_role))
-        .route("/api/orgs/{id}/invitations", get(org_invitations).post(invite))
-        .route("/api/orgs/{id}/invitations/{invitation}", delete(revoke))
-        .route("/api/invitations", get(mine))
-        .route("/api/invitations/{id}/accept", post(accept))
-        .route("/api/invitations/{id}/decline", post(decline))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show, rename_org, delete_org))
+        .routes(routes!(get_logo, put_logo, delete_logo))
+        .routes(routes!(remove_member, set_role))
+        .routes(routes!(org_invitations, invite))
+        .routes(routes!(revoke))
+        .routes(routes!(mine))
+        .routes(routes!(accept))
+        .routes(routes!(decline))
 }

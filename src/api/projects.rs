@@ -3,17 +3,20 @@ use crate::error::AppResult;
 use crate::http::extract::ApiJson;
 use crate::service::{projects, Caller};
 use crate::state::AppState;
-use crate::store::ProjectPatch;
+use crate::store::{Project, ProjectPatch};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewProject {
+    #[schema(min_length = 1, max_length = 120)]
     name: String,
     #[serde(default)]
     description: String,
@@ -22,10 +25,16 @@ struct NewProject {
     org_id: Option<String>,
 }
 
-async fn list(State(st): State<AppState>, c: Caller) -> AppResult<impl IntoResponse> {
+/// Projects the caller can see
+#[utoipa::path(get, path = "/api/projects", tag = "projects",
+    responses((status = 200, description = "the projects", body = Vec<Project>)))]
+async fn list(State(st): State<AppState>, c: Caller) -> AppResult<Json<Vec<Project>>> {
     Ok(Json(st.store.projects(c.id()).await?))
 }
 
+/// Create a project
+#[utoipa::path(post, path = "/api/projects", tag = "projects", request_body = NewProject,
+    responses((status = 201, description = "the project", body = Project)))]
 async fn create(
     State(st): State<AppState>,
     c: Caller,
@@ -35,27 +44,34 @@ async fn create(
     Ok((StatusCode::CREATED, Json(p)))
 }
 
-async fn show(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> AppResult<impl IntoResponse> {
+/// A project
+#[utoipa::path(get, path = "/api/projects/{id}", tag = "projects", params(("id" = String, Path)),
+    responses((status = 200, description = "the project", body = Project)))]
+async fn show(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> AppResult<Json<Project>> {
     Ok(Json(projects::get(&st, &c, &id, false).await?))
 }
 
+/// Rename or re-describe
+#[utoipa::path(patch, path = "/api/projects/{id}", tag = "projects", params(("id" = String, Path)),
+    request_body = ProjectPatch, responses((status = 200, description = "the project", body = Project)))]
 async fn patch(
     State(st): State<AppState>,
     c: Caller,
     Path(id): Path<String>,
     ApiJson(b): ApiJson<ProjectPatch>,
-) -> AppResult<impl IntoResponse> {
+) -> AppResult<Json<Project>> {
     Ok(Json(projects::update(&st, &c, &id, &b).await?))
 }
 
+/// Delete with its files (owner or org admin)
+#[utoipa::path(delete, path = "/api/projects/{id}", tag = "projects", params(("id" = String, Path)),
+    responses((status = 204, description = "deleted")))]
 async fn remove(State(st): State<AppState>, c: Caller, Path(id): Path<String>) -> AppResult<StatusCode> {
     projects::delete(&st, &c, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `/api/projects` and `/api/projects/{id}`.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/projects", get(list).post(create))
-        .route("/api/projects/{id}", get(show).patch(patch).delete(remove))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(show, patch, remove))
 }

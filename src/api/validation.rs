@@ -8,21 +8,36 @@ use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Start {
+    /// The cases to run (`flowcfd validate --list`); every CI case when empty.
     #[serde(default)]
     cases: Vec<String>,
 }
 
+/// The latest validation run (null when none)
+///
+/// `{run, status running|passed|failed|interrupted, started, finished, pass, exit_code,
+/// cases [{name, metrics, reference, tolerance, pass, wall_s, plots, plot_urls, error}]}`
+#[utoipa::path(get, path = "/api/validation", tag = "validation",
+    responses((status = 200, description = "the latest run, or null", body = Option<Object>)))]
 async fn latest(State(st): State<AppState>, _c: Caller) -> AppResult<impl IntoResponse> {
     Ok(Json(validation::latest(&st)))
 }
 
+/// Start a validation run (server administrators; 403 otherwise)
+///
+/// Runs `flowcfd validate` in the background; the body is optional, `{"cases": [names]}`
+/// narrows it (400 for an unknown name); 409 while a run is in progress.
+#[utoipa::path(post, path = "/api/validation", tag = "validation", request_body(content = Option<Start>),
+    responses((status = 202, description = "{run, status, cases}", body = Object)))]
 async fn start(
     State(st): State<AppState>,
     AdminCaller(c): AdminCaller,
@@ -39,6 +54,10 @@ async fn start(
     Ok((StatusCode::ACCEPTED, Json(validation::start(&st, &c, &cases)?)))
 }
 
+/// A plot of a run (SVG), as listed in its cases' plot_urls
+#[utoipa::path(get, path = "/api/validation/{run}/{case}/{file}", tag = "validation",
+    params(("run" = String, Path), ("case" = String, Path), ("file" = String, Path)),
+    responses((status = 200, description = "the plot", content_type = "image/svg+xml", body = String)))]
 async fn plot(
     State(st): State<AppState>,
     _c: Caller,
@@ -49,8 +68,6 @@ async fn plot(
 }
 
 /// The validation routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/validation", get(latest).post(start))
-        .route("/api/validation/{run}/{case}/{file}", get(plot))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(latest, start)).routes(routes!(plot))
 }

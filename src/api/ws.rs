@@ -26,13 +26,17 @@ use serde_json::json;
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(super) struct WsQuery {
     /// The last iteration the client already has.
     after: Option<i64>,
 }
 
+/// WebSocket: a snapshot, then live sample, residuals, step, log (bytes offset..end of the log) and status events; ?after=N resumes
+#[utoipa::path(get, path = "/api/jobs/{id}/ws", tag = "jobs", params(("id" = String, Path), WsQuery),
+    responses((status = 101, description = "switching protocols: JSON text messages follow")))]
 pub(super) async fn job_events(
     State(st): State<AppState>,
     c: Caller,
@@ -133,4 +137,9 @@ async fn follow(st: AppState, job: String, after: i64, mut socket: WebSocket) ->
             _ = ping.tick() => socket.send(Message::Ping(Vec::new().into())).await?,
         }
     }
+}
+
+/// `/api/jobs/{id}/ws`.
+pub(super) fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    utoipa_axum::router::OpenApiRouter::new().routes(utoipa_axum::routes!(job_events))
 }

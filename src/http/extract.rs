@@ -133,17 +133,29 @@ impl FromRequestParts<AppState> for AdminCaller {
 }
 
 /// A JSON body. Malformed JSON, unknown fields, a wrong content type and oversized bodies
-/// are 4xx problems that quote what the parser said.
+/// are 4xx problems that quote what the parser said. The body is a JSON object: serde
+/// would also read a struct from an array (`[null, null]` as its fields in order), which
+/// no client means.
 pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(ApiJson(v)),
-            Err(r) => Err(json_problem(r)),
+        let json = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+            let essence = v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+            essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+        });
+        if !json {
+            return Err(json_problem(JsonRejection::MissingJsonContentType(Default::default())));
         }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| json_problem(JsonRejection::BytesRejection(e)))?;
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+            return Err(AppError::Validation("the body is a JSON object ({…}), not an array".into()));
+        }
+        axum::Json::<T>::from_bytes(&bytes).map(|axum::Json(v)| ApiJson(v)).map_err(json_problem)
     }
 }
 

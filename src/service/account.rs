@@ -9,7 +9,7 @@ use crate::store::{now_ms, SignIn, User};
 use serde::Deserialize;
 
 /// What `PATCH /api/me` changes (absent keys stay).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MePatch {
     pub name: Option<String>,

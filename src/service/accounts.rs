@@ -11,7 +11,7 @@ use serde_json::json;
 pub const REGISTRATION_OPEN: &str = "registration_open";
 
 /// What a successful sign-in returns to scripts.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Tokens {
     pub token: String,
     pub refresh_token: String,

@@ -19,7 +19,7 @@ fn admin_only(caller: &Caller) -> AppResult<()> {
 }
 
 /// An executor and how its check went.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ClusterHealth {
     #[serde(flatten)]
     pub executor: ExecutorInfo,

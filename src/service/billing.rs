@@ -15,13 +15,13 @@ use std::sync::{Mutex, OnceLock};
 use tracing::instrument;
 
 /// Where to send the browser (a Checkout or Portal page).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Redirect {
     pub url: String,
 }
 
 /// A subject's plan and subscription, as its owner sees them.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AccountView {
     pub subject: String,
     pub provider: String,
@@ -34,7 +34,7 @@ pub struct AccountView {
 }
 
 /// What a webhook did, for the answer to Stripe and the log.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct WebhookResult {
     pub event: String,
     pub outcome: &'static str,

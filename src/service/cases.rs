@@ -86,7 +86,7 @@ pub async fn get(st: &AppState, caller: &Caller, id: &str) -> AppResult<Case> {
 }
 
 /// A case as the API shows it, with its full spec.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct CaseView {
     pub id: String,
     pub project_id: String,

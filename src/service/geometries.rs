@@ -335,7 +335,7 @@ pub async fn process(st: &AppState, id: &str) -> AppResult<()> {
 }
 
 /// A geometry as the API shows it: its state, size and the analysis once it is ready.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct GeometryView {
     pub id: String,
     pub project_id: String,
@@ -392,7 +392,7 @@ pub fn view(g: &Geometry) -> GeometryView {
 }
 
 /// A free-stream speed (along +x, or along the spec's direction) or a velocity vector.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum VelocityArg {
     Speed(f64),
@@ -400,7 +400,7 @@ pub enum VelocityArg {
 }
 
 /// `POST /api/geometries/{id}/mesh-suggestion`: what the mesh wizard shows.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SuggestionRequest {
     /// Cell budget (default the spec's, else 100,000).

@@ -41,7 +41,7 @@ pub fn cluster_max_cores(c: &crate::config::ClusterConfig) -> u32 {
 }
 
 /// A place jobs can run, as the API lists it (no connection details).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ExecutorInfo {
     pub name: String,
     /// `local`, `slurm` or `kubernetes`.
@@ -210,7 +210,7 @@ pub async fn summary(st: &AppState, caller: &Caller, id: &str) -> AppResult<Valu
 /// The API's view of a job: state, step, transitions, the latest iteration with its
 /// residuals and forces (from the live log while it runs, from summary.json once it has
 /// completed), and core-seconds so far.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct JobView {
     pub id: String,
     pub case_id: String,
@@ -243,7 +243,7 @@ pub struct JobView {
 }
 
 /// The force coefficients a job view shows (null until the solver writes them).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ForceView {
     #[serde(rename = "Cd")]
     pub cd: Value,

@@ -25,7 +25,7 @@ pub fn key(org_id: &str) -> String {
 }
 
 /// A stored logo, as the API answers an upload.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct LogoView {
     pub org_id: String,
     pub bytes: usize,

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 /// `GET /api/billing/plans`: the plans in effect, which one a new account gets, and
 /// whether Stripe bills this instance.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PlanList {
     pub provider: String,
     pub default_plan: String,

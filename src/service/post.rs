@@ -106,7 +106,7 @@ pub fn unpack_once(archive: &[u8], target: &std::path::Path) -> std::io::Result<
 }
 
 /// What a result holds: times, fields, patches, bounds.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ResultIndex {
     /// The time shown (the latest written).
     pub time: String,
@@ -122,14 +122,14 @@ pub struct ResultIndex {
 }
 
 /// A field of the result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FieldInfo {
     pub name: String,
     pub vector: bool,
 }
 
 /// A boundary patch that carries values.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PatchInfo {
     pub name: String,
     #[serde(rename = "type")]
@@ -291,7 +291,8 @@ fn cache_key(time: &str, view: &View, budget: usize) -> String {
 }
 
 /// Values of a field at points.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)] // no extra members in the schema: the two answers tell apart
 pub struct Probe {
     pub field: String,
     pub points: Vec<[f64; 3]>,
@@ -335,7 +336,8 @@ pub async fn probe(st: &AppState, caller: &Caller, job_id: &str, q: &HashMap<Str
 }
 
 /// A field's range over the mesh points; null where it has no finite value.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)] // no extra members in the schema: the two answers tell apart
 pub struct FieldRange {
     pub field: String,
     pub min: Option<f64>,
@@ -356,7 +358,7 @@ pub async fn range(st: &AppState, caller: &Caller, job_id: &str, q: &HashMap<Str
 }
 
 /// A saved view of a result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SavedView {
     pub id: String,
     pub name: String,

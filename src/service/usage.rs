@@ -15,7 +15,7 @@ use crate::store::{Store, Subject};
 use serde::Serialize;
 
 /// A project's share of the period.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ProjectRow {
     pub project_id: Option<String>,
     /// The project's name, or what became of it ("deleted project").
@@ -24,7 +24,7 @@ pub struct ProjectRow {
 }
 
 /// A job's share of the period.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct JobRow {
     /// `None`: deleted jobs, summed in one row.
     pub job_id: Option<String>,
@@ -38,14 +38,14 @@ pub struct JobRow {
 }
 
 /// One UTC day of the period (every day is listed, with 0 where nothing ran).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DayRow {
     pub date: String,
     pub core_hours: f64,
 }
 
 /// A subject's plan and quota in a plan period, and what it used of it (core-hours).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Allowance {
     pub plan: String,
     /// `None`: unlimited.
@@ -75,7 +75,7 @@ impl Allowance {
 }
 
 /// Where a subject stands in the plan period that holds `period`, and what used it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UsageReport {
     /// The month asked for (`YYYY-MM`).
     pub period: String,

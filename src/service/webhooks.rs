@@ -32,7 +32,7 @@ const POLL: Duration = Duration::from_secs(1);
 const LEASE_MS: i64 = 120_000;
 
 /// What creating a webhook takes.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewWebhook {
     pub url: String,
@@ -45,7 +45,7 @@ pub struct NewWebhook {
 }
 
 /// A webhook as the API shows it, with its secret only right after creation.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct WebhookView {
     #[serde(flatten)]
     pub hook: Webhook,
@@ -54,7 +54,7 @@ pub struct WebhookView {
 }
 
 /// A delivery as the log shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DeliveryView {
     #[serde(flatten)]
     pub delivery: Delivery,

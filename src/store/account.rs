@@ -7,7 +7,7 @@ use super::{now_ms, Result};
 use serde::Serialize;
 
 /// A live sign-in: one refresh-token family (rotation keeps the family).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct SignIn {
     /// The family's id: what revoking names.
     pub id: String,

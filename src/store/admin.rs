@@ -5,7 +5,8 @@ use super::Result;
 use serde::{Deserialize, Serialize};
 
 /// Which jobs an administrator lists (each filter optional).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct JobFilter {
     /// `queued`, `running`, … (any stored status).
     pub status: Option<String>,
@@ -16,7 +17,7 @@ pub struct JobFilter {
 }
 
 /// A job as the administration page lists it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AdminJob {
     pub id: String,
     pub status: String,

@@ -51,7 +51,7 @@ impl Subject {
 }
 
 /// A stored billing account (absent: the default plan, nothing else).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct BillingAccount {
     pub subject: String,
     /// None: the configured default plan.

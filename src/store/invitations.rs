@@ -9,7 +9,7 @@ use super::{new_id, now_ms, Result, Role};
 use serde::Serialize;
 
 /// A pending invitation as the org's owners and admins see it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Invitation {
     pub id: String,
     pub org_id: String,
@@ -23,7 +23,7 @@ pub struct Invitation {
 
 /// A pending invitation as its invitee sees it: which org, what role, from whom. This is
 /// all an invitee learns of the org before accepting.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct InvitationView {
     pub id: String,
     pub org_id: String,

@@ -58,7 +58,7 @@ pub use usage::{period_of, ExecTimes, FinalUsage, UsageRecord};
 pub use usage_report::{DayUsage, JobUsage, ProjectUsage, SubjectLabel, UsageReportStore};
 
 /// What a caller may do with a project, strongest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Viewer,
@@ -97,7 +97,7 @@ impl Role {
 
 /// Where an uploaded geometry stands: stored, being read and healed, ready to mesh, or
 /// failed (with a message).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum GeometryStatus {
     Pending,
@@ -139,7 +139,7 @@ impl std::fmt::Display for GeometryStatus {
 }
 
 /// A person who can sign in.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct User {
     pub id: String,
     pub email: String,
@@ -174,7 +174,7 @@ pub struct NewUser {
 }
 
 /// An organization.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Org {
     pub id: String,
     pub name: String,
@@ -186,7 +186,7 @@ pub struct Org {
 }
 
 /// A member of an organization.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Member {
     pub user_id: String,
     pub email: String,
@@ -195,7 +195,7 @@ pub struct Member {
 }
 
 /// A project, with the caller's role in it.
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Project {
     pub id: String,
     pub owner_id: String,
@@ -306,7 +306,7 @@ pub struct RefreshRow {
 }
 
 /// An API token as listed to its owner.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ApiToken {
     pub id: String,
     pub user_id: String,
@@ -318,7 +318,7 @@ pub struct ApiToken {
 }
 
 /// One audit-log entry.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     pub id: String,
     pub actor_id: Option<String>,
@@ -343,7 +343,7 @@ pub struct PostView {
 }
 
 /// Changes to a project; `None` leaves a field as it is.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProjectPatch {
     pub name: Option<String>,

@@ -9,7 +9,7 @@ use super::{now_ms, OutboxMail, Result};
 use serde::Serialize;
 
 /// A project's webhook.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Webhook {
     pub id: String,
     pub project_id: String,
@@ -24,7 +24,7 @@ pub struct Webhook {
 }
 
 /// One event for one webhook: queued, then delivered, retried, or given up.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Delivery {
     pub id: String,
     pub webhook_id: String,
