@@ -282,12 +282,17 @@ async fn a_free_job_stops_at_its_quota_and_keeps_its_results() {
     let dir = tempfile::tempdir().unwrap();
     let s = TestServer::start(&db::sqlite_in(dir.path()), |c| {
         c.billing = Some(BillingConfig { default_plan: "free".into(), ..BillingConfig::default() });
+        c.webhooks.allow_private = true;
     })
     .await;
     let admin = s.user("quota-admin@example.org").await;
     let a = s.user("quota@example.org").await;
     let a_id = me(&s, &a).await;
-    let (_, case) = cube_case(&s, &a, 20_000, 5000).await;
+    let (pid, case) = cube_case(&s, &a, 20_000, 5000).await;
+    // A webhook on the project hears how the job ends.
+    let (hook_url, seen) = common::hooks::receiver(0).await;
+    let (st, h) = s.call("POST", &format!("/api/projects/{pid}/webhooks"), &a, Some(json!({"url": hook_url}))).await;
+    assert_eq!(st, 201, "{h}");
     let (st, j) = submit(&s, &a, &case, 1).await;
     assert_eq!(st, 201, "{j}");
     let jid = j["id"].as_str().unwrap().to_string();
@@ -322,6 +327,9 @@ async fn a_free_job_stops_at_its_quota_and_keeps_its_results() {
     let stopped_at = sum["stopped"]["iteration"].as_i64().expect("stopped iteration");
     assert!((3..5000).contains(&stopped_at), "{sum}");
     assert!(sum["stopped"]["reason"].as_str().unwrap().contains("Free plan"), "{sum}");
+    let ev = common::hooks::event_of(&seen, "job.completed", 30).await;
+    assert_eq!(ev["data"]["job"]["stopped_at_quota"], true, "the event says it stopped at the quota: {ev}");
+    assert!(ev["data"]["job"]["reason"].as_str().unwrap().contains("used up"), "{ev}");
     let r = s.http.get(s.u(&format!("/api/jobs/{jid}/case.tar.gz"))).bearer_auth(&a).send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.bytes().await.unwrap().len() > 1000);

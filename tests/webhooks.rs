@@ -1,56 +1,17 @@
 //! Issue 24, outbound webhooks per project, against a real HTTP receiver on loopback: the
 //! events arrive signed in Stripe's scheme (checked with the same verifier Stripe's own
 //! signatures are), a receiver that answers 500 gets the delivery again after the back-off,
-//! the delivery log shows both attempts, and URLs that would reach the server's own network
-//! are refused unless the operator allows private addresses.
+//! the delivery log shows both attempts, a real job's end arrives as job.completed with its
+//! Cd, and URLs that would reach the server's own network are refused unless the operator
+//! allows private addresses.
 mod common;
 
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use common::db;
+use common::hooks::{event_of, receiver, wait_seen};
 use common::server::TestServer;
 use serde_json::{json, Value};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-/// What the receiver saw: (headers, body) per request.
-type Seen = Arc<Mutex<Vec<(HeaderMap, String)>>>;
-
-/// A receiver on loopback that answers 500 to its first `fail_first` requests, then 204.
-async fn receiver(fail_first: usize) -> (String, Seen) {
-    let seen: Seen = Arc::default();
-    let s2 = seen.clone();
-    let app = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |headers: HeaderMap, body: String| {
-            let seen = s2.clone();
-            async move {
-                let mut v = seen.lock().unwrap();
-                v.push((headers, body));
-                if v.len() <= fail_first {
-                    StatusCode::INTERNAL_SERVER_ERROR
-                } else {
-                    StatusCode::NO_CONTENT
-                }
-            }
-        }),
-    );
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", l.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
-    (url, seen)
-}
-
-async fn wait_seen(seen: &Seen, n: usize, secs: u64) -> Vec<(HeaderMap, String)> {
-    let t0 = Instant::now();
-    loop {
-        let v = seen.lock().unwrap().clone();
-        if v.len() >= n {
-            return v;
-        }
-        assert!(t0.elapsed() < Duration::from_secs(secs), "{} of {n} requests arrived", v.len());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 fn verify(h: &HeaderMap, body: &str, secret: &str) -> Result<i64, String> {
     let sig = h.get("flowcfd-signature").and_then(|v| v.to_str().ok());
@@ -120,11 +81,35 @@ async fn events_arrive_signed_and_a_failed_delivery_is_retried_and_logged() {
         "{html}"
     );
 
-    // A ping reaches it too; deleting the webhook stops deliveries.
+    // A ping reaches it too.
     let (st, d) = s.call("POST", &format!("/api/projects/{pid}/webhooks/{hid}/ping"), &a, None).await;
     assert_eq!((st, d["event"].as_str()), (202, Some("ping")), "{d}");
     let got = wait_seen(&seen, 3, 10).await;
     verify(&got[2].0, &got[2].1, &secret).unwrap();
+
+    // A real job on the geometry: job.completed with its Cd, as the job's view has it.
+    common::require_openfoam();
+    let body = json!({"name": "cube", "geometry_id": gid, "flow": {"type": "external", "velocity": [10, 0, 0]},
+                      "mesh": {"target_cells": 3000}, "solver": {"iterations": 5}});
+    let (st, c) = s.call("POST", &format!("/api/projects/{pid}/cases"), &a, Some(body)).await;
+    assert_eq!(st, 201, "{c}");
+    let (st, job) = s
+        .call("POST", &format!("/api/cases/{}/jobs", c["id"].as_str().unwrap()), &a, Some(json!({"executor": "local"})))
+        .await;
+    assert_eq!(st, 201, "{job}");
+    let ev = event_of(&seen, "job.completed", 300).await;
+    let (_, view) = s.call("GET", &format!("/api/jobs/{}", job["id"].as_str().unwrap()), &a, None).await;
+    assert_eq!(view["status"], "completed", "{view}");
+    let j = &ev["data"]["job"];
+    assert_eq!((j["id"].as_str(), j["status"].as_str()), (job["id"].as_str(), Some("completed")), "{ev}");
+    assert_eq!(
+        (j["Cd"].as_f64(), j["stopped_at_quota"].as_bool()),
+        (view["forces"]["Cd"].as_f64(), Some(false)),
+        "{ev}"
+    );
+    assert!(j["Cd"].as_f64().is_some() && j["url"].as_str().unwrap().ends_with(job["id"].as_str().unwrap()), "{ev}");
+
+    // Deleting the webhook stops deliveries.
     let (st, _) = s.call("DELETE", &format!("/api/projects/{pid}/webhooks/{hid}"), &a, None).await;
     assert_eq!(st, 204);
     let (_, list) = s.call("GET", &format!("/api/projects/{pid}/webhooks"), &a, None).await;

@@ -44,6 +44,10 @@ pub(super) fn stops_at_quota(st: &WorkerCtx, job: &Job) -> bool {
         && job.billing_subject.is_some()
 }
 
+/// What the reason of a stop at the quota says (and what notifications look for in a job's
+/// last transition).
+pub const QUOTA_USED_UP: &str = "core-hours for this period are used up";
+
 /// Why the job must stop now, if its subject has used up a quota that stops jobs: the
 /// reason the run writes into its summary and the job's status shows.
 pub(super) async fn quota_stop(st: &WorkerCtx, job: &Job) -> Result<Option<String>, WorkerError> {
@@ -57,7 +61,7 @@ pub(super) async fn quota_stop(st: &WorkerCtx, job: &Job) -> Result<Option<Strin
         return Ok(None);
     }
     Ok(Some(format!(
-        "the {} plan's {:.2} core-hours for this period are used up ({:.2} used)",
+        "the {} plan's {:.2} {QUOTA_USED_UP} ({:.2} used)",
         s.plan.title_or_name(),
         s.included_core_hours.unwrap_or(0.0) + s.credit_core_hours,
         s.used_core_hours

@@ -6,6 +6,7 @@
 pub mod events;
 pub mod executor;
 mod finish;
+pub use finish::QUOTA_USED_UP;
 pub mod follow;
 pub mod kube;
 pub mod resume;

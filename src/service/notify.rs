@@ -6,7 +6,7 @@
 //! transaction (`NotifyStore::notify`), so a crash or a second replica sends nothing twice
 //! and loses nothing; workers need no mail or HTTP configuration of their own.
 use crate::state::AppState;
-use crate::store::{new_id, now_ms, EndedGeometry, EndedJob, JobStatus, Notified, OutboxMail, Webhook};
+use crate::store::{new_id, now_ms, EndedGeometry, EndedJob, Notified, OutboxMail, Webhook};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -82,11 +82,13 @@ async fn job_notifications(
         None => None,
     };
     let reason = view.as_ref().and_then(|v| v.status_reason.clone());
-    let at_quota = job.status == JobStatus::Cancelled.as_str() && reason.as_deref().is_some_and(|r| r.starts_with("stopped at the quota"));
+    // Stopped at the plan's quota: gracefully (completed, results kept) or cancelled.
+    let at_quota = reason.as_deref().is_some_and(|r| r.contains(crate::jobs::QUOTA_USED_UP));
     let (event, outcome) = match job.status.as_str() {
+        "completed" if at_quota => (Some("job.completed"), "was stopped at your plan's quota; its results so far are kept"),
         "completed" => (Some("job.completed"), "completed"),
         "failed" => (Some("job.failed"), "failed"),
-        _ if at_quota => (Some("job.failed"), "was stopped at your plan's quota; its results so far are kept"),
+        _ if at_quota => (Some("job.failed"), "was stopped at your plan's quota"),
         _ => (None, "was cancelled"),
     };
     let (cd, cl) = view.as_ref().map(|v| (v.forces.cd.clone(), v.forces.cl.clone())).unwrap_or_default();
@@ -101,16 +103,17 @@ async fn job_notifications(
     let mail = (st.cfg.email.is_some() && job.notify_jobs && event.is_some()).then(|| {
         let detail = json!({
             "case": job.case_name, "project": job.project_name, "outcome": outcome,
-            "reason": if job.status == "completed" { None } else { job.error_message.clone().or(reason.clone()) },
+            "reason": if job.status == "completed" && !at_quota { None } else { job.error_message.clone().or(reason.clone()) },
             "cd": coefficient(&cd), "cl": coefficient(&cl),
             "cells": job.mesh_cells.map(|c| c.to_string()).unwrap_or_else(|| "—".into()),
             "iterations": job.iterations.map(|c| c.to_string()).unwrap_or_else(|| "—".into()),
             "core_hours": core_hours.map(|h| format!("{h:.2}")).unwrap_or_else(|| "—".into()),
         });
         let subject = match job.status.as_str() {
+            _ if at_quota => format!("{} stopped at the plan's quota", job.case_name),
             "completed" => format!("{} completed: Cd {}, Cl {}", job.case_name, coefficient(&cd), coefficient(&cl)),
             "failed" => format!("{} failed", job.case_name),
-            _ => format!("{} stopped at the plan's quota", job.case_name),
+            _ => format!("{} ended", job.case_name),
         };
         OutboxMail {
             id: new_id(),

@@ -3,6 +3,7 @@
 
 pub mod child;
 pub mod db;
+pub mod hooks;
 pub mod kube;
 pub mod moto;
 pub mod server;
