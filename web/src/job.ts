@@ -283,6 +283,9 @@ async function refreshLog(): Promise<void> {
       logEnd = Number(r.headers.get("x-log-end") ?? 0);
       fetched = true;
     }
+  } catch {
+    // The server is unreachable (the connection line says so); the next poll or the
+    // reconnected socket brings the log back.
   } finally {
     const late = waiting ?? [];
     waiting = null;
