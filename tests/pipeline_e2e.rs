@@ -29,6 +29,26 @@ fn check_cube(s: &serde_json::Value) -> f64 {
     assert_eq!(f["Aref"].as_f64().unwrap().round(), 1.0, "frontal area of the unit cube");
     assert_eq!(f["lRef"], 1.0);
     assert_eq!(f["magUInf"], 10.0);
+    // The measured first-cell y+ on the walls, per patch, against the wall functions' band.
+    let y = &m["yplus"];
+    assert_eq!(
+        (y["treatment"].as_str(), y["band"].clone()),
+        (Some("wall_functions"), serde_json::json!([30.0, 300.0])),
+        "{y}"
+    );
+    let patches = y["patches"].as_array().expect("y+ per wall patch");
+    assert!(!patches.is_empty(), "{y}");
+    for p in patches {
+        let (lo, mean, hi) = (p["min"].as_f64().unwrap(), p["mean"].as_f64().unwrap(), p["max"].as_f64().unwrap());
+        assert!(lo <= mean && mean <= hi && hi < 2000.0 && p["area"].as_f64().unwrap() > 0.0, "{p}");
+        let out = p["below"].as_f64().unwrap() + p["above"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&out), "{p}");
+    }
+    let outside = y["outside"].as_f64().unwrap();
+    assert_eq!(y["warning"].is_string(), outside > 0.10, "a warning exactly past 10 % outside: {y}");
+    if let Some(w) = y["warning"].as_str() {
+        assert!(s["warnings"].as_array().unwrap().iter().any(|x| x == w), "the warning is among the run's warnings");
+    }
     assert!(s["openfoam_version"].as_str().unwrap().starts_with('v'));
     assert_eq!(s["input_sha256"].as_str().unwrap().len(), 64);
     for step in ["blockMesh", "snappyHexMesh", "checkMesh", "simpleFoam", "total"] {

@@ -278,6 +278,10 @@ struct JobPage {
     layer_coverage: Option<String>,
     layers: Vec<LayerRow>,
     results: Vec<ResultRow>,
+    /// The measured first-cell y+ per wall patch, its band and the warning (summary's mesh.yplus).
+    yplus: Vec<YPlusRow>,
+    yplus_band: String,
+    yplus_warning: Option<String>,
     residuals: Vec<ResultRow>,
     setup_summary: Vec<ResultRow>,
     notice: Option<String>,
@@ -384,6 +388,9 @@ async fn job_page(st: &AppState, pu: &PageUser, id: &str, notice: Option<String>
         layer_coverage: None,
         layers: Vec::new(),
         results: Vec::new(),
+        yplus: Vec::new(),
+        yplus_band: String::new(),
+        yplus_warning: None,
         residuals: Vec::new(),
         setup_summary: setup_summary(&spec),
         notice,
@@ -394,7 +401,44 @@ async fn job_page(st: &AppState, pu: &PageUser, id: &str, notice: Option<String>
     Ok(render(StatusCode::OK, page))
 }
 
+/// One wall patch's measured y+.
+struct YPlusRow {
+    patch: String,
+    mean: String,
+    range: String,
+    outside_pct: f64,
+    bad: bool,
+}
+
+fn fill_yplus(page: &mut JobPage, y: &Value) {
+    let Some(rows) = y["patches"].as_array() else { return };
+    let (lo, hi) = (y["band"][0].as_f64().unwrap_or(0.0), y["band"][1].as_f64().unwrap_or(0.0));
+    let how = if y["treatment"] == "low_re" { "resolved wall (low-Re)" } else { "wall functions" };
+    page.yplus_band = format!(
+        "{}–{} for {how}; the plan estimated {}; {} % of the wall area is outside",
+        num(lo),
+        num(hi),
+        y["estimated"].as_f64().map(num).unwrap_or_default(),
+        num((y["outside"].as_f64().unwrap_or(0.0) * 1000.0).round() / 10.0)
+    );
+    page.yplus_warning = y["warning"].as_str().map(String::from);
+    page.yplus = rows
+        .iter()
+        .map(|r| {
+            let outside = r["below"].as_f64().unwrap_or(0.0) + r["above"].as_f64().unwrap_or(0.0);
+            YPlusRow {
+                patch: r["patch"].as_str().unwrap_or_default().to_string(),
+                mean: r["mean"].as_f64().map(num).unwrap_or_default(),
+                range: format!("{} – {}", r["min"].as_f64().map(num).unwrap_or_default(), r["max"].as_f64().map(num).unwrap_or_default()),
+                outside_pct: (outside * 1000.0).round() / 10.0,
+                bad: outside > 0.10,
+            }
+        })
+        .collect();
+}
+
 fn fill_results(page: &mut JobPage, s: &Value) {
+    fill_yplus(page, &s["mesh"]["yplus"]);
     let m = &s["mesh"];
     page.mesh_ok = m["ok"].as_bool();
     page.failed_checks = m["failed_checks"]

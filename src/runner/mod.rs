@@ -13,3 +13,4 @@ pub mod pipeline;
 pub mod process;
 pub mod steps;
 pub mod usage;
+pub mod yplus;

@@ -435,6 +435,14 @@ pub fn summary(p: &Prepared, r: &RunReport, case_dir: &Path, total_s: f64, env: 
         _ => None,
     };
     let history = force_history(case_dir, r);
+    // The first-cell y+ the solve produced, against the band its wall treatment needs.
+    let yplus = if p.spec.mesh_only {
+        None
+    } else {
+        super::yplus::measure(case_dir, &walls, p.case.wall_treatment, p.case.plan.layers.estimated_yplus)
+    };
+    let mut warnings = p.warnings.clone();
+    warnings.extend(yplus.as_ref().and_then(|y| y.warning.clone()));
     // The mean of the last 10 % of iterations smooths the bluff-body wobble.
     let n = ((history.len() as f64 * 0.1).ceil() as usize).max(1);
     let f = mean_tail(&history, n).unwrap_or_default();
@@ -459,7 +467,7 @@ pub fn summary(p: &Prepared, r: &RunReport, case_dir: &Path, total_s: f64, env: 
         "input_sha256": p.input_sha256,
         "openfoam_version": r.openfoam_version,
         "openfoam_env": env.source,
-        "warnings": p.warnings,
+        "warnings": warnings,
         "geometry": {"analysis": p.analysis, "heal": p.heal},
         "mesh": {
             "cells": cmv(|c| json!(c.cells)), "faces": cmv(|c| json!(c.faces)), "points": cmv(|c| json!(c.points)),
@@ -467,7 +475,7 @@ pub fn summary(p: &Prepared, r: &RunReport, case_dir: &Path, total_s: f64, env: 
             "max_non_orthogonality": cmv(|c| json!(c.max_non_orthogonality)),
             "max_skewness": cmv(|c| json!(c.max_skewness)),
             "max_aspect_ratio": cmv(|c| json!(c.max_aspect_ratio)), "failed_checks": cmv(|c| json!(c.failed_checks)),
-            "layer_coverage": coverage, "layers": r.layers, "plan": p.case.plan,
+            "layer_coverage": coverage, "layers": r.layers, "plan": p.case.plan, "yplus": yplus,
             "location_in_mesh": p.case.location_in_mesh,
             "params_source": p.mesh_choice.source, "params_reason": p.mesh_choice.reason,
         },
