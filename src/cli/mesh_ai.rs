@@ -54,9 +54,15 @@ pub enum MeshAiCmd {
         /// it is not available).
         #[arg(long, env = "FLOWCFD_MESH_MODEL")]
         model: Option<PathBuf>,
+        /// Also solve each mesh for N SIMPLE iterations (k-ω SST) and report the y+ the
+        /// solver measured on the walls.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        solve: Option<u32>,
     },
     /// Print the geometry's occupancy grid (the model's input) as one JSON line:
-    /// `{size, origin, cell, occupied, bits}` with `bits` the base64 of the packed grid.
+    /// `{size, kind, origin, cell, occupied, bits}` with `bits` the base64 of the packed
+    /// grid; `kind` is `solid` (a closed surface's inside) or `shell` (the neighbourhood of
+    /// an open surface, or of one too thin for the grid).
     Voxelize {
         #[arg(long)]
         geometry: PathBuf,
@@ -107,7 +113,7 @@ pub fn mesh_ai(cmd: &MeshAiCmd) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&v).expect("JSON"));
             Ok(())
         }
-        MeshAiCmd::Eval { dir, target_cells, velocity, out, openfoam_env, model } => {
+        MeshAiCmd::Eval { dir, target_cells, velocity, out, openfoam_env, model, solve } => {
             let model = match flowcfd::meshai::model_or_default(model.as_deref()) {
                 (m, None) => m,
                 (_, Some(e)) => return Err(anyhow::Error::msg(e)),
@@ -119,6 +125,7 @@ pub fn mesh_ai(cmd: &MeshAiCmd) -> anyhow::Result<()> {
                 out: out.clone(),
                 openfoam_env: openfoam_env.clone(),
                 model,
+                solve: *solve,
             };
             let report = flowcfd::runner::meshai_eval::run(&args).map_err(anyhow::Error::msg)?;
             print!("{}", flowcfd::runner::meshai_eval::markdown(&report));
@@ -132,13 +139,15 @@ pub fn mesh_ai(cmd: &MeshAiCmd) -> anyhow::Result<()> {
             use base64::Engine as _;
             use flowcfd::meshai::voxel;
             let s = read_healed(geometry, *scale)?;
-            let grid = voxel::voxelize(&s, *size)?;
-            let (origin, cell) = voxel::frame(&s, *size)?;
+            // A closed surface's inside; an open (or too thin) one's neighbourhood.
+            let (grid, kind) = voxel::grid(&s, *size)?;
+            let kind = kind.as_str();
+            let (origin, cell) = voxel::cube(&s, *size)?;
             let bits = base64::engine::general_purpose::STANDARD.encode(voxel::pack_bits(&grid));
             let occupied = grid.iter().filter(|&&v| v == 1).count();
             println!(
                 "{}",
-                serde_json::json!({"size": size, "origin": origin, "cell": cell, "occupied": occupied, "bits": bits})
+                serde_json::json!({"size": size, "kind": kind, "origin": origin, "cell": cell, "occupied": occupied, "bits": bits})
             );
             Ok(())
         }

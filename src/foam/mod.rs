@@ -2,6 +2,7 @@
 pub mod case;
 pub mod dict;
 pub mod flavour;
+pub mod friction;
 pub mod limits;
 pub mod log;
 pub mod mesh;

@@ -45,8 +45,11 @@ pub struct LayerPlan {
     pub expansion_ratio: f64,
     /// First-layer thickness, m.
     pub first_layer_thickness: f64,
-    /// y+ expected at the first cell centre with this thickness (flat-plate estimate).
+    /// y+ expected at the first cell centre with this thickness, from the wall-shear
+    /// estimate that fits the body ([`super::friction`]).
     pub estimated_yplus: f64,
+    /// Which wall-shear estimate the first layer was sized with.
+    pub friction: super::friction::FrictionModel,
     /// Size of the surface cells (minimum level) the thicknesses refer to, m. snappyHexMesh
     /// gets the layers relative to the local cell, so on finer (curvature) levels they scale
     /// down with the cells instead of swamping them.
@@ -63,47 +66,104 @@ pub struct LayerPlan {
 /// Most layers the rules propose: more buy little with wall functions and cost cells.
 pub const MAX_AUTO_LAYERS: u32 = 5;
 
+/// Most layers proposed for a resolved wall (low-Re, first cell at y+ ≈ 1): growing ×1.3
+/// from y+ 1, twenty layers reach the few-hundred y+ of a typical surface cell.
+pub const MAX_LOW_RE_LAYERS: u32 = 20;
+
+/// Whether the layer plan aims at a resolved wall (`turbulence.wall_treatment = "low_re"`,
+/// or a target y+ below the log layer's start).
+pub fn low_re(spec: &CaseSpec) -> bool {
+    !spec.turbulence.model.is_laminar() && super::turbulence::layer_target_yplus(spec) < super::turbulence::YPLUS_LAM
+}
+
+/// Most layers proposed for `spec`'s wall treatment.
+pub fn max_layers(spec: &CaseSpec) -> u32 {
+    if low_re(spec) {
+        MAX_LOW_RE_LAYERS
+    } else {
+        MAX_AUTO_LAYERS
+    }
+}
+
 /// Final layer thickness as a fraction of the surface cell. Thin layers under large cells
 /// (a 20× volume jump) made SIMPLE diverge on the cube test; 0.4 keeps the jump near 2.5×.
 pub const FINAL_LAYER_FRACTION: f64 = 0.4;
 
-/// Layer count, growth and first-layer thickness for surface cells of size `hs`.
+/// The lowest final-layer fraction of the surface cell the layer plan settles for before it
+/// thickens the first layer (and so raises y+) when the layers cannot bridge the gap.
+pub const MIN_FINAL_LAYER_FRACTION: f64 = 0.25;
+
+/// The growth the layer plan raises to when its layers cannot bridge the gap at the given one.
+pub const BRIDGING_GROWTH: f64 = 1.3;
+
+/// Layer count, growth and first-layer thickness that grow from a first layer `y1` to
+/// [`FINAL_LAYER_FRACTION`] of the surface cell `hs`, in at most `max_count` layers.
 ///
-/// The first layer aims at the target y+; the count is what it takes to grow from there to
-/// [`FINAL_LAYER_FRACTION`] of the surface cell (at most [`MAX_AUTO_LAYERS`]). When even
-/// that many layers cannot bridge the gap, the growth rises to 1.3 and then the first layer
-/// thickens, which raises y+ (reported), rather than leaving a volume jump.
-pub fn layer_plan(spec: &super::spec::LayerSpec, u: f64, l: f64, nu: f64, hs: f64) -> LayerPlan {
-    let u_tau = u * (skin_friction(u * l / nu) / 2.0).sqrt();
+/// Explicit values (`count`, `ratio`, `first_fixed`) win. When the count cannot bridge the
+/// gap at growth `r`, the growth rises to [`BRIDGING_GROWTH`], then the last layer may end
+/// as thin as [`MIN_FINAL_LAYER_FRACTION`] of the cell, and only then does the first layer
+/// thicken, which raises y+ (the plan reports it) rather than leaving a volume jump.
+pub fn bridge(
+    y1: f64,
+    hs: f64,
+    count: Option<u32>,
+    ratio: Option<f64>,
+    r: f64,
+    first_fixed: bool,
+    max_count: u32,
+) -> (u32, f64, f64) {
     let final_t = FINAL_LAYER_FRACTION * hs;
-    let mut r = spec.expansion_ratio.unwrap_or(1.2);
-    let mut y1 =
-        spec.first_layer_thickness.unwrap_or_else(|| first_layer_for_yplus(spec.target_yplus, u, l, nu)).min(final_t);
-    let count = match spec.count {
+    let mut r = ratio.unwrap_or(r);
+    let mut y1 = if first_fixed { y1 } else { y1.min(final_t) };
+    let needed = |y1: f64, r: f64, last: f64| 1.0 + (last / y1).ln() / r.ln().max(1e-6);
+    let n = match count {
         Some(n) => n,
+        None if needed(y1, r, final_t) <= max_count as f64 => needed(y1, r, final_t).ceil().max(1.0) as u32,
         None => {
-            let needed = 1.0 + (final_t / y1).ln() / r.ln().max(1e-6);
-            if needed <= MAX_AUTO_LAYERS as f64 {
-                needed.ceil().max(1.0) as u32
+            if ratio.is_none() {
+                r = r.max(BRIDGING_GROWTH);
+            }
+            let n = needed(y1, r, final_t);
+            if n <= max_count as f64 {
+                n.ceil().max(1.0) as u32
             } else {
-                if spec.expansion_ratio.is_none() {
-                    r = 1.3;
+                if !first_fixed {
+                    y1 = y1.max(MIN_FINAL_LAYER_FRACTION * hs / r.powi(max_count as i32 - 1));
                 }
-                if spec.first_layer_thickness.is_none() {
-                    y1 = y1.max(final_t / r.powi(MAX_AUTO_LAYERS as i32 - 1));
-                }
-                MAX_AUTO_LAYERS
+                return (max_count, r, y1);
             }
         }
     };
+    // A whole number of layers overshoots the last layer: ease the growth so the stack ends
+    // at the final fraction (never below ×1.05).
+    if count.is_none() && ratio.is_none() && n > 1 {
+        r = (final_t / y1).powf(1.0 / (n - 1) as f64).clamp(1.05, r);
+    }
+    (n, r, y1)
+}
+
+/// The layer plan for surface cells of size `hs`: the first layer puts its cell centre at
+/// the target y+ with the wall-shear estimate `f` (see [`super::friction`]), and [`bridge`]
+/// grows it to the cell in at most `max_count` ([`max_layers`]).
+pub fn layer_plan(
+    spec: &super::spec::LayerSpec,
+    f: &super::friction::Friction,
+    nu: f64,
+    hs: f64,
+    max_count: u32,
+) -> LayerPlan {
+    let y1 = spec.first_layer_thickness.unwrap_or_else(|| f.first_layer(spec.target_yplus, nu));
+    let (count, expansion_ratio, y1) =
+        bridge(y1, hs, spec.count, spec.expansion_ratio, 1.2, spec.first_layer_thickness.is_some(), max_count);
     LayerPlan {
         count,
-        expansion_ratio: r,
+        expansion_ratio,
         first_layer_thickness: y1,
-        estimated_yplus: y1 * u_tau / nu,
+        estimated_yplus: f.yplus(y1, nu),
         surface_cell_size: hs,
         feature_angle: 130,
         tet_check: false,
+        friction: f.model,
     }
 }
 
@@ -116,12 +176,6 @@ pub fn flow_axis(velocity: [f64; 3]) -> (usize, f64) {
 /// Turbulent flat-plate skin friction (Schlichting's 1/5-power law): Cf = 0.0576 Re^-0.2.
 pub fn skin_friction(re: f64) -> f64 {
     0.0576 * re.max(1e3).powf(-0.2)
-}
-
-/// First-cell height (m) that gives `yplus` on a flat plate of length `l` at speed `u`.
-pub fn first_layer_for_yplus(yplus: f64, u: f64, l: f64, nu: f64) -> f64 {
-    let u_tau = u * (skin_friction(u * l / nu) / 2.0).sqrt();
-    yplus * nu / u_tau
 }
 
 /// The wind tunnel (external) or padded bounding box (internal) before snapping to cells.
@@ -237,7 +291,7 @@ pub(crate) fn layer_count(spec: &CaseSpec) -> u32 {
     if laminar && m.layers.count.is_none() {
         0
     } else {
-        m.layers.count.unwrap_or(MAX_AUTO_LAYERS)
+        m.layers.count.unwrap_or(max_layers(spec))
     }
 }
 
@@ -252,9 +306,8 @@ pub(crate) fn layers_for(
     why: &mut BTreeMap<String, String>,
 ) -> LayerPlan {
     let m = &spec.mesh;
-    let u = spec.speed();
     let nu = spec.fluid.nu();
-    let lref = spec.reference.lref.unwrap_or(l);
+    let f = super::friction::estimate(spec, a);
     let user_layers = m.layers.count.is_some() || m.layers.first_layer_thickness.is_some();
     let layers = if count == 0 {
         LayerPlan {
@@ -265,41 +318,58 @@ pub(crate) fn layers_for(
             surface_cell_size: hs,
             feature_angle: 130,
             tet_check: false,
+            friction: f.model,
         }
     } else if !a.watertight && !user_layers {
         // Open sheets and multi-part assemblies: several layers wrapped round sheet edges
         // made skewed cells that blew SIMPLE up on the motorBike, so one layer of 30 % of
         // the cell, stopping at edges sharper than 60° (OpenFOAM's own motorBike settings).
         let y1 = 0.3 * hs;
-        let u_tau = u * (skin_friction(u * lref / nu) / 2.0).sqrt();
         why.insert("layers_open_surface".into(), "the surface is open or multi-part: one conservative layer".into());
         LayerPlan {
             count: 1,
             expansion_ratio: 1.0,
             first_layer_thickness: y1,
-            estimated_yplus: y1 * u_tau / nu,
+            estimated_yplus: f.yplus(y1, nu),
             surface_cell_size: hs,
             feature_angle: 60,
             tet_check: true,
+            friction: f.model,
         }
     } else {
         // The first layer aims at y+ ≈ 1 when the wall is resolved (turbulence::layer_target_yplus).
         let target =
             super::spec::LayerSpec { target_yplus: super::turbulence::layer_target_yplus(spec), ..m.layers.clone() };
-        LayerPlan { tet_check: !a.watertight, ..layer_plan(&target, u, lref, nu, hs) }
+        LayerPlan { tet_check: !a.watertight, ..layer_plan(&target, &f, nu, hs, max_layers(spec)) }
     };
-    let re = u * lref / nu;
-    let delta = 0.37 * lref * re.max(1e3).powf(-0.2);
+    why.insert("layers".into(), layers_why(&layers, &f, nu, l, spec.speed()));
+    layers
+}
+
+/// The one-line reason for a layer plan: the stack, the y+ it gives by which wall-shear
+/// estimate, and how it meets the surface cell.
+pub fn layers_why(layers: &LayerPlan, f: &super::friction::Friction, nu: f64, l: f64, u: f64) -> String {
+    if layers.count == 0 {
+        return "no prism layers".into();
+    }
+    let re = u * l / nu;
+    let delta = 0.37 * l * re.max(1e3).powf(-0.2);
     let total =
         layers.first_layer_thickness * (0..layers.count).map(|i| layers.expansion_ratio.powi(i as i32)).sum::<f64>();
-    why.insert(
-        "layers".into(),
-        format!(
-            "{} layers growing ×{:.2} from {:.3e} m (y+ ≈ {:.0} at Re {re:.2e}); {:.3e} m in all, {:.0} % of the {delta:.2e} m boundary layer; the last layer is 40 % of the {hs:.3e} m surface cell so the solver sees no volume jump",
-            layers.count, layers.expansion_ratio, layers.first_layer_thickness, layers.estimated_yplus, total, 100.0 * total / delta
-        ),
-    );
-    layers
+    let last = layers.first_layer_thickness * layers.expansion_ratio.powi(layers.count as i32 - 1);
+    format!(
+        "{} layers growing ×{:.2} from {:.3e} m: y+ ≈ {:.0} at the first cell centre by {} (u_τ ≈ {:.3} m/s); {:.3e} m in all, {:.0} % of the {delta:.2e} m boundary layer; the last layer is {:.0} % of the {:.3e} m surface cell",
+        layers.count,
+        layers.expansion_ratio,
+        layers.first_layer_thickness,
+        layers.estimated_yplus,
+        f.model.describe(),
+        f.u_tau,
+        total,
+        100.0 * total / delta,
+        100.0 * last / layers.surface_cell_size,
+        layers.surface_cell_size
+    )
 }
 
 /// Proposes mesh parameters from the geometry and the spec; explicit spec values win.
@@ -431,11 +501,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn flat_plate_first_layer_is_textbook() {
-        // 1 m plate, 10 m/s air: Re 6.7e5, Cf ≈ 0.0039, u_tau ≈ 0.44 m/s, y(y+=1) ≈ 34 µm.
-        let y = first_layer_for_yplus(1.0, 10.0, 1.0, 1.5e-5);
-        assert!((y - 3.4e-5).abs() < 0.3e-5, "{y}");
+    fn flat_plate_skin_friction_is_textbook() {
+        // 1 m plate, 10 m/s air: Re 6.7e5, Cf ≈ 0.0039.
         assert!((skin_friction(6.67e5) - 0.00394).abs() < 1e-4);
+    }
+
+    #[test]
+    fn bridging_raises_growth_then_thins_the_last_layer_then_thickens_the_first() {
+        // 1 + ln(0.4 / 0.1) / ln 1.2 = 8.6: nine layers at 1.2 when ten are allowed.
+        // The growth then eases so the ninth ends at 0.4: 4^(1/8) = 1.189.
+        let (n, r, y1) = bridge(0.1, 1.0, None, None, 1.2, false, 10);
+        assert_eq!((n, y1), (9, 0.1));
+        assert!((r - 4f64.powf(0.125)).abs() < 1e-12, "{r}");
+        // Five layers: growth 1.3 reaches 0.4 from 0.15 (1 + ln(2.67)/ln(1.3) = 4.7), eased
+        // to 2.67^(1/4) = 1.278.
+        let (n, r, _) = bridge(0.15, 1.0, None, None, 1.2, false, 5);
+        assert_eq!(n, 5);
+        assert!((r - (0.4f64 / 0.15).powf(0.25)).abs() < 1e-12, "{r}");
+        // Not reachable: the first layer thickens so the last is 0.25 of the cell.
+        let (n, r, y1) = bridge(0.01, 1.0, None, None, 1.2, false, 5);
+        assert_eq!((n, r), (5, 1.3));
+        assert!((y1 * 1.3f64.powi(4) - MIN_FINAL_LAYER_FRACTION).abs() < 1e-12, "{y1}");
+        // Explicit values win.
+        assert_eq!(bridge(0.01, 1.0, None, Some(1.1), 1.2, true, 5), (5, 1.1, 0.01));
+        assert_eq!(bridge(0.01, 1.0, Some(3), None, 1.2, false, 5), (3, 1.2, 0.01));
     }
 
     #[test]
@@ -466,8 +555,11 @@ mod tests {
         let l = &p.layers;
         assert!((2..=MAX_AUTO_LAYERS).contains(&l.count), "{l:?}");
         let last = l.first_layer_thickness * l.expansion_ratio.powi(l.count as i32 - 1);
-        assert!((last / l.surface_cell_size - FINAL_LAYER_FRACTION).abs() < 0.02, "{l:?}");
-        assert!(l.estimated_yplus >= 30.0 && l.estimated_yplus <= 400.0, "{l:?}");
+        let fraction = last / l.surface_cell_size;
+        assert!((MIN_FINAL_LAYER_FRACTION - 1e-9..=FINAL_LAYER_FRACTION + 0.02).contains(&fraction), "{l:?}");
+        // A bluff body: the first layer meets the target y+ (100) by the bluff-body estimate.
+        assert_eq!(l.friction, crate::foam::friction::FrictionModel::Bluff);
+        assert!((l.estimated_yplus - 100.0).abs() < 1e-6, "{l:?}");
         assert_eq!(l.feature_angle, 130);
         assert!(!l.tet_check, "closed bodies drop the face-tet check in layer addition");
         assert!(p.estimated_cells > 30_000 && p.estimated_cells < 50_000, "{}", p.estimated_cells);

@@ -364,13 +364,15 @@ pub struct LayerSpec {
     pub expansion_ratio: Option<f64>,
     /// First-layer thickness, m.
     pub first_layer_thickness: Option<f64>,
-    /// y+ that the first layer aims for (wall functions want 30..300).
+    /// y+ that the first cell centre aims for (wall functions want 30..300; the default
+    /// 100 is the band's log-centre, since a body's wall y+ spreads about a factor three
+    /// either way round its mean).
     pub target_yplus: f64,
 }
 
 impl Default for LayerSpec {
     fn default() -> Self {
-        LayerSpec { count: None, expansion_ratio: None, first_layer_thickness: None, target_yplus: 50.0 }
+        LayerSpec { count: None, expansion_ratio: None, first_layer_thickness: None, target_yplus: 100.0 }
     }
 }
 

@@ -92,32 +92,45 @@ impl std::ops::Deref for ModelRef {
     }
 }
 
-/// The model's raw input features, exactly as `mesh-ai/train.py` computes them.
-pub fn features(spec: &CaseSpec, a: &Analysis) -> Vec<f32> {
+/// The raw input features the models know, by name, exactly as `mesh-ai/train.py` computes
+/// them; a model's `model.json` lists the ones it takes, in order.
+///
+/// An open surface encloses no volume, so `area_volume` there divides by the bounding box's
+/// volume (each extent at least a thousandth of the largest, so a flat sheet has one), and
+/// `open` is 1.
+pub fn named_features(spec: &CaseSpec, a: &Analysis, open: bool) -> Vec<(&'static str, f64)> {
     let mut ext: Vec<f64> = (0..3).map(|i| a.bbox_max[i] - a.bbox_min[i]).collect();
     ext.sort_by(|x, y| y.total_cmp(x));
     let l = a.characteristic_length;
-    let vol = a.volume.filter(|v| *v > 0.0).unwrap_or(1e-30);
+    let vol = match a.volume.filter(|v| *v > 0.0 && !open) {
+        Some(v) => v,
+        None => ext.iter().map(|e| e.max(1e-3 * ext[0])).product::<f64>().max(1e-30),
+    };
     let re = spec.speed() * l / spec.fluid.nu();
-    [
-        re.log10(),
-        (spec.mesh.target_cells as f64).log10(),
-        spec.mesh.layers.target_yplus.log10(),
-        if spec.flow.kind == FlowKind::Internal { 1.0 } else { 0.0 },
-        if spec.flow.ground { 1.0 } else { 0.0 },
-        ext[1] / ext[0],
-        ext[2] / ext[0],
-        a.area / vol.powf(2.0 / 3.0),
+    vec![
+        ("log10_re", re.log10()),
+        ("log10_cells", (spec.mesh.target_cells as f64).log10()),
+        ("log10_yplus", spec.mesh.layers.target_yplus.log10()),
+        ("internal", if spec.flow.kind == FlowKind::Internal { 1.0 } else { 0.0 }),
+        ("ground", if spec.flow.ground { 1.0 } else { 0.0 }),
+        ("aspect_mid", ext[1] / ext[0]),
+        ("aspect_min", ext[2] / ext[0]),
+        ("area_volume", a.area / vol.powf(2.0 / 3.0)),
+        ("open", if open { 1.0 } else { 0.0 }),
+        ("bluffness", crate::foam::friction::estimate(spec, a).bluffness),
     ]
-    .iter()
-    .map(|&x| x as f32)
-    .collect()
+}
+
+/// The model's raw input features, in the order of `names` (a model's `features`); an
+/// unknown name gives NaN, which [`model::Model::out_of_range`] refuses with its name.
+pub fn features_for(spec: &CaseSpec, a: &Analysis, open: bool, names: &[String]) -> Vec<f32> {
+    let all = named_features(spec, a, open);
+    names.iter().map(|n| all.iter().find(|(k, _)| k == n).map_or(f32::NAN, |(_, v)| *v as f32)).collect()
 }
 
 /// The model's answer as explicit mesh values, clamped to safe ranges: base cell L/400 to
-/// 2 L, surface levels 0 to 8 (max at most 3 above min), 0 to 10 layers growing 1.05 to 1.5,
-/// the last layer 0.3 to 0.5 of the surface cell (see [`first_layer`]), and a wake box at
-/// least one base cell across.
+/// 2 L, surface levels 0 to 8 (max at most 3 above min), the layer stack of [`set_layers`],
+/// and a wake box at least one base cell across.
 pub fn apply(spec: &CaseSpec, a: &Analysis, o: &Output) -> CaseSpec {
     let l = a.characteristic_length;
     let mut s = spec.clone();
@@ -128,10 +141,6 @@ pub fn apply(spec: &CaseSpec, a: &Analysis, o: &Output) -> CaseSpec {
     m.base_cell_size.get_or_insert(base);
     m.surface_level.get_or_insert([lo, hi]);
     let surface_cell = m.base_cell_size.unwrap_or(base) / 2f64.powi(lo as i32);
-    let layers = &mut m.layers;
-    let count = *layers.count.get_or_insert(layer_count(o));
-    let ratio = *layers.expansion_ratio.get_or_insert((o.layers[1] as f64).clamp(1.05, 1.5));
-    layers.first_layer_thickness.get_or_insert(first_layer(o, surface_cell, count, ratio, l));
     if spec.flow.kind == FlowKind::External && m.wake_box && m.refinement_boxes.is_empty() && o.boxes.len() == 6 {
         let c = [0, 1, 2].map(|i| 0.5 * (a.bbox_min[i] + a.bbox_max[i]) + o.boxes[i] as f64 * l);
         let h = [0, 1, 2].map(|i| 0.5 * (o.boxes[3 + i] as f64 * l).abs().max(base));
@@ -141,7 +150,42 @@ pub fn apply(spec: &CaseSpec, a: &Analysis, o: &Output) -> CaseSpec {
             level: lo.saturating_sub(1).max(1),
         });
     }
+    set_layers(&mut s, spec, a, o, surface_cell);
     s
+}
+
+/// The mesh AI's correction to the wall-shear estimate ([`crate::foam::friction`]): the
+/// y+ the solver measures over the one estimated, for this shape (1 for models without the
+/// y+ head). Held to e^±1.5.
+pub fn yplus_factor(o: &Output) -> f64 {
+    o.yplus.as_ref().and_then(|v| v.first()).map_or(1.0, |c| (*c as f64).clamp(-1.5, 1.5).exp())
+}
+
+/// The layer stack on surface cells `hs`: the first layer puts its cell centre at the
+/// target y+ (≈ 1 for a resolved wall) by the wall-shear estimate with the model's
+/// correction; the model's growth and its count (lowered to what the coverage head expects
+/// to cover, see [`layer_count`]) then bridge it to the surface cell
+/// ([`crate::foam::rules::bridge`]). A resolved wall takes up to
+/// [`crate::foam::rules::MAX_LOW_RE_LAYERS`]. The user's explicit values (in `user`) win.
+pub fn set_layers(chosen: &mut CaseSpec, user: &CaseSpec, a: &Analysis, o: &Output, hs: f64) {
+    use crate::foam::rules;
+    let ls = &user.mesh.layers;
+    let nu = user.fluid.nu();
+    let f = crate::foam::friction::estimate(user, a);
+    let target = crate::foam::turbulence::layer_target_yplus(user);
+    let y1 = ls.first_layer_thickness.unwrap_or_else(|| f.first_layer(target, nu) / yplus_factor(o));
+    let max_n = if rules::low_re(user) { rules::MAX_LOW_RE_LAYERS } else { layer_count(o) };
+    let ratio = (o.layers[1] as f64).clamp(1.05, 1.5);
+    let l = &mut chosen.mesh.layers;
+    if max_n == 0 && ls.count.is_none() {
+        l.count = Some(0);
+        return;
+    }
+    let (n, r, y1) =
+        rules::bridge(y1, hs, ls.count, ls.expansion_ratio, ratio, ls.first_layer_thickness.is_some(), max_n.max(1));
+    l.count = Some(n);
+    l.expansion_ratio = Some(r);
+    l.first_layer_thickness = Some(y1.max(1e-7 * a.characteristic_length));
 }
 
 /// The predicted wall coverage a layer count has to reach for the mesh AI to keep it.
@@ -170,38 +214,39 @@ pub fn predicted_coverage(o: &Output, count: u32) -> Option<f64> {
     (count as usize).checked_sub(1).and_then(|i| cov.get(i)).map(|&c| f64::from(c).clamp(0.0, 1.0))
 }
 
-/// The first layer from the model's last-layer ratio on the surface cell `hs`, the count and
-/// the expansion ratio. The ratio is held to 0.3 to 0.5 of the cell: the dataset's layers
-/// that covered the walls all ended near 0.4, thinner stacks covered less, and a stack
-/// thicker than the cell it meets is where snappyHexMesh gives up on layers.
-fn first_layer(o: &Output, hs: f64, count: u32, ratio: f64, l: f64) -> f64 {
-    let last = (o.layers[2] as f64).exp().clamp(0.3, 0.5) * hs;
-    (last / ratio.powi(count.saturating_sub(1) as i32)).max(1e-7 * l)
-}
-
 /// The mesh AI's values with the base cell size fitted to the budget: the model's cells head
 /// says how far the rules' cell-count estimate will be off on this shape (a factor F), so
 /// the rules' solver fits the base cell to target / F with the AI's levels, box and layer
-/// count, and the first layer follows from the AI's last-layer ratio on that cell. Returns
-/// the spec and F (1 when the model has no cells head or the case gives the base size).
-pub fn fit(spec: &CaseSpec, a: &Analysis, o: &Output) -> (CaseSpec, f64) {
+/// count, and the layer stack follows on that cell. Above the budgets the model was
+/// trained on (`trained`: the largest), the fit is made at that budget and the base cell
+/// then shrinks by the cube root of the budget ratio. Returns the spec and F (1 when the
+/// model has no cells head or the case gives the base size).
+pub fn fit(spec: &CaseSpec, a: &Analysis, o: &Output, trained: Option<u64>) -> (CaseSpec, f64) {
     let mut chosen = apply(spec, a, o);
-    let Some(c) = o.cells.as_ref().and_then(|c| c.first()) else { return (chosen, 1.0) };
     if spec.mesh.base_cell_size.is_some() {
         return (chosen, 1.0);
     }
+    let budget = trained.filter(|t| *t < spec.mesh.target_cells).unwrap_or(spec.mesh.target_cells);
+    let scale = (budget as f64 / spec.mesh.target_cells as f64).cbrt();
+    let lo = chosen.mesh.surface_level.map_or(0, |l| l[0]);
+    let Some(c) = o.cells.as_ref().and_then(|c| c.first()) else {
+        // No cells head: the model's own base cell, scaled above the trained budgets.
+        if scale < 1.0 {
+            let h = chosen.mesh.base_cell_size.unwrap_or(a.characteristic_length) * scale;
+            chosen.mesh.base_cell_size = Some(h);
+            set_layers(&mut chosen, spec, a, o, h / 2f64.powi(lo as i32));
+        }
+        return (chosen, 1.0);
+    };
     let factor = (*c as f64).clamp(-1.0, 1.0).exp();
     chosen.mesh.base_cell_size = None;
-    chosen.mesh.target_cells = ((spec.mesh.target_cells as f64 / factor).round() as u64).max(1000);
-    if spec.mesh.layers.first_layer_thickness.is_none() {
-        if let Ok(plan) = suggested_plan(&chosen, a) {
-            let lo = chosen.mesh.surface_level.map_or(0, |l| l[0]);
-            let hs = plan.base_cell_size / 2f64.powi(lo as i32);
-            let count = chosen.mesh.layers.count.unwrap_or(0);
-            let ratio = chosen.mesh.layers.expansion_ratio.unwrap_or(1.0);
-            chosen.mesh.layers.first_layer_thickness = Some(first_layer(o, hs, count, ratio, a.characteristic_length));
-        }
+    chosen.mesh.target_cells = ((budget as f64 / factor).round() as u64).max(1000);
+    if let Ok(plan) = suggested_plan(&chosen, a) {
+        let h = plan.base_cell_size * scale;
+        chosen.mesh.base_cell_size = Some(h);
+        set_layers(&mut chosen, spec, a, o, h / 2f64.powi(lo as i32));
     }
+    chosen.mesh.target_cells = spec.mesh.target_cells;
     (chosen, factor)
 }
 
@@ -216,39 +261,88 @@ pub struct Choice {
     pub cells_factor: f64,
     /// The fraction of the walls the model expects the chosen layer count to cover.
     pub layer_coverage: Option<f64>,
+    /// The mesh AI's correction of the wall-shear estimate (measured over estimated y+; 1
+    /// for the rules): the plan's `estimated_yplus` is the estimate times this.
+    pub yplus_factor: f64,
+    /// The grid the model saw: `solid` (the inside of a closed surface) or `shell` (an open
+    /// surface's neighbourhood).
+    pub grid: Option<&'static str>,
+    /// The largest budget the model was trained on, when the case asked for more: the model
+    /// answered for it and the base cell was scaled (see [`fit`]).
+    pub trained_cells: Option<u64>,
 }
 
 impl Choice {
     /// The rules, with the reason they were used.
     pub fn rules(reason: impl Into<String>) -> Self {
-        Choice { source: "rules", reason: Some(reason.into()), cells_factor: 1.0, layer_coverage: None }
+        Choice {
+            source: "rules",
+            reason: Some(reason.into()),
+            cells_factor: 1.0,
+            layer_coverage: None,
+            yplus_factor: 1.0,
+            grid: None,
+            trained_cells: None,
+        }
     }
 
-    /// Applies this choice's correction to a plan's cell-count estimate.
+    /// Applies this choice's corrections to a plan's cell-count and y+ estimates.
     pub fn correct_estimate(&self, plan: &mut crate::foam::rules::MeshPlan) {
         plan.estimated_cells = (plan.estimated_cells as f64 * self.cells_factor).round() as u64;
+        plan.layers.estimated_yplus *= self.yplus_factor;
     }
 }
 
 /// The spec to mesh with: the mesh AI's values applied where a model is given and allowed to
 /// answer, the spec as it is (the rules fill it in) otherwise, with the reason: no model,
-/// inputs outside the training distribution, an open surface, a model that failed.
+/// inputs outside the training distribution, an open surface the model does not take, a
+/// model that failed.
+///
+/// A closed surface is voxelised solid; an open one (a CAD export with gaps, a sheet) gets
+/// the shell grid of its neighbourhood ([`voxel::shell`]) when the model was trained on
+/// them (its features include `open`). A budget above the largest the model was trained on
+/// is answered at that budget and scaled ([`fit`]).
 pub fn choose(spec: &CaseSpec, a: &Analysis, surface: &Surface, model: Option<&Model>) -> (CaseSpec, Choice) {
     let rules = |why: String| (spec.clone(), Choice::rules(why));
     let Some(m) = model else { return rules(NO_MODEL.into()) };
-    let f = features(spec, a);
+    let names = &m.meta.features;
+    let takes_open = names.iter().any(|n| n == "open");
+    let (grid, open) = match voxel::grid(surface, m.meta.grid) {
+        Ok((g, voxel::GridKind::Solid)) => (g, false),
+        Ok((g, voxel::GridKind::Shell)) if takes_open => (g, true),
+        Ok(_) => match voxel::voxelize(surface, m.meta.grid) {
+            // A model without shells: a thin closed body keeps its (sparse) solid grid.
+            Ok(g) => (g, false),
+            Err(e) => return rules(format!("the mesh AI needs a closed solid: {e}")),
+        },
+        Err(e) => return rules(format!("the mesh AI could not voxelise the surface: {e}")),
+    };
+    let mut f = features_for(spec, a, open, names);
+    let mut trained_cells = None;
+    if let Some(i) = names.iter().position(|n| n == "log10_cells") {
+        let top = m.meta.range.max[i];
+        if f[i] > top {
+            f[i] = top;
+            trained_cells = Some(10f64.powf(top as f64).round() as u64);
+        }
+    }
     if let Some(why) = m.out_of_range(&f) {
         return rules(format!("the geometry and flow are outside what the mesh AI was trained on: {why}"));
     }
-    let grid = match voxel::voxelize(surface, m.meta.grid) {
-        Ok(g) => g,
-        Err(e) => return rules(format!("the mesh AI needs a closed solid: {e}")),
-    };
     match m.run(&grid, &f) {
         Ok(out) => {
-            let (chosen, cells_factor) = fit(spec, a, &out);
+            let (chosen, cells_factor) = fit(spec, a, &out, trained_cells);
             let layer_coverage = predicted_coverage(&out, chosen.mesh.layers.count.unwrap_or(0));
-            (chosen, Choice { source: "ai", reason: None, cells_factor, layer_coverage })
+            let choice = Choice {
+                source: "ai",
+                reason: None,
+                cells_factor,
+                layer_coverage,
+                yplus_factor: yplus_factor(&out),
+                grid: Some(if open { "shell" } else { "solid" }),
+                trained_cells,
+            };
+            (chosen, choice)
         }
         Err(e) => rules(e.to_string()),
     }
@@ -287,13 +381,23 @@ pub fn suggest_with(
             .layer_coverage
             .map(|p| format!("; the model expects them to cover {:.0} % of the walls", p * 100.0))
             .unwrap_or_default();
+        let f = crate::foam::friction::estimate(spec, a);
         why["layers"] = json!(format!(
-            "the mesh AI's {} layers growing ×{:.2} from {:.3e} m (y+ ≈ {:.0} by the flat-plate estimate){covered}",
+            "the mesh AI's {} layers growing ×{:.2} from {:.3e} m: y+ ≈ {:.0} at the first cell centre by {} with the mesh AI's correction ×{:.2} for this shape{covered}",
             plan.layers.count,
             plan.layers.expansion_ratio,
             plan.layers.first_layer_thickness,
-            plan.layers.estimated_yplus
+            plan.layers.estimated_yplus,
+            f.model.describe(),
+            c.yplus_factor
         ));
+        if let Some(t) = c.trained_cells {
+            why["budget"] = json!(format!(
+                "{} cells is above the {t} the mesh AI was trained on: it answered for {t} and the base cell was scaled by the cube root of the ratio",
+                spec.mesh.target_cells
+            ));
+        }
+        v["grid"] = json!(c.grid);
         v["predicted_layer_coverage"] = json!(c.layer_coverage);
     }
     Ok(v)
@@ -320,6 +424,7 @@ pub fn to_json(spec: &CaseSpec, plan: &MeshPlan, source: &str, reason: Option<&s
             "first_layer_thickness": plan.layers.first_layer_thickness,
             "estimated_yplus": plan.layers.estimated_yplus,
             "target_yplus": spec.mesh.layers.target_yplus,
+            "friction": plan.layers.friction,
         },
         "predicted_cells": plan.estimated_cells,
         "domain": {"min": plan.domain_min, "max": plan.domain_max, "divisions": plan.divisions},
@@ -339,6 +444,7 @@ mod tests {
             layers: vec![count, 1.2, -1.0],
             cells: None,
             coverage,
+            yplus: None,
         }
     }
 

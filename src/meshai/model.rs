@@ -49,6 +49,10 @@ pub struct Output {
     /// before this head have none).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub coverage: Option<Vec<f32>>,
+    /// ln(measured y+ / the wall-shear estimate's y+) on this shape: the correction to
+    /// [`crate::foam::friction`] (models from before this head have none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub yplus: Option<Vec<f32>>,
 }
 
 /// A loaded mesh model: the ONNX session and its card (inputs, ranges, outputs).
@@ -154,6 +158,7 @@ impl Model {
             layers: head("layers")?,
             cells: optional("cells")?,
             coverage: optional("coverage")?,
+            yplus: optional("yplus")?,
         })
     }
 }

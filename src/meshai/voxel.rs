@@ -26,30 +26,44 @@ pub enum VoxelError {
 /// Ray offsets, as fractions of a cell (irrational-ish, fixed).
 const JITTER: [f64; 2] = [0.000_137_2, 0.000_291_7];
 
-/// The grid's cube: lower corner and cell size.
+/// The grid's cube: lower corner and cell size; a flat surface is refused (the solid grid
+/// needs a volume).
 pub fn frame(s: &Surface, n: usize) -> Result<([f64; 3], f64), VoxelError> {
+    let (c, h) = cube(s, n)?;
+    let (lo, hi) = tri_bbox(s);
+    let min_ext = (0..3).map(|a| hi[a] - lo[a]).fold(f64::INFINITY, f64::min);
+    if min_ext <= h * n as f64 * 1e-9 {
+        return Err(VoxelError::Flat);
+    }
+    Ok((c, h))
+}
+
+/// The bounding box of the points the triangles use.
+fn tri_bbox(s: &Surface) -> ([f64; 3], [f64; 3]) {
+    let mut lo = [f64::INFINITY; 3];
+    let mut hi = [f64::NEG_INFINITY; 3];
+    for p in s.tris.iter().flatten().map(|&v| s.points[v as usize]) {
+        for a in 0..3 {
+            lo[a] = lo[a].min(p[a]);
+            hi[a] = hi[a].max(p[a]);
+        }
+    }
+    (lo, hi)
+}
+
+/// The cube of side the largest bounding-box extent, centred on the bounding box, cut in
+/// `n³` cells: lower corner and cell size.
+pub fn cube(s: &Surface, n: usize) -> Result<([f64; 3], f64), VoxelError> {
     if s.tris.is_empty() {
         return Err(VoxelError::Empty);
     }
-    let mut lo = [f64::INFINITY; 3];
-    let mut hi = [f64::NEG_INFINITY; 3];
-    for t in &s.tris {
-        for &v in t {
-            let p = s.points[v as usize];
-            for a in 0..3 {
-                lo[a] = lo[a].min(p[a]);
-                hi[a] = hi[a].max(p[a]);
-            }
-        }
-    }
+    let (lo, hi) = tri_bbox(s);
     let ext = (0..3).map(|a| hi[a] - lo[a]).fold(0.0, f64::max);
-    let min_ext = (0..3).map(|a| hi[a] - lo[a]).fold(f64::INFINITY, f64::min);
-    if !(ext.is_finite() && ext > 0.0 && min_ext > ext * 1e-9) {
+    if !(ext.is_finite() && ext > 0.0) {
         return Err(VoxelError::Flat);
     }
     let h = ext / n as f64;
-    let c = [0, 1, 2].map(|a| 0.5 * (lo[a] + hi[a]) - 0.5 * ext);
-    Ok((c, h))
+    Ok(([0, 1, 2].map(|a| 0.5 * (lo[a] + hi[a]) - 0.5 * ext), h))
 }
 
 /// The occupancy grid (0 or 1 per cell), `n³` bytes.
@@ -115,6 +129,85 @@ pub fn voxelize(s: &Surface, n: usize) -> Result<Vec<u8>, VoxelError> {
     Ok(grid)
 }
 
+/// The shell grid of a surface that encloses nothing (an open sheet, a shell, a CAD export
+/// with gaps): the cells the surface passes through, dilated by one cell in every
+/// direction, so the grid holds the surface's neighbourhood rather than an inside it does
+/// not have. Same cube as [`voxelize`] (a flat surface is allowed: the cube's side is its
+/// largest extent). Each triangle is sampled at a quarter of a cell, so no crossed cell is
+/// missed.
+pub fn shell(s: &Surface, n: usize) -> Result<Vec<u8>, VoxelError> {
+    let (c, h) = cube(s, n)?;
+    let idx = |x: f64, a: usize| (((x - c[a]) / h).floor().max(0.0) as usize).min(n - 1);
+    let mut hit = vec![0u8; n * n * n];
+    for t in &s.tris {
+        let p = t.map(|v| s.points[v as usize]);
+        let edge = |a: usize, b: usize| (0..3).map(|i| (p[a][i] - p[b][i]).powi(2)).sum::<f64>().sqrt();
+        let longest = edge(0, 1).max(edge(1, 2)).max(edge(2, 0));
+        let m = ((4.0 * longest / h).ceil() as usize).clamp(1, 4 * n);
+        for i in 0..=m {
+            for j in 0..=(m - i) {
+                let (u, v) = (i as f64 / m as f64, j as f64 / m as f64);
+                let q = [0, 1, 2].map(|k| p[0][k] + u * (p[1][k] - p[0][k]) + v * (p[2][k] - p[0][k]));
+                hit[(idx(q[0], 0) * n + idx(q[1], 1)) * n + idx(q[2], 2)] = 1;
+            }
+        }
+    }
+    let mut grid = hit.clone();
+    for i in 0..n {
+        for j in 0..n {
+            for k in 0..n {
+                if hit[(i * n + j) * n + k] == 0 {
+                    continue;
+                }
+                for di in i.saturating_sub(1)..=(i + 1).min(n - 1) {
+                    for dj in j.saturating_sub(1)..=(j + 1).min(n - 1) {
+                        for dk in k.saturating_sub(1)..=(k + 1).min(n - 1) {
+                            grid[(di * n + dj) * n + dk] = 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(grid)
+}
+
+/// Which grid the mesh AI sees of a surface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GridKind {
+    /// The inside of a closed surface ([`voxelize`]).
+    Solid,
+    /// The neighbourhood of an open surface, or of a closed one too thin for the grid to
+    /// see its inside ([`shell`]).
+    Shell,
+}
+
+impl GridKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GridKind::Solid => "solid",
+            GridKind::Shell => "shell",
+        }
+    }
+}
+
+/// A closed surface whose solid grid has fewer occupied cells than this many per cell of
+/// the grid's side is thinner than the grid resolves (a plate or a slender wing at 64³ can
+/// fill no cell at all), so it gets the shell grid instead.
+pub const THIN_CELLS_PER_SIDE: usize = 2;
+
+/// The grid of a surface for the mesh AI, and its kind: solid when the surface is closed
+/// and thick enough to fill [`THIN_CELLS_PER_SIDE`]` × n` cells, the shell otherwise. The
+/// dataset generator gets the same answer through `flowcfd mesh-ai voxelize`.
+pub fn grid(s: &Surface, n: usize) -> Result<(Vec<u8>, GridKind), VoxelError> {
+    match voxelize(s, n) {
+        Ok(g) if g.iter().filter(|&&v| v == 1).count() >= THIN_CELLS_PER_SIDE * n => Ok((g, GridKind::Solid)),
+        Ok(_) | Err(VoxelError::Open(_)) | Err(VoxelError::Flat) => Ok((shell(s, n)?, GridKind::Shell)),
+        Err(e) => Err(e),
+    }
+}
+
 /// Packs 0/1 bytes into bits, most significant first (the dataset's storage form).
 pub fn pack_bits(grid: &[u8]) -> Vec<u8> {
     grid.chunks(8).map(|c| c.iter().enumerate().fold(0u8, |b, (i, &v)| b | ((v & 1) << (7 - i)))).collect()
@@ -148,6 +241,33 @@ mod tests {
         s.tris = keep.iter().map(|&t| s.tris[t]).collect();
         s.tri_group = keep.iter().map(|_| 0).collect();
         assert!(matches!(voxelize(&s, 16), Err(VoxelError::Open(_))));
+    }
+
+    #[test]
+    fn an_open_sheet_gets_its_neighbourhood() {
+        // The bottom face of a unit cube only: a flat open sheet at z = 0.
+        let mut s = cuboid([0.0; 3], [1.0; 3], "c");
+        let keep: Vec<usize> =
+            (0..s.tris.len()).filter(|&t| s.tris[t].iter().all(|&v| s.points[v as usize][2] == 0.0)).collect();
+        s.tris = keep.iter().map(|&t| s.tris[t]).collect();
+        s.tri_group = keep.iter().map(|_| 0).collect();
+        assert_eq!(voxelize(&s, 8), Err(VoxelError::Flat));
+        let g = shell(&s, 8).unwrap();
+        // The sheet lies in the middle layer of the cube (z index 4), dilated to 3..=5.
+        for k in 0..8 {
+            let count = (0..64).filter(|c| g[c * 8 + k] == 1).count();
+            assert_eq!(count, if (3..=5).contains(&k) { 64 } else { 0 }, "layer {k}");
+        }
+        assert_eq!(grid(&s, 8).unwrap(), (g.clone(), GridKind::Shell));
+        // A closed surface's shell is its skin, not its inside.
+        let g = shell(&cuboid([0.0; 3], [1.0; 3], "c"), 16).unwrap();
+        assert_eq!(g[(8 * 16 + 8) * 16 + 8], 0);
+        assert_eq!(g[(0 * 16 + 8) * 16 + 8], 1);
+        assert_eq!(grid(&cuboid([0.0; 3], [1.0; 3], "c"), 16).unwrap().1, GridKind::Solid);
+        // A closed plate thinner than a cell fills no cell: the shell.
+        let plate = cuboid([0.0; 3], [1.0, 1.0, 0.01], "p");
+        assert_eq!(voxelize(&plate, 16).unwrap().iter().filter(|&&v| v == 1).count(), 0);
+        assert_eq!(grid(&plate, 16).unwrap().1, GridKind::Shell);
     }
 
     #[test]

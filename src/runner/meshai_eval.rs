@@ -2,8 +2,10 @@
 //! by each source (the mesh AI when a model is built in, and the rules), then meshed for
 //! real (blockMesh, snappyHexMesh with layers, checkMesh) in the same run, and compared:
 //! predicted and actual cells, |ln(actual / target)|, checkMesh, layer coverage of the wall
-//! area, and the range of first-layer y+ over the walls. Writes `eval.md` and `eval.json`.
-use crate::foam::rules::skin_friction;
+//! area, how often the mesh AI answered (rather than the rules), and the first-layer y+:
+//! the plan's estimate against the wall treatment's band and, with `--solve N`, the y+ the
+//! solver measured after N SIMPLE iterations (the share of the wall area inside the band).
+//! Writes `eval.md` and `eval.json`.
 use crate::foam::spec::CaseSpec;
 use crate::runner::pipeline::{self, Limits, MeshParams, OutDir};
 use crate::runner::steps::Quiet;
@@ -20,6 +22,8 @@ pub struct EvalArgs {
     pub openfoam_env: Option<PathBuf>,
     /// The mesh AI's model; without one its column says it is not available.
     pub model: Option<crate::meshai::ModelRef>,
+    /// Solve each mesh for this many SIMPLE iterations and measure y+ (none: mesh only).
+    pub solve: Option<u32>,
 }
 
 /// The geometry files of a directory, sorted by name.
@@ -40,30 +44,6 @@ fn geometries(dir: &Path) -> Result<Vec<PathBuf>, String> {
     Ok(files)
 }
 
-/// First-layer y+ per wall patch from the layer thickness snappyHexMesh achieved (flat-plate
-/// friction at the body's Reynolds number): (min, max) over patches that got layers.
-fn yplus_range(summary: &Value, speed: f64, length: f64, nu: f64) -> Option<(f64, f64)> {
-    let m = &summary["mesh"];
-    let n = m["plan"]["layers"]["count"].as_f64()?;
-    let r = m["plan"]["layers"]["expansion_ratio"].as_f64()?;
-    if n < 1.0 {
-        return None;
-    }
-    let u_tau = speed * (skin_friction(speed * length / nu) / 2.0).sqrt();
-    let geometric = if (r - 1.0).abs() < 1e-9 { n } else { (r.powf(n) - 1.0) / (r - 1.0) };
-    let ys: Vec<f64> = m["layers"]["patches"]
-        .as_array()?
-        .iter()
-        .filter_map(|p| p["thickness_m"].as_f64())
-        .filter(|t| *t > 0.0)
-        .map(|t| t / geometric * u_tau / nu)
-        .collect();
-    if ys.is_empty() {
-        return None;
-    }
-    Some((ys.iter().cloned().fold(f64::MAX, f64::min), ys.iter().cloned().fold(0.0, f64::max)))
-}
-
 fn median(mut v: Vec<f64>) -> Option<f64> {
     if v.is_empty() {
         return None;
@@ -81,10 +61,16 @@ pub fn run(a: &EvalArgs) -> Result<Value, String> {
     let files = geometries(&a.dir)?;
     let env = pipeline::openfoam_env(a.openfoam_env.as_deref()).map_err(|e| e.to_string())?;
     std::fs::create_dir_all(&a.out).map_err(|e| format!("{}: {e}", a.out.display()))?;
-    let text = format!(
-        "mesh_only = true\n[flow]\ntype = \"external\"\nvelocity = [{:?}, 0.0, 0.0]\n[mesh]\ntarget_cells = {}\n",
-        a.velocity, a.target_cells
-    );
+    let text = match a.solve {
+        None => format!(
+            "mesh_only = true\n[flow]\ntype = \"external\"\nvelocity = [{:?}, 0.0, 0.0]\n[mesh]\ntarget_cells = {}\n",
+            a.velocity, a.target_cells
+        ),
+        Some(n) => format!(
+            "[flow]\ntype = \"external\"\nvelocity = [{:?}, 0.0, 0.0]\n[mesh]\ntarget_cells = {}\n[solver]\niterations = {n}\n",
+            a.velocity, a.target_cells
+        ),
+    };
     let spec = CaseSpec::from_toml(&text, "mesh-ai eval").map_err(|e| e.to_string())?;
     let mut rows = Vec::new();
     for file in &files {
@@ -103,7 +89,8 @@ pub fn run(a: &EvalArgs) -> Result<Value, String> {
         "rules": summarise(&rows, "rules"),
         "ai": if a.model.is_some() { summarise(&rows, "ai") } else { json!({"available": false, "reason": crate::meshai::NO_MODEL}) },
     });
-    let report = json!({"target_cells": a.target_cells, "velocity": a.velocity, "rows": rows, "summary": summary});
+    let report = json!({"target_cells": a.target_cells, "velocity": a.velocity, "solve_iterations": a.solve,
+                        "rows": rows, "summary": summary});
     std::fs::write(a.out.join("eval.json"), serde_json::to_string_pretty(&report).expect("JSON") + "\n")
         .map_err(|e| e.to_string())?;
     std::fs::write(a.out.join("eval.md"), markdown(&report)).map_err(|e| e.to_string())?;
@@ -120,10 +107,21 @@ fn summarise(rows: &[Value], source: &str) -> Value {
     } else {
         json!(coverage.iter().filter(|x| **x >= 0.85).count() as f64 / coverage.len() as f64)
     };
+    let fraction = |n: usize, of: usize| if of == 0 { Value::Null } else { json!(n as f64 / of as f64) };
+    let fell_back = all.iter().filter(|r| r["params_source"] == "rules" && source == "ai").count();
+    let answered = all.iter().filter(|r| r["params_source"] == source).count();
+    let estimated: Vec<&&Value> = all.iter().filter(|r| r["yplus_estimate_in_band"].is_boolean()).collect();
+    let in_band = estimated.iter().filter(|r| r["yplus_estimate_in_band"] == true).count();
+    let measured: Vec<f64> = done.iter().filter_map(|r| r["yplus_measured"]["inside"].as_f64()).collect();
     json!({
         "geometries": all.len(),
         "meshed": done.len(),
-        "fell_back_to_rules": all.iter().filter(|r| r["params_source"] == "rules" && source == "ai").count(),
+        "fell_back_to_rules": fell_back,
+        // How often this source's own parameters were used (the AI's answer rate).
+        "answered_fraction": fraction(answered, all.len()),
+        "yplus_estimate_in_band_fraction": fraction(in_band, estimated.len()),
+        "median_wall_area_in_band": median(measured.clone()),
+        "wall_area_in_band_80_fraction": fraction(measured.iter().filter(|x| **x >= 0.8).count(), measured.len()),
         "median_abs_log_ratio": median(done.iter().filter_map(|r| r["abs_log_ratio"].as_f64()).collect()),
         "checkmesh_ok_fraction": if done.is_empty() { Value::Null } else {
             json!(done.iter().filter(|r| r["checkmesh_ok"] == true).count() as f64 / done.len() as f64) },
@@ -149,26 +147,35 @@ fn measure(
         Err(e) => return Ok(json!({"geometry": name, "source": source, "error": e.to_string()})),
     };
     let predicted = p.case.plan.estimated_cells;
-    let length = p.analysis.characteristic_length;
+    let layers = &p.case.plan.layers;
+    let band = crate::runner::yplus::band(p.case.wall_treatment);
     let dir = a.out.join(name);
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let out = OutDir::claim(&dir.join(source), true).map_err(|e| e.to_string())?;
     crate::foam::case::write(&p.case, &out.case_dir()).map_err(|e| e.to_string())?;
+    let estimate = (layers.count > 0).then_some(layers.estimated_yplus);
     let base = json!({"geometry": name, "source": source, "predicted_cells": predicted,
-                      "params_source": p.mesh_choice.source, "params_reason": p.mesh_choice.reason});
+                      "params_source": p.mesh_choice.source, "params_reason": p.mesh_choice.reason,
+                      "grid": p.mesh_choice.grid, "friction": layers.friction,
+                      "yplus_band": band.map(|(lo, hi)| [lo, hi]),
+                      "yplus_estimate": estimate,
+                      "yplus_estimate_in_band": estimate.zip(band).map(|(y, (lo, hi))| y >= lo && y <= hi)});
     let mut row = base.clone();
     match pipeline::run(&p, &out, env, &mut Quiet, &AtomicBool::new(false)) {
         Err(e) => row["error"] = json!(e.to_string()),
         Ok(s) => {
             let cells = s["mesh"]["cells"].as_f64().unwrap_or(0.0);
-            let y = yplus_range(&s, a.velocity, length, spec.fluid.nu());
             let m = row.as_object_mut().expect("object");
             m.insert("actual_cells".into(), json!(cells as u64));
             m.insert("abs_log_ratio".into(), json!(if cells > 0.0 { (cells / target).ln().abs() } else { f64::NAN }));
             m.insert("checkmesh_ok".into(), s["mesh"]["ok"].clone());
             m.insert("failed_checks".into(), s["mesh"]["failed_checks"].clone());
             m.insert("layer_coverage".into(), s["mesh"]["layer_coverage"].clone());
-            m.insert("yplus".into(), json!(y.map(|(lo, hi)| json!([lo, hi]))));
+            let y = &s["mesh"]["yplus"];
+            if let Some(mean) = y["mean"].as_f64() {
+                let outside = y["outside"].as_f64().unwrap_or(f64::NAN);
+                m.insert("yplus_measured".into(), json!({"mean": mean, "inside": 1.0 - outside, "time": y["time"]}));
+            }
             m.insert("mesh_s".into(), json!((t0.elapsed().as_secs_f64() * 10.0).round() / 10.0));
         }
     }
@@ -191,38 +198,53 @@ fn f(v: &Value, digits: usize) -> String {
     v.as_f64().map(|x| format!("{x:.digits$}")).unwrap_or_else(|| "–".into())
 }
 
+fn pct(v: &Value) -> String {
+    v.as_f64().map(|x| format!("{:.0} %", x * 100.0)).unwrap_or_else(|| "–".into())
+}
+
 /// The report as a markdown table (for the model card).
 pub fn markdown(r: &Value) -> String {
     let mut s = format!(
-        "Target {} cells, {} m/s along +x, air. Meshed for real (blockMesh, snappyHexMesh with layers, checkMesh).\n\n\
-         | geometry | source | predicted cells | actual cells | \\|ln(actual/target)\\| | checkMesh | layer coverage | first-layer y+ |\n\
-         | --- | --- | ---: | ---: | ---: | --- | ---: | --- |\n",
-        r["target_cells"], r["velocity"]
+        "Target {} cells, {} m/s along +x, air. Meshed for real (blockMesh, snappyHexMesh with layers, checkMesh){}.\n\n\
+         | geometry | source | predicted cells | actual cells | \\|ln(actual/target)\\| | checkMesh | layer coverage | y+ estimate | y+ measured: mean, wall area in band |\n\
+         | --- | --- | ---: | ---: | ---: | --- | ---: | --- | --- |\n",
+        r["target_cells"],
+        r["velocity"],
+        r["solve_iterations"].as_u64().map(|n| format!(", then solved for {n} SIMPLE iterations (k-ω SST)")).unwrap_or_default()
     );
     for row in r["rows"].as_array().into_iter().flatten() {
         let g = row["geometry"].as_str().unwrap_or_default();
         let src = row["source"].as_str().unwrap_or_default();
         let src = if src == "ai" && row["params_source"] == "rules" { "ai → rules" } else { src };
         if row["available"] == false {
-            s.push_str(&format!("| {g} | {src} | not available: no trained model yet | | | | | |\n"));
+            s.push_str(&format!("| {g} | {src} | not available: no trained model yet | | | | | | |\n"));
         } else if let Some(e) = row.get("error") {
             let predicted = row["predicted_cells"].as_u64().map(|n| n.to_string()).unwrap_or_else(|| "–".into());
             s.push_str(&format!(
-                "| {g} | {src} | {predicted} | failed: {} | | | | |\n",
+                "| {g} | {src} | {predicted} | failed: {} | | | | | |\n",
                 e.as_str().unwrap_or_default().replace('|', "/")
             ));
         } else {
-            let y = row["yplus"]
-                .as_array()
-                .map(|v| format!("{}–{}", f(&v[0], 0), f(&v[1], 0)))
-                .unwrap_or_else(|| "–".into());
+            let band = row["yplus_band"].as_array().map(|b| format!("{}–{}", f(&b[0], 0), f(&b[1], 0)));
+            let est = match (row["yplus_estimate"].as_f64(), &band) {
+                (Some(y), Some(b)) => {
+                    format!("{y:.0} ({} {b})", if row["yplus_estimate_in_band"] == true { "in" } else { "outside" })
+                }
+                (Some(y), None) => format!("{y:.0}"),
+                _ => "no layers".into(),
+            };
+            let measured = &row["yplus_measured"];
+            let measured = match measured["mean"].as_f64() {
+                Some(m) => format!("{m:.0}, {}", pct(&measured["inside"])),
+                None => "–".into(),
+            };
             s.push_str(&format!(
-                "| {g} | {src} | {} | {} | {} | {} | {} | {y} |\n",
+                "| {g} | {src} | {} | {} | {} | {} | {} | {est} | {measured} |\n",
                 row["predicted_cells"],
                 row["actual_cells"],
                 f(&row["abs_log_ratio"], 3),
                 if row["checkmesh_ok"] == true { "OK" } else { "failed" },
-                row["layer_coverage"].as_f64().map(|c| format!("{:.0} %", c * 100.0)).unwrap_or_else(|| "–".into()),
+                pct(&row["layer_coverage"]),
             ));
         }
     }
@@ -234,13 +256,24 @@ pub fn markdown(r: &Value) -> String {
             continue;
         }
         s.push_str(&format!(
-            "{label}: {} of {} geometries meshed; median |ln(actual/target)| {}; checkMesh OK on {}; median layer coverage {}, at least 85 % on {} of them.\n",
-            sm["meshed"],
+            "{label}: answered on {} of {} geometries, {} meshed; median |ln(actual/target)| {}; checkMesh OK on {}; median layer coverage {}, at least 85 % on {} of them; first-layer y+ estimate in band on {}{}.\n",
+            pct(&sm["answered_fraction"]),
             sm["geometries"],
+            sm["meshed"],
             f(&sm["median_abs_log_ratio"], 3),
-            sm["checkmesh_ok_fraction"].as_f64().map(|x| format!("{:.0} %", x * 100.0)).unwrap_or_else(|| "–".into()),
-            sm["median_layer_coverage"].as_f64().map(|x| format!("{:.0} %", x * 100.0)).unwrap_or_else(|| "–".into()),
-            sm["layer_coverage_85_fraction"].as_f64().map(|x| format!("{:.0} %", x * 100.0)).unwrap_or_else(|| "–".into()),
+            pct(&sm["checkmesh_ok_fraction"]),
+            pct(&sm["median_layer_coverage"]),
+            pct(&sm["layer_coverage_85_fraction"]),
+            pct(&sm["yplus_estimate_in_band_fraction"]),
+            if sm["median_wall_area_in_band"].is_null() {
+                String::new()
+            } else {
+                format!(
+                    "; measured y+ in band on a median {} of the wall area, on at least 80 % of it for {} of the geometries",
+                    pct(&sm["median_wall_area_in_band"]),
+                    pct(&sm["wall_area_in_band_80_fraction"])
+                )
+            }
         ));
     }
     s

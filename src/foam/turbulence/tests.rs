@@ -19,6 +19,7 @@ fn layers(count: u32, yplus: f64) -> LayerPlan {
         surface_cell_size: 0.01,
         feature_angle: 130,
         tet_check: false,
+        friction: crate::foam::friction::FrictionModel::FlatPlate,
     }
 }
 
@@ -124,9 +125,9 @@ fn a_first_layer_that_does_not_suit_the_wall_treatment_is_named() {
 
 #[test]
 fn low_re_aims_the_layers_at_yplus_one() {
-    assert_eq!(layer_target_yplus(&spec("").unwrap()), 50.0);
+    assert_eq!(layer_target_yplus(&spec("").unwrap()), 100.0);
     assert_eq!(layer_target_yplus(&spec("wall_treatment = \"low_re\"").unwrap()), LOW_RE_YPLUS);
-    assert_eq!(layer_target_yplus(&spec("model = \"laminar\"\nwall_treatment = \"low_re\"").unwrap()), 50.0);
+    assert_eq!(layer_target_yplus(&spec("model = \"laminar\"\nwall_treatment = \"low_re\"").unwrap()), 100.0);
     let mut s = spec("model = \"SpalartAllmaras\"\nwall_treatment = \"low_re\"").unwrap();
     s.mesh.layers.target_yplus = 0.5;
     assert_eq!(layer_target_yplus(&s), 0.5, "a smaller user target stays");
