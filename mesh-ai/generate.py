@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """The mesh AI's dataset: procedural geometries meshed for real.
 
-For each geometry (closed, watertight; random family, proportions, orientation about z and
-flow conditions) this:
+For each geometry (random family, proportions, orientation and flow conditions; closed
+and watertight up to id 502, from V3_START = 503 on also thin plates, tori, finned rockets,
+touching assemblies, urban clusters and open surfaces, see families.py) this:
 1. asks `flowcfd mesh-ai predict` what the rules propose for a random cell budget, and
    `flowcfd mesh-ai voxelize` for the 64³ occupancy grid (the same code the server runs at
    inference, so training and inference see identical grids);
@@ -16,10 +17,13 @@ flow conditions) this:
    flow, and per run the parameters and the outcome (cells, checkMesh verdict and failed
    checks, layer coverage, estimated y+, seconds).
 
+With `--solve N` the first run (the rules' parameters) also solves, N iterations, and
+records the measured y+ (summary.json's `mesh.yplus`) and the force coefficients.
+
 It resumes where it stopped (geometry ids are dense and each one's random seed is its id)
 and appends gzip members, so generation can span sessions. CPU seconds are recorded.
 
-    python3 mesh-ai/generate.py --count 500 [--flowcfd PATH] [--runs 3]
+    python3 mesh-ai/generate.py --count 500 [--flowcfd PATH] [--runs 3] [--solve 100]
 """
 import argparse
 import gzip
@@ -36,6 +40,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import families  # noqa: E402
 import shapes  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -46,6 +51,13 @@ DATASET = os.path.join(HERE, "data", "dataset.jsonl.gz")
 # one version; the cell counts, levels and boxes are not affected.
 LAYER_CONTROLS = 2
 FAMILIES = ["ellipsoid", "rounded_box", "cylinder", "cone", "wing", "car", "buildings", "pipe", "bend", "union"]
+# The first id of the widened generator (families.py): new families, a pitch for external
+# bodies off the ground, and some larger budgets. Ids below it are made exactly as before.
+V3_START = 503
+# snappyHexMesh's meshing steps (a solve that failed in one of them has no mesh to keep).
+MESH_STEPS = {"blockMesh", "surfaceFeatureExtract", "surfaceFeatures", "snappyHexMesh", "checkMesh"}
+# Seconds a solving run may take (the 300k-cell budgets with a few hundred iterations).
+SOLVE_TIMEOUT = 3600
 
 
 def rotate_z(groups, ang):
@@ -72,8 +84,9 @@ def primitive(rng, kind, size):
     raise ValueError(kind)
 
 
-def build(rng, family):
-    """(groups, flow type, ground, generator parameters)."""
+def build(rng, family, v3=False):
+    """(groups, flow type, ground, generator parameters); `v3` (ids from V3_START) adds a
+    pitch to external bodies off the ground and records the angles."""
     size = 10 ** rng.uniform(-1.3, 1.0)  # 0.05 m … 10 m bodies
     params = {"size": size}
     if family in ("ellipsoid", "rounded_box", "cylinder", "cone"):
@@ -131,7 +144,10 @@ def build(rng, family):
     else:
         raise ValueError(family)
     groups = [(g, shapes.orient(t)) for g, t in groups]
-    return rotate_z(groups, rng.uniform(-math.pi, math.pi) if family != "car" else rng.uniform(-0.2, 0.2)), "external", ground, params
+    yaw = rng.uniform(-math.pi, math.pi) if family != "car" else rng.uniform(-0.2, 0.2)
+    if v3:
+        return families.pose(rng, groups, ground, params, yaw), "external", ground, params
+    return rotate_z(groups, yaw), "external", ground, params
 
 
 def run(cmd, timeout=600):
@@ -139,8 +155,11 @@ def run(cmd, timeout=600):
     return p.returncode, p.stdout, p.stderr
 
 
-def case_toml(stl, flow, velocity, nu, ground, target_cells, yplus, mesh, groups):
-    lines = ["mesh_only = true", f'geometry = "{stl}"', "[flow]", f'type = "{flow}"', f"velocity = [{velocity:.6g}, 0.0, 0.0]"]
+def case_toml(stl, flow, velocity, nu, ground, target_cells, yplus, mesh, groups, solve=0):
+    """The case file; `solve` > 0 solves that many iterations instead of stopping after
+    checkMesh."""
+    lines = [] if solve else ["mesh_only = true"]
+    lines += [f'geometry = "{stl}"', "[flow]", f'type = "{flow}"', f"velocity = [{velocity:.6g}, 0.0, 0.0]"]
     if ground:
         lines.append("ground = true")
     lines += ["[fluid]", f"nu = {nu:.6g}", "[mesh]", f"target_cells = {int(target_cells)}"]
@@ -153,6 +172,9 @@ def case_toml(stl, flow, velocity, nu, ground, target_cells, yplus, mesh, groups
     for k in ("count", "expansion_ratio", "first_layer_thickness"):
         if k in mesh.get("layers", {}):
             lines.append(f"{k} = {mesh['layers'][k]}")
+    if solve:
+        # flowcfd stops a stuck solver itself before the generator's own timeout.
+        lines += ["[solver]", f"iterations = {int(solve)}", f"step_timeout_s = {SOLVE_TIMEOUT - 300}"]
     if flow == "internal":
         lines += ["[boundaries.inlet]", 'type = "velocity_inlet"', "[boundaries.outlet]", 'type = "pressure_outlet"']
     return "\n".join(lines) + "\n"
@@ -162,12 +184,19 @@ def geometry(gid):
     """Geometry `gid` exactly as the dataset has it: (rng after it, family, groups, flow,
     ground, generator parameters)."""
     rng = random.Random(gid)
+    if gid >= V3_START:
+        family = families.pick(rng, gid - V3_START, FAMILIES)
+        if family in families.BUILDERS:
+            groups, flow, ground, params = families.build(rng, family)
+        else:
+            groups, flow, ground, params = build(rng, family, v3=True)
+        return rng, family, groups, flow, ground, params
     family = FAMILIES[gid % len(FAMILIES)] if gid < 2 * len(FAMILIES) else rng.choice(FAMILIES)
     groups, flow, ground, params = build(rng, family)
     return rng, family, groups, flow, ground, params
 
 
-def one(gid, flowcfd, runs, work):
+def one(gid, flowcfd, runs, work, solve=0):
     rng, family, groups, flow, ground, params = geometry(gid)
     stl = os.path.join(work, "geometry.stl")
     shapes.write_stl(stl, groups)
@@ -175,7 +204,9 @@ def one(gid, flowcfd, runs, work):
     nu = 1.004e-6 if water else 1.5e-5
     velocity = 10 ** rng.uniform(-0.3, 0.7) if water else 10 ** rng.uniform(0.3, 1.8)
     yplus = 10 ** rng.uniform(math.log10(30), math.log10(300))
-    target = int(10 ** rng.uniform(math.log10(10000), math.log10(80000)) // 1000 * 1000)
+    # From V3_START on, about one geometry in ten gets a larger budget, 100k-300k cells.
+    cells = (100000, 300000) if gid >= V3_START and rng.random() < 0.1 else (10000, 80000)
+    target = int(10 ** rng.uniform(math.log10(cells[0]), math.log10(cells[1])) // 1000 * 1000)
     rec = {"id": gid, "family": family, "params": params, "flow": {"type": flow, "velocity": velocity, "nu": nu, "ground": ground},
            "target_yplus": yplus, "target_cells": target, "groups": [g for g, _ in groups], "runs": [],
            "layer_controls": LAYER_CONTROLS}
@@ -185,12 +216,13 @@ def one(gid, flowcfd, runs, work):
     rep = json.loads(out)
     rec["features"] = {k: rep["analysis"][k] for k in ("bbox_min", "bbox_max", "area", "volume", "characteristic_length", "watertight")}
     code, out, err = run([flowcfd, "mesh-ai", "voxelize", "--geometry", stl, "--size", "64"])
-    if code != 0:
-        return {**rec, "error": f"voxelize: {err.strip()[-300:]}"}
-    rec["voxels"] = json.loads(out)
-    base = case_toml("geometry.stl", flow, velocity, nu, ground, target, yplus, {}, groups)
-    with open(os.path.join(work, "case.toml"), "w") as f:
-        f.write(base)
+    if code == 0:
+        rec["voxels"] = json.loads(out)  # as flowcfd gives it, `kind` (solid or shell) included
+    else:
+        # An open surface, say, with a flowcfd whose grid needs a closed solid: the runs
+        # are still worth having.
+        rec["voxels"] = None
+        rec["voxel_error"] = err.strip()[-300:]
     settings = [{}]  # the rules' own parameters first
     for _ in range(runs - 1):
         level = rng.choice([-1, 0, 0, 1])
@@ -206,8 +238,9 @@ def one(gid, flowcfd, runs, work):
                          # rules, a count's first layer comes from y+ and is often too thin
                          # for snappyHexMesh's minThickness, which says nothing useful.
                          "last": rng.uniform(0.2, 0.6)})
+    case = lambda mesh, n: case_toml("geometry.stl", flow, velocity, nu, ground, target, yplus, mesh, groups, n)
     rules = None
-    for s in settings:
+    for k, s in enumerate(settings):
         mesh = {}
         if s and rules:
             mesh["base_cell_size"] = round(rules["base_cell_size"] * s["scale"], 6)
@@ -219,34 +252,69 @@ def one(gid, flowcfd, runs, work):
                     surface_cell = mesh["base_cell_size"] / 2 ** lv
                     first = s["last"] * surface_cell / s["expansion"] ** (s["layers"] - 1)
                     mesh["layers"]["first_layer_thickness"] = float(f"{first:.6g}")
-        with open(os.path.join(work, "case.toml"), "w") as f:
-            f.write(case_toml("geometry.stl", flow, velocity, nu, ground, target, yplus, mesh, groups))
-        out_dir = os.path.join(work, "out")
-        t0 = time.time()
-        code, out, err = run([flowcfd, "run", os.path.join(work, "case.toml"), "--out", out_dir, "--force", "--mesh-params", "rules"])
-        secs = time.time() - t0
-        summary_path = os.path.join(out_dir, "summary.json")
-        if code == 0 and os.path.exists(summary_path):
-            with open(summary_path) as f:
-                sm = json.load(f)
-            m = sm["mesh"]
-            plan = m["plan"]
-            used = {"base_cell_size": plan["base_cell_size"], "group_levels": plan["group_levels"], "feature_level": plan["feature_level"],
-                    "boxes": plan["boxes"], "layers": {k: plan["layers"][k] for k in ("count", "expansion_ratio", "first_layer_thickness", "estimated_yplus")},
-                    "estimated_cells": plan["estimated_cells"], "divisions": plan["divisions"]}
-            if rules is None:
-                levels = [v for v in plan["group_levels"].values()]
-                rules = {"base_cell_size": plan["base_cell_size"], "surface_refinement": [min(l[0] for l in levels), max(l[1] for l in levels)]}
-            rec["runs"].append({"setting": s, "mesh": used, "result": {
-                "cells": m["cells"], "ok": m["ok"], "failed_checks": m["failed_checks"], "layer_coverage": m["layer_coverage"],
-                "max_non_orthogonality": m["max_non_orthogonality"], "max_skewness": m["max_skewness"], "seconds": round(secs, 2)}})
-        else:
-            msg = err.strip().splitlines()[-1:] if err.strip() else ["no summary"]
-            rec["runs"].append({"setting": s, "mesh": mesh, "error": msg[0][-300:], "seconds": round(secs, 2)})
-            if rules is None:
-                break
-        shutil.rmtree(out_dir, ignore_errors=True)
+        n = solve if k == 0 else 0  # only the rules' run solves; perturbed runs stay mesh-only
+        entry, plan = mesh_run(flowcfd, work, case(mesh, n), s, mesh, n)
+        if n and "error" in entry and entry.get("failed_step") not in MESH_STEPS:
+            # The mesh was made and the solve failed (diverged, say): mesh again without
+            # solving, to keep the mesh's result, and record why the solve failed.
+            failed = entry
+            entry, plan = mesh_run(flowcfd, work, case(mesh, 0), s, mesh, 0)
+            (entry.get("result") or entry).update(solve_iterations=n, solve_error=failed["error"], solve_log=failed.get("error_log"),
+                                                  solve_seconds=failed["seconds"])
+        entry.pop("failed_step", None)
+        rec["runs"].append(entry)
+        if plan is None and rules is None:
+            break
+        if rules is None:
+            levels = [v for v in plan["group_levels"].values()]
+            rules = {"base_cell_size": plan["base_cell_size"], "surface_refinement": [min(l[0] for l in levels), max(l[1] for l in levels)]}
     return rec
+
+
+def mesh_run(flowcfd, work, toml, setting, mesh, solve):
+    """One `flowcfd run` of the case text `toml`: (the run's entry for the record, the plan
+    it used or None)."""
+    with open(os.path.join(work, "case.toml"), "w") as f:
+        f.write(toml)
+    out_dir = os.path.join(work, "out")
+    t0 = time.time()
+    code, out, err = run([flowcfd, "run", os.path.join(work, "case.toml"), "--out", out_dir, "--force", "--mesh-params", "rules"],
+                         timeout=SOLVE_TIMEOUT if solve else 600)
+    secs = time.time() - t0
+    sm = read_json(os.path.join(out_dir, "summary.json")) if code == 0 else None
+    if sm is None:
+        msg = err.strip().splitlines()[-1:] if err.strip() else ["no summary"]
+        entry = {"setting": setting, "mesh": mesh, "error": msg[0][-300:], "seconds": round(secs, 2)}
+        failure = read_json(os.path.join(out_dir, "failure.json")) if solve else None
+        if failure:
+            # failure.json says which step failed and why (its first line), then the log's
+            # last lines.
+            why, _, log = str(failure.get("error") or entry["error"]).partition("\n")
+            entry.update(solve_iterations=solve, failed_step=failure.get("step"), error=why[:300], error_log=log[-400:])
+        shutil.rmtree(out_dir, ignore_errors=True)
+        return entry, None
+    m = sm["mesh"]
+    plan = m["plan"]
+    used = {"base_cell_size": plan["base_cell_size"], "group_levels": plan["group_levels"], "feature_level": plan["feature_level"],
+            "boxes": plan["boxes"], "layers": {k: plan["layers"][k] for k in ("count", "expansion_ratio", "first_layer_thickness", "estimated_yplus")},
+            "estimated_cells": plan["estimated_cells"], "divisions": plan["divisions"]}
+    result = {"cells": m["cells"], "ok": m["ok"], "failed_checks": m["failed_checks"], "layer_coverage": m["layer_coverage"],
+              "max_non_orthogonality": m["max_non_orthogonality"], "max_skewness": m["max_skewness"], "seconds": round(secs, 2)}
+    if solve:
+        f = sm.get("forces") or {}
+        result.update(solve_iterations=solve, yplus=m.get("yplus"),
+                      solve={k: (sm.get("solve") or {}).get(k) for k in ("iterations", "converged", "execution_s")},
+                      forces={k: f.get(k) for k in ("Cd", "Cl", "Cs", "CmPitch")}, timing=sm.get("timing"))
+    shutil.rmtree(out_dir, ignore_errors=True)
+    return {"setting": setting, "mesh": used, "result": result}, plan
+
+
+def read_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
 
 
 def records(path):
@@ -267,12 +335,12 @@ def existing_ids(path):
 
 def timed(job):
     """One geometry in its own temporary directory, with its CPU and wall seconds."""
-    gid, flowcfd, runs = job
+    gid, flowcfd, runs, solve = job
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.time()
     with tempfile.TemporaryDirectory(prefix="flowcfd-meshai-") as work:
         try:
-            rec = one(gid, flowcfd, runs, work)
+            rec = one(gid, flowcfd, runs, work, solve)
         except subprocess.TimeoutExpired as e:
             rec = {"id": gid, "error": f"timeout: {e.cmd[:3]}"}
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -283,9 +351,12 @@ def timed(job):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--count", type=int, default=500, help="geometries in the file when done")
+    ap.add_argument("--count", type=int, default=500,
+                    help="ids --start to --start + count - 1 (those already in --out are skipped; with --start 0, the geometries in the file when done)")
     ap.add_argument("--start", type=int, default=0, help="first id (a second machine takes a disjoint range)")
     ap.add_argument("--runs", type=int, default=3, help="meshing runs per geometry")
+    ap.add_argument("--solve", type=int, default=0, metavar="N",
+                    help="the first run (the rules' parameters) also solves N iterations and records the measured y+ and forces (0: mesh only)")
     ap.add_argument("--workers", type=int, default=1, help="geometries meshed at once (each run is serial)")
     ap.add_argument("--out", default=DATASET, help="the dataset file appended to")
     ap.add_argument("--flowcfd", default=shutil.which("flowcfd") or "target/release/flowcfd")
@@ -305,7 +376,7 @@ def main():
     done = existing_ids(args.out)
     todo = [i for i in range(args.start, args.start + args.count) if i not in done]
     print(f"{len(done)} geometries in {args.out}; {len(todo)} to go", flush=True)
-    jobs = [(gid, args.flowcfd, args.runs) for gid in todo]
+    jobs = [(gid, args.flowcfd, args.runs, args.solve) for gid in todo]
     # Workers mesh; only this process appends, one whole gzip member per geometry, so a
     # kill loses at most the geometries in flight.
     with multiprocessing.Pool(args.workers) as pool:

@@ -1,4 +1,5 @@
-"""Procedural, closed, watertight geometries for the mesh AI's dataset.
+"""Procedural geometries for the mesh AI's dataset: closed, watertight solids, and (the
+builders under "Open surfaces") sheets and shells with free edges.
 
 Every builder returns a list of (group name, triangles) where a triangle is three (x, y, z)
 tuples in metres, counter-clockwise seen from outside. z is up and the flow runs along +x.
@@ -99,14 +100,17 @@ def naca4(m, p, t, n=40):
     return up, lo
 
 
-def wing(m, p, t, chord, span, sweep_deg=0.0, taper=1.0, dihedral_deg=0.0, twist_deg=0.0, n=30, sections=8):
+def wing(m, p, t, chord, span, sweep_deg=0.0, taper=1.0, dihedral_deg=0.0, twist_deg=0.0, n=30, sections=8,
+         section=None, half=False):
     """A straight, tapered or swept wing along y (root at y = 0, both halves), closed by
-    its tip sections."""
-    up, lo = naca4(m, p, t, n)
+    its tip sections. `section` replaces the NACA section with (upper, lower) points of n + 1
+    each (`plate_section`); `half` builds one half, from the root at y = 0 to y = span."""
+    up, lo = section if section else naca4(m, p, t, n)
+    n = len(up) - 1
     secs = []
     for k in range(sections + 1):
-        eta = -1 + 2 * k / sections  # -1 … 1 across the span
-        y = 0.5 * span * eta
+        eta = k / sections if half else -1 + 2 * k / sections  # -1 … 1 across the span
+        y = (span if half else 0.5 * span) * eta
         c = chord * (1 - (1 - taper) * abs(eta))
         x0 = abs(y) * math.tan(math.radians(sweep_deg))
         z0 = abs(y) * math.tan(math.radians(dihedral_deg))
@@ -185,6 +189,152 @@ def orient_all(groups):
     if orient(tris) is tris:
         return groups
     return [(g, [(a, c, b) for a, b, c in ts]) for g, ts in groups]
+
+
+def plate_section(t, n=30, p=None):
+    """(upper, lower) points, n + 1 each, of a flat plate section of chord 1 and thickness
+    t, for `wing(section=...)`: blunt (a box) when p is None, else a superellipse
+    |2x - 1|^p + |y / (t/2)|^p = 1 (rounded edges, sharper corners as p grows)."""
+    h = t / 2
+    if p is None:
+        # The blunt ends bulge by a fifth of the half-thickness: with the end point in
+        # line with the corners, a tip triangle would have no area.
+        xs = [k / (n - 2) for k in range(n - 1)]
+        up = [(-0.2 * h, 0.0)] + [(x, h) for x in xs] + [(1.0 + 0.2 * h, 0.0)]
+    else:
+        up = []
+        for i in range(n + 1):
+            x = 0.5 * (1 - math.cos(math.pi * i / n))
+            up.append((x, h * max(0.0, 1 - abs(2 * x - 1) ** p) ** (1 / p)))
+    return up, [(x, -y) for x, y in up]
+
+
+def revolve_loop(loop, n=48):
+    """A closed surface of revolution about z of a closed profile loop [(r, z), …] that
+    keeps off the axis (r > 0): a torus from a circle, a washer from a rectangle."""
+    rings = []
+    for r, z in loop:
+        rings.append([(r * math.cos(2 * math.pi * i / n), r * math.sin(2 * math.pi * i / n), z) for i in range(n)])
+    return orient(_rings(rings + rings[:1]))
+
+
+def torus(major, minor, n=48, m=16):
+    """A torus about z with a circular section."""
+    return revolve_loop([(major + minor * math.cos(2 * math.pi * j / m), minor * math.sin(2 * math.pi * j / m)) for j in range(m)], n)
+
+
+def washer(inner, outer, height, n=48):
+    """A ring about z with a rectangular section (an annulus of some height)."""
+    return revolve_loop([(inner, -height / 2), (outer, -height / 2), (outer, height / 2), (inner, height / 2)], n)
+
+
+def rotate(tris, axis, ang):
+    """Triangles rotated by `ang` radians about the x, y or z axis through the origin
+    (right-handed: about y, a positive angle lifts the -x end)."""
+    c, s = math.cos(ang), math.sin(ang)
+    i, j = {"x": (1, 2), "y": (2, 0), "z": (0, 1)}[axis]
+
+    def r(p):
+        q = list(p)
+        q[i], q[j] = c * p[i] - s * p[j], s * p[i] + c * p[j]
+        return tuple(q)
+
+    return [tuple(r(p) for p in t) for t in tris]
+
+
+def translate(tris, d):
+    return [tuple((p[0] + d[0], p[1] + d[1], p[2] + d[2]) for p in t) for t in tris]
+
+
+def bounds(tris):
+    """(lower corner, upper corner) of the triangles."""
+    pts = [p for t in tris for p in t]
+    return tuple(min(p[a] for p in pts) for a in range(3)), tuple(max(p[a] for p in pts) for a in range(3))
+
+
+def free_edges(tris):
+    """Edges used by exactly one triangle: none on a closed surface. Points closer than
+    1e-7 of the bounding box are one and the triangles they collapse are dropped (flowcfd
+    welds and drops them too), so that rounding in a rotation does not open a seam."""
+    lo, hi = bounds(tris)
+    tol = 1e-7 * max(hi[a] - lo[a] for a in range(3))
+    count = {}
+    for t in tris:
+        a, b, c = (tuple(round(x / tol) for x in p) for p in t)
+        if a == b or b == c or a == c:
+            continue
+        for a, b in ((a, b), (b, c), (c, a)):
+            key = (min(a, b), max(a, b))
+            count[key] = count.get(key, 0) + 1
+    return sum(1 for v in count.values() if v == 1)
+
+
+# Open surfaces: zero thickness, with free edges (CAD exports with missing faces).
+
+
+def _patch(f, nu, nv):
+    """An open grid surface from f(u, v), u and v in [0, 1]."""
+    g = [[f(j / nu, i / nv) for j in range(nu + 1)] for i in range(nv + 1)]
+    tris = []
+    for i in range(nv):
+        for j in range(nu):
+            tris.append((g[i][j], g[i][j + 1], g[i + 1][j + 1]))
+            tris.append((g[i][j], g[i + 1][j + 1], g[i + 1][j]))
+    return tris
+
+
+def sheet(a, b, camber=0.0, saddle=0.0, n=24):
+    """A sheet over [-a, a] x [-b, b] in the x-y plane: flat, cambered along x (a sail, a
+    canopy) and/or twisted into a saddle (z = saddle * x y / (a b))."""
+    def f(u, v):
+        x, y = a * (2 * u - 1), b * (2 * v - 1)
+        return (x, y, camber * (1 - (x / a) ** 2) + saddle * x * y / (a * b))
+
+    return _patch(f, n, max(4, int(n * min(1.0, b / a) + 0.5)))
+
+
+def dome(radius, cap_deg=90.0, n=40):
+    """A spherical shell about +z, open at its rim: a hemisphere at 90 degrees, a shallower
+    cap below."""
+    rows = max(4, int(n * cap_deg / 180 + 0.5))
+    pole = (0.0, 0.0, radius)
+    rings = []
+    for i in range(1, rows + 1):
+        th = math.radians(cap_deg) * i / rows
+        rings.append([(radius * math.sin(th) * math.cos(2 * math.pi * j / n), radius * math.sin(th) * math.sin(2 * math.pi * j / n),
+                       radius * math.cos(th)) for j in range(n)])
+    fan = [(pole, rings[0][j], rings[0][(j + 1) % n]) for j in range(n)]
+    return fan + [(a, c, b) for a, b, c in _rings(rings)]
+
+
+def half_pipe(radius, length, sweep_deg=180.0, n=24):
+    """An open circular arc of `sweep_deg` extruded along x: a gutter, a cowling."""
+    def f(u, v):
+        th = math.radians(sweep_deg) * (u - 0.5)
+        return (length * (v - 0.5), radius * math.sin(th), -radius * math.cos(th))
+
+    return _patch(f, n, max(2, int(n * length / (radius * math.radians(sweep_deg)) + 0.5)))
+
+
+# `box` makes its faces in this order (-z, +z, -y, +x, +y, -x); the flow runs along +x.
+BOX_FACES = ("bottom", "top", "right", "rear", "left", "front")
+
+
+def box_faces(lo, hi, keep):
+    """The faces of `box(lo, hi)` named in `keep` (see BOX_FACES): an open box when some
+    are left out."""
+    tris = box(lo, hi)
+    return [t for k, name in enumerate(BOX_FACES) if name in keep for t in tris[2 * k : 2 * k + 2]]
+
+
+def panel(corners, n=4):
+    """A flat quadrilateral panel (corners in order), split n x n."""
+    a, b, c, d = corners
+
+    def f(u, v):
+        return tuple((1 - u) * (1 - v) * a[i] + u * (1 - v) * b[i] + u * v * c[i] + (1 - u) * v * d[i] for i in range(3))
+
+    return _patch(f, n, n)
 
 
 def write_stl(path, groups):

@@ -105,7 +105,7 @@ def labels(rec, run):
 def load(path):
     examples = []
     for rec in map(json.loads, generate.records(path)):
-        if "error" in rec or "voxels" not in rec:
+        if "error" in rec or not rec.get("voxels"):  # null: voxelize refused it (an open surface)
             continue
         grid = None
         for run in rec["runs"]:
@@ -219,9 +219,13 @@ def main():
     # Geometries, not runs, are held out, by id (id % 7 == 3, one in seven), so the held-out
     # set stays the same as the dataset grows; mesh-ai eval runs on these.
     held = {i for i in ids if i % 7 == 3}
-    train = [e for e in ex if e[0] not in held]
+    # Training geometries that heldout.py found to be near-copies of a held-out one.
+    near = os.path.join(os.path.dirname(args.data), "near_copies.json")
+    drop = set(json.load(open(near))["drop_ids"]) if os.path.exists(near) else set()
+    train = [e for e in ex if e[0] not in held and e[0] not in drop]
     test = [e for e in ex if e[0] in held]
-    print(f"{len(ex)} runs from {len(ids)} geometries; {len(train)} to train, {len(test)} held out")
+    print(f"{len(ex)} runs from {len(ids)} geometries; {len(train)} to train, {len(test)} held out, "
+          f"{len(drop & set(ids))} near-copies of held-out geometries dropped")
     F = torch.tensor([e[2] for e in train])
     mean, std = F.mean(0), F.std(0).clamp_min(1e-6)
 
