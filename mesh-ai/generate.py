@@ -214,7 +214,7 @@ def one(gid, flowcfd, runs, work, solve=0):
     if code != 0:
         return {**rec, "error": f"geometry: {err.strip()[-300:]}"}
     rep = json.loads(out)
-    rec["features"] = {k: rep["analysis"][k] for k in ("bbox_min", "bbox_max", "area", "volume", "characteristic_length", "watertight")}
+    rec["features"] = {k: rep["analysis"][k] for k in ("bbox_min", "bbox_max", "area", "volume", "characteristic_length", "watertight", "frontal_area") if k in rep["analysis"]}
     code, out, err = run([flowcfd, "mesh-ai", "voxelize", "--geometry", stl, "--size", "64"])
     if code == 0:
         rec["voxels"] = json.loads(out)  # as flowcfd gives it, `kind` (solid or shell) included
