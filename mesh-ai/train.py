@@ -11,7 +11,10 @@ Inputs:
 - the 64³ occupancy grid (src/meshai/voxel.rs), averaged to 32³ occupancy fractions by the
   network's first layer;
 - scalar features: log10 Re, log10 cells, log10 target y+, internal flow, ground, the two
-  bounding-box aspect ratios, and area / volume^(2/3).
+  bounding-box aspect ratios, area / volume^(2/3), and `open`: 1 when the grid is the shell
+  of an open (or too thin) surface rather than a solid's inside (`voxels.kind`). For a shell
+  the volume is the bounding box's, each extent at least a thousandth of the largest
+  (src/meshai/mod.rs `named_features`).
 
 Heads (lengths relative to the characteristic length L):
 - log(base cell / L);
@@ -30,6 +33,9 @@ side lowers the layer head's count until the predicted coverage reaches 90 %. Ru
 with the first version of the layer controls (`layer_controls` 1, see generate.py) are
 told apart by an input to this head and to the cells head (the layers the rules' estimate
 counts were often not added with version 1); it is 2 at inference.
+A seventh head, yplus, predicts ln(measured mean y+ / the wall-shear estimate's y+) on this
+shape: the correction to src/foam/friction.rs that the Rust side sizes the first layer with.
+It learns from the records whose rules run was solved (`generate.py --solve N`, from id 503).
 
 With `--seeds 0,1,2` three networks are trained from different seeds and exported as one
 ONNX graph that averages them (the levels and layer count are averaged before they are
@@ -57,7 +63,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 N = 64
 # Layer counts the coverage head answers for.
 COUNTS = 5
-FEATURES = ["log10_re", "log10_cells", "log10_yplus", "internal", "ground", "aspect_mid", "aspect_min", "area_volume"]
+FEATURES = ["log10_re", "log10_cells", "log10_yplus", "internal", "ground", "aspect_mid", "aspect_min", "area_volume", "open"]
 
 
 def unpack(bits_b64, n):
@@ -73,10 +79,22 @@ def features(rec, cells):
     f = rec["features"]
     ext = sorted((f["bbox_max"][i] - f["bbox_min"][i] for i in range(3)), reverse=True)
     L = f["characteristic_length"]
-    vol = f["volume"] or 1e-30
+    shell = rec["voxels"].get("kind") == "shell"
+    vol = f["volume"] if f["volume"] and not shell else max(math.prod(max(e, 1e-3 * ext[0]) for e in ext), 1e-30)
     re = rec["flow"]["velocity"] * L / rec["flow"]["nu"]
     return [math.log10(re), math.log10(cells), math.log10(rec["target_yplus"]), float(rec["flow"]["type"] == "internal"),
-            float(rec["flow"]["ground"]), ext[1] / ext[0], ext[2] / ext[0], f["area"] / vol ** (2 / 3)]
+            float(rec["flow"]["ground"]), ext[1] / ext[0], ext[2] / ext[0], f["area"] / vol ** (2 / 3), float(shell)]
+
+
+def yplus_label(run):
+    """ln(measured area-weighted mean y+ / the plan's estimate), or None: the rules run of a
+    record made with --solve, when layers were planned and the solver measured y+."""
+    r = run.get("result") or {}
+    y = r.get("yplus") or {}
+    est = run["mesh"]["layers"].get("estimated_yplus") or 0
+    if y.get("mean") and est > 0 and run["mesh"]["layers"]["count"] > 0:
+        return math.log(y["mean"] / est)
+    return None
 
 
 def labels(rec, run):
@@ -132,8 +150,9 @@ def load(path):
             else:
                 cov_value = 0.0
             controls = [float(rec.get("layer_controls", 1) == 2)]
+            yl = yplus_label(run)
             examples.append((rec["id"], grid, features(rec, r["cells"]), base, lv, box, has_box, layers, good_layers, corr,
-                             cov, [cov_value], controls))
+                             cov, [cov_value], controls, [yl or 0.0], float(yl is not None)))
     return examples
 
 
@@ -163,6 +182,8 @@ class MeshNet(nn.Module):
         self.cells = nn.Sequential(nn.Linear(64 + 5, 32), nn.ReLU(), nn.Linear(32, 1))
         # Wall coverage for 1..COUNTS layers, given the layer-controls version (1 or 2).
         self.coverage = nn.Sequential(nn.Linear(64 + 1, 32), nn.ReLU(), nn.Linear(32, COUNTS), nn.Sigmoid())
+        # ln(measured y+ / the wall-shear estimate's) on this shape.
+        self.yplus = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 1))
 
     def trunk(self, voxels, feats):
         return self.mlp(torch.cat([self.conv(voxels), feats], dim=1))
@@ -172,7 +193,7 @@ class MeshNet(nn.Module):
 
 
 def heads(members, hs, given=None, base_given=None, controls=None):
-    """The six outputs, averaged over an ensemble's members (one for a single network). The
+    """The seven outputs, averaged over an ensemble's members (one for a single network). The
     levels and layer count are averaged before they are rounded into the base and cells
     heads, so every member sizes the base for the same levels."""
     def mean(outs):
@@ -189,7 +210,8 @@ def heads(members, hs, given=None, base_given=None, controls=None):
     b = base if base_given is None else base_given
     cells = mean([m.cells(torch.cat([h, given, b, controls], dim=1)) for m, h in zip(members, hs)])
     coverage = mean([m.coverage(torch.cat([h, controls], dim=1)) for m, h in zip(members, hs)])
-    return base, levels, box, layers, cells, coverage
+    yplus = mean([m.yplus(h) for m, h in zip(members, hs)])
+    return base, levels, box, layers, cells, coverage, yplus
 
 
 class Ensemble(nn.Module):
@@ -235,20 +257,22 @@ def main():
         return v, f, torch.tensor([e[3] for e in items]), torch.tensor([e[4] for e in items], dtype=torch.float32), \
             torch.tensor([e[5] for e in items]), torch.tensor([e[6] for e in items]), torch.tensor([e[7] for e in items]), \
             torch.tensor([e[8] for e in items]), torch.tensor([e[9] for e in items]), torch.tensor([e[10] for e in items]), \
-            torch.tensor([e[11] for e in items]), torch.tensor([e[12] for e in items])
+            torch.tensor([e[11] for e in items]), torch.tensor([e[12] for e in items]), \
+            torch.tensor([e[13] for e in items]), torch.tensor([e[14] for e in items])
 
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     mse = nn.MSELoss(reduction="none")
 
     def loss_of(model, items):
-        v, f, base, lv, box, has_box, ly, good, corr, cmask, cval, ctl = (t.to(dev) for t in batch(items))
-        pb, pl, px, py, pc, pv = model(v, f, torch.cat([lv, ly[:, :1]], dim=1), base, ctl)
+        v, f, base, lv, box, has_box, ly, good, corr, cmask, cval, ctl, yl, ym = (t.to(dev) for t in batch(items))
+        pb, pl, px, py, pc, pv, pyp = model(v, f, torch.cat([lv, ly[:, :1]], dim=1), base, ctl)
         l = mse(pb, base).mean() + 0.25 * mse(pl, lv).mean()
         l = l + (mse(px, box).mean(1) * has_box).sum() / has_box.sum().clamp_min(1)
         l = l + (mse(py, ly).mean(1) * good).sum() / good.sum().clamp_min(1)
         l = l + mse(pc, corr).mean()
         pv_n = (pv * cmask).sum(1, keepdim=True)
         l = l + (mse(pv_n, cval) * cmask.sum(1, keepdim=True)).sum() / cmask.sum().clamp_min(1)
+        l = l + (mse(pyp[:, 0], yl[:, 0]) * ym).sum() / ym.sum().clamp_min(1)
         return l
 
     def fit_member(seed):
@@ -281,9 +305,10 @@ def main():
             return {}
         model.eval()
         with torch.no_grad():
-            v, f, base, lv, box, has_box, ly, good, corr, cmask, cval, ctl = (t.to(dev) for t in batch(test))
-            pb, pl, px, py, pc, _ = model(v, f)  # levels and layers rounded, as at inference
-            _, _, _, _, pc_true, pv = model(v, f, torch.cat([lv, ly[:, :1]], dim=1), base, ctl)
+            v, f, base, lv, box, has_box, ly, good, corr, cmask, cval, ctl, yl, ym = (t.to(dev) for t in batch(test))
+            pb, pl, px, py, pc, _, pyp = model(v, f)  # levels and layers rounded, as at inference
+            _, _, _, _, pc_true, pv, _ = model(v, f, torch.cat([lv, ly[:, :1]], dim=1), base, ctl)
+            has_y = ym > 0
             has_cov = cmask.sum(1) > 0
             cov_err = ((pv * cmask).sum(1) - cval[:, 0]).abs()[has_cov]
             return {
@@ -295,6 +320,10 @@ def main():
                 "coverage_runs": int(has_cov.sum()),
                 "coverage_median_abs_error": float(cov_err.median()) if has_cov.any() else None,
                 "layer_count_median_abs_error": float((torch.round(py[:, 0]) - ly[:, 0]).abs()[good > 0].median()) if good.sum() else None,
+                "yplus_runs": int(has_y.sum()),
+                # |ln(measured / predicted y+)| with the correction, and with the estimate alone.
+                "yplus_median_abs_ln_error": float((pyp[:, 0] - yl[:, 0]).abs()[has_y].median()) if has_y.any() else None,
+                "yplus_estimate_median_abs_ln_error": float(yl[:, 0].abs()[has_y].median()) if has_y.any() else None,
             }
 
     seeds = [int(x) for x in args.seeds.split(",")]
@@ -311,7 +340,7 @@ def main():
     dummy = (torch.zeros(1, 1, N, N, N), torch.zeros(1, len(FEATURES)))
     onnx_path = os.path.join(args.out, "mesh_ai.onnx")
     torch.onnx.export(model, dummy, onnx_path, dynamo=False, opset_version=17,
-                      input_names=["voxels", "features"], output_names=["base", "levels", "box", "layers", "cells", "coverage"])
+                      input_names=["voxels", "features"], output_names=["base", "levels", "box", "layers", "cells", "coverage", "yplus"])
     all_f = torch.tensor([e[2] for e in ex])
     meta = {"features": FEATURES, "mean": mean.tolist(), "std": std.tolist(), "grid": N,
             "range": {"min": all_f.min(0).values.tolist(), "max": all_f.max(0).values.tolist()},

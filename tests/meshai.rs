@@ -163,7 +163,10 @@ fn eval_meshes_each_geometry_for_real_and_writes_the_report() {
     std::fs::write(geoms.join("notes.txt"), "not a geometry").unwrap();
     let out = dir.path().join("report");
     let (ok, stdout, err) = common::run(
-        common::flowcfd().args(["mesh-ai", "eval", "--target-cells", "8000", "--out"]).arg(&out).arg(&geoms),
+        common::flowcfd()
+            .args(["mesh-ai", "eval", "--target-cells", "8000", "--solve", "15", "--out"])
+            .arg(&out)
+            .arg(&geoms),
     );
     assert!(ok, "{err}");
     let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("eval.json")).unwrap()).unwrap();
@@ -176,6 +179,13 @@ fn eval_meshes_each_geometry_for_real_and_writes_the_report() {
         assert!((row["abs_log_ratio"].as_f64().unwrap() - ratio).abs() < 1e-9);
         assert!(row["checkmesh_ok"].is_boolean() && row["layer_coverage"].is_number(), "{row}");
         assert!(row["predicted_cells"].as_u64().unwrap() > 0);
+        // The plan's y+ against the wall-function band, and the y+ the solver measured.
+        let est = row["yplus_estimate"].as_f64().unwrap();
+        assert_eq!(row["yplus_band"], serde_json::json!([30.0, 300.0]), "{row}");
+        assert_eq!(row["yplus_estimate_in_band"], serde_json::json!((30.0..=300.0).contains(&est)), "{row}");
+        let measured = &row["yplus_measured"];
+        assert!(measured["mean"].as_f64().unwrap() > 0.0, "{row}");
+        assert!((0.0..=1.0).contains(&measured["inside"].as_f64().unwrap()), "{row}");
         // The case really exists on disk, meshed.
         let name = row["geometry"].as_str().unwrap();
         let source = row["source"].as_str().unwrap();
@@ -190,8 +200,15 @@ fn eval_meshes_each_geometry_for_real_and_writes_the_report() {
     }
     assert_eq!(r["summary"]["rules"]["meshed"], 2);
     assert_eq!(r["summary"]["ai"]["meshed"], 2);
+    assert_eq!(r["solve_iterations"], 15);
+    // How often each source's own parameters were used: the rules always; the AI on both.
+    assert_eq!(r["summary"]["rules"]["answered_fraction"], 1.0);
+    assert_eq!(r["summary"]["ai"]["answered_fraction"], 1.0, "{}", r["summary"]);
+    assert!(r["summary"]["ai"]["yplus_estimate_in_band_fraction"].is_number());
+    assert!(r["summary"]["ai"]["median_wall_area_in_band"].is_number());
     let md = std::fs::read_to_string(out.join("eval.md")).unwrap();
     assert!(md.contains("| car.stl | rules |") && md.contains("| car.stl | ai |"), "{md}");
+    assert!(md.contains("solved for 15 SIMPLE iterations") && md.contains("y+ estimate in band on"), "{md}");
     assert_eq!(stdout, md, "the table is printed too");
     // An empty directory is refused clearly.
     let empty = dir.path().join("empty");

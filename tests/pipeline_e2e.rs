@@ -46,6 +46,12 @@ fn check_cube(s: &serde_json::Value) -> f64 {
     }
     let outside = y["outside"].as_f64().unwrap();
     assert_eq!(y["warning"].is_string(), outside > 0.10, "a warning exactly past 10 % outside: {y}");
+    // The first layer was sized from the target y+ (100) by the bluff-body wall-shear
+    // estimate: the solver's area-weighted mean is within a factor 2 of the plan's, and at
+    // least 80 % of the wall is inside the band (measured: 120 against 100, 4 % outside).
+    let (est, mean) = (y["estimated"].as_f64().unwrap(), y["mean"].as_f64().unwrap());
+    assert!((0.5..2.0).contains(&(mean / est)), "estimated {est}, measured {mean}: {y}");
+    assert!(outside <= 0.2, "{y}");
     if let Some(w) = y["warning"].as_str() {
         assert!(s["warnings"].as_array().unwrap().iter().any(|x| x == w), "the warning is among the run's warnings");
     }
