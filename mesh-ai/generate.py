@@ -196,6 +196,32 @@ def geometry(gid):
     return rng, family, groups, flow, ground, params
 
 
+def held_out_eval_ids(dataset_ids, old=8, per_family=5):
+    """The generated geometries of the held-out evaluation (eval.sh, heldout.py), in a fixed
+    order: the first `old` held-out (id % 7 == 3) external-flow ids of `dataset_ids` below
+    V3_START, then per family of families.NEW_FAMILIES the first `per_family` held-out ids
+    from V3_START on (whether generated yet or not: `--export-stl` makes them from the id).
+
+    A family is found without building the shape: the same draws as `geometry(gid)` up to
+    its family choice. Only pipes and bends have internal flow."""
+    def family(gid):
+        rng = random.Random(gid)
+        if gid >= V3_START:
+            return families.pick(rng, gid - V3_START, FAMILIES)
+        return FAMILIES[gid % len(FAMILIES)] if gid < 2 * len(FAMILIES) else rng.choice(FAMILIES)
+
+    held = [i for i in sorted(set(dataset_ids)) if i < V3_START and i % 7 == 3 and family(i) not in ("pipe", "bend")]
+    out = held[:old]
+    found = {f: [] for f in families.NEW_FAMILIES}
+    gid = V3_START + (3 - V3_START) % 7
+    while any(len(v) < per_family for v in found.values()):
+        f = family(gid)
+        if f in found and len(found[f]) < per_family:
+            found[f].append(gid)
+        gid += 7
+    return out + [i for f in families.NEW_FAMILIES for i in found[f]]
+
+
 def one(gid, flowcfd, runs, work, solve=0):
     rng, family, groups, flow, ground, params = geometry(gid)
     stl = os.path.join(work, "geometry.stl")

@@ -1,11 +1,17 @@
 #!/usr/bin/env python3
 """Held-out near-copy check: is any training geometry a near-copy of a held-out one?
 
-The held-out geometries are the dataset's ids with id % 7 == 3 (train.py's rule) and
-OpenFOAM's geometries that `eval.sh` meshes (read from eval.sh, so the two lists cannot
-part). For each, this finds the nearest training geometry by shape and lists the training
-ids that are near-copies in data/near_copies.json, which train.py drops from its training
-split.
+The held-out geometries are the evaluation's 50 and the rest of the dataset's held-out ids:
+- OpenFOAM's 7 geometries that `eval.sh` meshes (read from eval.sh, so the two lists
+  cannot part);
+- the generated geometries of the evaluation, `generate.held_out_eval_ids` (eval.sh runs the
+  same function): the dataset's first 8 external-flow ids with id % 7 == 3 below 503, and
+  the first 5 such ids of each new family from 503 on. Those not in the dataset yet are
+  made from their ids (deterministic) and measured here with flowcfd;
+- every other dataset id with id % 7 == 3 (train.py's rule).
+For each, this finds the nearest training geometry (the dataset's other ids) by shape and
+lists the training ids that are near-copies in data/near_copies.json, which train.py drops
+from its training split.
 
 Shape is the 64³ occupancy grid (`flowcfd mesh-ai voxelize`, recorded per geometry) and two
 scalars: the aspect ratios (middle / largest and smallest / largest extent) and area /
@@ -23,7 +29,8 @@ geometry without a grid gets its nearest training geometry by the scalars alone.
 
     python3 mesh-ai/heldout.py [--data DATASET] [--flowcfd PATH] [--out data/near_copies.json]
 
-Standard library only; about a minute of CPU for 500 geometries.
+Standard library only (and flowcfd); about a minute of CPU for 500 geometries and the
+evaluation's 35 made from their ids.
 """
 import argparse
 import base64
@@ -35,10 +42,12 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import generate  # noqa: E402  (the dataset's reader)
+import generate  # noqa: E402  (the dataset's reader and the evaluation's ids)
+import shapes  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 IOU_MIN = 0.9
@@ -249,21 +258,38 @@ def turn(cells, variant, g):
     return [tuple(c[perm[a]] if sign[a] > 0 else g - 1 - c[perm[a]] for a in range(3)) for c in cells]
 
 
+def measured(flowcfd, name, family, path):
+    """A surface file's Shape from `flowcfd geometry` and `flowcfd mesh-ai voxelize`, as
+    generate.py records them; None (and a message) when flowcfd cannot read it."""
+    g = subprocess.run([flowcfd, "geometry", path], capture_output=True, text=True, timeout=600)
+    if g.returncode != 0:
+        print(f"{name}: flowcfd geometry failed: {g.stderr.strip()[-200:]}", file=sys.stderr)
+        return None
+    v = subprocess.run([flowcfd, "mesh-ai", "voxelize", "--geometry", path, "--size", "64"], capture_output=True, text=True, timeout=600)
+    voxels = json.loads(v.stdout) if v.returncode == 0 else None
+    return Shape(name, family, json.loads(g.stdout)["analysis"], voxels)
+
+
 def openfoam_shapes(flowcfd):
     """OpenFOAM's evaluation geometries, as eval.sh names them, measured by flowcfd."""
     text = open(os.path.join(HERE, "eval.sh")).read()
     folder = re.search(r"^G=(\S+)", text, re.M).group(1)
     names = re.search(r"for f in (.*?); do", text, re.S).group(1).replace("\\\n", " ").split()
+    return [s for s in (measured(flowcfd, name, "openfoam", os.path.join(folder, name)) for name in names) if s]
+
+
+def generated_shapes(flowcfd, ids):
+    """Generated geometries not in the dataset (yet), made from their ids as `generate.py
+    --export-stl` makes them and measured by flowcfd."""
     out = []
-    for name in names:
-        path = os.path.join(folder, name)
-        g = subprocess.run([flowcfd, "geometry", path], capture_output=True, text=True, timeout=600)
-        if g.returncode != 0:
-            print(f"{name}: flowcfd geometry failed: {g.stderr.strip()[-200:]}", file=sys.stderr)
-            continue
-        v = subprocess.run([flowcfd, "mesh-ai", "voxelize", "--geometry", path, "--size", "64"], capture_output=True, text=True, timeout=600)
-        voxels = json.loads(v.stdout) if v.returncode == 0 else None
-        out.append(Shape(name, "openfoam", json.loads(g.stdout)["analysis"], voxels))
+    with tempfile.TemporaryDirectory(prefix="flowcfd-heldout-") as work:
+        for gid in ids:
+            _, family, groups, _, _, _ = generate.geometry(gid)
+            path = os.path.join(work, f"{family}-{gid}.stl")
+            shapes.write_stl(path, groups)
+            s = measured(flowcfd, str(gid), family, path)
+            if s:
+                out.append(s)
     return out
 
 
@@ -275,17 +301,26 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=generate.DATASET)
     ap.add_argument("--flowcfd", default=os.environ.get("FLOWCFD") or shutil.which("flowcfd") or "target/debug/flowcfd")
-    ap.add_argument("--no-openfoam", action="store_true", help="the dataset's held-out geometries only")
+    ap.add_argument("--no-openfoam", action="store_true", help="leave out OpenFOAM's geometries")
     ap.add_argument("--out", default=os.path.join(HERE, "data", "near_copies.json"))
     args = ap.parse_args()
     t0 = time.time()
-    recs = [r for r in map(json.loads, generate.records(args.data)) if "features" in r]
-    shapes = {r["id"]: Shape(str(r["id"]), r["family"], r["features"], r.get("voxels")) for r in recs}
-    train = [s for i, s in shapes.items() if i % 7 != 3]
-    held = [s for i, s in sorted(shapes.items()) if i % 7 == 3]
+    everything = list(map(json.loads, generate.records(args.data)))
+    recs = [r for r in everything if "features" in r]
+    by_id = {r["id"]: Shape(str(r["id"]), r["family"], r["features"], r.get("voxels")) for r in recs}
+    train = [s for i, s in by_id.items() if i % 7 != 3]
+    held = [s for i, s in sorted(by_id.items()) if i % 7 == 3]
+    # The same ids as eval.sh's (from every record, as it reads them).
+    eval_ids = generate.held_out_eval_ids(r["id"] for r in everything)
+    missing = [i for i in eval_ids if i not in by_id]
+    held += generated_shapes(args.flowcfd, missing)
+    evaluation = [str(i) for i in eval_ids]
     if not args.no_openfoam:
-        held += openfoam_shapes(args.flowcfd)
-    print(f"{len(recs)} geometries: {len(train)} training, {len(held)} held out; read in {time.time() - t0:.0f} s")
+        of = openfoam_shapes(args.flowcfd)
+        held += of
+        evaluation = [s.name for s in of] + evaluation
+    print(f"{len(recs)} geometries: {len(train)} training, {len(held)} held out ({len(evaluation)} in the evaluation, "
+          f"{len(missing)} of them made from their ids, not in the dataset); read and measured in {time.time() - t0:.0f} s")
     print(f"{'held out':<30} {'family':<12} {'nearest':>7} {'family':<12} {'IoU model':>9} {'IoU princ.':>10} "
           f"{'aspects held / nearest':<24} {'A/V^2/3':<12} near-copies")
     pairs, by_scalars = [], []
@@ -308,7 +343,7 @@ def main():
           f"{time.time() - t0:.0f} s.")
     doc = {"criterion": f"IoU >= {IOU_MIN} and both aspect ratios within {ASPECT_TOL:.0%}, as recorded (64³) or in "
                         "principal axes (32³); see heldout.py",
-           "geometries": len(recs), "heldout": [h.name for h in held], "drop_ids": drop}
+           "geometries": len(recs), "evaluation": evaluation, "heldout": [h.name for h in held], "drop_ids": drop}
     with open(args.out, "w") as f:  # one line per key and per pair, for readable diffs
         f.write("{\n" + "".join(f" {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)},\n" for k, v in doc.items()))
         f.write(' "pairs": [\n' + ",\n".join("  " + json.dumps(p) for p in pairs) + "\n ]\n}\n")

@@ -340,7 +340,9 @@ pub(crate) fn layers_for(
         // The first layer aims at y+ ≈ 1 when the wall is resolved (turbulence::layer_target_yplus).
         let target =
             super::spec::LayerSpec { target_yplus: super::turbulence::layer_target_yplus(spec), ..m.layers.clone() };
-        LayerPlan { tet_check: !a.watertight, ..layer_plan(&target, &f, nu, hs, max_layers(spec)) }
+        // Open surfaces stop their layers at edges sharper than 60°, as OpenFOAM's motorBike.
+        let feature_angle = if !a.watertight && a.volume.is_none() { 60 } else { 130 };
+        LayerPlan { tet_check: !a.watertight, feature_angle, ..layer_plan(&target, &f, nu, hs, max_layers(spec)) }
     };
     why.insert("layers".into(), layers_why(&layers, &f, nu, l, spec.speed()));
     layers

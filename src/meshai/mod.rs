@@ -173,16 +173,32 @@ pub fn set_layers(chosen: &mut CaseSpec, user: &CaseSpec, a: &Analysis, o: &Outp
     let nu = user.fluid.nu();
     let f = crate::foam::friction::estimate(user, a);
     let target = crate::foam::turbulence::layer_target_yplus(user);
-    let y1 = ls.first_layer_thickness.unwrap_or_else(|| f.first_layer(target, nu) / yplus_factor(o));
-    let max_n = if rules::low_re(user) { rules::MAX_LOW_RE_LAYERS } else { layer_count(o) };
+    let corr = yplus_factor(o);
+    let y1 = ls.first_layer_thickness.unwrap_or_else(|| f.first_layer(target, nu) / corr);
+    let open = !a.watertight && a.volume.is_none();
+    let max_n = if rules::low_re(user) {
+        rules::MAX_LOW_RE_LAYERS
+    } else if open {
+        // An open surface keeps the rules' single layer: stacks wrapped round sheet edges
+        // made the skewed cells that blew SIMPLE up on the motorBike.
+        layer_count(o).min(1)
+    } else {
+        layer_count(o)
+    };
     let ratio = (o.layers[1] as f64).clamp(1.05, 1.5);
     let l = &mut chosen.mesh.layers;
     if max_n == 0 && ls.count.is_none() {
         l.count = Some(0);
         return;
     }
-    let (n, r, y1) =
-        rules::bridge(y1, hs, ls.count, ls.expansion_ratio, ratio, ls.first_layer_thickness.is_some(), max_n.max(1));
+    let fixed = ls.first_layer_thickness.is_some();
+    let mut stack = rules::bridge(y1, hs, ls.count, ls.expansion_ratio, ratio, fixed, max_n.max(1));
+    // The coverage head's count first, unless it leaves the first cell above the band:
+    // then as many layers as the rules would take.
+    if !open && !fixed && max_n < rules::MAX_AUTO_LAYERS && f.yplus(stack.2, nu) * corr > target.max(1.0) * 3.0 {
+        stack = rules::bridge(y1, hs, ls.count, ls.expansion_ratio, ratio, fixed, rules::MAX_AUTO_LAYERS);
+    }
+    let (n, r, y1) = stack;
     l.count = Some(n);
     l.expansion_ratio = Some(r);
     l.first_layer_thickness = Some(y1.max(1e-7 * a.characteristic_length));
