@@ -7,11 +7,13 @@
 //! - `events`: residual latency from a solver's log line to a WebSocket client;
 //! - `post`: post-processing against ParaView's pvpython;
 //! - `report`: a whole PDF report against pvpython's four result screenshots;
-//! - `solids`: 100,000 solids with one name, read, healed and analysed.
+//! - `solids`: 100,000 solids with one name, read, healed and analysed;
+//! - `meshai`: the mesh AI's answer for a geometry against the rules' plan.
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 mod events;
+mod meshai;
 mod motorbike;
 mod post;
 // The terminal progress display of the `flowcfd` command, shared with this binary.
@@ -48,6 +50,9 @@ enum Bench {
     /// 100,000 solids with the same name through reading, healing and analysis (bounded
     /// at 3 s), against one solid with the same triangles.
     Solids(solids::SolidsArgs),
+    /// The mesh AI's answer for a geometry (grid, network, fit) against the rules' plan,
+    /// bounded at 200 ms.
+    Meshai(meshai::MeshAiArgs),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +65,7 @@ fn main() -> ExitCode {
         Bench::Post(a) => post::main(&a),
         Bench::Report(a) => report::main(&a),
         Bench::Solids(a) => solids::main(&a),
+        Bench::Meshai(a) => meshai::main(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
