@@ -51,10 +51,14 @@ async fn mesh_suggestion_shape_reasons_and_bad_input() {
     let ratio = small["predicted_cells"].as_f64().unwrap() / 20000.0;
     assert!((0.33..3.0).contains(&ratio), "{small}");
 
-    // A budget beyond the model's training range: the rules, saying which input; finer cells.
+    // A budget beyond the model's training range: the model answers for the largest it was
+    // trained on and the base cell is scaled by the cube root of the ratio; finer cells, and
+    // the predicted count within a factor 2 of the budget.
     let (_, big) = s.call("POST", &url, &a, Some(json!({"target_cells": 3000000, "velocity": 10}))).await;
-    assert_eq!(big["source"], "rules", "{big}");
-    assert!(big["reason"].as_str().unwrap().contains("log10_cells"), "{big}");
+    assert_eq!(big["source"], "ai", "{big}");
+    assert!(big["why"]["budget"].as_str().unwrap().contains("cube root"), "{big}");
+    let ratio = big["predicted_cells"].as_f64().unwrap() / 3e6;
+    assert!((0.5..2.0).contains(&ratio), "{big}");
     let fine = |v: &Value| {
         v["base_cell_size"].as_f64().unwrap() / 2f64.powi(v["surface_refinement"][0].as_i64().unwrap() as i32)
     };

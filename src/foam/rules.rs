@@ -93,6 +93,12 @@ pub const FINAL_LAYER_FRACTION: f64 = 0.4;
 /// thickens the first layer (and so raises y+) when the layers cannot bridge the gap.
 pub const MIN_FINAL_LAYER_FRACTION: f64 = 0.25;
 
+/// The thinnest first layer proposed, as a fraction of the surface cell it grows from.
+/// snappyHexMesh's cell-determinant check (`minDeterminant 0.001`) removes flatter layers:
+/// on the 15k-cell cube, ten low-Re layers from 1/64 of the cell covered the whole wall,
+/// and from 1/214 none of it.
+pub const MIN_FIRST_LAYER_FRACTION: f64 = 0.01;
+
 /// The growth the layer plan raises to when its layers cannot bridge the gap at the given one.
 pub const BRIDGING_GROWTH: f64 = 1.3;
 
@@ -114,7 +120,7 @@ pub fn bridge(
 ) -> (u32, f64, f64) {
     let final_t = FINAL_LAYER_FRACTION * hs;
     let mut r = ratio.unwrap_or(r);
-    let mut y1 = if first_fixed { y1 } else { y1.min(final_t) };
+    let mut y1 = if first_fixed { y1 } else { y1.clamp(MIN_FIRST_LAYER_FRACTION * hs, final_t) };
     let needed = |y1: f64, r: f64, last: f64| 1.0 + (last / y1).ln() / r.ln().max(1e-6);
     let n = match count {
         Some(n) => n,
@@ -524,6 +530,9 @@ mod tests {
         let (n, r, y1) = bridge(0.01, 1.0, None, None, 1.2, false, 5);
         assert_eq!((n, r), (5, 1.3));
         assert!((y1 * 1.3f64.powi(4) - MIN_FINAL_LAYER_FRACTION).abs() < 1e-12, "{y1}");
+        // No thinner than a hundredth of the cell (snappyHexMesh's determinant check).
+        let (_, _, y1) = bridge(1e-5, 1.0, None, None, 1.2, false, 20);
+        assert_eq!(y1, MIN_FIRST_LAYER_FRACTION);
         // Explicit values win.
         assert_eq!(bridge(0.01, 1.0, None, Some(1.1), 1.2, true, 5), (5, 1.1, 0.01));
         assert_eq!(bridge(0.01, 1.0, Some(3), None, 1.2, false, 5), (3, 1.2, 0.01));

@@ -147,7 +147,7 @@ pub fn near_wall_warning(spec: &CaseSpec, layers: &LayerPlan, wall: NearWall) ->
     let explicit = spec.turbulence.wall_treatment != WallTreatment::Auto;
     match wall {
         NearWall::LowRe if layers.count == 0 || y > 5.0 => Some(format!(
-            "turbulence.wall_treatment: the wall is resolved (low-Re conditions) but the first cell is expected at y+ ≈ {y:.0}, not ≈ 1; give more layers (mesh.layers.count) or a thinner first layer (mesh.layers.first_layer_thickness), or use wall_treatment = \"wall_functions\""
+            "turbulence.wall_treatment: the wall is resolved (low-Re conditions) but the first cell is expected at y+ ≈ {y:.0}, not ≈ 1; the first layer can be at most about 100 times thinner than the surface cell it grows from (snappyHexMesh removes flatter layers), so refine the wall (more mesh.target_cells or a higher mesh.surface_level) and give enough layers (mesh.layers.count), or use wall_treatment = \"wall_functions\""
         )),
         NearWall::WallFunctions if explicit && layers.count > 0 && y < YPLUS_LAM => Some(format!(
             "turbulence.wall_treatment: wall functions assume a first cell in the log layer (y+ 30-300), but it is expected at y+ ≈ {y:.1}; raise mesh.layers.target_yplus or use wall_treatment = \"auto\""
