@@ -15,5 +15,5 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 FLOWCFD=${FLOWCFD:-$(command -v flowcfd || echo "${CARGO_TARGET_DIR:-target}/debug/flowcfd")}
 "$VENV/bin/python" mesh-ai/train.py --epochs 150 --width 16 --pool 2 --seeds 0,1,2 --out mesh-ai/model
-# Raw features: log10 Re, log10 cells, log10 y+, internal, ground, aspect ratios, area/volume^(2/3).
-"$VENV/bin/python" mesh-ai/parity_fixture.py mesh-ai/model tests/fixtures/meshai/car.stl "$FLOWCFD" "6.2,4.5,1.7,0,1,0.45,0.3,6.5"
+# Raw features: log10 Re, log10 cells, log10 y+, internal, ground, aspect ratios, area/volume^(2/3), open.
+"$VENV/bin/python" mesh-ai/parity_fixture.py mesh-ai/model tests/fixtures/meshai/car.stl "$FLOWCFD" "6.2,4.5,1.7,0,1,0.45,0.3,6.5,0"
