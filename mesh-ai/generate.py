@@ -260,7 +260,7 @@ def one(gid, flowcfd, runs, work, solve=0):
                          # perturbed runs go without layers (None keeps the rules' layers).
                          "layers": rng.choice([0, 0, None, 1, 2, 3, 5]), "expansion": rng.uniform(1.1, 1.3),
                          # The last layer as a fraction of the surface cell it meets, in and
-                         # around the range the mesh AI proposes (0.3-0.5). Left to the
+                         # around the range the layer plans end in (0.25-0.4). Left to the
                          # rules, a count's first layer comes from y+ and is often too thin
                          # for snappyHexMesh's minThickness, which says nothing useful.
                          "last": rng.uniform(0.2, 0.6)})

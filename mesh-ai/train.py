@@ -80,7 +80,7 @@ def features(rec, cells):
     ext = sorted((f["bbox_max"][i] - f["bbox_min"][i] for i in range(3)), reverse=True)
     L = f["characteristic_length"]
     shell = rec["voxels"].get("kind") == "shell"
-    vol = f["volume"] if f["volume"] and not shell else max(math.prod(max(e, 1e-3 * ext[0]) for e in ext), 1e-30)
+    vol = f["volume"] if f["volume"] and f["volume"] > 0 and not shell else max(math.prod(max(e, 1e-3 * ext[0]) for e in ext), 1e-30)
     re = rec["flow"]["velocity"] * L / rec["flow"]["nu"]
     return [math.log10(re), math.log10(cells), math.log10(rec["target_yplus"]), float(rec["flow"]["type"] == "internal"),
             float(rec["flow"]["ground"]), ext[1] / ext[0], ext[2] / ext[0], f["area"] / vol ** (2 / 3), float(shell)]
@@ -91,13 +91,16 @@ def features(rec, cells):
 MIN_SOLVE_ITERATIONS = 100
 
 
-def yplus_label(run):
-    """ln(measured area-weighted mean y+ / the plan's estimate), or None: the rules run of a
-    record made with --solve (at least MIN_SOLVE_ITERATIONS), when layers were planned and
-    the solver measured y+."""
+def yplus_label(rec, run):
+    """ln(measured area-weighted mean y+ / the plan's estimate), or None. Only the rules run
+    of a record made with --solve from V3_START on (the plan's estimate is then the wall-shear
+    estimate of src/foam/friction.rs, at the cell centre), solved for at least
+    MIN_SOLVE_ITERATIONS, whose layers covered at least 85 % of the walls: where layers
+    collapse, the first cell is the surface cell, and that is not the shear's doing."""
     r = run.get("result") or {}
     y = r.get("yplus") or {}
-    if (r.get("solve_iterations") or run.get("solve_iterations") or 0) < MIN_SOLVE_ITERATIONS:
+    ran = (r.get("solve") or {}).get("iterations") or r.get("solve_iterations") or 0
+    if rec["id"] < generate.V3_START or ran < MIN_SOLVE_ITERATIONS or (r.get("layer_coverage") or 0) < 0.85:
         return None
     est = run["mesh"]["layers"].get("estimated_yplus") or 0
     if y.get("mean") and est > 0 and run["mesh"]["layers"]["count"] > 0:
@@ -148,7 +151,7 @@ def load(path):
             corr = [math.log(r["cells"] / max(run["mesh"]["estimated_cells"], 1))]
             # Coverage of the count this run asked for (1..5), or none. Only stacks whose
             # last layer is 0.2-0.7 of the surface cell teach it: the Rust side proposes
-            # 0.3-0.5, and thinner stacks fail snappyHexMesh's minThickness whatever the count.
+            # 0.25-0.4, and thinner stacks fail snappyHexMesh's minThickness whatever the count.
             n = int(layers[0])
             cov = [0.0] * COUNTS
             in_band = math.log(0.2) <= layers[2] <= math.log(0.7)
@@ -158,7 +161,7 @@ def load(path):
             else:
                 cov_value = 0.0
             controls = [float(rec.get("layer_controls", 1) == 2)]
-            yl = yplus_label(run)
+            yl = yplus_label(rec, run)
             examples.append((rec["id"], grid, features(rec, r["cells"]), base, lv, box, has_box, layers, good_layers, corr,
                              cov, [cov_value], controls, [yl or 0.0], float(yl is not None)))
     return examples

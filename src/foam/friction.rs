@@ -166,7 +166,12 @@ mod tests {
         let at = |b: f64| estimate(&s, &analysis([1.0, 1.0, 1.0], 6.0, 6.0 * b, 1.0)).u_tau;
         let (lo, mid, hi) = (at(STREAMLINED_BELOW), at(0.5 * (STREAMLINED_BELOW + BLUFF_ABOVE)), at(BLUFF_ABOVE));
         assert!(lo > mid && mid > hi, "{lo} {mid} {hi}");
-        assert!((at(STREAMLINED_BELOW - 1e-9) - lo).abs() < 1e-6);
+        // No jump where either correlation takes over, and a monotone blend between.
+        for edge in [STREAMLINED_BELOW, BLUFF_ABOVE] {
+            assert!((at(edge - 1e-9) - at(edge + 1e-9)).abs() < 1e-6 * at(edge), "a jump at {edge}");
+        }
+        let sweep: Vec<f64> = (0..=40).map(|i| at(0.2 * i as f64 / 40.0)).collect();
+        assert!(sweep.windows(2).all(|w| w[1] <= w[0] + 1e-12), "{sweep:?}");
         // A 0.1 m pipe 1 m long: hydraulic diameter 4V/A ≈ 0.1 m (caps add a little area).
         let r: f64 = 0.05;
         let area = 2.0 * std::f64::consts::PI * r + 2.0 * std::f64::consts::PI * r * r;

@@ -73,7 +73,9 @@ pub const MAX_LOW_RE_LAYERS: u32 = 20;
 /// Whether the layer plan aims at a resolved wall (`turbulence.wall_treatment = "low_re"`,
 /// or a target y+ below the log layer's start).
 pub fn low_re(spec: &CaseSpec) -> bool {
-    !spec.turbulence.model.is_laminar() && super::turbulence::layer_target_yplus(spec) < super::turbulence::YPLUS_LAM
+    !spec.turbulence.model.is_laminar()
+        && spec.turbulence.wall_treatment != super::spec::WallTreatment::WallFunctions
+        && super::turbulence::layer_target_yplus(spec) < super::turbulence::YPLUS_LAM
 }
 
 /// Most layers proposed for `spec`'s wall treatment.
@@ -120,6 +122,9 @@ pub fn bridge(
 ) -> (u32, f64, f64) {
     let final_t = FINAL_LAYER_FRACTION * hs;
     let mut r = ratio.unwrap_or(r);
+    if !(hs.is_finite() && hs > 0.0 && y1.is_finite() && r.is_finite() && r > 0.0) {
+        return (count.unwrap_or(0), r, y1);
+    }
     let mut y1 = if first_fixed { y1 } else { y1.clamp(MIN_FIRST_LAYER_FRACTION * hs, final_t) };
     let needed = |y1: f64, r: f64, last: f64| 1.0 + (last / y1).ln() / r.ln().max(1e-6);
     let n = match count {
@@ -141,9 +146,9 @@ pub fn bridge(
         }
     };
     // A whole number of layers overshoots the last layer: ease the growth so the stack ends
-    // at the final fraction (never below ×1.05).
+    // at the final fraction (never below ×1.05). One layer has no growth to speak of.
     if count.is_none() && ratio.is_none() && n > 1 {
-        r = (final_t / y1).powf(1.0 / (n - 1) as f64).clamp(1.05, r);
+        r = (final_t / y1).powf(1.0 / (n - 1) as f64).clamp(1.05, r.max(1.05));
     }
     (n, r, y1)
 }
@@ -533,6 +538,9 @@ mod tests {
         // No thinner than a hundredth of the cell (snappyHexMesh's determinant check).
         let (_, _, y1) = bridge(1e-5, 1.0, None, None, 1.2, false, 20);
         assert_eq!(y1, MIN_FIRST_LAYER_FRACTION);
+        // Degenerate cells give the layers asked for (none by default), never a panic.
+        assert_eq!(bridge(0.01, 0.0, None, None, 1.2, false, 5).0, 0);
+        assert_eq!(bridge(f64::NAN, 1.0, Some(3), None, 1.2, false, 5).0, 3);
         // Explicit values win.
         assert_eq!(bridge(0.01, 1.0, None, Some(1.1), 1.2, true, 5), (5, 1.1, 0.01));
         assert_eq!(bridge(0.01, 1.0, Some(3), None, 1.2, false, 5), (3, 1.2, 0.01));

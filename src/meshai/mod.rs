@@ -92,17 +92,17 @@ impl std::ops::Deref for ModelRef {
     }
 }
 
-/// The raw input features the models know, by name, exactly as `mesh-ai/train.py` computes
-/// them; a model's `model.json` lists the ones it takes, in order.
+/// The raw input features the models know, by name, as `mesh-ai/train.py` computes them (it
+/// takes all but `bluffness`); a model's `model.json` lists the ones it takes, in order.
 ///
-/// An open surface encloses no volume, so `area_volume` there divides by the bounding box's
-/// volume (each extent at least a thousandth of the largest, so a flat sheet has one), and
-/// `open` is 1.
-pub fn named_features(spec: &CaseSpec, a: &Analysis, open: bool) -> Vec<(&'static str, f64)> {
+/// `open` is 1 when the model sees the shell grid ([`voxel::grid`]: an open surface, or a
+/// closed one too thin for the grid). `area_volume` then divides by the bounding box's
+/// volume (each extent at least a thousandth of the largest, so a flat sheet has one).
+pub fn named_features(spec: &CaseSpec, a: &Analysis, shell: bool) -> Vec<(&'static str, f64)> {
     let mut ext: Vec<f64> = (0..3).map(|i| a.bbox_max[i] - a.bbox_min[i]).collect();
     ext.sort_by(|x, y| y.total_cmp(x));
     let l = a.characteristic_length;
-    let vol = match a.volume.filter(|v| *v > 0.0 && !open) {
+    let vol = match a.volume.filter(|v| *v > 0.0 && !shell) {
         Some(v) => v,
         None => ext.iter().map(|e| e.max(1e-3 * ext[0])).product::<f64>().max(1e-30),
     };
@@ -116,7 +116,7 @@ pub fn named_features(spec: &CaseSpec, a: &Analysis, open: bool) -> Vec<(&'stati
         ("aspect_mid", ext[1] / ext[0]),
         ("aspect_min", ext[2] / ext[0]),
         ("area_volume", a.area / vol.powf(2.0 / 3.0)),
-        ("open", if open { 1.0 } else { 0.0 }),
+        ("open", if shell { 1.0 } else { 0.0 }),
         ("bluffness", crate::foam::friction::estimate(spec, a).bluffness),
     ]
 }
@@ -158,7 +158,11 @@ pub fn apply(spec: &CaseSpec, a: &Analysis, o: &Output) -> CaseSpec {
 /// y+ the solver measures over the one estimated, for this shape (1 for models without the
 /// y+ head). Held to e^±1.5.
 pub fn yplus_factor(o: &Output) -> f64 {
-    o.yplus.as_ref().and_then(|v| v.first()).map_or(1.0, |c| (*c as f64).clamp(-1.5, 1.5).exp())
+    o.yplus
+        .as_ref()
+        .and_then(|v| v.first())
+        .filter(|c| c.is_finite())
+        .map_or(1.0, |c| (*c as f64).clamp(-1.5, 1.5).exp())
 }
 
 /// The layer stack on surface cells `hs`: the first layer puts its cell centre at the
@@ -176,12 +180,12 @@ pub fn set_layers(chosen: &mut CaseSpec, user: &CaseSpec, a: &Analysis, o: &Outp
     let corr = yplus_factor(o);
     let y1 = ls.first_layer_thickness.unwrap_or_else(|| f.first_layer(target, nu) / corr);
     let open = !a.watertight && a.volume.is_none();
-    let max_n = if rules::low_re(user) {
-        rules::MAX_LOW_RE_LAYERS
-    } else if open {
+    let max_n = if open {
         // An open surface keeps the rules' single layer: stacks wrapped round sheet edges
         // made the skewed cells that blew SIMPLE up on the motorBike.
         layer_count(o).min(1)
+    } else if rules::low_re(user) {
+        rules::MAX_LOW_RE_LAYERS
     } else {
         layer_count(o)
     };
@@ -201,7 +205,7 @@ pub fn set_layers(chosen: &mut CaseSpec, user: &CaseSpec, a: &Analysis, o: &Outp
     let (n, r, y1) = stack;
     l.count = Some(n);
     l.expansion_ratio = Some(r);
-    l.first_layer_thickness = Some(y1.max(1e-7 * a.characteristic_length));
+    l.first_layer_thickness = Some(if fixed { y1 } else { y1.max(1e-7 * a.characteristic_length) });
 }
 
 /// The predicted wall coverage a layer count has to reach for the mesh AI to keep it.
@@ -335,7 +339,7 @@ pub fn choose(spec: &CaseSpec, a: &Analysis, surface: &Surface, model: Option<&M
     };
     let mut f = features_for(spec, a, open, names);
     let mut trained_cells = None;
-    if let Some(i) = names.iter().position(|n| n == "log10_cells") {
+    if let Some(i) = names.iter().position(|n| n == "log10_cells").filter(|_| spec.mesh.base_cell_size.is_none()) {
         let top = m.meta.range.max[i];
         if f[i] > top {
             f[i] = top;

@@ -151,7 +151,7 @@ impl Model {
             Ok(a.iter().copied().collect())
         };
         let optional = |name: &str| if out.get(name).is_some() { head(name).map(Some) } else { Ok(None) };
-        Ok(Output {
+        let o = Output {
             base: head("base")?,
             levels: head("levels")?,
             boxes: head("box")?,
@@ -159,6 +159,23 @@ impl Model {
             cells: optional("cells")?,
             coverage: optional("coverage")?,
             yplus: optional("yplus")?,
-        })
+        };
+        // A model that outputs NaN or infinity has failed: the rules answer, saying so.
+        let heads = [
+            Some(&o.base),
+            Some(&o.levels),
+            Some(&o.boxes),
+            Some(&o.layers),
+            o.cells.as_ref(),
+            o.coverage.as_ref(),
+            o.yplus.as_ref(),
+        ];
+        if heads.iter().flatten().any(|h| h.iter().any(|x| !x.is_finite())) {
+            return Err(ModelError::Run("it gave a value that is not a finite number".into()));
+        }
+        if o.base.is_empty() || o.levels.len() < 2 || o.layers.len() < 3 {
+            return Err(ModelError::Run("a head gave fewer values than expected".into()));
+        }
+        Ok(o)
     }
 }

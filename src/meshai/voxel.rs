@@ -1,6 +1,8 @@
-//! Voxelisation of a closed surface, exactly as the mesh AI's training data was made (the
-//! dataset generator calls `flowcfd mesh-ai voxelize`, so training and inference share this
-//! code; `mesh-ai/voxel_reference.py` re-implements it for the parity test).
+//! Voxelisation of a surface, exactly as the mesh AI's training data was made (the dataset
+//! generator calls `flowcfd mesh-ai voxelize`, so training and inference share this code;
+//! `mesh-ai/voxel_reference.py` re-implements the solid grid for the parity test). A closed
+//! surface gets the solid grid below ([`voxelize`]); an open one, or one too thin for the
+//! grid, the shell grid of its neighbourhood ([`shell`], chosen by [`grid`]).
 //!
 //! The grid is `n³` cells in a cube whose side is the largest bounding-box extent, centred on
 //! the bounding-box centre, so shapes keep their proportions. A cell is occupied when its
@@ -15,7 +17,7 @@ use crate::geometry::Surface;
 pub enum VoxelError {
     #[error("the surface has no triangles")]
     Empty,
-    #[error("the surface has no volume (its bounding box is flat or not finite): the mesh AI needs a closed solid")]
+    #[error("the surface has no volume (its bounding box is flat or not finite), so it has no solid grid")]
     Flat,
     #[error(
         "the surface is open ({0} of the grid's vertical rays cross it an odd number of times), so it encloses no volume: close the holes (the geometry report lists open edges) or use the rules (--mesh-params rules)"
@@ -142,11 +144,17 @@ pub fn shell(s: &Surface, n: usize) -> Result<Vec<u8>, VoxelError> {
     for t in &s.tris {
         let p = t.map(|v| s.points[v as usize]);
         let edge = |a: usize, b: usize| (0..3).map(|i| (p[a][i] - p[b][i]).powi(2)).sum::<f64>().sqrt();
-        let longest = edge(0, 1).max(edge(1, 2)).max(edge(2, 0));
-        let m = ((4.0 * longest / h).ceil() as usize).clamp(1, 4 * n);
-        for i in 0..=m {
-            for j in 0..=(m - i) {
-                let (u, v) = (i as f64 / m as f64, j as f64 / m as f64);
+        // A quarter of a cell along each of the two edges from p0: a long sliver costs its
+        // length, not its length squared.
+        let steps = |len: f64| ((4.0 * len / h).ceil() as usize).clamp(1, 4 * n);
+        let (mu, mv) = (steps(edge(0, 1)), steps(edge(0, 2)));
+        for i in 0..=mu {
+            let u = i as f64 / mu as f64;
+            for j in 0..=mv {
+                let v = j as f64 / mv as f64;
+                if u + v > 1.0 + 1e-12 {
+                    break;
+                }
                 let q = [0, 1, 2].map(|k| p[0][k] + u * (p[1][k] - p[0][k]) + v * (p[2][k] - p[0][k]));
                 hit[(idx(q[0], 0) * n + idx(q[1], 1)) * n + idx(q[2], 2)] = 1;
             }

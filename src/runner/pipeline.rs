@@ -175,8 +175,11 @@ pub fn prepare_surface(
         MeshParams::Rules => (spec.clone(), crate::meshai::Choice::rules(crate::meshai::RULES_ASKED)),
         MeshParams::Ai(model) => crate::meshai::choose(&spec, &analysis, &surface, model),
     };
-    let mut case = case::build(&meshed, &surface, &analysis, None)?;
-    mesh_choice.correct_estimate(&mut case.plan);
+    // The plan with the mesh AI's corrections before the case is built, so the near-wall
+    // treatment `auto` picks is chosen on the corrected y+.
+    let mut plan = case::suggested_plan(&meshed, &analysis)?;
+    mesh_choice.correct_estimate(&mut plan);
+    let case = case::build(&meshed, &surface, &analysis, Some(plan))?;
     warnings.extend(crate::foam::turbulence::near_wall_warning(&spec, &case.plan.layers, case.wall_treatment));
     Ok(Prepared { spec, surface, heal: heal_report, analysis, case, input_sha256, warnings, mesh_choice })
 }

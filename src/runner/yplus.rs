@@ -124,7 +124,9 @@ pub fn check(
             NearWall::LowRe => "a resolved wall (low-Re)",
             _ => "wall functions",
         };
-        let fix = if above > below {
+        let fix = if above > below && wall == NearWall::LowRe {
+            "thinner first layer: refine the wall (more mesh.target_cells or a higher mesh.surface_level; the first layer is kept to at least a hundredth of the surface cell) and give enough layers (mesh.layers.count)"
+        } else if above > below {
             "thinner first layer: lower mesh.layers.target_yplus or set mesh.layers.first_layer_thickness"
         } else {
             "thicker first layer: raise mesh.layers.target_yplus"
