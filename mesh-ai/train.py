@@ -89,6 +89,8 @@ def features(rec, cells):
 # Fewer SIMPLE iterations than this leave the wall shear in its start-up transient (ids
 # 503-507 were solved for 60 and are not used).
 MIN_SOLVE_ITERATIONS = 100
+# Held-out solves the y+ head must be checked on before Rust applies its correction.
+YPLUS_MIN_HELD_OUT = 20
 
 
 def yplus_label(rec, run):
@@ -353,7 +355,11 @@ def main():
     torch.onnx.export(model, dummy, onnx_path, dynamo=False, opset_version=17,
                       input_names=["voxels", "features"], output_names=["base", "levels", "box", "layers", "cells", "coverage", "yplus"])
     all_f = torch.tensor([e[2] for e in ex])
-    meta = {"features": FEATURES, "mean": mean.tolist(), "std": std.tolist(), "grid": N,
+    # The y+ head's correction is applied only once it beats the wall-shear estimate alone
+    # on at least YPLUS_MIN_HELD_OUT held-out solves.
+    validated = bool(metrics.get("yplus_runs", 0) >= YPLUS_MIN_HELD_OUT
+                     and metrics["yplus_median_abs_ln_error"] < metrics["yplus_estimate_median_abs_ln_error"])
+    meta = {"features": FEATURES, "mean": mean.tolist(), "std": std.tolist(), "grid": N, "yplus_head_validated": validated,
             "range": {"min": all_f.min(0).values.tolist(), "max": all_f.max(0).values.tolist()},
             "held_out_ids": sorted(held), "examples": len(ex), "geometries": len(ids), "torch": torch.__version__,
             "width": args.width, "pool": args.pool, "epochs": args.epochs, "seeds": seeds, "held_out_metrics": metrics}

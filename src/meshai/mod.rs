@@ -350,7 +350,10 @@ pub fn choose(spec: &CaseSpec, a: &Analysis, surface: &Surface, model: Option<&M
         return rules(format!("the geometry and flow are outside what the mesh AI was trained on: {why}"));
     }
     match m.run(&grid, &f) {
-        Ok(out) => {
+        Ok(mut out) => {
+            if !m.meta.yplus_head_validated {
+                out.yplus = None;
+            }
             let (chosen, cells_factor) = fit(spec, a, &out, trained_cells);
             let layer_coverage = predicted_coverage(&out, chosen.mesh.layers.count.unwrap_or(0));
             let choice = Choice {

@@ -24,6 +24,11 @@ pub struct Meta {
     pub std: Vec<f32>,
     pub grid: usize,
     pub range: Range,
+    /// Whether the y+ head beat the wall-shear estimate alone on the held-out solves when it
+    /// was trained (`train.py` decides, with enough of them); otherwise its correction is
+    /// not applied.
+    #[serde(default)]
+    pub yplus_head_validated: bool,
 }
 
 /// The smallest and largest value of each raw feature in the training data.
