@@ -184,11 +184,6 @@ pub fn flow_axis(velocity: [f64; 3]) -> (usize, f64) {
     (a, velocity[a].signum())
 }
 
-/// Turbulent flat-plate skin friction (Schlichting's 1/5-power law): Cf = 0.0576 Re^-0.2.
-pub fn skin_friction(re: f64) -> f64 {
-    0.0576 * re.max(1e3).powf(-0.2)
-}
-
 /// The wind tunnel (external) or padded bounding box (internal) before snapping to cells.
 fn raw_domain(spec: &CaseSpec, a: &Analysis) -> ([f64; 3], [f64; 3]) {
     let (lo, hi) = (a.bbox_min, a.bbox_max);
@@ -512,12 +507,6 @@ pub fn suggest(spec: &CaseSpec, a: &Analysis, wall_area: f64) -> MeshPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn flat_plate_skin_friction_is_textbook() {
-        // 1 m plate, 10 m/s air: Re 6.7e5, Cf ≈ 0.0039.
-        assert!((skin_friction(6.67e5) - 0.00394).abs() < 1e-4);
-    }
 
     #[test]
     fn bridging_raises_growth_then_thins_the_last_layer_then_thickens_the_first() {
