@@ -118,6 +118,27 @@ pub enum NearWall {
     Laminar,
 }
 
+impl NearWall {
+    /// The first-cell y+ band the treatment wants: wall functions put the first cell in the
+    /// log layer (30–300, as the mesh AI's model card says), a resolved wall (low-Re) in the
+    /// viscous sublayer (≤ 5, ideally ≈ 1). None for laminar runs (no band applies).
+    pub fn band(self) -> Option<(f64, f64)> {
+        match self {
+            NearWall::WallFunctions => Some((30.0, 300.0)),
+            NearWall::LowRe => Some((0.0, 5.0)),
+            NearWall::Laminar => None,
+        }
+    }
+}
+
+/// Whether a layer stack of `count` layers whose first cell is estimated at y+ `yplus`
+/// suits the treatment it gets: the y+ is in the band of [`treatment`]'s choice. No layers,
+/// or a laminar run, have no band to miss. The rules and the mesh AI choose the surface
+/// level with this in mind.
+pub fn stack_in_band(spec: &CaseSpec, count: u32, yplus: f64) -> bool {
+    count == 0 || treatment(spec, count, yplus).band().map_or(true, |(lo, hi)| yplus >= lo && yplus <= hi)
+}
+
 /// Resolves `turbulence.wall_treatment` for the mesh's layer plan.
 ///
 /// `auto` picks low-Re when the plan's first layer is expected below y+ [`YPLUS_LAM`], and
@@ -127,13 +148,18 @@ pub enum NearWall {
 /// sublayer form below yPlusLam by themselves, so a fine first layer still degrades
 /// gracefully. (An explicit `low_re` with k-ε is refused by [`validate`].)
 pub fn near_wall(spec: &CaseSpec, layers: &LayerPlan) -> NearWall {
+    treatment(spec, layers.count, layers.estimated_yplus)
+}
+
+/// [`near_wall`] for `count` layers whose first cell is estimated at y+ `yplus`.
+pub fn treatment(spec: &CaseSpec, count: u32, yplus: f64) -> NearWall {
     let model = spec.turbulence.model;
     match spec.turbulence.wall_treatment {
         _ if model.is_laminar() => NearWall::Laminar,
         WallTreatment::WallFunctions => NearWall::WallFunctions,
         WallTreatment::LowRe => NearWall::LowRe,
         WallTreatment::Auto if is_k_epsilon(model) => NearWall::WallFunctions,
-        WallTreatment::Auto if layers.count > 0 && layers.estimated_yplus < YPLUS_LAM => NearWall::LowRe,
+        WallTreatment::Auto if count > 0 && yplus < YPLUS_LAM => NearWall::LowRe,
         WallTreatment::Auto => NearWall::WallFunctions,
     }
 }

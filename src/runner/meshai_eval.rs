@@ -148,7 +148,7 @@ fn measure(
     };
     let predicted = p.case.plan.estimated_cells;
     let layers = &p.case.plan.layers;
-    let band = crate::runner::yplus::band(p.case.wall_treatment);
+    let band = p.case.wall_treatment.band();
     let dir = a.out.join(name);
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let out = OutDir::claim(&dir.join(source), true).map_err(|e| e.to_string())?;

@@ -15,15 +15,6 @@ use std::path::Path;
 /// The share of wall area outside the band above which the run is warned about.
 pub const OUTSIDE_WARN: f64 = 0.10;
 
-/// The y+ band a near-wall treatment wants; None for laminar runs (no band applies).
-pub fn band(wall: NearWall) -> Option<(f64, f64)> {
-    match wall {
-        NearWall::WallFunctions => Some((30.0, 300.0)),
-        NearWall::LowRe => Some((0.0, 5.0)),
-        NearWall::Laminar => None,
-    }
-}
-
 /// y+ on one wall patch at the latest time.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PatchYPlus {
@@ -62,7 +53,7 @@ pub struct YPlusCheck {
 /// None when there is no band (laminar) or no y+ was written (a mesh-only run, or a run
 /// stopped before its first write).
 pub fn measure(root: &Path, walls: &[String], wall: NearWall, estimated: f64) -> Option<YPlusCheck> {
-    let (lo, hi) = band(wall)?;
+    let (lo, hi) = wall.band()?;
     let case = Case::open(root, None, Source::Auto).ok()?;
     let field = case.field("yPlus").ok()?;
     let mut patches = Vec::new();
@@ -168,8 +159,8 @@ mod tests {
 
     #[test]
     fn bands_follow_the_treatment() {
-        assert_eq!(band(NearWall::WallFunctions), Some((30.0, 300.0)));
-        assert_eq!(band(NearWall::LowRe), Some((0.0, 5.0)));
-        assert_eq!(band(NearWall::Laminar), None);
+        assert_eq!(NearWall::WallFunctions.band(), Some((30.0, 300.0)));
+        assert_eq!(NearWall::LowRe.band(), Some((0.0, 5.0)));
+        assert_eq!(NearWall::Laminar.band(), None);
     }
 }
