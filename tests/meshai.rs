@@ -98,27 +98,6 @@ fn predict_prints_the_interface_keys_from_the_built_in_model_and_the_rules() {
 }
 
 #[test]
-fn a_wall_too_fine_for_wall_functions_is_coarsened_by_the_mesh_ai_and_the_rules() {
-    // The car fixture scaled to 3 cm at 20 m/s: at the levels 40,000 cells allow, the first
-    // layer (at most 40 % of the surface cell) would sit below y+ 30. Both sources coarsen
-    // the wall until wall functions get their log-layer first cell, and say so.
-    for source in ["ai", "rules"] {
-        let (ok, out, err) = common::run(
-            common::flowcfd_clean()
-                .args(["mesh-ai", "predict", "--target-cells", "40000", "--velocity", "20", "--scale", "0.03"])
-                .args(["--mesh-params", source, "--geometry"])
-                .arg(fixture("car.stl")),
-        );
-        assert!(ok, "{err}");
-        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-        assert_eq!(v["source"], source, "{v}");
-        let y = v["layers"]["estimated_yplus"].as_f64().unwrap();
-        assert!((30.0..=300.0).contains(&y), "{source}: y+ {y}: {v}");
-        assert!(v["why"]["surface_level"].as_str().unwrap().contains("coarse"), "{v}");
-    }
-}
-
-#[test]
 fn bad_input_is_refused_clearly() {
     // An open surface has no volume to voxelise: it gets the shell grid of its neighbourhood.
     let dir = tempfile::tempdir().unwrap();

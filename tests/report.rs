@@ -86,6 +86,12 @@ fn the_cube_report_has_the_summary_the_mesh_and_every_patch() {
     {
         assert!(text.contains(heading), "section {heading}");
     }
+    // y+ as the run measured it (summary.json's area-weighted mesh.yplus, as the job page shows).
+    let y = &summary["mesh"]["yplus"];
+    assert!(y["mean"].is_number(), "the cube run measures y+: {y}");
+    assert!(text.contains("area-weighted"), "the report's y+ is the run's area-weighted check");
+    let outside = format!("{:.0} % of the wall area outside the band", y["outside"].as_f64().unwrap() * 100.0);
+    assert!(text.contains(&outside), "{outside}");
     assert!(text.contains("Wind tunnel") && text.contains("A. Engineer"), "the title block");
     assert!(text.contains(summary["input_sha256"].as_str().unwrap()), "the input hash");
     let info = String::from_utf8_lossy(&poppler("pdfinfo").arg(&pdf).output().unwrap().stdout).to_string();

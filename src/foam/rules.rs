@@ -441,32 +441,7 @@ pub fn suggest(spec: &CaseSpec, a: &Analysis, wall_area: f64) -> MeshPlan {
                     format!("level {best} is the finest that keeps wall refinement under 55 % of the {} cell budget", m.target_cells)
                 },
             );
-            // The layer stack decides too: a surface cell too fine for the first layer that
-            // wall functions want (y+ >= 30 at its centre, and the stack ends at 40 % of the
-            // cell) is coarsened, down to the finest level whose stack puts y+ in the band.
-            // A resolved wall (low-Re) wants fine cells; explicit layers are the user's.
-            let user_layers = m.layers.first_layer_thickness.is_some() || m.layers.count.is_some();
-            let stack_fits = |lv: u32| {
-                let hs = solve(lv) / 2f64.powi(lv as i32);
-                let layers = layers_for(spec, a, count, hs, l, &mut BTreeMap::new());
-                (super::turbulence::stack_in_band(spec, layers.count, layers.estimated_yplus), layers.estimated_yplus)
-            };
-            match (user_layers || count == 0 || low_re(spec), stack_fits(best)) {
-                (false, (false, y)) if y < 30.0 => {
-                    // Coarser levels spend less on the wall, so they fit the budget too.
-                    match (0..best).rev().find(|&lv| stack_fits(lv).0) {
-                        Some(lv) => {
-                            why.insert(
-                                "surface_level".into(),
-                                format!("level {lv}, coarser than the {best} the {} cell budget allows: at level {best} the first layer could reach only y+ ≈ {y:.0}, below the wall treatment's band, and level {lv}'s cells hold a first layer in it", m.target_cells),
-                            );
-                            lv
-                        }
-                        None => best,
-                    }
-                }
-                _ => best,
-            }
+            best
         }
     };
     let h = solve(level);
@@ -573,36 +548,13 @@ mod tests {
     }
 
     fn plan(surface: crate::geometry::Surface) -> MeshPlan {
-        plan_at(surface, 10.0, "")
-    }
-
-    fn plan_at(surface: crate::geometry::Surface, u: f64, extra: &str) -> MeshPlan {
         let spec = CaseSpec::from_toml(
-            &format!("[flow]\ntype = \"external\"\nvelocity = [{u}, 0, 0]\n[mesh]\ntarget_cells = 40000\n{extra}"),
+            "[flow]\ntype = \"external\"\nvelocity = [10, 0, 0]\n[mesh]\ntarget_cells = 40000\n",
             "t",
         )
         .unwrap();
         let a = crate::geometry::analyse::analyse(&surface, [1.0, 0.0, 0.0]);
         suggest(&spec, &a, a.area)
-    }
-
-    #[test]
-    fn a_wall_too_fine_for_wall_functions_is_coarsened_until_the_first_layer_is_in_the_band() {
-        // A 3 cm cube at 20 m/s: the finest level 40,000 cells allow puts the first layer,
-        // at most 40 % of the surface cell, below y+ 30.
-        let cube = || crate::geometry::primitives::cuboid([-0.015; 3], [0.015; 3], "cube");
-        let p = plan_at(cube(), 20.0, "");
-        let why = &p.why["surface_level"];
-        assert!(why.contains("coarser than the"), "{why}");
-        let y = p.layers.estimated_yplus;
-        assert!((30.0..=300.0).contains(&y), "{:?}", p.layers);
-        // The budget's own level, given explicitly, is kept, with the first layer below 30.
-        let finest: u32 = why.split("coarser than the ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
-        let p = plan_at(cube(), 20.0, &format!("surface_level = [{finest}, {}]\n", finest + 1));
-        assert!(p.layers.estimated_yplus < 30.0, "{:?}", p.layers);
-        // A resolved wall wants the fine cells: no coarsening for low-Re.
-        let p = plan_at(cube(), 20.0, "[turbulence]\nwall_treatment = \"low_re\"\n");
-        assert!(!p.why["surface_level"].contains("coarser"), "{:?}", p.why);
     }
 
     #[test]

@@ -131,14 +131,6 @@ impl NearWall {
     }
 }
 
-/// Whether a layer stack of `count` layers whose first cell is estimated at y+ `yplus`
-/// suits the treatment it gets: the y+ is in the band of [`treatment`]'s choice. No layers,
-/// or a laminar run, have no band to miss. The rules and the mesh AI choose the surface
-/// level with this in mind.
-pub fn stack_in_band(spec: &CaseSpec, count: u32, yplus: f64) -> bool {
-    count == 0 || treatment(spec, count, yplus).band().map_or(true, |(lo, hi)| yplus >= lo && yplus <= hi)
-}
-
 /// Resolves `turbulence.wall_treatment` for the mesh's layer plan.
 ///
 /// `auto` picks low-Re when the plan's first layer is expected below y+ [`YPLUS_LAM`], and
@@ -148,18 +140,13 @@ pub fn stack_in_band(spec: &CaseSpec, count: u32, yplus: f64) -> bool {
 /// sublayer form below yPlusLam by themselves, so a fine first layer still degrades
 /// gracefully. (An explicit `low_re` with k-ε is refused by [`validate`].)
 pub fn near_wall(spec: &CaseSpec, layers: &LayerPlan) -> NearWall {
-    treatment(spec, layers.count, layers.estimated_yplus)
-}
-
-/// [`near_wall`] for `count` layers whose first cell is estimated at y+ `yplus`.
-pub fn treatment(spec: &CaseSpec, count: u32, yplus: f64) -> NearWall {
     let model = spec.turbulence.model;
     match spec.turbulence.wall_treatment {
         _ if model.is_laminar() => NearWall::Laminar,
         WallTreatment::WallFunctions => NearWall::WallFunctions,
         WallTreatment::LowRe => NearWall::LowRe,
         WallTreatment::Auto if is_k_epsilon(model) => NearWall::WallFunctions,
-        WallTreatment::Auto if count > 0 && yplus < YPLUS_LAM => NearWall::LowRe,
+        WallTreatment::Auto if layers.count > 0 && layers.estimated_yplus < YPLUS_LAM => NearWall::LowRe,
         WallTreatment::Auto => NearWall::WallFunctions,
     }
 }

@@ -131,17 +131,13 @@ pub fn features_for(spec: &CaseSpec, a: &Analysis, open: bool, names: &[String])
 /// The model's answer as explicit mesh values, clamped to safe ranges: base cell L/400 to
 /// 2 L, surface levels 0 to 8 (max at most 3 above min), the layer stack of [`set_layers`],
 /// and a wake box at least one base cell across.
-///
-/// `level`, when given, replaces the model's surface level (the finer one keeps its offset):
-/// [`fit`] coarsens a wall too fine for the first layer the wall treatment wants.
-pub fn apply(spec: &CaseSpec, a: &Analysis, o: &Output, level: Option<u32>) -> CaseSpec {
+pub fn apply(spec: &CaseSpec, a: &Analysis, o: &Output) -> CaseSpec {
     let l = a.characteristic_length;
     let mut s = spec.clone();
     let m = &mut s.mesh;
     let base = ((o.base[0] as f64).exp() * l).clamp(l / 400.0, 2.0 * l);
     let lo = (o.levels[0] as f64).round().clamp(0.0, 8.0) as u32;
     let hi = ((o.levels[1] as f64).round().clamp(lo as f64, (lo + 3) as f64)) as u32;
-    let (lo, hi) = level.map_or((lo, hi), |lv| (lv, lv + (hi - lo)));
     m.base_cell_size.get_or_insert(base);
     m.surface_level.get_or_insert([lo, hi]);
     let surface_cell = m.base_cell_size.unwrap_or(base) / 2f64.powi(lo as i32);
@@ -245,40 +241,8 @@ pub fn predicted_coverage(o: &Output, count: u32) -> Option<f64> {
 /// trained on (`trained`: the largest), the fit is made at that budget and the base cell
 /// then shrinks by the cube root of the budget ratio. Returns the spec and F (1 when the
 /// model has no cells head or the case gives the base size).
-///
-/// Like the rules, the mesh AI does not keep a surface level too fine for the first layer
-/// wall functions want (y+ >= 30 at its centre with the stack ending at 40 % of the cell):
-/// it coarsens it to the finest level whose stack puts the y+ estimate in the band, and
-/// returns the model's level it coarsened from. Explicit levels or layers, and a resolved
-/// wall (low-Re), are kept.
-pub fn fit(spec: &CaseSpec, a: &Analysis, o: &Output, trained: Option<u64>) -> (CaseSpec, f64, Option<u32>) {
-    let (chosen, factor) = fit_at(spec, a, o, trained, None);
-    let m = &spec.mesh;
-    let user = m.surface_level.is_some() || m.layers.count.is_some() || m.layers.first_layer_thickness.is_some();
-    let Some(lo) = chosen.mesh.surface_level.map(|l| l[0]).filter(|_| !user && !crate::foam::rules::low_re(spec))
-    else {
-        return (chosen, factor, None);
-    };
-    let stack = |c: &CaseSpec| {
-        let n = c.mesh.layers.count.unwrap_or(0);
-        let y = crate::foam::friction::estimate(spec, a)
-            .yplus(c.mesh.layers.first_layer_thickness.unwrap_or(0.0), spec.fluid.nu())
-            * yplus_factor(o);
-        (crate::foam::turbulence::stack_in_band(spec, n, y), y)
-    };
-    match stack(&chosen) {
-        (false, y) if y < 30.0 => (0..lo)
-            .rev()
-            .map(|lv| fit_at(spec, a, o, trained, Some(lv)))
-            .find(|(c, _)| stack(c).0)
-            .map_or((chosen, factor, None), |(c, f)| (c, f, Some(lo))),
-        _ => (chosen, factor, None),
-    }
-}
-
-/// [`fit`] at the model's surface level or at `level`.
-fn fit_at(spec: &CaseSpec, a: &Analysis, o: &Output, trained: Option<u64>, level: Option<u32>) -> (CaseSpec, f64) {
-    let mut chosen = apply(spec, a, o, level);
+pub fn fit(spec: &CaseSpec, a: &Analysis, o: &Output, trained: Option<u64>) -> (CaseSpec, f64) {
+    let mut chosen = apply(spec, a, o);
     if spec.mesh.base_cell_size.is_some() {
         return (chosen, 1.0);
     }
@@ -326,9 +290,6 @@ pub struct Choice {
     /// The largest budget the model was trained on, when the case asked for more: the model
     /// answered for it and the base cell was scaled (see [`fit`]).
     pub trained_cells: Option<u64>,
-    /// The model's surface level, when it was too fine for the wall treatment's first layer
-    /// and was coarsened (see [`fit`]).
-    pub coarsened_from: Option<u32>,
 }
 
 impl Choice {
@@ -342,7 +303,6 @@ impl Choice {
             yplus_factor: 1.0,
             grid: None,
             trained_cells: None,
-            coarsened_from: None,
         }
     }
 
@@ -394,7 +354,7 @@ pub fn choose(spec: &CaseSpec, a: &Analysis, surface: &Surface, model: Option<&M
             if !m.meta.yplus_head_validated {
                 out.yplus = None;
             }
-            let (chosen, cells_factor, coarsened_from) = fit(spec, a, &out, trained_cells);
+            let (chosen, cells_factor) = fit(spec, a, &out, trained_cells);
             let layer_coverage = predicted_coverage(&out, chosen.mesh.layers.count.unwrap_or(0));
             let choice = Choice {
                 source: "ai",
@@ -404,7 +364,6 @@ pub fn choose(spec: &CaseSpec, a: &Analysis, surface: &Surface, model: Option<&M
                 yplus_factor: yplus_factor(&out),
                 grid: Some(if open { "shell" } else { "solid" }),
                 trained_cells,
-                coarsened_from,
             };
             (chosen, choice)
         }
@@ -436,14 +395,8 @@ pub fn suggest_with(
         } else {
             format!("the mesh AI's size for {} cells on this shape and flow", spec.mesh.target_cells)
         });
-        let levels = chosen.mesh.surface_level.unwrap_or_default();
-        why["surface_level"] = json!(match c.coarsened_from {
-            Some(lv) => format!(
-                "refinement levels {levels:?}: the mesh AI's level {lv} was coarsened to {} because its cells could not hold a first layer in the wall treatment's y+ band",
-                levels[0]
-            ),
-            None => format!("the mesh AI's refinement levels {levels:?}"),
-        });
+        why["surface_level"] =
+            json!(format!("the mesh AI's refinement levels {:?}", chosen.mesh.surface_level.unwrap_or_default()));
         if spec.mesh.refinement_boxes.is_empty() && !chosen.mesh.refinement_boxes.is_empty() {
             why["wake_box"] = json!("the mesh AI's refinement box around the body and its wake");
         }

@@ -43,6 +43,21 @@ pub struct YPlus {
     pub min: f64,
     pub max: f64,
     pub mean: f64,
+    /// Share of the patch's area inside the treatment's band (0–1), when the run measured
+    /// it (`summary.json`'s `mesh.yplus`; yPlus.dat has face averages only).
+    pub in_band: Option<f64>,
+}
+
+/// The y+ band the run was checked against, from `summary.json`'s `mesh.yplus`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct YPlusBand {
+    /// `wall_functions` or `low_re`.
+    pub treatment: String,
+    pub band: [f64; 2],
+    /// Share of the whole wall area outside it (0–1).
+    pub outside: f64,
+    /// The area-weighted mean over every wall.
+    pub mean: f64,
 }
 
 /// One patch's boundary conditions: its mesh type and each field's condition.
@@ -63,6 +78,7 @@ pub struct Facts {
     pub residuals: Residuals,
     pub forces: Vec<(f64, ForceCoeffSample)>,
     pub yplus: Vec<YPlus>,
+    pub yplus_band: Option<YPlusBand>,
     pub check_mesh: Option<CheckMeshReport>,
     /// checkMesh's "cells of each type" (hexahedra, prisms, …, polyhedra), non-zero ones.
     pub cell_types: Vec<(String, u64)>,
@@ -128,7 +144,15 @@ pub fn gather(input: &Input) -> Result<Facts, ReportError> {
         .find_map(|name| read_text(&case.join(name)))
         .map(|t| parse_coefficient_dat(&t))
         .unwrap_or_default();
-    f.yplus = read_text(&case.join("postProcessing/yPlus1/0/yPlus.dat")).map(|t| parse_yplus(&t)).unwrap_or_default();
+    // The run's own area-weighted check (the job page's figures) where it has one; the
+    // function object's face averages otherwise (a run stopped before the check).
+    match f.summary.as_ref().and_then(|s| summary_yplus(&s["mesh"]["yplus"])) {
+        Some((rows, band)) => (f.yplus, f.yplus_band) = (rows, Some(band)),
+        None => {
+            f.yplus =
+                read_text(&case.join("postProcessing/yPlus1/0/yPlus.dat")).map(|t| parse_yplus(&t)).unwrap_or_default()
+        }
+    }
     f.bcs = read_bcs(&case);
     read_numerics(&mut f);
     f.hashes = hashes(&case);
@@ -238,6 +262,29 @@ fn cell_types(text: &str) -> Vec<(String, u64)> {
     out
 }
 
+/// The per-patch rows and the band of `summary.json`'s `mesh.yplus` (runner::yplus).
+fn summary_yplus(y: &Value) -> Option<(Vec<YPlus>, YPlusBand)> {
+    let band = y["band"].as_array().filter(|b| b.len() == 2)?;
+    let band = [band[0].as_f64()?, band[1].as_f64()?];
+    let rows: Vec<YPlus> = y["patches"]
+        .as_array()?
+        .iter()
+        .filter_map(|p| {
+            Some(YPlus {
+                patch: p["patch"].as_str()?.to_string(),
+                min: p["min"].as_f64()?,
+                max: p["max"].as_f64()?,
+                mean: p["mean"].as_f64()?,
+                in_band: Some((1.0 - p["below"].as_f64()? - p["above"].as_f64()?).clamp(0.0, 1.0)),
+            })
+        })
+        .collect();
+    let treatment = y["treatment"].as_str().unwrap_or("wall_functions").to_string();
+    (!rows.is_empty()).then(|| {
+        (rows, YPlusBand { treatment, band, outside: y["outside"].as_f64().unwrap_or(0.0), mean: y["mean"].as_f64().unwrap_or(f64::NAN) })
+    })
+}
+
 /// yPlus.dat rows (`time patch min max average`) of the last time.
 fn parse_yplus(text: &str) -> Vec<YPlus> {
     let mut rows: Vec<(f64, YPlus)> = Vec::new();
@@ -248,7 +295,7 @@ fn parse_yplus(text: &str) -> Vec<YPlus> {
         }
         let num = |s: &str| s.parse::<f64>().ok().filter(|x| x.is_finite());
         if let (Some(t), Some(min), Some(max), Some(mean)) = (num(c[0]), num(c[2]), num(c[3]), num(c[4])) {
-            rows.push((t, YPlus { patch: c[1].to_string(), min, max, mean }));
+            rows.push((t, YPlus { patch: c[1].to_string(), min, max, mean, in_band: None }));
         }
     }
     let last = rows.iter().map(|(t, _)| *t).fold(f64::NEG_INFINITY, f64::max);
@@ -467,7 +514,19 @@ mod tests {
             "# y+ ()\n# Time patch min max average\n100 cube 1 2 3\n200\tcube\t4.3e1\t3.8e2\t1.0e2\n200 floor 1 5 2\n";
         let y = parse_yplus(t);
         assert_eq!(y.len(), 2);
-        assert_eq!(y[0], YPlus { patch: "cube".into(), min: 43.0, max: 380.0, mean: 100.0 });
+        assert_eq!(y[0], YPlus { patch: "cube".into(), min: 43.0, max: 380.0, mean: 100.0, in_band: None });
+    }
+
+    #[test]
+    fn yplus_from_the_runs_area_weighted_check() {
+        let y = serde_json::json!({"treatment": "wall_functions", "band": [30.0, 300.0], "mean": 120.0, "outside": 0.04,
+            "patches": [{"patch": "cube", "area": 6.0, "min": 20.0, "max": 310.0, "mean": 120.0, "below": 0.03, "above": 0.01}]});
+        let (rows, band) = summary_yplus(&y).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert!((rows[0].in_band.unwrap() - 0.96).abs() < 1e-12, "{rows:?}");
+        assert_eq!((band.band, band.outside, band.treatment.as_str()), ([30.0, 300.0], 0.04, "wall_functions"));
+        // No check recorded (mesh-only, or an old summary): the function object's file serves.
+        assert!(summary_yplus(&serde_json::Value::Null).is_none());
     }
 
     #[test]

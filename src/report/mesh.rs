@@ -156,29 +156,47 @@ pub fn mesh(fonts: &Fonts, f: &Facts, units: Units, width: f32) -> Vec<Block> {
                 min: rest.iter().map(|y| y.min).fold(f64::INFINITY, f64::min),
                 max: rest.iter().map(|y| y.max).fold(f64::NEG_INFINITY, f64::max),
                 mean: rest.iter().map(|y| y.mean).sum::<f64>() / rest.len() as f64,
+                in_band: None,
             });
         }
+        // The band the run was checked against (wall functions' 30–300 when unknown).
+        let [lo, hi] = f.yplus_band.as_ref().map_or([30.0, 300.0], |b| b.band);
         let rows = ys
             .iter()
             .map(|y| {
-                let band = if y.mean < 1.0 {
-                    "low-Re (y+ < 1)"
-                } else if (30.0..=300.0).contains(&y.mean) {
-                    "wall-function band"
-                } else {
-                    "outside 30–300"
+                let band = match y.in_band {
+                    Some(share) => format!("{:.0} % of its area", share * 100.0),
+                    None if (lo..=hi).contains(&y.mean) => "mean in the band".into(),
+                    None => "mean outside".into(),
                 };
-                vec![y.patch.clone(), fmt_num(y.min), fmt_num(y.max), fmt_num(y.mean), band.into()]
+                vec![y.patch.clone(), fmt_num(y.min), fmt_num(y.max), fmt_num(y.mean), band]
             })
             .collect();
+        let weighting = if f.yplus_band.is_some() { "area-weighted" } else { "face average" };
+        blocks.push(Block::Note(format!(
+            "y+ at the first cell centre after the last iteration, per wall patch ({weighting} means), against the band {}–{} of {}.",
+            fmt_num(lo),
+            fmt_num(hi),
+            match f.yplus_band.as_ref().map(|b| b.treatment.as_str()) {
+                Some("low_re") => "a resolved wall (low-Re)",
+                _ => "wall functions",
+            }
+        )));
         blocks.push(Block::Table(Table {
-            header: vec!["wall patch".into(), "min".into(), "max".into(), "mean".into(), "mean in".into()],
+            header: vec!["wall patch".into(), "min".into(), "max".into(), "mean".into(), "in the band".into()],
             rows,
             widths: vec![2.0, 0.8, 0.8, 0.8, 1.4],
             right: vec![1, 2, 3],
             mono: false,
             small: false,
         }));
+        if let Some(b) = &f.yplus_band {
+            blocks.push(Block::Note(format!(
+                "Over all walls: mean y+ {}, {:.0} % of the wall area outside the band.",
+                fmt_num(b.mean),
+                b.outside * 100.0
+            )));
+        }
         if let Some(e) = est {
             blocks.push(Block::Note(format!("The mesh plan estimated y+ {} for its first layer.", fmt_num(e))));
         }
