@@ -90,11 +90,23 @@ fn nu_tilda_gives_the_same_eddy_viscosity() {
 fn wall_treatment_follows_the_first_layer() {
     let sst = spec("").unwrap();
     assert_eq!(near_wall(&sst, &layers(5, 50.0)), NearWall::WallFunctions);
-    assert_eq!(near_wall(&sst, &layers(5, 1.2)), NearWall::LowRe);
     assert_eq!(near_wall(&sst, &layers(5, 11.5)), NearWall::WallFunctions);
+    // A plan that aimed at the log layer (target y+ 100) and got a thin first layer because
+    // the cells were too fine is no resolved wall: wall functions still.
+    assert_eq!(near_wall(&sst, &layers(1, 5.0)), NearWall::WallFunctions);
+    // Aimed at the sublayer (target y+ below 11, or the user's own first layer): resolved.
+    let text = "[flow]\ntype = \"external\"\nvelocity = [10.0, 0.0, 0.0]\n[mesh.layers]\n";
+    let aimed = CaseSpec::from_toml(&format!("{text}target_yplus = 1\n"), "case.toml").unwrap();
+    assert_eq!(near_wall(&aimed, &layers(5, 1.2)), NearWall::LowRe);
+    let own = CaseSpec::from_toml(&format!("{text}first_layer_thickness = 1e-5\n"), "case.toml").unwrap();
+    assert_eq!(near_wall(&own, &layers(5, 1.2)), NearWall::LowRe);
     // No layers: the surface cell itself is the first cell, far above the sublayer.
     assert_eq!(near_wall(&sst, &layers(0, 0.0)), NearWall::WallFunctions);
-    let sa = spec("model = \"SpalartAllmaras\"").unwrap();
+    let sa = CaseSpec::from_toml(
+        &format!("{text}target_yplus = 1\n[turbulence]\nmodel = \"SpalartAllmaras\"\n"),
+        "case.toml",
+    )
+    .unwrap();
     assert_eq!(near_wall(&sa, &layers(5, 0.8)), NearWall::LowRe);
     // k-ε under auto: always wall functions, whatever the layers.
     for m in ["kEpsilon", "realizableKE"] {
