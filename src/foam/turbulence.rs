@@ -153,16 +153,15 @@ pub fn near_wall(spec: &CaseSpec, layers: &LayerPlan) -> NearWall {
     }
 }
 
-/// Whether the layer plan aimed at the viscous sublayer: a target y+ below [`YPLUS_LAM`], or
-/// the user's own first-layer thickness. A plan that aimed at the log layer can still end up
-/// with a first layer below y+ 11 when the surface cells are too fine for it (one layer,
-/// capped at 40 % of the cell); a lone layer is no resolved wall, so `auto` keeps wall
-/// functions there. On the generator's 203 solved meshes, the 24 that `auto` had switched to
-/// low-Re that way measured y+ 4 times their estimate and none had 80 % of its wall in the
-/// low-Re band; the wall-function meshes estimated at 11–30 had a median 52 % of the wall
-/// in 30–300.
+/// Whether the layer plan aimed at the viscous sublayer (a target y+ below [`YPLUS_LAM`]). A
+/// plan that aimed at the log layer can still end up with a first layer below y+ 11 when the
+/// surface cells are too fine for it (one layer, capped at 40 % of the cell). A lone layer
+/// is no resolved wall, so `auto` keeps wall functions there: with k-ω SST, OpenFOAM's
+/// `omegaWallFunction` blends the viscous and log-layer values and `nutkWallFunction` goes
+/// laminar below yPlusLam, while k keeps a zero-gradient wall. On the generator's 203 solved
+/// meshes, none of the 24 that `auto` had resolved that way came near the low-Re band.
 pub fn aims_at_sublayer(spec: &CaseSpec) -> bool {
-    layer_target_yplus(spec) < YPLUS_LAM || spec.mesh.layers.first_layer_thickness.is_some()
+    layer_target_yplus(spec) < YPLUS_LAM
 }
 
 /// A warning when the mesh's first layer does not suit the near-wall treatment written: a

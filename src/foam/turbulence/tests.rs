@@ -94,12 +94,13 @@ fn wall_treatment_follows_the_first_layer() {
     // A plan that aimed at the log layer (target y+ 100) and got a thin first layer because
     // the cells were too fine is no resolved wall: wall functions still.
     assert_eq!(near_wall(&sst, &layers(1, 5.0)), NearWall::WallFunctions);
-    // Aimed at the sublayer (target y+ below 11, or the user's own first layer): resolved.
+    // Aimed at the sublayer (target y+ below 11): resolved. A first layer given outright
+    // (the mesh AI's, or the user's) does not say which layer it aimed at.
     let text = "[flow]\ntype = \"external\"\nvelocity = [10.0, 0.0, 0.0]\n[mesh.layers]\n";
     let aimed = CaseSpec::from_toml(&format!("{text}target_yplus = 1\n"), "case.toml").unwrap();
     assert_eq!(near_wall(&aimed, &layers(5, 1.2)), NearWall::LowRe);
     let own = CaseSpec::from_toml(&format!("{text}first_layer_thickness = 1e-5\n"), "case.toml").unwrap();
-    assert_eq!(near_wall(&own, &layers(5, 1.2)), NearWall::LowRe);
+    assert_eq!(near_wall(&own, &layers(5, 1.2)), NearWall::WallFunctions);
     // No layers: the surface cell itself is the first cell, far above the sublayer.
     assert_eq!(near_wall(&sst, &layers(0, 0.0)), NearWall::WallFunctions);
     let sa = CaseSpec::from_toml(
