@@ -8,7 +8,9 @@
 # Then `flowcfd mesh-ai eval` meshes each for real with the mesh AI's and the rules'
 # parameters, 40,000 cells, 20 m/s of air (mesh only) into $OUT/report, and meshes and
 # solves the 7 OpenFOAM ones for 200 iterations (`--solve 200`, the measured y+) into
-# $OUT/report-solve200. eval.md and eval.json in each; the tables go into MODEL_CARD.md.
+# $OUT/report-solve200. eval.md and eval.json in each (per geometry, per family, and in all;
+# the family is the generator's, from the file name, "openfoam" for OpenFOAM's 7); the
+# tables go into MODEL_CARD.md.
 #
 #   sh mesh-ai/eval.sh [OUT_DIR]      # FLOWCFD=path/to/flowcfd optional
 #

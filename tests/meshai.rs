@@ -158,7 +158,8 @@ fn eval_meshes_each_geometry_for_real_and_writes_the_report() {
     let dir = tempfile::tempdir().unwrap();
     let geoms = dir.path().join("held-out");
     std::fs::create_dir(&geoms).unwrap();
-    std::fs::copy(fixture("car.stl"), geoms.join("car.stl")).unwrap();
+    // Named as the generator names them (family-id), and one that is not.
+    std::fs::copy(fixture("car.stl"), geoms.join("car-1.stl")).unwrap();
     std::fs::copy(common::root().join("examples/cube.stl"), geoms.join("cube.stl")).unwrap();
     std::fs::write(geoms.join("notes.txt"), "not a geometry").unwrap();
     let out = dir.path().join("report");
@@ -193,7 +194,7 @@ fn eval_meshes_each_geometry_for_real_and_writes_the_report() {
     }
     // The built-in model answers for the generated car (the AI column is real, not a copy
     // of the rules); any row it declines says why.
-    let car_ai = rows.iter().find(|x| x["source"] == "ai" && x["geometry"] == "car.stl").unwrap();
+    let car_ai = rows.iter().find(|x| x["source"] == "ai" && x["geometry"] == "car-1.stl").unwrap();
     assert_eq!(car_ai["params_source"], "ai", "{car_ai}");
     for row in rows.iter().filter(|x| x["params_source"] == "rules" && x["source"] == "ai") {
         assert!(row["params_reason"].as_str().is_some_and(|w| !w.is_empty()), "{row}");
@@ -207,7 +208,11 @@ fn eval_meshes_each_geometry_for_real_and_writes_the_report() {
     assert!(r["summary"]["ai"]["yplus_estimate_in_band_fraction"].is_number());
     assert!(r["summary"]["ai"]["median_wall_area_in_band"].is_number());
     let md = std::fs::read_to_string(out.join("eval.md")).unwrap();
-    assert!(md.contains("| car.stl | rules |") && md.contains("| car.stl | ai |"), "{md}");
+    assert!(md.contains("| car-1.stl | rules |") && md.contains("| car-1.stl | ai |"), "{md}");
+    // The per-family table: the generator's family from the name, the rest as "other".
+    let fams = &r["summary"]["families"];
+    assert_eq!((fams["car"]["ai"]["meshed"].as_u64(), fams["other"]["rules"]["meshed"].as_u64()), (Some(1), Some(1)));
+    assert!(md.contains("| car | 1 | 100 % |") && md.contains("| other | 1 |"), "{md}");
     assert!(md.contains("solved for 15 SIMPLE iterations") && md.contains("y+ estimate in band on"), "{md}");
     assert_eq!(stdout, md, "the table is printed too");
     // An empty directory is refused clearly.

@@ -44,6 +44,24 @@ fn geometries(dir: &Path) -> Result<Vec<PathBuf>, String> {
     Ok(files)
 }
 
+/// The family of a geometry file: the generator's `family-id` names (`plate-934.stl`) give
+/// `plate`; any other name (OpenFOAM's own geometries, a user's) is `openfoam` when it is one
+/// of OpenFOAM's tutorial shapes and `other` otherwise.
+pub fn family(file_name: &str) -> String {
+    let stem = file_name.split('.').next().unwrap_or_default();
+    match stem.rsplit_once('-') {
+        Some((fam, id)) if !fam.is_empty() && !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) => {
+            fam.to_string()
+        }
+        _ if OPENFOAM_GEOMETRIES.iter().any(|g| stem.eq_ignore_ascii_case(g)) => "openfoam".into(),
+        _ => "other".into(),
+    }
+}
+
+/// OpenFOAM's own geometries that `mesh-ai/eval.sh` evaluates (resources/geometry).
+const OPENFOAM_GEOMETRIES: [&str; 7] =
+    ["motorBike", "DTC-scaled", "blob", "bullet", "flange", "building_wtc2", "wigley-scaled-oriented"];
+
 fn median(mut v: Vec<f64>) -> Option<f64> {
     if v.is_empty() {
         return None;
@@ -85,10 +103,26 @@ pub fn run(a: &EvalArgs) -> Result<Value, String> {
         eprintln!("{name} (rules): {}", row_line(&rules));
         rows.push(rules);
     }
-    let summary = json!({
-        "rules": summarise(&rows, "rules"),
-        "ai": if a.model.is_some() { summarise(&rows, "ai") } else { json!({"available": false, "reason": crate::meshai::NO_MODEL}) },
-    });
+    let by_source = |rows: &[Value]| {
+        json!({
+            "rules": summarise(rows, "rules"),
+            "ai": if a.model.is_some() { summarise(rows, "ai") } else { json!({"available": false, "reason": crate::meshai::NO_MODEL}) },
+        })
+    };
+    let mut summary = by_source(&rows);
+    // Per family (the generator's family from the file name, "openfoam" for OpenFOAM's own).
+    let mut names: Vec<String> = rows.iter().map(|r| family(r["geometry"].as_str().unwrap_or_default())).collect();
+    names.sort();
+    names.dedup();
+    summary["families"] = names
+        .iter()
+        .map(|fam| {
+            let of: Vec<Value> =
+                rows.iter().filter(|r| family(r["geometry"].as_str().unwrap_or_default()) == *fam).cloned().collect();
+            (fam.clone(), by_source(&of))
+        })
+        .collect::<serde_json::Map<String, Value>>()
+        .into();
     let report = json!({"target_cells": a.target_cells, "velocity": a.velocity, "solve_iterations": a.solve,
                         "rows": rows, "summary": summary});
     std::fs::write(a.out.join("eval.json"), serde_json::to_string_pretty(&report).expect("JSON") + "\n")
@@ -249,6 +283,7 @@ pub fn markdown(r: &Value) -> String {
         }
     }
     s.push('\n');
+    s.push_str(&family_table(r));
     for (label, key) in [("Mesh AI", "ai"), ("Rules", "rules")] {
         let sm = &r["summary"][key];
         if sm["available"] == false {
@@ -277,4 +312,64 @@ pub fn markdown(r: &Value) -> String {
         ));
     }
     s
+}
+
+/// The per-family table: for each family, the mesh AI's figure and the rules' side by side.
+fn family_table(r: &Value) -> String {
+    let Some(fams) = r["summary"]["families"].as_object().filter(|f| !f.is_empty()) else { return String::new() };
+    let mut s = String::from(
+        "| family | geometries | AI answered | median \\|ln(actual/target)\\|, AI / rules | checkMesh OK | layer coverage ≥ 85 % | y+ estimate in band | measured y+: median wall area in band |\n\
+         | --- | ---: | ---: | --- | --- | --- | --- | --- |\n",
+    );
+    for (fam, v) in fams {
+        let (ai, rules) = (&v["ai"], &v["rules"]);
+        let pair = |key: &str, num: fn(&Value) -> String| {
+            let a = if ai["available"] == false { "–".to_string() } else { num(&ai[key]) };
+            format!("{a} / {}", num(&rules[key]))
+        };
+        s.push_str(&format!(
+            "| {fam} | {} | {} | {} | {} | {} | {} | {} |\n",
+            rules["geometries"],
+            if ai["available"] == false { "–".into() } else { pct(&ai["answered_fraction"]) },
+            pair("median_abs_log_ratio", |x| f(x, 3)),
+            pair("checkmesh_ok_fraction", pct),
+            pair("layer_coverage_85_fraction", pct),
+            pair("yplus_estimate_in_band_fraction", pct),
+            pair("median_wall_area_in_band", pct),
+        ));
+    }
+    s.push('\n');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn families_come_from_the_generators_names() {
+        assert_eq!(family("plate-934.stl"), "plate");
+        assert_eq!(family("slender_wing-703.stl.gz"), "slender_wing");
+        assert_eq!(family("DTC-scaled.stl.gz"), "openfoam");
+        assert_eq!(family("motorBike.obj.gz"), "openfoam");
+        assert_eq!(family("my-part.stl"), "other");
+        assert_eq!(family("cube.stl"), "other");
+    }
+
+    #[test]
+    fn the_family_table_puts_the_ai_and_the_rules_side_by_side() {
+        let side = |ln: f64| {
+            json!({"geometries": 2, "answered_fraction": 0.5, "median_abs_log_ratio": ln,
+            "checkmesh_ok_fraction": 1.0, "layer_coverage_85_fraction": 0.5, "yplus_estimate_in_band_fraction": 1.0,
+            "median_wall_area_in_band": null})
+        };
+        let r = json!({"summary": {"families": {"plate": {"ai": side(0.05), "rules": side(0.3)}}}});
+        let t = family_table(&r);
+        assert!(
+            t.contains("| plate | 2 | 50 % | 0.050 / 0.300 | 100 % / 100 % | 50 % / 50 % | 100 % / 100 % | – / – |"),
+            "{t}"
+        );
+        let none = json!({"summary": {"families": {"plate": {"ai": {"available": false}, "rules": side(0.3)}}}});
+        assert!(family_table(&none).contains("| plate | 2 | – | – / 0.300 |"), "{}", family_table(&none));
+    }
 }
