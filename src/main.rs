@@ -89,10 +89,24 @@ enum Cmd {
     Validate(cli::validate::ValidateArgs),
 }
 
+/// The printing commands end as Unix filters do when their reader goes away
+/// (`flowcfd mesh-ai predict ... | head`), not with a panic: Rust ignores SIGPIPE, so
+/// `println!` to a closed pipe would panic. Only for these commands; the server's sockets
+/// and the pipeline's children keep Rust's handling.
+fn end_quietly_on_a_closed_pipe() {
+    // SAFETY: restores the default disposition of one signal, before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if matches!(cli.cmd, Cmd::Run(_) | Cmd::Case(_)) {
         cancel_on_signals();
+    }
+    if matches!(cli.cmd, Cmd::Geometry { .. } | Cmd::MeshAi { .. } | Cmd::Post { .. }) {
+        end_quietly_on_a_closed_pipe();
     }
     let result = match cli.cmd {
         #[cfg(feature = "server")]

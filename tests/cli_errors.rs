@@ -184,3 +184,25 @@ fn fails_with(cmd: &mut std::process::Command) -> String {
     assert!(!ok, "expected failure");
     err.lines().find(|l| l.starts_with("error:")).unwrap_or_else(|| panic!("no error line in {err}")).to_string()
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_output_quietly() {
+    // `flowcfd mesh-ai voxelize ... | head -c 10`: the reader closes the pipe before the
+    // line is written. The command ends as a Unix filter does (SIGPIPE), never with a panic.
+    use std::io::Read as _;
+    let car = root().join("tests/fixtures/meshai/car.stl");
+    let mut child = flowcfd()
+        .args(["mesh-ai", "voxelize", "--geometry"])
+        .arg(&car)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    let status = child.wait().unwrap();
+    assert!(!err.contains("panicked"), "{err}");
+    use std::os::unix::process::ExitStatusExt as _;
+    assert!(status.success() || status.signal() == Some(libc::SIGPIPE), "{status:?}: {err}");
+}
