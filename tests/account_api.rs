@@ -89,6 +89,10 @@ async fn the_account_its_password_sign_ins_and_tokens() {
         assert_eq!(st, 303, "{backend}: and the browser session");
         let (st, _) = s.call("GET", "/api/me", &token, None).await;
         assert_eq!(st, 200, "API tokens keep working");
+        // Audited as a change by its owner, not as a reset by mail (Ann, the first account, is the admin).
+        let (_, log) = s.call("GET", "/api/admin/audit", &token, None).await;
+        let actions: Vec<&str> = log.as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
+        assert!(actions.contains(&"user.password_change") && !actions.contains(&"user.password_reset"), "{log}");
         let r = s
             .http
             .post(s.u("/api/auth/login"))

@@ -50,7 +50,7 @@ pub async fn change_password(st: &AppState, caller: &Caller, current: &str, new:
     auth::check_password(new, &caller.user.email).map_err(AppError::BadRequest)?;
     let pw = new.to_string();
     let new_hash = hashing(st, move || auth::hash_password(&pw)).await?;
-    st.store.reset_password(caller.id(), &new_hash, now_ms(), ip).await?;
+    st.store.reset_password(caller.id(), &new_hash, now_ms(), ip, crate::store::PasswordSet::Change).await?;
     st.user_cache.forget(caller.id());
     Ok(())
 }

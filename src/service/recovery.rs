@@ -123,7 +123,7 @@ pub async fn confirm_reset(st: &AppState, token: &str, password: &str, ip: Optio
     }
     let pw = password.to_string();
     let new_hash = hashing(st, move || auth::hash_password(&pw)).await?;
-    st.store.reset_password(&user.id, &new_hash, now, ip).await?;
+    st.store.reset_password(&user.id, &new_hash, now, ip, crate::store::PasswordSet::Reset).await?;
     st.user_cache.forget(&user.id);
     super::login_backoff::succeeded(st, &super::login_backoff::account_key(&user.email)).await?;
     Ok(())

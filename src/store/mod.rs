@@ -48,7 +48,7 @@ pub use notify::{Attempt, Delivery, EndedGeometry, EndedJob, NotifyStore, Notifi
 pub use pool::PoolOptions;
 pub use postgres::PgStore;
 pub use quota::PlanLimits;
-pub use recovery::{OutboxMail, RecoveryStore};
+pub use recovery::{OutboxMail, PasswordSet, RecoveryStore};
 pub use sql::SqlStore;
 pub use sqlite::SqliteStore;
 pub use stripe::{

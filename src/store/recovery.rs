@@ -9,6 +9,24 @@ use super::sql::SqlStore;
 use super::{now_ms, Result};
 use serde::Serialize;
 
+/// How a password was set, for the audit log: through a reset link, or changed by its
+/// signed-in owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordSet {
+    Reset,
+    Change,
+}
+
+impl PasswordSet {
+    /// The audit action.
+    pub fn action(self) -> &'static str {
+        match self {
+            PasswordSet::Reset => "user.password_reset",
+            PasswordSet::Change => "user.password_change",
+        }
+    }
+}
+
 /// A message in the outbox: a link for a person, sealed with the server key.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OutboxMail {
@@ -90,7 +108,8 @@ pub trait RecoveryStore: Send + Sync {
     /// Sets `user_id`'s password hash, refuses its access tokens issued before `now`,
     /// revokes its refresh tokens and sessions and drops its held reset mail, with an audit
     /// entry, in one transaction.
-    async fn reset_password(&self, user_id: &str, hash: &str, now: i64, ip: Option<&str>) -> Result<()>;
+    async fn reset_password(&self, user_id: &str, hash: &str, now: i64, ip: Option<&str>, how: PasswordSet)
+        -> Result<()>;
     /// Claims up to `limit` unsent, unheld messages that are due at `now`, each until
     /// `now + lease_ms` (exactly one claimer wins a message).
     async fn mail_claim(&self, now: i64, lease_ms: i64, limit: i64) -> Result<Vec<OutboxMail>>;
@@ -167,7 +186,14 @@ impl RecoveryStore for SqlStore {
         self.db.all(q, mail_row).await
     }
 
-    async fn reset_password(&self, user_id: &str, hash: &str, now: i64, ip: Option<&str>) -> Result<()> {
+    async fn reset_password(
+        &self,
+        user_id: &str,
+        hash: &str,
+        now: i64,
+        ip: Option<&str>,
+        how: PasswordSet,
+    ) -> Result<()> {
         let mut conn = self.db.conn().await?;
         let mut tx = conn.begin_write().await?;
         let q = sql("UPDATE users SET password_hash = $1, tokens_valid_after = $2, updated_at = $2 WHERE id = $3")
@@ -184,7 +210,7 @@ impl RecoveryStore for SqlStore {
             .bind(user_id);
         tx.execute(q).await?;
         tx.execute(sql("DELETE FROM mail_outbox WHERE user_id = $1 AND kind = 'reset'").bind(user_id)).await?;
-        tx.execute(audit_sql(Some(user_id), "user.password_reset", Some(user_id), "{}", ip)).await?;
+        tx.execute(audit_sql(Some(user_id), how.action(), Some(user_id), "{}", ip)).await?;
         tx.commit().await
     }
 
