@@ -105,15 +105,21 @@ const DELIVERY_COLS: &str = "id, webhook_id, event, payload, attempts, next_at, 
                              response_status, last_error, created_at";
 
 fn hook_row(r: &Row) -> Result<Webhook> {
+    hook_from(r, r.get("id")?, "created_at")
+}
+
+/// A webhook from a row holding its columns, with its id given and its creation time in the
+/// column `created_at_col` (a join with its deliveries renames both).
+fn hook_from(r: &Row, id: String, created_at_col: &str) -> Result<Webhook> {
     let events: String = r.get("events")?;
     Ok(Webhook {
-        id: r.get("id")?,
+        id,
         project_id: r.get("project_id")?,
         url: r.get("url")?,
         events: events.split(',').filter(|e| !e.is_empty()).map(str::to_string).collect(),
         secret_sealed: r.get("secret_sealed")?,
         created_by: r.get("created_by")?,
-        created_at: r.get("created_at")?,
+        created_at: r.get(created_at_col)?,
     })
 }
 
@@ -294,16 +300,7 @@ impl NotifyStore for SqlStore {
             .db
             .all(q, |r| {
                 let d = delivery_row(r)?;
-                let events: String = r.get("events")?;
-                let w = Webhook {
-                    id: d.webhook_id.clone(),
-                    project_id: r.get("project_id")?,
-                    url: r.get("url")?,
-                    events: events.split(',').map(str::to_string).collect(),
-                    secret_sealed: r.get("secret_sealed")?,
-                    created_by: r.get("created_by")?,
-                    created_at: r.get("hook_created_at")?,
-                };
+                let w = hook_from(r, d.webhook_id.clone(), "hook_created_at")?;
                 Ok((d, w))
             })
             .await?;
