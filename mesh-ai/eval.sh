@@ -14,10 +14,9 @@
 #
 #   sh mesh-ai/eval.sh [OUT_DIR]      # FLOWCFD=path/to/flowcfd optional
 #
-# Time on 2 cores with nothing else running: about 30 s per geometry and source to mesh at
-# 40k cells, so about 50 minutes for the 50 geometries; a 200-iteration solve at 40k cells
-# takes a few minutes, so another 30-60 minutes for the 7 solved with both sources. About
-# 1.5-2 hours in all.
+# Time on 2 cores: the mesh-only pass took 20 minutes for the 50 geometries with both
+# sources (2026-12-07); a 200-iteration solve at 40k cells takes a few minutes, so another
+# 20-40 minutes for the 7 solved with both sources. Under an hour in all.
 set -eu
 cd "$(dirname "$0")/.."
 FLOWCFD=${FLOWCFD:-$(command -v flowcfd || echo "${CARGO_TARGET_DIR:-target}/debug/flowcfd")}
