@@ -134,8 +134,8 @@ impl NearWall {
 /// Resolves `turbulence.wall_treatment` for the mesh's layer plan.
 ///
 /// `auto` picks low-Re when the plan aimed at the sublayer ([`aims_at_sublayer`]) and its
-/// first layer is expected below y+ [`YPLUS_LAM`], and wall functions otherwise (also with no layers: a bare surface cell is far coarser than
-/// the viscous sublayer). The k-ε models always get wall functions under `auto`: they are
+/// first layer is expected below y+ [`YPLUS_LAM`], and wall functions otherwise (also with
+/// no layers: a bare surface cell is far coarser than the viscous sublayer). The k-ε models always get wall functions under `auto`: they are
 /// high-Re models, and OpenFOAM's epsilon and nutk wall functions switch to the viscous-
 /// sublayer form below yPlusLam by themselves, so a fine first layer still degrades
 /// gracefully. (An explicit `low_re` with k-ε is refused by [`validate`].)

@@ -280,9 +280,9 @@ fn summary_yplus(y: &Value) -> Option<(Vec<YPlus>, YPlusBand)> {
         })
         .collect();
     let treatment = y["treatment"].as_str().unwrap_or("wall_functions").to_string();
-    (!rows.is_empty()).then(|| {
-        (rows, YPlusBand { treatment, band, outside: y["outside"].as_f64().unwrap_or(0.0), mean: y["mean"].as_f64().unwrap_or(f64::NAN) })
-    })
+    let outside = y["outside"].as_f64().unwrap_or(0.0);
+    let mean = y["mean"].as_f64().unwrap_or(f64::NAN);
+    (!rows.is_empty()).then(|| (rows, YPlusBand { treatment, band, outside, mean }))
 }
 
 /// yPlus.dat rows (`time patch min max average`) of the last time.
