@@ -159,8 +159,9 @@ pub fn mesh(fonts: &Fonts, f: &Facts, units: Units, width: f32) -> Vec<Block> {
                 in_band: None,
             });
         }
-        // The band the run was checked against (wall functions' 30–300 when unknown).
-        let [lo, hi] = f.yplus_band.as_ref().map_or([30.0, 300.0], |b| b.band);
+        // The band the run was checked against (wall functions' when unknown).
+        let wall_functions = crate::foam::turbulence::NearWall::WallFunctions.band().map(|(lo, hi)| [lo, hi]);
+        let [lo, hi] = f.yplus_band.as_ref().map(|b| b.band).or(wall_functions).unwrap_or_default();
         let rows = ys
             .iter()
             .map(|y| {

@@ -47,7 +47,7 @@ fn geometries(dir: &Path) -> Result<Vec<PathBuf>, String> {
 /// The family of a geometry file: the generator's `family-id` names (`plate-934.stl`) give
 /// `plate`; any other name (OpenFOAM's own geometries, a user's) is `openfoam` when it is one
 /// of OpenFOAM's tutorial shapes and `other` otherwise.
-pub fn family(file_name: &str) -> String {
+fn family(file_name: &str) -> String {
     let stem = file_name.split('.').next().unwrap_or_default();
     match stem.rsplit_once('-') {
         Some((fam, id)) if !fam.is_empty() && !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) => {
@@ -111,16 +111,13 @@ pub fn run(a: &EvalArgs) -> Result<Value, String> {
     };
     let mut summary = by_source(&rows);
     // Per family (the generator's family from the file name, "openfoam" for OpenFOAM's own).
-    let mut names: Vec<String> = rows.iter().map(|r| family(r["geometry"].as_str().unwrap_or_default())).collect();
-    names.sort();
-    names.dedup();
-    summary["families"] = names
+    let mut families: std::collections::BTreeMap<String, Vec<Value>> = Default::default();
+    for r in &rows {
+        families.entry(family(r["geometry"].as_str().unwrap_or_default())).or_default().push(r.clone());
+    }
+    summary["families"] = families
         .iter()
-        .map(|fam| {
-            let of: Vec<Value> =
-                rows.iter().filter(|r| family(r["geometry"].as_str().unwrap_or_default()) == *fam).cloned().collect();
-            (fam.clone(), by_source(&of))
-        })
+        .map(|(fam, of)| (fam.clone(), by_source(of)))
         .collect::<serde_json::Map<String, Value>>()
         .into();
     let report = json!({"target_cells": a.target_cells, "velocity": a.velocity, "solve_iterations": a.solve,
