@@ -180,23 +180,24 @@ pub fn set_layers(chosen: &mut CaseSpec, user: &CaseSpec, a: &Analysis, o: &Outp
     let corr = yplus_factor(o);
     let y1 = ls.first_layer_thickness.unwrap_or_else(|| f.first_layer(target, nu) / corr);
     let open = !a.watertight && a.volume.is_none();
+    // At least one layer, as the rules give (only the user's explicit 0 means none): the
+    // wall treatment needs its first cell sized. A layer head that rounds to 0 (it did on
+    // thin shells, which its coverage-filtered labels hold few of) left slender wings and
+    // the Wigley hull with no first cell sized for y+ at all.
+    let model_n = layer_count(o).max(1);
     let max_n = if open {
         // An open surface keeps the rules' single layer: stacks wrapped round sheet edges
         // made the skewed cells that blew SIMPLE up on the motorBike.
-        layer_count(o).min(1)
+        1
     } else if rules::low_re(user) {
         rules::MAX_LOW_RE_LAYERS
     } else {
-        layer_count(o)
+        model_n
     };
     let ratio = (o.layers[1] as f64).clamp(1.05, 1.5);
     let l = &mut chosen.mesh.layers;
-    if max_n == 0 && ls.count.is_none() {
-        l.count = Some(0);
-        return;
-    }
     let fixed = ls.first_layer_thickness.is_some();
-    let mut stack = rules::bridge(y1, hs, ls.count, ls.expansion_ratio, ratio, fixed, max_n.max(1));
+    let mut stack = rules::bridge(y1, hs, ls.count, ls.expansion_ratio, ratio, fixed, max_n);
     // The coverage head's count first, unless it leaves the first cell above the band:
     // then as many layers as the rules would take.
     if !open && !fixed && max_n < rules::MAX_AUTO_LAYERS && f.yplus(stack.2, nu) * corr > target.max(1.0) * 3.0 {
@@ -469,6 +470,31 @@ mod tests {
             coverage,
             yplus: None,
         }
+    }
+
+    #[test]
+    fn the_walls_always_get_a_layer_unless_the_user_turns_them_off() {
+        let cube = crate::geometry::primitives::cuboid([-0.5; 3], [0.5; 3], "cube");
+        let a = crate::geometry::analyse::analyse(&cube, [1.0, 0.0, 0.0]);
+        let spec = |layers: &str| {
+            CaseSpec::from_toml(
+                &format!("[flow]\ntype = \"external\"\nvelocity = [20, 0, 0]\n[mesh]\ntarget_cells = 40000\n{layers}"),
+                "t",
+            )
+            .unwrap()
+        };
+        let layers = |user: &CaseSpec, o: &Output| {
+            let mut chosen = user.clone();
+            set_layers(&mut chosen, user, &a, o, 0.05);
+            chosen.mesh.layers
+        };
+        // The layer head rounds to 0 layers: the wall still gets one, sized for y+.
+        let l = layers(&spec(""), &out(0.2, Some(vec![0.95; 5])));
+        assert!(l.count.unwrap() >= 1, "{l:?}");
+        assert!(l.first_layer_thickness.unwrap() > 0.0, "{l:?}");
+        // The user's explicit 0 turns layers off.
+        let l = layers(&spec("[mesh.layers]\ncount = 0\n"), &out(3.0, Some(vec![0.95; 5])));
+        assert_eq!(l.count, Some(0), "{l:?}");
     }
 
     #[test]

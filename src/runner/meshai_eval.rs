@@ -132,17 +132,14 @@ pub fn run(a: &EvalArgs) -> Result<Value, String> {
 fn summarise(rows: &[Value], source: &str) -> Value {
     let all: Vec<&Value> = rows.iter().filter(|r| r["source"] == source).collect();
     let done: Vec<&&Value> = all.iter().filter(|r| r.get("actual_cells").is_some()).collect();
-    let coverage: Vec<f64> = done.iter().filter_map(|r| r["layer_coverage"].as_f64()).collect();
-    let covered = if coverage.is_empty() {
-        Value::Null
-    } else {
-        json!(coverage.iter().filter(|x| **x >= 0.85).count() as f64 / coverage.len() as f64)
-    };
     let fraction = |n: usize, of: usize| if of == 0 { Value::Null } else { json!(n as f64 / of as f64) };
+    // Over every meshed geometry: a mesh without layers (no coverage, no first cell sized
+    // for y+) counts as a miss, not as absent, so dropping the layers cannot raise these.
+    let covered =
+        fraction(done.iter().filter(|r| r["layer_coverage"].as_f64().is_some_and(|x| x >= 0.85)).count(), done.len());
     let fell_back = all.iter().filter(|r| r["params_source"] == "rules" && source == "ai").count();
     let answered = all.iter().filter(|r| r["params_source"] == source).count();
-    let estimated: Vec<&&Value> = all.iter().filter(|r| r["yplus_estimate_in_band"].is_boolean()).collect();
-    let in_band = estimated.iter().filter(|r| r["yplus_estimate_in_band"] == true).count();
+    let in_band = done.iter().filter(|r| r["yplus_estimate_in_band"] == true).count();
     let measured: Vec<f64> = done.iter().filter_map(|r| r["yplus_measured"]["inside"].as_f64()).collect();
     json!({
         "geometries": all.len(),
@@ -150,7 +147,7 @@ fn summarise(rows: &[Value], source: &str) -> Value {
         "fell_back_to_rules": fell_back,
         // How often this source's own parameters were used (the AI's answer rate).
         "answered_fraction": fraction(answered, all.len()),
-        "yplus_estimate_in_band_fraction": fraction(in_band, estimated.len()),
+        "yplus_estimate_in_band_fraction": fraction(in_band, done.len()),
         "median_wall_area_in_band": median(measured.clone()),
         "wall_area_in_band_80_fraction": fraction(measured.iter().filter(|x| **x >= 0.8).count(), measured.len()),
         "median_abs_log_ratio": median(done.iter().filter_map(|r| r["abs_log_ratio"].as_f64()).collect()),
@@ -351,6 +348,19 @@ mod tests {
         assert_eq!(family("motorBike.obj.gz"), "openfoam");
         assert_eq!(family("my-part.stl"), "other");
         assert_eq!(family("cube.stl"), "other");
+    }
+
+    #[test]
+    fn a_mesh_without_layers_counts_as_a_coverage_and_yplus_miss() {
+        let row = |cov: Option<f64>, in_band: Option<bool>| {
+            json!({"source": "ai", "params_source": "ai", "actual_cells": 40000, "abs_log_ratio": 0.1,
+            "checkmesh_ok": true, "layer_coverage": cov, "yplus_estimate_in_band": in_band})
+        };
+        let rows = vec![row(Some(0.95), Some(true)), row(Some(0.9), Some(false)), row(None, None), row(None, None)];
+        let s = summarise(&rows, "ai");
+        assert_eq!(s["layer_coverage_85_fraction"], 0.5, "{s}");
+        assert_eq!(s["yplus_estimate_in_band_fraction"], 0.25, "{s}");
+        assert_eq!(s["meshed"], 4);
     }
 
     #[test]
