@@ -130,7 +130,7 @@ pub fn features_for(spec: &CaseSpec, a: &Analysis, open: bool, names: &[String])
 
 /// The model's answer as explicit mesh values, clamped to safe ranges: base cell L/400 to
 /// 2 L, surface levels 0 to 8 (max at most 3 above min), the layer stack of [`set_layers`],
-/// and a wake box at least one base cell across.
+/// and a wake box at least one base cell across that clears the body by the rules' margins.
 pub fn apply(spec: &CaseSpec, a: &Analysis, o: &Output) -> CaseSpec {
     let l = a.characteristic_length;
     let mut s = spec.clone();
@@ -144,9 +144,16 @@ pub fn apply(spec: &CaseSpec, a: &Analysis, o: &Output) -> CaseSpec {
     if spec.flow.kind == FlowKind::External && m.wake_box && m.refinement_boxes.is_empty() && o.boxes.len() == 6 {
         let c = [0, 1, 2].map(|i| 0.5 * (a.bbox_min[i] + a.bbox_max[i]) + o.boxes[i] as f64 * l);
         let h = [0, 1, 2].map(|i| 0.5 * (o.boxes[3 + i] as f64 * l).abs().max(base));
+        // The box clears the body by at least the rules' margins (0.1 L upstream, 0.2 L
+        // elsewhere): a box face closer than that puts its level change among the surface
+        // cells and the layers. On the 1 m cube at 20k cells, the model's box 0.15 m off
+        // the sides made SIMPLE diverge at iteration 37; the rules' box on the same base
+        // cell and layers did not.
+        let (ax, sign) = crate::foam::rules::flow_axis(spec.flow.velocity);
+        let clear = |i: usize, upstream: bool| if i == ax && upstream { 0.1 * l } else { 0.2 * l };
         m.refinement_boxes.push(RefinementBox {
-            min: [0, 1, 2].map(|i| c[i] - h[i]),
-            max: [0, 1, 2].map(|i| c[i] + h[i]),
+            min: [0, 1, 2].map(|i| (c[i] - h[i]).min(a.bbox_min[i] - clear(i, sign >= 0.0))),
+            max: [0, 1, 2].map(|i| (c[i] + h[i]).max(a.bbox_max[i] + clear(i, sign < 0.0))),
             level: lo.saturating_sub(1).max(1),
         });
     }
@@ -495,6 +502,34 @@ mod tests {
         // The user's explicit 0 turns layers off.
         let l = layers(&spec("[mesh.layers]\ncount = 0\n"), &out(3.0, Some(vec![0.95; 5])));
         assert_eq!(l.count, Some(0), "{l:?}");
+    }
+
+    #[test]
+    fn the_models_wake_box_clears_the_body_by_the_rules_margins() {
+        let cube = crate::geometry::primitives::cuboid([-0.5; 3], [0.5; 3], "cube");
+        let a = crate::geometry::analyse::analyse(&cube, [1.0, 0.0, 0.0]);
+        let spec = CaseSpec::from_toml(
+            "[flow]\ntype = \"external\"\nvelocity = [20, 0, 0]\n[mesh]\ntarget_cells = 20000\n",
+            "t",
+        )
+        .unwrap();
+        // A box the model centred on the body and sized smaller than it.
+        let mut o = out(3.0, None);
+        o.base = vec![(0.4f32).ln()];
+        o.boxes = vec![0.0, 0.0, 0.0, 0.3, 0.3, 0.3];
+        let s = apply(&spec, &a, &o);
+        let b = &s.mesh.refinement_boxes[0];
+        let l = a.characteristic_length;
+        assert!(b.min[0] <= -0.5 - 0.1 * l + 1e-9, "{b:?}");
+        for i in 1..3 {
+            assert!(b.min[i] <= -0.5 - 0.2 * l + 1e-9 && b.max[i] >= 0.5 + 0.2 * l - 1e-9, "{b:?}");
+        }
+        assert!(b.max[0] >= 0.5 + 0.2 * l - 1e-9, "{b:?}");
+        // A box that already clears the body is kept as the model placed it.
+        o.boxes = vec![1.0, 0.0, 0.1, 5.0, 2.0, 2.0];
+        let b = apply(&spec, &a, &o).mesh.refinement_boxes[0].clone();
+        assert!((b.max[0] - (0.5 * 5.0 * l + 1.0 * l)).abs() < 1e-6, "{b:?}");
+        assert!((b.min[1] + 1.0 * l).abs() < 1e-6, "{b:?}");
     }
 
     #[test]
