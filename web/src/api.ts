@@ -41,6 +41,13 @@ export async function problem(r: Response): Promise<string> {
   return `the server answered ${r.status} ${r.statusText}`;
 }
 
+/** A number for a field that is read back or sent as it stands: `sig` significant digits
+ * in the notation `Number()` and the server parse ("2.2e-16", no thin-space groups, no
+ * "×10^"); magnitudes under `zeroBelow` read 0 (a rounding residue). */
+export function plainNumber(x: number, sig = 4, zeroBelow = 0): string {
+  return String(Math.abs(x) < zeroBelow ? 0 : Number(x.toPrecision(sig)));
+}
+
 /** A number for people: 3–4 significant digits, exponent only for very small/large. */
 export function fmt(x: number | null | undefined, sig = 4): string {
   if (x === null || x === undefined || !Number.isFinite(x)) return "n/a";

@@ -2,7 +2,7 @@
 // streamlines) and their parameters, the colour range and colormap, camera presets and the
 // screenshot. Each layer's control reloads it from the server when something it depends on
 // changes.
-import { $, fmt, input } from "../api";
+import { $, fmt, input, plainNumber } from "../api";
 import { unitOf } from "./colormap";
 import type { Run } from "./loader";
 import { q, sel, type Page } from "./state";
@@ -17,7 +17,7 @@ export function rangeControls(p: Page): { applyRange: () => void; syncRange: () 
   const syncRange = () => {
     if (input("rv-auto").checked) {
       const [a, b] = viewer.currentRange();
-      input("rv-min").value = fmt(a, 4); input("rv-max").value = fmt(b, 4);
+      input("rv-min").value = plainNumber(a); input("rv-max").value = plainNumber(b);
     }
   };
   const applyRange = () => {
@@ -116,7 +116,10 @@ function isoControl(p: Page, run: Run): { iso: Reload; isoRange: () => Promise<v
 /** Streamlines: seeds on a line upstream, across the domain's height by default. */
 function streamlineControl(p: Page, run: Run): Reload {
   const [lo, hi] = p.index.bounds;
-  const seed = (height: number) => [lo[0] + 0.05 * (hi[0] - lo[0]), (lo[1] + hi[1]) / 2, lo[2] + height * (hi[2] - lo[2])].map((v) => fmt(v, 4)).join(",");
+  // The seed fields are sent as they read: plain numbers, never the display format
+  // ("2.22×10^-16" broke the seed line), and a rounding residue of the centre reads 0.
+  const span = Math.max(hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2]);
+  const seed = (height: number) => [lo[0] + 0.05 * (hi[0] - lo[0]), (lo[1] + hi[1]) / 2, lo[2] + height * (hi[2] - lo[2])].map((v) => plainNumber(v, 4, 1e-9 * span)).join(",");
   input("rv-seed-from").value = seed(0.02);
   input("rv-seed-to").value = seed(0.5);
   const streamlines = () => input("rv-stream").checked
