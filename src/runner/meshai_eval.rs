@@ -140,7 +140,12 @@ fn summarise(rows: &[Value], source: &str) -> Value {
     let fell_back = all.iter().filter(|r| r["params_source"] == "rules" && source == "ai").count();
     let answered = all.iter().filter(|r| r["params_source"] == source).count();
     let in_band = done.iter().filter(|r| r["yplus_estimate_in_band"] == true).count();
-    let measured: Vec<f64> = done.iter().filter_map(|r| r["yplus_measured"]["inside"].as_f64()).collect();
+    let mut measured: Vec<f64> = done.iter().filter_map(|r| r["yplus_measured"]["inside"].as_f64()).collect();
+    if all.iter().any(|r| r.get("yplus_measured").is_some()) {
+        // A solved evaluation: a geometry whose mesh or solve failed (SIMPLE diverged) has
+        // none of its wall in the band; it is a miss, not left out.
+        measured.extend(all.iter().filter(|r| r.get("error").is_some()).map(|_| 0.0));
+    }
     json!({
         "geometries": all.len(),
         "meshed": done.len(),
@@ -250,7 +255,8 @@ pub fn markdown(r: &Value) -> String {
             let predicted = row["predicted_cells"].as_u64().map(|n| n.to_string()).unwrap_or_else(|| "–".into());
             s.push_str(&format!(
                 "| {g} | {src} | {predicted} | failed: {} | | | | | |\n",
-                e.as_str().unwrap_or_default().replace('|', "/")
+                // The first line (eval.json keeps the whole message): a table row is one line.
+                e.as_str().unwrap_or_default().lines().next().unwrap_or_default().trim().replace('|', "/")
             ));
         } else {
             let band = row["yplus_band"].as_array().map(|b| format!("{}–{}", f(&b[0], 0), f(&b[1], 0)));
@@ -361,6 +367,29 @@ mod tests {
         assert_eq!(s["layer_coverage_85_fraction"], 0.5, "{s}");
         assert_eq!(s["yplus_estimate_in_band_fraction"], 0.25, "{s}");
         assert_eq!(s["meshed"], 4);
+    }
+
+    #[test]
+    fn a_failed_solve_counts_as_a_measured_yplus_miss_and_keeps_its_row_on_one_line() {
+        let solved = |inside: f64| {
+            json!({"geometry": "a.stl", "source": "ai", "params_source": "ai", "actual_cells": 40000, "abs_log_ratio": 0.1,
+            "checkmesh_ok": true, "layer_coverage": 0.9, "yplus_estimate_in_band": true,
+            "yplus_measured": {"mean": 100.0, "inside": inside}})
+        };
+        let failed = json!({"geometry": "blob.stl", "source": "ai", "params_source": "ai", "predicted_cells": 40000,
+            "error": "simpleFoam diverged at iteration 28 | see the log\n  Cd(f) : -3.6e+33\n  #0 printStack"});
+        let rows = vec![solved(0.9), solved(0.85), solved(0.5), failed.clone()];
+        let s = summarise(&rows, "ai");
+        assert_eq!(s["wall_area_in_band_80_fraction"], 0.5, "{s}");
+        assert_eq!(s["median_wall_area_in_band"], json!(0.675), "{s}");
+        // Mesh-only: no measured figures, and a failure does not make one up.
+        let s = summarise(&[failed], "ai");
+        assert!(s["wall_area_in_band_80_fraction"].is_null(), "{s}");
+        let r = json!({"rows": rows, "target_cells": 40000, "velocity": 20.0, "summary": {}});
+        let md = markdown(&r);
+        let line = md.lines().find(|l| l.starts_with("| blob.stl")).unwrap();
+        assert!(line.contains("failed: simpleFoam diverged at iteration 28 / see the log |"), "{line}");
+        assert!(!md.contains("printStack"), "{md}");
     }
 
     #[test]
