@@ -260,6 +260,11 @@ pub(crate) fn fit_base_size(target: f64, f: impl Fn(f64) -> f64, h_max: f64) -> 
 /// under-predicted Cd by 4 %.
 pub(crate) const WAKE_LENGTH: f64 = 3.5;
 
+/// The least the wake box clears the body by, in characteristic lengths: upstream, and on
+/// every other side (the mesh AI's box is grown to these too).
+pub(crate) const BOX_UPSTREAM_CLEARANCE: f64 = 0.1;
+pub(crate) const BOX_SIDE_CLEARANCE: f64 = 0.2;
+
 /// The wake box behind a body of length `l`, within the domain `min`..`max`.
 pub(crate) fn wake_box(
     spec: &CaseSpec,
@@ -273,15 +278,15 @@ pub(crate) fn wake_box(
     let lat = 1 - ax;
     let (mut bmin, mut bmax) = (a.bbox_min, a.bbox_max);
     if sign >= 0.0 {
-        bmin[ax] -= 0.1 * l;
+        bmin[ax] -= BOX_UPSTREAM_CLEARANCE * l;
         bmax[ax] += WAKE_LENGTH * l;
     } else {
         bmin[ax] -= WAKE_LENGTH * l;
-        bmax[ax] += 0.1 * l;
+        bmax[ax] += BOX_UPSTREAM_CLEARANCE * l;
     }
-    bmin[lat] -= 0.2 * l;
-    bmax[lat] += 0.2 * l;
-    bmin[2] -= 0.2 * l;
+    bmin[lat] -= BOX_SIDE_CLEARANCE * l;
+    bmax[lat] += BOX_SIDE_CLEARANCE * l;
+    bmin[2] -= BOX_SIDE_CLEARANCE * l;
     bmax[2] += 0.6 * l;
     for i in 0..3 {
         bmin[i] = bmin[i].max(min[i]);

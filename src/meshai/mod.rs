@@ -150,7 +150,13 @@ pub fn apply(spec: &CaseSpec, a: &Analysis, o: &Output) -> CaseSpec {
         // the sides made SIMPLE diverge at iteration 37; the rules' box on the same base
         // cell and layers did not.
         let (ax, sign) = crate::foam::rules::flow_axis(spec.flow.velocity);
-        let clear = |i: usize, upstream: bool| if i == ax && upstream { 0.1 * l } else { 0.2 * l };
+        let clear = |i: usize, upstream: bool| {
+            l * if i == ax && upstream {
+                crate::foam::rules::BOX_UPSTREAM_CLEARANCE
+            } else {
+                crate::foam::rules::BOX_SIDE_CLEARANCE
+            }
+        };
         m.refinement_boxes.push(RefinementBox {
             min: [0, 1, 2].map(|i| (c[i] - h[i]).min(a.bbox_min[i] - clear(i, sign >= 0.0))),
             max: [0, 1, 2].map(|i| (c[i] + h[i]).max(a.bbox_max[i] + clear(i, sign < 0.0))),
