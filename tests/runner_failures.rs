@@ -19,6 +19,14 @@ fn cube_prepared() -> pipeline::Prepared {
     pipeline::prepare(spec, &root_dir().join("examples/cube.stl"), &Default::default()).unwrap()
 }
 
+/// The prepared cube, its case written into a new result directory `root`.
+fn staged_cube(root: &Path) -> (pipeline::Prepared, pipeline::OutDir) {
+    let p = cube_prepared();
+    let out = pipeline::OutDir::claim(root, false).unwrap();
+    case::write(&p.case, &out.case_dir()).unwrap();
+    (p, out)
+}
+
 fn cube_case(dir: &Path) -> case::Case {
     let p = cube_prepared();
     case::write(&p.case, dir).unwrap();
@@ -171,12 +179,9 @@ fn ctrl_c_stops_the_run_and_leaves_no_process() {
 #[test]
 fn a_stop_request_during_meshing_ends_the_run_with_what_it_has() {
     require_openfoam();
-    use flowcfd::runner::pipeline::OutDir;
     let t = tempfile::tempdir().unwrap();
     let root = t.path().join("out");
-    let p = cube_prepared();
-    let out = OutDir::claim(&root, false).unwrap();
-    case::write(&p.case, &out.case_dir()).unwrap();
+    let (p, out) = staged_cube(&root);
     // The request comes while snappyHexMesh runs: that step is stopped, the rest skipped.
     let case_dir = out.case_dir();
     let asker = std::thread::spawn(move || {
@@ -199,4 +204,31 @@ fn a_stop_request_during_meshing_ends_the_run_with_what_it_has() {
     assert!(!root.join("case/log.simpleFoam").exists() && root.join("case/log.snappyHexMesh").exists());
     assert!(!root.join("case/flowcfd.stop").exists(), "the request is not left in the case");
     assert!(common::processes_under(t.path()).is_empty());
+}
+
+#[test]
+fn a_diverged_steady_solve_restarts_with_first_order_numerics_and_says_so() {
+    require_openfoam();
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("out");
+    let (p, out) = staged_cube(&root);
+    // Over-relaxation (a hand edit, as in the test above) makes the first attempt blow up.
+    let path = out.case_dir().join("system/fvSolution");
+    let text = std::fs::read_to_string(&path).unwrap().replace("U               0.9;", "U               1.6;");
+    std::fs::write(&path, text).unwrap();
+    let env = openfoam::detect(None).unwrap();
+    let summary = pipeline::run(&p, &out, &env, &mut Quiet, &AtomicBool::new(false)).unwrap();
+    let first = summary["solve"]["recovered_from"].as_str().expect("the first attempt's divergence is recorded");
+    assert!(first.contains("iteration"), "{first}");
+    assert!(summary["solve"]["iterations"].as_u64().unwrap() > 10, "{summary}");
+    let cd = summary["forces"]["Cd"].as_f64().expect("forces after the restart");
+    assert!(cd.is_finite() && cd > 0.3 && cd < 3.0, "Cd {cd}");
+    let warnings = summary["warnings"].to_string();
+    assert!(warnings.contains("diverged") && warnings.contains("first-order"), "{warnings}");
+    let case_dir = root.join("case");
+    assert!(case_dir.join("log.simpleFoam.diverged").exists() && case_dir.join("log.simpleFoam").exists());
+    let schemes = std::fs::read_to_string(case_dir.join("system/fvSchemes")).unwrap();
+    assert!(schemes.contains("div(phi,U)") && !schemes.contains("linearUpwindV"), "{schemes}");
+    let solution = std::fs::read_to_string(case_dir.join("system/fvSolution")).unwrap();
+    assert!(solution.contains("consistent      false") && solution.contains("0.5"), "{solution}");
 }

@@ -113,4 +113,7 @@ impl Observer for CliProgress {
     fn step_finished(&mut self, step: &Step, seconds: f64) {
         self.bar.println(format!("  {} done in {seconds:.1} s", step.name()));
     }
+    fn note(&mut self, text: &str) {
+        self.bar.println(format!("  note: {text}"));
+    }
 }

@@ -352,6 +352,22 @@ pub fn location_in_mesh(spec: &CaseSpec, surface: &Surface, plan: &MeshPlan) -> 
     }
 }
 
+/// The files a steady run is restarted with after it diverged (see the runner's pipeline):
+/// `system/fvSchemes` and `system/fvSolution` from [`physics::recovery_fv_schemes`] and
+/// [`physics::recovery_fv_solution`], through the one writer. `None` for a transient spec,
+/// whose remedy is a smaller time step, not first-order numerics, and where the spec turns
+/// the restart off (`solver.restart_on_divergence = false`).
+pub fn recovery_files(spec: &CaseSpec) -> Result<Option<Vec<(PathBuf, String)>>, CaseError> {
+    if transient::is_transient(spec) || !spec.solver.restart_on_divergence {
+        return Ok(None);
+    }
+    let flavour = spec.solver.openfoam.unwrap_or_default();
+    let schemes = write_file("dictionary", Some("system"), "fvSchemes", &physics::recovery_fv_schemes(spec))?;
+    let solution =
+        write_file("dictionary", Some("system"), "fvSolution", &physics::recovery_fv_solution(spec, flavour))?;
+    Ok(Some(vec![(Path::new("system").join("fvSchemes"), schemes), (Path::new("system").join("fvSolution"), solution)]))
+}
+
 /// The run's steps for `cores` ranks; a mesh-only run stops after checkMesh.
 ///
 /// The Foundation's potentialFoam writes `phi` unasked (its `-writePhi` writes the

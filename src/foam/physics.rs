@@ -213,6 +213,43 @@ pub fn fv_solution(spec: &CaseSpec, flavour: Flavour) -> Dict {
         .set("cache", Dict::new().set("grad(U)", Dict::new()))
 }
 
+/// Under-relaxation of the restart after a steady run diverged (see [`recovery_fv_solution`]):
+/// the classic SIMPLE set (p 0.2, U 0.5, the turbulence fields 0.5), or the spec's own
+/// factor where that is lower.
+pub const RECOVERY_RELAXATION: [(&str, f64); 6] =
+    [("p", 0.2), ("U", 0.5), ("k", 0.5), ("omega", 0.5), ("epsilon", 0.5), ("nuTilda", 0.5)];
+
+/// `system/fvSchemes` for the restart after a steady run diverged: [`fv_schemes`] with
+/// bounded first-order upwind for U as well (second-order linearUpwindV is what a poor
+/// snapped cell or a level change among the layers cannot carry in the first iterations).
+pub fn recovery_fv_schemes(spec: &CaseSpec) -> Dict {
+    let mut d = fv_schemes(spec);
+    if let Some(Value::Dict(div)) = d.get("divSchemes") {
+        let mut div = div.clone();
+        div.replace("div(phi,U)", seq(&["bounded", "Gauss", "upwind"]));
+        d.replace("divSchemes", div);
+    }
+    d
+}
+
+/// `system/fvSolution` for the restart after a steady run diverged: SIMPLE instead of
+/// SIMPLEC, one non-orthogonal corrector, and [`RECOVERY_RELAXATION`].
+pub fn recovery_fv_solution(spec: &CaseSpec, flavour: Flavour) -> Dict {
+    let mut calm = spec.clone();
+    for (field, x) in RECOVERY_RELAXATION {
+        let own = spec.solver.relaxation.get(field).copied().unwrap_or(1.0);
+        calm.solver.relaxation.insert(field.to_string(), own.min(x));
+    }
+    let mut d = fv_solution(&calm, flavour);
+    if let Some(Value::Dict(simple)) = d.get("SIMPLE") {
+        let mut simple = simple.clone();
+        simple.replace("consistent", false);
+        simple.replace("nNonOrthogonalCorrectors", 1i64);
+        d.replace("SIMPLE", simple);
+    }
+    d
+}
+
 /// The file whose appearance in the case directory stops the solver gracefully: OpenFOAM's
 /// `abort` function object (in `controlDict`) writes the current iteration and ends the run
 /// normally. It removes the file when the solver starts and when it ends.

@@ -413,6 +413,11 @@ pub struct SolverSpec {
     pub relaxation: BTreeMap<String, f64>,
     /// Wall-clock limit for each step, seconds.
     pub step_timeout_s: u64,
+    /// A steady run that diverges starts once more from the potential-flow solution with
+    /// first-order upwind for U and lower relaxation (`runner::pipeline`); false fails it
+    /// at once (for a study that must stay second order).
+    #[serde(skip_serializing_if = "is_true")]
+    pub restart_on_divergence: bool,
     /// The OpenFOAM the case is written for (`esi:2312`, `foundation:11`). Unset: the one
     /// the runner finds, or ESI v2312 when it finds none (`flowcfd case`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -447,9 +452,14 @@ impl Default for SolverSpec {
                 .map(|(k, v)| (k.to_string(), v))
                 .collect(),
             step_timeout_s: 6 * 3600,
+            restart_on_divergence: true,
             openfoam: None,
         }
     }
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 impl SolverKind {

@@ -154,6 +154,7 @@ fn summarise(rows: &[Value], source: &str) -> Value {
         "answered_fraction": fraction(answered, all.len()),
         "yplus_estimate_in_band_fraction": fraction(in_band, done.len()),
         "median_wall_area_in_band": median(measured.clone()),
+        "solves_restarted": all.iter().filter(|r| r["solve_restarted"] == true).count(),
         "wall_area_in_band_80_fraction": fraction(measured.iter().filter(|x| **x >= 0.8).count(), measured.len()),
         "median_abs_log_ratio": median(done.iter().filter_map(|r| r["abs_log_ratio"].as_f64()).collect()),
         "checkmesh_ok_fraction": if done.is_empty() { Value::Null } else {
@@ -208,6 +209,8 @@ fn measure(
             if let Some(mean) = y["mean"].as_f64() {
                 let outside = y["outside"].as_f64().unwrap_or(f64::NAN);
                 m.insert("yplus_measured".into(), json!({"mean": mean, "inside": 1.0 - outside, "time": y["time"]}));
+                // Diverged at first and restarted with first-order numerics (runner::pipeline).
+                m.insert("solve_restarted".into(), json!(!s["solve"]["recovered_from"].is_null()));
             }
             m.insert("mesh_s".into(), json!((t0.elapsed().as_secs_f64() * 10.0).round() / 10.0));
         }
@@ -269,7 +272,11 @@ pub fn markdown(r: &Value) -> String {
             };
             let measured = &row["yplus_measured"];
             let measured = match measured["mean"].as_f64() {
-                Some(m) => format!("{m:.0}, {}", pct(&measured["inside"])),
+                Some(m) => format!(
+                    "{m:.0}, {}{}",
+                    pct(&measured["inside"]),
+                    if row["solve_restarted"] == true { " (restarted, first order)" } else { "" }
+                ),
                 None => "–".into(),
             };
             s.push_str(&format!(
@@ -304,9 +311,10 @@ pub fn markdown(r: &Value) -> String {
                 String::new()
             } else {
                 format!(
-                    "; measured y+ in band on a median {} of the wall area, on at least 80 % of it for {} of the geometries",
+                    "; measured y+ in band on a median {} of the wall area, on at least 80 % of it for {} of the geometries ({} solves diverged and were restarted with first-order numerics)",
                     pct(&sm["median_wall_area_in_band"]),
-                    pct(&sm["wall_area_in_band_80_fraction"])
+                    pct(&sm["wall_area_in_band_80_fraction"]),
+                    sm["solves_restarted"]
                 )
             }
         ));

@@ -9,6 +9,7 @@ pub mod marker;
 pub mod meshai_eval;
 pub mod mpi;
 pub mod openfoam;
+pub mod outdir;
 pub mod pipeline;
 pub mod process;
 pub mod steps;

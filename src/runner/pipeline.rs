@@ -2,6 +2,8 @@
 //! `summary.json`. The API's jobs call the same functions.
 
 use super::openfoam::{self, EnvError, OpenFoamEnv};
+use super::outdir::{io_err, remove};
+pub use super::outdir::{write_json, OutDir};
 use super::steps::{self as local, Observer, RunError, RunOptions, RunReport};
 use crate::foam::case::{self, Case, CaseError};
 use crate::foam::flavour::Flavour;
@@ -188,129 +190,6 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Output layout: `DIR/case/` with `DIR/summary.json` (success) or `DIR/failure.json`.
-///
-/// Work happens in `DIR/.partial/` and is moved into place only at the end, so an earlier
-/// result replaced with `--force` survives a failed or interrupted run; the failed attempt
-/// then goes to `DIR/failed/` beside it.
-pub struct OutDir {
-    /// The directory.
-    pub root: PathBuf,
-    staging: PathBuf,
-}
-
-fn io_err(what: &str, path: &Path) -> impl Fn(std::io::Error) -> PipelineError {
-    let msg = format!("{what} {}", path.display());
-    move |e| PipelineError::Io(format!("{msg}: {e}"))
-}
-
-fn remove(path: &Path) -> Result<(), PipelineError> {
-    let r = if path.is_dir() {
-        std::fs::remove_dir_all(path)
-    } else if path.exists() {
-        std::fs::remove_file(path)
-    } else {
-        Ok(())
-    };
-    r.map_err(io_err("cannot remove", path))
-}
-
-impl OutDir {
-    /// Claims `root` for a new result; refuses when it holds one already, unless `force`.
-    pub fn claim(root: &Path, force: bool) -> Result<Self, PipelineError> {
-        let out = OutDir { root: root.to_path_buf(), staging: root.join(".partial") };
-        let existing = out.existing();
-        if !existing.is_empty() && !force {
-            return Err(PipelineError::Refused(format!(
-                "{} already holds a result ({}); choose another --out directory or pass --force to replace it",
-                root.display(),
-                existing
-                    .iter()
-                    .map(|p| p.file_name().unwrap_or_default().to_string_lossy())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
-        }
-        std::fs::create_dir_all(root).map_err(io_err("cannot create", root))?;
-        // A `.partial` left by a killed run is ours to clear, and so is the time record of
-        // an earlier run (a run killed before writing its own must not pass for that one).
-        remove(&out.staging)?;
-        remove(&root.join(super::usage::USAGE_FILE))?;
-        std::fs::create_dir(&out.staging).map_err(io_err("cannot create", &out.staging))?;
-        Ok(out)
-    }
-    /// Reopens `root` to continue the run a killed `flowcfd run` left in it
-    /// (`DIR/.partial/case` with a time written past 0; see [`resume`]).
-    pub fn reopen(root: &Path) -> Result<Self, PipelineError> {
-        let out = OutDir { root: root.to_path_buf(), staging: root.join(".partial") };
-        if crate::foam::transient::latest_time(&out.case_dir()).is_none() {
-            return Err(PipelineError::Refused(format!(
-                "--resume: {} holds no interrupted run with a written time past 0 to continue; run without --resume",
-                out.case_dir().display()
-            )));
-        }
-        remove(&root.join(super::usage::USAGE_FILE))?;
-        Ok(out)
-    }
-    fn existing(&self) -> Vec<PathBuf> {
-        [self.root.join("case"), self.summary(), self.root.join("failure.json")]
-            .into_iter()
-            .filter(|p| p.exists())
-            .collect()
-    }
-    /// Where the case is written and run (inside the staging directory).
-    pub fn case_dir(&self) -> PathBuf {
-        self.staging.join("case")
-    }
-    /// The final case directory.
-    pub fn final_case_dir(&self) -> PathBuf {
-        self.root.join("case")
-    }
-    /// The result summary.
-    pub fn summary(&self) -> PathBuf {
-        self.root.join("summary.json")
-    }
-    /// Replaces any earlier result with the staged case (and `summary`, when given).
-    pub fn commit(&self, summary: Option<&Value>) -> Result<(), PipelineError> {
-        for p in self.existing() {
-            remove(&p)?;
-        }
-        remove(&self.root.join("failed"))?;
-        std::fs::rename(self.case_dir(), self.final_case_dir())
-            .map_err(io_err("cannot move the case to", &self.root))?;
-        if let Some(s) = summary {
-            write_json(&self.summary(), s)?;
-        }
-        remove(&self.staging)
-    }
-    /// Keeps a failed attempt: in place when there was no earlier result, else under
-    /// `DIR/failed/` so the earlier result stays intact. Returns the failure.json path.
-    pub fn commit_failure(&self, failure: &Value) -> Result<PathBuf, PipelineError> {
-        let target = if self.existing().is_empty() { self.root.clone() } else { self.root.join("failed") };
-        if target != self.root {
-            remove(&target)?;
-            std::fs::create_dir(&target).map_err(io_err("cannot create", &target))?;
-        }
-        if self.case_dir().exists() {
-            std::fs::rename(self.case_dir(), target.join("case"))
-                .map_err(io_err("cannot move the case to", &target))?;
-        }
-        let path = target.join("failure.json");
-        write_json(&path, failure)?;
-        remove(&self.staging)?;
-        Ok(path)
-    }
-}
-
-/// Writes JSON atomically (temporary file, then rename).
-pub fn write_json(path: &Path, v: &Value) -> Result<(), PipelineError> {
-    let tmp = path.with_extension("json.partial");
-    let text = serde_json::to_string_pretty(v).expect("JSON values serialise");
-    std::fs::write(&tmp, text + "\n")
-        .and_then(|_| std::fs::rename(&tmp, path))
-        .map_err(|e| PipelineError::Io(format!("{}: {e}", path.display())))
-}
-
 /// Runs the prepared case in `out` and writes `summary.json` (or `failure.json`).
 pub fn run(
     p: &Prepared,
@@ -367,12 +246,29 @@ fn run_steps(
     let t0 = Instant::now();
     let opts =
         RunOptions { cores: p.spec.solver.cores, step_timeout: Duration::from_secs(p.spec.solver.step_timeout_s) };
-    let result = local::run(&out.case_dir(), steps, env, &opts, observer, cancel).map(|mut r| {
-        r.check_mesh = r.check_mesh.or(earlier.check_mesh);
-        r.layers = r.layers.or(earlier.layers);
-        r
-    });
-    local::clear_stop(&out.case_dir());
+    let case_dir = out.case_dir();
+    let mut report = earlier;
+    let mut result = local::run_into(&case_dir, steps, env, &opts, observer, cancel, &mut report);
+    if let Err(RunError::Diverged { step, reason, .. }) = &result {
+        let (step, first) = (step.clone(), reason.clone());
+        if let Some((restart, files)) = recovery(p, steps, &step)? {
+            observer.note(&format!(
+                "{step} diverged ({first}); restarting from the potential-flow solution with first-order upwind for U and lower relaxation"
+            ));
+            clear_for_restart(&case_dir, &step, &files)?;
+            report.recovered_from = Some(first.clone());
+            result = local::run_into(&case_dir, &restart, env, &opts, observer, cancel, &mut report).map_err(|e| match e {
+                RunError::Diverged { step, reason, excerpt } => RunError::Diverged {
+                    step,
+                    reason: format!("{reason}, after a restart with first-order upwind and lower relaxation (the first attempt: {first})"),
+                    excerpt,
+                },
+                e => e,
+            });
+        }
+    }
+    let result = result.map(|()| report);
+    local::clear_stop(&case_dir);
     match result {
         Ok(report) => {
             let summary = summary(p, &report, &out.case_dir(), t0.elapsed().as_secs_f64(), env);
@@ -393,6 +289,44 @@ fn run_steps(
             Err(PipelineError::Failed { source: e, failure: path.display().to_string() })
         }
     }
+}
+
+/// How a steady run that diverged in `failed` starts again: the steps from restoring `0/`
+/// on (potentialFoam, decomposition, the solver, reconstruction) and the calmer numerics'
+/// files ([`case::recovery_files`]). `None` where there is no second try: a transient run,
+/// a failure outside the solver, or steps without the restore (a resumed run).
+fn recovery(
+    p: &Prepared,
+    steps: &[crate::foam::case::Step],
+    failed: &str,
+) -> Result<Option<(Vec<crate::foam::case::Step>, Vec<(PathBuf, String)>)>, PipelineError> {
+    let from = steps.iter().position(|s| *s == crate::foam::case::Step::Restore0);
+    let (Some(from), true) = (from, case::is_solver_step(failed)) else { return Ok(None) };
+    Ok(case::recovery_files(&p.spec)?.map(|files| (steps[from..].to_vec(), files)))
+}
+
+/// Clears the diverged attempt from `case` for the restart: the time directories past 0, the
+/// processor directories and `postProcessing/` go; the solver's log is kept as
+/// `log.<solver>.diverged`; `files` (the calmer numerics) are written.
+fn clear_for_restart(case: &Path, solver: &str, files: &[(PathBuf, String)]) -> Result<(), PipelineError> {
+    let entries = std::fs::read_dir(case).map_err(io_err("cannot read", case))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        let later_time = name.parse::<f64>().is_ok_and(|t| t > 0.0);
+        if later_time || name.starts_with("processor") || name == "postProcessing" {
+            remove(&entry.path())?;
+        }
+    }
+    let log = case.join(format!("log.{solver}"));
+    if log.exists() {
+        let kept = case.join(format!("log.{solver}.diverged"));
+        std::fs::rename(&log, &kept).map_err(io_err("cannot keep", &log))?;
+    }
+    for (rel, text) in files {
+        let path = case.join(rel);
+        std::fs::write(&path, text).map_err(io_err("cannot write", &path))?;
+    }
+    Ok(())
 }
 
 /// The force history: forceCoeffs' file (ESI's `coefficient.dat`, the Foundation's
@@ -446,6 +380,12 @@ pub fn summary(p: &Prepared, r: &RunReport, case_dir: &Path, total_s: f64, env: 
     };
     let mut warnings = p.warnings.clone();
     warnings.extend(yplus.as_ref().and_then(|y| y.warning.clone()));
+    if let Some(first) = &r.recovered_from {
+        warnings.push(format!(
+            "the solver diverged ({first}) and was restarted from the potential-flow solution with first-order upwind for U and lower relaxation ({}): the results are first-order in space; a mesh with fewer skewed or non-orthogonal cells (checkMesh) lets the second-order default run",
+            crate::foam::physics::RECOVERY_RELAXATION[..2].iter().map(|(f, x)| format!("{f} {x}")).collect::<Vec<_>>().join(", ")
+        ));
+    }
     // The mean of the last 10 % of iterations smooths the bluff-body wobble.
     let n = ((history.len() as f64 * 0.1).ceil() as usize).max(1);
     let f = mean_tail(&history, n).unwrap_or_default();
@@ -491,6 +431,8 @@ pub fn summary(p: &Prepared, r: &RunReport, case_dir: &Path, total_s: f64, env: 
             "execution_s": r.solver.execution_s,
             "inlet_turbulence": p.case.turbulence,
             "wall_treatment": p.case.wall_treatment,
+            // Why the first attempt diverged, when the solve was restarted with calmer numerics.
+            "recovered_from": r.recovered_from,
         },
         "forces": {
             // Rounded to 4 decimals: the report and the pages show these digits exactly.

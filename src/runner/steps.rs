@@ -48,6 +48,8 @@ pub trait Observer {
     fn event(&mut self, _step: &Step, _event: &LogEvent, _progress: &SolverProgress) {}
     /// A step ended successfully after `seconds`.
     fn step_finished(&mut self, _step: &Step, _seconds: f64) {}
+    /// Something the user should know as it happens (a diverged solve restarted).
+    fn note(&mut self, _text: &str) {}
 }
 
 /// An observer that ignores everything.
@@ -79,6 +81,9 @@ pub struct RunReport {
     /// Set when a graceful stop was asked for (see [`stop_request`]): the run ended early,
     /// normally, with what it had.
     pub stopped: Option<Stopped>,
+    /// Set when the steady solver diverged and was restarted with first-order numerics
+    /// (see the pipeline): why the first attempt was stopped.
+    pub recovered_from: Option<String>,
 }
 
 /// A graceful stop: why, and the step it came in.
@@ -238,6 +243,21 @@ pub fn run(
     cancel: &AtomicBool,
 ) -> Result<RunReport, RunError> {
     let mut report = RunReport::default();
+    run_into(case, steps, env, opts, observer, cancel, &mut report)?;
+    Ok(report)
+}
+
+/// As [`run`], adding to `report`, which keeps what the steps before a failure produced
+/// (the mesh's checks and layers, the timings) for a caller that retries.
+pub fn run_into(
+    case: &Path,
+    steps: &[Step],
+    env: &OpenFoamEnv,
+    opts: &RunOptions,
+    observer: &mut dyn Observer,
+    cancel: &AtomicBool,
+    report: &mut RunReport,
+) -> Result<(), RunError> {
     let mut solved = false;
     for (i, step) in steps.iter().enumerate() {
         if cancel.load(Ordering::Relaxed) {
@@ -265,12 +285,12 @@ pub fn run(
                 let hook = |h| if parallel { mpi::hook(h, &mpi::process_env(), case) } else { None };
                 if let Some((s, mut c)) = hook(mpi::Hook::Before) {
                     prepare(&mut c);
-                    run_one(case, &s, c, opts, observer, cancel, &mut report, true)?;
+                    run_one(case, &s, c, opts, observer, cancel, report, true)?;
                 }
-                run_one(case, step, cmd, opts, observer, cancel, &mut report, post_solve)?;
+                run_one(case, step, cmd, opts, observer, cancel, report, post_solve)?;
                 if let Some((s, mut c)) = hook(mpi::Hook::After) {
                     prepare(&mut c);
-                    run_one(case, &s, c, opts, observer, cancel, &mut report, true)?;
+                    run_one(case, &s, c, opts, observer, cancel, report, true)?;
                 }
             }
         }
@@ -279,7 +299,7 @@ pub fn run(
         report.timing.insert(step.name().to_string(), secs);
         observer.step_finished(step, secs);
     }
-    Ok(report)
+    Ok(())
 }
 
 enum Chunk {

@@ -103,6 +103,9 @@ impl Observer for Meter<'_> {
     fn step_finished(&mut self, step: &Step, seconds: f64) {
         self.inner.step_finished(step, seconds);
     }
+    fn note(&mut self, text: &str) {
+        self.inner.note(text);
+    }
 }
 
 /// Writes `DIR/usage.json` atomically.
