@@ -6,6 +6,11 @@ use serde::Serialize;
 
 use super::{ForceCoeffSample, LogEvent};
 
+/// The largest force coefficient magnitude [`SolverProgress::divergence`] believes. Bluff
+/// bodies give a few units against their frontal area; 1e5 leaves room for a reference area
+/// far smaller than the body's, and none for a blown-up field.
+pub const FORCE_COEFF_LIMIT: f64 = 1e5;
+
 /// Thresholds for [`SolverProgress::divergence`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DivergenceOptions {
@@ -118,10 +123,13 @@ impl SolverProgress {
                 self.update_bounding_streak();
             }
             LogEvent::Residual { field, initial, final_, .. } => self.residual(field, *initial, *final_),
-            LogEvent::ForceCoeffs(sample) => match self.forces.last_mut() {
-                Some((t, s)) if *t == self.time => *s = sample.clone(),
-                _ => self.forces.push((self.time, sample.clone())),
-            },
+            LogEvent::ForceCoeffs(sample) => {
+                self.forces_sane(sample);
+                match self.forces.last_mut() {
+                    Some((t, s)) if *t == self.time => *s = sample.clone(),
+                    _ => self.forces.push((self.time, sample.clone())),
+                }
+            }
             LogEvent::Bounding { field, .. } => self.bounded(field),
             LogEvent::ExecutionTime { execution_s, clock_s } => {
                 self.execution_s = *execution_s;
@@ -174,6 +182,24 @@ impl SolverProgress {
         }
         let m = self.min_residual.entry(field.to_string()).or_insert(initial);
         *m = m.min(initial);
+    }
+
+    /// A coefficient past [`FORCE_COEFF_LIMIT`] after the warm-up: a few cells blew up while
+    /// the normalised residuals stayed moderate (a restart on a mesh with collapsed layers
+    /// gave Cd 2.8e7 with every residual below 0.2).
+    fn forces_sane(&mut self, s: &ForceCoeffSample) {
+        if self.iteration <= self.opts.warmup_iterations {
+            return;
+        }
+        let named = [("Cd", s.cd), ("Cl", s.cl), ("Cs", s.cs), ("CmPitch", s.cm_pitch)];
+        if let Some((name, x)) =
+            named.iter().find_map(|(n, x)| x.filter(|x| !(x.abs() <= FORCE_COEFF_LIMIT)).map(|x| (n, x)))
+        {
+            self.diverge(format!(
+                "{name} reached {x:.3e} at iteration {}: no flow past a body gives that, some cells blew up",
+                self.iteration
+            ));
+        }
     }
 
     fn bounded(&mut self, field: &str) {
