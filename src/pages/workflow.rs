@@ -282,6 +282,8 @@ struct JobPage {
     yplus: Vec<YPlusRow>,
     yplus_band: String,
     yplus_warning: Option<String>,
+    /// The steady solve diverged and was restarted with first-order numerics.
+    solve_warning: Option<String>,
     residuals: Vec<ResultRow>,
     setup_summary: Vec<ResultRow>,
     notice: Option<String>,
@@ -391,6 +393,7 @@ async fn job_page(st: &AppState, pu: &PageUser, id: &str, notice: Option<String>
         yplus: Vec::new(),
         yplus_band: String::new(),
         yplus_warning: None,
+        solve_warning: None,
         residuals: Vec::new(),
         setup_summary: setup_summary(&spec),
         notice,
@@ -437,8 +440,17 @@ fn fill_yplus(page: &mut JobPage, y: &Value) {
         .collect();
 }
 
+/// The job page's warning for a solve that was restarted (summary's `solve.recovered_from`).
+fn solve_warning(s: &Value) -> Option<String> {
+    let first = s["solve"]["recovered_from"].as_str()?;
+    Some(format!(
+        "The solver diverged at first ({first}) and was restarted from the potential-flow solution with first-order upwind for U and lower relaxation: these results are first order in space. A mesh with fewer skewed or non-orthogonal cells lets the second-order default run."
+    ))
+}
+
 fn fill_results(page: &mut JobPage, s: &Value) {
     fill_yplus(page, &s["mesh"]["yplus"]);
+    page.solve_warning = solve_warning(s);
     let m = &s["mesh"];
     page.mesh_ok = m["ok"].as_bool();
     page.failed_checks = m["failed_checks"]
@@ -543,5 +555,16 @@ pub(super) async fn cancel(
             job_page(&st, &pu, &id, Some(e.public_detail())).await
         }
         Err(e) => Err(PageError(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_restarted_solve_is_named_on_the_job_page() {
+        let s = serde_json::json!({"solve": {"recovered_from": "floating point exception at iteration 28"}});
+        let w = super::solve_warning(&s).unwrap();
+        assert!(w.contains("iteration 28") && w.contains("first order"), "{w}");
+        assert_eq!(super::solve_warning(&serde_json::json!({"solve": {"recovered_from": null}})), None);
     }
 }
