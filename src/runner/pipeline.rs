@@ -251,13 +251,14 @@ fn run_steps(
     let mut result = local::run_into(&case_dir, steps, env, &opts, observer, cancel, &mut report);
     if let Err(RunError::Diverged { step, reason, .. }) = &result {
         let (step, first) = (step.clone(), reason.clone());
-        if let Some((restart, files)) = recovery(p, steps, &step)? {
+        // A restart that cannot be set up leaves the divergence as the failure (failure.json).
+        if let Some((restart, files)) = recovery(p, steps, &step).ok().flatten() {
             observer.note(&format!(
                 "{step} diverged ({first}); restarting from the potential-flow solution with first-order upwind for U and lower relaxation"
             ));
-            clear_for_restart(&case_dir, &step, &files)?;
             report.recovered_from = Some(first.clone());
-            result = local::run_into(&case_dir, &restart, env, &opts, observer, cancel, &mut report).map_err(|e| match e {
+            result = clear_for_restart(&case_dir, &step, &files).map_err(|e| RunError::Io(e.to_string()));
+            result = result.and_then(|()| local::run_into(&case_dir, &restart, env, &opts, observer, cancel, &mut report)).map_err(|e| match e {
                 RunError::Diverged { step, reason, excerpt } => RunError::Diverged {
                     step,
                     reason: format!("{reason}, after a restart with first-order upwind and lower relaxation (the first attempt: {first})"),
