@@ -95,6 +95,15 @@ pub const FINAL_LAYER_FRACTION: f64 = 0.4;
 /// thickens the first layer (and so raises y+) when the layers cannot bridge the gap.
 pub const MIN_FINAL_LAYER_FRACTION: f64 = 0.25;
 
+/// The thickest lone layer, as a fraction of the surface cell, when the first layer the
+/// target y+ asks for is thicker than [`FINAL_LAYER_FRACTION`] of the cell: small bodies at
+/// Re 10⁴–10⁵, whose surface cells are finer than a log-layer first cell. Capped at the final
+/// fraction, their one layer sat at y+ 5–28 under wall functions. On 17 such held-out
+/// geometries (40k cells, 20 m/s, 2026-12-08) a whole cell put 14 of the mesh AI's plans in
+/// 30–300 instead of 5, with the same layer coverage and checkMesh (0.8 of the cell: 12); on
+/// the flange the solver's measured y+ went from 2 % of the wall in the band to 39 %.
+pub const LONE_LAYER_FRACTION: f64 = 1.0;
+
 /// The thinnest first layer proposed, as a fraction of the surface cell it grows from.
 /// snappyHexMesh's cell-determinant check (`minDeterminant 0.001`) removes flatter layers:
 /// on the 15k-cell cube, ten low-Re layers from 1/64 of the cell covered the whole wall,
@@ -125,7 +134,9 @@ pub fn bridge(
     if !(hs.is_finite() && hs > 0.0 && y1.is_finite() && r.is_finite() && r > 0.0) {
         return (count.unwrap_or(0), r, y1);
     }
-    let mut y1 = if first_fixed { y1 } else { y1.clamp(MIN_FIRST_LAYER_FRACTION * hs, final_t) };
+    // A first layer thicker than the final fraction is one layer, up to LONE_LAYER_FRACTION.
+    let cap = if y1 > final_t && count.is_none_or(|n| n <= 1) { LONE_LAYER_FRACTION * hs } else { final_t };
+    let mut y1 = if first_fixed { y1 } else { y1.clamp(MIN_FIRST_LAYER_FRACTION * hs, cap) };
     let needed = |y1: f64, r: f64, last: f64| 1.0 + (last / y1).ln() / r.ln().max(1e-6);
     let n = match count {
         Some(n) => n,
@@ -334,8 +345,10 @@ pub(crate) fn layers_for(
     } else if !a.watertight && !user_layers {
         // Open sheets and multi-part assemblies: several layers wrapped round sheet edges
         // made skewed cells that blew SIMPLE up on the motorBike, so one layer of 30 % of
-        // the cell, stopping at edges sharper than 60° (OpenFOAM's own motorBike settings).
-        let y1 = 0.3 * hs;
+        // the cell, stopping at edges sharper than 60° (OpenFOAM's own motorBike settings);
+        // thicker, up to LONE_LAYER_FRACTION, where 30 % leaves the first cell under the y+ asked.
+        let y1 =
+            f.first_layer(super::turbulence::layer_target_yplus(spec), nu).clamp(0.3 * hs, LONE_LAYER_FRACTION * hs);
         why.insert("layers_open_surface".into(), "the surface is open or multi-part: one conservative layer".into());
         LayerPlan {
             count: 1,
@@ -532,6 +545,11 @@ mod tests {
         // No thinner than a hundredth of the cell (snappyHexMesh's determinant check).
         let (_, _, y1) = bridge(1e-5, 1.0, None, None, 1.2, false, 20);
         assert_eq!(y1, MIN_FIRST_LAYER_FRACTION);
+        // A first layer thicker than the final fraction: one layer, up to the lone fraction.
+        assert_eq!(bridge(0.6, 1.0, None, None, 1.2, false, 5), (1, 1.2, 0.6));
+        assert_eq!(bridge(3.0, 1.0, None, None, 1.2, false, 5), (1, 1.2, LONE_LAYER_FRACTION));
+        // More layers asked for keep the final fraction.
+        assert_eq!(bridge(3.0, 1.0, Some(3), None, 1.2, false, 5).2, FINAL_LAYER_FRACTION);
         // Degenerate cells give the layers asked for (none by default), never a panic.
         assert_eq!(bridge(0.01, 0.0, None, None, 1.2, false, 5).0, 0);
         assert_eq!(bridge(f64::NAN, 1.0, Some(3), None, 1.2, false, 5).0, 3);

@@ -155,7 +155,7 @@ pub fn near_wall(spec: &CaseSpec, layers: &LayerPlan) -> NearWall {
 
 /// Whether the layer plan aimed at the viscous sublayer (a target y+ below [`YPLUS_LAM`]). A
 /// plan that aimed at the log layer can still end up with a first layer below y+ 11 when the
-/// surface cells are too fine for it (one layer, capped at 40 % of the cell). A lone layer
+/// surface cells are too fine for it (one layer, capped at the whole cell). A lone layer
 /// is no resolved wall, so `auto` keeps wall functions there: with k-ω SST, OpenFOAM's
 /// `omegaWallFunction` blends the viscous and log-layer values and `nutkWallFunction` goes
 /// laminar below yPlusLam, while k keeps a zero-gradient wall. On the generator's 203 solved
