@@ -134,7 +134,10 @@ impl SlurmExecutor {
                 let have = l.run(&format!("test -x {} && echo yes", quote(&path)))?;
                 if have.stdout.trim() != "yes" {
                     l.run(&command(&["mkdir", "-p", &format!("{dir}/bin")]))?;
-                    let tmp = format!("{path}.part");
+                    // A name of its own: two uploads at once (two servers, or jobs submitted
+                    // together) sharing one `.part` left one writer's handle open on the file the
+                    // other had moved into place, and running it failed with "Text file busy".
+                    let tmp = format!("{path}.part-{}", uuid::Uuid::new_v4().simple());
                     l.put(&tmp, &bytes, 0o700)?;
                     l.run(&command(&["mv", &tmp, &path]))?;
                 }
